@@ -1,0 +1,63 @@
+# Pathlight: make run starts the demo server, make test runs every test.
+GO        ?= go
+BIN       ?= bin/pathlight
+ADDR      ?= 127.0.0.1:8080
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+PKGS      = ./...
+FUZZTIME ?= 30s
+BENCHTIME ?= 1s
+
+.PHONY: run build test test-go test-js check fmt vet staticcheck race bench bench-load fuzz clean deps-js
+
+## run: start the server with the demo shop, Badger under ./data and the example rules
+run:
+	$(GO) run ./cmd/pathlight serve --demo --addr $(ADDR) --data ./data --rules ./rules
+
+## build: build the binary into bin/
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/pathlight
+
+## test: every Go test, then the snippet's unit and browser tests (installs npm packages and Chromium when missing)
+test: test-go test-js
+
+test-go:
+	$(GO) test -count=1 $(PKGS)
+
+test-js: deps-js
+	cd sdk-js && npm test
+
+deps-js:
+	.ci/ensure-chromium
+	cd sdk-js && (test -d node_modules/.bin || npm ci --no-audit --no-fund)
+
+## check: formatting, vet, staticcheck, race-enabled tests (the import-graph test is among them)
+check: fmt vet staticcheck race
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+race:
+	$(GO) test -race -count=1 $(PKGS)
+
+## bench: Go benchmarks of every hot path, then the end-to-end load run against a bare handler
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/...
+	$(MAKE) bench-load
+
+bench-load:
+	$(GO) test -run '^$$' -bench 'Load' -benchtime 1x -count 1 ./internal/server/ -load
+
+## fuzz: run each fuzz target for FUZZTIME
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBatch$$' -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime $(FUZZTIME) ./internal/event/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/journey/
+
+clean:
+	rm -rf bin data

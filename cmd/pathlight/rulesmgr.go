@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/server"
+)
+
+// rulesManager loads the rules directory, swaps valid sets into the tracker and keeps the
+// errors of an invalid one for GET /api/v1/rules. Reloads come from the directory watcher,
+// SIGHUP and POST /api/v1/rules/reload; they are serialised.
+type rulesManager struct {
+	dir  string
+	swap func(*rules.Set)
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	status server.RulesStatus
+	print  string // fingerprint of the files last loaded or tried
+}
+
+func newRulesManager(dir string, swap func(*rules.Set), log *slog.Logger) *rulesManager {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
+	}
+	return &rulesManager{dir: abs, swap: swap, log: log}
+}
+
+// Reload validates the directory and swaps the new set in. On error the set in force stays
+// and the errors are kept for Status.
+func (m *rulesManager) Reload() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reloadLocked()
+}
+
+func (m *rulesManager) reloadLocked() error {
+	m.print = fingerprint(m.dir)
+	set, err := m.load()
+	now := time.Now().UTC()
+	if err != nil {
+		m.status.Errors = errorLines(err)
+		m.status.FailedAt = now
+		m.status.ReloadErrs++
+		m.log.Error("rules are invalid; keeping the previous rule set", "dir", m.dir, "errors", len(m.status.Errors), "first", m.status.Errors[0])
+		return err
+	}
+	m.swap(set)
+	m.status = server.RulesStatus{
+		Version: set.Version(), LoadedAt: now, Files: set.Files(), Dir: m.dir,
+		Reloads: m.status.Reloads + 1, ReloadErrs: m.status.ReloadErrs,
+	}
+	m.log.Info("rules loaded", "dir", m.dir, "version", set.Version(), "files", len(m.status.Files))
+	return nil
+}
+
+// load reads the rule set; a missing directory means no rules, so a fresh install serves
+// defaults until the marketer writes some.
+func (m *rulesManager) load() (*rules.Set, error) {
+	if _, err := os.Stat(m.dir); errors.Is(err, fs.ErrNotExist) {
+		m.log.Warn("rules directory does not exist; serving defaults only", "dir", m.dir)
+		return rules.Empty(), nil
+	}
+	return rules.LoadDir(m.dir)
+}
+
+// Status describes the set in force and the last failed reload.
+func (m *rulesManager) Status() server.RulesStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := m.status
+	st.Dir = m.dir
+	st.Files = append([]string(nil), st.Files...)
+	st.Errors = append([]string(nil), st.Errors...)
+	return st
+}
+
+// watch reloads when the files in the directory change, checking every interval, until ctx
+// ends. Polling a fingerprint (names, sizes, modification times) works on every file system
+// and needs no dependency; a rules directory has a handful of files.
+func (m *rulesManager) watch(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fp := fingerprint(m.dir)
+			m.mu.Lock()
+			if fp != m.print {
+				_ = m.reloadLocked()
+			}
+			m.mu.Unlock()
+		}
+	}
+}
+
+func fingerprint(dir string) string {
+	var lines []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		if ext := filepath.Ext(p); ext != ".yaml" && ext != ".yml" {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		lines = append(lines, fmt.Sprintf("%s %d %d", p, info.Size(), info.ModTime().UnixNano()))
+		return nil
+	})
+	sort.Strings(lines)
+	h := fnv.New64a()
+	for _, l := range lines {
+		h.Write([]byte(l))
+	}
+	return fmt.Sprintf("%d:%x", len(lines), h.Sum64())
+}
+
+// errorLines splits a load error into one line per mistake.
+func errorLines(err error) []string {
+	var le *rules.LoadError
+	if errors.As(err, &le) {
+		out := make([]string, 0, len(le.Errs))
+		for _, e := range le.Errs {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return strings.Split(err.Error(), "\n")
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/enrich"
+	"github.com/pathlight/pathlight/internal/server"
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+const serveUsage = `Usage: pathlight serve [flags]
+
+Runs the Pathlight server. Every flag can also be set with the environment variable shown,
+or as a key in a YAML file given with --config; a flag beats the environment, which beats the
+file.
+
+Flags:
+`
+
+// serve runs the server until SIGINT or SIGTERM, then drains it and closes the store.
+func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fmt.Fprint(stdout, serveUsage+config.Usage())
+			return nil
+		}
+	}
+	cfg, err := config.Load(args, getenv)
+	if err != nil {
+		return exitError{code: 2, msg: "pathlight serve: invalid configuration:\n" + indent(err.Error())}
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.AdminToken == "" {
+		tok, created, err := adminToken(cfg.Data)
+		if err != nil {
+			return err
+		}
+		cfg.AdminToken = tok
+		if created {
+			fmt.Fprintf(stdout, "Generated the admin token (stored in %s; shown only this once):\n\n    %s\n\n",
+				filepath.Join(cfg.Data, adminTokenFile), tok)
+		}
+	}
+	if cfg.AnyOrigin {
+		log.Warn("no --sites given: site \"demo\" accepts hits from any origin; set --sites in production")
+	}
+
+	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{SyncWrites: cfg.SyncWrites, Logger: log})
+	if err != nil {
+		return err
+	}
+	var geo *enrich.GeoDB
+	if cfg.GeoIP != "" {
+		if geo, err = enrich.OpenGeo(cfg.GeoIP); err != nil {
+			_ = db.Close()
+			return fmt.Errorf("--geoip: %w", err)
+		}
+		defer geo.Close()
+	}
+
+	tr := track.New(trackstore.New(db), geo, nil, trackConfig(cfg, log))
+	mgr := newRulesManager(cfg.Rules, tr.SetRules, log)
+	if err := mgr.Reload(); err != nil {
+		_ = db.Close()
+		return exitError{code: 1, msg: "pathlight serve: the rules in " + cfg.Rules + " are invalid:\n" + indent(err.Error())}
+	}
+
+	srv := server.New(server.Options{
+		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
+		StoreSizes: db.Sizes,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = db.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
+	if cfg.Demo {
+		fmt.Fprintf(stdout, " (demo shop at http://%s/)", ln.Addr())
+	}
+	fmt.Fprintln(stdout)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		mgr.watch(ctx, 2*time.Second)
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	var serveErr error
+loop:
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				_ = mgr.Reload() // errors are logged and shown on /api/v1/rules
+				continue
+			}
+			log.Info("shutting down", "signal", sig.String())
+			break loop
+		case serveErr = <-errc:
+			break loop
+		}
+	}
+	cancel()
+	wg.Wait()
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return serveErr
+}
+
+func trackConfig(cfg *config.Config, log *slog.Logger) track.Config {
+	tc := track.Config{Retention: cfg.Retention, Logger: log, SiteHosts: map[string][]string{}}
+	if cfg.Identity == "cookieless" {
+		tc.Identity = track.IdentityCookieless
+	}
+	if cfg.Consent == "required" {
+		tc.Consent = track.ConsentRequired
+	}
+	for _, s := range cfg.Sites {
+		tc.SiteHosts[s.ID] = s.Hosts()
+	}
+	return tc
+}
+
+const adminTokenFile = "admin-token"
+
+// adminToken reads the admin token stored in the data directory, creating it at first start.
+func adminToken(dataDir string) (tok string, created bool, err error) {
+	path := filepath.Join(dataDir, adminTokenFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if t := strings.TrimSpace(string(b)); len(t) >= 16 {
+			return t, false, nil
+		}
+		return "", false, fmt.Errorf("%s: the stored admin token is too short; delete the file to generate a new one", path)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, fmt.Errorf("admin token: %w", err)
+	}
+	var raw [24]byte
+	_, _ = rand.Read(raw[:])
+	t := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(t+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("store admin token: %w", err)
+	}
+	return t, true, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}

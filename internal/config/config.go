@@ -1,0 +1,267 @@
+// Package config holds the configuration of `pathlight serve`: its defaults, and how a YAML
+// file, PATHLIGHT_* environment variables and command-line flags override them, in that order
+// of precedence (a flag beats the environment, which beats the file). Every problem is
+// collected and reported at once.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is the validated configuration of a server.
+type Config struct {
+	Addr           string
+	Data           string
+	Rules          string
+	AdminToken     string
+	GeoIP          string
+	Sites          []Site
+	TrustedProxies []netip.Prefix
+	Identity       string // "cookie" or "cookieless"
+	Consent        string // "implied" or "required"
+	Retention      time.Duration
+	CookieDomain   string
+	BodyLimit      int
+	RateIP         float64 // requests per second per client IP
+	BurstIP        int
+	RateVisitor    float64 // requests per second per visitor
+	BurstVisitor   int
+	MaxConnsPerIP  int
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	IdleTimeout    time.Duration
+	SyncWrites     bool
+	Demo           bool
+	LogLevel       string
+	// AnyOrigin is true when no --sites were given: one site "demo" accepts every origin, a
+	// development default that the server warns about.
+	AnyOrigin bool
+}
+
+// Site is one site that may send hits, and the origins its pages are served from.
+type Site struct {
+	ID      string
+	Origins []string // scheme://host[:port]
+}
+
+// Hosts returns the hosts of the site's origins, for self-referral detection.
+func (s Site) Hosts() []string {
+	hosts := make([]string, 0, len(s.Origins))
+	for _, o := range s.Origins {
+		if u, err := url.Parse(o); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, strings.ToLower(u.Hostname()))
+		}
+	}
+	return hosts
+}
+
+// option is one setting: its flag name (also the YAML key with - → _, and the environment
+// variable PATHLIGHT_ + upper-case name with - → _), default and help.
+type option struct {
+	name, def, help string
+}
+
+var options = []option{
+	{"addr", "127.0.0.1:8080", "address to listen on, host:port"},
+	{"data", "./data", "directory of the Badger database (created when missing)"},
+	{"rules", "./rules", "directory of the YAML rule files"},
+	{"admin-token", "", "bearer token of the admin API and dashboard; when empty, one is generated at first start, stored in the data directory and printed once"},
+	{"geoip", "", "path to a GeoIP2 or GeoLite2 City or Country .mmdb file (optional)"},
+	{"sites", "", "allowed sites and their origins: 'demo=http://localhost:8080,https://shop.example;blog=https://blog.example'; when empty, one site 'demo' accepts any origin (development only)"},
+	{"trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For and CDN country headers are believed"},
+	{"identity", "cookie", "visitor identity: 'cookie' (first-party pl_vid cookie) or 'cookieless' (daily-salted hash, journeys last a day)"},
+	{"consent", "implied", "consent mode: 'implied' (track unless the hit says denied or Sec-GPC: 1) or 'required' (track only hits that say granted)"},
+	{"retention", "400d", "how long visitor state and events are kept (e.g. 90d, 400d, 8760h)"},
+	{"cookie-domain", "", "Domain attribute of the pl_vid cookie, to share it across a site's subdomains (e.g. example.com)"},
+	{"body-limit", "65536", "largest request body in bytes (413 beyond)"},
+	{"rate-ip", "50", "sustained requests per second per client IP (429 beyond the burst)"},
+	{"burst-ip", "200", "burst of requests per client IP"},
+	{"rate-visitor", "20", "sustained requests per second per visitor id"},
+	{"burst-visitor", "60", "burst of requests per visitor id"},
+	{"max-conns-per-ip", "256", "concurrent connections per client IP"},
+	{"read-timeout", "10s", "time to read a whole request"},
+	{"write-timeout", "10s", "time to write a whole response"},
+	{"idle-timeout", "60s", "keep-alive idle time"},
+	{"sync-writes", "false", "fsync every commit (survives power loss, slower); without it commits survive a process crash"},
+	{"demo", "false", "serve the demo shop at / (make run turns it on)"},
+	{"log-level", "info", "debug, info, warn or error"},
+}
+
+// Usage returns the help text of the serve flags.
+func Usage() string {
+	var b strings.Builder
+	for _, o := range options {
+		fmt.Fprintf(&b, "  --%s\n\t%s", o.name, o.help)
+		if o.def != "" {
+			fmt.Fprintf(&b, " (default %q)", o.def)
+		}
+		fmt.Fprintf(&b, "\n\tenv %s\n", envName(o.name))
+	}
+	b.WriteString("  --config\n\tpath to a YAML file with any of the settings above (keys with _ or -)\n")
+	return b.String()
+}
+
+func envName(flagName string) string {
+	return "PATHLIGHT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Load builds the configuration from args (the flags after `serve`) and the environment
+// (getenv is usually os.Getenv). It returns every problem at once.
+func Load(args []string, getenv func(string) string) (*Config, error) {
+	raw := make(map[string]string, len(options))
+	for _, o := range options {
+		raw[o.name] = o.def
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(new(strings.Builder))
+	fs.Usage = func() {}
+	set := make(map[string]*flagValue, len(options))
+	for _, o := range options {
+		v := &flagValue{isBool: o.def == "true" || o.def == "false"}
+		set[o.name] = v
+		fs.Var(v, o.name, o.help)
+	}
+	configPath := fs.String("config", "", "YAML config file")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (see pathlight serve --help)", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (see pathlight serve --help)", fs.Arg(0))
+	}
+	var errs []error
+	path := *configPath
+	if path == "" {
+		path = getenv("PATHLIGHT_CONFIG")
+	}
+	if path != "" {
+		if err := readFile(path, raw); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, o := range options {
+		if v, ok := lookupEnv(getenv, envName(o.name)); ok {
+			raw[o.name] = v
+		}
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if v, ok := set[f.Name]; ok {
+			raw[f.Name] = v.s
+		}
+	})
+	c, verrs := build(raw)
+	errs = append(errs, verrs...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+func lookupEnv(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// readFile reads a YAML config file into raw. Keys may use - or _; an unknown key is an error
+// with its position.
+func readFile(path string, raw map[string]string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	var m yaml.MapSlice
+	if err := yaml.UnmarshalWithOptions(data, &m, yaml.UseOrderedMap()); err != nil {
+		return fmt.Errorf("config file %s: %s", path, yaml.FormatError(err, false, true))
+	}
+	var errs []error
+	for _, item := range m {
+		key, _ := item.Key.(string)
+		name := strings.ReplaceAll(key, "_", "-")
+		if _, ok := raw[name]; !ok {
+			errs = append(errs, fmt.Errorf("config file %s: unknown setting %q (known: %s)", path, key, knownNames()))
+			continue
+		}
+		v, err := scalar(item.Value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("config file %s: %s: %w", path, key, err))
+			continue
+		}
+		raw[name] = v
+	}
+	return errors.Join(errs...)
+}
+
+// scalar turns a YAML value into the flag text it stands for. Sites may also be written as a
+// map of site id to a list of origins.
+func scalar(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case uint64:
+		return strconv.FormatUint(x, 10), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case int:
+		return strconv.Itoa(x), nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case nil:
+		return "", nil
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			s, err := scalar(e)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, ","), nil
+	case yaml.MapSlice:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			k, _ := e.Key.(string)
+			s, err := scalar(e.Value)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, k+"="+s)
+		}
+		return strings.Join(parts, ";"), nil
+	}
+	return "", fmt.Errorf("unsupported value %v", v)
+}
+
+func knownNames() string {
+	names := make([]string, 0, len(options))
+	for _, o := range options {
+		names = append(names, strings.ReplaceAll(o.name, "-", "_"))
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// flagValue holds a flag's text; boolean settings may be given bare (--demo).
+type flagValue struct {
+	s      string
+	isBool bool
+}
+
+func (v *flagValue) String() string     { return v.s }
+func (v *flagValue) Set(s string) error { v.s = s; return nil }
+func (v *flagValue) IsBoolFlag() bool   { return v.isBool }

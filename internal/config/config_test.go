@@ -1,0 +1,150 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.Data != "./data" || c.Rules != "./rules" || c.Identity != "cookie" {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if !c.AnyOrigin || len(c.Sites) != 1 || c.Sites[0].ID != "demo" {
+		t.Fatalf("default sites = %+v, any origin %v; want demo accepting any origin", c.Sites, c.AnyOrigin)
+	}
+	if c.Retention != 400*24*time.Hour || c.BodyLimit != 65536 {
+		t.Fatalf("retention %v, body limit %d", c.Retention, c.BodyLimit)
+	}
+}
+
+func TestPrecedenceFlagOverEnvOverFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pathlight.yaml")
+	yaml := "addr: 127.0.0.1:9000\ndata: /srv/file\nrules: /srv/rules\nsites:\n  shop: [https://shop.example, https://www.shop.example]\n  blog: https://blog.example\nrate_ip: 5\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load([]string{"--config", file, "--data", "/srv/flag"}, env(map[string]string{
+		"PATHLIGHT_DATA":  "/srv/env",
+		"PATHLIGHT_RULES": "/srv/env-rules",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" {
+		t.Errorf("addr = %q; want the file's", c.Addr)
+	}
+	if c.Rules != "/srv/env-rules" {
+		t.Errorf("rules = %q; want the environment's", c.Rules)
+	}
+	if c.Data != "/srv/flag" {
+		t.Errorf("data = %q; want the flag's", c.Data)
+	}
+	if c.RateIP != 5 {
+		t.Errorf("rate_ip = %v; want 5", c.RateIP)
+	}
+	if len(c.Sites) != 2 || c.Sites[0].ID != "shop" || len(c.Sites[0].Origins) != 2 || c.AnyOrigin {
+		t.Errorf("sites = %+v", c.Sites)
+	}
+	if h := c.Sites[0].Hosts(); len(h) != 2 || h[1] != "www.shop.example" {
+		t.Errorf("hosts = %v", h)
+	}
+}
+
+func TestAllErrorsAtOnce(t *testing.T) {
+	_, err := Load([]string{"--addr", "nope", "--identity", "fingerprint", "--retention", "forever", "--sites", "x=ftp://a"}, env(nil))
+	if err == nil {
+		t.Fatal("Load with four bad flags succeeded")
+	}
+	for _, want := range []string{"--addr", "--identity", "--retention", "--sites"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+}
+
+func TestUnknownFlagAndFileKey(t *testing.T) {
+	if _, err := Load([]string{"--nope"}, env(nil)); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown flag: err = %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	_ = os.WriteFile(file, []byte("adress: x\n"), 0o600)
+	if _, err := Load([]string{"--config", file}, env(nil)); err == nil || !strings.Contains(err.Error(), `unknown setting "adress"`) {
+		t.Errorf("unknown key: err = %v", err)
+	}
+	if _, err := Load([]string{"--help"}, env(nil)); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("--help: err = %v; want flag.ErrHelp", err)
+	}
+}
+
+func TestParseSites(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string
+		wantErr string
+	}{
+		{"demo=http://localhost:8080,https://Shop.Example;blog=https://blog.example", "demo[http://localhost:8080 https://shop.example] blog[https://blog.example]", ""},
+		{"a=*", "a[*]", ""},
+		{"a", "", "want site=origin"},
+		{"a=https://x/path", "", "no path"},
+		{"a=https://x;a=https://y", "", "twice"},
+		{"a b=https://x", "", "site id"},
+		{"a=", "", "no origins"},
+	}
+	for _, tt := range tests {
+		sites, err := ParseSites(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseSites(%q) err = %v; want it to mention %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		var got []string
+		for _, s := range sites {
+			got = append(got, s.ID+"["+strings.Join(s.Origins, " ")+"]")
+		}
+		if strings.Join(got, " ") != tt.want || err != nil {
+			t.Errorf("ParseSites(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"14d": 14 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute, "1.5d": 36 * time.Hour} {
+		if got, err := ParseDuration(in); got != want || err != nil {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseDuration("soon"); err == nil {
+		t.Error("ParseDuration(soon) succeeded")
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := Load([]string{"--trusted-proxies", "10.0.0.0/8, 192.168.1.7"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Demo {
+		t.Error("demo on by default")
+	}
+	if c, err := Load([]string{"--demo", "--sync-writes=true"}, env(nil)); err != nil || !c.Demo || !c.SyncWrites {
+		t.Fatalf("bare --demo: %+v, %v", c, err)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 {
+		t.Fatalf("trusted proxies = %v", c.TrustedProxies)
+	}
+}

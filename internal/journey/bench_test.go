@@ -1,0 +1,108 @@
+package journey
+
+import (
+	"testing"
+
+	"github.com/pathlight/pathlight/internal/event"
+)
+
+// BenchmarkApplyPageview applies pageviews of a known path to a visitor with a few sessions:
+// the common hit.
+func BenchmarkApplyPageview(b *testing.B) {
+	s := typicalState()
+	h := pageview(s.LastSeen, "/pricing")
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Time++
+		Apply(s, h, Options{DefaultConversion: true})
+	}
+}
+
+// BenchmarkApply covers the other hit types on the typical visitor.
+func BenchmarkApply(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		hit  *event.Hit
+	}{
+		{"event", custom(0, "cta_click")},
+		{"engagement", engagement(0, 1200)},
+		{"prompt", prompt(0, "nps", event.ActionDismissed)},
+		{"identify", identify(0, "u-12345", prop("plan", event.StringValue("team")))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := typicalState()
+			bc.hit.Time = s.LastSeen
+			b.ReportAllocs()
+			for b.Loop() {
+				bc.hit.Time++
+				Apply(s, bc.hit, Options{})
+			}
+		})
+	}
+}
+
+func BenchmarkAppendBinary(b *testing.B) {
+	s := typicalState()
+	buf := s.AppendBinary(nil)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = s.AppendBinary(buf[:0])
+	}
+}
+
+// BenchmarkDecode decodes into a pooled State: the same visitor (the store reads a visitor,
+// applies a hit and writes it back), and other visitors of a similar shape.
+func BenchmarkDecode(b *testing.B) {
+	typical := typicalState()
+	data := typical.AppendBinary(nil)
+	b.Run("same", func(b *testing.B) {
+		s := &State{}
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := Decode(data, s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("other", func(b *testing.B) {
+		other := typicalState()
+		other.VID = "8b1f0e2d-6c4a-4e59-a3b7-0d9c8e7f6a5b"
+		other.Paths[3].Key = "/blog/another-post"
+		records := [][]byte{data, other.AppendBinary(nil)}
+		s := &State{}
+		b.SetBytes(int64(len(data)))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if err := Decode(records[i&1], s); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	s := typicalState()
+	buf := s.AppendJSON(nil)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = s.AppendJSON(buf[:0])
+	}
+}
+
+func BenchmarkMerge(b *testing.B) {
+	laptop, phone := laptopAndPhone()
+	data := laptop.AppendBinary(nil)
+	dst := &State{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Decode(data, dst); err != nil {
+			b.Fatal(err)
+		}
+		Merge(dst, phone)
+	}
+}

@@ -1,0 +1,142 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+	"sort"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+// Names the reports use for missing marketing facts, as GA4 names them, so that Pathlight's
+// figures line up with the analytics tools marketers already read.
+const (
+	// Direct is the channel of visits without campaign information or external referrer.
+	Direct = "Direct"
+	// Unassigned is the channel of a touchpoint without a channel, and the path of a
+	// conversion with no touchpoint in its lookback window.
+	Unassigned = "Unassigned"
+	// NotSet is the campaign of a touchpoint without a campaign.
+	NotSet = "(not set)"
+)
+
+// Journey is one visitor's history as the reports read it. The lists are ordered oldest
+// first; functions that need the order sort a copy when they find it otherwise, never the
+// caller's slices.
+type Journey struct {
+	VID string
+	// Touches are the visitor's sessions: start time, channel, source, medium, campaign.
+	Touches []journey.Touchpoint
+	// Steps are the visitor's step arrivals, each a tracked rule step.
+	Steps []journey.StepMark
+	// Conversions are the visitor's conversions. Reports that count first conversions only
+	// (new customers) need the list to start with the visitor's first conversion.
+	Conversions []journey.Conversion
+
+	// Dimensions for breakdowns.
+	Device   event.DeviceType
+	Country  string
+	Segments []string
+	Arms     []journey.Assignment
+}
+
+// FromState returns the Journey of a stored visitor state. The Journey shares the state's
+// slices: the state must not change while the Journey is in use.
+func FromState(s *journey.State) Journey {
+	return Journey{
+		VID:         s.VID,
+		Touches:     s.Touchpoints,
+		Steps:       s.StepHistory,
+		Conversions: s.ConversionList,
+		Device:      s.Device.Type,
+		Country:     s.Geo.Country,
+		Segments:    s.Segments,
+		Arms:        s.Experiments,
+	}
+}
+
+// sortedTouches returns j's touchpoints ordered by start time, copying only when needed.
+func sortedTouches(ts []journey.Touchpoint) []journey.Touchpoint {
+	less := func(a, b journey.Touchpoint) int { return cmp.Compare(a.StartedAt, b.StartedAt) }
+	if slices.IsSortedFunc(ts, less) {
+		return ts
+	}
+	c := slices.Clone(ts)
+	slices.SortStableFunc(c, less)
+	return c
+}
+
+// sortedSteps returns step arrivals ordered by time, copying only when needed. The sort is
+// stable: arrivals logged at the same millisecond keep their logged order.
+func sortedSteps(ss []journey.StepMark) []journey.StepMark {
+	less := func(a, b journey.StepMark) int { return cmp.Compare(a.At, b.At) }
+	if slices.IsSortedFunc(ss, less) {
+		return ss
+	}
+	c := slices.Clone(ss)
+	slices.SortStableFunc(c, less)
+	return c
+}
+
+// sortedConversions returns conversions ordered by time, copying only when needed.
+func sortedConversions(cs []journey.Conversion) []journey.Conversion {
+	less := func(a, b journey.Conversion) int { return cmp.Compare(a.At, b.At) }
+	if slices.IsSortedFunc(cs, less) {
+		return cs
+	}
+	c := slices.Clone(cs)
+	slices.SortStableFunc(c, less)
+	return c
+}
+
+// window returns the touchpoints that started in (t − lookback, t]: the touches a
+// conversion at t credits. ts must be sorted by start time.
+func window(ts []journey.Touchpoint, t, lookback int64) []journey.Touchpoint {
+	lo := sort.Search(len(ts), func(i int) bool { return ts[i].StartedAt > t-lookback })
+	hi := sort.Search(len(ts), func(i int) bool { return ts[i].StartedAt > t })
+	if hi < lo {
+		hi = lo
+	}
+	return ts[lo:hi]
+}
+
+// channelOf returns a touchpoint's channel, Unassigned when it has none.
+func channelOf(tp *journey.Touchpoint) string {
+	if tp.Channel == "" {
+		return Unassigned
+	}
+	return tp.Channel
+}
+
+// campaignOf returns a touchpoint's campaign, NotSet when it has none.
+func campaignOf(tp *journey.Touchpoint) string {
+	if tp.Campaign == "" {
+		return NotSet
+	}
+	return tp.Campaign
+}
+
+// position is one place in an attribution path: a run of consecutive touches of the same
+// channel when repeats collapse, or a single touch when they are kept.
+type position struct {
+	channel     string
+	first, last int   // the run's touches, as indices into the window
+	at          int64 // start time of the run's last touch: its most recent exposure
+}
+
+// positions splits a window of touches into path positions, collapsing consecutive touches of
+// the same channel unless keepRepeats is set.
+func positions(ts []journey.Touchpoint, keepRepeats bool, dst []position) []position {
+	dst = dst[:0]
+	for i := range ts {
+		ch := channelOf(&ts[i])
+		if !keepRepeats && len(dst) > 0 && dst[len(dst)-1].channel == ch {
+			p := &dst[len(dst)-1]
+			p.last, p.at = i, ts[i].StartedAt
+			continue
+		}
+		dst = append(dst, position{channel: ch, first: i, last: i, at: ts[i].StartedAt})
+	}
+	return dst
+}

@@ -1,0 +1,249 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+// Defaults of the journey map's top paths.
+const (
+	DefaultPathSteps = 5  // steps kept of each session's path
+	DefaultTopPaths  = 10 // paths listed; the rest are grouped as other
+)
+
+// JourneyMapOptions configure the journey map.
+type JourneyMapOptions struct {
+	From, To int64 // period of step arrivals, Unix ms, [From, To)
+	// Stages maps step ids to their stage; steps without a stage are left out of the stage
+	// map.
+	Stages map[string]string
+	// PathSteps is how many steps of each session's path are kept (zero: 5), TopPaths how many
+	// paths are listed (zero: 10).
+	PathSteps, TopPaths int
+}
+
+// MapNode is a step or stage of the journey map. Flow is conserved: Arrivals = Entries +
+// the edges into the node = Exits + the edges out of it.
+type MapNode struct {
+	Name     string `json:"name"`
+	Visitors int    `json:"visitors"` // distinct visitors who arrived
+	Arrivals int    `json:"arrivals"` // arrivals, consecutive repeats collapsed
+	Entries  int    `json:"entries"`  // visitors whose journey in the period started here
+	Exits    int    `json:"exits"`    // visitors whose journey in the period stopped here: the drop-off
+}
+
+// MapEdge is a transition between consecutive distinct steps or stages: an edge of the
+// Sankey diagram.
+type MapEdge struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Count    int    `json:"count"`    // transitions
+	Visitors int    `json:"visitors"` // distinct visitors who made it
+}
+
+// SessionPath is one of the most common step paths within a session.
+type SessionPath struct {
+	Steps    []string `json:"steps"`
+	Sessions int      `json:"sessions"`
+	Share    float64  `json:"share"` // of all sessions with a step
+}
+
+// JourneyMap is the journey map report.
+type JourneyMap struct {
+	Visitors   int           `json:"visitors"` // visitors with a step arrival in the period
+	Steps      []MapNode     `json:"steps"`
+	Stages     []MapNode     `json:"stages"`
+	StepEdges  []MapEdge     `json:"step_edges"`
+	StageEdges []MapEdge     `json:"stage_edges"`
+	Sessions   int           `json:"sessions"` // sessions with a step arrival
+	Paths      []SessionPath `json:"paths"`
+	// OtherPaths counts the sessions whose path is not among Paths.
+	OtherPaths int `json:"other_paths"`
+}
+
+// flow accumulates nodes and edges of one level (steps or stages).
+type flow struct {
+	nodes map[string]*MapNode
+	edges map[[2]string]*MapEdge
+	seenN map[string]bool
+	seenE map[[2]string]bool
+}
+
+func newFlow() *flow {
+	return &flow{
+		nodes: make(map[string]*MapNode), edges: make(map[[2]string]*MapEdge),
+		seenN: make(map[string]bool), seenE: make(map[[2]string]bool),
+	}
+}
+
+// add adds one visitor's collapsed sequence.
+func (f *flow) add(seq []string) {
+	if len(seq) == 0 {
+		return
+	}
+	clear(f.seenN)
+	clear(f.seenE)
+	for i, s := range seq {
+		n := f.nodes[s]
+		if n == nil {
+			n = &MapNode{Name: s}
+			f.nodes[s] = n
+		}
+		n.Arrivals++
+		if !f.seenN[s] {
+			f.seenN[s] = true
+			n.Visitors++
+		}
+		if i == 0 {
+			n.Entries++
+		}
+		if i == len(seq)-1 {
+			n.Exits++
+		}
+		if i == 0 {
+			continue
+		}
+		k := [2]string{seq[i-1], s}
+		e := f.edges[k]
+		if e == nil {
+			e = &MapEdge{From: k[0], To: k[1]}
+			f.edges[k] = e
+		}
+		e.Count++
+		if !f.seenE[k] {
+			f.seenE[k] = true
+			e.Visitors++
+		}
+	}
+}
+
+// result returns nodes by visitors and edges by count, both descending, then by name.
+func (f *flow) result() ([]MapNode, []MapEdge) {
+	nodes := make([]MapNode, 0, len(f.nodes))
+	for _, n := range f.nodes {
+		nodes = append(nodes, *n)
+	}
+	slices.SortFunc(nodes, func(a, b MapNode) int {
+		if c := cmp.Compare(b.Visitors, a.Visitors); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	edges := make([]MapEdge, 0, len(f.edges))
+	for _, e := range f.edges {
+		edges = append(edges, *e)
+	}
+	slices.SortFunc(edges, func(a, b MapEdge) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.From, b.From); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.To, b.To)
+	})
+	return nodes, edges
+}
+
+// appendCollapsed appends s to seq unless it repeats the last element.
+func appendCollapsed(seq []string, s string) []string {
+	if len(seq) > 0 && seq[len(seq)-1] == s {
+		return seq
+	}
+	return append(seq, s)
+}
+
+// BuildJourneyMap computes the journey map of the visitors' step arrivals in the period:
+// visitors per step and stage, the transitions between consecutive distinct steps and
+// stages, where journeys stop, and the most common session paths. A session ends when 30
+// minutes pass between two step arrivals or when a new session (touchpoint) starts between
+// them.
+func BuildJourneyMap(js []Journey, o JourneyMapOptions) (*JourneyMap, error) {
+	if o.To <= o.From {
+		return nil, fmt.Errorf("journey map: period: to (%d) must be after from (%d)", o.To, o.From)
+	}
+	if o.PathSteps < 0 || o.TopPaths < 0 {
+		return nil, fmt.Errorf("journey map: path steps %d and top paths %d must not be negative", o.PathSteps, o.TopPaths)
+	}
+	if o.PathSteps == 0 {
+		o.PathSteps = DefaultPathSteps
+	}
+	if o.TopPaths == 0 {
+		o.TopPaths = DefaultTopPaths
+	}
+	res := &JourneyMap{}
+	steps, stages := newFlow(), newFlow()
+	paths := make(map[string]int)
+	var stepSeq, stageSeq, sess []string
+	flush := func() {
+		if len(sess) > 0 {
+			paths[strings.Join(sess, "\x00")]++
+			res.Sessions++
+		}
+		sess = sess[:0]
+	}
+	for i := range js {
+		ss := sortedSteps(js[i].Steps)
+		ts := sortedTouches(js[i].Touches)
+		lo := sort.Search(len(ss), func(k int) bool { return ss[k].At >= o.From })
+		hi := sort.Search(len(ss), func(k int) bool { return ss[k].At >= o.To })
+		if lo >= hi {
+			continue
+		}
+		res.Visitors++
+		stepSeq, stageSeq, sess = stepSeq[:0], stageSeq[:0], sess[:0]
+		var prev journey.StepMark
+		prevSession := -1
+		for k, s := range ss[lo:hi] {
+			stepSeq = appendCollapsed(stepSeq, s.Step)
+			if st, ok := o.Stages[s.Step]; ok {
+				stageSeq = appendCollapsed(stageSeq, st)
+			}
+			session := sort.Search(len(ts), func(x int) bool { return ts[x].StartedAt > s.At })
+			if k > 0 && (s.At-prev.At > journey.SessionTimeout || session != prevSession) {
+				flush()
+			}
+			if len(sess) < o.PathSteps {
+				sess = appendCollapsed(sess, s.Step)
+			}
+			prev, prevSession = s, session
+		}
+		flush()
+		steps.add(stepSeq)
+		stages.add(stageSeq)
+	}
+	res.Steps, res.StepEdges = steps.result()
+	res.Stages, res.StageEdges = stages.result()
+	res.Paths = topPaths(paths, res.Sessions, o.TopPaths)
+	res.OtherPaths = res.Sessions
+	for _, p := range res.Paths {
+		res.OtherPaths -= p.Sessions
+	}
+	return res, nil
+}
+
+// topPaths returns the n most common paths, ties by path.
+func topPaths(counts map[string]int, total, n int) []SessionPath {
+	out := make([]SessionPath, 0, len(counts))
+	for k, c := range counts {
+		out = append(out, SessionPath{Steps: strings.Split(k, "\x00"), Sessions: c})
+	}
+	slices.SortFunc(out, func(a, b SessionPath) int {
+		if c := cmp.Compare(b.Sessions, a.Sessions); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Steps, b.Steps)
+	})
+	if len(out) > n {
+		out = out[:n]
+	}
+	for i := range out {
+		out[i].Share = float64(out[i].Sessions) / float64(total)
+	}
+	return out
+}

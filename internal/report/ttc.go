@@ -1,0 +1,162 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+// Summary describes a distribution: mean, median and upper percentiles (see Quantile).
+type Summary struct {
+	Mean   NullFloat `json:"mean"`
+	Median NullFloat `json:"median"`
+	P75    NullFloat `json:"p75"`
+	P90    NullFloat `json:"p90"`
+}
+
+// summarize sorts xs and describes it.
+func summarize(xs []float64) Summary {
+	slices.Sort(xs)
+	return Summary{Mean: mean(xs), Median: Quantile(xs, 0.5), P75: Quantile(xs, 0.75), P90: Quantile(xs, 0.9)}
+}
+
+// TTCGroup is the time to conversion of the conversions whose first touch came from one
+// channel.
+type TTCGroup struct {
+	Channel     string  `json:"channel"`
+	Conversions int     `json:"conversions"`
+	Seconds     Summary `json:"seconds"`
+	Touches     Summary `json:"touches"`
+}
+
+// TTC is the time-to-conversion report.
+type TTC struct {
+	// Conversions is how many counted conversions in the period were measured.
+	Conversions int `json:"conversions"`
+	// NoTouch is how many had no touchpoint in their lookback and are left out.
+	NoTouch int `json:"no_touch"`
+	// Seconds is the time from the first touch in the lookback to the conversion.
+	Seconds Summary `json:"seconds"`
+	// Touches is the number of touchpoints (sessions) in the lookback, repeats included.
+	Touches Summary `json:"touches"`
+	// ByFirstChannel breaks the figures down by the channel of that first touch.
+	ByFirstChannel []TTCGroup `json:"by_first_channel"`
+}
+
+// TimeToConversion measures, for every counted conversion in the period (see PathOptions),
+// the time from the first touchpoint in its lookback window to the conversion, and how many
+// touchpoints that window holds.
+func TimeToConversion(js []Journey, o PathOptions) (*TTC, error) {
+	if err := o.validate(); err != nil {
+		return nil, fmt.Errorf("time to conversion: %w", err)
+	}
+	res := &TTC{}
+	type acc struct{ secs, touches []float64 }
+	all := &acc{}
+	by := make(map[string]*acc)
+	for i := range js {
+		ts := sortedTouches(js[i].Touches)
+		o.eachConversion(ts, sortedConversions(js[i].Conversions), func(c *journey.Conversion, win []journey.Touchpoint) {
+			if len(win) == 0 {
+				res.NoTouch++
+				return
+			}
+			res.Conversions++
+			secs := float64(c.At-win[0].StartedAt) / 1000
+			n := float64(len(win))
+			all.secs, all.touches = append(all.secs, secs), append(all.touches, n)
+			ch := channelOf(&win[0])
+			g := by[ch]
+			if g == nil {
+				g = &acc{}
+				by[ch] = g
+			}
+			g.secs, g.touches = append(g.secs, secs), append(g.touches, n)
+		})
+	}
+	res.Seconds, res.Touches = summarize(all.secs), summarize(all.touches)
+	res.ByFirstChannel = []TTCGroup{}
+	for ch, g := range by {
+		res.ByFirstChannel = append(res.ByFirstChannel, TTCGroup{
+			Channel: ch, Conversions: len(g.secs), Seconds: summarize(g.secs), Touches: summarize(g.touches),
+		})
+	}
+	slices.SortFunc(res.ByFirstChannel, func(a, b TTCGroup) int {
+		if c := cmp.Compare(b.Conversions, a.Conversions); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Channel, b.Channel)
+	})
+	return res, nil
+}
+
+// MicroConversion is the micro-conversion rate of one step.
+type MicroConversion struct {
+	Step     string    `json:"step"`
+	Visitors int       `json:"visitors"` // visitors who reached the step in the period
+	Rate     NullFloat `json:"rate"`     // Visitors / MicroConversions.Visitors
+}
+
+// MicroConversions is the micro-conversion report.
+type MicroConversions struct {
+	// Visitors is the denominator: visitors active in the period, that is with a session
+	// that overlaps it (started before its end and had its last hit at or after its start)
+	// or a step arrival in it.
+	Visitors int               `json:"visitors"`
+	Steps    []MicroConversion `json:"steps"`
+}
+
+// MicroConversionRates returns, for each step, the share of the period's active visitors who
+// reached it in the period. With no steps given, every step reached is listed, most reached
+// first.
+func MicroConversionRates(js []Journey, steps []string, from, to int64) (*MicroConversions, error) {
+	if to <= from {
+		return nil, fmt.Errorf("micro-conversions: period: to (%d) must be after from (%d)", to, from)
+	}
+	counts := make(map[string]int)
+	seen := make(map[string]bool)
+	res := &MicroConversions{}
+	for i := range js {
+		j := &js[i]
+		active := false
+		for _, t := range j.Touches {
+			if t.StartedAt < to && max(t.LastAt, t.StartedAt) >= from {
+				active = true
+				break
+			}
+		}
+		clear(seen)
+		for _, s := range j.Steps {
+			if s.At >= from && s.At < to {
+				active = true
+				if !seen[s.Step] {
+					seen[s.Step] = true
+					counts[s.Step]++
+				}
+			}
+		}
+		if active {
+			res.Visitors++
+		}
+	}
+	if len(steps) == 0 {
+		for s := range counts {
+			steps = append(steps, s)
+		}
+		slices.SortFunc(steps, func(a, b string) int {
+			if c := cmp.Compare(counts[b], counts[a]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+	}
+	res.Steps = make([]MicroConversion, 0, len(steps))
+	for _, s := range steps {
+		res.Steps = append(res.Steps, MicroConversion{
+			Step: s, Visitors: counts[s], Rate: ratio(float64(counts[s]), float64(res.Visitors)),
+		})
+	}
+	return res, nil
+}

@@ -1,0 +1,83 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// maxFileSize bounds one rules file: rules are hand-written, so a bigger file is a mistake.
+const maxFileSize = 4 << 20
+
+// LoadDir loads the rule set of the *.yaml (and *.yml) files directly in dir; the tests/
+// subdirectory and other subdirectories are not read. An empty directory gives a set without
+// rules. Errors are a *LoadError that names every mistake with its file (as dir joined with
+// the file name), line and column.
+func LoadDir(dir string) (*Set, error) {
+	return load(os.DirFS(dir), ".", func(name string) string { return filepath.Join(dir, name) })
+}
+
+// Load is LoadDir over a file system, for embedded rules and tests. Errors name files as
+// dir joined with the file name.
+func Load(fsys fs.FS, dir string) (*Set, error) {
+	return load(fsys, dir, func(name string) string { return path.Join(dir, name) })
+}
+
+func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
+	names, err := ruleFiles(fsys, dir)
+	if err != nil {
+		return nil, &LoadError{Errs: []PosError{{File: display(""), Msg: fmt.Sprintf("read rules directory: %v", err)}}}
+	}
+	var rs rawSet
+	var errs []PosError
+	h := sha256.New()
+	for _, name := range names {
+		src, err := fs.ReadFile(fsys, path.Join(dir, name))
+		if err == nil && len(src) > maxFileSize {
+			err = fmt.Errorf("larger than %d MiB", maxFileSize>>20)
+		}
+		if err != nil {
+			errs = append(errs, PosError{File: display(name), Msg: fmt.Sprintf("read: %v", err)})
+			continue
+		}
+		h.Write([]byte(name))
+		h.Write([]byte{0})
+		h.Write(src)
+		h.Write([]byte{0})
+		errs = append(errs, parseFile(display(name), src, &rs)...)
+	}
+	s, cerrs := compile(names, &rs)
+	errs = append(errs, cerrs...)
+	if len(errs) > 0 {
+		sortErrors(errs)
+		return nil, &LoadError{Errs: errs}
+	}
+	s.version = hex.EncodeToString(h.Sum(nil))[:16]
+	return s, nil
+}
+
+// ruleFiles lists the rule files of dir in name order, so that a set always loads the same.
+func ruleFiles(fsys fs.FS, dir string) ([]string, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		if ext := path.Ext(n); ext == ".yaml" || ext == ".yml" {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}

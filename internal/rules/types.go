@@ -1,0 +1,184 @@
+package rules
+
+import "github.com/pathlight/pathlight/internal/event"
+
+// Request says what a page asks for: the slots it renders and whether the visitor may be
+// personalized at all.
+type Request struct {
+	Slots []string
+	// DefaultsOnly serves every slot its default and no prompt, without assigning
+	// experiments: for bots and for visitors without consent. Unlike the holdout, nothing
+	// is computed for them.
+	DefaultsOnly bool
+	// Now is the decision time, Unix milliseconds; 0 means the hit's time.
+	Now int64
+}
+
+// Decisions is what Decide answers for one hit. It is meant to be reused: Decide resets it
+// and appends into the capacity of its slices, so a pooled Decisions costs no allocation
+// per request. The strings and Choices it holds belong to the Set and must not be modified.
+type Decisions struct {
+	Slots     []SlotDecision // one per requested slot that the rules know, in request order
+	Prompts   []Prompt       // prompts the snippet should arm now, highest priority first
+	Exposures []Exposure     // new experiment exposures to log, once per visitor and experiment
+	Holdout   bool           // the visitor is in the global holdout: defaults only, no prompts
+	// WouldHave is, for a holdout visitor, what they would have got: log it to measure
+	// lift, never serve it. Nil otherwise.
+	WouldHave *Decisions
+
+	would *Decisions // the reusable WouldHave
+	ctx   Context    // scratch for evaluation, reused across calls
+}
+
+// Reset clears d for reuse, keeping the capacity of its slices.
+func (d *Decisions) Reset() {
+	d.Slots = d.Slots[:0]
+	d.Prompts = d.Prompts[:0]
+	d.Exposures = d.Exposures[:0]
+	d.Holdout = false
+	d.WouldHave = nil
+}
+
+// Slot returns the decision for slot and whether there is one.
+func (d *Decisions) Slot(slot string) (SlotDecision, bool) {
+	for _, s := range d.Slots {
+		if s.Slot == slot {
+			return s, true
+		}
+	}
+	return SlotDecision{}, false
+}
+
+// SlotDecision is the content one page slot shows. On the wire the slots form a map keyed by
+// slot id: {"hero": {"variant": "…", "content": "…", "experiment": "…"}}.
+type SlotDecision struct {
+	Slot       string `json:"-"`
+	Variant    string `json:"variant"`
+	Content    string `json:"content"`
+	Experiment string `json:"experiment,omitempty"`
+}
+
+// Prompt kinds.
+const (
+	KindSurvey = "survey"
+	KindChat   = "chat"
+)
+
+// Prompt is a survey or chat prompt the snippet should arm: it shows it when the trigger
+// fires and reports shown, dismissed or answered as a prompt event.
+type Prompt struct {
+	ID       string   `json:"id"`
+	Kind     string   `json:"kind"` // KindSurvey or KindChat
+	Trigger  Trigger  `json:"trigger"`
+	Question string   `json:"question,omitempty"` // survey
+	Type     string   `json:"type,omitempty"`     // survey: single_choice, multiple_choice, rating, nps, text
+	Choices  []string `json:"choices,omitempty"`  // survey: single_choice and multiple_choice
+	Message  string   `json:"message,omitempty"`  // chat
+	Action   *Action  `json:"action,omitempty"`   // chat: what accepting the prompt does
+}
+
+// Trigger types.
+const (
+	TriggerExitIntent = "exit_intent" // the pointer leaves the window towards the tabs (desktop)
+	TriggerIdle       = "idle"        // no input for Seconds
+	TriggerAfter      = "after"       // Seconds after the page loaded; 0 is at once
+	TriggerScroll     = "scroll"      // the page is scrolled to Percent
+	TriggerEvent      = "event"       // the site tracks the custom event named Event
+)
+
+// Trigger is when the snippet shows an armed prompt on the page. On the wire:
+// {"type": "idle", "seconds": 30}; an absent number is 0.
+type Trigger struct {
+	Type    string `json:"type"`
+	Seconds int    `json:"seconds,omitempty"` // idle, after
+	Percent int    `json:"percent,omitempty"` // scroll
+	Event   string `json:"event,omitempty"`   // event
+}
+
+// Action is what accepting a chat prompt does: open URL, or dispatch the DOM event Event on
+// window for the site's chat widget to listen to.
+type Action struct {
+	URL   string `json:"url,omitempty"`
+	Event string `json:"event,omitempty"`
+}
+
+// Exposure is a visitor's first exposure to an experiment arm: log it once, as experiment
+// reports count exposed visitors and their goal conversions.
+type Exposure struct {
+	Experiment string `json:"experiment"`
+	Variant    string `json:"variant"`
+	Slot       string `json:"slot"`
+	At         int64  `json:"at"` // Unix ms
+}
+
+// Prompt actions, as the snippet reports them (the same names as in package event).
+const (
+	ActionShown     = event.ActionShown
+	ActionDismissed = event.ActionDismissed
+	ActionAnswered  = event.ActionAnswered
+)
+
+// showPolicy is a prompt's own limit: at most max showings (0: no limit), cooldown
+// milliseconds between two, and none after the visitor answered (until answered) or
+// dismissed or answered (until dismissed).
+type showPolicy struct {
+	max      int
+	cooldown int64
+	until    string
+}
+
+// FunnelMode is how a funnel's steps must follow each other.
+type FunnelMode string
+
+// Funnel modes.
+const (
+	FunnelOrdered   FunnelMode = "ordered"   // the steps in this order, other steps may come between
+	FunnelStrict    FunnelMode = "strict"    // the steps in this order, nothing between them
+	FunnelUnordered FunnelMode = "unordered" // all the steps, in any order
+)
+
+// defaultFunnelWindow is a funnel's window when the file gives none: 30 days.
+const defaultFunnelWindow = 30 * 24 * 60 * 60 * 1000
+
+// Funnel is a funnel definition for reports: Steps (at least two step ids) completed within
+// Window milliseconds of the first, following Mode, by visitors who did not reach an Exclude
+// step in between, broken down by the context field Breakdown ("" for none).
+type Funnel struct {
+	ID          string     `json:"id"`
+	Description string     `json:"description,omitempty"`
+	Steps       []string   `json:"steps"`
+	Window      int64      `json:"window_ms"`
+	Mode        FunnelMode `json:"mode"`
+	Exclude     []string   `json:"exclude,omitempty"`
+	Breakdown   string     `json:"breakdown,omitempty"`
+}
+
+// StepInfo describes a journey step for reports.
+type StepInfo struct {
+	ID          string `json:"id"`
+	Description string `json:"description,omitempty"`
+	Stage       string `json:"stage"`
+	Conversion  bool   `json:"conversion,omitempty"`
+	ValueProp   string `json:"value,omitempty"`
+}
+
+// ExperimentInfo describes an experiment for reports.
+type ExperimentInfo struct {
+	ID          string   `json:"id"`
+	Description string   `json:"description,omitempty"`
+	Slot        string   `json:"slot"`
+	Variants    []string `json:"variants"`
+	Weights     []float64 `json:"weights"`
+	Coverage    float64  `json:"coverage"`
+	Goal        string   `json:"goal,omitempty"`
+	Start       int64    `json:"start,omitempty"` // Unix ms; 0 when not set
+	Stop        int64    `json:"stop,omitempty"`  // Unix ms; 0 when not set
+}
+
+// SurveyInfo describes a survey for reports.
+type SurveyInfo struct {
+	ID       string   `json:"id"`
+	Question string   `json:"question"`
+	Type     string   `json:"type"`
+	Choices  []string `json:"choices,omitempty"`
+}

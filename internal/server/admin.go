@@ -1,0 +1,192 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// admin routes /api/v1/*: every call needs the admin bearer token.
+func (s *Server) admin(ctx *fasthttp.RequestCtx) {
+	if !s.authorised(ctx) {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="pathlight"`)
+		s.fail(ctx, fasthttp.StatusUnauthorized, "unauthorised", "admin API: send Authorization: Bearer <admin token>")
+		return
+	}
+	rest := strings.TrimPrefix(string(ctx.Path()), "/api/v1/")
+	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	switch {
+	case parts[0] == "visitors" && len(parts) == 2:
+		switch {
+		case ctx.IsGet():
+			s.getVisitor(ctx, parts[1])
+		case ctx.IsDelete():
+			s.deleteVisitor(ctx, parts[1])
+		default:
+			s.methodNotAllowed(ctx, "GET, DELETE")
+		}
+	case parts[0] == "events" && len(parts) == 1:
+		if !ctx.IsGet() {
+			s.methodNotAllowed(ctx, "GET")
+			return
+		}
+		s.exportEvents(ctx)
+	case parts[0] == "rules" && len(parts) == 1:
+		if !ctx.IsGet() {
+			s.methodNotAllowed(ctx, "GET")
+			return
+		}
+		s.rulesStatus(ctx)
+	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reload":
+		if !ctx.IsPost() {
+			s.methodNotAllowed(ctx, "POST")
+			return
+		}
+		s.reloadRules(ctx)
+	default:
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such admin route: "+string(ctx.Path()))
+	}
+}
+
+func (s *Server) authorised(ctx *fasthttp.RequestCtx) bool {
+	h := ctx.Request.Header.Peek("Authorization")
+	tok, ok := bytes.CutPrefix(h, []byte("Bearer "))
+	return ok && s.cfg.AdminToken != "" &&
+		subtle.ConstantTimeCompare(bytes.TrimSpace(tok), []byte(s.cfg.AdminToken)) == 1
+}
+
+func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set("Allow", allow)
+	s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method", "method "+string(ctx.Method())+" not allowed; use "+allow)
+}
+
+func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
+	st, err := s.tracker.Visitor(vid)
+	if errors.Is(err, track.ErrUnknownVisitor) {
+		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
+		return
+	}
+	if err != nil {
+		s.log.Error("read visitor", "vid", vid, "err", err)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor could not be read")
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBody(st.AppendJSON(nil))
+}
+
+func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
+	n, err := s.tracker.Erase(vid)
+	if errors.Is(err, track.ErrUnknownVisitor) {
+		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
+		return
+	}
+	if err != nil {
+		s.log.Error("erase visitor", "vid", vid, "err", err)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor could not be fully erased; run the DELETE again")
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetBodyString(`{"deleted":` + strconv.Itoa(n) + `}`)
+}
+
+// exportEvents streams the event log as NDJSON: GET /api/v1/events?from=&to=[&site=][&bots=1].
+// from and to are RFC 3339 times or Unix milliseconds; to defaults to now and from to 24 hours
+// before to.
+func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	to, err := parseTime(string(args.Peek("to")), time.Now())
+	if err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to: "+err.Error())
+		return
+	}
+	from, err := parseTime(string(args.Peek("from")), to.Add(-24*time.Hour))
+	if err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from: "+err.Error())
+		return
+	}
+	if !from.Before(to) {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from must be before to")
+		return
+	}
+	site := string(args.Peek("site"))
+	bots := string(args.Peek("bots")) == "1"
+	ctx.SetContentType("application/x-ndjson")
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		var h event.Hit
+		var e event.Event
+		var line []byte
+		err := s.tracker.Events(from.UnixMilli(), to.UnixMilli(), func(rec []byte) error {
+			if err := event.DecodeRecord(rec, &h, &e); err != nil {
+				return nil // an unreadable record is skipped, not fatal to the export
+			}
+			if (site != "" && h.Site != site) || (h.Device.Bot && !bots) {
+				return nil
+			}
+			line = append(event.AppendRecordJSON(line[:0], &h), '\n')
+			_, err := w.Write(line)
+			return err
+		})
+		if err != nil {
+			s.log.Error("export events", "err", err)
+		}
+	})
+}
+
+func parseTime(v string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.UnixMilli(ms), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, errors.New("want RFC 3339 (2026-01-02T15:04:05Z) or Unix milliseconds")
+	}
+	return t, nil
+}
+
+func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
+	if s.rules == nil {
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no rules manager")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, s.rules.Status())
+}
+
+func (s *Server) reloadRules(ctx *fasthttp.RequestCtx) {
+	if s.rules == nil {
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no rules manager")
+		return
+	}
+	if err := s.rules.Reload(); err != nil {
+		writeJSON(ctx, fasthttp.StatusUnprocessableEntity, struct {
+			Error  string      `json:"error"`
+			Status RulesStatus `json:"status"`
+		}{"rules are invalid; the previous rule set stays in force", s.rules.Status()})
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, s.rules.Status())
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}

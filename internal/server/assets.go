@@ -1,0 +1,99 @@
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"mime"
+	"path"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	sdkjs "github.com/pathlight/pathlight/sdk-js"
+)
+
+// asset is one embedded file with its precomputed ETag.
+type asset struct {
+	body        []byte
+	etag        string
+	contentType string
+}
+
+func newAsset(body []byte, contentType string) asset {
+	sum := sha256.Sum256(body)
+	return asset{body: body, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, contentType: contentType}
+}
+
+// assets are the embedded snippet, its lazily loaded UI, and the demo shop.
+type assets struct {
+	snippet asset
+	ui      asset
+	demo    fs.FS // nil when demo mode is off
+}
+
+func newAssets(demo bool) *assets {
+	a := &assets{
+		snippet: newAsset(sdkjs.Snippet(), "application/javascript; charset=utf-8"),
+		ui:      newAsset(sdkjs.UI(), "application/javascript; charset=utf-8"),
+	}
+	if demo {
+		a.demo = sdkjs.Demo()
+	}
+	return a
+}
+
+// serveScript serves /pl.js and /pl-ui.js. They are cached for an hour and revalidated with
+// their ETag, so a new release reaches every site within the hour.
+func (s *Server) serveScript(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		s.methodNotAllowed(ctx, "GET, HEAD")
+		return
+	}
+	a := &s.assets.snippet
+	if string(ctx.Path()) == "/pl-ui.js" {
+		a = &s.assets.ui
+	}
+	s.serveAsset(ctx, a, "public, max-age=3600")
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+}
+
+func (s *Server) serveAsset(ctx *fasthttp.RequestCtx, a *asset, cache string) {
+	h := &ctx.Response.Header
+	h.Set("ETag", a.etag)
+	h.Set("Cache-Control", cache)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if string(ctx.Request.Header.Peek("If-None-Match")) == a.etag {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	ctx.SetContentType(a.contentType)
+	ctx.SetBody(a.body)
+}
+
+// serveDemo serves the demo shop's pages: /x is x/index.html (or x itself for a file).
+func (s *Server) serveDemo(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		s.methodNotAllowed(ctx, "GET, HEAD")
+		return
+	}
+	p := strings.Trim(path.Clean("/"+string(ctx.Path())), "/")
+	candidates := []string{path.Join(p, "index.html"), p}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		body, err := fs.ReadFile(s.assets.demo, c)
+		if err != nil {
+			continue
+		}
+		ct := mime.TypeByExtension(path.Ext(c))
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		a := newAsset(body, ct)
+		s.serveAsset(ctx, &a, "no-cache")
+		return
+	}
+	s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such page: "+string(ctx.Path()))
+}

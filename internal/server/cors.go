@@ -1,0 +1,129 @@
+package server
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+)
+
+// preflight answers a CORS preflight. The snippet sends text/plain and needs none, but a site
+// calling /v1/hit or /v1/decide with application/json from its own code does.
+func (s *Server) preflight(ctx *fasthttp.RequestCtx) {
+	origin := ctx.Request.Header.Peek("Origin")
+	if len(origin) == 0 {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "preflight without Origin")
+		return
+	}
+	ok := false
+	for _, site := range s.sites {
+		if s.originAllowed(site.Origins, origin) {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for any site")
+		return
+	}
+	corsHeaders(ctx, origin)
+	h := &ctx.Response.Header
+	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Content-Type")
+	h.Set("Access-Control-Max-Age", "86400")
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// originAllowed reports whether origin may send hits for a site with these origins. A site
+// without origins exists only in the development default (no --sites): it allows any origin.
+func (s *Server) originAllowed(origins []string, origin []byte) bool {
+	if s.cfg.AnyOrigin {
+		return true
+	}
+	for _, o := range origins {
+		if o == "*" || strings.EqualFold(o, string(origin)) {
+			return true
+		}
+	}
+	return false
+}
+
+// corsHeaders allows the origin with credentials, so the pl_vid cookie travels with hits.
+func corsHeaders(ctx *fasthttp.RequestCtx, origin []byte) {
+	h := &ctx.Response.Header
+	h.SetBytesV("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Add("Vary", "Origin")
+}
+
+// clientIP returns the client's address: the peer's, or when the peer is a trusted proxy,
+// the right-most address in X-Forwarded-For that is not itself a trusted proxy.
+func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
+	peer := addrOf(ctx.RemoteIP())
+	if !s.isTrusted(peer) {
+		return peer
+	}
+	xff := ctx.Request.Header.Peek("X-Forwarded-For")
+	for len(xff) > 0 {
+		i := bytes.LastIndexByte(xff, ',')
+		part := bytes.TrimSpace(xff[i+1:])
+		xff = xff[:max(i, 0)]
+		a, err := netip.ParseAddr(string(part))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !s.isTrusted(a) {
+			return a
+		}
+		peer = a
+		if i < 0 {
+			break
+		}
+	}
+	return peer
+}
+
+// trusted reports whether the request came through a trusted proxy, whose CDN headers may be
+// believed.
+func (s *Server) trusted(ctx *fasthttp.RequestCtx) bool {
+	return s.isTrusted(addrOf(ctx.RemoteIP()))
+}
+
+func (s *Server) isTrusted(a netip.Addr) bool {
+	for _, p := range s.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// secure reports whether the visitor's connection is HTTPS: TLS here, or a trusted proxy says
+// so.
+func (s *Server) secure(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsTLS() {
+		return true
+	}
+	return s.trusted(ctx) && bytes.EqualFold(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https"))
+}
+
+// cdnHeaders are the country headers of common CDNs, consulted only behind trusted proxies.
+var cdnHeaders = []string{"CF-IPCountry", "CloudFront-Viewer-Country", "X-Vercel-IP-Country"}
+
+func cdnCountry(ctx *fasthttp.RequestCtx) string {
+	for _, h := range cdnHeaders {
+		v := ctx.Request.Header.Peek(h)
+		if len(v) == 2 && !bytes.Equal(v, []byte("XX")) && !bytes.Equal(v, []byte("T1")) {
+			return strings.ToUpper(string(v))
+		}
+	}
+	return ""
+}
+
+func addrOf(ip net.IP) netip.Addr {
+	a, _ := netip.AddrFromSlice(ip)
+	return a.Unmap()
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/valyala/fasthttp"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// serverMetrics are the counters and histograms of /metrics, in one Set owned by the Server
+// (no package globals, so tests can run servers side by side).
+type serverMetrics struct {
+	set       *metrics.Set
+	accepted  *metrics.Counter
+	duplicate *metrics.Counter
+	bots      *metrics.Counter
+	anonymous *metrics.Counter
+	latency   [3]*metrics.PrometheusHistogram
+
+	mu      sync.Mutex
+	reasons map[string]*metrics.Counter
+}
+
+// latencyBuckets span 100 µs to 2.5 s: the hit path lives in the first few.
+var latencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5}
+
+func newServerMetrics(sizes func() (int64, int64), rules RulesManager) *serverMetrics {
+	s := metrics.NewSet()
+	m := &serverMetrics{
+		set:       s,
+		accepted:  s.NewCounter(`pathlight_events_total{result="accepted"}`),
+		duplicate: s.NewCounter(`pathlight_events_total{result="duplicate"}`),
+		bots:      s.NewCounter(`pathlight_events_bot_total`),
+		anonymous: s.NewCounter(`pathlight_events_anonymous_total`),
+		reasons:   make(map[string]*metrics.Counter),
+	}
+	for i, r := range []string{"hit", "beacon", "decide"} {
+		m.latency[i] = s.NewPrometheusHistogramExt(`pathlight_request_duration_seconds{route="`+r+`"}`, latencyBuckets)
+	}
+	if sizes != nil {
+		s.NewGauge(`pathlight_badger_lsm_bytes`, func() float64 { l, _ := sizes(); return float64(l) })
+		s.NewGauge(`pathlight_badger_vlog_bytes`, func() float64 { _, v := sizes(); return float64(v) })
+	}
+	if rules != nil {
+		s.NewGauge(`pathlight_rules_reloads_total{result="ok"}`, func() float64 { return float64(rules.Status().Reloads) })
+		s.NewGauge(`pathlight_rules_reloads_total{result="error"}`, func() float64 { return float64(rules.Status().ReloadErrs) })
+		s.NewGauge(`pathlight_rules_last_reload_failed`, func() float64 {
+			if len(rules.Status().Errors) > 0 {
+				return 1
+			}
+			return 0
+		})
+	}
+	return m
+}
+
+func (m *serverMetrics) observe(r route, start time.Time) {
+	m.latency[r].UpdateDuration(start)
+}
+
+// count records the outcome of one tracked request.
+func (m *serverMetrics) count(res *track.Result, rejected []event.Rejection) {
+	n := uint64(len(res.Accepted))
+	m.accepted.Add(int(n))
+	m.duplicate.Add(len(res.Duplicate))
+	if res.Bot {
+		m.bots.Add(int(n))
+	} else if !res.Tracked {
+		m.anonymous.Add(int(n))
+	}
+	for _, r := range rejected {
+		m.rejectEvent(r.Reason)
+	}
+}
+
+// rejectEvent counts a rejected event by its reason with any quoted detail removed, so the
+// label set stays small: `unknown type "x"` counts as `unknown type`.
+func (m *serverMetrics) rejectEvent(reason string) {
+	if i := strings.IndexByte(reason, '"'); i > 0 {
+		reason = reason[:i]
+	}
+	reason = strings.TrimSpace(reason)
+	m.counter(`pathlight_events_total{result="rejected",reason="` + labelSafe(reason) + `"}`).Inc()
+}
+
+// reject counts a request answered with an error, by reason code.
+func (m *serverMetrics) reject(code string) {
+	m.counter(`pathlight_requests_rejected_total{reason="` + labelSafe(code) + `"}`).Inc()
+}
+
+func (m *serverMetrics) counter(name string) *metrics.Counter {
+	m.mu.Lock()
+	c := m.reasons[name]
+	if c == nil && len(m.reasons) < 200 {
+		c = m.set.GetOrCreateCounter(name)
+		m.reasons[name] = c
+	}
+	m.mu.Unlock()
+	if c == nil {
+		c = m.set.GetOrCreateCounter(`pathlight_events_total{result="rejected",reason="other"}`)
+	}
+	return c
+}
+
+func labelSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == ' ' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() {
+		s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method", "use GET")
+		return
+	}
+	ctx.SetContentType("text/plain; version=0.0.4")
+	s.m.set.WritePrometheus(ctx)
+}
+
+func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	b := append([]byte(nil), `{"status":"ok","rules_version":`...)
+	b = appendString(b, s.tracker.Rules().Version())
+	b = append(b, '}')
+	ctx.SetBody(b)
+}

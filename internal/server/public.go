@@ -1,0 +1,257 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+type route uint8
+
+const (
+	routeHit    route = iota // POST /v1/hit: record, decide, answer JSON
+	routeBeacon              // POST /v1/beacon: record, answer 204
+	routeDecide              // GET|POST /v1/decide: decide only
+)
+
+// cookieName is the first-party visitor cookie.
+const cookieName = "pl_vid"
+
+// cookieMaxAge is the longest lifetime browsers allow a cookie (400 days); each visit renews it.
+const cookieMaxAge = 400 * 24 * 60 * 60
+
+// public serves the beacon endpoints: CORS, limits, decoding, tracking, the reply.
+func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
+	start := time.Now()
+	defer s.m.observe(r, start)
+
+	if ctx.IsOptions() {
+		s.preflight(ctx)
+		return
+	}
+	if !ctx.IsPost() && !(r == routeDecide && ctx.IsGet()) {
+		ctx.Response.Header.Set("Allow", allowed(r))
+		s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method", "method "+string(ctx.Method())+" not allowed; use "+allowed(r))
+		return
+	}
+	ip := s.clientIP(ctx)
+	if wait, ok := s.limits.allowIP(ip, start); !ok {
+		s.tooMany(ctx, "rate_limit_ip", wait)
+		return
+	}
+
+	b := s.batches.Get().(*event.Batch)
+	defer func() { b.Reset(); s.batches.Put(b) }()
+	var rejected []event.Rejection
+	req := track.Request{Batch: b, Decisions: r != routeBeacon}
+	if r == routeDecide {
+		if !s.decodeDecide(ctx, b, &req) {
+			return
+		}
+	} else {
+		if !jsonOrText(ctx.Request.Header.ContentType()) {
+			s.fail(ctx, fasthttp.StatusUnsupportedMediaType, "content_type", "send JSON with Content-Type application/json or text/plain")
+			return
+		}
+		var err error
+		rejected, err = event.DecodeBatch(ctx.PostBody(), b, start.UnixMilli(), &s.decLim)
+		if err != nil {
+			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", err.Error())
+			return
+		}
+	}
+	site := s.site(ctx, b)
+	if site == "" {
+		return
+	}
+	req.CookieVID = string(ctx.Request.Header.Cookie(cookieName))
+	vkey := b.VID
+	if vkey == "" {
+		vkey = req.CookieVID
+	}
+	if vkey != "" {
+		if wait, ok := s.limits.allowVisitor(vkey, start); !ok {
+			s.tooMany(ctx, "rate_limit_visitor", wait)
+			return
+		}
+	}
+	req.UserAgent = string(ctx.Request.Header.UserAgent())
+	req.IP = ip
+	req.GPC = string(ctx.Request.Header.Peek("Sec-GPC")) == "1"
+	if s.trusted(ctx) {
+		req.CDNCountry = cdnCountry(ctx)
+	}
+
+	res := s.results.Get().(*track.Result)
+	defer func() { res.Reset(); s.results.Put(res) }()
+	if err := s.tracker.Track(&req, res); err != nil {
+		s.log.Error("track", "site", site, "err", err)
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the hit could not be stored; retry later")
+		return
+	}
+	s.m.count(res, rejected)
+	if res.SetCookie && res.VID != "" {
+		s.setCookie(ctx, res.VID)
+	}
+	if r == routeBeacon {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	buf := getBuf()
+	*buf = appendResult((*buf)[:0], res, rejected)
+	ctx.Response.SetBody(*buf)
+	putBuf(buf)
+}
+
+// decodeDecide reads /v1/decide's parameters from the query string or a small JSON body:
+// site, vid, slots (comma-separated or a list) and url.
+func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *track.Request) bool {
+	args := ctx.QueryArgs()
+	b.Site = string(args.Peek("site"))
+	b.VID = string(args.Peek("vid"))
+	req.DecideURL = string(args.Peek("url"))
+	for _, sl := range strings.Split(string(args.Peek("slots")), ",") {
+		if sl = strings.TrimSpace(sl); sl != "" {
+			b.Slots = append(b.Slots, sl)
+		}
+	}
+	if ctx.IsPost() && len(ctx.PostBody()) > 0 {
+		var body struct {
+			Site    string   `json:"site"`
+			VID     string   `json:"vid"`
+			Slots   []string `json:"slots"`
+			URL     string   `json:"url"`
+			Consent string   `json:"consent"`
+		}
+		if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
+			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", "decide body: "+err.Error())
+			return false
+		}
+		if body.Site != "" {
+			b.Site = body.Site
+		}
+		if body.VID != "" {
+			b.VID = body.VID
+		}
+		if body.URL != "" {
+			req.DecideURL = body.URL
+		}
+		b.Slots = append(b.Slots, body.Slots...)
+		switch body.Consent {
+		case "granted":
+			b.Consent = event.ConsentGranted
+		case "denied":
+			b.Consent = event.ConsentDenied
+		}
+	}
+	if len(b.Slots) > s.decLim.MaxSlots {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "too many slots")
+		return false
+	}
+	if len(req.DecideURL) > s.decLim.MaxURL {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "url too long")
+		return false
+	}
+	req.DecideOnly = true
+	return true
+}
+
+// site checks the batch's site and the request's Origin against the allowlist and writes the
+// CORS headers of the reply. It returns "" after answering with an error.
+func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
+	if b.Site == "" {
+		if len(s.sites) != 1 {
+			s.fail(ctx, fasthttp.StatusBadRequest, "missing_site", `missing "site"`)
+			return ""
+		}
+		for id := range s.sites {
+			b.Site = id
+		}
+	}
+	site, ok := s.sites[b.Site]
+	if !ok {
+		s.fail(ctx, fasthttp.StatusForbidden, "unknown_site", "unknown site "+quote(b.Site))
+		return ""
+	}
+	origin := ctx.Request.Header.Peek("Origin")
+	if len(origin) > 0 {
+		if !s.originAllowed(site.Origins, origin) {
+			s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for site "+quote(b.Site))
+			return ""
+		}
+		corsHeaders(ctx, origin)
+	}
+	return b.Site
+}
+
+func allowed(r route) string {
+	if r == routeDecide {
+		return "GET, POST, OPTIONS"
+	}
+	return "POST, OPTIONS"
+}
+
+// jsonOrText accepts the two content types the snippet may send: application/json, and
+// text/plain, which sendBeacon and fetch use without a CORS preflight. No content type is
+// taken as JSON too, for simple clients.
+func jsonOrText(ct []byte) bool {
+	if i := bytes.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = bytes.TrimSpace(ct)
+	return len(ct) == 0 || bytes.EqualFold(ct, []byte("application/json")) || bytes.EqualFold(ct, []byte("text/plain"))
+}
+
+func (s *Server) setCookie(ctx *fasthttp.RequestCtx, vid string) {
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(cookieName)
+	c.SetValue(vid)
+	c.SetPath("/")
+	c.SetMaxAge(cookieMaxAge)
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	if s.cfg.CookieDomain != "" {
+		c.SetDomain(s.cfg.CookieDomain)
+	}
+	if s.secure(ctx) {
+		c.SetSecure(true)
+	}
+	ctx.Response.Header.SetCookie(c)
+}
+
+func (s *Server) tooMany(ctx *fasthttp.RequestCtx, reason string, wait time.Duration) {
+	secs := int(wait/time.Second) + 1
+	ctx.Response.Header.SetContentLength(0)
+	ctx.Response.Header.Set("Retry-After", itoa(secs))
+	s.fail(ctx, fasthttp.StatusTooManyRequests, reason, "too many requests; retry after "+itoa(secs)+"s")
+}
+
+// fail answers with status, a machine-readable reason code in X-Pathlight-Reason and a JSON
+// body that explains it to a person.
+func (s *Server) fail(ctx *fasthttp.RequestCtx, status int, code, msg string) {
+	s.m.reject(code)
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.Set("X-Pathlight-Reason", headerSafe(code+": "+msg))
+	ctx.Response.Header.Set("Cache-Control", "no-store")
+	ctx.SetContentType("application/json")
+	buf := getBuf()
+	b := append((*buf)[:0], `{"error":`...)
+	b = appendString(b, msg)
+	b = append(b, `,"reason":`...)
+	b = appendString(b, code)
+	b = append(b, '}')
+	ctx.Response.SetBody(b)
+	*buf = b
+	putBuf(buf)
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// bufs pools response buffers. A buffer taken with getBuf belongs to the caller until putBuf;
+// fasthttp's SetBody copies it, so it can go back right after.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getBuf() *[]byte { return bufs.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		bufs.Put(b)
+	}
+}
+
+// appendResult encodes the reply of /v1/hit and /v1/decide:
+// {"vid","accepted","duplicate","rejected","decisions":{"slots":{…},"prompts":[…]}}.
+func appendResult(b []byte, r *track.Result, rejected []event.Rejection) []byte {
+	b = append(b, `{"vid":`...)
+	b = appendString(b, r.VID)
+	b = append(b, `,"accepted":`...)
+	b = appendStrings(b, r.Accepted)
+	b = append(b, `,"duplicate":`...)
+	b = appendStrings(b, r.Duplicate)
+	b = append(b, `,"rejected":[`...)
+	for i, rj := range rejected {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, rj.ID)
+		b = append(b, `,"reason":`...)
+		b = appendString(b, rj.Reason)
+		b = append(b, '}')
+	}
+	b = append(b, `],"decisions":`...)
+	b = appendDecisions(b, &r.Decisions)
+	return append(b, '}')
+}
+
+func appendDecisions(b []byte, d *rules.Decisions) []byte {
+	b = append(b, `{"slots":{`...)
+	for i := range d.Slots {
+		sd := &d.Slots[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, sd.Slot)
+		b = append(b, `:{"variant":`...)
+		b = appendString(b, sd.Variant)
+		b = append(b, `,"content":`...)
+		b = appendString(b, sd.Content)
+		if sd.Experiment != "" {
+			b = append(b, `,"experiment":`...)
+			b = appendString(b, sd.Experiment)
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `},"prompts":`...)
+	if len(d.Prompts) == 0 {
+		b = append(b, "[]"...)
+	} else {
+		// Prompts are rare (a few per visitor, ever) and carry nested shapes: encoding/json is
+		// fast enough here and keeps the wire shape in one place, the rules package's tags.
+		p, err := json.Marshal(d.Prompts)
+		if err != nil {
+			p = []byte("[]")
+		}
+		b = append(b, p...)
+	}
+	return append(b, '}')
+}
+
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, and <, > and & are
+// escaped so that a reply is safe even if some page inlines it into HTML.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// headerSafe keeps a header value to printable ASCII on one line.
+func headerSafe(s string) string {
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	out := []byte(s)
+	for i, c := range out {
+		if c < 0x20 || c >= 0x7f {
+			out[i] = '?'
+		}
+	}
+	return string(out)
+}

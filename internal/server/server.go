@@ -1,0 +1,210 @@
+// Package server is Pathlight's HTTP layer on fasthttp: the public beacon endpoints (/v1/*),
+// the snippet (/pl.js), the admin API (/api/v1/*), /healthz and /metrics. It maps HTTP to the
+// domain and back and nothing more: limits, CORS, cookies, status codes. The work is done by
+// track.Tracker.
+//
+// fasthttp reuses a RequestCtx and its byte slices once a handler returns, so no handler keeps
+// ctx or any slice from it: everything handed to the tracker is copied first (the event
+// decoder copies strings; header values are converted to strings).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// RulesManager loads, reloads and reports on the rule set; the command wires it to the
+// tracker.
+type RulesManager interface {
+	// Reload validates the rules directory and swaps the new set in; on error the previous
+	// set stays in force.
+	Reload() error
+	// Status describes the set in force and the last failed reload.
+	Status() RulesStatus
+}
+
+// RulesStatus is what GET /api/v1/rules shows.
+type RulesStatus struct {
+	Version    string    `json:"version"`
+	LoadedAt   time.Time `json:"loaded_at"`
+	Files      []string  `json:"files"`
+	Dir        string    `json:"dir"`
+	Errors     []string  `json:"errors"`      // of the last failed reload; empty when it succeeded
+	FailedAt   time.Time `json:"failed_at"`   // zero when the last reload succeeded
+	Reloads    uint64    `json:"reloads"`     // successful reloads since start
+	ReloadErrs uint64    `json:"reload_errs"` // failed reloads since start
+}
+
+// Options wire a Server.
+type Options struct {
+	Config  *config.Config
+	Tracker *track.Tracker
+	Rules   RulesManager
+	Logger  *slog.Logger
+	// StoreSizes reports the LSM and value-log sizes for /metrics; nil omits them.
+	StoreSizes func() (lsm, vlog int64)
+}
+
+// Server serves Pathlight over HTTP.
+type Server struct {
+	cfg     *config.Config
+	tracker *track.Tracker
+	rules   RulesManager
+	log     *slog.Logger
+	srv     *fasthttp.Server
+	m       *serverMetrics
+	limits  *limiters
+	sites   map[string]*config.Site
+	proxies []netip.Prefix
+	assets  *assets
+
+	batches sync.Pool // *event.Batch
+	results sync.Pool // *track.Result
+	decLim  event.Limits
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// New returns a Server; Serve starts it.
+func New(o Options) *Server {
+	cfg := o.Config
+	s := &Server{
+		cfg:     cfg,
+		tracker: o.Tracker,
+		rules:   o.Rules,
+		log:     o.Logger,
+		sites:   make(map[string]*config.Site, len(cfg.Sites)),
+		proxies: cfg.TrustedProxies,
+		decLim:  event.DefaultLimits(),
+		stop:    make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for i := range cfg.Sites {
+		s.sites[cfg.Sites[i].ID] = &cfg.Sites[i]
+	}
+	s.m = newServerMetrics(o.StoreSizes, o.Rules)
+	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
+	s.assets = newAssets(cfg.Demo)
+	s.batches.New = func() any { return new(event.Batch) }
+	s.results.New = func() any { return new(track.Result) }
+	s.srv = &fasthttp.Server{
+		Handler:                       s.handle,
+		ErrorHandler:                  s.handleError,
+		Name:                          "pathlight",
+		ReadTimeout:                   cfg.ReadTimeout,
+		WriteTimeout:                  cfg.WriteTimeout,
+		IdleTimeout:                   cfg.IdleTimeout,
+		MaxConnsPerIP:                 cfg.MaxConnsPerIP,
+		MaxRequestBodySize:            cfg.BodyLimit,
+		ReadBufferSize:                8192,
+		DisableHeaderNamesNormalizing: false,
+		NoDefaultServerHeader:         false,
+		NoDefaultContentType:          true,
+		CloseOnShutdown:               true,
+		Logger:                        fasthttpLogger{s.log},
+	}
+	return s
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after a graceful shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.limits.sweep(s.stop, time.Minute)
+	}()
+	if err := s.srv.Serve(ln); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests to finish, or for
+// ctx to end. Requests finished before it returns have been committed by the tracker.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.ShutdownWithContext(ctx)
+	close(s.stop)
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// Handler returns the request handler, for tests and benchmarks that serve it themselves.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
+
+// handle routes a request. Routing is a switch on the path: a handful of fixed routes need
+// no router, and the common /v1/hit is the first case.
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	switch string(path) {
+	case "/v1/hit":
+		s.public(ctx, routeHit)
+	case "/v1/beacon":
+		s.public(ctx, routeBeacon)
+	case "/v1/decide":
+		s.public(ctx, routeDecide)
+	case "/pl.js", "/pl-ui.js":
+		s.serveScript(ctx)
+	case "/healthz":
+		s.handleHealth(ctx)
+	case "/metrics":
+		s.handleMetrics(ctx)
+	default:
+		switch {
+		case hasPrefix(path, "/api/v1/"):
+			s.admin(ctx)
+		case s.assets.demo != nil:
+			s.serveDemo(ctx)
+		default:
+			s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such route: "+string(path))
+		}
+	}
+}
+
+// handleError answers requests that fasthttp could not read.
+func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		s.fail(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("request body larger than %d bytes", s.cfg.BodyLimit))
+	case errors.As(err, &small):
+		s.fail(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "request headers too large")
+	case isTimeout(err):
+		s.fail(ctx, fasthttp.StatusRequestTimeout, "timeout", "request not read in time")
+	default:
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request")
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
+
+// fasthttpLogger sends fasthttp's own messages to slog at debug level: they are about
+// individual broken connections, which metrics count.
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,251 @@
+// Package store is Pathlight's Badger adapter: bytes in, bytes out. It knows nothing of
+// visitors or events; the track package lays out the keys and declares the small interface it
+// needs, which *DB satisfies.
+//
+// Badger runs with SyncWrites off by default: a write is acknowledged once it is in Badger's
+// write-ahead value log in the operating system's page cache, which survives a crash of the
+// process (SIGKILL, panic) but not of the machine. Options.SyncWrites trades throughput for
+// surviving power loss too.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// ErrNotFound is returned by Get when the key does not exist or has expired.
+var ErrNotFound = errors.New("store: key not found")
+
+// Options configure Open.
+type Options struct {
+	// SyncWrites makes every commit fsync before it returns.
+	SyncWrites bool
+	// Small shrinks Badger's memtables and caches, for tests and small sites.
+	Small bool
+	// GCInterval is how often the value log is garbage-collected; 0 means 5 minutes.
+	GCInterval time.Duration
+	// Logger receives Badger's warnings and errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// DB is an open Badger database. It is safe for concurrent use.
+type DB struct {
+	db     *badger.DB
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Open opens (or creates) the database in dir and starts its garbage-collection loop, which
+// Close stops.
+func Open(dir string, opt Options) (*DB, error) {
+	bo := badger.DefaultOptions(dir).
+		WithSyncWrites(opt.SyncWrites).
+		WithLogger(badgerLogger{opt.Logger}).
+		WithMetricsEnabled(false)
+	if opt.Small {
+		bo = bo.WithMemTableSize(8 << 20).
+			WithBlockCacheSize(8 << 20).
+			WithIndexCacheSize(4 << 20).
+			WithValueLogFileSize(64 << 20).
+			WithNumMemtables(2).
+			WithNumLevelZeroTables(2).
+			WithNumLevelZeroTablesStall(4)
+	}
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &DB{db: db, cancel: cancel}
+	interval := opt.GCInterval
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	s.wg.Add(1)
+	go s.gcLoop(ctx, interval)
+	return s, nil
+}
+
+// Close stops the garbage-collection loop and closes Badger, flushing memtables to disk.
+func (s *DB) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close badger: %w", err)
+	}
+	return nil
+}
+
+func (s *DB) gcLoop(ctx context.Context, every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// RunValueLogGC rewrites at most one file per call; keep going while it finds work.
+			for ctx.Err() == nil && s.db.RunValueLogGC(0.5) == nil {
+			}
+		}
+	}
+}
+
+// Get appends the value stored under key to dst and returns it. The returned slice is the
+// caller's: Badger's own buffer is only valid inside its callback, so the value is copied.
+func (s *DB) Get(key, dst []byte) ([]byte, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key)
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			dst = append(dst, v...)
+			return nil
+		})
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return dst, ErrNotFound
+	}
+	if err != nil {
+		return dst, fmt.Errorf("get %q: %w", printable(key), err)
+	}
+	return dst, nil
+}
+
+// Has reports whether key exists and has not expired.
+func (s *DB) Has(key []byte) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(key)
+		return err
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("has %q: %w", printable(key), err)
+	}
+	return true, nil
+}
+
+// Op is one write of a Batch: a set (with an optional TTL) or a delete.
+type Op struct {
+	Key    []byte
+	Value  []byte
+	TTL    time.Duration // 0: no expiry
+	Delete bool
+}
+
+// Write commits ops atomically: all of them or none. The op slices are not retained.
+// Concurrent Writes are grouped into shared disk writes by Badger itself.
+func (s *DB) Write(ops []Op) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	for i := range ops {
+		op := &ops[i]
+		var err error
+		if op.Delete {
+			err = txn.Delete(op.Key)
+		} else {
+			e := badger.NewEntry(op.Key, op.Value)
+			if op.TTL > 0 {
+				e = e.WithTTL(op.TTL)
+			}
+			err = txn.SetEntry(e)
+		}
+		if err != nil {
+			return fmt.Errorf("write %d ops: %w", len(ops), err)
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return fmt.Errorf("commit %d ops: %w", len(ops), err)
+	}
+	return nil
+}
+
+// Scan calls fn for every key in [start, end) in key order; a nil end scans to the last key.
+// key and val are valid only during the call. Returning ErrStop from fn ends the scan early
+// without error.
+func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Seek(start); it.Valid(); it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if end != nil && string(k) >= string(end) {
+				return nil
+			}
+			err := item.Value(func(v []byte) error { return fn(k, v) })
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ScanKeys is Scan without reading values: cheaper, for indexes whose keys say everything.
+func (s *DB) ScanKeys(prefix []byte, fn func(key []byte) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		o := badger.DefaultIteratorOptions
+		o.PrefetchValues = false
+		o.Prefix = prefix
+		it := txn.NewIterator(o)
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			err := fn(it.Item().Key())
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ErrStop ends a Scan early without error.
+var ErrStop = errors.New("store: stop scan")
+
+// Sizes returns the on-disk sizes of the LSM tree and the value log, in bytes.
+func (s *DB) Sizes() (lsm, vlog int64) { return s.db.Size() }
+
+// Sync flushes pending writes to disk.
+func (s *DB) Sync() error { return s.db.Sync() }
+
+func printable(key []byte) string {
+	if len(key) > 64 {
+		key = key[:64]
+	}
+	return string(key)
+}
+
+// badgerLogger sends Badger's warnings and errors to slog and drops its chatter.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Error("badger: " + fmt.Sprintf(f, a...))
+	}
+}
+
+func (b badgerLogger) Warningf(f string, a ...any) {
+	if b.l != nil {
+		b.l.Warn("badger: " + fmt.Sprintf(f, a...))
+	}
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}

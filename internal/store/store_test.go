@@ -1,0 +1,128 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T, dir string) *DB {
+	t.Helper()
+	db, err := Open(dir, Options{Small: true})
+	if err != nil {
+		t.Fatalf("Open(%q) = %v", dir, err)
+	}
+	return db
+}
+
+func TestWriteGetDelete(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+
+	if _, err := db.Get([]byte("k"), nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get(missing) err = %v; want ErrNotFound", err)
+	}
+	if err := db.Write([]Op{{Key: []byte("k"), Value: []byte("v1")}, {Key: []byte("j"), Value: []byte("w")}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Get([]byte("k"), []byte("prefix:"))
+	if err != nil || string(got) != "prefix:v1" {
+		t.Fatalf("Get(k) = %q, %v; want %q", got, err, "prefix:v1")
+	}
+	if ok, err := db.Has([]byte("j")); !ok || err != nil {
+		t.Fatalf("Has(j) = %v, %v; want true", ok, err)
+	}
+	if err := db.Write([]Op{{Key: []byte("j"), Delete: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := db.Has([]byte("j")); ok {
+		t.Fatal("Has(j) after delete = true")
+	}
+}
+
+func TestTTLExpires(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	if err := db.Write([]Op{{Key: []byte("short"), Value: []byte("x"), TTL: time.Second}}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := db.Has([]byte("short")); !ok {
+		t.Fatal("key with TTL missing right after write")
+	}
+	// Badger's TTL has one-second resolution: wait past it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, _ := db.Has([]byte("short"))
+		if !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("key with a 1 s TTL still present after 5 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestScanRangeAndPrefix(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	var ops []Op
+	for i := 0; i < 10; i++ {
+		ops = append(ops, Op{Key: []byte(fmt.Sprintf("e%02d", i)), Value: []byte{byte(i)}})
+	}
+	ops = append(ops, Op{Key: []byte("f00"), Value: []byte("other")})
+	if err := db.Write(ops); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	err := db.Scan([]byte("e03"), []byte("e07"), func(k, v []byte) error {
+		keys = append(keys, string(k))
+		return nil
+	})
+	if err != nil || fmt.Sprint(keys) != "[e03 e04 e05 e06]" {
+		t.Fatalf("Scan(e03, e07) = %v, %v; want [e03 e04 e05 e06]", keys, err)
+	}
+	keys = keys[:0]
+	err = db.ScanKeys([]byte("e"), func(k []byte) error {
+		keys = append(keys, string(k))
+		if len(keys) == 3 {
+			return ErrStop
+		}
+		return nil
+	})
+	if err != nil || fmt.Sprint(keys) != "[e00 e01 e02]" {
+		t.Fatalf("ScanKeys(e) stopped at 3 = %v, %v; want [e00 e01 e02]", keys, err)
+	}
+	n := 0
+	_ = db.Scan([]byte("e"), nil, func(k, v []byte) error { n++; return nil })
+	if n != 11 {
+		t.Fatalf("Scan(e, nil) saw %d keys; want 11", n)
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	dir := t.TempDir()
+	db := open(t, dir)
+	if err := db.Write([]Op{{Key: []byte("persist"), Value: []byte("yes")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = open(t, dir)
+	defer db.Close()
+	got, err := db.Get([]byte("persist"), nil)
+	if err != nil || string(got) != "yes" {
+		t.Fatalf("Get after reopen = %q, %v; want yes", got, err)
+	}
+	if lsm, vlog := db.Sizes(); lsm < 0 || vlog < 0 {
+		t.Fatalf("Sizes() = %d, %d", lsm, vlog)
+	}
+}
+
+func TestOpenBadDir(t *testing.T) {
+	if _, err := Open("/dev/null/nope", Options{Small: true}); err == nil {
+		t.Fatal("Open(/dev/null/nope) succeeded; want an error")
+	}
+}

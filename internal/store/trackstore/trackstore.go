@@ -1,0 +1,63 @@
+// Package trackstore joins the Badger store to the tracker: it adapts *store.DB to the
+// track.Store interface. The two packages do not know each other (store imports no internal
+// package; track imports no storage engine), so their op types and sentinel errors are
+// translated here, for the command and for tests that run the tracker on real storage.
+package trackstore
+
+import (
+	"errors"
+	"unsafe"
+
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// Adapter is a *store.DB as a track.Store.
+type Adapter struct{ DB *store.DB }
+
+var _ track.Store = Adapter{}
+
+// New returns db as a track.Store.
+func New(db *store.DB) Adapter { return Adapter{DB: db} }
+
+// track.Op and store.Op have identical fields, which this conversion checks at compile time;
+// that makes a slice of one a valid slice of the other, so Write converts without copying.
+var _ = store.Op(track.Op{})
+
+// Get implements track.Store.
+func (a Adapter) Get(key, dst []byte) ([]byte, error) {
+	v, err := a.DB.Get(key, dst)
+	if errors.Is(err, store.ErrNotFound) {
+		return v, track.ErrNotFound
+	}
+	return v, err
+}
+
+// Has implements track.Store.
+func (a Adapter) Has(key []byte) (bool, error) { return a.DB.Has(key) }
+
+// Write implements track.Store without copying the ops.
+func (a Adapter) Write(ops []track.Op) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	return a.DB.Write(unsafe.Slice((*store.Op)(unsafe.Pointer(&ops[0])), len(ops)))
+}
+
+// Scan implements track.Store.
+func (a Adapter) Scan(start, end []byte, fn func(key, val []byte) error) error {
+	return a.DB.Scan(start, end, func(k, v []byte) error { return stop(fn(k, v)) })
+}
+
+// ScanKeys implements track.Store.
+func (a Adapter) ScanKeys(prefix []byte, fn func(key []byte) error) error {
+	return a.DB.ScanKeys(prefix, func(k []byte) error { return stop(fn(k)) })
+}
+
+// stop translates the tracker's early-stop sentinel into the store's.
+func stop(err error) error {
+	if errors.Is(err, track.ErrStop) {
+		return store.ErrStop
+	}
+	return err
+}

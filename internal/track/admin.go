@@ -1,0 +1,132 @@
+package track
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+// ErrUnknownVisitor is returned for a visitor id with no stored journey.
+var ErrUnknownVisitor = errors.New("unknown visitor")
+
+// Visitor returns the stored journey of vid (following a merge to the known user's journey).
+func (t *Tracker) Visitor(vid string) (*journey.State, error) {
+	if !ValidVID(vid) {
+		return nil, fmt.Errorf("%w: %q is not a visitor id", ErrUnknownVisitor, vid)
+	}
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	if canon, ok, err := t.alias(w, vid); err != nil {
+		return nil, err
+	} else if ok {
+		vid = canon
+	}
+	w.getBuf = visitorKey(w.getBuf[:0], vid)
+	val, err := t.st.Get(w.getBuf, nil)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownVisitor, vid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load visitor %s: %w", vid, err)
+	}
+	st := new(journey.State)
+	if err := journey.Decode(val, st); err != nil {
+		return nil, fmt.Errorf("decode visitor %s: %w", vid, err)
+	}
+	st.VID = vid
+	return st, nil
+}
+
+// eraseChunk bounds one erase commit; an erase of a long journey takes several commits, and
+// running it again finishes an interrupted one.
+const eraseChunk = 2000
+
+// Erase deletes everything that belongs to visitor vid: the journey, its event log records,
+// identity links and aliases (following a merge to the known user's journey, which is erased
+// whole). It returns the number of keys deleted; ErrUnknownVisitor when there was nothing.
+func (t *Tracker) Erase(vid string) (int, error) {
+	if !ValidVID(vid) {
+		return 0, fmt.Errorf("%w: %q is not a visitor id", ErrUnknownVisitor, vid)
+	}
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	if canon, ok, err := t.alias(w, vid); err != nil {
+		return 0, err
+	} else if ok {
+		vid = canon
+	}
+	w.lockIDs = append(w.lockIDs[:0], vid)
+	unlock := t.lock(w)
+	defer unlock()
+
+	deleted := 0
+	flush := func() error {
+		if len(w.ops) == 0 {
+			return nil
+		}
+		if err := t.st.Write(w.ops); err != nil {
+			return fmt.Errorf("erase %s: %w", vid, err)
+		}
+		deleted += len(w.ops)
+		w.ops, w.arena = w.ops[:0], w.arena[:0]
+		return nil
+	}
+	prefix := ownerPrefix(nil, vid)
+	for {
+		// Collect one chunk, then delete it outside the scan: Badger iterators must not
+		// overlap the writes they would see.
+		n := 0
+		err := t.st.ScanKeys(prefix, func(k []byte) error {
+			owned := k[len(prefix):]
+			w.ops = append(w.ops,
+				Op{Key: w.key(func(d []byte) []byte { return append(d, owned...) }), Delete: true},
+				Op{Key: w.key(func(d []byte) []byte { return append(d, k...) }), Delete: true})
+			if n++; n == eraseChunk {
+				return ErrStop
+			}
+			return nil
+		})
+		if err != nil {
+			return deleted / 2, fmt.Errorf("erase %s: %w", vid, err)
+		}
+		if err := flush(); err != nil {
+			return deleted / 2, err
+		}
+		if n < eraseChunk {
+			break
+		}
+	}
+	deleted /= 2 // count owned keys, not their index entries
+	w.getBuf = visitorKey(w.getBuf[:0], vid)
+	had, err := t.st.Has(w.getBuf)
+	if err != nil {
+		return deleted, err
+	}
+	if had {
+		if err := t.st.Write([]Op{{Key: w.getBuf, Delete: true}}); err != nil {
+			return deleted, fmt.Errorf("erase %s: %w", vid, err)
+		}
+		deleted++
+	}
+	if deleted == 0 {
+		return 0, fmt.Errorf("%w: %s", ErrUnknownVisitor, vid)
+	}
+	return deleted, nil
+}
+
+// Events calls fn with each event log record whose time is in [from, to) (Unix ms), oldest
+// first. rec is valid only during the call; decode it with event.DecodeRecord. Returning
+// ErrStop from fn ends the export early.
+func (t *Tracker) Events(from, to int64, fn func(rec []byte) error) error {
+	if from < 0 {
+		from = 0
+	}
+	if to <= 0 || to == math.MaxInt64 {
+		to = math.MaxInt64
+	}
+	start := eventKey(nil, from, 0)
+	end := eventKey(nil, to, 0)
+	return t.st.Scan(start, end, func(_, val []byte) error { return fn(val) })
+}

@@ -1,0 +1,77 @@
+package track
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Key layout. Each kind of record has a one-byte prefix so that scans of one kind never touch
+// another:
+//
+//	v <vid>                          visitor state (journey codec)
+//	a <vid>                          alias: an anonymous visitor id merged into a known user's id
+//	u <site> 0 <user id>             identity link: user id → visitor id
+//	d <site> 0 <event id>            dedup mark, 48 h TTL, empty value
+//	e <ts ms BE64> <seq BE64>        event log record (event.AppendRecord), time-ordered
+//	o <vid> 0 <owned key>            ownership index: every key that belongs to a visitor, for erase
+//	m <name>                         server metadata (the cookieless salt of each day)
+//
+// The event log's sequence number makes keys unique within a millisecond; it starts from the
+// process start time in nanoseconds so that keys written after a restart never collide.
+const (
+	pVisitor = 'v'
+	pAlias   = 'a'
+	pUser    = 'u'
+	pDedup   = 'd'
+	pEvent   = 'e'
+	pOwner   = 'o'
+	pMeta    = 'm'
+)
+
+// eventKeyLen is the length of an event log key.
+const eventKeyLen = 1 + 8 + 8
+
+func visitorKey(dst []byte, vid string) []byte {
+	return append(append(dst, pVisitor), vid...)
+}
+
+func aliasKey(dst []byte, vid string) []byte {
+	return append(append(dst, pAlias), vid...)
+}
+
+func userKey(dst []byte, site, uid string) []byte {
+	dst = append(append(dst, pUser), site...)
+	return append(append(dst, 0), uid...)
+}
+
+func dedupKey(dst []byte, site, id string) []byte {
+	dst = append(append(dst, pDedup), site...)
+	return append(append(dst, 0), id...)
+}
+
+func eventKey(dst []byte, ts int64, seq uint64) []byte {
+	dst = append(dst, pEvent)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+// eventKeyTime returns the time of an event log key.
+func eventKeyTime(k []byte) (int64, error) {
+	if len(k) != eventKeyLen || k[0] != pEvent {
+		return 0, errors.New("not an event key")
+	}
+	return int64(binary.BigEndian.Uint64(k[1:9])), nil
+}
+
+func ownerPrefix(dst []byte, vid string) []byte {
+	dst = append(append(dst, pOwner), vid...)
+	return append(dst, 0)
+}
+
+func ownerKey(dst []byte, vid string, owned []byte) []byte {
+	return append(ownerPrefix(dst, vid), owned...)
+}
+
+func metaKey(dst []byte, name string) []byte {
+	return append(append(dst, pMeta), name...)
+}

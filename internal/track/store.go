@@ -1,0 +1,37 @@
+package track
+
+import (
+	"errors"
+	"time"
+)
+
+// Store is what the tracker needs of storage: point reads, atomic multi-key writes and ordered
+// scans over byte keys. The store package's *DB provides it (joined in cmd); tests may use
+// the same real store in a temporary directory.
+type Store interface {
+	// Get appends the value of key to dst; ErrNotFound when absent or expired.
+	Get(key, dst []byte) ([]byte, error)
+	// Has reports whether key exists.
+	Has(key []byte) (bool, error)
+	// Write commits all ops atomically.
+	Write(ops []Op) error
+	// Scan calls fn for each key in [start, end) in order; key and val live only during fn.
+	Scan(start, end []byte, fn func(key, val []byte) error) error
+	// ScanKeys calls fn for each key with prefix, in order, without reading values.
+	ScanKeys(prefix []byte, fn func(key []byte) error) error
+}
+
+// Op is one write of an atomic batch: set key to value (expiring after TTL when TTL > 0) or
+// delete key. Its layout matches the store package's Op so the adapter converts for free.
+type Op struct {
+	Key    []byte
+	Value  []byte
+	TTL    time.Duration
+	Delete bool
+}
+
+// ErrNotFound is what Store.Get returns for a missing key.
+var ErrNotFound = errors.New("not found")
+
+// ErrStop, returned from a scan callback, ends the scan without error.
+var ErrStop = errors.New("stop scan")

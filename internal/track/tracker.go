@@ -1,0 +1,404 @@
+// Package track is Pathlight's use case, free of any transport: given a decoded batch of
+// events and what the HTTP layer knows of the request (user agent, client address, cookie),
+// it identifies the visitor, enriches each event, folds it into the visitor's journey,
+// evaluates the rules and commits everything in one atomic store write before answering.
+//
+// Concurrency: hits for one visitor are serialised by a striped lock held across the read,
+// the rules and the commit, so no update is ever lost and the store never sees a write
+// conflict; hits for different visitors run in parallel and their commits are grouped into
+// shared disk writes by the store.
+package track
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/enrich"
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/journey"
+	"github.com/pathlight/pathlight/internal/rules"
+)
+
+// Identity is how visitors are recognised.
+type Identity uint8
+
+// Identity modes.
+const (
+	// IdentityCookie: a random id in the first-party pl_vid cookie that the server sets.
+	IdentityCookie Identity = iota
+	// IdentityCookieless: a daily-salted hash of site, IP and user agent; no cookie.
+	IdentityCookieless
+)
+
+// ConsentMode says what a hit without an explicit consent field means.
+type ConsentMode uint8
+
+// Consent modes.
+const (
+	// ConsentImplied tracks unless the hit says "denied" or the browser sends Sec-GPC: 1.
+	ConsentImplied ConsentMode = iota
+	// ConsentRequired tracks a visitor only when the hit says "granted".
+	ConsentRequired
+)
+
+// DedupWindow is how long an event id is remembered: a retry within it changes nothing.
+const DedupWindow = 48 * time.Hour
+
+// Config configures a Tracker.
+type Config struct {
+	Identity  Identity
+	Consent   ConsentMode
+	Retention time.Duration // TTL of visitor state, events and links; 0: keep forever
+	// SiteHosts lists, per site id, the hosts that belong to the site: referrers from them
+	// are self-referrals and do not start a session.
+	SiteHosts map[string][]string
+	Logger    *slog.Logger
+	Now       func() time.Time // the clock; nil: time.Now
+}
+
+// Tracker runs the use case. It is safe for concurrent use.
+type Tracker struct {
+	st       Store
+	ua       *enrich.UAParser
+	geo      *enrich.GeoDB
+	classify map[string]*enrich.Classifier
+	fallback *enrich.Classifier
+	rules    atomic.Pointer[rules.Set]
+	cfg      Config
+	now      func() time.Time
+	salts    salts
+	seq      atomic.Uint64
+	locks    [lockStripes]sync.Mutex
+	seed     maphash.Seed
+	pool     sync.Pool // *work
+}
+
+const lockStripes = 4096
+
+// New returns a Tracker over st. geo may be nil (no GeoIP database); set may be nil (no rules:
+// every slot gets its default).
+func New(st Store, geo *enrich.GeoDB, set *rules.Set, cfg Config) *Tracker {
+	t := &Tracker{
+		st:       st,
+		ua:       enrich.NewUAParser(4096),
+		geo:      geo,
+		classify: make(map[string]*enrich.Classifier, len(cfg.SiteHosts)),
+		fallback: enrich.NewClassifier(nil),
+		cfg:      cfg,
+		now:      cfg.Now,
+		seed:     maphash.MakeSeed(),
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.cfg.Logger == nil {
+		t.cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	for site, hosts := range cfg.SiteHosts {
+		t.classify[site] = enrich.NewClassifier(hosts)
+	}
+	t.salts.st = st
+	t.seq.Store(uint64(time.Now().UnixNano()))
+	if set == nil {
+		set = rules.Empty()
+	}
+	t.rules.Store(set)
+	t.pool.New = func() any { return new(work) }
+	return t
+}
+
+// SetRules swaps the rule set atomically: hits already deciding finish with the old set.
+func (t *Tracker) SetRules(s *rules.Set) { t.rules.Store(s) }
+
+// Rules returns the rule set in force.
+func (t *Tracker) Rules() *rules.Set { return t.rules.Load() }
+
+// Request is one beacon request as the transport hands it over.
+type Request struct {
+	Batch      *event.Batch
+	UserAgent  string
+	IP         netip.Addr // the client address (after trusted proxies); never stored
+	CDNCountry string     // country from a trusted CDN header, "" when none
+	CookieVID  string     // the pl_vid cookie, "" when none
+	GPC        bool       // Sec-GPC: 1
+	Decisions  bool       // the caller wants decisions (hit and decide, not beacon)
+	DecideOnly bool       // /v1/decide: nothing is recorded; DecideURL is the page
+	DecideURL  string
+}
+
+// Result is the answer to a Request. Reuse it with Reset.
+type Result struct {
+	VID       string // "" when no per-visitor state is kept (no consent, bot)
+	SetCookie bool   // the transport should (re)set the pl_vid cookie to VID
+	Tracked   bool   // per-visitor state was kept
+	Bot       bool
+	Accepted  []string
+	Duplicate []string
+	Decisions rules.Decisions
+}
+
+// Reset clears r for reuse, keeping capacity.
+func (r *Result) Reset() {
+	r.VID, r.SetCookie, r.Tracked, r.Bot = "", false, false, false
+	r.Accepted, r.Duplicate = r.Accepted[:0], r.Duplicate[:0]
+	r.Decisions.Reset()
+}
+
+// Track records the batch and, when asked, decides for the visitor. It returns only after
+// everything it reports as accepted is committed; on error nothing of the batch is stored.
+func (t *Tracker) Track(req *Request, res *Result) error {
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	now := t.now().UnixMilli()
+	b := req.Batch
+
+	w.device = t.ua.Parse(req.UserAgent)
+	if req.IP.IsValid() {
+		w.geo = t.geo.Lookup(req.IP)
+	}
+	if req.CDNCountry != "" && w.geo.Country == "" {
+		w.geo.Country = req.CDNCountry
+	}
+	res.Bot = w.device.Bot
+
+	if res.Bot || !t.consented(b.Consent, req.GPC) {
+		return t.trackAnonymous(w, req, res, now)
+	}
+
+	vid, err := t.identify(req, res, now)
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		err = t.trackVisitor(w, req, res, vid, now)
+		if !errors.Is(err, errRelock) || attempt == 2 {
+			return err
+		}
+		// An identity link moved under us: forget the attempt and lock again.
+		w.ops, w.seenIDs, w.extra = w.ops[:0], w.seenIDs[:0], w.extra[:0]
+		res.Accepted, res.Duplicate = res.Accepted[:0], res.Duplicate[:0]
+		res.Decisions.Reset()
+	}
+}
+
+// consented reports whether per-visitor state may be kept.
+func (t *Tracker) consented(c event.Consent, gpc bool) bool {
+	if gpc || c == event.ConsentDenied {
+		return false
+	}
+	return t.cfg.Consent == ConsentImplied || c == event.ConsentGranted
+}
+
+// identify picks the visitor id: the body's, else the cookie's, else a new one; in cookieless
+// mode the daily hash.
+func (t *Tracker) identify(req *Request, res *Result, now int64) (string, error) {
+	if t.cfg.Identity == IdentityCookieless {
+		salt, err := t.salts.get(time.UnixMilli(now))
+		if err != nil {
+			return "", err
+		}
+		return cookielessVID(salt, req.Batch.Site, req.IP, req.UserAgent), nil
+	}
+	res.SetCookie = true // a new id, or a refresh of the 400-day expiry
+	switch {
+	case ValidVID(req.Batch.VID):
+		return req.Batch.VID, nil
+	case ValidVID(req.CookieVID):
+		return req.CookieVID, nil
+	}
+	return NewVID(), nil
+}
+
+// trackAnonymous records hits without per-visitor state: bots (kept apart by their device
+// flag) and visitors without consent (counted in aggregates only). No id, no cookie.
+func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) error {
+	b := req.Batch
+	if !req.DecideOnly {
+		for i := range b.Events {
+			e := &b.Events[i]
+			dup, err := t.seen(w, b.Site, e.ID)
+			if err != nil {
+				return err
+			}
+			if dup {
+				res.Duplicate = append(res.Duplicate, e.ID)
+				continue
+			}
+			h := w.hit(i)
+			t.enrichHit(h, e, b.Site, "", now, w)
+			t.logEvent(w, h, "")
+			t.markSeen(w, b.Site, e.ID)
+			res.Accepted = append(res.Accepted, e.ID)
+		}
+		if len(w.ops) > 0 {
+			if err := t.st.Write(w.ops); err != nil {
+				return fmt.Errorf("commit anonymous hits: %w", err)
+			}
+		}
+	}
+	if req.Decisions {
+		w.state.Reset()
+		h := t.decisionHit(w, req, "", now)
+		t.rules.Load().Decide(&w.state, h, rules.Request{Slots: b.Slots, DefaultsOnly: true, Now: now}, &res.Decisions)
+	}
+	return nil
+}
+
+// trackVisitor records hits with per-visitor state, under the visitor's lock.
+func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, now int64) error {
+	b := req.Batch
+	// A visitor merged into a known user's journey lives on under that user's id.
+	if canon, ok, err := t.alias(w, vid); err != nil {
+		return err
+	} else if ok {
+		vid, res.SetCookie = canon, t.cfg.Identity == IdentityCookie
+	}
+
+	// Identify events may move the batch to another visitor's journey; lock every visitor
+	// and user the batch may touch, in stripe order, so that two batches never deadlock.
+	w.lockIDs = append(w.lockIDs[:0], vid)
+	for i := range b.Events {
+		if e := &b.Events[i]; e.Type == event.TypeIdentify {
+			w.lockIDs = append(w.lockIDs, "u\x00"+b.Site+"\x00"+e.UserID)
+			if linked, err := t.linkedVID(w, b.Site, e.UserID); err != nil {
+				return err
+			} else if linked != "" {
+				w.lockIDs = append(w.lockIDs, linked)
+			}
+		}
+	}
+	unlock := t.lock(w)
+	defer unlock()
+
+	if err := t.load(w, &w.state, vid); err != nil {
+		return err
+	}
+	set := t.rules.Load()
+	opt := journey.Options{DefaultConversion: !set.HasConversions()}
+	w.cur = vid
+	var lastPage *event.Hit
+
+	if !req.DecideOnly {
+		for i := range b.Events {
+			e := &b.Events[i]
+			dup, err := t.seen(w, b.Site, e.ID)
+			if err != nil {
+				return err
+			}
+			if dup {
+				res.Duplicate = append(res.Duplicate, e.ID)
+				continue
+			}
+			if e.Type == event.TypeIdentify {
+				if err := t.link(w, b.Site, e.UserID, now); err != nil {
+					return err
+				}
+			}
+			h := w.hit(i)
+			t.enrichHit(h, e, b.Site, w.cur, now, w)
+			journey.Apply(&w.state, h, opt)
+			set.Observe(&w.state, h)
+			t.logEvent(w, h, w.cur)
+			t.markSeen(w, b.Site, e.ID)
+			res.Accepted = append(res.Accepted, e.ID)
+			if e.Type == event.TypePageview {
+				lastPage = h
+			}
+		}
+	}
+	if req.Decisions {
+		h := lastPage
+		if h == nil {
+			h = t.decisionHit(w, req, w.cur, now)
+		}
+		set.Decide(&w.state, h, rules.Request{Slots: b.Slots, Now: now}, &res.Decisions)
+		t.logDecisions(w, h, &res.Decisions)
+	}
+	if len(w.ops) > 0 || req.Decisions {
+		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
+		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
+		if err := t.st.Write(w.ops); err != nil {
+			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
+		}
+	}
+	if w.cur != vid && t.cfg.Identity == IdentityCookie {
+		res.SetCookie = true
+	}
+	res.VID, res.Tracked = w.cur, true
+	return nil
+}
+
+// decisionHit builds the hit that decisions are made for when the batch had no pageview: the
+// /v1/decide URL, or the page of the batch's first event.
+func (t *Tracker) decisionHit(w *work, req *Request, vid string, now int64) *event.Hit {
+	w.decideEvent.Reset()
+	w.decideEvent.Type = event.TypePageview
+	switch {
+	case req.DecideOnly:
+		w.decideEvent.URL = req.DecideURL
+	case len(req.Batch.Events) > 0:
+		w.decideEvent.URL = req.Batch.Events[0].URL
+	}
+	h := &w.decideHit
+	t.enrichHit(h, &w.decideEvent, req.Batch.Site, vid, now, w)
+	return h
+}
+
+// enrichHit fills h from the event and the request-wide device and geo.
+func (t *Tracker) enrichHit(h *event.Hit, e *event.Event, site, vid string, now int64, w *work) {
+	clickIDs := h.Source.ClickIDs[:0]
+	query := h.Page.Query[:0]
+	*h = event.Hit{Event: e, Site: site, VID: vid, Device: w.device, Geo: w.geo}
+	h.Page.Query, h.Source.ClickIDs = query, clickIDs
+	h.Time = now
+	if e.TS > 0 && e.TS < now {
+		h.Time = e.TS
+	}
+	enrich.ParsePage(e.URL, &h.Page)
+	if e.Type == event.TypePageview {
+		c := t.classify[site]
+		if c == nil {
+			c = t.fallback
+		}
+		c.Classify(&h.Page, e.Ref, &h.Source)
+	} else {
+		h.Source.Source, h.Source.Medium, h.Source.Channel = "(direct)", "(none)", "Direct"
+	}
+}
+
+// lock takes the stripes of every id in w.lockIDs in ascending order and returns the unlock.
+func (t *Tracker) lock(w *work) func() {
+	w.stripes = w.stripes[:0]
+	for _, id := range w.lockIDs {
+		w.stripes = append(w.stripes, int(maphash.String(t.seed, id)%lockStripes))
+	}
+	sort.Ints(w.stripes)
+	n := 0
+	for i, s := range w.stripes {
+		if i == 0 || s != w.stripes[n-1] {
+			w.stripes[n] = s
+			n++
+		}
+	}
+	w.stripes = w.stripes[:n]
+	for _, s := range w.stripes {
+		t.locks[s].Lock()
+	}
+	return func() {
+		for i := len(w.stripes) - 1; i >= 0; i-- {
+			t.locks[w.stripes[i]].Unlock()
+		}
+	}
+}
+
+func (t *Tracker) putWork(w *work) {
+	w.reset()
+	t.pool.Put(w)
+}

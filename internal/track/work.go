@@ -1,0 +1,162 @@
+package track
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+// work is the scratch space of one Track call, pooled so that the hot path reuses its slices.
+// A work belongs to one call from pool.Get to putWork; nothing in it outlives the call except
+// what the store copies on commit.
+type work struct {
+	device event.Device
+	geo    event.Geo
+
+	state journey.State // the visitor being tracked
+	other journey.State // a second journey: the known user's, during identity linking
+
+	hits        []event.Hit
+	decideEvent event.Event
+	decideHit   event.Hit
+	extra       []event.Event // exposure and holdout log events
+
+	ops      []Op
+	arena    []byte // backing store of op keys and values, see key
+	stateBuf []byte
+	getBuf   []byte
+	seenIDs  []string
+
+	lockIDs []string
+	stripes []int
+	cur     string // the visitor id the batch is being recorded under
+}
+
+func (w *work) reset() {
+	w.state.Reset()
+	w.other.Reset()
+	w.ops = w.ops[:0]
+	w.arena = w.arena[:0]
+	w.seenIDs = w.seenIDs[:0]
+	w.extra = w.extra[:0]
+	w.cur = ""
+	w.geo = event.Geo{}
+	w.device = event.Device{}
+	// Drop very large buffers instead of pooling them forever.
+	if cap(w.arena) > 1<<20 {
+		w.arena = nil
+	}
+}
+
+// hit returns the i-th scratch hit, growing the slice as needed.
+func (w *work) hit(i int) *event.Hit {
+	for len(w.hits) <= i {
+		w.hits = append(w.hits, event.Hit{})
+	}
+	return &w.hits[i]
+}
+
+// key builds bytes with build into the arena and returns them. The result stays valid until
+// the work is reset: when the arena is full, append moves the new bytes to fresh memory and
+// the earlier ones stay where they were.
+func (w *work) key(build func([]byte) []byte) []byte {
+	tail := w.arena[len(w.arena):]
+	b := build(tail)
+	if len(b) > 0 && cap(tail) >= len(b) && &b[0] == &tail[:1][0] {
+		w.arena = w.arena[:len(w.arena)+len(b)]
+		return b[:len(b):len(b)]
+	}
+	// b did not fit and lives in its own memory; give the next keys a larger arena.
+	w.arena = make([]byte, 0, max(2*cap(w.arena), 16<<10))
+	return b
+}
+
+// seen reports whether event id was already accepted: earlier in this batch, or within the
+// dedup window.
+func (t *Tracker) seen(w *work, site, id string) (bool, error) {
+	for _, s := range w.seenIDs {
+		if s == id {
+			return true, nil
+		}
+	}
+	w.getBuf = dedupKey(w.getBuf[:0], site, id)
+	ok, err := t.st.Has(w.getBuf)
+	if err != nil {
+		return false, fmt.Errorf("dedup check: %w", err)
+	}
+	return ok, nil
+}
+
+func (t *Tracker) markSeen(w *work, site, id string) {
+	w.seenIDs = append(w.seenIDs, id)
+	k := w.key(func(d []byte) []byte { return dedupKey(d, site, id) })
+	w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: DedupWindow})
+}
+
+// logEvent appends the event log record of h, and its ownership index entry when the hit
+// belongs to a visitor.
+func (t *Tracker) logEvent(w *work, h *event.Hit, vid string) {
+	seq := t.seq.Add(1)
+	k := w.key(func(d []byte) []byte { return eventKey(d, h.Time, seq) })
+	v := w.key(func(d []byte) []byte { return event.AppendRecord(d, h) })
+	w.ops = append(w.ops, Op{Key: k, Value: v, TTL: t.cfg.Retention})
+	if vid != "" {
+		t.own(w, vid, k)
+	}
+}
+
+// own records that key belongs to visitor vid, so that erasing the visitor finds it.
+func (t *Tracker) own(w *work, vid string, key []byte) {
+	ok := w.key(func(d []byte) []byte { return ownerKey(d, vid, key) })
+	w.ops = append(w.ops, Op{Key: ok, Value: []byte{}, TTL: t.cfg.Retention})
+}
+
+// load reads the state of vid into st; a visitor never seen starts empty. A record that does
+// not decode is logged and replaced: one damaged visitor must not stop the site's tracking.
+func (t *Tracker) load(w *work, st *journey.State, vid string) error {
+	st.Reset()
+	w.getBuf = visitorKey(w.getBuf[:0], vid)
+	val, err := t.st.Get(w.getBuf, w.stateBuf[:0])
+	w.stateBuf = val[:0]
+	if errors.Is(err, ErrNotFound) {
+		st.VID = vid
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load visitor %s: %w", vid, err)
+	}
+	if err := journey.Decode(val, st); err != nil {
+		t.cfg.Logger.Error("visitor state does not decode; starting afresh", "vid", vid, "err", err)
+		st.Reset()
+	}
+	st.VID = vid
+	return nil
+}
+
+// alias returns the visitor id that vid was merged into, if any.
+func (t *Tracker) alias(w *work, vid string) (string, bool, error) {
+	w.getBuf = aliasKey(w.getBuf[:0], vid)
+	val, err := t.st.Get(w.getBuf, nil)
+	if errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("alias of %s: %w", vid, err)
+	}
+	return string(val), true, nil
+}
+
+// linkedVID returns the visitor id linked to a known user, "" when none.
+func (t *Tracker) linkedVID(w *work, site, uid string) (string, error) {
+	w.getBuf = userKey(w.getBuf[:0], site, uid)
+	val, err := t.st.Get(w.getBuf, nil)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("user link of %q: %w", uid, err)
+	}
+	return string(val), nil
+}

@@ -1,0 +1,56 @@
+// Builds the snippet bundles into dist/: pl.js (every page) and pl-ui.js (the prompt UI,
+// loaded lazily). The build is deterministic: the same sources give the same bytes, which a
+// test checks against the committed dist/.
+//
+//   node build.mjs          write dist/
+//   import { bundles }      the bundles in memory, for tests
+
+import * as esbuild from "esbuild";
+import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The bundles: output file name → entry point under src/. */
+export const entries = { "pl.js": "src/pl.js", "pl-ui.js": "src/ui.js" };
+
+// CSS imported from JS arrives as a minified string.
+const cssText = {
+  name: "css-text",
+  setup(build) {
+    build.onLoad({ filter: /\.css$/ }, async (args) => {
+      const { code } = await esbuild.transform(await readFile(args.path, "utf8"), { loader: "css", minify: true });
+      return { contents: "export default " + JSON.stringify(code.trim()), loader: "js" };
+    });
+  },
+};
+
+/** Returns a map of output file name → bundled source text. */
+export async function bundles() {
+  const out = {};
+  for (const [name, entry] of Object.entries(entries)) {
+    const r = await esbuild.build({
+      absWorkingDir: here,
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: "iife",
+      target: "es2018",
+      minify: true,
+      legalComments: "none",
+      charset: "utf8",
+      plugins: [cssText],
+    });
+    out[name] = r.outputFiles[0].text;
+  }
+  return out;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await mkdir(path.join(here, "dist"), { recursive: true });
+  for (const [name, text] of Object.entries(await bundles())) {
+    await writeFile(path.join(here, "dist", name), text);
+    console.log(`dist/${name}: ${Buffer.byteLength(text)} bytes`);
+  }
+}

@@ -1,0 +1,298 @@
+// Pathlight snippet: the part that runs on every page. It sends pageviews, declarative and API
+// events and engagement through a small persistent queue that survives failed sends and page
+// loads; asks for the page slots' decisions in its first hit and swaps the variants in without
+// flicker; and arms the triggers of the survey and chat prompts the server sends, loading the
+// prompt UI (pl-ui.js) only for visitors who have one.
+//
+// It never throws into the host page, never blocks rendering, and hides slots for at most the
+// configured timeout. README.md has the install snippet, the API and the options.
+
+import { enqueue, remove, backoff } from "./queue.js";
+import { pageUrl } from "./url.js";
+import { arm } from "./triggers.js";
+import { uuid, flat, body } from "./payload.js";
+import { depth, meter } from "./engage.js";
+
+const w = window;
+const d = document;
+const nav = navigator;
+const QUEUE = "pl_q"; // localStorage: events not yet acknowledged
+const GRANT = "pl_c"; // localStorage: consent was granted (data-consent="required" sites)
+const GRANTED = "granted";
+const DENIED = "denied";
+const SLOT = "[data-pl-slot]";
+
+if (!(w.pathlight && w.pathlight.v)) start();
+
+function start() {
+  const me = d.currentScript;
+  const cfg = me.dataset;
+  const src = me.src;
+  const origin = new URL(cfg.api || src).origin;
+  const wait = +cfg.timeout || 400;
+  const mobile = matchMedia("(pointer:coarse)").matches;
+  const gpc = nav.globalPrivacyControl === true;
+  const now = () => Date.now();
+  const storage = (k, v) => {
+    try {
+      return v === undefined ? localStorage.getItem(k) : v ? localStorage.setItem(k, v) : localStorage.removeItem(k);
+    } catch (e) {}
+  };
+
+  // consent: GRANTED or DENIED; "" when the site does not ask for consent and has not said;
+  // 0 while a data-consent="required" site waits for the visitor's answer (nothing is sent or
+  // stored meanwhile). Global Privacy Control means denied, whatever the site says.
+  let consent = gpc ? DENIED : cfg.consent == "required" ? (storage(GRANT) ? GRANTED : 0) : "";
+  const mayStore = () => consent === "" || consent == GRANTED;
+
+  let mem = []; // the queue, mirrored in localStorage when storing is allowed
+  let ready = 0; // the first pageview is queued: sending may start
+  let busy = 0; // a request is in flight: one at a time, so the first reply sets the cookie
+  let pause = 0; // a send failed: wait for the backoff timer (or the network coming back)
+  let tries = 0; // failed sends in a row
+  let view = 0; // page views so far, SPA routes included
+  let open = 0; // the view whose slots are hidden waiting for decisions, 0 when none
+  let slots = 0; // the slots to ask decisions for with the next request
+  let url = ""; // the reported URL of the current view
+  let scroll = 0; // maximum scroll depth of the current view, and the part already reported
+  let scrollSent = 0;
+  let trig; // the prompt triggers of the current view
+  let ticking;
+  let uiLoad;
+  const shown = {}; // prompts shown on this page: never twice
+  const flying = {}; // ids of the events in a request that has not completed
+  const engaged = meter();
+
+  const load = () => {
+    try {
+      if (mayStore()) mem = JSON.parse(storage(QUEUE) || "[]");
+    } catch (e) {}
+    return mem;
+  };
+  const save = (q) => {
+    mem = q;
+    if (mayStore()) storage(QUEUE, q.length && JSON.stringify(q));
+  };
+  const ev = (type, o) => ({ id: uuid(), type, ts: now(), url: pageUrl(location.href), ...o });
+  const track = (type, o) => {
+    save(enqueue(load(), [ev(type, o)], now()));
+    flush();
+  };
+
+  // Anti-flicker: slots without a decision stay hidden until their view's decisions arrive or
+  // the timeout passes. The site's optional inline style#pl-hide goes at the first reveal.
+  const style = d.createElement("style");
+  style.textContent = SLOT + ":not([data-pl-variant]){visibility:hidden!important}";
+  const uncover = () => {
+    const pre = d.getElementById("pl-hide");
+    open = 0;
+    style.remove();
+    if (pre) pre.remove();
+  };
+  const cover = (v) => {
+    open = v;
+    d.documentElement.appendChild(style);
+    setTimeout(() => open == v && uncover(), wait);
+  };
+
+  // flush sends the queue: one request at a time, or at page hide with sendBeacon, which
+  // outlives the page. Events leave the queue once the server (or the browser, for a beacon)
+  // has them; a failed send pauses sending until its backoff timer or the network coming back
+  // (events queued meanwhile wait in storage, for this page or the next), and the server's
+  // dedup by event id makes a repeat harmless.
+  function flush(hide) {
+    const events = load()
+      .filter((e) => !flying[e.id])
+      .slice(0, 100);
+    if (!ready || consent === 0 || pause || !events.length || (!hide && busy)) return;
+    const s = !hide && slots;
+    const v = view;
+    const b = body(cfg.site, consent, events, s);
+    const done = () => save(remove(load(), events));
+    if (s) slots = 0;
+    if (hide && consent != DENIED && nav.sendBeacon(origin + "/v1/beacon", b)) return done();
+    busy = busy || !hide;
+    events.forEach((e) => (flying[e.id] = 1));
+    const ctl = new AbortController();
+    const t = setTimeout(() => ctl.abort(), 1e4);
+    fetch(origin + "/v1/hit", {
+      method: "POST",
+      body: b,
+      keepalive: true,
+      credentials: consent == DENIED ? "omit" : "include",
+      signal: ctl.signal,
+    })
+      .then((r) => {
+        // Server errors and rate limits are retried; other refusals would fail again.
+        if (r.status > 499 || r.status == 429) throw r;
+        done();
+        tries = 0;
+        return r.ok && r.json();
+      })
+      .then(
+        (res) => reply(res, v, s),
+        () => {
+          pause = 1;
+          setTimeout(resume, backoff(tries++));
+          if (s && open == v) uncover();
+        },
+      )
+      .finally(() => {
+        clearTimeout(t);
+        events.forEach((e) => delete flying[e.id]);
+        if (!hide) (busy = 0), flush();
+      });
+  }
+  const resume = () => {
+    pause = 0;
+    flush();
+  };
+
+  function reply(res, v, asked) {
+    const dec = (res && res.decisions) || {};
+    const map = dec.slots || {};
+    if (asked && open == v) {
+      d.querySelectorAll(SLOT).forEach((el) => {
+        const x = map[el.dataset.plSlot];
+        if (!x) return;
+        // A listener may cancel the event to render the decision itself.
+        const e = new CustomEvent("pathlight:decision", { bubbles: true, cancelable: true, detail: { slot: el.dataset.plSlot, ...x } });
+        if (el.dispatchEvent(e) && x.content) el.innerHTML = x.content;
+        el.dataset.plVariant = x.variant || "";
+      });
+      uncover();
+    }
+    const prompts = (dec.prompts || []).filter((p) => !shown[p.id]);
+    if (v == view && prompts.length) {
+      trig.add(prompts);
+      ui();
+      ticking = ticking || setInterval(check, 1e3, "tick");
+    }
+  }
+
+  // The prompt UI loads from pl.js's own origin as soon as a prompt is armed, so that it is
+  // there when an exit intent leaves no time to fetch it.
+  const ui = () =>
+    uiLoad ||
+    (uiLoad = new Promise((ok, no) => {
+      const s = d.createElement("script");
+      s.src = new URL("pl-ui.js", src).href;
+      s.onload = () => ok(w.pathlight.ui);
+      s.onerror = no;
+      d.head.appendChild(s);
+    }));
+
+  function check(kind, v) {
+    const p = trig && trig.feed(kind, v, now());
+    if (p) {
+      shown[p.id] = 1;
+      ui()
+        .then((show) => show(p, (action, answer) => track("prompt", { prompt: p.id, action, answer })))
+        .catch(() => {});
+    }
+  }
+
+  // measure updates engaged time and scroll depth; leave queues the engagement of the current
+  // view since it was last reported.
+  const measure = (take) => {
+    scroll = Math.max(scroll, depth(w.scrollY, w.innerHeight, d.documentElement.scrollHeight));
+    return engaged(d.visibilityState == "visible" && d.hasFocus(), now(), take);
+  };
+  const leave = () => {
+    const ms = measure(1);
+    if (url && (ms > 0 || scroll > scrollSent)) track("engagement", { url, engaged_ms: ms, scroll }), (scrollSent = scroll);
+  };
+
+  function page() {
+    leave();
+    const e = ev("pageview", { ref: url || d.referrer, title: d.title });
+    // The first pageview goes ahead of the calls queued before the snippet loaded.
+    save(enqueue(view ? load() : [e], view ? [e] : load(), now()));
+    url = e.url;
+    scroll = scrollSent = 0;
+    trig = arm(now(), mobile);
+    slots = consent == DENIED ? [] : [...new Set(Array.from(d.querySelectorAll(SLOT), (el) => el.dataset.plSlot))];
+    if (++view > 1 && slots.length && consent !== 0) cover(view);
+    if (!slots.length || consent === 0) uncover();
+    measure();
+    flush();
+  }
+
+  function api(cmd, a, b) {
+    try {
+      if (cmd == "event") track("event", { name: "" + a, props: flat(b) }), check("event", "" + a);
+      if (cmd == "identify" && consent != DENIED) track("identify", { user_id: "" + a, traits: flat(b) });
+      if (cmd == "page" && ready) page();
+      if (cmd == "consent" && !gpc) {
+        // Granted: what waited in memory may now be stored and sent. Denied: nothing stays in
+        // storage, and identify events are dropped.
+        let q = load();
+        consent = a == GRANTED ? GRANTED : DENIED;
+        storage(GRANT, consent == GRANTED && "1");
+        if (consent == DENIED) (q = q.filter((e) => e.type != "identify")), storage(QUEUE, 0), (slots = 0);
+        save(q);
+        flush();
+      }
+    } catch (e) {}
+  }
+
+  // Declarative events: data-pl-event on a form sends on submit, on anything else on click.
+  function declared(e) {
+    const el = e.target.closest && e.target.closest("[data-pl-event]");
+    if (!el || (e.type == "submit") != (el.tagName == "FORM")) return;
+    let props;
+    try {
+      props = JSON.parse(el.dataset.plProps || "{}");
+    } catch (x) {}
+    api("event", el.dataset.plEvent, props);
+  }
+
+  const on = (t, type, f) => t.addEventListener(type, f, true);
+  const input = () => check("input");
+  const queued = (w.pathlight && w.pathlight.q) || [];
+  w.pathlight = api;
+  api.v = 1;
+  queued.forEach((args) => api.apply(0, args));
+  if (consent === "" || consent == GRANTED) cover(1);
+  else uncover();
+
+  on(d, "click", declared);
+  on(d, "submit", declared);
+  ["mousemove", "keydown", "pointerdown"].forEach((t) => on(w, t, input));
+  on(w, "scroll", () => {
+    measure();
+    input();
+    check("scroll", { depth: scroll, y: w.scrollY });
+  });
+  on(d, "mouseout", (e) => !mobile && !e.relatedTarget && e.clientY < 10 && check("exit"));
+  on(w, "focus", measure);
+  on(w, "blur", measure);
+  on(w, "online", resume);
+  // Page hide: report engagement and send what is queued before the page may be gone.
+  const hidden = (e) => {
+    measure();
+    if (e.type == "pagehide" || d.visibilityState == "hidden") leave(), flush(1), check("hidden");
+  };
+  on(d, "visibilitychange", hidden);
+  on(w, "pagehide", hidden);
+
+  if (cfg.spa != "off") {
+    // Each route counts once: a replaceState that keeps the URL is no new pageview.
+    const routed = () => setTimeout(() => ready && pageUrl(location.href) != url && page());
+    ["pushState", "replaceState"].forEach((m) => {
+      const orig = history[m];
+      history[m] = function () {
+        const r = orig.apply(this, arguments);
+        routed();
+        return r;
+      };
+    });
+    on(w, "popstate", routed);
+  }
+
+  const go = () => {
+    ready = 1;
+    page();
+  };
+  d.readyState == "loading" ? on(d, "DOMContentLoaded", go) : go();
+}
