@@ -2,6 +2,7 @@ package journey
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/pathlight/pathlight/internal/event"
@@ -204,5 +205,25 @@ func TestBoundPrompts(t *testing.T) {
 	if len(s.Prompts) != MaxPrompts || s.Prompt("p0") != nil || s.Prompt("p100") == nil {
 		t.Errorf("len(Prompts) = %d, p0 kept %v; want %d with p0, shown longest ago, evicted",
 			len(s.Prompts), s.Prompt("p0") != nil, MaxPrompts)
+	}
+}
+
+func TestSaturation(t *testing.T) {
+	if got := inc(math.MaxUint32); got != math.MaxUint32 {
+		t.Errorf("inc(MaxUint32) = %d; want MaxUint32", got)
+	}
+	if got := satAdd32(math.MaxUint32-1, 5); got != math.MaxUint32 {
+		t.Errorf("satAdd32(MaxUint32-1, 5) = %d; want MaxUint32", got)
+	}
+	if got := satAdd32(2, 3); got != 5 {
+		t.Errorf("satAdd32(2, 3) = %d; want 5", got)
+	}
+	if got := satAdd64(math.MaxInt64-1, 5); got != math.MaxInt64 {
+		t.Errorf("satAdd64(MaxInt64-1, 5) = %d; want MaxInt64", got)
+	}
+	s := &State{Paths: []Count{{Key: "/", N: math.MaxUint32, FirstAt: 1, LastAt: 2}}}
+	Apply(s, pageview(3, "/"), Options{})
+	if got := s.Path("/"); got.N != math.MaxUint32 || got.LastAt != 3 {
+		t.Errorf(`Path("/") after a pageview at the limit = %+v; want N MaxUint32, LastAt 3`, got)
 	}
 }

@@ -67,8 +67,9 @@ func (s *State) AppendBinary(dst []byte) []byte {
 		b = appendStringPrev(b, tp.Content, prev.Content)
 		b = appendStringPrev(b, tp.LandingPage, prev.LandingPage)
 		b = appendStringPrev(b, tp.RefHost, prev.RefHost)
-		b = appendUint(b, uint64(len(tp.ClickIDs)))
-		for _, id := range tp.ClickIDs {
+		ids := head(tp.ClickIDs, MaxClickIDs)
+		b = appendUint(b, uint64(len(ids)))
+		for _, id := range ids {
 			b = appendString(b, id.Name)
 			b = appendString(b, id.Value)
 		}
@@ -317,7 +318,7 @@ func (tp *Touchpoint) decode(d *decoder, prev *Touchpoint, ref int64) {
 	tp.Content = d.strPrev(tp.Content, prev.Content)
 	tp.LandingPage = d.strPrev(tp.LandingPage, prev.LandingPage)
 	tp.RefHost = d.strPrev(tp.RefHost, prev.RefHost)
-	tp.ClickIDs = grow(tp.ClickIDs, d.length("click ids", d.remaining(), minClickID))
+	tp.ClickIDs = grow(tp.ClickIDs, d.length("click ids", MaxClickIDs, minClickID))
 	for i := range tp.ClickIDs {
 		id := &tp.ClickIDs[i]
 		id.Name = d.str(id.Name)

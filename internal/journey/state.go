@@ -10,9 +10,20 @@ package journey
 
 import "github.com/pathlight/pathlight/internal/event"
 
-// Bounds on the lists a State keeps. When a list is full, the oldest entries are dropped
-// (touchpoints, step history), or new keys are counted in an overflow bucket (paths, events)
-// so totals stay exact while the long tail loses its names.
+// Bounds on the lists a State keeps, and what happens when a list is full:
+//
+//   - Time-ordered lists drop their oldest entries: Touchpoints, StepHistory and
+//     ConversionList keep the newest, while Sessions and Conversions keep the true counts.
+//   - Counted lists keep totals exact: a new path or event name past the bound is counted
+//     under OtherPath or OtherEvent, so the sum of N stays equal to the true total while the
+//     long tail loses its names (Paths and Events hold at most one entry more, the bucket).
+//   - Steps, Experiments and Prompts make room by forgetting the entry used longest ago (the
+//     step reached, experiment assigned or prompt shown longest ago): a rule set has fewer,
+//     so only entries of retired rules go.
+//   - Traits keep the keys set first and ignore new ones; a touchpoint keeps its first
+//     MaxClickIDs click ids.
+//
+// AppendBinary writes at most these many entries and Decode rejects records with more.
 const (
 	MaxTouchpoints = 100 // the last 100 sessions; Sessions keeps the true count
 	MaxPaths       = 500 // distinct page paths; more are counted under OtherPath

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -101,16 +102,18 @@ func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
 }
 
 // exportEvents streams the event log as NDJSON: GET /api/v1/events?from=&to=[&site=][&bots=1].
-// from and to are RFC 3339 times or Unix milliseconds; to defaults to now and from to 24 hours
-// before to.
+// from and to are RFC 3339 times or Unix milliseconds; from defaults to 24 hours ago and to to
+// no limit.
 func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
-	to, err := parseTime(string(args.Peek("to")), time.Now())
+	// Without "to" the export runs to the newest event, including one written in this very
+	// millisecond; the range is [from, to).
+	to, err := parseTime(string(args.Peek("to")), time.UnixMilli(math.MaxInt64))
 	if err != nil {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to: "+err.Error())
 		return
 	}
-	from, err := parseTime(string(args.Peek("from")), to.Add(-24*time.Hour))
+	from, err := parseTime(string(args.Peek("from")), time.Now().Add(-24*time.Hour))
 	if err != nil {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from: "+err.Error())
 		return

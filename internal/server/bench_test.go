@@ -1,0 +1,331 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/server"
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// benchUA is a desktop Chrome: a browser, so hits are tracked rather than set aside as bots.
+const benchUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+
+// benchVisitors is how many distinct visitors the benchmarks spread their hits over.
+const benchVisitors = 10_000
+
+// benchRig is a Pathlight server wired as `pathlight serve` wires it: real Badger with its
+// production options in a temporary directory, the repository's example rules, and limits
+// raised so that load is never refused.
+type benchRig struct {
+	dir     string
+	db      *store.DB
+	tracker *track.Tracker
+	srv     *server.Server
+	closed  bool
+}
+
+func newBenchRig(tb testing.TB) *benchRig {
+	tb.Helper()
+	cfg, err := config.Load([]string{
+		"--admin-token", "bench-admin-token-0123456789",
+		"--rate-ip", "1e9", "--burst-ip", "1000000000",
+		"--rate-visitor", "1e9", "--burst-visitor", "1000000000",
+		"--max-conns-per-ip", "100000",
+	}, func(string) string { return "" })
+	if err != nil {
+		tb.Fatalf("config.Load: %v", err)
+	}
+	set, err := rules.LoadDir(filepath.Join(benchRepoRoot(tb), "rules"))
+	if err != nil {
+		tb.Fatalf("rules.LoadDir(example rules): %v", err)
+	}
+	r := &benchRig{dir: filepath.Join(tb.TempDir(), "badger")}
+	if r.db, err = store.Open(r.dir, store.Options{}); err != nil {
+		tb.Fatalf("store.Open: %v", err)
+	}
+	r.tracker = track.New(trackstore.New(r.db), nil, nil, track.Config{Retention: cfg.Retention})
+	r.tracker.SetRules(set)
+	r.srv = server.New(server.Options{Config: cfg, Tracker: r.tracker, StoreSizes: r.db.Sizes})
+	tb.Cleanup(func() {
+		if err := r.close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
+	return r
+}
+
+// close shuts the server down (when it was serving) and closes the store, once.
+func (r *benchRig) close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := r.srv.Shutdown(ctx)
+	if cerr := r.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// benchRepoRoot walks up from the package directory to the directory holding go.mod.
+func benchRepoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// benchVIDs returns n well-formed visitor ids (32 lower-case hex digits), the same on every call.
+func benchVIDs(n int) []string {
+	vids := make([]string, n)
+	for i := range vids {
+		vids[i] = fmt.Sprintf("%032x", uint64(i+1)*0x9e3779b97f4a7c15)
+	}
+	return vids
+}
+
+// A hitGen writes realistic hit bodies: pageviews of a small shop (some landing from the
+// visitor's own campaign), commerce events with props, engagement reports and small
+// batches. Each visitor keeps one acquisition channel, as real visitors mostly do, so the
+// journeys grow the way real ones do rather than switching campaign on every hit.
+type hitGen struct {
+	rng    *rand.Rand
+	prefix string // makes event ids unique across generators
+	seq    uint64
+}
+
+var (
+	benchPaths = [...]string{
+		"/", "/products/trail-jacket", "/products/rain-shell", "/products/merino-base-layer",
+		"/category/jackets", "/category/outlet", "/pricing", "/cart", "/checkout",
+		"/blog/layering-guide", "/about", "/signup",
+	}
+	// benchCampaigns pairs the query a landing page carries with the referrer it came from.
+	benchCampaigns = [...]struct{ query, ref string }{
+		{"", ""},
+		{"?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring&utm_content=video_a", "https://l.facebook.com/"},
+		{"?utm_source=newsletter&utm_medium=email&utm_campaign=april_digest", ""},
+		{"?gclid=Cj0KCQjwn7mwBhCiARIsAGoxjaL0", "https://www.google.com/"},
+		{"", "https://www.google.com/"},
+		{"", "https://news.ycombinator.com/item?id=40000000"},
+		{"?utm_source=tiktok&utm_medium=cpc&utm_campaign=trail_launch&ttclid=E.C.P.abc", "https://www.tiktok.com/"},
+	}
+	// benchEvents are the custom events, with their share of all events in percent.
+	benchEvents = [...]struct {
+		name, props string
+		pct         int
+	}{
+		{"view_item", `{"sku":"RS-7","price":89,"currency":"EUR"}`, 40},
+		{"add_to_cart", `{"sku":"TJ-42","price":129.5,"currency":"EUR","qty":1}`, 30},
+		{"begin_checkout", `{"value":129.5,"currency":"EUR","items":1}`, 15},
+		{"signup", `{"plan":"free"}`, 10},
+		{"purchase", `{"value":129.5,"currency":"EUR","order":"A-1001"}`, 5},
+	}
+)
+
+// benchSlots are the page slots the example rules define.
+const benchSlots = `"slots":["hero","home_returning","cart_message","pricing_offer"]`
+
+// next appends the body of one hit for visitor v (an index into the visitor ids) and returns
+// it with the number of events it carries.
+func (g *hitGen) next(dst []byte, v int) ([]byte, int) {
+	dst = append(dst, `{"site":"demo","events":[`...)
+	n := 1
+	switch r := g.rng.IntN(100); {
+	case r < 55:
+		dst = g.pageview(dst, v)
+	case r < 80:
+		dst = g.event(dst)
+	case r < 95:
+		dst = g.engagement(dst)
+	default:
+		dst = g.pageview(dst, v)
+		dst = append(dst, ',')
+		dst = g.event(dst)
+		n = 2
+	}
+	dst = append(dst, `],`...)
+	dst = append(dst, benchSlots...)
+	return append(dst, '}'), n
+}
+
+func (g *hitGen) id(dst []byte) []byte {
+	g.seq++
+	dst = append(dst, `{"id":"`...)
+	dst = append(dst, g.prefix...)
+	dst = strconv.AppendUint(dst, g.seq, 36)
+	return append(dst, '"')
+}
+
+func (g *hitGen) pageview(dst []byte, v int) []byte {
+	path := benchPaths[g.rng.IntN(len(benchPaths))]
+	dst = g.id(dst)
+	dst = append(dst, `,"type":"pageview","url":"https://shop.example`...)
+	dst = append(dst, path...)
+	// One pageview in five lands from the visitor's campaign; the rest browse on.
+	var ref string
+	if g.rng.IntN(5) == 0 {
+		c := benchCampaigns[v%len(benchCampaigns)]
+		dst = append(dst, c.query...)
+		ref = c.ref
+	} else {
+		ref = "https://shop.example/"
+	}
+	dst = append(dst, `","ref":"`...)
+	dst = append(dst, ref...)
+	dst = append(dst, `","title":"Trail Outfitters `...)
+	dst = append(dst, path...)
+	return append(dst, `"}`...)
+}
+
+func (g *hitGen) event(dst []byte) []byte {
+	e := &benchEvents[len(benchEvents)-1]
+	for r, i := g.rng.IntN(100), 0; i < len(benchEvents); i++ {
+		if r -= benchEvents[i].pct; r < 0 {
+			e = &benchEvents[i]
+			break
+		}
+	}
+	dst = g.id(dst)
+	dst = append(dst, `,"type":"event","name":"`...)
+	dst = append(dst, e.name...)
+	dst = append(dst, `","url":"https://shop.example/products/trail-jacket","props":`...)
+	dst = append(dst, e.props...)
+	return append(dst, '}')
+}
+
+func (g *hitGen) engagement(dst []byte) []byte {
+	dst = g.id(dst)
+	dst = append(dst, `,"type":"engagement","url":"https://shop.example/products/trail-jacket","engaged_ms":`...)
+	dst = strconv.AppendInt(dst, int64(1000+g.rng.IntN(60_000)), 10)
+	dst = append(dst, `,"scroll":`...)
+	dst = strconv.AppendInt(dst, int64(g.rng.IntN(101)), 10)
+	return append(dst, '}')
+}
+
+// benchRequest fills ctx with a POST /v1/hit from a browser at a fixed client address.
+func benchRequest(ctx *fasthttp.RequestCtx) {
+	var req fasthttp.Request
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.SetRequestURI("/v1/hit")
+	req.Header.SetHost("pathlight.shop.example")
+	req.Header.SetContentType("text/plain;charset=UTF-8")
+	req.Header.SetUserAgent(benchUA)
+	req.Header.Set("Origin", "https://shop.example")
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(81, 2, 69, 160), Port: 50000}, nil)
+}
+
+// pageviewBody appends a typical landing pageview hit with a fresh event id.
+func pageviewBody(dst []byte, seq int) []byte {
+	dst = append(dst, `{"site":"demo","events":[{"id":"b`...)
+	dst = strconv.AppendInt(dst, int64(seq), 36)
+	dst = append(dst, `","type":"pageview","url":"https://shop.example/products/trail-jacket?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring","ref":"https://l.facebook.com/","title":"Trail Jacket"}],`...)
+	dst = append(dst, benchSlots...)
+	return append(dst, '}')
+}
+
+// BenchmarkHitHandler runs the full /v1/hit path in process, without the network: decode,
+// identify, enrich, journey, rules, one Badger commit and the JSON reply, for a typical
+// pageview of one of 10,000 visitors with a fresh event id each time.
+func BenchmarkHitHandler(b *testing.B) {
+	r := newBenchRig(b)
+	h := r.srv.Handler()
+	vids := benchVIDs(benchVisitors)
+	var ctx fasthttp.RequestCtx
+	benchRequest(&ctx)
+	var body []byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body = pageviewBody(body[:0], i)
+		ctx.Request.SetBody(body)
+		ctx.Request.Header.SetCookie("pl_vid", vids[i%len(vids)])
+		h(&ctx)
+		if c := ctx.Response.StatusCode(); c != fasthttp.StatusOK {
+			b.Fatalf("POST /v1/hit = %d %s; want 200", c, ctx.Response.Body())
+		}
+		ctx.Response.Reset()
+	}
+}
+
+// BenchmarkHitHandlerParallel is BenchmarkHitHandler from GOMAXPROCS goroutines, so that
+// Badger groups concurrent commits as it does under real load.
+func BenchmarkHitHandlerParallel(b *testing.B) {
+	r := newBenchRig(b)
+	h := r.srv.Handler()
+	vids := benchVIDs(benchVisitors)
+	var workers atomic.Int64
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		w := int(workers.Add(1))
+		var ctx fasthttp.RequestCtx
+		benchRequest(&ctx)
+		var body []byte
+		for i := w << 32; pb.Next(); i++ {
+			body = pageviewBody(body[:0], i)
+			ctx.Request.SetBody(body)
+			ctx.Request.Header.SetCookie("pl_vid", vids[(i+w*997)%len(vids)])
+			h(&ctx)
+			if c := ctx.Response.StatusCode(); c != fasthttp.StatusOK {
+				b.Errorf("POST /v1/hit = %d %s; want 200", c, ctx.Response.Body())
+				return
+			}
+			ctx.Response.Reset()
+		}
+	})
+}
+
+// BenchmarkBareHandler is the in-process baseline: the same request handed to a handler that
+// only answers 204.
+func BenchmarkBareHandler(b *testing.B) {
+	h := bareHandler
+	vids := benchVIDs(benchVisitors)
+	var ctx fasthttp.RequestCtx
+	benchRequest(&ctx)
+	var body []byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		body = pageviewBody(body[:0], i)
+		ctx.Request.SetBody(body)
+		ctx.Request.Header.SetCookie("pl_vid", vids[i%len(vids)])
+		h(&ctx)
+		if c := ctx.Response.StatusCode(); c != fasthttp.StatusNoContent {
+			b.Fatalf("bare handler = %d; want 204", c)
+		}
+		ctx.Response.Reset()
+	}
+}
+
+// bareHandler is the baseline the load run compares Pathlight with: fasthttp answering 204.
+func bareHandler(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(fasthttp.StatusNoContent) }

@@ -1,0 +1,455 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/enrich"
+	"github.com/pathlight/pathlight/internal/enrich/geotest"
+	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/server"
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+const (
+	chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+	token    = "test-admin-token-0123456789"
+)
+
+type testServer struct {
+	url     string
+	tracker *track.Tracker
+	srv     *server.Server
+}
+
+// start runs a real server on 127.0.0.1 over real Badger in a temp dir. flags are serve
+// flags on top of test defaults.
+func start(t *testing.T, flags ...string) *testServer {
+	t.Helper()
+	args := append([]string{"--admin-token", token, "--sites", "shop=https://shop.example"}, flags...)
+	cfg, err := config.Load(args, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var geo *enrich.GeoDB
+	if cfg.GeoIP != "" {
+		if geo, err = enrich.OpenGeo(cfg.GeoIP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
+	if err != nil {
+		t.Fatalf("example rules: %v", err)
+	}
+	hosts := map[string][]string{}
+	for _, s := range cfg.Sites {
+		hosts[s.ID] = s.Hosts()
+	}
+	tr := track.New(trackstore.New(db), geo, set, track.Config{Retention: cfg.Retention, SiteHosts: hosts})
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		db.Close()
+	})
+	return &testServer{url: "http://" + ln.Addr().String(), tracker: tr, srv: srv}
+}
+
+type reply struct {
+	status  int
+	header  http.Header
+	body    string
+	cookies []*http.Cookie
+}
+
+func (ts *testServer) do(t *testing.T, method, path, body string, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", chromeUA)
+	if body != "" {
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{resp.StatusCode, resp.Header, string(b), resp.Cookies()}
+}
+
+type hitReply struct {
+	VID       string   `json:"vid"`
+	Accepted  []string `json:"accepted"`
+	Duplicate []string `json:"duplicate"`
+	Rejected  []struct {
+		ID, Reason string
+	} `json:"rejected"`
+	Decisions struct {
+		Slots map[string]struct {
+			Variant, Content, Experiment string
+		} `json:"slots"`
+		Prompts []json.RawMessage `json:"prompts"`
+	} `json:"decisions"`
+}
+
+func decode[T any](t *testing.T, s string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("decode %q: %v", s, err)
+	}
+	return v
+}
+
+func TestHitSetsCookieAndStoresJourney(t *testing.T) {
+	ts := start(t)
+	r := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[{"id":"a1","type":"pageview","url":"https://shop.example/?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring","title":"Home"}],"slots":["hero"]}`,
+		"Origin", "https://shop.example")
+	if r.status != 200 {
+		t.Fatalf("status %d body %s", r.status, r.body)
+	}
+	h := decode[hitReply](t, r.body)
+	if len(r.cookies) != 1 {
+		t.Fatalf("cookies = %v; want pl_vid", r.cookies)
+	}
+	c := r.cookies[0]
+	if c.Name != "pl_vid" || c.Value != h.VID || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.MaxAge != 400*24*3600 || c.Secure {
+		t.Fatalf("cookie = %+v; want pl_vid=%s HttpOnly SameSite=Lax 400 days, not Secure over http", c, h.VID)
+	}
+	if got := r.header.Get("Access-Control-Allow-Origin"); got != "https://shop.example" || r.header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("CORS headers: origin %q credentials %q", got, r.header.Get("Access-Control-Allow-Credentials"))
+	}
+	if d := h.Decisions.Slots["hero"]; d.Variant != "paid_social_hero" {
+		t.Fatalf("hero decision = %+v; want the paid social variant", d)
+	}
+	v := ts.do(t, "GET", "/api/v1/visitors/"+h.VID, "", "Authorization", "Bearer "+token)
+	if v.status != 200 {
+		t.Fatalf("GET visitor: %d %s", v.status, v.body)
+	}
+	st := decode[struct {
+		VID       string `json:"vid"`
+		Pageviews int    `json:"pageviews"`
+		Sessions  []struct {
+			Channel string `json:"channel"`
+		} `json:"sessions"`
+	}](t, v.body)
+	if st.VID != h.VID || st.Pageviews != 1 || len(st.Sessions) != 1 || st.Sessions[0].Channel != "Paid Social" {
+		t.Fatalf("visitor = %+v", st)
+	}
+	// The cookie identifies the visitor on the next hit.
+	r2 := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[{"id":"a2","type":"pageview","url":"https://shop.example/pricing"}]}`, "Cookie", "pl_vid="+h.VID)
+	if decode[hitReply](t, r2.body).VID != h.VID {
+		t.Fatalf("second hit: %s", r2.body)
+	}
+}
+
+func TestBatchRejectsBadEventsKeepsGoodOnes(t *testing.T) {
+	ts := start(t)
+	long := "https://shop.example/" + strings.Repeat("x", 2100)
+	body := fmt.Sprintf(`{"site":"shop","events":[
+		{"id":"good","type":"pageview","url":"https://shop.example/"},
+		{"type":"pageview","url":"https://shop.example/"},
+		{"id":"long","type":"pageview","url":%q},
+		{"id":"weird","type":"teleport"},
+		{"id":"future","type":"pageview","ts":%d}]}`, long, time.Now().Add(48*time.Hour).UnixMilli())
+	r := ts.do(t, "POST", "/v1/hit", body)
+	if r.status != 200 {
+		t.Fatalf("status %d: %s", r.status, r.body)
+	}
+	h := decode[hitReply](t, r.body)
+	if len(h.Accepted) != 1 || h.Accepted[0] != "good" {
+		t.Fatalf("accepted = %v; want [good]", h.Accepted)
+	}
+	reasons := map[string]string{}
+	for _, rj := range h.Rejected {
+		reasons[rj.ID] = rj.Reason
+	}
+	for id, want := range map[string]string{"": "missing id", "long": "url", "weird": "unknown type", "future": "future"} {
+		if !strings.Contains(reasons[id], want) {
+			t.Errorf("rejection of %q = %q; want it to mention %q", id, reasons[id], want)
+		}
+	}
+}
+
+func TestErrorsHaveStatusAndReason(t *testing.T) {
+	ts := start(t, "--body-limit", "2048")
+	tests := []struct {
+		name, method, path, body string
+		headers                  []string
+		status                   int
+		reason                   string
+	}{
+		{"malformed JSON", "POST", "/v1/hit", `{"site":"shop","events":[`, nil, 400, "bad_json"},
+		{"not an object", "POST", "/v1/hit", `[1,2]`, nil, 400, "bad_json"},
+		{"wrong method", "GET", "/v1/hit", "", nil, 405, "method"},
+		{"unknown route", "GET", "/v2/hit", "", nil, 404, "not_found"},
+		{"unknown site", "POST", "/v1/hit", `{"site":"nope","events":[]}`, nil, 403, "unknown_site"},
+		{"origin not allowed", "POST", "/v1/hit", `{"site":"shop","events":[]}`, []string{"Origin", "https://evil.example"}, 403, "origin"},
+		{"too large", "POST", "/v1/hit", `{"site":"shop","events":[],"pad":"` + strings.Repeat("x", 4096) + `"}`, nil, 413, "body_too_large"},
+		{"content type", "POST", "/v1/hit", `{}`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "content_type"},
+		{"admin without token", "GET", "/api/v1/events", "", nil, 401, "unauthorised"},
+		{"admin wrong token", "GET", "/api/v1/events", "", []string{"Authorization", "Bearer nope"}, 401, "unauthorised"},
+		{"unknown visitor", "GET", "/api/v1/visitors/0123456789abcdef0123456789abcdef", "", []string{"Authorization", "Bearer " + token}, 404, "unknown_visitor"},
+		{"bad visitor id", "DELETE", "/api/v1/visitors/xyz", "", []string{"Authorization", "Bearer " + token}, 404, "unknown_visitor"},
+		{"bad export range", "GET", "/api/v1/events?from=yesterday", "", []string{"Authorization", "Bearer " + token}, 400, "bad_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, tt.method, tt.path, tt.body, tt.headers...)
+			if r.status != tt.status {
+				t.Fatalf("status = %d; want %d (body %s)", r.status, tt.status, r.body)
+			}
+			if got := r.header.Get("X-Pathlight-Reason"); !strings.HasPrefix(got, tt.reason+":") {
+				t.Fatalf("X-Pathlight-Reason = %q; want %s: …", got, tt.reason)
+			}
+			e := decode[struct{ Error, Reason string }](t, r.body)
+			if e.Reason != tt.reason || e.Error == "" {
+				t.Fatalf("body = %s; want reason %s and an explanation", r.body, tt.reason)
+			}
+		})
+	}
+}
+
+func TestPreflight(t *testing.T) {
+	ts := start(t)
+	r := ts.do(t, "OPTIONS", "/v1/hit", "", "Origin", "https://shop.example", "Access-Control-Request-Method", "POST")
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "https://shop.example" || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("preflight: %d %v", r.status, r.header)
+	}
+	r = ts.do(t, "OPTIONS", "/v1/hit", "", "Origin", "https://evil.example")
+	if r.status != 403 {
+		t.Fatalf("preflight from a foreign origin: %d; want 403", r.status)
+	}
+}
+
+func TestRateLimitPerIP(t *testing.T) {
+	ts := start(t, "--rate-ip", "1", "--burst-ip", "3")
+	var last reply
+	for i := 0; i < 5; i++ {
+		last = ts.do(t, "POST", "/v1/beacon", fmt.Sprintf(`{"site":"shop","events":[{"id":"r%d","type":"pageview","url":"https://shop.example/"}]}`, i))
+	}
+	if last.status != 429 || last.header.Get("Retry-After") == "" {
+		t.Fatalf("fifth request in a burst of 3: %d Retry-After %q; want 429 with Retry-After", last.status, last.header.Get("Retry-After"))
+	}
+}
+
+func TestRateLimitPerVisitor(t *testing.T) {
+	ts := start(t, "--rate-visitor", "1", "--burst-visitor", "2")
+	vid := "0123456789abcdef0123456789abcdef"
+	codes := []int{}
+	for i := 0; i < 4; i++ {
+		r := ts.do(t, "POST", "/v1/beacon", fmt.Sprintf(`{"site":"shop","vid":%q,"events":[{"id":"v%d","type":"pageview","url":"https://shop.example/"}]}`, vid, i))
+		codes = append(codes, r.status)
+	}
+	if codes[0] != 204 || codes[3] != 429 {
+		t.Fatalf("statuses = %v; want 204 first and 429 once the visitor's burst is spent", codes)
+	}
+}
+
+func TestBeaconAndDecide(t *testing.T) {
+	ts := start(t)
+	r := ts.do(t, "POST", "/v1/beacon", `{"site":"shop","events":[{"id":"b1","type":"pageview","url":"https://shop.example/checkout"}]}`)
+	if r.status != 204 || r.body != "" {
+		t.Fatalf("beacon: %d %q; want 204 and no body", r.status, r.body)
+	}
+	vid := r.cookies[0].Value
+	d := ts.do(t, "GET", "/v1/decide?site=shop&slots=checkout_banner,hero&url=https://shop.example/checkout", "", "Cookie", "pl_vid="+vid)
+	if d.status != 200 {
+		t.Fatalf("decide: %d %s", d.status, d.body)
+	}
+	h := decode[hitReply](t, d.body)
+	if len(h.Accepted) != 0 || h.Decisions.Slots["checkout_banner"].Experiment == "" || h.Decisions.Slots["hero"].Variant == "" {
+		t.Fatalf("decide reply = %s; want slots decided, the banner by its experiment, nothing recorded", d.body)
+	}
+	// The arm is sticky: deciding again gives the same.
+	d2 := ts.do(t, "POST", "/v1/decide", `{"site":"shop","slots":["checkout_banner"],"url":"https://shop.example/checkout"}`, "Cookie", "pl_vid="+vid)
+	if a, b := h.Decisions.Slots["checkout_banner"].Variant, decode[hitReply](t, d2.body).Decisions.Slots["checkout_banner"].Variant; a != b {
+		t.Fatalf("experiment arm changed between decisions: %q then %q", a, b)
+	}
+	st, err := ts.tracker.Visitor(vid)
+	if err != nil || st.Pageviews != 1 {
+		t.Fatalf("pageviews after decide = %v, %v; want 1 (decide records no pageview)", st, err)
+	}
+}
+
+func TestExportAndErase(t *testing.T) {
+	ts := start(t)
+	var vid string
+	for i := 0; i < 3; i++ {
+		r := ts.do(t, "POST", "/v1/hit", fmt.Sprintf(`{"site":"shop","events":[{"id":"x%d","type":"event","name":"add_to_cart","url":"https://shop.example/p","props":{"value":30}}]}`, i), "Cookie", "pl_vid="+vid)
+		h := decode[hitReply](t, r.body)
+		if len(h.Accepted) != 1 {
+			t.Fatalf("hit %d: %s", i, r.body)
+		}
+		vid = h.VID
+	}
+	r := ts.do(t, "GET", "/api/v1/events?from=0", "", "Authorization", "Bearer "+token)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/x-ndjson") {
+		t.Fatalf("export: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+	var ids []string
+	sc := bufio.NewScanner(strings.NewReader(r.body))
+	for sc.Scan() {
+		var e struct {
+			ID, VID, Name string
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("export line %q: %v", sc.Text(), err)
+		}
+		ids = append(ids, e.ID)
+	}
+	if strings.Join(ids, ",") != "x0,x1,x2" {
+		t.Fatalf("exported ids = %v; want x0,x1,x2 in time order", ids)
+	}
+	d := ts.do(t, "DELETE", "/api/v1/visitors/"+vid, "", "Authorization", "Bearer "+token)
+	if d.status != 200 || !strings.Contains(d.body, `"deleted":`) {
+		t.Fatalf("erase: %d %s", d.status, d.body)
+	}
+	r = ts.do(t, "GET", "/api/v1/events?from=0", "", "Authorization", "Bearer "+token)
+	if strings.TrimSpace(r.body) != "" {
+		t.Fatalf("export after erase = %q; want nothing", r.body)
+	}
+	if g := ts.do(t, "GET", "/api/v1/visitors/"+vid, "", "Authorization", "Bearer "+token); g.status != 404 {
+		t.Fatalf("visitor after erase: %d", g.status)
+	}
+}
+
+func TestGeoOnlyFromTrustedProxy(t *testing.T) {
+	mmdb := filepath.Join(t.TempDir(), "city.mmdb")
+	err := geotest.WriteCityDB(mmdb, []geotest.Record{{CIDR: "81.2.69.0/24", Country: "GB", Subdivision: "ENG", City: "London", TimeZone: "Europe/London"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		flags   []string
+		country string
+	}{
+		{"trusted", []string{"--geoip", mmdb, "--trusted-proxies", "127.0.0.1/32"}, "GB"},
+		{"untrusted", []string{"--geoip", mmdb}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := start(t, tc.flags...)
+			r := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[{"id":"g1","type":"pageview","url":"https://shop.example/"}]}`,
+				"X-Forwarded-For", "81.2.69.160")
+			st, err := ts.tracker.Visitor(decode[hitReply](t, r.body).VID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Geo.Country != tc.country {
+				t.Fatalf("geo = %+v; want country %q", st.Geo, tc.country)
+			}
+			if tc.country != "" && st.Geo.City != "London" {
+				t.Fatalf("city = %q; want London", st.Geo.City)
+			}
+		})
+	}
+}
+
+func TestMetricsAndHealth(t *testing.T) {
+	ts := start(t)
+	ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[{"id":"m1","type":"pageview","url":"https://shop.example/"},{"type":"pageview"}]}`)
+	ts.do(t, "POST", "/v1/hit", `{nope`)
+	m := ts.do(t, "GET", "/metrics", "")
+	for _, want := range []string{
+		`pathlight_events_total{result="accepted"} 1`,
+		`pathlight_events_total{result="rejected",reason="missing id"} 1`,
+		`pathlight_requests_rejected_total{reason="bad_json"} 1`,
+		`pathlight_request_duration_seconds_bucket{route="hit",le="+Inf"} 2`,
+		`pathlight_badger_lsm_bytes`,
+	} {
+		if !strings.Contains(m.body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	h := ts.do(t, "GET", "/healthz", "")
+	if h.status != 200 || !strings.Contains(h.body, `"status":"ok"`) {
+		t.Fatalf("healthz: %d %s", h.status, h.body)
+	}
+}
+
+func TestScriptServedWithETag(t *testing.T) {
+	ts := start(t)
+	r := ts.do(t, "GET", "/pl.js", "")
+	if r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "javascript") || r.header.Get("ETag") == "" || len(r.body) < 500 {
+		t.Fatalf("/pl.js: %d %v %d bytes", r.status, r.header, len(r.body))
+	}
+	again := ts.do(t, "GET", "/pl.js", "", "If-None-Match", r.header.Get("ETag"))
+	if again.status != 304 {
+		t.Fatalf("revalidation: %d; want 304", again.status)
+	}
+}
+
+// TestNoInputCausesServerError throws random and mangled bodies at every public route: the
+// answer is always a 2xx or a 4xx, never a 5xx.
+func TestNoInputCausesServerError(t *testing.T) {
+	ts := start(t, "--rate-ip", "100000", "--burst-ip", "100000", "--rate-visitor", "100000", "--burst-visitor", "100000")
+	seeds := []string{
+		`{"site":"shop","events":[{"id":"s","type":"pageview","url":"https://shop.example/?a=1","props":{"k":"v","n":1.5,"b":true,"z":null}}],"slots":["hero"]}`,
+		`{"site":"shop","id":"one","type":"identify","user_id":"u1","traits":{"plan":"pro"}}`,
+		`{"site":"shop","events":[{"id":"p","type":"prompt","prompt":"pricing_exit","action":"answered","answer":"Price"}]}`,
+		`{"site":"shop","events":[{"id":"e","type":"engagement","engaged_ms":1200,"scroll":75}]}`,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	routes := []string{"/v1/hit", "/v1/beacon", "/v1/decide"}
+	for i := 0; i < 400; i++ {
+		b := []byte(seeds[rng.IntN(len(seeds))])
+		for n := rng.IntN(4); n >= 0; n-- {
+			if len(b) == 0 {
+				b = append(b, '{')
+			}
+			switch rng.IntN(4) {
+			case 0:
+				b[rng.IntN(len(b))] = byte(rng.IntN(256))
+			case 1:
+				b = b[:rng.IntN(len(b))]
+			case 2:
+				at := rng.IntN(len(b) + 1)
+				b = append(b[:at], append([]byte(`{"\u0000":[[[`), b[at:]...)...)
+			case 3:
+				b = append(b, b...)
+			}
+		}
+		route := routes[rng.IntN(len(routes))]
+		r := ts.do(t, "POST", route, string(b), "Origin", "https://shop.example")
+		if r.status >= 500 {
+			t.Fatalf("POST %s %q: status %d %s", route, b, r.status, r.body)
+		}
+	}
+}
