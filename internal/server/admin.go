@@ -36,6 +36,12 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 		default:
 			s.methodNotAllowed(ctx, "GET, DELETE")
 		}
+	case parts[0] == "visitors" && len(parts) == 3 && parts[2] == "explain":
+		if !ctx.IsGet() {
+			s.methodNotAllowed(ctx, "GET")
+			return
+		}
+		s.explainVisitor(ctx, parts[1])
 	case parts[0] == "events" && len(parts) == 1:
 		if !ctx.IsGet() {
 			s.methodNotAllowed(ctx, "GET")
@@ -84,6 +90,22 @@ func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	}
 	ctx.SetContentType("application/json")
 	ctx.SetBody(st.AppendJSON(nil))
+}
+
+// explainVisitor answers GET /api/v1/visitors/{vid}/explain[?slot=][&prompt=][&url=].
+func (s *Server) explainVisitor(ctx *fasthttp.RequestCtx, vid string) {
+	args := ctx.QueryArgs()
+	ex, err := s.tracker.Explain(vid, string(args.Peek("url")), string(args.Peek("slot")), string(args.Peek("prompt")))
+	if errors.Is(err, track.ErrUnknownVisitor) {
+		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
+		return
+	}
+	if err != nil {
+		s.log.Error("explain visitor", "vid", vid, "err", err)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor could not be read")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, ex)
 }
 
 func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {

@@ -453,3 +453,30 @@ func TestNoInputCausesServerError(t *testing.T) {
 		}
 	}
 }
+
+func TestExplainSaysWhatBlockedAPrompt(t *testing.T) {
+	ts := start(t)
+	r := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[{"id":"p1","type":"pageview","url":"https://shop.example/pricing"}],"slots":["pricing_offer"]}`)
+	vid := decode[hitReply](t, r.body).VID
+	e := ts.do(t, "GET", "/api/v1/visitors/"+vid+"/explain?prompt=pricing_exit&url=https://shop.example/pricing", "", "Authorization", "Bearer "+token)
+	if e.status != 200 {
+		t.Fatalf("explain: %d %s", e.status, e.body)
+	}
+	ex := decode[struct {
+		Version string `json:"version"`
+		Prompts []struct {
+			ID        string `json:"id"`
+			Offered   bool   `json:"offered"`
+			BlockedBy string `json:"blocked_by"`
+		} `json:"prompts"`
+	}](t, e.body)
+	if ex.Version == "" || len(ex.Prompts) != 1 || ex.Prompts[0].ID != "pricing_exit" {
+		t.Fatalf("explain = %s", e.body)
+	}
+	if p := ex.Prompts[0]; p.Offered || p.BlockedBy == "" {
+		t.Fatalf("pricing_exit after one pricing view: offered %v blocked by %q; want not offered, with the reason", p.Offered, p.BlockedBy)
+	}
+	if g := ts.do(t, "GET", "/api/v1/visitors/0123456789abcdef0123456789abcdef/explain", "", "Authorization", "Bearer "+token); g.status != 404 {
+		t.Fatalf("explain of an unknown visitor: %d", g.status)
+	}
+}

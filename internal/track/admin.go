@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
+	"github.com/pathlight/pathlight/internal/rules"
 )
 
 // ErrUnknownVisitor is returned for a visitor id with no stored journey.
@@ -129,4 +131,27 @@ func (t *Tracker) Events(from, to int64, fn func(rec []byte) error) error {
 	start := eventKey(nil, from, 0)
 	end := eventKey(nil, to, 0)
 	return t.st.Scan(start, end, func(_, val []byte) error { return fn(val) })
+}
+
+// Explain says, for visitor vid, why each slot shows what it shows and why each prompt is or
+// is not offered: every rule with the first clause that failed and the value seen, the
+// experiment buckets, and the cap or show policy that blocked a prompt. With pageURL the
+// rules are evaluated as on a pageview of that URL now; without it, as on the visitor's last
+// page when last seen. Nothing is changed.
+func (t *Tracker) Explain(vid, pageURL, slot, prompt string) (rules.Explanation, error) {
+	st, err := t.Visitor(vid)
+	if err != nil {
+		return rules.Explanation{}, err
+	}
+	var h *event.Hit
+	if pageURL != "" {
+		w := t.pool.Get().(*work)
+		defer t.putWork(w)
+		w.device, w.geo = st.Device, st.Geo
+		w.decideEvent.Reset()
+		w.decideEvent.Type, w.decideEvent.URL = event.TypePageview, pageURL
+		h = &w.decideHit
+		t.enrichHit(h, &w.decideEvent, "", st.VID, t.now().UnixMilli(), w)
+	}
+	return t.rules.Load().Explain(st, h, slot, prompt), nil
 }

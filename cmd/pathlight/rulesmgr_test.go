@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/rules"
+)
+
+const goodRules = `slots:
+  hero:
+    default: {content: "<h1>Hello</h1>"}
+`
+
+func TestRulesManagerKeepsPreviousSetOnError(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "site.yaml")
+	if err := os.WriteFile(file, []byte(goodRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var current atomic.Pointer[rules.Set]
+	m := newRulesManager(dir, func(s *rules.Set) { current.Store(s) }, slog.New(slog.DiscardHandler))
+	if err := m.Reload(); err != nil {
+		t.Fatalf("first load: %v", err)
+	}
+	first := current.Load()
+	st := m.Status()
+	if st.Version != first.Version() || len(st.Files) != 1 || st.Reloads != 1 || len(st.Errors) != 0 {
+		t.Fatalf("status after load = %+v", st)
+	}
+	if err := os.WriteFile(file, []byte("slots:\n  hero:\n    defualt: {content: x}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reload(); err == nil {
+		t.Fatal("reload of an invalid file succeeded")
+	}
+	if current.Load() != first {
+		t.Fatal("an invalid reload replaced the rule set in force")
+	}
+	st = m.Status()
+	if len(st.Errors) == 0 || !strings.Contains(st.Errors[0], "site.yaml:3:") || st.ReloadErrs != 1 || st.FailedAt.IsZero() {
+		t.Fatalf("status after a failed reload = %+v; want the file:line error", st)
+	}
+
+	// The watcher notices the fix and swaps it in.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { m.watch(ctx, 20*time.Millisecond); close(done) }()
+	fixed := strings.Replace(goodRules, "Hello", "Welcome", 1)
+	if err := os.WriteFile(file, []byte(fixed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for current.Load() == first {
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher did not reload the fixed rules within 5 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := m.Status(); len(st.Errors) != 0 || st.Reloads != 2 {
+		t.Fatalf("status after the fix = %+v", st)
+	}
+	cancel()
+	<-done
+}
+
+func TestRulesManagerMissingDirServesDefaults(t *testing.T) {
+	var current atomic.Pointer[rules.Set]
+	m := newRulesManager(filepath.Join(t.TempDir(), "absent"), func(s *rules.Set) { current.Store(s) }, slog.New(slog.DiscardHandler))
+	if err := m.Reload(); err != nil || current.Load() == nil {
+		t.Fatalf("missing rules dir: %v; want an empty rule set", err)
+	}
+}
