@@ -22,7 +22,7 @@ type cache[K comparable, V any] struct {
 type cacheShard[K comparable, V any] struct {
 	mu sync.RWMutex
 	m  map[K]V
-	_  [40]byte // keep shards on separate cache lines: each is written under its own lock
+	_  [32]byte // pad to 64 bytes, a cache line: each shard is written under its own lock
 }
 
 // newCache returns a cache that holds about size entries (at least one per shard), spreading

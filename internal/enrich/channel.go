@@ -51,14 +51,18 @@ const (
 	maxAttributionValue = 256
 )
 
-// Channels lists the default channel groups in the order Classify tests them; Unassigned,
-// the group of what matches no rule, is last.
-var Channels = [...]string{
+// channelOrder is the order in which the default channel groups are tested.
+var channelOrder = [...]string{
 	ChannelDirect, ChannelCrossNetwork, ChannelPaidShopping, ChannelPaidSearch, ChannelPaidSocial,
 	ChannelPaidVideo, ChannelDisplay, ChannelPaidOther, ChannelOrganicShopping, ChannelOrganicSocial,
 	ChannelOrganicVideo, ChannelOrganicSearch, ChannelReferral, ChannelEmail, ChannelAffiliates,
 	ChannelAudio, ChannelSMS, ChannelMobilePush, ChannelUnassigned,
 }
+
+// Channels returns the default channel groups in the order ChannelGroup tests them;
+// Unassigned, the group of what matches no rule, is last. Rule validation and reports use it
+// to know every channel name.
+func Channels() []string { return append([]string(nil), channelOrder[:]...) }
 
 // clickIDs are the ad platforms' click identifier parameters Classify records, by the names
 // event.ClickID uses.
@@ -326,8 +330,11 @@ func referrerHost(ref string) string {
 		return ""
 	}
 	a, _ := splitAuthority(ref)
-	if i := strings.IndexAny(a, "?#"); i >= 0 {
-		a = a[:i]
+	for i := 0; i < len(a); i++ {
+		if a[i] == '?' || a[i] == '#' {
+			a = a[:i]
+			break
+		}
 	}
 	return normaliseHost(a)
 }

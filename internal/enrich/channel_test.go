@@ -208,7 +208,7 @@ func TestChannelGroup(t *testing.T) {
 		}
 		seen[got] = true
 	}
-	for _, ch := range Channels {
+	for _, ch := range Channels() {
 		if !seen[ch] {
 			t.Errorf("no test case reaches channel %q", ch)
 		}

@@ -93,8 +93,9 @@ func (g *GeoDB) DatabaseType() string {
 	return g.dbType
 }
 
-// City reports whether the database has cities, regions and time zones, not only countries.
-func (g *GeoDB) City() bool { return g != nil && g.city }
+// HasCity reports whether the database has cities, regions and time zones, not only
+// countries.
+func (g *GeoDB) HasCity() bool { return g != nil && g.city }
 
 // Lookup returns where ip is. The Geo is empty when g is nil or closed, ip is invalid or
 // private, or the database does not know the address; a Country database fills only Country.

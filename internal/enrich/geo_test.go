@@ -42,8 +42,8 @@ func openTestGeo(t testing.TB, country bool) *GeoDB {
 
 func TestGeoLookupCity(t *testing.T) {
 	g := openTestGeo(t, false)
-	if !g.City() || g.DatabaseType() != geotest.CityType {
-		t.Errorf("City(), DatabaseType() = %v, %q; want true, %q", g.City(), g.DatabaseType(), geotest.CityType)
+	if !g.HasCity() || g.DatabaseType() != geotest.CityType {
+		t.Errorf("HasCity(), DatabaseType() = %v, %q; want true, %q", g.HasCity(), g.DatabaseType(), geotest.CityType)
 	}
 	london := event.Geo{Country: "GB", Region: "ENG", City: "London", TimeZone: "Europe/London"}
 	tests := []struct {
@@ -81,8 +81,8 @@ func TestGeoLookupCity(t *testing.T) {
 
 func TestGeoLookupCountry(t *testing.T) {
 	g := openTestGeo(t, true)
-	if g.City() {
-		t.Errorf("City() = true for a Country database; want false")
+	if g.HasCity() {
+		t.Errorf("HasCity() = true for a Country database; want false")
 	}
 	tests := []struct {
 		ip   string
@@ -108,8 +108,8 @@ func TestGeoNilAndClosed(t *testing.T) {
 	if err := g.Close(); err != nil {
 		t.Errorf("nil.Close() = %v; want nil", err)
 	}
-	if g.City() || g.DatabaseType() != "" {
-		t.Errorf("nil.City(), DatabaseType() = %v, %q; want false, \"\"", g.City(), g.DatabaseType())
+	if g.HasCity() || g.DatabaseType() != "" {
+		t.Errorf("nil.HasCity(), DatabaseType() = %v, %q; want false, \"\"", g.HasCity(), g.DatabaseType())
 	}
 
 	g = openTestGeo(t, false)

@@ -54,8 +54,10 @@ func splitAuthority(s string) (authority, path string) {
 	}
 	rest = strings.TrimPrefix(rest, "//")
 	// Browsers read a backslash as a slash in http URLs.
-	if i := strings.IndexAny(rest, "/\\"); i >= 0 {
-		return rest[:i], rest[i:]
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '/' || rest[i] == '\\' {
+			return rest[:i], rest[i:]
+		}
 	}
 	return rest, ""
 }

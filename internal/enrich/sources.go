@@ -186,12 +186,14 @@ func tldLen(host string) int {
 
 // sharedSuffixes are domains under which unrelated parties each get a subdomain: two hosts
 // under one of them are different sites.
-var sharedSuffixes = []string{
-	"github.io", "gitlab.io", "herokuapp.com", "blogspot.com", "wordpress.com", "netlify.app",
-	"vercel.app", "pages.dev", "workers.dev", "web.app", "firebaseapp.com", "appspot.com",
-	"azurewebsites.net", "cloudfront.net", "myshopify.com", "wixsite.com", "squarespace.com",
-	"webflow.io", "substack.com", "tumblr.com", "onrender.com", "fly.dev", "glitch.me",
-	"ngrok.io", "ngrok-free.app", "s3.amazonaws.com", "framer.website", "carrd.co",
+var sharedSuffixes = map[string]bool{
+	"github.io": true, "gitlab.io": true, "herokuapp.com": true, "blogspot.com": true, "wordpress.com": true,
+	"netlify.app": true, "vercel.app": true, "pages.dev": true, "workers.dev": true, "web.app": true,
+	"firebaseapp.com": true, "appspot.com": true, "azurewebsites.net": true, "cloudfront.net": true,
+	"myshopify.com": true, "wixsite.com": true, "squarespace.com": true, "webflow.io": true,
+	"substack.com": true, "tumblr.com": true, "onrender.com": true, "fly.dev": true, "glitch.me": true,
+	"ngrok.io": true, "ngrok-free.app": true, "s3.amazonaws.com": true, "framer.website": true,
+	"carrd.co": true,
 }
 
 // registrableDomain approximates the domain a host's owner registered: "example.co.uk" for
@@ -201,17 +203,28 @@ func registrableDomain(host string) string {
 	if host == "" || host[0] == '[' || isIPv4(host) {
 		return host
 	}
-	for _, s := range sharedSuffixes {
-		if len(host) > len(s)+1 && strings.HasSuffix(host, s) && host[len(host)-len(s)-1] == '.' {
-			rest := host[:len(host)-len(s)-1]
-			return host[strings.LastIndexByte(rest, '.')+1:]
+	// Is the host under a shared suffix of two or three labels? Then the label before it is
+	// the site.
+	for i, dots := len(host)-1, 0; i > 0; i-- {
+		if host[i] != '.' {
+			continue
+		}
+		if dots++; dots > 1 && sharedSuffixes[host[i+1:]] {
+			return lastLabels(host[:i], host)
+		}
+		if dots == 3 {
+			break
 		}
 	}
 	tl := tldLen(host)
 	if len(host) <= tl+1 {
 		return host
 	}
-	rest := host[:len(host)-tl-1]
+	return lastLabels(host[:len(host)-tl-1], host)
+}
+
+// lastLabels returns host from the last label of its prefix rest on.
+func lastLabels(rest, host string) string {
 	return host[strings.LastIndexByte(rest, '.')+1:]
 }
 

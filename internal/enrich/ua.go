@@ -99,7 +99,7 @@ func parseUA(ua string) event.Device {
 	u.Parse(ua)
 	if u.Bot() {
 		name, _ := u.Browser()
-		if name == "" || len(name) > 64 {
+		if name == "" || len(name) > 32 || !isPlainName(name) {
 			name = "Bot"
 		}
 		return event.Device{Type: event.DeviceBot, Bot: true, Browser: strings.Clone(name)}

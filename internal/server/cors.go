@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/pathlight/pathlight/internal/enrich"
 )
 
 // preflight answers a CORS preflight. The snippet sends text/plain and needs none, but a site
@@ -110,17 +112,9 @@ func (s *Server) secure(ctx *fasthttp.RequestCtx) bool {
 	return s.trusted(ctx) && bytes.EqualFold(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https"))
 }
 
-// cdnHeaders are the country headers of common CDNs, consulted only behind trusted proxies.
-var cdnHeaders = []string{"CF-IPCountry", "CloudFront-Viewer-Country", "X-Vercel-IP-Country"}
-
+// cdnCountry reads the country header of a CDN; call it only behind a trusted proxy.
 func cdnCountry(ctx *fasthttp.RequestCtx) string {
-	for _, h := range cdnHeaders {
-		v := ctx.Request.Header.Peek(h)
-		if len(v) == 2 && !bytes.Equal(v, []byte("XX")) && !bytes.Equal(v, []byte("T1")) {
-			return strings.ToUpper(string(v))
-		}
-	}
-	return ""
+	return enrich.CountryFromHeaders(func(name string) string { return string(ctx.Request.Header.Peek(name)) })
 }
 
 func addrOf(ip net.IP) netip.Addr {

@@ -82,6 +82,9 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 		}
 	}
 	req.UserAgent = string(ctx.Request.Header.UserAgent())
+	if ua := ctx.QueryArgs().Peek("ua"); r == routeDecide && len(ua) > 0 {
+		req.UserAgent = string(ua) // a back end passing on its visitor's user agent
+	}
 	req.IP = ip
 	req.GPC = string(ctx.Request.Header.Peek("Sec-GPC")) == "1"
 	if s.trusted(ctx) {

@@ -480,3 +480,19 @@ func TestExplainSaysWhatBlockedAPrompt(t *testing.T) {
 		t.Fatalf("explain of an unknown visitor: %d", g.status)
 	}
 }
+
+func TestDecideFromBackEndIsNotABot(t *testing.T) {
+	ts := start(t)
+	r := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[{"id":"be1","type":"pageview","url":"https://shop.example/?utm_source=facebook&utm_medium=paid_social"}],"slots":["hero"]}`)
+	vid := decode[hitReply](t, r.body).VID
+	// The back end's own HTTP client has a library user agent.
+	d := ts.do(t, "GET", "/v1/decide?site=shop&slots=hero&vid="+vid+"&url=https://shop.example/", "", "User-Agent", "Go-http-client/1.1")
+	if got := decode[hitReply](t, d.body).Decisions.Slots["hero"].Variant; got != "paid_social_hero" {
+		t.Fatalf("back-end decide for a paid-social visitor = %q; want paid_social_hero (not bot defaults)", got)
+	}
+	// Without a visitor id a library user agent is still a bot.
+	d = ts.do(t, "GET", "/v1/decide?site=shop&slots=hero&url=https://shop.example/", "", "User-Agent", "python-requests/2.31")
+	if got := decode[hitReply](t, d.body).Decisions.Slots["hero"].Variant; got != "default" {
+		t.Fatalf("anonymous library decide = %q; want default", got)
+	}
+}

@@ -167,6 +167,11 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 		w.geo.Country = req.CDNCountry
 	}
 	res.Bot = w.device.Bot
+	if res.Bot && req.DecideOnly && (ValidVID(b.VID) || ValidVID(req.CookieVID)) {
+		// A site back end asking for a visitor it knows: its own HTTP client is not the
+		// visitor. Decide for the visitor with the device unknown.
+		res.Bot, w.device = false, event.Device{}
+	}
 
 	if res.Bot || !t.consented(b.Consent, req.GPC) {
 		return t.trackAnonymous(w, req, res, now)
