@@ -191,12 +191,13 @@ func AttributeJourneys(js []Journey, po PathOptions, ao AttributionOptions) (*At
 	for k := range js {
 		ts := sortedTouches(js[k].Touches)
 		convs := sortedConversions(js[k].Conversions)
-		po.eachConversion(ts, convs, func(c *journey.Conversion, win []journey.Touchpoint) {
+		po.eachConversion(ts, convs, js[k].EarlierConversions, func(c *journey.Conversion, win []journey.Touchpoint) {
+			v := valueOf(c)
 			res.Conversions++
-			res.Value += c.Value
+			res.Value += v
 			pos = positions(win, po.KeepRepeats, pos)
 			if len(pos) == 0 {
-				cs.add(Unassigned, NotSet, 1, c.Value)
+				cs.add(Unassigned, NotSet, 1, v)
 				return
 			}
 			chans, ages = chans[:0], ages[:0]
@@ -208,12 +209,12 @@ func AttributeJourneys(js []Journey, po PathOptions, ao AttributionOptions) (*At
 			for i, p := range pos {
 				n := float64(p.last - p.first + 1)
 				for j := p.first; j <= p.last; j++ {
-					cs.add(p.channel, campaignOf(&win[j]), w[i]/n, w[i]*c.Value/n)
+					cs.add(p.channel, campaignOf(&win[j]), w[i]/n, w[i]*v/n)
 				}
 			}
 		})
 		times = po.conversionTimes(convs, times)
-		po.eachNull(ts, times, func([]journey.Touchpoint) { res.Nulls++ })
+		po.eachNull(ts, times, js[k].EarlierConversions, func([]journey.Touchpoint) { res.Nulls++ })
 	}
 	res.Channels = cs.result(res.Conversions)
 	return res, nil
@@ -234,13 +235,15 @@ func AttributePaths(t *PathTable, ao AttributionOptions) (*Attribution, error) {
 // attributePaths is AttributePaths with validated options.
 func attributePaths(t *PathTable, ao AttributionOptions) (*Attribution, error) {
 	for i, r := range t.Rows {
-		for _, c := range [...]struct {
-			name string
-			v    float64
-		}{{"conversions", r.Conversions}, {"value", r.Value}, {"nulls", r.Nulls}} {
-			if err := checkCount(c.name, c.v); err != nil {
-				return nil, fmt.Errorf("attribute: row %d (%s): %w", i+1, pathKeyText(r.Path), err)
-			}
+		err := checkCount("conversions", r.Conversions)
+		if err == nil {
+			err = checkCount("nulls", r.Nulls)
+		}
+		if err == nil {
+			err = checkFinite("value", r.Value)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("attribute: row %d (%s): %w", i+1, pathKeyText(r.Path), err)
 		}
 	}
 	var (

@@ -10,7 +10,7 @@ import (
 
 // credit is an expected channel credit.
 type credit struct {
-	ch         string
+	ch        string
 	conv, val float64
 }
 
@@ -74,10 +74,10 @@ func TestHeuristicModelsOnJourneys(t *testing.T) {
 		{"position custom weights, three touches", three, AttributionOptions{Model: PositionBased, FirstWeight: .3, LastWeight: .5}, []credit{{"A", .3, 3}, {"B", .2, 2}, {"C", .5, 5}}},
 		// Ages 21, 14, 7, 0 days at a 7-day half-life: weights 1/8, 1/4, 1/2, 1 of 15/8.
 		{"time decay", four, AttributionOptions{Model: TimeDecay}, []credit{{"A", 1.0 / 15, 10}, {"B", 2.0 / 15, 20}, {"C", 4.0 / 15, 40}, {"D", 8.0 / 15, 80}}},
-		// At a 14-day half-life: 2^-1.5, 2^-1, 2^-0.5, 1.
+		// Ages 2 and 1 days at a 14-day half-life: weights 2^(−2/14) : 2^(−1/14), that is
+		// w : 1 with w = 2^(−1/14).
 		{"time decay, half-life 14 days", two, AttributionOptions{Model: TimeDecay, HalfLife: 14 * 24 * time.Hour},
-			// Ages 2 and 1 days: weights 2^(-1/14) : 1.
-			[]credit{{"A", 0.4876237591454093, 4.876237591454093}, {"B", 0.5123762408545907, 5.123762408545907}}},
+			[]credit{{"A", 0.48762489958668315, 4.8762489958668315}, {"B", 0.5123751004133168, 5.123751004133168}}},
 		{"last non-direct", direct, AttributionOptions{Model: LastNonDirect}, []credit{{"Email", 1, 10}, {Direct, 1, 4}}},
 		{"last touch with direct", direct, AttributionOptions{Model: LastTouch}, []credit{{Direct, 2, 14}}},
 	}

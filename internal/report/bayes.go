@@ -5,13 +5,14 @@ import (
 	"math/rand/v2"
 )
 
-// ProbBeats returns P(θ_b > θ_a) for θ_a ~ Beta(αa, βa) and θ_b ~ Beta(αb, βb) with αb a
-// positive whole number, exactly, by the finite sum
+// ProbBeats returns P(θ_b > θ_a) for θ_a ~ Beta(aa, ba) and θ_b ~ Beta(ab, bb), with ab a
+// positive whole number, exactly, by the finite sum (αa = aa, βa = ba, αb = ab, βb = bb)
 //
 //	Σ_{i=0}^{αb−1} B(αa+i, βa+βb) / ((βb+i) · B(1+i, βb) · B(αa, βa)).
 //
 // The first term is computed from log-gamma functions and each next one from the ratio of
-// consecutive terms, summed in log space so that no term underflows.
+// consecutive terms, summed in log space so that no term underflows. It returns NaN when ab
+// is not a positive whole number or a parameter is not positive.
 func ProbBeats(aa, ba, ab, bb float64) float64 {
 	n := int(ab)
 	if float64(n) != ab || n < 1 || aa <= 0 || ba <= 0 || bb <= 0 {

@@ -9,8 +9,8 @@ import (
 
 // CACRow is the cost and return of one channel or campaign.
 type CACRow struct {
-	Channel  string `json:"channel"`
-	Campaign string `json:"campaign,omitempty"`
+	Channel  string  `json:"channel"`
+	Campaign string  `json:"campaign,omitempty"`
 	Spend    float64 `json:"spend"`
 	// NewCustomers is the attributed credit of first conversions: fractional customers.
 	NewCustomers float64 `json:"new_customers"`

@@ -9,9 +9,9 @@ import (
 
 // Step health thresholds and sizes.
 const (
-	BaselineWeeks    = 8    // weeks before the current one that form the baseline
-	MinBaselineWeeks = 4    // fewer baseline weeks with visitors is insufficient data
-	MinVisitors      = 30   // fewer visitors at the step this week is insufficient data
+	BaselineWeeks    = 8     // weeks before the current one that form the baseline
+	MinBaselineWeeks = 4     // fewer baseline weeks with visitors is insufficient data
+	MinVisitors      = 30    // fewer visitors at the step this week is insufficient data
 	d2               = 1.128 // the bias constant d₂ of moving ranges of two
 	z95              = 1.959963984540054
 )

@@ -30,9 +30,12 @@ type Journey struct {
 	Touches []journey.Touchpoint
 	// Steps are the visitor's step arrivals, each a tracked rule step.
 	Steps []journey.StepMark
-	// Conversions are the visitor's conversions. Reports that count first conversions only
-	// (new customers) need the list to start with the visitor's first conversion.
+	// Conversions are the visitor's conversions.
 	Conversions []journey.Conversion
+	// EarlierConversions is how many conversions the visitor had before Conversions[0] that
+	// the list no longer holds. When it is not zero the visitor's first conversion is gone:
+	// reports of first conversions (new customers) treat the visitor as an existing customer.
+	EarlierConversions int
 
 	// Dimensions for breakdowns.
 	Device   event.DeviceType
@@ -45,48 +48,58 @@ type Journey struct {
 // slices: the state must not change while the Journey is in use.
 func FromState(s *journey.State) Journey {
 	return Journey{
-		VID:         s.VID,
-		Touches:     s.Touchpoints,
-		Steps:       s.StepHistory,
-		Conversions: s.ConversionList,
-		Device:      s.Device.Type,
-		Country:     s.Geo.Country,
-		Segments:    s.Segments,
-		Arms:        s.Experiments,
+		VID:                s.VID,
+		Touches:            s.Touchpoints,
+		Steps:              s.StepHistory,
+		Conversions:        s.ConversionList,
+		EarlierConversions: max(0, int(s.Conversions)-len(s.ConversionList)),
+		Device:             s.Device.Type,
+		Country:            s.Geo.Country,
+		Segments:           s.Segments,
+		Arms:               s.Experiments,
 	}
 }
 
 // sortedTouches returns j's touchpoints ordered by start time, copying only when needed.
 func sortedTouches(ts []journey.Touchpoint) []journey.Touchpoint {
-	less := func(a, b journey.Touchpoint) int { return cmp.Compare(a.StartedAt, b.StartedAt) }
-	if slices.IsSortedFunc(ts, less) {
+	sorted := true
+	for i := 1; i < len(ts) && sorted; i++ {
+		sorted = ts[i-1].StartedAt <= ts[i].StartedAt
+	}
+	if sorted {
 		return ts
 	}
 	c := slices.Clone(ts)
-	slices.SortStableFunc(c, less)
+	slices.SortStableFunc(c, func(a, b journey.Touchpoint) int { return cmp.Compare(a.StartedAt, b.StartedAt) })
 	return c
 }
 
 // sortedSteps returns step arrivals ordered by time, copying only when needed. The sort is
 // stable: arrivals logged at the same millisecond keep their logged order.
 func sortedSteps(ss []journey.StepMark) []journey.StepMark {
-	less := func(a, b journey.StepMark) int { return cmp.Compare(a.At, b.At) }
-	if slices.IsSortedFunc(ss, less) {
+	sorted := true
+	for i := 1; i < len(ss) && sorted; i++ {
+		sorted = ss[i-1].At <= ss[i].At
+	}
+	if sorted {
 		return ss
 	}
 	c := slices.Clone(ss)
-	slices.SortStableFunc(c, less)
+	slices.SortStableFunc(c, func(a, b journey.StepMark) int { return cmp.Compare(a.At, b.At) })
 	return c
 }
 
 // sortedConversions returns conversions ordered by time, copying only when needed.
 func sortedConversions(cs []journey.Conversion) []journey.Conversion {
-	less := func(a, b journey.Conversion) int { return cmp.Compare(a.At, b.At) }
-	if slices.IsSortedFunc(cs, less) {
+	sorted := true
+	for i := 1; i < len(cs) && sorted; i++ {
+		sorted = cs[i-1].At <= cs[i].At
+	}
+	if sorted {
 		return cs
 	}
 	c := slices.Clone(cs)
-	slices.SortStableFunc(c, less)
+	slices.SortStableFunc(c, func(a, b journey.Conversion) int { return cmp.Compare(a.At, b.At) })
 	return c
 }
 

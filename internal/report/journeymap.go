@@ -178,11 +178,20 @@ func BuildJourneyMap(js []Journey, o JourneyMapOptions) (*JourneyMap, error) {
 	}
 	res := &JourneyMap{}
 	steps, stages := newFlow(), newFlow()
-	paths := make(map[string]int)
-	var stepSeq, stageSeq, sess []string
+	paths := make(map[string]*int)
+	var (
+		stepSeq, stageSeq, sess []string
+		key                     []byte
+	)
 	flush := func() {
 		if len(sess) > 0 {
-			paths[strings.Join(sess, "\x00")]++
+			key = appendPathKey(key[:0], sess)
+			if n := paths[string(key)]; n != nil {
+				*n++
+			} else {
+				one := 1
+				paths[string(key)] = &one
+			}
 			res.Sessions++
 		}
 		sess = sess[:0]
@@ -228,10 +237,10 @@ func BuildJourneyMap(js []Journey, o JourneyMapOptions) (*JourneyMap, error) {
 }
 
 // topPaths returns the n most common paths, ties by path.
-func topPaths(counts map[string]int, total, n int) []SessionPath {
+func topPaths(counts map[string]*int, total, n int) []SessionPath {
 	out := make([]SessionPath, 0, len(counts))
 	for k, c := range counts {
-		out = append(out, SessionPath{Steps: strings.Split(k, "\x00"), Sessions: c})
+		out = append(out, SessionPath{Steps: strings.Split(k, "\x00"), Sessions: *c})
 	}
 	slices.SortFunc(out, func(a, b SessionPath) int {
 		if c := cmp.Compare(b.Sessions, a.Sessions); c != 0 {

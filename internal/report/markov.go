@@ -2,7 +2,7 @@ package report
 
 import (
 	"encoding/binary"
-	"fmt"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -323,9 +323,8 @@ func markovAttribution(t *PathTable, ao AttributionOptions) (*Attribution, error
 	return res, nil
 }
 
-
 // clamp01 clamps x to [0, 1], removing rounding noise around the ends.
 func clamp01(x float64) float64 { return math.Min(1, math.Max(0, x)) }
 
 // errNoConvergence is returned when an iterative solve does not settle.
-var errNoConvergence = fmt.Errorf("markov chain: solver did not converge")
+var errNoConvergence = errors.New("markov chain: solver did not converge")

@@ -86,9 +86,13 @@ func (o *PathOptions) conversionTimes(cs []journey.Conversion, dst []int64) []in
 	return dst
 }
 
-// eachConversion calls fn for each counted conversion of j in the period, with the touches
-// in its lookback window. ts and cs are j's touches and conversions, sorted.
-func (o *PathOptions) eachConversion(ts []journey.Touchpoint, cs []journey.Conversion, fn func(c *journey.Conversion, win []journey.Touchpoint)) {
+// eachConversion calls fn for each counted conversion of a journey in the period, with the
+// touches in its lookback window. ts and cs are the journey's touches and conversions,
+// sorted; earlier is its EarlierConversions.
+func (o *PathOptions) eachConversion(ts []journey.Touchpoint, cs []journey.Conversion, earlier int, fn func(c *journey.Conversion, win []journey.Touchpoint)) {
+	if o.FirstOnly && earlier > 0 {
+		return
+	}
 	for i := range cs {
 		c := &cs[i]
 		if !o.counts(c.Step) {
@@ -110,8 +114,12 @@ func (o *PathOptions) eachConversion(ts []journey.Touchpoint, cs []journey.Conve
 // at least L later, or there is none). The journey expires at E = t_i + L and counts as
 // non-converting when no counted conversion happened in [t_i, E). Its touches are those in
 // (t_i − L, t_i] that came after the visitor's last conversion before t_i. With FirstOnly, a
-// visitor who has converted before E has no more non-converting journeys.
-func (o *PathOptions) eachNull(ts []journey.Touchpoint, convs []int64, fn func(win []journey.Touchpoint)) {
+// visitor who has converted before E (or has earlier conversions) has no more non-converting
+// journeys.
+func (o *PathOptions) eachNull(ts []journey.Touchpoint, convs []int64, earlier int, fn func(win []journey.Touchpoint)) {
+	if o.FirstOnly && earlier > 0 {
+		return
+	}
 	l := o.defaultLookback()
 	for i := range ts {
 		t := ts[i].StartedAt
@@ -155,14 +163,15 @@ func BuildPaths(js []Journey, o PathOptions) (*PathTable, error) {
 	for k := range js {
 		ts := sortedTouches(js[k].Touches)
 		cs := sortedConversions(js[k].Conversions)
-		o.eachConversion(ts, cs, func(c *journey.Conversion, win []journey.Touchpoint) {
+		o.eachConversion(ts, cs, js[k].EarlierConversions, func(c *journey.Conversion, win []journey.Touchpoint) {
 			pos = positions(win, o.KeepRepeats, pos)
 			path = pathOf(pos, path)
-			t.Add(path, 1, c.Value, 0)
-			addCampaigns(t, win, pos, 1, c.Value)
+			v := valueOf(c)
+			t.Add(path, 1, v, 0)
+			addCampaigns(t, win, pos, 1, v)
 		})
 		times = o.conversionTimes(cs, times)
-		o.eachNull(ts, times, func(win []journey.Touchpoint) {
+		o.eachNull(ts, times, js[k].EarlierConversions, func(win []journey.Touchpoint) {
 			pos = positions(win, o.KeepRepeats, pos)
 			t.Add(pathOf(pos, path), 0, 0, 1)
 		})
@@ -199,13 +208,33 @@ func addCampaigns(t *PathTable, win []journey.Touchpoint, pos []position, conv, 
 	}
 }
 
-// errNegative is wrapped by errors about negative or non-finite counts.
-var errNegative = errors.New("must be a finite number, not negative")
+// valueOf returns a conversion's value, or 0 when it is not a finite number, so that one bad
+// beacon cannot turn a report's sums into NaN.
+func valueOf(c *journey.Conversion) float64 {
+	if math.IsNaN(c.Value) || math.IsInf(c.Value, 0) {
+		return 0
+	}
+	return c.Value
+}
+
+// Errors about the numbers of a path table.
+var (
+	errCount  = errors.New("must be a finite number, not negative")
+	errFinite = errors.New("must be a finite number")
+)
 
 // checkCount reports a count that is negative, infinite or NaN.
 func checkCount(name string, v float64) error {
 	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%s %v: %w", name, v, errNegative)
+		return fmt.Errorf("%s %v: %w", name, v, errCount)
+	}
+	return nil
+}
+
+// checkFinite reports a value that is infinite or NaN. Values may be negative (refunds).
+func checkFinite(name string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("%s %v: %w", name, v, errFinite)
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func TestBuildPaths(t *testing.T) {
 		},
 		{
 			name: "a gap of a lookback splits journeys: two nulls",
-			js: []Journey{{Touches: []journey.Touchpoint{tp(d(0), "A", ""), tp(d(40), "B", "")}}},
+			js:   []Journey{{Touches: []journey.Touchpoint{tp(d(0), "A", ""), tp(d(40), "B", "")}}},
 			o:    period,
 			want: []PathRow{{Path: p("A"), Nulls: 1}, {Path: p("B"), Nulls: 1}},
 		},
@@ -85,6 +85,16 @@ func TestBuildPaths(t *testing.T) {
 			}},
 			o:    with(func(o *PathOptions) { o.FirstOnly = true }),
 			want: []PathRow{{Path: p("A"), Conversions: 1, Value: 10}},
+		},
+		{
+			name: "first conversions only: a visitor whose first conversion is gone is a customer",
+			js: []Journey{{
+				Touches:            []journey.Touchpoint{tp(d(0), "A", ""), tp(d(3), "C", "")},
+				Conversions:        []journey.Conversion{conv(d(1), "purchase", 10)},
+				EarlierConversions: 1,
+			}},
+			o:    with(func(o *PathOptions) { o.FirstOnly = true }),
+			want: nil,
 		},
 		{
 			name: "a conversion without touches in its window is Unassigned",

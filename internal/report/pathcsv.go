@@ -75,7 +75,11 @@ func ReadPaths(r io.Reader) (*PathTable, error) {
 			if err != nil {
 				return nil, fmt.Errorf("read paths: line %d: %s %q: %w", line, c, s, err)
 			}
-			if err := checkCount(c, f); err != nil {
+			check := checkCount
+			if c == colValue {
+				check = checkFinite
+			}
+			if err := check(c, f); err != nil {
 				return nil, fmt.Errorf("read paths: line %d: %w", line, err)
 			}
 			v[k] = f

@@ -3,7 +3,6 @@ package report
 import (
 	"cmp"
 	"slices"
-	"strings"
 )
 
 // PathRow is one line of a path table: a sequence of channels and how many journeys that
@@ -29,7 +28,8 @@ type CampaignWeight struct {
 
 // PathTable is a mergeable table of paths: rows with the same path add up, so tables of
 // several days or several shards merge into the table of the whole. The zero value is an
-// empty table ready to use; a table built as a literal works too.
+// empty table ready to use; a table built as a literal works too. A PathTable is not safe
+// for concurrent use while it is being added to.
 type PathTable struct {
 	Rows      []PathRow        `json:"rows"`
 	Campaigns []CampaignWeight `json:"campaigns,omitempty"`
@@ -40,24 +40,36 @@ type PathTable struct {
 	indexed  int
 	cindex   map[[2]string]int
 	cindexed int
+	key      []byte // scratch for lookups
 }
 
 // pathKey joins channels with a separator no channel name contains.
-func pathKey(path []string) string { return strings.Join(path, "\x00") }
+func pathKey(path []string) string { return string(appendPathKey(nil, path)) }
+
+// appendPathKey appends the key of path to b.
+func appendPathKey(b []byte, path []string) []byte {
+	for i, ch := range path {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, ch...)
+	}
+	return b
+}
 
 // Add adds a journey count to the row of path, creating the row when it is new. The path is
 // copied.
 func (t *PathTable) Add(path []string, conversions, value, nulls float64) {
 	t.reindex()
-	k := pathKey(path)
-	if i, ok := t.index[k]; ok {
+	t.key = appendPathKey(t.key[:0], path)
+	if i, ok := t.index[string(t.key)]; ok {
 		r := &t.Rows[i]
 		r.Conversions += conversions
 		r.Value += value
 		r.Nulls += nulls
 		return
 	}
-	t.index[k] = len(t.Rows)
+	t.index[string(t.key)] = len(t.Rows)
 	t.indexed++
 	t.Rows = append(t.Rows, PathRow{Path: slices.Clone(path), Conversions: conversions, Value: value, Nulls: nulls})
 }

@@ -58,7 +58,7 @@ func TimeToConversion(js []Journey, o PathOptions) (*TTC, error) {
 	by := make(map[string]*acc)
 	for i := range js {
 		ts := sortedTouches(js[i].Touches)
-		o.eachConversion(ts, sortedConversions(js[i].Conversions), func(c *journey.Conversion, win []journey.Touchpoint) {
+		o.eachConversion(ts, sortedConversions(js[i].Conversions), js[i].EarlierConversions, func(c *journey.Conversion, win []journey.Touchpoint) {
 			if len(win) == 0 {
 				res.NoTouch++
 				return

@@ -152,6 +152,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			fails = append(fails, compare(set, tc.expect, fmt.Sprintf("case %q, after the last hit", tc.name), &st, &d)...)
 		}
 	}
+	sortErrors(fails)
 	return fails
 }
 
@@ -199,7 +200,7 @@ func compare(set *Set, x *expectation, label string, st *journey.State, d *Decis
 		}
 	}
 	for _, sc := range x.steps {
-		if _, ok := set.stepIndexOf(sc.id); !ok {
+		if _, ok := set.stepIndex[sc.id]; !ok {
 			fail(sc.at, "unknown step %q", sc.id)
 			continue
 		}
@@ -255,12 +256,3 @@ func compare(set *Set, x *expectation, label string, st *journey.State, d *Decis
 
 // list renders ids as [a, b].
 func list(ids []string) string { return "[" + strings.Join(ids, ", ") + "]" }
-
-func (s *Set) stepIndexOf(id string) (int, bool) {
-	for i, st := range s.steps {
-		if st.info.ID == id {
-			return i, true
-		}
-	}
-	return -1, false
-}

@@ -174,7 +174,7 @@ func (d *dec) testCase(n ast.Node) *testCase {
 	}
 	d.require(n, "test case", have, "name", "hits")
 	if have["hits"] && len(tc.hits) == 0 {
-		d.errorf(n, "test case %q needs at least one hit", tc.name)
+		d.errorf(n, "test case needs at least one hit")
 	}
 	if tc.vid == "" {
 		tc.vid = "test-" + tc.name

@@ -57,6 +57,7 @@ func compile(files []string, rs *rawSet) (*Set, []PosError) {
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
+	s.stepIndex = c.stepIndex
 	return s, nil
 }
 

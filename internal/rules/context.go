@@ -29,6 +29,9 @@ type Context struct {
 	hist     []cond.StepAt // the step history as conditions read it, valid when histDone
 	histDone bool
 
+	stepPos   []int32 // by the set's step index: the index in st.Steps, -1 if never reached
+	stepsDone bool
+
 	clockDone     bool
 	hour, weekday int
 }
@@ -62,7 +65,7 @@ func (c *Context) reset(s *Set, st *journey.State, h *event.Hit, now int64) {
 	}
 	*c = Context{
 		st: st, hit: h, now: now, set: s,
-		seg: seg, segVals: c.segVals[:0], hist: c.hist[:0],
+		seg: seg, segVals: c.segVals[:0], hist: c.hist[:0], stepPos: c.stepPos[:0],
 	}
 }
 
@@ -131,6 +134,36 @@ func (c *Context) segmentValues() cond.Value {
 		}
 	}
 	return cond.ArrayValue(c.segVals)
+}
+
+// step returns the visitor's count for the set's step i. The position of every step in
+// st.Steps is found once per hit, so that conditions on many step counts do not each scan
+// the list.
+func (c *Context) step(i int) *journey.Count {
+	if !c.stepsDone {
+		c.stepsDone = true
+		c.stepPos = c.stepPos[:0]
+		for range c.set.steps {
+			c.stepPos = append(c.stepPos, -1)
+		}
+		for j := range c.st.Steps {
+			if k, ok := c.set.stepIndex[c.st.Steps[j].Key]; ok {
+				c.stepPos[k] = int32(j)
+			}
+		}
+	}
+	if p := c.stepPos[i]; p >= 0 {
+		return &c.st.Steps[p]
+	}
+	return &noCount
+}
+
+// noCount is the count of a step never reached. It is never written to.
+var noCount journey.Count
+
+// stepsChanged forgets what was derived from the visitor's steps, after Observe reached one.
+func (c *Context) stepsChanged() {
+	c.stepsDone, c.histDone, c.hist = false, false, c.hist[:0]
 }
 
 // history returns the visitor's step history, oldest first, for $sequence and $count.

@@ -19,6 +19,8 @@ import (
 // computed without assigning experiments.
 func (s *Set) Decide(st *journey.State, h *event.Hit, req Request, d *Decisions) {
 	s.decideHoldout(st, h, req, d, holdoutAuto)
+	// A pooled Decisions must not keep the visitor's state alive.
+	d.ctx.st, d.ctx.hit = nil, nil
 }
 
 // Holdout modes of decideHoldout: the rule tests pin a case in or out of the holdout.
@@ -206,7 +208,7 @@ func (s *Set) Observe(st *journey.State, h *event.Hit) {
 			continue
 		}
 		st.ReachStep(stp.info.ID, at)
-		c.histDone, c.hist = false, c.hist[:0] // the history changed
+		c.stepsChanged()
 		if stp.stageIdx > cur {
 			cur = stp.stageIdx
 			st.Stage = s.stages[cur]

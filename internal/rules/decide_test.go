@@ -327,3 +327,40 @@ func TestEmpty(t *testing.T) {
 		t.Errorf("Empty() version %q files %v", s.Version(), s.Files())
 	}
 }
+
+// TestConcurrentUse shares one Set between goroutines, each with its own visitor, as the
+// server does; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	set := mustLoad(t, hundredRules())
+	done := make(chan []string)
+	for g := range 4 {
+		go func() {
+			s := newSim(set, fmt.Sprintf("visitor-%d", g%2))
+			s.vis.tz = []string{"Europe/Berlin", "Asia/Tokyo"}[g%2]
+			var got []string
+			for i := range 50 {
+				s.pageview(fmt.Sprintf("/page%d", i%4))
+				d := s.decide("slot0", "slot1")
+				got = append(got, d.variant("slot0")+d.variant("slot1"))
+				set.Explain(&s.st, nil, "", "")
+			}
+			done <- got
+		}()
+	}
+	var results [][]string
+	for range 4 {
+		results = append(results, <-done)
+	}
+	// Goroutines with the same visitor id and hits decide the same.
+	same := 0
+	for i := range results {
+		for j := i + 1; j < len(results); j++ {
+			if slices.Equal(results[i], results[j]) {
+				same++
+			}
+		}
+	}
+	if same < 2 {
+		t.Errorf("only %d pairs of identical visitors decided alike; want 2", same)
+	}
+}

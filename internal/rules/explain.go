@@ -56,7 +56,7 @@ type SlotExplain struct {
 // ExperimentExplain is how an experiment on a slot treated the visitor.
 type ExperimentExplain struct {
 	ID      string  `json:"id"`
-	Applies bool    `json:"applies"`          // the visitor gets one of its arms
+	Applies bool    `json:"applies"`           // the visitor gets one of its arms
 	Variant string  `json:"variant,omitempty"` // the arm, when Applies
 	Sticky  bool    `json:"sticky,omitempty"`  // the arm comes from the stored assignment
 	Bucket  float64 `json:"bucket"`            // the visitor's hash in [0, 1); -1 when not hashed

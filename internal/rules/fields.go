@@ -200,14 +200,20 @@ func (c *compiler) field(path string, scope fieldScope) (getter, error) {
 // stepField resolves steps.<id>.count, steps.<id>.first_at and steps.<id>.last_at.
 func (c *compiler) stepField(path string) (getter, error) {
 	rest := strings.TrimPrefix(path, "steps.")
-	id, _, _ := strings.Cut(rest, ".")
-	if _, ok := c.stepIndex[id]; !ok {
+	id, attr, _ := strings.Cut(rest, ".")
+	i, ok := c.stepIndex[id]
+	if !ok {
 		return nil, fmt.Errorf("unknown step %q%s", id, suggest(id, c.stepIDs))
 	}
-	return countField(path, "steps.", func(c *Context, name string) (n uint32, first, last int64) {
-		s := c.st.Step(name)
-		return s.N, s.FirstAt, s.LastAt
-	})
+	switch attr {
+	case "count":
+		return func(c *Context) cond.Value { return num(float64(c.step(i).N)) }, nil
+	case "first_at":
+		return func(c *Context) cond.Value { return ms(c.step(i).FirstAt) }, nil
+	case "last_at":
+		return func(c *Context) cond.Value { return ms(c.step(i).LastAt) }, nil
+	}
+	return nil, fmt.Errorf("unknown field: want steps.<name>.count, .first_at or .last_at")
 }
 
 // countField resolves <prefix><name>.count|first_at|last_at over a count lookup.
@@ -273,6 +279,15 @@ func suggestField(path string) string {
 				if d := editDistance(path[:i], p); d > 0 && d <= 2 {
 					consider(p+path[i:], d)
 				}
+			}
+		}
+	}
+	// visitor.plan most likely means a trait, event.sku a prop, unless a fixed field is a
+	// one-letter typo away.
+	if bestD > 1 {
+		for _, p := range []string{"visitor.", "event."} {
+			if rest, ok := strings.CutPrefix(path, p); ok && rest != "" && !strings.Contains(rest, ".") {
+				best = map[string]string{"visitor.": "visitor.traits.", "event.": "event.props."}[p] + rest
 			}
 		}
 	}

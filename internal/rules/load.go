@@ -52,7 +52,7 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 		h.Write([]byte{0})
 		errs = append(errs, parseFile(display(name), src, &rs)...)
 	}
-	s, cerrs := compile(names, &rs)
+	s, cerrs := compile(append([]string{}, names...), &rs)
 	errs = append(errs, cerrs...)
 	if len(errs) > 0 {
 		sortErrors(errs)

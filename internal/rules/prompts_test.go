@@ -188,7 +188,7 @@ func TestPromptPayload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newSim(set, "v1")
+	s := newSim(set, "v2") // v1 falls in this set's holdout
 	s.pageview("/docs/a")
 	s.pageview("/docs/b")
 	d := s.decide()

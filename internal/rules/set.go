@@ -10,7 +10,7 @@ import (
 	"github.com/pathlight/pathlight/internal/rules/cond"
 )
 
-// DefaultStages are the journey stages when the rules name none.
+// defaultStages are the journey stages when the rules name none.
 var defaultStages = []string{"awareness", "consideration", "decision", "retention", "advocacy"}
 
 // DefaultStages returns the journey stages used when the rules do not list their own.
@@ -25,6 +25,7 @@ type Set struct {
 	stages     []string
 	stageIndex map[string]int
 	steps      []*step
+	stepIndex  map[string]int // step id → index in steps
 	segments   []*segment
 	slots      []*slot
 	slotIndex  map[string]int
@@ -119,7 +120,7 @@ type caps struct {
 // Empty returns a Set without rules: every slot it is asked about is unknown, no prompt is
 // offered and no step is recorded. It serves while the rules directory is empty.
 func Empty() *Set {
-	s, _ := compile(nil, &rawSet{})
+	s, _ := compile([]string{}, &rawSet{})
 	sum := sha256.Sum256(nil)
 	s.version = hex.EncodeToString(sum[:])[:16] // the version of an empty directory
 	return s
@@ -128,8 +129,9 @@ func Empty() *Set {
 // Version returns a short content hash of the rule files, to tell which rules decided.
 func (s *Set) Version() string { return s.version }
 
-// Files returns the rule files the set was loaded from, relative to its directory.
-func (s *Set) Files() []string { return slices.Clone(s.files) }
+// Files returns the rule files the set was loaded from, relative to its directory; empty,
+// not nil, without files.
+func (s *Set) Files() []string { return append([]string{}, s.files...) }
 
 // HasConversions reports whether a step counts conversions; when none does, the journey's
 // default conversion (the purchase event) applies.

@@ -164,15 +164,15 @@ type StepInfo struct {
 
 // ExperimentInfo describes an experiment for reports.
 type ExperimentInfo struct {
-	ID          string   `json:"id"`
-	Description string   `json:"description,omitempty"`
-	Slot        string   `json:"slot"`
-	Variants    []string `json:"variants"`
+	ID          string    `json:"id"`
+	Description string    `json:"description,omitempty"`
+	Slot        string    `json:"slot"`
+	Variants    []string  `json:"variants"`
 	Weights     []float64 `json:"weights"`
-	Coverage    float64  `json:"coverage"`
-	Goal        string   `json:"goal,omitempty"`
-	Start       int64    `json:"start,omitempty"` // Unix ms; 0 when not set
-	Stop        int64    `json:"stop,omitempty"`  // Unix ms; 0 when not set
+	Coverage    float64   `json:"coverage"`
+	Goal        string    `json:"goal,omitempty"`
+	Start       int64     `json:"start,omitempty"` // Unix ms; 0 when not set
+	Stop        int64     `json:"stop,omitempty"`  // Unix ms; 0 when not set
 }
 
 // SurveyInfo describes a survey for reports.

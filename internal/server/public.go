@@ -99,6 +99,7 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the hit could not be stored; retry later")
 		return
 	}
+	rejected = append(rejected, res.Rejected...)
 	s.m.count(res, rejected)
 	if res.SetCookie && res.VID != "" {
 		s.setCookie(ctx, res.VID)

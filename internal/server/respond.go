@@ -1,13 +1,11 @@
 package server
 
 import (
-	"encoding/json"
 	"strconv"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/pathlight/pathlight/internal/event"
-	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -44,40 +42,7 @@ func appendResult(b []byte, r *track.Result, rejected []event.Rejection) []byte 
 		b = append(b, '}')
 	}
 	b = append(b, `],"decisions":`...)
-	b = appendDecisions(b, &r.Decisions)
-	return append(b, '}')
-}
-
-func appendDecisions(b []byte, d *rules.Decisions) []byte {
-	b = append(b, `{"slots":{`...)
-	for i := range d.Slots {
-		sd := &d.Slots[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, sd.Slot)
-		b = append(b, `:{"variant":`...)
-		b = appendString(b, sd.Variant)
-		b = append(b, `,"content":`...)
-		b = appendString(b, sd.Content)
-		if sd.Experiment != "" {
-			b = append(b, `,"experiment":`...)
-			b = appendString(b, sd.Experiment)
-		}
-		b = append(b, '}')
-	}
-	b = append(b, `},"prompts":`...)
-	if len(d.Prompts) == 0 {
-		b = append(b, "[]"...)
-	} else {
-		// Prompts are rare (a few per visitor, ever) and carry nested shapes: encoding/json is
-		// fast enough here and keeps the wire shape in one place, the rules package's tags.
-		p, err := json.Marshal(d.Prompts)
-		if err != nil {
-			p = []byte("[]")
-		}
-		b = append(b, p...)
-	}
+	b = r.Decisions.AppendJSON(b)
 	return append(b, '}')
 }
 

@@ -496,3 +496,22 @@ func TestDecideFromBackEndIsNotABot(t *testing.T) {
 		t.Fatalf("anonymous library decide = %q; want default", got)
 	}
 }
+
+func TestSurveyAnswerIsValidated(t *testing.T) {
+	ts := start(t)
+	r := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[
+		{"id":"s1","type":"prompt","prompt":"pricing_exit","action":"answered","answer":"Price"},
+		{"id":"s2","type":"prompt","prompt":"pricing_exit","action":"answered","answer":"<script>alert(1)</script>"},
+		{"id":"s3","type":"prompt","prompt":"no_such_survey","action":"answered","answer":"x"}]}`)
+	h := decode[hitReply](t, r.body)
+	if len(h.Accepted) != 1 || h.Accepted[0] != "s1" {
+		t.Fatalf("accepted = %v; want only the valid answer", h.Accepted)
+	}
+	if len(h.Rejected) != 2 || h.Rejected[0].ID != "s2" || h.Rejected[0].Reason == "" || h.Rejected[1].ID != "s3" {
+		t.Fatalf("rejected = %+v; want s2 (not a choice) and s3 (unknown survey) with reasons", h.Rejected)
+	}
+	st, _ := ts.tracker.Visitor(h.VID)
+	if p := st.Prompt("pricing_exit"); p == nil || p.Answered != 1 {
+		t.Fatalf("prompt stats = %+v; want one answer", p)
+	}
+}

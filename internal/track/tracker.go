@@ -141,13 +141,16 @@ type Result struct {
 	Bot       bool
 	Accepted  []string
 	Duplicate []string
+	// Rejected lists events the rules refused, such as a survey answer that is not one of
+	// the survey's choices; the wire decoder's own rejections come on top.
+	Rejected  []event.Rejection
 	Decisions rules.Decisions
 }
 
 // Reset clears r for reuse, keeping capacity.
 func (r *Result) Reset() {
 	r.VID, r.SetCookie, r.Tracked, r.Bot = "", false, false, false
-	r.Accepted, r.Duplicate = r.Accepted[:0], r.Duplicate[:0]
+	r.Accepted, r.Duplicate, r.Rejected = r.Accepted[:0], r.Duplicate[:0], r.Rejected[:0]
 	r.Decisions.Reset()
 }
 
@@ -188,7 +191,7 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 		}
 		// An identity link moved under us: forget the attempt and lock again.
 		w.ops, w.seenIDs, w.extra = w.ops[:0], w.seenIDs[:0], w.extra[:0]
-		res.Accepted, res.Duplicate = res.Accepted[:0], res.Duplicate[:0]
+		res.Accepted, res.Duplicate, res.Rejected = res.Accepted[:0], res.Duplicate[:0], res.Rejected[:0]
 		res.Decisions.Reset()
 	}
 }
@@ -300,6 +303,12 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, n
 			if dup {
 				res.Duplicate = append(res.Duplicate, e.ID)
 				continue
+			}
+			if e.Type == event.TypePrompt && e.Action == event.ActionAnswered {
+				if err := set.CheckAnswer(e.Prompt, e.Answer); err != nil {
+					res.Rejected = append(res.Rejected, event.Rejection{ID: e.ID, Index: i, Reason: err.Error()})
+					continue
+				}
 			}
 			if e.Type == event.TypeIdentify {
 				if err := t.link(w, b.Site, e.UserID, now); err != nil {

@@ -40,7 +40,7 @@ func (d *docCompiler[T]) doc(c map[string]any) (node[T], error) {
 	if len(kids) == 1 {
 		return kids[0], nil
 	}
-	return &allNode[T]{kids: kids}, nil
+	return newAllNode(kids), nil
 }
 
 // clause compiles one key of a condition object: a logical operator, a journey operator or
@@ -54,7 +54,7 @@ func (d *docCompiler[T]) clause(k string, v any) (node[T], error) {
 		}
 		switch k {
 		case "$and":
-			return &allNode[T]{kids: kids}, nil
+			return newAllNode(kids), nil
 		case "$or":
 			return &anyNode[T]{kids: kids, want: operandText(v)}, nil
 		}
@@ -97,7 +97,7 @@ func (d *docCompiler[T]) clause(k string, v any) (node[T], error) {
 	if d.top {
 		d.fields = append(d.fields, k)
 	}
-	return &fieldNode[T]{field: k, get: get, tests: tests}, nil
+	return newFieldNode(k, get, tests), nil
 }
 
 // list compiles the operand of $and, $or and $nor: a list of condition objects.

@@ -13,7 +13,11 @@ import (
 func (c *config) valueCond(x any, insensitive bool) ([]test, error) {
 	switch v := x.(type) {
 	case string:
-		return []test{{op: "$eq", want: v, fn: looseStringEq(v, insensitive)}}, nil
+		t := test{op: "$eq", want: v, fn: looseStringEq(v, insensitive)}
+		if !insensitive {
+			t.fast = fastPath{kind: fastStr, str: v}
+		}
+		return []test{t}, nil
 	case bool:
 		// GrowthBook: value !== null && !!value === condition.
 		return []test{{op: "$eq", want: strconv.FormatBool(v), fn: func(a Value, _ int64) bool {
@@ -31,7 +35,7 @@ func (c *config) valueCond(x any, insensitive bool) ([]test, error) {
 				return a.Num == f
 			}
 			return toNumber(a) == f
-		}}}, nil
+		}, fast: fastPath{kind: fastNum, num: f, accept: [3]bool{false, true, false}}}}, nil
 	}
 	m, ok := asMap(x)
 	if !ok {
@@ -50,7 +54,7 @@ func (c *config) valueCond(x any, insensitive bool) ([]test, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		tests = append(tests, test{op: op, want: operandText(m[op]), fn: fn})
+		tests = append(tests, test{op: op, want: operandText(m[op]), fn: fn, fast: fastFor(op, m[op])})
 	}
 	return tests, nil
 }

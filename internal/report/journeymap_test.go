@@ -1,0 +1,100 @@
+package report
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+func TestJourneyMap(t *testing.T) {
+	const minute = 60 * 1000
+	js := []Journey{
+		{
+			Touches: []journey.Touchpoint{tp(d(1), "Email", ""), tp(d(2), Direct, "")},
+			Steps: []journey.StepMark{
+				mark(d(1)+1*minute, "view"), mark(d(1)+2*minute, "view"), mark(d(1)+5*minute, "cart"),
+				mark(d(2)+1*minute, "view"), mark(d(2)+2*minute, "checkout"),
+			},
+		},
+		{
+			Steps: []journey.StepMark{
+				mark(d(3), "view"), mark(d(3)+10*minute, "cart"),
+				mark(d(3)+50*minute, "cart"), mark(d(3)+55*minute, "checkout"), mark(d(3)+56*minute, "buy"),
+			},
+		},
+		{Steps: []journey.StepMark{mark(d(-5), "view")}},
+	}
+	o := JourneyMapOptions{
+		From: d(0), To: d(10), TopPaths: 2,
+		Stages: map[string]string{"view": "consider", "cart": "consider", "checkout": "purchase", "buy": "purchase"},
+	}
+	m, err := BuildJourneyMap(js, o)
+	if err != nil {
+		t.Fatalf("BuildJourneyMap() = %v", err)
+	}
+	if m.Visitors != 2 || m.Sessions != 4 {
+		t.Errorf("visitors %d, sessions %d; want 2, 4", m.Visitors, m.Sessions)
+	}
+	wantSteps := []MapNode{
+		{Name: "cart", Visitors: 2, Arrivals: 2},
+		{Name: "checkout", Visitors: 2, Arrivals: 2, Exits: 1},
+		{Name: "view", Visitors: 2, Arrivals: 3, Entries: 2},
+		{Name: "buy", Visitors: 1, Arrivals: 1, Exits: 1},
+	}
+	if !slices.Equal(m.Steps, wantSteps) {
+		t.Errorf("steps = %+v; want %+v", m.Steps, wantSteps)
+	}
+	wantEdges := []MapEdge{
+		{"view", "cart", 2, 2},
+		{"cart", "checkout", 1, 1},
+		{"cart", "view", 1, 1},
+		{"checkout", "buy", 1, 1},
+		{"view", "checkout", 1, 1},
+	}
+	if !slices.Equal(m.StepEdges, wantEdges) {
+		t.Errorf("step edges = %+v; want %+v", m.StepEdges, wantEdges)
+	}
+	wantStages := []MapNode{
+		{Name: "consider", Visitors: 2, Arrivals: 2, Entries: 2},
+		{Name: "purchase", Visitors: 2, Arrivals: 2, Exits: 2},
+	}
+	if !slices.Equal(m.Stages, wantStages) || !slices.Equal(m.StageEdges, []MapEdge{{"consider", "purchase", 2, 2}}) {
+		t.Errorf("stages = %+v, %+v; want %+v and one consider → purchase edge", m.Stages, m.StageEdges, wantStages)
+	}
+	// Flow is conserved at every step.
+	for _, n := range m.Steps {
+		in, out := n.Entries, n.Exits
+		for _, e := range m.StepEdges {
+			if e.To == n.Name {
+				in += e.Count
+			}
+			if e.From == n.Name {
+				out += e.Count
+			}
+		}
+		if in != n.Arrivals || out != n.Arrivals {
+			t.Errorf("step %s: %d arrivals, %d in, %d out; want all equal", n.Name, n.Arrivals, in, out)
+		}
+	}
+	// Sessions: view > cart (twice: the second visitor's 40-minute gap ends a session),
+	// view > checkout (a new touchpoint), cart > checkout > buy.
+	wantPaths := []SessionPath{
+		{Steps: []string{"view", "cart"}, Sessions: 2, Share: .5},
+		{Steps: []string{"cart", "checkout", "buy"}, Sessions: 1, Share: .25},
+	}
+	if !slices.EqualFunc(m.Paths, wantPaths, func(a, b SessionPath) bool {
+		return slices.Equal(a.Steps, b.Steps) && a.Sessions == b.Sessions && a.Share == b.Share
+	}) || m.OtherPaths != 1 {
+		t.Errorf("paths = %+v, other %d; want %+v, other 1", m.Paths, m.OtherPaths, wantPaths)
+	}
+	// The first two steps only.
+	o.PathSteps = 2
+	m, _ = BuildJourneyMap(js, o)
+	if len(m.Paths) != 2 || !slices.Equal(m.Paths[1].Steps, []string{"cart", "checkout"}) {
+		t.Errorf("paths of 2 steps = %+v; want cart > checkout second", m.Paths)
+	}
+	if _, err := BuildJourneyMap(js, JourneyMapOptions{From: 1, To: 1}); err == nil {
+		t.Errorf("BuildJourneyMap(empty period) = nil error; want one")
+	}
+}

@@ -1,0 +1,61 @@
+package report
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReadSpend(t *testing.T) {
+	day := func(s string) time.Time { tm, _ := time.Parse(time.DateOnly, s); return tm }
+	want := []Spend{
+		{Date: day("2025-03-01"), Channel: "Paid Search", Campaign: "brand", Amount: 120.5, Currency: "EUR"},
+		{Date: day("2025-03-02"), Channel: "Paid Social", Amount: 40, Currency: "EUR"},
+	}
+	tests := []struct {
+		name string
+		read func(string) ([]Spend, error)
+		in   string
+	}{
+		{"csv", csvReader, "date,channel,campaign,amount,currency\n2025-03-01,Paid Search,brand,120.50,eur\n2025-03-02,Paid Social,,40,EUR\n"},
+		{"csv, semicolons, other order, no campaign column", csvReader, "\ufeffamount;Currency;Channel;date\n120.50;EUR;Paid Search;2025-03-01\n40;EUR;Paid Social;2025-03-02\n"},
+		{"yaml mapping", yamlReader, "# spend\nspend:\n  - {date: 2025-03-01, channel: Paid Search, campaign: brand, amount: 120.50, currency: EUR}\n  - date: \"2025-03-02\"\n    channel: Paid Social\n    amount: 40\n    currency: EUR\n"},
+		{"yaml list", yamlReader, "- {date: 2025-03-01, channel: Paid Search, campaign: brand, amount: 120.5, currency: EUR}\n- {date: 2025-03-02, channel: Paid Social, amount: 40, currency: eur}\n"},
+	}
+	for _, tt := range tests {
+		got, err := tt.read(tt.in)
+		if tt.name == "csv, semicolons, other order, no campaign column" {
+			want0 := slices.Clone(want)
+			want0[0].Campaign = ""
+			if err != nil || !slices.Equal(got, want0) {
+				t.Errorf("%s: read(%q) = %+v, %v; want %+v", tt.name, tt.in, got, err, want0)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: read(%q) = %+v, %v; want %+v", tt.name, tt.in, got, err, want)
+		}
+	}
+	bad := []struct {
+		name, in, wantErr string
+		read              func(string) ([]Spend, error)
+	}{
+		{"csv no amount", "date,channel\n2025-03-01,x\n", "want columns date, channel and amount", csvReader},
+		{"csv bad date", "date,channel,amount\n03/01/2025,x,1\n", "line 2: date", csvReader},
+		{"csv negative", "date,channel,amount\n2025-03-01,x,-1\n", "line 2: amount", csvReader},
+		{"csv no channel", "date,channel,amount\n2025-03-01,,1\n", "line 2: channel", csvReader},
+		{"csv empty", "", "empty input", csvReader},
+		{"yaml unknown key", "spend:\n  - {date: 2025-03-01, channel: x, amount: 1, cost: 2}\n", "cost", yamlReader},
+		{"yaml bad amount", "- {date: 2025-03-01, channel: x, amount: lots}\n", "row 1: amount", yamlReader},
+	}
+	for _, tt := range bad {
+		_, err := tt.read(tt.in)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%s: read(%q) error = %v; want it to contain %q", tt.name, tt.in, err, tt.wantErr)
+		}
+	}
+}
+
+func csvReader(s string) ([]Spend, error)  { return ReadSpendCSV(strings.NewReader(s)) }
+func yamlReader(s string) ([]Spend, error) { return ReadSpendYAML(strings.NewReader(s)) }

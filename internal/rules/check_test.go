@@ -1,0 +1,156 @@
+package rules
+
+import (
+	"errors"
+	"testing"
+	"testing/fstest"
+)
+
+const checkRules = `
+steps:
+  - {id: viewed_pricing, stage: consideration, when: {page.path: /pricing}}
+segments:
+  paid: {when: {session.channel: Paid Social}}
+slots:
+  hero:
+    default: {content: Hi}
+    variants:
+      - {id: paid, segment: paid, content: From the ad}
+chat:
+  help: {message: Help?, when: {page.path: /pricing}}
+`
+
+const checkTests = `base_url: https://shop.example
+cases:
+  - name: passes
+    hits:
+      - pageview: /?utm_source=facebook&utm_medium=paid_social
+    expect: {slots: {hero: paid}, segments: [paid]}
+
+  - name: fails
+    visitor: {channel: Organic Search}
+    hits:
+      - pageview: /pricing
+        expect:
+          prompts: []
+          stage: decision
+      - pageview: /
+    expect:
+      slots: {hero: paid, nope: x}
+      segments: [paid]
+      steps: {viewed_pricing: 2, unknown: 1}
+      conversions: 1
+      holdout: true
+`
+
+func TestCheckFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r/rules.yaml":      {Data: []byte(checkRules)},
+		"r/tests/one.yaml":  {Data: []byte(checkTests)},
+		"r/tests/notes.txt": {Data: []byte("not a test")},
+	}
+	r, err := CheckFS(fsys, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Cases != 2 || r.Passed != 1 || r.OK() || len(r.TestFiles) != 1 || r.TestFiles[0] != "tests/one.yaml" {
+		t.Errorf("report: %d cases, %d passed, files %v; want 2, 1, [tests/one.yaml]", r.Cases, r.Passed, r.TestFiles)
+	}
+	want := []string{
+		`r/tests/one.yaml:13:11: case "fails", hit 1 (pageview /pricing): prompts = [help]; want []`,
+		`r/tests/one.yaml:14:11: case "fails", hit 1 (pageview /pricing): stage = "consideration"; want "decision"`,
+		`r/tests/one.yaml:17:15: case "fails", after the last hit: slot hero: variant "default"; want "paid"`,
+		`r/tests/one.yaml:17:27: case "fails", after the last hit: slot "nope" is not defined by the rules`,
+		`r/tests/one.yaml:18:7: case "fails", after the last hit: segments = []; want [paid]`,
+		`r/tests/one.yaml:19:15: case "fails", after the last hit: steps.viewed_pricing.count = 1; want 2`,
+		`r/tests/one.yaml:19:34: case "fails", after the last hit: unknown step "unknown"`,
+		`r/tests/one.yaml:20:7: case "fails", after the last hit: conversions = 0; want 1`,
+		`r/tests/one.yaml:21:7: case "fails", after the last hit: holdout = false; want true`,
+	}
+	got := make([]string, len(r.Failures))
+	for i, f := range r.Failures {
+		got[i] = f.Error()
+	}
+	if len(got) != len(want) {
+		t.Fatalf("failures:\n%s\nwant:\n%s", join(got), join(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("failure %d = %s\nwant          %s", i, got[i], want[i])
+		}
+	}
+	if s := r.String(); s == "" {
+		t.Errorf("String() is empty")
+	}
+}
+
+func join(lines []string) string {
+	out := ""
+	for _, l := range lines {
+		out += l + "\n"
+	}
+	return out
+}
+
+func TestCheckBadTestFile(t *testing.T) {
+	fsys := fstest.MapFS{
+		"r/rules.yaml": {Data: []byte(checkRules)},
+		"r/tests/bad.yaml": {Data: []byte(`cases:
+  - name: bad
+    hits:
+      - {url: /}
+      - {pageview: /, event: x}
+      - {pageview: /, at: 1s, wait: 1s}
+      - {pageview: /, device: phone, colour: red}
+  - hits: []
+`)},
+	}
+	_, err := CheckFS(fsys, "r")
+	var le *LoadError
+	if !errors.As(err, &le) {
+		t.Fatalf("CheckFS = %v; want a *LoadError", err)
+	}
+	want := `r/tests/bad.yaml:4:9: a hit needs a type: pageview: <url>, event: <name>, identify: <user id>, prompt: <id> or type: …
+r/tests/bad.yaml:5:23: a hit has one type; "event" conflicts with "pageview"
+r/tests/bad.yaml:6:9: a hit takes at or wait, not both
+r/tests/bad.yaml:7:31: device must be desktop, mobile, tablet or bot, not "phone"
+r/tests/bad.yaml:7:38: unknown key "colour" in hit
+r/tests/bad.yaml:8:5: test case needs "name"
+r/tests/bad.yaml:8:5: test case needs at least one hit`
+	if err.Error() != want {
+		t.Errorf("CheckFS errors:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+func TestCheckNoTests(t *testing.T) {
+	r, err := CheckFS(fstest.MapFS{"r/rules.yaml": {Data: []byte(checkRules)}}, "r")
+	if err != nil || r.Cases != 0 || !r.OK() {
+		t.Errorf("CheckFS(no tests) = %+v, %v; want an empty passing report", r, err)
+	}
+	_, err = CheckFS(fstest.MapFS{"r/rules.yaml": {Data: []byte("steps: 3\n")}}, "r")
+	if err == nil || err.Error() != "r/rules.yaml:1:8: steps must be a list, not a number" {
+		t.Errorf("CheckFS(bad rules) = %v; want the load error", err)
+	}
+}
+
+func TestChannelOf(t *testing.T) {
+	tests := []struct{ source, medium, want string }{
+		{"(direct)", "(none)", "Direct"},
+		{"facebook", "paid_social", "Paid Social"},
+		{"instagram", "cpc", "Paid Social"},
+		{"google", "cpc", "Paid Search"},
+		{"newsletter", "email", "Email"},
+		{"google.com", "organic", "Organic Search"},
+		{"m.facebook.com", "referral", "Organic Social"},
+		{"t.co", "referral", "Organic Social"},
+		{"blog.example", "referral", "Referral"},
+		{"partner", "affiliate", "Affiliates"},
+		{"igloo.example", "referral", "Referral"},
+		{"x", "whatever", "Unassigned"},
+	}
+	for _, tt := range tests {
+		if got := channelOf(tt.source, tt.medium); got != tt.want {
+			t.Errorf("channelOf(%q, %q) = %q; want %q", tt.source, tt.medium, got, tt.want)
+		}
+	}
+}
