@@ -60,12 +60,17 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.reloadRules(ctx)
+	case parts[0] == "reports" || parts[0] == "import" || parts[0] == "live":
+		s.analytics(ctx, parts)
 	default:
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such admin route: "+string(ctx.Path()))
 	}
 }
 
 func (s *Server) authorised(ctx *fasthttp.RequestCtx) bool {
+	if s.dashboardSession(ctx) {
+		return true
+	}
 	h := ctx.Request.Header.Peek("Authorization")
 	tok, ok := bytes.CutPrefix(h, []byte("Bearer "))
 	return ok && s.cfg.AdminToken != "" &&

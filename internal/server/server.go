@@ -170,6 +170,8 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		switch {
 		case hasPrefix(path, "/api/v1/"):
 			s.admin(ctx)
+		case hasPrefix(path, "/dashboard"):
+			s.serveDashboard(ctx)
 		case s.assets.demo != nil:
 			s.serveDemo(ctx)
 		default:

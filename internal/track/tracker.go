@@ -131,6 +131,9 @@ type Request struct {
 	Decisions  bool       // the caller wants decisions (hit and decide, not beacon)
 	DecideOnly bool       // /v1/decide: nothing is recorded; DecideURL is the page
 	DecideURL  string
+	// Now, when not zero, is the request's time in Unix ms instead of the clock's: for
+	// importing historic traffic through the admin API. Event times are clamped to it.
+	Now int64
 }
 
 // Result is the answer to a Request. Reuse it with Reset.
@@ -160,6 +163,9 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 	w := t.pool.Get().(*work)
 	defer t.putWork(w)
 	now := t.now().UnixMilli()
+	if req.Now > 0 {
+		now = req.Now
+	}
 	b := req.Batch
 
 	w.device = t.ua.Parse(req.UserAgent)
