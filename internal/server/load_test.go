@@ -122,7 +122,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(float64(lsm+vlog)/float64(visitors), "disk_B/visitor")
 
 	var s strings.Builder
-	fmt.Fprintf(&s, "\nend-to-end load: %d connections, %d visitors, %d rounds of %s per server\n",
+	fmt.Fprintf(&s, "end-to-end load: %d connections, %d visitors, %d rounds of %s per server\n",
 		loadConns, benchVisitors, loadRounds, loadPhase)
 	fmt.Fprintf(&s, "  %-9s %9s %9s %8s %8s %8s %12s\n", "", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "cpu µs/req")
 	for _, r := range []*loadRun{bareRun, hitRun} {
@@ -139,7 +139,7 @@ func BenchmarkLoad(b *testing.B) {
 		typicalSizes[len(typicalSizes)/2])
 	fmt.Fprintf(&s, "  Badger on disk: LSM %s + value log %s = %.0f B per visitor, %.0f B per event\n",
 		mib(lsm), mib(vlog), float64(lsm+vlog)/float64(visitors), float64(lsm+vlog)/float64(hitRun.events))
-	b.Log(s.String())
+	b.Log(strings.TrimSuffix(s.String(), "\n"))
 }
 
 // serveOn serves srv on a random 127.0.0.1 port and returns its address.

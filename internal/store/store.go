@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -37,6 +38,7 @@ type Options struct {
 // DB is an open Badger database. It is safe for concurrent use.
 type DB struct {
 	db     *badger.DB
+	dir    string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -62,7 +64,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &DB{db: db, cancel: cancel}
+	s := &DB{db: db, dir: dir, cancel: cancel}
 	interval := opt.GCInterval
 	if interval <= 0 {
 		interval = 5 * time.Minute
@@ -219,8 +221,26 @@ func (s *DB) ScanKeys(prefix []byte, fn func(key []byte) error) error {
 // ErrStop ends a Scan early without error.
 var ErrStop = errors.New("store: stop scan")
 
-// Sizes returns the on-disk sizes of the LSM tree and the value log, in bytes.
-func (s *DB) Sizes() (lsm, vlog int64) { return s.db.Size() }
+// Sizes returns the on-disk sizes of the LSM tree and the value log, in bytes. Badger's own
+// Size needs its expvar metrics, which are process-global; the tables are summed instead, and
+// the value-log files are measured by the blocks they occupy (they are sparse: their
+// apparent size is the preallocated maximum).
+func (s *DB) Sizes() (lsm, vlog int64) {
+	for _, t := range s.db.Tables() {
+		lsm += int64(t.OnDiskSize)
+	}
+	// Values under the value threshold wait in memtables, whose write-ahead logs are the
+	// .mem files, before they are flushed into tables.
+	mems, _ := filepath.Glob(filepath.Join(s.dir, "*.mem"))
+	for _, m := range mems {
+		lsm += diskUsage(m)
+	}
+	matches, _ := filepath.Glob(filepath.Join(s.dir, "*.vlog"))
+	for _, m := range matches {
+		vlog += diskUsage(m)
+	}
+	return lsm, vlog
+}
 
 // Sync flushes pending writes to disk.
 func (s *DB) Sync() error { return s.db.Sync() }

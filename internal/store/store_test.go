@@ -116,8 +116,15 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil || string(got) != "yes" {
 		t.Fatalf("Get after reopen = %q, %v; want yes", got, err)
 	}
-	if lsm, vlog := db.Sizes(); lsm < 0 || vlog < 0 {
-		t.Fatalf("Sizes() = %d, %d", lsm, vlog)
+	big := make([]Op, 200)
+	for i := range big {
+		big[i] = Op{Key: []byte(fmt.Sprintf("big%04d", i)), Value: make([]byte, 1000)}
+	}
+	if err := db.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if lsm, vlog := db.Sizes(); lsm+vlog < 200*1000 || lsm+vlog > 1<<30 {
+		t.Fatalf("Sizes() = %d + %d bytes after writing 200 KB; want at least that and far below the sparse files' lengths", lsm, vlog)
 	}
 }
 
