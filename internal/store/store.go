@@ -122,6 +122,27 @@ func (s *DB) Get(key, dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// GetMany reads keys from one snapshot, calling fn with the index and value of each key that
+// exists; val is valid only during the call. One snapshot for all the reads of a request
+// waits once for in-flight commits instead of once per key.
+func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		for i, k := range keys {
+			item, err := txn.Get(k)
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("get %q: %w", printable(k), err)
+			}
+			if err := item.Value(func(v []byte) error { return fn(i, v) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // Has reports whether key exists and has not expired.
 func (s *DB) Has(key []byte) (bool, error) {
 	err := s.db.View(func(txn *badger.Txn) error {

@@ -62,6 +62,7 @@ func (t *Tracker) Erase(vid string) (int, error) {
 	w.lockIDs = append(w.lockIDs[:0], vid)
 	unlock := t.lock(w)
 	defer unlock()
+	t.cache.drop(vid)
 
 	deleted := 0
 	flush := func() error {

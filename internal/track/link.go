@@ -89,6 +89,7 @@ func (t *Tracker) merge(w *work, linked string, now int64) error {
 	if err != nil {
 		return fmt.Errorf("move keys of %s to %s: %w", old, linked, err)
 	}
+	t.cache.drop(old)
 	w.state, w.other = w.other, w.state
 	w.cur = linked
 	_ = now
@@ -101,6 +102,7 @@ func (t *Tracker) saveAside(w *work) {
 	st := &w.state
 	v := w.key(func(d []byte) []byte { return st.AppendBinary(d) })
 	cur := w.cur
+	t.cache.drop(cur) // the saved state is newer than any cached one
 	w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, cur) }), Value: v, TTL: t.cfg.Retention})
 }
 

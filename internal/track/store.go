@@ -11,6 +11,9 @@ import (
 type Store interface {
 	// Get appends the value of key to dst; ErrNotFound when absent or expired.
 	Get(key, dst []byte) ([]byte, error)
+	// GetMany reads keys from one snapshot and calls fn with the index and value of each
+	// key that exists; val lives only during fn.
+	GetMany(keys [][]byte, fn func(i int, val []byte) error) error
 	// Has reports whether key exists.
 	Has(key []byte) (bool, error)
 	// Write commits all ops atomically.

@@ -298,6 +298,12 @@ func TestEraseRemovesEverything(t *testing.T) {
 	if _, err := tr.Erase(r.VID); err == nil {
 		t.Fatal("erasing twice succeeded; want ErrUnknownVisitor")
 	}
+	// The browser still has the old cookie: its next hit starts a fresh journey, not one
+	// served from the state cache.
+	c.send(t, tr, pageview("https://shop.example/back", ""))
+	if st, err := tr.Visitor(r.VID); err != nil || st.Pageviews != 1 || len(st.Events) != 0 {
+		t.Fatalf("journey after erase and a new hit = %+v, %v; want one pageview and nothing older", st, err)
+	}
 }
 
 func TestEventsInTimeOrder(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"slices"
 	"net/netip"
 	"sort"
 	"sync"
@@ -61,7 +62,14 @@ type Config struct {
 	SiteHosts map[string][]string
 	Logger    *slog.Logger
 	Now       func() time.Time // the clock; nil: time.Now
+	// StateCache is the byte budget of the in-memory cache of visitor states: 0 means
+	// DefaultStateCache, a negative value turns the cache off.
+	StateCache int
 }
+
+// DefaultStateCache is the default byte budget of the visitor-state cache: about 100,000
+// active visitors of typical size.
+const DefaultStateCache = 64 << 20
 
 // Tracker runs the use case. It is safe for concurrent use.
 type Tracker struct {
@@ -75,6 +83,7 @@ type Tracker struct {
 	now      func() time.Time
 	salts    salts
 	seq      atomic.Uint64
+	cache    *stateCache
 	locks    [lockStripes]sync.Mutex
 	seed     maphash.Seed
 	pool     sync.Pool // *work
@@ -104,6 +113,11 @@ func New(st Store, geo *enrich.GeoDB, set *rules.Set, cfg Config) *Tracker {
 	for site, hosts := range cfg.SiteHosts {
 		t.classify[site] = enrich.NewClassifier(hosts)
 	}
+	budget := cfg.StateCache
+	if budget == 0 {
+		budget = DefaultStateCache
+	}
+	t.cache = newStateCache(budget)
 	t.salts.st = st
 	t.seq.Store(uint64(time.Now().UnixNano()))
 	if set == nil {
@@ -186,12 +200,12 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 		return t.trackAnonymous(w, req, res, now)
 	}
 
-	vid, err := t.identify(req, res, now)
+	vid, minted, err := t.identify(req, res, now)
 	if err != nil {
 		return err
 	}
 	for attempt := 0; ; attempt++ {
-		err = t.trackVisitor(w, req, res, vid, now)
+		err = t.trackVisitor(w, req, res, vid, minted, now)
 		if !errors.Is(err, errRelock) || attempt == 2 {
 			return err
 		}
@@ -210,24 +224,24 @@ func (t *Tracker) consented(c event.Consent, gpc bool) bool {
 	return t.cfg.Consent == ConsentImplied || c == event.ConsentGranted
 }
 
-// identify picks the visitor id: the body's, else the cookie's, else a new one; in cookieless
-// mode the daily hash.
-func (t *Tracker) identify(req *Request, res *Result, now int64) (string, error) {
+// identify picks the visitor id: the body's, else the cookie's, else a new one (minted: no
+// journey can exist under it yet); in cookieless mode the daily hash.
+func (t *Tracker) identify(req *Request, res *Result, now int64) (vid string, minted bool, err error) {
 	if t.cfg.Identity == IdentityCookieless {
 		salt, err := t.salts.get(time.UnixMilli(now))
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
-		return cookielessVID(salt, req.Batch.Site, req.IP, req.UserAgent), nil
+		return cookielessVID(salt, req.Batch.Site, req.IP, req.UserAgent), false, nil
 	}
 	res.SetCookie = true // a new id, or a refresh of the 400-day expiry
 	switch {
 	case ValidVID(req.Batch.VID):
-		return req.Batch.VID, nil
+		return req.Batch.VID, false, nil
 	case ValidVID(req.CookieVID):
-		return req.CookieVID, nil
+		return req.CookieVID, false, nil
 	}
-	return NewVID(), nil
+	return NewVID(), true, nil
 }
 
 // trackAnonymous records hits without per-visitor state: bots (kept apart by their device
@@ -266,13 +280,16 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 }
 
 // trackVisitor records hits with per-visitor state, under the visitor's lock.
-func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, now int64) error {
+func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, minted bool, now int64) error {
 	b := req.Batch
-	// A visitor merged into a known user's journey lives on under that user's id.
-	if canon, ok, err := t.alias(w, vid); err != nil {
-		return err
-	} else if ok {
-		vid, res.SetCookie = canon, t.cfg.Identity == IdentityCookie
+	// A visitor merged into a known user's journey lives on under that user's id. A cached
+	// journey, or an id minted for this request, cannot be such an alias.
+	if !minted && !t.cache.has(vid) {
+		if canon, ok, err := t.alias(w, vid); err != nil {
+			return err
+		} else if ok {
+			vid, res.SetCookie = canon, t.cfg.Identity == IdentityCookie
+		}
 	}
 
 	// Identify events may move the batch to another visitor's journey; lock every visitor
@@ -291,7 +308,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, n
 	unlock := t.lock(w)
 	defer unlock()
 
-	if err := t.load(w, &w.state, vid); err != nil {
+	if err := t.prefetch(w, b, vid, minted, req.DecideOnly); err != nil {
 		return err
 	}
 	set := t.rules.Load()
@@ -302,11 +319,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, n
 	if !req.DecideOnly {
 		for i := range b.Events {
 			e := &b.Events[i]
-			dup, err := t.seen(w, b.Site, e.ID)
-			if err != nil {
-				return err
-			}
-			if dup {
+			if w.dup[i] || slices.Contains(w.seenIDs, e.ID) {
 				res.Duplicate = append(res.Duplicate, e.ID)
 				continue
 			}
@@ -347,6 +360,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, n
 		if err := t.st.Write(w.ops); err != nil {
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}
+		t.cache.put(w.cur, w.stateBuf)
 	}
 	if w.cur != vid && t.cfg.Identity == IdentityCookie {
 		res.SetCookie = true

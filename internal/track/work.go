@@ -3,6 +3,7 @@ package track
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
@@ -28,6 +29,8 @@ type work struct {
 	stateBuf []byte
 	getBuf   []byte
 	seenIDs  []string
+	readKeys [][]byte
+	dup      []bool // per event of the batch: already accepted within the dedup window
 
 	lockIDs []string
 	stripes []int
@@ -73,13 +76,58 @@ func (w *work) key(build func([]byte) []byte) []byte {
 	return b
 }
 
-// seen reports whether event id was already accepted: earlier in this batch, or within the
-// dedup window.
-func (t *Tracker) seen(w *work, site, id string) (bool, error) {
-	for _, s := range w.seenIDs {
-		if s == id {
-			return true, nil
+// prefetch loads the journey of vid into w.state and marks in w.dup the events of the batch
+// already accepted within the dedup window. The journey comes from the cache when it can;
+// whatever must come from storage is read in one snapshot.
+func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, minted, decideOnly bool) error {
+	w.state.Reset()
+	w.dup = w.dup[:0]
+	w.readKeys = w.readKeys[:0]
+	var cached bool
+	w.stateBuf, cached = t.cache.get(vid, w.stateBuf[:0])
+	needState := !cached && !minted
+	if needState {
+		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return visitorKey(d, vid) }))
+	}
+	if !decideOnly {
+		for i := range b.Events {
+			w.dup = append(w.dup, false)
+			id := b.Events[i].ID
+			w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return dedupKey(d, b.Site, id) }))
 		}
+	}
+	found := false
+	if len(w.readKeys) > 0 {
+		err := t.st.GetMany(w.readKeys, func(i int, val []byte) error {
+			if needState {
+				if i == 0 {
+					w.stateBuf, found = append(w.stateBuf[:0], val...), true
+					return nil
+				}
+				i--
+			}
+			w.dup[i] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read visitor %s: %w", vid, err)
+		}
+	}
+	if cached || found {
+		if err := journey.Decode(w.stateBuf, &w.state); err != nil {
+			t.cfg.Logger.Error("visitor state does not decode; starting afresh", "vid", vid, "err", err)
+			w.state.Reset()
+		}
+	}
+	w.state.VID = vid
+	return nil
+}
+
+// seen reports whether event id was already accepted: earlier in this batch, or within the
+// dedup window. The anonymous path uses it; visitors' batches are checked by prefetch.
+func (t *Tracker) seen(w *work, site, id string) (bool, error) {
+	if slices.Contains(w.seenIDs, id) {
+		return true, nil
 	}
 	w.getBuf = dedupKey(w.getBuf[:0], site, id)
 	ok, err := t.st.Has(w.getBuf)
@@ -117,9 +165,16 @@ func (t *Tracker) own(w *work, vid string, key []byte) {
 // not decode is logged and replaced: one damaged visitor must not stop the site's tracking.
 func (t *Tracker) load(w *work, st *journey.State, vid string) error {
 	st.Reset()
+	if enc, ok := t.cache.get(vid, w.getBuf[:0]); ok {
+		w.getBuf = enc[:0]
+		if err := journey.Decode(enc, st); err == nil {
+			st.VID = vid
+			return nil
+		}
+		st.Reset()
+	}
 	w.getBuf = visitorKey(w.getBuf[:0], vid)
-	val, err := t.st.Get(w.getBuf, w.stateBuf[:0])
-	w.stateBuf = val[:0]
+	val, err := t.st.Get(w.getBuf, nil)
 	if errors.Is(err, ErrNotFound) {
 		st.VID = vid
 		return nil

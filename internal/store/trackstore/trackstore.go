@@ -33,6 +33,11 @@ func (a Adapter) Get(key, dst []byte) ([]byte, error) {
 	return v, err
 }
 
+// GetMany implements track.Store.
+func (a Adapter) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
+	return a.DB.GetMany(keys, fn)
+}
+
 // Has implements track.Store.
 func (a Adapter) Has(key []byte) (bool, error) { return a.DB.Has(key) }
 
