@@ -12,6 +12,11 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// AppendJSONString appends s as a JSON string literal: quotes, escapes, invalid UTF-8 as
+// U+FFFD, and U+2028 and U+2029 escaped. It is the one string writer of every package that
+// writes JSON by hand on a hot path (journey views, decisions, replies).
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, and U+2028 and
 // U+2029 are escaped so that the output is also valid JavaScript.
 func appendString(dst []byte, s string) []byte {

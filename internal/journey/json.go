@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/pathlight/pathlight/internal/event"
 )
@@ -19,9 +18,9 @@ const jsonTime = "2006-01-02T15:04:05.000Z07:00"
 // invalid UTF-8 in a string as U+FFFD, so the output is always valid JSON.
 func (s *State) AppendJSON(dst []byte) []byte {
 	b := append(dst, `{"vid":`...)
-	b = appendJSONString(b, s.VID)
+	b = event.AppendJSONString(b, s.VID)
 	b = append(b, `,"user_id":`...)
-	b = appendJSONString(b, s.UserID)
+	b = event.AppendJSONString(b, s.UserID)
 	b = append(b, `,"first_seen":`...)
 	b = appendJSONTime(b, s.FirstSeen)
 	b = append(b, `,"last_seen":`...)
@@ -38,21 +37,21 @@ func (s *State) AppendJSON(dst []byte) []byte {
 	b = strconv.AppendUint(b, uint64(s.Sessions), 10)
 
 	b = append(b, `,"device":{"type":`...)
-	b = appendJSONString(b, s.Device.Type.String())
+	b = event.AppendJSONString(b, s.Device.Type.String())
 	b = append(b, `,"os":`...)
-	b = appendJSONString(b, s.Device.OS)
+	b = event.AppendJSONString(b, s.Device.OS)
 	b = append(b, `,"browser":`...)
-	b = appendJSONString(b, s.Device.Browser)
+	b = event.AppendJSONString(b, s.Device.Browser)
 	b = append(b, `,"bot":`...)
 	b = strconv.AppendBool(b, s.Device.Bot)
 	b = append(b, `},"geo":{"country":`...)
-	b = appendJSONString(b, s.Geo.Country)
+	b = event.AppendJSONString(b, s.Geo.Country)
 	b = append(b, `,"region":`...)
-	b = appendJSONString(b, s.Geo.Region)
+	b = event.AppendJSONString(b, s.Geo.Region)
 	b = append(b, `,"city":`...)
-	b = appendJSONString(b, s.Geo.City)
+	b = event.AppendJSONString(b, s.Geo.City)
 	b = append(b, `,"tz":`...)
-	b = appendJSONString(b, s.Geo.TimeZone)
+	b = event.AppendJSONString(b, s.Geo.TimeZone)
 
 	b = append(b, `},"pageviews":`...)
 	b = strconv.AppendUint(b, uint64(s.Pageviews), 10)
@@ -67,7 +66,7 @@ func (s *State) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, c.Key)
+		b = event.AppendJSONString(b, c.Key)
 		b = append(b, `:{"count":`...)
 		b = strconv.AppendUint(b, uint64(c.N), 10)
 		b = append(b, `,"first_at":`...)
@@ -82,19 +81,19 @@ func (s *State) AppendJSON(dst []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"step":`...)
-		b = appendJSONString(b, m.Step)
+		b = event.AppendJSONString(b, m.Step)
 		b = append(b, `,"at":`...)
 		b = appendJSONTime(b, m.At)
 		b = append(b, '}')
 	}
 	b = append(b, `],"stage":`...)
-	b = appendJSONString(b, s.Stage)
+	b = event.AppendJSONString(b, s.Stage)
 	b = append(b, `,"segments":[`...)
 	for i, seg := range s.Segments {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, seg)
+		b = event.AppendJSONString(b, seg)
 	}
 
 	b = append(b, `],"conversions":`...)
@@ -107,7 +106,7 @@ func (s *State) AppendJSON(dst []byte) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"step":`...)
-		b = appendJSONString(b, c.Step)
+		b = event.AppendJSONString(b, c.Step)
 		b = append(b, `,"at":`...)
 		b = appendJSONTime(b, c.At)
 		b = append(b, `,"value":`...)
@@ -120,9 +119,9 @@ func (s *State) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, a.Experiment)
+		b = event.AppendJSONString(b, a.Experiment)
 		b = append(b, `:{"variant":`...)
-		b = appendJSONString(b, a.Variant)
+		b = event.AppendJSONString(b, a.Variant)
 		b = append(b, `,"at":`...)
 		b = appendJSONTime(b, a.At)
 		b = append(b, `,"exposed":`...)
@@ -134,7 +133,7 @@ func (s *State) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, p.ID)
+		b = event.AppendJSONString(b, p.ID)
 		b = append(b, `:{"shown":`...)
 		b = strconv.AppendUint(b, uint64(p.Shown), 10)
 		b = append(b, `,"dismissed":`...)
@@ -152,7 +151,7 @@ func (s *State) AppendJSON(dst []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, p.Key)
+		b = event.AppendJSONString(b, p.Key)
 		b = append(b, ':')
 		b = appendJSONValue(b, p.Val)
 	}
@@ -165,29 +164,29 @@ func (tp *Touchpoint) appendJSON(b []byte) []byte {
 	b = append(b, `,"last_at":`...)
 	b = appendJSONTime(b, tp.LastAt)
 	b = append(b, `,"channel":`...)
-	b = appendJSONString(b, tp.Channel)
+	b = event.AppendJSONString(b, tp.Channel)
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, tp.Source)
+	b = event.AppendJSONString(b, tp.Source)
 	b = append(b, `,"medium":`...)
-	b = appendJSONString(b, tp.Medium)
+	b = event.AppendJSONString(b, tp.Medium)
 	b = append(b, `,"campaign":`...)
-	b = appendJSONString(b, tp.Campaign)
+	b = event.AppendJSONString(b, tp.Campaign)
 	b = append(b, `,"term":`...)
-	b = appendJSONString(b, tp.Term)
+	b = event.AppendJSONString(b, tp.Term)
 	b = append(b, `,"content":`...)
-	b = appendJSONString(b, tp.Content)
+	b = event.AppendJSONString(b, tp.Content)
 	b = append(b, `,"landing_page":`...)
-	b = appendJSONString(b, tp.LandingPage)
+	b = event.AppendJSONString(b, tp.LandingPage)
 	b = append(b, `,"ref_host":`...)
-	b = appendJSONString(b, tp.RefHost)
+	b = event.AppendJSONString(b, tp.RefHost)
 	b = append(b, `,"click_ids":{`...)
 	for i, id := range tp.ClickIDs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, id.Name)
+		b = event.AppendJSONString(b, id.Name)
 		b = append(b, ':')
-		b = appendJSONString(b, id.Value)
+		b = event.AppendJSONString(b, id.Value)
 	}
 	b = append(b, `},"pageviews":`...)
 	b = strconv.AppendUint(b, uint64(tp.Pageviews), 10)
@@ -203,7 +202,7 @@ func appendJSONCounts(b []byte, cs []Count) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, cs[i].Key)
+		b = event.AppendJSONString(b, cs[i].Key)
 		b = append(b, ':')
 		b = strconv.AppendUint(b, uint64(cs[i].N), 10)
 	}
@@ -235,7 +234,7 @@ func appendJSONFloat(b []byte, f float64) []byte {
 func appendJSONValue(b []byte, v event.Value) []byte {
 	switch v.Kind {
 	case event.KindString:
-		return appendJSONString(b, v.Str)
+		return event.AppendJSONString(b, v.Str)
 	case event.KindNumber:
 		return appendJSONFloat(b, v.Num)
 	case event.KindBool:
@@ -245,52 +244,3 @@ func appendJSONValue(b []byte, v event.Value) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s as a JSON string. Besides quotes, backslashes and control
-// characters it escapes <, > and & (the view may be embedded in an HTML page) and U+2028 and
-// U+2029 (line terminators in JavaScript), and writes invalid UTF-8 as U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

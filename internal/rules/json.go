@@ -2,7 +2,8 @@ package rules
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/pathlight/pathlight/internal/event"
 )
 
 // AppendJSON appends d as the "decisions" object of the wire contract:
@@ -17,14 +18,14 @@ func (d *Decisions) AppendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s.Slot)
+		b = event.AppendJSONString(b, s.Slot)
 		b = append(b, `:{"variant":`...)
-		b = appendString(b, s.Variant)
+		b = event.AppendJSONString(b, s.Variant)
 		b = append(b, `,"content":`...)
-		b = appendString(b, s.Content)
+		b = event.AppendJSONString(b, s.Content)
 		if s.Experiment != "" {
 			b = append(b, `,"experiment":`...)
-			b = appendString(b, s.Experiment)
+			b = event.AppendJSONString(b, s.Experiment)
 		}
 		b = append(b, '}')
 	}
@@ -40,11 +41,11 @@ func (d *Decisions) AppendJSON(b []byte) []byte {
 
 func (p *Prompt) appendJSON(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, p.ID)
+	b = event.AppendJSONString(b, p.ID)
 	b = append(b, `,"kind":`...)
-	b = appendString(b, p.Kind)
+	b = event.AppendJSONString(b, p.Kind)
 	b = append(b, `,"trigger":{"type":`...)
-	b = appendString(b, p.Trigger.Type)
+	b = event.AppendJSONString(b, p.Trigger.Type)
 	if p.Trigger.Seconds != 0 {
 		b = append(b, `,"seconds":`...)
 		b = strconv.AppendInt(b, int64(p.Trigger.Seconds), 10)
@@ -55,7 +56,7 @@ func (p *Prompt) appendJSON(b []byte) []byte {
 	}
 	if p.Trigger.Event != "" {
 		b = append(b, `,"event":`...)
-		b = appendString(b, p.Trigger.Event)
+		b = event.AppendJSONString(b, p.Trigger.Event)
 	}
 	b = append(b, '}')
 	b = appendField(b, "question", p.Question)
@@ -66,7 +67,7 @@ func (p *Prompt) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, c)
+			b = event.AppendJSONString(b, c)
 		}
 		b = append(b, ']')
 	}
@@ -75,10 +76,10 @@ func (p *Prompt) appendJSON(b []byte) []byte {
 		b = append(b, `,"action":{`...)
 		if p.Action.URL != "" {
 			b = append(b, `"url":`...)
-			b = appendString(b, p.Action.URL)
+			b = event.AppendJSONString(b, p.Action.URL)
 		} else {
 			b = append(b, `"event":`...)
-			b = appendString(b, p.Action.Event)
+			b = event.AppendJSONString(b, p.Action.Event)
 		}
 		b = append(b, '}')
 	}
@@ -93,57 +94,7 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, name...)
 	b = append(b, '"', ':')
-	return appendString(b, value)
+	return event.AppendJSONString(b, value)
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, and U+2028 and
-// U+2029 are escaped so that the output is also valid JavaScript, as encoding/json does.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	last := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[last:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			last = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[last:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			last = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[last:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			last = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[last:]...)
-	return append(b, '"')
-}

@@ -51,20 +51,3 @@ func TestAppendJSON(t *testing.T) {
 		t.Errorf("AppendJSON(empty) = %s; want {\"slots\":{},\"prompts\":[]}", empty)
 	}
 }
-
-func TestAppendString(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", `"plain"`},
-		{"a\"b\\c", `"a\"b\\c"`},
-		{"\n\r\t\x00\x1f", `"\n\r\t\u0000\u001f"`},
-		{"<&>", `"<&>"`},
-		{"\u2028\u2029", `"\u2028\u2029"`},
-		{"é😀", `"é😀"`},
-		{"bad\xffutf8", `"bad\ufffdutf8"`},
-	}
-	for _, tt := range tests {
-		if got := string(appendString(nil, tt.in)); got != tt.want {
-			t.Errorf("appendString(%q) = %s; want %s", tt.in, got, tt.want)
-		}
-	}
-}

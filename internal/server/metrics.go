@@ -130,7 +130,7 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	b := append([]byte(nil), `{"status":"ok","rules_version":`...)
-	b = appendString(b, s.tracker.Rules().Version())
+	b = event.AppendJSONString(b, s.tracker.Rules().Version())
 	b = append(b, '}')
 	ctx.SetBody(b)
 }

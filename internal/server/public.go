@@ -251,9 +251,9 @@ func (s *Server) fail(ctx *fasthttp.RequestCtx, status int, code, msg string) {
 	ctx.SetContentType("application/json")
 	buf := getBuf()
 	b := append((*buf)[:0], `{"error":`...)
-	b = appendString(b, msg)
+	b = event.AppendJSONString(b, msg)
 	b = append(b, `,"reason":`...)
-	b = appendString(b, code)
+	b = event.AppendJSONString(b, code)
 	b = append(b, '}')
 	ctx.Response.SetBody(b)
 	*buf = b

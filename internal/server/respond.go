@@ -3,7 +3,6 @@ package server
 import (
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
@@ -25,7 +24,7 @@ func putBuf(b *[]byte) {
 // {"vid","accepted","duplicate","rejected","decisions":{"slots":{…},"prompts":[…]}}.
 func appendResult(b []byte, r *track.Result, rejected []event.Rejection) []byte {
 	b = append(b, `{"vid":`...)
-	b = appendString(b, r.VID)
+	b = event.AppendJSONString(b, r.VID)
 	b = append(b, `,"accepted":`...)
 	b = appendStrings(b, r.Accepted)
 	b = append(b, `,"duplicate":`...)
@@ -36,9 +35,9 @@ func appendResult(b []byte, r *track.Result, rejected []event.Rejection) []byte 
 			b = append(b, ',')
 		}
 		b = append(b, `{"id":`...)
-		b = appendString(b, rj.ID)
+		b = event.AppendJSONString(b, rj.ID)
 		b = append(b, `,"reason":`...)
-		b = appendString(b, rj.Reason)
+		b = event.AppendJSONString(b, rj.Reason)
 		b = append(b, '}')
 	}
 	b = append(b, `],"decisions":`...)
@@ -52,62 +51,12 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = event.AppendJSONString(b, s)
 	}
 	return append(b, ']')
 }
 
 const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, and <, > and & are
-// escaped so that a reply is safe even if some page inlines it into HTML.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 func quote(s string) string { return strconv.Quote(s) }
 
