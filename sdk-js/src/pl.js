@@ -31,11 +31,13 @@ function start() {
   const origin = new URL(cfg.api || src).origin;
   const wait = +cfg.timeout || 400;
   const mobile = matchMedia("(pointer:coarse)").matches;
-  const gpc = nav.globalPrivacyControl === true;
+  const gpc = !!nav.globalPrivacyControl;
   const now = () => Date.now();
+  // storage reads key k, or writes v (removes the key when v is falsy); localStorage may throw
+  // (disabled storage, sandboxed frames), which reads as nothing stored.
   const storage = (k, v) => {
     try {
-      return v === undefined ? localStorage.getItem(k) : v ? localStorage.setItem(k, v) : localStorage.removeItem(k);
+      return v === undefined ? localStorage[k] : v ? (localStorage[k] = v) : delete localStorage[k];
     } catch (e) {}
   };
 
@@ -74,13 +76,14 @@ function start() {
     if (mayStore()) storage(QUEUE, q.length && JSON.stringify(q));
   };
   const ev = (type, o) => ({ id: uuid(), type, ts: now(), url: pageUrl(location.href), ...o });
-  const track = (type, o) => {
+  const track = (type, o, later) => {
     save(enqueue(load(), [ev(type, o)], now()));
-    flush();
+    later || flush();
   };
 
   // Anti-flicker: slots without a decision stay hidden until their view's decisions arrive or
-  // the timeout passes. The site's optional inline style#pl-hide goes at the first reveal.
+  // the timeout passes. The site's optional inline style#pl-hide goes at the first reveal (its
+  // own timer is only the fallback for when pl.js never runs).
   const style = d.createElement("style");
   style.textContent = SLOT + ":not([data-pl-variant]){visibility:hidden!important}";
   const uncover = () => {
@@ -111,16 +114,15 @@ function start() {
     const done = () => save(remove(load(), events));
     if (s) slots = 0;
     if (hide && consent != DENIED && nav.sendBeacon(origin + "/v1/beacon", b)) return done();
-    busy = busy || !hide;
+    if (!hide) busy = 1;
     events.forEach((e) => (flying[e.id] = 1));
-    const ctl = new AbortController();
-    const t = setTimeout(() => ctl.abort(), 1e4);
     fetch(origin + "/v1/hit", {
       method: "POST",
       body: b,
       keepalive: true,
       credentials: consent == DENIED ? "omit" : "include",
-      signal: ctl.signal,
+      // A hung request gives up after 10 s (where the browser has AbortSignal.timeout).
+      signal: AbortSignal.timeout && AbortSignal.timeout(1e4),
     })
       .then((r) => {
         // Server errors and rate limits are retried; other refusals would fail again.
@@ -138,7 +140,6 @@ function start() {
         },
       )
       .finally(() => {
-        clearTimeout(t);
         events.forEach((e) => delete flying[e.id]);
         if (!hide) (busy = 0), flush();
       });
@@ -192,28 +193,31 @@ function start() {
     }
   }
 
-  // measure updates engaged time and scroll depth; leave queues the engagement of the current
-  // view since it was last reported.
-  const measure = (take) => {
+  // measure updates engaged time and scroll depth (off: the page is being hidden, whatever
+  // the document says yet); leave queues the engagement of the current view since it was last
+  // reported, for the caller to send (by beacon at page hide).
+  const measure = (take, off) => {
     scroll = Math.max(scroll, depth(w.scrollY, w.innerHeight, d.documentElement.scrollHeight));
-    return engaged(d.visibilityState == "visible" && d.hasFocus(), now(), take);
+    return engaged(!off && d.visibilityState == "visible" && d.hasFocus(), now(), take);
   };
-  const leave = () => {
-    const ms = measure(1);
-    if (url && (ms > 0 || scroll > scrollSent)) track("engagement", { url, engaged_ms: ms, scroll }), (scrollSent = scroll);
+  const leave = (off) => {
+    const ms = measure(1, off);
+    if (url && (ms > 0 || scroll > scrollSent)) track("engagement", { url, engaged_ms: ms, scroll }, 1), (scrollSent = scroll);
   };
 
   function page() {
     leave();
     const e = ev("pageview", { ref: url || d.referrer, title: d.title });
     // The first pageview goes ahead of the calls queued before the snippet loaded.
-    save(enqueue(view ? load() : [e], view ? [e] : load(), now()));
+    const first = !view++;
+    save(enqueue(first ? [e] : load(), first ? load() : [e], now()));
     url = e.url;
     scroll = scrollSent = 0;
     trig = arm(now(), mobile);
     slots = consent == DENIED ? [] : [...new Set(Array.from(d.querySelectorAll(SLOT), (el) => el.dataset.plSlot))];
-    if (++view > 1 && slots.length && consent !== 0) cover(view);
+    // The first view's slots have been hidden since the snippet started.
     if (!slots.length || consent === 0) uncover();
+    else if (view > 1) cover(view);
     measure();
     flush();
   }
@@ -242,7 +246,7 @@ function start() {
     if (!el || (e.type == "submit") != (el.tagName == "FORM")) return;
     let props;
     try {
-      props = JSON.parse(el.dataset.plProps || "{}");
+      props = JSON.parse(el.dataset.plProps); // none or invalid: no props
     } catch (x) {}
     api("event", el.dataset.plEvent, props);
   }
@@ -256,8 +260,7 @@ function start() {
   if (consent === "" || consent == GRANTED) cover(1);
   else uncover();
 
-  on(d, "click", declared);
-  on(d, "submit", declared);
+  ["click", "submit"].forEach((t) => on(d, t, declared));
   ["mousemove", "keydown", "pointerdown"].forEach((t) => on(w, t, input));
   on(w, "scroll", () => {
     measure();
@@ -265,13 +268,14 @@ function start() {
     check("scroll", { depth: scroll, y: w.scrollY });
   });
   on(d, "mouseout", (e) => !mobile && !e.relatedTarget && e.clientY < 10 && check("exit"));
-  on(w, "focus", measure);
-  on(w, "blur", measure);
+  const focus = () => measure();
+  on(w, "focus", focus);
+  on(w, "blur", focus);
   on(w, "online", resume);
   // Page hide: report engagement and send what is queued before the page may be gone.
   const hidden = (e) => {
-    measure();
-    if (e.type == "pagehide" || d.visibilityState == "hidden") leave(), flush(1), check("hidden");
+    if (e.type == "pagehide" || d.visibilityState == "hidden") leave(1), flush(1), check("hidden");
+    else measure();
   };
   on(d, "visibilitychange", hidden);
   on(w, "pagehide", hidden);

@@ -26,12 +26,14 @@ function show(p, report) {
     (chat ? "c" : "m") +
     '"><div class=b role=dialog tabindex=-1 aria-labelledby=q' +
     (chat ? "" : " aria-modal=true") +
-    "></div></div>";
+    "><button class=x type=button aria-label=Close>×</button><p id=q></p><div role=group aria-labelledby=q></div></div></div>";
   const wrap = root.lastChild;
   const box = wrap.firstChild;
+  const [x, q, group] = box.children;
   const add = (tag, props, to) => (to || box).appendChild(Object.assign(d.createElement(tag), props));
   const button = (text, f, cls, to) => add("button", { type: "button", textContent: text, className: cls || "", onclick: f }, to);
   const controls = () => root.querySelectorAll("button,input,textarea");
+  const send = p.submit || "Send";
   let over;
 
   const end = () => {
@@ -44,8 +46,8 @@ function show(p, report) {
     d.removeEventListener("keydown", key, true);
     report(action, answer);
     if (action != "answered" || chat) return end();
-    box.textContent = "";
-    add("p", { textContent: p.thanks || "Thank you!" }).setAttribute("role", "status");
+    box.innerHTML = "<p role=status></p>";
+    box.firstChild.textContent = p.thanks || "Thank you!";
     box.focus();
     setTimeout(end, 1600);
   };
@@ -60,11 +62,8 @@ function show(p, report) {
     }
   };
 
-  button("×", () => close("dismissed"), "x").setAttribute("aria-label", "Close");
-  add("p", { id: "q", textContent: chat ? p.message : p.question });
-  const group = add("div");
-  group.setAttribute("role", "group");
-  group.setAttribute("aria-labelledby", "q");
+  x.onclick = () => close("dismissed");
+  q.textContent = chat ? p.message : p.question;
   const t = p.type;
   const choices = p.choices || [];
 
@@ -75,28 +74,35 @@ function show(p, report) {
     }, "p");
   } else if (t == "rating" || t == "nps") {
     const max = t == "nps" ? 10 : 5;
+    group.className = t;
     for (let i = t == "nps" ? 0 : 1; i <= max; i++)
       button("" + i, () => close("answered", "" + i), "", group).setAttribute("aria-label", i + " of " + max);
     if (t == "nps") add("div", { className: "s", innerHTML: "<span>Not likely</span><span>Very likely</span>" });
   } else if (t == "text") {
-    const a = add("textarea", { maxLength: 500 }, group);
-    a.setAttribute("aria-labelledby", "q");
-    button(p.submit || "Send", () => a.value.trim() && close("answered", a.value.trim()), "p");
+    group.innerHTML = "<textarea maxlength=500 aria-labelledby=q></textarea>";
+    button(send, () => {
+      const v = group.firstChild.value.trim();
+      if (v) close("answered", v);
+    }, "p");
   } else if (t == "multiple_choice") {
     const boxes = choices.map((c) => {
-      const l = add("label", {}, group);
+      const l = add("label", { innerHTML: "<input type=checkbox>" }, group);
       l.append(c);
-      return l.insertBefore(Object.assign(d.createElement("input"), { type: "checkbox", value: c }), l.firstChild);
+      return l.firstChild;
     });
-    button(p.submit || "Send", () => {
-      const v = boxes.filter((b) => b.checked).map((b) => b.value);
+    button(send, () => {
+      const v = choices.filter((c, i) => boxes[i].checked);
       if (v.length) close("answered", v.join("|"));
     }, "p");
   } else {
     choices.forEach((c) => button(c, () => close("answered", c), "", group));
   }
 
-  wrap.onclick = (e) => e.target == wrap && close("dismissed");
+  // A click on the backdrop dismisses. (The handler must not return false: that would cancel
+  // every click inside, checkboxes included.)
+  wrap.onclick = (e) => {
+    if (e.target == wrap) close("dismissed");
+  };
   d.addEventListener("keydown", key, true);
   d.body.appendChild(host);
   (controls()[1] || box).focus();

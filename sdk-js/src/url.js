@@ -1,6 +1,5 @@
 // Page URL handling: which URL a hit reports. Pure functions over strings.
 
-
 /**
  * Returns the URL a hit reports for the page at href: without the fragment (the server keys
  * pages by path), but with UTM parameters found in the fragment ("#utm_source=x" or

@@ -78,8 +78,10 @@ const types = { ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": 
 /**
  * pageServer serves the demo shop and the test pages as a site on its own origin. The demo's
  * snippet tag is pointed at the test server (site "test"); query parameters of the page tune
- * it for one test: __api (data-api), __timeout (data-timeout), __consent (data-consent),
- * __spa (data-spa), __nohide (leave out the inline anti-flicker style).
+ * it for one test: __src (the origin pl.js loads from), __api (data-api), __timeout
+ * (data-timeout: "default" for none; without it 5000, so that a slow first hit on a busy
+ * machine cannot make a test miss its decisions), __consent (data-consent), __spa (data-spa),
+ * __nohide (leave out the inline anti-flicker style).
  */
 async function pageServer(api) {
   return listen(async (req, res) => {
@@ -102,10 +104,11 @@ async function pageServer(api) {
         const q = u.searchParams;
         let attrs = `data-site="test"`;
         if (q.get("__api")) attrs += ` data-api="${q.get("__api")}"`;
-        if (q.get("__timeout")) attrs += ` data-timeout="${q.get("__timeout")}"`;
+        const timeout = q.get("__timeout") || "5000";
+        if (timeout != "default") attrs += ` data-timeout="${timeout}"`;
         if (q.get("__consent")) attrs += ` data-consent="${q.get("__consent")}"`;
         if (q.get("__spa")) attrs += ` data-spa="${q.get("__spa")}"`;
-        let html = body.toString("utf8").replace(/src="\/pl\.js" data-site="demo"/, `src="${api}/pl.js" ${attrs}`);
+        let html = body.toString("utf8").replace(/src="\/pl\.js" data-site="demo"/, `src="${q.get("__src") || api}/pl.js" ${attrs}`);
         if (q.has("__nohide")) html = html.replace(/<style id="pl-hide">.*?<\/style>/, "");
         body = Buffer.from(html);
       }
@@ -116,8 +119,12 @@ async function pageServer(api) {
   });
 }
 
-/** buildServer builds the pathlight binary from this repository into dir. */
+/**
+ * buildServer builds the pathlight binary from this repository into dir, or returns the one
+ * named by PATHLIGHT_BIN (a binary built from this tree, to save the build).
+ */
 async function buildServer(dir) {
+  if (process.env.PATHLIGHT_BIN) return path.resolve(process.env.PATHLIGHT_BIN);
   const bin = path.join(dir, "pathlight");
   await promisify(execFile)("go", ["build", "-o", bin, "./cmd/pathlight"], { cwd: repo, timeout: 300000 });
   return bin;
@@ -141,10 +148,20 @@ export async function setup() {
   const apiPort = await freePort();
   const pagesSrv = await pageServer(`http://127.0.0.1:${apiPort}`);
   const srv = await startServer(bin, dir, pagesSrv.origin, apiPort);
+  // The server must serve the snippet under test: the committed bundles.
+  for (const name of ["pl.js", "pl-ui.js"]) {
+    const served = await (await fetch(`${srv.api}/${name}`)).text();
+    if (served !== (await readFile(path.join(sdk, "dist", name), "utf8"))) {
+      srv.proc.kill("SIGKILL");
+      throw new Error(`the server's /${name} differs from dist/${name}: build the binary from this tree`);
+    }
+  }
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    // The user agent goes on the command line too: requests that outlive their page (keepalive
+    // fetches and beacons at page hide) do not get playwright's per-page override.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-agent=" + USER_AGENT],
     timeout: 30000,
   });
   const contexts = [];

@@ -32,12 +32,12 @@ test("the build is deterministic", async () => {
   for (const name of Object.keys(a)) assert.ok(a[name] === b[name], `two builds of ${name} differ`);
 });
 
-test("size budget", async () => {
+test("size budget", async (t) => {
   const fresh = await built;
   const page = gz(fresh["pl.js"]);
   const ui = gz(fresh["pl-ui.js"]);
-  console.log(`# size: pl.js ${page} B gzipped (${fresh["pl.js"].length} B raw), pl-ui.js ${ui} B gzipped (${fresh["pl-ui.js"].length} B raw), total ${page + ui} B gzipped`);
-  console.log(`# budget: pl.js ${PAGE_BUDGET} B, total ${TOTAL_BUDGET} B`);
+  t.diagnostic(`size: pl.js ${page} B gzipped (${fresh["pl.js"].length} B raw), pl-ui.js ${ui} B gzipped (${fresh["pl-ui.js"].length} B raw), total ${page + ui} B gzipped`);
+  t.diagnostic(`budget: pl.js ${PAGE_BUDGET} B, total ${TOTAL_BUDGET} B`);
   assert.ok(page <= PAGE_BUDGET, `pl.js is ${page} B gzipped; the budget is ${PAGE_BUDGET} B`);
   assert.ok(page + ui <= TOTAL_BUDGET, `pl.js + pl-ui.js are ${page + ui} B gzipped; the budget is ${TOTAL_BUDGET} B`);
 });

@@ -1,0 +1,89 @@
+// Privacy in a real browser against the real server: Global Privacy Control and the site's
+// consent mode. Before consent there is no storage and no identifier; with GPC or a denial,
+// no cookie and no visitor state.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { setup, until } from "./harness.mjs";
+
+let env;
+before(async () => (env = await setup()));
+after(async () => await env?.stop());
+
+// hits records the body and reply of every /v1/hit and /v1/beacon request of a page.
+function hits(page) {
+  const got = [];
+  page.on("requestfinished", async (r) => {
+    if (!/\/v1\/(hit|beacon)$/.test(r.url())) return;
+    const res = await r.response();
+    got.push({ body: JSON.parse(r.postData() || "{}"), reply: res && res.status() == 200 ? await res.json().catch(() => null) : null });
+  });
+  return got;
+}
+
+const storageKeys = (page) => page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("pl_")));
+
+test("Global Privacy Control: consent denied, no cookie, no storage, no visitor state", async () => {
+  const ctx = await env.context();
+  await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
+  const page = await ctx.newPage();
+  const got = hits(page);
+  await page.goto(env.base + "/?utm_source=facebook&utm_medium=paid_social");
+  await until("the pageview hit", () => got.length >= 1);
+  // The site's own call cannot override GPC.
+  await page.evaluate(() => window.pathlight("consent", "granted"));
+  await page.evaluate(() => window.pathlight("event", "gpc_event"));
+  await until("the event hit", () => got.length >= 2);
+  for (const h of got) assert.equal(h.body.consent, "denied", `hit consent = ${h.body.consent}; want denied`);
+  assert.equal(got[0].body.slots, undefined, "a GPC visitor's hit asked for slot decisions");
+  assert.equal(await page.isVisible('[data-pl-slot="hero"] h1'), true, "the default hero is hidden");
+  assert.equal(await env.vid(ctx), "", "the server set a pl_vid cookie");
+  assert.deepEqual(await storageKeys(page), [], "the snippet stored something");
+  for (const h of got) {
+    const vid = h.reply && h.reply.vid;
+    if (vid) assert.equal(await env.visitor(vid), null, `the server keeps state for visitor ${vid}`);
+  }
+});
+
+test("consent required: nothing is sent or stored until granted, then the page's events go", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  const got = hits(page);
+  await page.goto(env.base + "/pricing?__consent=required");
+  await page.evaluate(() => window.pathlight("event", "before_consent"));
+  // Give the snippet every chance to misbehave, then look.
+  await page.waitForTimeout(1000);
+  assert.equal(got.length, 0, `${got.length} hits before consent; want none`);
+  assert.deepEqual(await storageKeys(page), [], "storage used before consent");
+  assert.equal(await env.vid(ctx), "", "a cookie before consent");
+  assert.equal(await page.isVisible('[data-pl-slot="pricing_offer"] p'), true, "slots stay hidden while consent is pending");
+
+  await page.evaluate(() => window.pathlight("consent", "granted"));
+  await until("the first hit", () => got.length >= 1);
+  assert.equal(got[0].body.consent, "granted");
+  assert.deepEqual(got[0].body.events.map((e) => e.type + (e.name ? ":" + e.name : "")), ["pageview", "event:before_consent"]);
+  const vid = await until("the pl_vid cookie", () => env.vid(ctx));
+  const v = await until("the visitor", () => env.visitor(vid));
+  assert.equal(v.pageviews, 1);
+  assert.equal(v.events.before_consent, 1);
+
+  // The grant is remembered: the next page is tracked (and personalized) at once.
+  await page.goto(env.base + "/pricing?__consent=required");
+  await until("the second pageview", async () => (await env.visitor(vid)).pageviews == 2);
+  assert.equal(got.at(-1).body.consent, "granted");
+});
+
+test("consent required, then denied: no cookie, no storage, no visitor state", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  const got = hits(page);
+  await page.goto(env.base + "/?__consent=required");
+  await page.evaluate(() => window.pathlight("identify", "user-denied", { plan: "pro" }));
+  await page.evaluate(() => window.pathlight("consent", "denied"));
+  await until("the hit", () => got.length >= 1);
+  assert.equal(got[0].body.consent, "denied");
+  assert.ok(!got[0].body.events.some((e) => e.type == "identify"), "an identify event was sent without consent");
+  assert.equal(await env.vid(ctx), "", "the server set a pl_vid cookie");
+  assert.deepEqual(await storageKeys(page), [], "the snippet stored something");
+  const vid = got[0].reply && got[0].reply.vid;
+  if (vid) assert.equal(await env.visitor(vid), null, `the server keeps state for visitor ${vid}`);
+});
