@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
@@ -13,9 +15,11 @@ import (
 	sdkjs "github.com/pathlight/pathlight/sdk-js"
 )
 
-// asset is one embedded file with its precomputed ETag.
+// asset is one embedded file with its precomputed ETag and, for the scripts, a gzipped copy
+// made once at start-up: the snippet's size budget is a gzipped budget.
 type asset struct {
 	body        []byte
+	gz          []byte // nil: served uncompressed only
 	etag        string
 	contentType string
 }
@@ -23,6 +27,17 @@ type asset struct {
 func newAsset(body []byte, contentType string) asset {
 	sum := sha256.Sum256(body)
 	return asset{body: body, etag: `"` + hex.EncodeToString(sum[:8]) + `"`, contentType: contentType}
+}
+
+func newCompressedAsset(body []byte, contentType string) asset {
+	a := newAsset(body, contentType)
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = zw.Write(body)
+	if zw.Close() == nil {
+		a.gz = buf.Bytes()
+	}
+	return a
 }
 
 // assets are the embedded snippet, its lazily loaded UI, and the demo shop.
@@ -34,8 +49,8 @@ type assets struct {
 
 func newAssets(demo bool) *assets {
 	a := &assets{
-		snippet: newAsset(sdkjs.Snippet(), "application/javascript; charset=utf-8"),
-		ui:      newAsset(sdkjs.UI(), "application/javascript; charset=utf-8"),
+		snippet: newCompressedAsset(sdkjs.Snippet(), "application/javascript; charset=utf-8"),
+		ui:      newCompressedAsset(sdkjs.UI(), "application/javascript; charset=utf-8"),
 	}
 	if demo {
 		a.demo = sdkjs.Demo()
@@ -60,15 +75,25 @@ func (s *Server) serveScript(ctx *fasthttp.RequestCtx) {
 
 func (s *Server) serveAsset(ctx *fasthttp.RequestCtx, a *asset, cache string) {
 	h := &ctx.Response.Header
-	h.Set("ETag", a.etag)
+	body, etag := a.body, a.etag
+	if a.gz != nil {
+		h.Set("Vary", "Accept-Encoding")
+		if ctx.Request.Header.HasAcceptEncoding("gzip") {
+			// A representation of its own needs an ETag of its own.
+			body, etag = a.gz, strings.TrimSuffix(a.etag, `"`)+`-gz"`
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
 	h.Set("Cache-Control", cache)
 	h.Set("X-Content-Type-Options", "nosniff")
-	if string(ctx.Request.Header.Peek("If-None-Match")) == a.etag {
+	if string(ctx.Request.Header.Peek("If-None-Match")) == etag {
+		h.Del("Content-Encoding")
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return
 	}
 	ctx.SetContentType(a.contentType)
-	ctx.SetBody(a.body)
+	ctx.SetBody(body)
 }
 
 // serveDemo serves the demo shop's pages: /x is x/index.html (or x itself for a file).

@@ -414,6 +414,20 @@ func TestScriptServedWithETag(t *testing.T) {
 	if again.status != 304 {
 		t.Fatalf("revalidation: %d; want 304", again.status)
 	}
+	// Go's client asks for gzip and decompresses transparently unless told otherwise: ask
+	// explicitly to see the compressed body.
+	req, _ := http.NewRequest("GET", ts.url+"/pl.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || len(gz) >= len(r.body)*7/10 || resp.Header.Get("ETag") == r.header.Get("ETag") {
+		t.Fatalf("gzip: encoding %q, %d bytes of %d, etag %q; want a compressed copy with its own ETag",
+			resp.Header.Get("Content-Encoding"), len(gz), len(r.body), resp.Header.Get("ETag"))
+	}
 }
 
 // TestNoInputCausesServerError throws random and mangled bodies at every public route: the
