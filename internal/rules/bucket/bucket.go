@@ -2,8 +2,8 @@
 // id and an experiment seed land in the same variation here as in GrowthBook's SDKs, so an
 // experiment can move between Pathlight and GrowthBook without reshuffling its visitors.
 //
-// The functions are pure and safe for concurrent use. Hash does not allocate for ASCII
-// input; it is called once per visitor and experiment on the decision path.
+// The functions are pure and safe for concurrent use. Hash and InNamespace do not allocate,
+// even for non-ASCII ids: they run per visitor and experiment on the decision path.
 package bucket
 
 import (

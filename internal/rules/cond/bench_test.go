@@ -19,7 +19,9 @@ func benchEval(b *testing.B, src string) {
 func BenchmarkEvalThreeClause(b *testing.B) { benchEval(b, threeClause) }
 
 func BenchmarkEvalRegex(b *testing.B) {
-	benchEval(b, "{device.user_agent: {$regex: (iPhone|Android).*Mobile}}")
+	b.Run("path", func(b *testing.B) { benchEval(b, "{page.path: {$regex: ^/(pricing|plans)}}") })
+	b.Run("user-agent", func(b *testing.B) { benchEval(b, "{device.user_agent: {$regex: (iPhone|Android).*Mobile}}") })
+	b.Run("case-insensitive", func(b *testing.B) { benchEval(b, "{visitor.traits.plan: {$regexi: ^pro}}") })
 }
 
 func BenchmarkEvalVersion(b *testing.B) {

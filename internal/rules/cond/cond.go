@@ -1,28 +1,84 @@
 // Package cond compiles GrowthBook-style conditions into closures.
 //
 // A condition is the MongoDB-like targeting language of GrowthBook (spec 0.8.0), written in
-// YAML or JSON and decoded to map[string]any:
+// YAML or JSON and decoded to map[string]any. Every key of a condition object must hold;
+// a key is a field path or a logical operator:
 //
-//	page.path: /pricing                                  # implicit equality
+//	page.path: /pricing                                  # equality
 //	session.channel: {$in: [Paid Social, Paid Search]}
 //	visitor.pageviews: {$gte: 3}
 //	$or: [{geo.country: US}, {visitor.traits.plan: {$regexi: "^pro"}}]
 //
 // Compile turns the tree into a tree of small nodes over Getters once, with regexes,
-// `$in` sets, padded versions and durations prepared, so that Eval reads fields and
-// compares without maps, parsing or allocations. Every GrowthBook operator means here what
-// it means in GrowthBook's JavaScript SDK, down to JavaScript's loose conversions ("8" > 5
-// is true, a missing field equals null); the GrowthBook cross-SDK cases run as a test.
+// $in sets, padded versions and durations prepared, so that Eval reads fields and compares
+// without maps, parsing or allocations. Every GrowthBook operator means here what it means
+// in GrowthBook's JavaScript SDK, down to JavaScript's loose conversions; the GrowthBook
+// cross-SDK cases run as a test.
 //
-// On top of GrowthBook, Pathlight adds journey operators, each documented where it is
-// compiled: the time operators $within, $before and $after on a time field, and the
-// top-level $sequence and $count over the visitor's step history.
+// # GrowthBook operators
+//
+// Logical, on condition objects: $and, $or (an empty list matches), $nor, $not.
+//
+// On a field's value:
+//   - a plain value: equality. A string or number compares loosely (4 equals "4", a missing
+//     field equals null and 0); true and false test truthiness; a list or object must be
+//     deeply equal.
+//   - $eq, $ne: strict equality (4 is not "4").
+//   - $gt, $gte, $lt, $lte: two strings compare as strings ("2.10" < "2.9"), anything else
+//     as numbers ("8" > 5).
+//   - $in, $nin: the value (or, for a list value, any element) is in the list;
+//     $ini, $nini ignore case.
+//   - $all, $alli: a list value holds an element meeting each item; $alli ignores case.
+//   - $elemMatch: a list value has an element meeting a condition (an operator object, or a
+//     condition object on the element's fields); $size: the list's length meets a number or
+//     a condition.
+//   - $exists: true or false; $type: string, number, boolean, object, array or null.
+//   - $regex, $regexi: the value matches a regular expression (RE2 syntax: no lookarounds);
+//     $regexi ignores case.
+//   - $veq, $vne, $vgt, $vgte, $vlt, $vlte: version comparison ("v2.10.0" > "2.9.1-rc.1").
+//   - $not: the value does not meet a condition.
+//   - $inGroup, $notInGroup: the value is in a saved group (Options.SavedGroups).
+//
+// A missing field behaves exactly like null, as in GrowthBook: $exists is false and $type
+// is null for both.
+//
+// # Journey operators
+//
+// Pathlight adds operators over time and the visitor's step history. Durations are a whole
+// number and a unit: 500ms, 30s, 10m, 2h, 14d, 2w.
+//
+// $within on a time field (Unix ms): the time is at most the duration before now.
+//
+//	visitor.last_seen: {$within: 14d}               # seen in the last 14 days
+//
+// A missing or zero time never matches. {$not: {$within: 30d}} also matches "never".
+//
+// $before and $after on a time field: strictly before or after a bound, either a duration
+// back from now or an absolute date (UTC), RFC 3339 time or Unix ms.
+//
+//	visitor.first_seen: {$before: 30d}              # first seen more than 30 days ago
+//	session.started_at: {$after: 2025-11-28, $before: 2025-12-02}
+//
+// $sequence, a key of a condition object: the visitor reached these steps in this order,
+// other steps possibly in between; with within, the whole sequence (first to last
+// arrival) fits in the duration.
+//
+//	$sequence: [viewed_pricing, started_checkout]
+//	$sequence: {steps: [viewed_pricing, started_trial, invited_team], within: 7d}
+//
+// $count, a key of a condition object: the number of arrivals at a step, in the last
+// duration when within is given, compared with $eq, $ne, $gt, $gte, $lt or $lte. The
+// step history is bounded, so for all-time totals the step's count field is exact.
+//
+//	$count: {step: viewed_pricing, within: 7d, $gte: 3}   # 3 pricing views this week
+//
+// # Errors
 //
 // Unlike GrowthBook, which evaluates a malformed clause as false, Compile rejects it: an
 // unknown operator, a wrong operand type, a bad regex or duration, an unknown field or
 // saved group is an error that names the clause, e.g.
 // `page.path: $regex: error parsing regexp: missing closing ): ...`. Options.Lenient
-// restores GrowthBook's behaviour for conditions that come from GrowthBook itself.
+// restores GrowthBook's behaviour for conditions written for GrowthBook.
 package cond
 
 import (

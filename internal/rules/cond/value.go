@@ -2,6 +2,7 @@ package cond
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -149,7 +150,7 @@ func typeName(v any) string {
 	if _, ok := toFloat(v); ok {
 		return "number"
 	}
-	return "Go value"
+	return fmt.Sprintf("%T", v)
 }
 
 func fromAny(v any) (Value, error) {
