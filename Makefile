@@ -25,6 +25,7 @@ test-go:
 
 test-js: deps-js
 	cd sdk-js && npm test
+	cd internal/dashboard/web && (test -d node_modules/.bin || npm ci --no-audit --no-fund) && npm test
 
 deps-js:
 	.ci/ensure-chromium

@@ -13,7 +13,7 @@ const module = "github.com/pathlight/pathlight"
 
 // layers is the allowed order of the domain packages: a package may import only packages of
 // earlier layers (and siblings that sit beside the chain, listed in beside).
-var layers = []string{"internal/event", "internal/journey", "internal/rules", "internal/track", "internal/server", "cmd/pathlight"}
+var layers = []string{"internal/event", "internal/journey", "internal/rules", "internal/track", "internal/analytics", "internal/server", "cmd/pathlight"}
 
 // TestImportGraph enforces the import rules of the architecture with `go list -deps`:
 // the layering event ← journey ← rules ← track ← server ← cmd; only server imports fasthttp;

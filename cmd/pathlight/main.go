@@ -3,6 +3,9 @@
 //
 //	pathlight serve [flags]          run the server
 //	pathlight rules check [dir]      validate rules and run their tests
+//	pathlight report <name> [flags]  print a report from a data directory or a server
+//	pathlight attribution --paths F  run the attribution models on a path file
+//	pathlight simulate [flags]       send realistic traffic to a server
 //	pathlight version                print the version
 //
 // Run `pathlight help` or `pathlight <command> --help` for details.
@@ -48,6 +51,10 @@ const usage = `Pathlight: on-site tracking and personalization at the edge.
 Usage:
   pathlight serve [flags]         run the server (pathlight serve --help lists every flag)
   pathlight rules check [dir]     validate the rules in dir (default ./rules) and run dir/tests
+  pathlight report <name>         print a report (overview, funnel, attribution …) from a stopped
+                                  server's data directory or a running server
+  pathlight attribution --paths F run the attribution models on a ChannelAttribution path file
+  pathlight simulate              send realistic, reproducible traffic to a running server
   pathlight version               print the version
   pathlight help                  print this help
 
@@ -66,6 +73,12 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) er
 		return serve(args[1:], stdout, stderr, getenv)
 	case "rules":
 		return rulesCmd(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr, getenv)
+	case "attribution":
+		return attributionCmd(args[1:], stdout, stderr)
+	case "simulate":
+		return simulateCmd(args[1:], stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "pathlight", version)
 		return nil

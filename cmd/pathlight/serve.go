@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/enrich"
 	"github.com/pathlight/pathlight/internal/server"
@@ -80,16 +81,19 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		defer geo.Close()
 	}
 
-	tr := track.New(trackstore.New(db), geo, nil, trackConfig(cfg, log))
+	// The feed hears every commit, so that reports see new hits without a rescan.
+	feed := analytics.NewFeed(nil)
+	tr := track.New(track.Watch(trackstore.New(db), feed), geo, nil, trackConfig(cfg, log))
 	mgr := newRulesManager(cfg.Rules, tr.SetRules, log)
 	if err := mgr.Reload(); err != nil {
 		_ = db.Close()
 		return exitError{code: 1, msg: "pathlight serve: the rules in " + cfg.Rules + " are invalid:\n" + indent(err.Error())}
 	}
 
+	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes,
+		StoreSizes: db.Sizes, Analytics: reports,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -109,6 +113,11 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	go func() {
 		defer wg.Done()
 		mgr.watch(ctx, 2*time.Second)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		reports.Run(ctx) // builds the report index, then keeps it current
 	}()
 
 	errc := make(chan error, 1)

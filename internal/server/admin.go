@@ -60,7 +60,7 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.reloadRules(ctx)
-	case parts[0] == "reports" || parts[0] == "import" || parts[0] == "live":
+	case parts[0] == "reports" || parts[0] == "import" || parts[0] == "live" || (parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach"):
 		s.analytics(ctx, parts)
 	default:
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such admin route: "+string(ctx.Path()))
@@ -71,8 +71,13 @@ func (s *Server) authorised(ctx *fasthttp.RequestCtx) bool {
 	if s.dashboardSession(ctx) {
 		return true
 	}
-	h := ctx.Request.Header.Peek("Authorization")
-	tok, ok := bytes.CutPrefix(h, []byte("Bearer "))
+	return s.bearerOK(ctx.Request.Header.Peek("Authorization"))
+}
+
+// bearerOK reports whether an Authorization header carries the admin token; the comparison
+// takes the same time whatever the token sent.
+func (s *Server) bearerOK(authorization []byte) bool {
+	tok, ok := bytes.CutPrefix(authorization, []byte("Bearer "))
 	return ok && s.cfg.AdminToken != "" &&
 		subtle.ConstantTimeCompare(bytes.TrimSpace(tok), []byte(s.cfg.AdminToken)) == 1
 }

@@ -1,8 +1,111 @@
 package server
 
-import "github.com/valyala/fasthttp"
+import (
+	"errors"
+	"time"
 
-// analytics serves /api/v1/reports/*, /api/v1/import and /api/v1/live.
+	"github.com/valyala/fasthttp"
+
+	"github.com/pathlight/pathlight/internal/analytics"
+)
+
+// analytics serves /api/v1/reports[/{name}], /api/v1/import, /api/v1/live and
+// /api/v1/rules/reach. The work is the analytics service's; this maps HTTP to it.
 func (s *Server) analytics(ctx *fasthttp.RequestCtx, parts []string) {
-	s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such admin route: "+string(ctx.Path()))
+	switch {
+	case parts[0] == "import" && len(parts) == 1:
+		if !ctx.IsPost() {
+			s.methodNotAllowed(ctx, "POST")
+			return
+		}
+		s.importEvents(ctx)
+		return
+	case !ctx.IsGet():
+		s.methodNotAllowed(ctx, "GET")
+		return
+	case s.reports == nil:
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "reports are not enabled on this server")
+		return
+	}
+	switch {
+	case parts[0] == "reports" && len(parts) == 1:
+		writeJSON(ctx, fasthttp.StatusOK, struct {
+			Reports string `json:"reports"`
+		}{analytics.ReportNames()})
+	case parts[0] == "reports" && len(parts) == 2:
+		s.report(ctx, parts[1])
+	case parts[0] == "live" && len(parts) == 1:
+		writeJSON(ctx, fasthttp.StatusOK, s.reports.Live())
+	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach":
+		r, err := s.reports.Reach(string(ctx.QueryArgs().Peek("site")))
+		if err != nil {
+			s.reportsUnavailable(ctx, err)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, r)
+	default:
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such admin route: "+string(ctx.Path()))
+	}
+}
+
+// report answers GET /api/v1/reports/{name}?from=&to=&site=&<options>.
+func (s *Server) report(ctx *fasthttp.RequestCtx, name string) {
+	values := map[string]string{}
+	for k, v := range ctx.QueryArgs().All() {
+		values[string(k)] = string(v)
+	}
+	q, err := analytics.NewQuery(values, time.Now())
+	if err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	r, err := s.reports.Report(name, q)
+	var qe *analytics.QueryError
+	switch {
+	case err == nil:
+		writeJSON(ctx, fasthttp.StatusOK, r)
+	case errors.As(err, &qe):
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, analytics.ErrUnknownReport):
+		s.fail(ctx, fasthttp.StatusNotFound, "unknown_report", err.Error())
+	default:
+		s.reportsUnavailable(ctx, err)
+	}
+}
+
+// reportsUnavailable answers a report that failed for a reason of the server's.
+func (s *Server) reportsUnavailable(ctx *fasthttp.RequestCtx, err error) {
+	s.log.Error("report", "path", string(ctx.Path()), "err", err)
+	ctx.Response.Header.Set("Retry-After", "1")
+	s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the report could not be computed; retry later")
+}
+
+// importEvents answers POST /api/v1/import: an NDJSON body of backdated requests, each
+// tracked as if it were a hit at its time.
+func (s *Server) importEvents(ctx *fasthttp.RequestCtx) {
+	im := analytics.NewImporter(s.tracker, s.importSite)
+	res, err := im.Import(ctx.PostBody())
+	if err != nil {
+		s.log.Error("import", "err", err)
+		ctx.Response.Header.Set("Retry-After", "1")
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage",
+			"import stopped after "+itoa(res.Lines)+" lines: the events could not be stored; send the rest again")
+		return
+	}
+	if s.reports != nil && res.Accepted > 0 {
+		s.reports.Refresh() // reports asked for after an import see all of it
+	}
+	writeJSON(ctx, fasthttp.StatusOK, res)
+}
+
+// importSite resolves an import line's site as the public endpoints do: an allowed site id,
+// or the only site when the line names none.
+func (s *Server) importSite(id string) (string, bool) {
+	if id == "" && len(s.sites) == 1 {
+		for only := range s.sites {
+			return only, true
+		}
+	}
+	_, ok := s.sites[id]
+	return id, ok
 }

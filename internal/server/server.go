@@ -20,6 +20,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
@@ -55,12 +56,16 @@ type Options struct {
 	Logger  *slog.Logger
 	// StoreSizes reports the LSM and value-log sizes for /metrics; nil omits them.
 	StoreSizes func() (lsm, vlog int64)
+	// Analytics answers /api/v1/reports/*, /api/v1/live and /api/v1/rules/reach; nil
+	// leaves them unanswered (404).
+	Analytics *analytics.Service
 }
 
 // Server serves Pathlight over HTTP.
 type Server struct {
 	cfg     *config.Config
 	tracker *track.Tracker
+	reports *analytics.Service
 	rules   RulesManager
 	log     *slog.Logger
 	srv     *fasthttp.Server
@@ -69,6 +74,7 @@ type Server struct {
 	sites   map[string]*config.Site
 	proxies []netip.Prefix
 	assets  *assets
+	dash    *dashboardSite
 
 	batches sync.Pool // *event.Batch
 	results sync.Pool // *track.Result
@@ -84,6 +90,7 @@ func New(o Options) *Server {
 	s := &Server{
 		cfg:     cfg,
 		tracker: o.Tracker,
+		reports: o.Analytics,
 		rules:   o.Rules,
 		log:     o.Logger,
 		sites:   make(map[string]*config.Site, len(cfg.Sites)),
@@ -100,16 +107,17 @@ func New(o Options) *Server {
 	s.m = newServerMetrics(o.StoreSizes, o.Rules)
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
 	s.assets = newAssets(cfg.Demo)
+	s.dash = newDashboardSite(time.Now)
 	s.batches.New = func() any { return new(event.Batch) }
 	s.results.New = func() any { return new(track.Result) }
 	s.srv = &fasthttp.Server{
 		Handler:                       s.handle,
 		ErrorHandler:                  s.handleError,
+		HeaderReceived:                s.bodyLimit,
 		Name:                          "pathlight",
 		ReadTimeout:                   cfg.ReadTimeout,
 		WriteTimeout:                  cfg.WriteTimeout,
 		IdleTimeout:                   cfg.IdleTimeout,
-		MaxConnsPerIP:                 cfg.MaxConnsPerIP,
 		MaxRequestBodySize:            cfg.BodyLimit,
 		ReadBufferSize:                8192,
 		DisableHeaderNamesNormalizing: false,
@@ -128,7 +136,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer s.wg.Done()
 		s.limits.sweep(s.stop, time.Minute)
 	}()
-	if err := s.srv.Serve(ln); err != nil {
+	if err := s.srv.Serve(newConnLimiter(ln, s.cfg.MaxConnsPerIP)); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
@@ -178,6 +186,21 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such route: "+string(path))
 		}
 	}
+}
+
+// importBodyLimit is the body limit of an authorised POST /api/v1/import: a replay or a
+// simulation sends many requests at once.
+const importBodyLimit = 64 << 20
+
+// bodyLimit raises the body limit for an authorised import once its headers are read, before
+// any of the body is; every other request keeps the configured limit.
+func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if string(h.RequestURI()) == "/api/v1/import" && string(h.Method()) == fasthttp.MethodPost {
+		if s.bearerOK(h.Peek("Authorization")) {
+			return fasthttp.RequestConfig{MaxRequestBodySize: importBodyLimit}
+		}
+	}
+	return fasthttp.RequestConfig{}
 }
 
 // handleError answers requests that fasthttp could not read.

@@ -33,6 +33,7 @@ type testServer struct {
 	url     string
 	tracker *track.Tracker
 	srv     *server.Server
+	client  *http.Client
 }
 
 // start runs a real server on 127.0.0.1 over real Badger in a temp dir. flags are serve
@@ -70,7 +71,11 @@ func start(t *testing.T, flags ...string) *testServer {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	client := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(func() {
+		// Close the client's keep-alive connections first: shutting fasthttp down under an
+		// idle connection races with its reader.
+		client.CloseIdleConnections()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -81,7 +86,7 @@ func start(t *testing.T, flags ...string) *testServer {
 		}
 		db.Close()
 	})
-	return &testServer{url: "http://" + ln.Addr().String(), tracker: tr, srv: srv}
+	return &testServer{url: "http://" + ln.Addr().String(), tracker: tr, srv: srv, client: client}
 }
 
 type reply struct {
@@ -104,7 +109,7 @@ func (ts *testServer) do(t *testing.T, method, path, body string, headers ...str
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := ts.client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -294,8 +299,12 @@ func TestBeaconAndDecide(t *testing.T) {
 		t.Fatalf("decide: %d %s", d.status, d.body)
 	}
 	h := decode[hitReply](t, d.body)
-	if len(h.Accepted) != 0 || h.Decisions.Slots["checkout_banner"].Experiment == "" || h.Decisions.Slots["hero"].Variant == "" {
-		t.Fatalf("decide reply = %s; want slots decided, the banner by its experiment, nothing recorded", d.body)
+	// The example rules hold out 5% of visitors: they see defaults only.
+	ex := ts.do(t, "GET", "/api/v1/visitors/"+vid+"/explain?slot=checkout_banner", "", "Authorization", "Bearer "+token)
+	held := decode[struct{ Holdout bool }](t, ex.body).Holdout
+	banner := h.Decisions.Slots["checkout_banner"]
+	if len(h.Accepted) != 0 || h.Decisions.Slots["hero"].Variant == "" || (banner.Experiment == "") != held {
+		t.Fatalf("decide reply = %s (holdout %v); want slots decided, the banner by its experiment unless held out, nothing recorded", d.body, held)
 	}
 	// The arm is sticky: deciding again gives the same.
 	d2 := ts.do(t, "POST", "/v1/decide", `{"site":"shop","slots":["checkout_banner"],"url":"https://shop.example/checkout"}`, "Cookie", "pl_vid="+vid)
@@ -406,11 +415,11 @@ func TestMetricsAndHealth(t *testing.T) {
 
 func TestScriptServedWithETag(t *testing.T) {
 	ts := start(t)
-	r := ts.do(t, "GET", "/pl.js", "")
+	r := ts.do(t, "GET", "/pl.js", "", "Accept-Encoding", "identity")
 	if r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "javascript") || r.header.Get("ETag") == "" || len(r.body) < 500 {
 		t.Fatalf("/pl.js: %d %v %d bytes", r.status, r.header, len(r.body))
 	}
-	again := ts.do(t, "GET", "/pl.js", "", "If-None-Match", r.header.Get("ETag"))
+	again := ts.do(t, "GET", "/pl.js", "", "Accept-Encoding", "identity", "If-None-Match", r.header.Get("ETag"))
 	if again.status != 304 {
 		t.Fatalf("revalidation: %d; want 304", again.status)
 	}
@@ -527,5 +536,47 @@ func TestSurveyAnswerIsValidated(t *testing.T) {
 	st, _ := ts.tracker.Visitor(h.VID)
 	if p := st.Prompt("pricing_exit"); p == nil || p.Answered != 1 {
 		t.Fatalf("prompt stats = %+v; want one answer", p)
+	}
+}
+
+func TestConnectionCapPerIP(t *testing.T) {
+	ts := start(t, "--max-conns-per-ip", "2")
+	addr := strings.TrimPrefix(ts.url, "http://")
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 2; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "HTTP/1.1 429") || !strings.Contains(string(b), "too_many_conns") {
+		t.Fatalf("third connection got %q; want a 429 and the connection closed", b)
+	}
+	// Closing one frees its slot.
+	open[0].Close()
+	open = open[1:]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := ts.do(t, "GET", "/healthz", "")
+		if r.status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no slot after closing a connection: %d", r.status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

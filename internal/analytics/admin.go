@@ -1,0 +1,155 @@
+package analytics
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// Reach is how many visitors each segment of the rules holds now.
+type Reach struct {
+	// Visitors is every visitor of the site the index holds: the denominator of the shares.
+	Visitors int            `json:"visitors"`
+	Segments []SegmentReach `json:"segments"`
+}
+
+// SegmentReach is one segment's visitors: those whose last decision found them in it.
+type SegmentReach struct {
+	ID       string  `json:"id"`
+	Visitors int     `json:"visitors"`
+	Share    float64 `json:"share"`
+}
+
+// Reach counts the visitors of site ("" for every site) in each segment of the rules, as
+// their latest decision placed them.
+func (s *Service) Reach(site string) (*Reach, error) {
+	snap, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	v := snap.view(site)
+	ids := s.rules().Segments()
+	counts := make(map[string]int, len(ids))
+	for _, e := range v.entries {
+		for _, sg := range e.j.Segments {
+			counts[sg]++
+		}
+	}
+	r := &Reach{Visitors: len(v.entries), Segments: make([]SegmentReach, 0, len(ids))}
+	for _, id := range ids {
+		sr := SegmentReach{ID: id, Visitors: counts[id]}
+		if r.Visitors > 0 {
+			sr.Share = float64(sr.Visitors) / float64(r.Visitors)
+		}
+		r.Segments = append(r.Segments, sr)
+	}
+	return r, nil
+}
+
+// Live is the live view: hits per second over the last minute, oldest first, and the newest
+// events (bots left out) as the event export writes them, oldest first.
+type Live struct {
+	HitsPerSecond []HitsPerSecond `json:"hits_per_second"`
+	Recent        []RawJSON       `json:"recent"`
+}
+
+// RawJSON is an encoded JSON value, written as it is.
+type RawJSON []byte
+
+// MarshalJSON returns r.
+func (r RawJSON) MarshalJSON() ([]byte, error) {
+	if len(r) == 0 {
+		return []byte("null"), nil
+	}
+	return r, nil
+}
+
+// UnmarshalJSON keeps a copy of b.
+func (r *RawJSON) UnmarshalJSON(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+// Live returns the live view.
+func (s *Service) Live() *Live {
+	hits, recs := s.feed.liveView()
+	l := &Live{HitsPerSecond: hits, Recent: make([]RawJSON, 0, len(recs))}
+	var (
+		h event.Hit
+		e event.Event
+	)
+	for _, rec := range recs {
+		if event.DecodeRecord(rec, &h, &e) == nil {
+			l.Recent = append(l.Recent, event.AppendRecordJSON(nil, &h))
+		}
+	}
+	return l
+}
+
+// ImportResult counts what an import did.
+type ImportResult struct {
+	Lines     int           `json:"lines"`
+	Accepted  int           `json:"accepted"`
+	Duplicate int           `json:"duplicate"`
+	Rejected  int           `json:"rejected"`
+	Errors    []ImportError `json:"errors"`
+}
+
+// ImportError is a line an import could not use.
+type ImportError struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+}
+
+// maxImportErrors bounds the errors an import lists; later ones are only counted in Lines.
+const maxImportErrors = 100
+
+// Importer tracks NDJSON imports (see track.ImportLine) through a tracker.
+type Importer struct {
+	tr   *track.Tracker
+	site func(id string) (string, bool)
+}
+
+// NewImporter returns an Importer; site resolves and checks each line's site id.
+func NewImporter(tr *track.Tracker, site func(id string) (string, bool)) *Importer {
+	return &Importer{tr: tr, site: site}
+}
+
+// Import tracks each non-empty line of body in order, as a request made at the line's time.
+// Bad lines are listed in the result and skipped; a storage error stops the import and is
+// returned with the counts so far.
+func (im *Importer) Import(body []byte) (*ImportResult, error) {
+	res := &ImportResult{Errors: []ImportError{}}
+	var sc track.ImportScratch
+	n := 0
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		n++
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		res.Lines++
+		c, err := im.tr.Import(line, &sc, im.site)
+		if errors.Is(err, track.ErrImportLine) {
+			if len(res.Errors) < maxImportErrors {
+				res.Errors = append(res.Errors, ImportError{Line: n, Error: err.Error()})
+			}
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("import line %d: %w", n, err)
+		}
+		res.Accepted += c.Accepted
+		res.Duplicate += c.Duplicate
+		res.Rejected += c.Rejected
+	}
+	return res, nil
+}

@@ -1,0 +1,210 @@
+package analytics
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// Names of the events the tracker logs for reports itself.
+const (
+	exposureEvent = "$exposure"        // the first exposure of a visitor to an experiment arm
+	holdoutEvent  = "$holdout_prompt"  // a prompt a holdout visitor would have been offered
+	actionHoldout = "$would_have_seen" // the action of a prompt record made from holdoutEvent
+)
+
+// Live view sizes.
+const (
+	liveSeconds = 60 // hits per second are kept for the last minute
+	liveRecent  = 50 // the newest events shown
+)
+
+// Feed hears the tracker's commits (it is a track.Watcher: give it to track.Watch) and keeps
+// what the index has not read yet, plus the live view: hits per second over the last minute
+// and the newest events. Its methods are called on the hit path, so they do little work
+// under one short lock. A Feed is safe for concurrent use.
+type Feed struct {
+	now     func() time.Time
+	scratch sync.Pool // *feedScratch
+
+	mu      sync.Mutex
+	pending pending
+	secs    [liveSeconds]secCount
+	recent  [liveRecent][]byte // event-log records, a ring
+	nrecent int                // records written to recent, ever
+}
+
+// secCount is the number of hits in one wall-clock second.
+type secCount struct {
+	sec int64 // Unix seconds
+	n   int
+}
+
+// feedScratch is the decoding space of one EventLogged call.
+type feedScratch struct {
+	h event.Hit
+	e event.Event
+}
+
+// pending is what the feed heard since the index last took it.
+type pending struct {
+	dirty   map[string]struct{} // visitors whose state was written or deleted
+	sites   map[siteVID]struct{}
+	prompts []promptRec
+}
+
+// siteVID says that an event of visitor vid was logged for site.
+type siteVID struct{ site, vid string }
+
+// promptRec is one prompt event of the log: shown, dismissed, answered, or
+// actionHoldout for a prompt a holdout visitor would have been offered.
+type promptRec struct {
+	site, vid, id string
+	prompt        string
+	action        string
+	answer        string
+	at            int64
+}
+
+// NewFeed returns a Feed; now is the clock of the live view (nil: time.Now).
+func NewFeed(now func() time.Time) *Feed {
+	if now == nil {
+		now = time.Now
+	}
+	f := &Feed{now: now}
+	f.scratch.New = func() any { return new(feedScratch) }
+	f.pending.reset()
+	return f
+}
+
+var _ track.Watcher = (*Feed)(nil)
+
+func (p *pending) reset() {
+	*p = pending{dirty: map[string]struct{}{}, sites: map[siteVID]struct{}{}}
+}
+
+func (p *pending) empty() bool {
+	return len(p.dirty) == 0 && len(p.sites) == 0 && len(p.prompts) == 0
+}
+
+// StateChanged implements track.Watcher: the visitor's journey is re-read on the next
+// refresh.
+func (f *Feed) StateChanged(vid []byte, _ bool) {
+	f.mu.Lock()
+	if _, ok := f.pending.dirty[string(vid)]; !ok {
+		f.pending.dirty[string(vid)] = struct{}{}
+	}
+	f.mu.Unlock()
+}
+
+// EventLogged implements track.Watcher: it notes the visitor's site, keeps prompt events for
+// the survey and holdout reports, and counts the hit in the live view. Bots are left out.
+// Most records need only their head; prompt events are decoded whole.
+func (f *Feed) EventLogged(rec []byte) {
+	head := readHead(rec)
+	var pr promptRec
+	isPrompt := false
+	if !head.ok || head.hasPayload {
+		sc := f.scratch.Get().(*feedScratch)
+		defer f.scratch.Put(sc)
+		if event.DecodeRecord(rec, &sc.h, &sc.e) != nil {
+			return
+		}
+		h := &sc.h
+		head = recordHead{typ: h.Event.Type, bot: h.Device.Bot, site: []byte(h.Site), vid: []byte(h.VID), name: []byte(h.Event.Name), ok: true}
+		isPrompt = promptOf(h, &pr)
+	}
+	if head.bot {
+		return
+	}
+	sec := f.now().Unix()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(head.vid) > 0 {
+		k := siteVID{string(head.site), string(head.vid)}
+		if _, ok := f.pending.sites[k]; !ok {
+			f.pending.sites[k] = struct{}{}
+		}
+		if isPrompt {
+			f.pending.prompts = append(f.pending.prompts, pr.clone())
+		}
+	}
+	if head.typ == event.TypeEvent && len(head.name) > 0 && head.name[0] == '$' {
+		return // the tracker's own records are not traffic
+	}
+	c := &f.secs[sec%liveSeconds]
+	if c.sec != sec {
+		*c = secCount{sec: sec}
+	}
+	c.n++
+	i := f.nrecent % liveRecent
+	f.recent[i] = append(f.recent[i][:0], rec...)
+	f.nrecent++
+}
+
+// take hands what the feed heard to the caller and starts afresh.
+func (f *Feed) take() pending {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.pending
+	f.pending.reset()
+	return p
+}
+
+// promptOf fills pr from a prompt event or a holdout record and reports whether h was one.
+// pr's strings share the record's memory until cloned.
+func promptOf(h *event.Hit, pr *promptRec) bool {
+	e := h.Event
+	switch {
+	case e.Type == event.TypePrompt && e.Prompt != "":
+		*pr = promptRec{site: h.Site, vid: h.VID, id: e.ID, prompt: e.Prompt, action: e.Action, answer: e.Answer, at: h.Time}
+		return true
+	case e.Type == event.TypeEvent && e.Name == holdoutEvent:
+		v, _ := e.Props.Get("prompt")
+		if v.Kind != event.KindString || v.Str == "" {
+			return false
+		}
+		*pr = promptRec{site: h.Site, vid: h.VID, id: e.ID, prompt: v.Str, action: actionHoldout, at: h.Time}
+		return true
+	}
+	return false
+}
+
+// clone returns pr with its own copies of the strings.
+func (pr promptRec) clone() promptRec {
+	pr.site, pr.vid, pr.id = strings.Clone(pr.site), strings.Clone(pr.vid), strings.Clone(pr.id)
+	pr.prompt, pr.action, pr.answer = strings.Clone(pr.prompt), strings.Clone(pr.action), strings.Clone(pr.answer)
+	return pr
+}
+
+// HitsPerSecond is the number of hits in one second of the live view.
+type HitsPerSecond struct {
+	T int64 `json:"t"` // the second's start, Unix ms
+	N int   `json:"n"`
+}
+
+// liveView copies the live counts of the last minute, oldest first, and the newest records,
+// oldest first.
+func (f *Feed) liveView() ([]HitsPerSecond, [][]byte) {
+	now := f.now().Unix()
+	out := make([]HitsPerSecond, 0, liveSeconds)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := now - liveSeconds + 1; s <= now; s++ {
+		n := 0
+		if c := f.secs[((s%liveSeconds)+liveSeconds)%liveSeconds]; c.sec == s {
+			n = c.n
+		}
+		out = append(out, HitsPerSecond{T: s * 1000, N: n})
+	}
+	k := min(f.nrecent, liveRecent)
+	recs := make([][]byte, 0, k)
+	for i := f.nrecent - k; i < f.nrecent; i++ {
+		recs = append(recs, append([]byte(nil), f.recent[i%liveRecent]...))
+	}
+	return out, recs
+}

@@ -1,0 +1,156 @@
+package analytics
+
+import (
+	"strings"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/report"
+	"github.com/pathlight/pathlight/internal/rules"
+)
+
+// weekMS is one week in milliseconds: step health compares weeks.
+const weekMS = 7 * dayMS
+
+// FunnelReport is one funnel of the rules over the period.
+type FunnelReport struct {
+	// Funnels lists the ids of the rules' funnels, for a picker.
+	Funnels     []string `json:"funnels"`
+	ID          string   `json:"id"`
+	Description string   `json:"description,omitempty"`
+	// Funnel is nil when the rules define no funnel and the query names no steps.
+	Funnel *report.FunnelResult `json:"funnel"`
+	// Notes explain choices the report made, such as a breakdown it cannot draw.
+	Notes []string `json:"notes,omitempty"`
+}
+
+func runFunnel(rc *reportCtx) (any, error) {
+	res := &FunnelReport{Funnels: []string{}}
+	f, ok := rc.funnel(res)
+	if !ok || rc.o.err != nil {
+		return res, rc.o.err
+	}
+	// Attempts start at a step-1 arrival in the period: visitors without a step arrival in
+	// it cannot count.
+	fr, err := report.BuildFunnel(rc.v.stepping(rc.q.From, rc.q.To), f, rc.q.From, rc.q.To)
+	if err != nil {
+		return nil, &QueryError{"funnel", err.Error()}
+	}
+	res.Funnel = fr
+	return res, nil
+}
+
+// HealthReport is the step health of a funnel (report.HealthReport): the week before the
+// period's end against the eight weeks before it.
+type HealthReport struct {
+	*report.HealthReport
+	Funnel string `json:"funnel"`
+	// WeekFrom and WeekTo bound the current week, Unix ms: [to − 7 days, to).
+	WeekFrom int64    `json:"week_from"`
+	WeekTo   int64    `json:"week_to"`
+	Funnels  []string `json:"funnels"`
+	Notes    []string `json:"notes,omitempty"`
+}
+
+func runHealth(rc *reportCtx) (any, error) {
+	var fr FunnelReport
+	f, ok := rc.funnel(&fr)
+	res := &HealthReport{HealthReport: &report.HealthReport{Transitions: []report.TransitionHealth{}, FixFirst: []report.TransitionHealth{}},
+		Funnel: fr.ID, Funnels: fr.Funnels, Notes: fr.Notes, WeekTo: rc.q.To, WeekFrom: rc.q.To - weekMS}
+	if !ok || rc.o.err != nil {
+		return res, rc.o.err
+	}
+	f.Breakdown = report.DimNone
+	week := func(i int) (*report.FunnelResult, error) {
+		to := rc.q.To - int64(i)*weekMS
+		from := to - weekMS
+		return report.BuildFunnel(rc.v.stepping(from, to), f, from, to)
+	}
+	cur, err := week(0)
+	if err != nil {
+		return nil, &QueryError{"funnel", err.Error()}
+	}
+	base := make([]*report.FunnelResult, report.BaselineWeeks)
+	for i := range base {
+		if base[i], err = week(report.BaselineWeeks - i); err != nil {
+			return nil, err
+		}
+	}
+	h, err := report.StepHealth(cur, base)
+	if err != nil {
+		return nil, err
+	}
+	res.HealthReport = h
+	return res, nil
+}
+
+// funnel picks the funnel of the query: ad-hoc steps (steps=a,b,c with window and mode), the
+// rules' funnel named by funnel=, or the rules' first. It fills the report's list of funnels,
+// id and notes, and reports false when there is no funnel to draw.
+func (rc *reportCtx) funnel(res *FunnelReport) (report.Funnel, bool) {
+	fs := rc.set.Funnels()
+	for _, f := range fs {
+		res.Funnels = append(res.Funnels, f.ID)
+	}
+	var f report.Funnel
+	breakdown := ""
+	if steps := rc.o.list("steps"); len(steps) > 0 {
+		res.ID = "(steps)"
+		f = report.Funnel{Steps: steps, Mode: report.FunnelMode(rc.o.str("mode", string(report.Ordered))),
+			Window: rc.o.duration("window", report.DefaultFunnelWindow), Exclusions: rc.o.list("exclude")}
+	} else {
+		id := rc.o.str("funnel", "")
+		var rf *rules.Funnel
+		for i := range fs {
+			if fs[i].ID == id || (id == "" && i == 0) {
+				rf = &fs[i]
+				break
+			}
+		}
+		if rf == nil {
+			if id != "" {
+				rc.o.fail("funnel", "%q: the rules define no such funnel (they define: %s)", id, strings.Join(res.Funnels, ", "))
+			}
+			return f, false
+		}
+		res.ID, res.Description = rf.ID, rf.Description
+		f = report.Funnel{Steps: rf.Steps, Mode: report.FunnelMode(rf.Mode), Window: time.Duration(rf.Window) * time.Millisecond, Exclusions: rf.Exclude}
+		breakdown = rf.Breakdown
+	}
+	if b := rc.o.str("breakdown", ""); b != "" {
+		d, ok := dimensionOf(b)
+		if !ok {
+			rc.o.fail("breakdown", "%q: want channel, device, country, segment or arm:<experiment>", b)
+		}
+		f.Breakdown = d
+	} else if breakdown != "" {
+		d, ok := dimensionOf(breakdown)
+		if !ok {
+			res.Notes = append(res.Notes, "the rules break this funnel down by "+breakdown+", which reports cannot draw yet; shown without a breakdown")
+		}
+		f.Breakdown = d
+	}
+	return f, true
+}
+
+// dimensionOf maps a breakdown, as a report names it or as a rule field names it, to a
+// report dimension.
+func dimensionOf(s string) (report.Dimension, bool) {
+	switch s {
+	case "", "none":
+		return report.DimNone, true
+	case "channel", "session.channel":
+		return report.DimChannel, true
+	case "device", "device.type":
+		return report.DimDevice, true
+	case "country", "geo.country":
+		return report.DimCountry, true
+	case "segment", "segments", "visitor.segments":
+		return report.DimSegment, true
+	}
+	for _, p := range []string{"arm:", "experiments."} {
+		if exp, ok := strings.CutPrefix(s, p); ok && exp != "" {
+			return report.ArmDimension(exp), true
+		}
+	}
+	return report.DimNone, false
+}

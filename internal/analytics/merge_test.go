@@ -1,0 +1,191 @@
+package analytics
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/journey"
+	"github.com/pathlight/pathlight/internal/report"
+	"github.com/pathlight/pathlight/internal/rules"
+)
+
+const testDay = int64(dayMS)
+
+// randomJourneys returns n visitors' journeys over days 0 … 60 (Unix ms from 0): sessions
+// from a few channels and campaigns, step arrivals and conversions.
+func randomJourneys(seed uint64, n int) []report.Journey {
+	chans := []string{"Direct", "Organic Search", "Paid Search", "Email", "Paid Social", ""}
+	camps := []string{"", "spring", "brand"}
+	steps := []string{"landed", "viewed_product", "added_to_cart", "began_checkout", "purchased", "viewed_pricing"}
+	r := rand.New(rand.NewPCG(seed, 7))
+	js := make([]report.Journey, n)
+	for i := range js {
+		j := &js[i]
+		j.VID = fmt.Sprintf("%032x", i)
+		t := r.Int64N(60 * testDay)
+		for range 1 + r.IntN(5) {
+			j.Touches = append(j.Touches, journey.Touchpoint{StartedAt: t, LastAt: t + 600_000, Channel: chans[r.IntN(len(chans))], Campaign: camps[r.IntN(len(camps))]})
+			at := t
+			for range r.IntN(6) {
+				at += r.Int64N(300_000)
+				st := steps[r.IntN(len(steps))]
+				j.Steps = append(j.Steps, journey.StepMark{Step: st, At: at})
+				if st == "purchased" {
+					j.Conversions = append(j.Conversions, journey.Conversion{Step: st, At: at, Value: float64(r.IntN(100))})
+				}
+			}
+			t += r.Int64N(20 * testDay)
+		}
+	}
+	return js
+}
+
+// viewOf puts journeys into a one-site view, as a snapshot would.
+func viewOf(js []report.Journey) *view {
+	v := &view{}
+	for _, j := range js {
+		e := &entry{j: j, lo: math.MaxInt64, hi: math.MinInt64}
+		for _, t := range j.Touches {
+			e.span(t.StartedAt)
+			e.span(t.LastAt)
+		}
+		for _, s := range j.Steps {
+			e.span(s.At)
+		}
+		v.entries = append(v.entries, e)
+		v.js = append(v.js, j)
+	}
+	return v
+}
+
+// TestDailyRollupsEqualDirect checks that attribution and path tables summed from daily
+// rollups (kept, then read again) equal the report package's result over all journeys, for
+// every model and for periods that start and end inside a day.
+func TestDailyRollupsEqualDirect(t *testing.T) {
+	js := randomJourneys(1, 3000)
+	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return time.UnixMilli(70 * testDay) }})
+	v := viewOf(js)
+	snap := &snapshot{views: map[string]*view{"": v}}
+	periods := [][2]int64{{5 * testDay, 40 * testDay}, {5*testDay + 3_600_000, 40*testDay - 1}, {10 * testDay, 10*testDay + 5}}
+	for _, p := range periods {
+		for pass := range 2 { // the second pass reads the kept rollups
+			rc := &reportCtx{s: s, snap: snap, v: v, q: Query{From: p[0], To: p[1]}, now: time.UnixMilli(70 * testDay)}
+			po := report.PathOptions{From: p[0], To: p[1], Lookback: 7 * 24 * time.Hour}
+			got, err := rc.pathTable(po)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := report.BuildPaths(js, po)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameTables(got, want) {
+				t.Errorf("pass %d: path table of %v from rollups = %d rows, totals %v; want %d rows, totals %v", pass, p, len(got.Rows), fmt.Sprint(got.Totals()), len(want.Rows), fmt.Sprint(want.Totals()))
+			}
+			for _, m := range AllModels() {
+				ao := report.AttributionOptions{Model: m, FirstWeight: report.DefaultFirstWeight, LastWeight: report.DefaultLastWeight, HalfLife: report.DefaultHalfLife}
+				got, err := rc.attribution(po, ao)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := report.AttributeJourneys(js, po, ao)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !sameAttribution(got, want) {
+					g, _ := json.Marshal(got)
+					w, _ := json.Marshal(want)
+					t.Errorf("pass %d: %s over %v from rollups =\n%s\nwant\n%s", pass, m, p, g, w)
+				}
+			}
+		}
+	}
+}
+
+func sameTables(a, b *report.PathTable) bool {
+	if len(a.Rows) != len(b.Rows) {
+		return false
+	}
+	for i := range a.Rows {
+		x, y := a.Rows[i], b.Rows[i]
+		if !reflect.DeepEqual(x.Path, y.Path) || !close(x.Conversions, y.Conversions) || !close(x.Value, y.Value) || !close(x.Nulls, y.Nulls) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameAttribution(a, b *report.Attribution) bool {
+	if a.Model != b.Model || !close(a.Conversions, b.Conversions) || !close(a.Value, b.Value) || !close(a.Nulls, b.Nulls) || len(a.Channels) != len(b.Channels) {
+		return false
+	}
+	for _, x := range b.Channels {
+		y := a.Channel(x.Channel)
+		if !close(x.Conversions, y.Conversions) || !close(x.Value, y.Value) || !close(x.Share, y.Share) || len(x.Campaigns) != len(y.Campaigns) {
+			return false
+		}
+		for _, c := range x.Campaigns {
+			found := false
+			for _, d := range y.Campaigns {
+				if d.Campaign == c.Campaign {
+					found = close(c.Conversions, d.Conversions) && close(c.Value, d.Value)
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+// TestParallelJourneyMapEqualsDirect checks that the journey map added up from parts is the
+// report package's map of all the journeys, order included.
+func TestParallelJourneyMapEqualsDirect(t *testing.T) {
+	js := randomJourneys(2, 20000)
+	stages := map[string]string{"landed": "awareness", "viewed_product": "consideration", "added_to_cart": "decision", "purchased": "retention"}
+	for _, top := range []int{3, 10, 1000} {
+		o := report.JourneyMapOptions{From: 3 * testDay, To: 50 * testDay, Stages: stages, TopPaths: top, PathSteps: 3}
+		got, err := journeyMap(js, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := report.BuildJourneyMap(js, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		if string(g) != string(w) {
+			t.Errorf("journey map (top %d) from parts =\n%s\nwant\n%s", top, g, w)
+		}
+	}
+}
+
+// TestPieces checks the split of periods into kept days and direct ranges.
+func TestPieces(t *testing.T) {
+	now := 10*testDay + 5
+	cases := []struct {
+		from, to int64
+		want     []piece
+	}{
+		{2 * testDay, 4 * testDay, []piece{{2 * testDay, 3 * testDay, 2}, {3 * testDay, 4 * testDay, 3}}},
+		{2*testDay + 1, 4*testDay - 1, []piece{{2*testDay + 1, 4*testDay - 1, noDay}}},
+		{2*testDay + 1, 5*testDay - 1, []piece{{2*testDay + 1, 3 * testDay, noDay}, {3 * testDay, 4 * testDay, 3}, {4 * testDay, 5*testDay - 1, noDay}}},
+		{8 * testDay, 12 * testDay, []piece{{8 * testDay, 9 * testDay, 8}, {9 * testDay, 10 * testDay, 9}, {10 * testDay, 12 * testDay, noDay}}},
+		{testDay + 5, testDay + 9, []piece{{testDay + 5, testDay + 9, noDay}}},
+		{-testDay, 0, []piece{{-testDay, 0, -1}}},
+	}
+	for _, c := range cases {
+		if got := pieces(c.from, c.to, now); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("pieces(%d, %d) = %v; want %v", c.from, c.to, got, c.want)
+		}
+	}
+}

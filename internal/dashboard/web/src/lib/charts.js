@@ -1,0 +1,132 @@
+// ECharts, reduced to the charts and components the dashboard draws (the bundle keeps only
+// these), with colours taken from the page's theme.
+
+import * as echarts from "echarts/core";
+import { BarChart, LineChart, PieChart, SankeyChart } from "echarts/charts";
+import { AriaComponent, GridComponent, LegendComponent, TooltipComponent } from "echarts/components";
+import { CanvasRenderer } from "echarts/renderers";
+
+echarts.use([BarChart, LineChart, PieChart, SankeyChart, AriaComponent, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+
+/** theme reads the chart colours from the CSS custom properties of the current theme. */
+export function theme() {
+  const css = getComputedStyle(document.documentElement);
+  const v = (n) => css.getPropertyValue(n).trim();
+  return {
+    fg: v("--fg"),
+    muted: v("--muted"),
+    line: v("--line"),
+    bg: v("--panel"),
+    palette: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => v("--c" + i)),
+  };
+}
+
+/** base returns the options every chart shares: palette, text, tooltip. */
+function base(t) {
+  return {
+    color: t.palette,
+    backgroundColor: "transparent",
+    textStyle: { color: t.fg, fontFamily: "inherit" },
+    aria: { enabled: true },
+    // Browsers driven by tests draw at once, so that a screenshot shows the whole chart.
+    animation: !navigator.webdriver,
+    animationDuration: 300,
+    tooltip: {
+      confine: true,
+      backgroundColor: t.bg,
+      borderColor: t.line,
+      textStyle: { color: t.fg },
+    },
+    legend: { textStyle: { color: t.fg }, type: "scroll", top: 0 },
+  };
+}
+
+/** axis styles a category or value axis for the theme. */
+export function axis(t, extra = {}) {
+  return {
+    axisLine: { lineStyle: { color: t.line } },
+    axisTick: { lineStyle: { color: t.line } },
+    axisLabel: { color: t.muted, hideOverlap: true },
+    splitLine: { lineStyle: { color: t.line, opacity: 0.6 } },
+    nameTextStyle: { color: t.muted },
+    ...extra,
+  };
+}
+
+/**
+ * tip builds a tooltip from rows of [label, value] with DOM nodes, so that names that come
+ * from visitors (campaigns, answers) are shown as text.
+ */
+export function tip(title, rows) {
+  const el = document.createElement("div");
+  el.className = "tip";
+  const b = document.createElement("strong");
+  b.textContent = title;
+  el.appendChild(b);
+  for (const [k, v] of rows) {
+    const r = document.createElement("div");
+    const kk = document.createElement("span");
+    kk.textContent = k + ": ";
+    const vv = document.createElement("span");
+    vv.textContent = v;
+    r.append(kk, vv);
+    el.appendChild(r);
+  }
+  return el;
+}
+
+/**
+ * Charts holds the charts of one rendering of a view: they resize with their box and are
+ * disposed of together when the view is left.
+ */
+export class Charts {
+  constructor() {
+    this.items = [];
+  }
+
+  /**
+   * draw makes or updates the chart in el with option(theme). The sum of its series' data is
+   * kept in el's data-total, so a change of the data can be seen from outside.
+   */
+  draw(el, option) {
+    const t = theme();
+    let item = this.items.find((i) => i.el === el);
+    if (!item) {
+      const inst = echarts.init(el, null, { renderer: "canvas" });
+      // "finished" comes when every animation and progressive render is done.
+      inst.on("finished", () => (el.dataset.chart = "ready"));
+      const ro = new ResizeObserver(() => inst.resize());
+      ro.observe(el);
+      item = { el, inst, ro };
+      this.items.push(item);
+    }
+    const o = option(t);
+    const b = base(t);
+    // A series animates unless told otherwise, whatever the chart says: pass the choice on.
+    o.series = [].concat(o.series || []).map((s) => ({ animation: b.animation, ...s }));
+    el.dataset.chart = "drawing";
+    item.inst.setOption({ ...b, ...o, tooltip: { ...b.tooltip, ...(o.tooltip || {}) }, legend: o.legend === false ? { show: false } : { ...b.legend, ...(o.legend || {}) } }, { notMerge: true });
+    el.dataset.total = String(total(o.series));
+    return item.inst;
+  }
+
+  /** dispose removes every chart. */
+  dispose() {
+    for (const i of this.items) {
+      i.ro.disconnect();
+      i.inst.dispose();
+    }
+    this.items = [];
+  }
+}
+
+function total(series) {
+  let sum = 0;
+  for (const s of [].concat(series || [])) {
+    for (const d of s.data || s.links || []) {
+      const v = typeof d === "number" ? d : Array.isArray(d) ? d[d.length - 1] : d && d.value;
+      if (typeof v === "number" && Number.isFinite(v)) sum += v;
+    }
+  }
+  return Math.round(sum * 1000) / 1000;
+}

@@ -1,0 +1,64 @@
+// Number, money, time and duration formats, in the browser's locale.
+
+const intFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+const decFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+const pctFmt = new Intl.NumberFormat(undefined, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+export const dash = "–";
+
+/** int formats a count. */
+export const int = (n) => (n == null || Number.isNaN(n) ? dash : intFmt.format(n));
+
+/** dec formats a number with at most two decimals (fractional credits). */
+export const dec = (n) => (n == null || Number.isNaN(n) ? dash : decFmt.format(n));
+
+/** pct formats a rate (0.123 → 12.3%); null is undefined. */
+export const pct = (r) => (r == null || Number.isNaN(r) ? dash : pctFmt.format(r));
+
+/** signedPct formats a change with its sign (+4.2%). */
+export const signedPct = (r) => (r == null || Number.isNaN(r) ? dash : (r > 0 ? "+" : "") + pctFmt.format(r));
+
+/** money formats an amount, in currency when known. */
+export function money(n, currency) {
+  if (n == null || Number.isNaN(n)) return dash;
+  if (currency) {
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: 2 }).format(n);
+    } catch {
+      // an unknown currency code: plain number below
+    }
+  }
+  return decFmt.format(n);
+}
+
+/** duration formats seconds as the two largest units (3d 4h, 5m 12s). */
+export function duration(s) {
+  if (s == null || Number.isNaN(s)) return dash;
+  s = Math.round(s);
+  const units = [["d", 86400], ["h", 3600], ["m", 60], ["s", 1]];
+  const parts = [];
+  for (const [u, n] of units) {
+    if (s >= n || (u === "s" && !parts.length)) {
+      parts.push(Math.floor(s / n) + u);
+      s %= n;
+    }
+    if (parts.length === 2) break;
+  }
+  return parts.join(" ");
+}
+
+/** time formats Unix ms or an RFC 3339 string as a local date and time. */
+export function time(t) {
+  if (t == null || t === "") return dash;
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? dash : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** clock formats Unix ms as a time of day. */
+export const clock = (t) => new Date(t).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** day formats a YYYY-MM-DD date (UTC) for an axis. */
+export function day(iso) {
+  const d = new Date(iso + "T00:00:00Z");
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString(undefined, { month: "short", day: "numeric", timeZone: "UTC" });
+}

@@ -1,0 +1,172 @@
+// Visitor: one visitor's journey as a timeline (sessions with their channel, steps,
+// conversions, experiment arms, prompts) and the explain trace: why each slot and prompt was
+// decided as it was.
+
+import { h, card, table, notice } from "../lib/dom.js";
+import { getJSON } from "../lib/api.js";
+import * as f from "../lib/format.js";
+
+export default async function visitor(ctx) {
+  const vid = (ctx.params.vid || "").trim();
+  const input = h("input", { type: "search", id: "vid", name: "vid", value: vid, placeholder: "Visitor id (the pl_vid cookie)", "aria-label": "Visitor id", autocomplete: "off", spellcheck: "false", class: "mono" });
+  const form = h("form", { class: "lookup", role: "search", onsubmit: (e) => (e.preventDefault(), ctx.set({ vid: input.value.trim() })) }, input, h("button", { type: "submit" }, "Look up"));
+  ctx.main.append(form);
+  if (!vid) {
+    ctx.main.append(notice("info", "Enter a visitor id to see their journey and why the rules decided what they showed. Visitor ids appear in the Live view and next to open survey answers."));
+    return;
+  }
+  const path = "/api/v1/visitors/" + encodeURIComponent(vid);
+  let v, ex;
+  try {
+    [v, ex] = await Promise.all([getJSON(path, { signal: ctx.signal }), getJSON(path + "/explain", { signal: ctx.signal })]);
+  } catch (e) {
+    if (e.status === 404) {
+      ctx.main.append(notice("warn", "No visitor with this id is stored (never seen, erased, or past the retention)."));
+      return;
+    }
+    throw e;
+  }
+  ctx.main.append(summary(v), h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v)), counts(v)), explain(ex));
+}
+
+function summary(v) {
+  const d = v.device || {};
+  const g = v.geo || {};
+  return h(
+    "div",
+    { class: "kpis small", "data-vid": v.vid },
+    [
+      ["Visitor", h("code", null, v.vid)],
+      ["User id", v.user_id || f.dash],
+      ["First seen", f.time(v.first_seen)],
+      ["Last seen", f.time(v.last_seen)],
+      ["Device", [d.type, d.os, d.browser].filter(Boolean).join(" · ") + (d.bot ? " (bot)" : "")],
+      ["Location", [g.city, g.region, g.country].filter(Boolean).join(", ") || f.dash],
+      ["Stage", v.stage || f.dash],
+      ["Segments", (v.segments || []).join(", ") || "none"],
+      ["Conversions", `${f.int(v.conversions)} worth ${f.money(v.value)}`],
+    ].map(([l, val]) => h("div", { class: "kpi" }, h("span", { class: "label" }, l), h("span", { class: "value small" }, val))),
+  );
+}
+
+// timeline merges the journey's dated records and groups them by session.
+function timeline(v) {
+  const ms = (t) => (t ? Date.parse(t) : 0);
+  const sessions = (v.sessions || []).map((s, i) => ({ ...s, i, at: ms(s.started_at), items: [] }));
+  const items = [];
+  for (const s of v.step_history || []) items.push({ at: ms(s.at), kind: "step", text: "Reached " + s.step });
+  for (const c of v.conversion_list || []) items.push({ at: ms(c.at), kind: "conversion", text: `Converted: ${c.step}` + (c.value ? ` (${f.money(c.value)})` : "") });
+  for (const [id, a] of Object.entries(v.experiments || {})) items.push({ at: ms(a.at), kind: "experiment", text: `Experiment ${id}: arm ${a.variant}` + (a.exposed ? ", exposed" : ", assigned") });
+  for (const [id, p] of Object.entries(v.prompts || {})) items.push({ at: ms(p.last_shown), kind: "prompt", text: `Prompt ${id}: shown ${p.shown}×, answered ${p.answered}×, dismissed ${p.dismissed}×` + (p.last_shown ? " (last shown)" : "") });
+  items.sort((a, b) => a.at - b.at);
+  const loose = [];
+  for (const it of items) {
+    let s = null;
+    for (const x of sessions) if (x.at && x.at <= it.at) s = x;
+    (s ? s.items : loose).push(it);
+  }
+  const li = (it) => h("li", { class: "tl " + it.kind }, h("time", null, f.time(it.at)), h("span", null, it.text));
+  return h(
+    "ol",
+    { class: "timeline" },
+    loose.length ? h("li", { class: "session" }, h("div", { class: "shead" }, "Before the first recorded session"), h("ol", null, loose.map(li))) : null,
+    sessions.map((s) =>
+      h(
+        "li",
+        { class: "session", "data-session": s.i + 1 },
+        h(
+          "div",
+          { class: "shead" },
+          h("strong", null, `Session ${s.i + 1}`),
+          h("span", { class: "badge none" }, s.channel || "Unassigned"),
+          h("time", null, f.time(s.started_at)),
+        ),
+        h(
+          "p",
+          { class: "muted" },
+          [s.source && `source ${s.source}`, s.medium && `medium ${s.medium}`, s.campaign && `campaign ${s.campaign}`, `${f.int(s.pageviews)} pages`, s.engaged_ms ? `${f.duration(s.engaged_ms / 1000)} engaged` : null].filter(Boolean).join(" · "),
+        ),
+        s.landing_page ? h("p", { class: "muted url" }, "Landed on ", h("span", null, s.landing_page)) : null,
+        h("ol", null, s.items.map(li)),
+      ),
+    ),
+  );
+}
+
+function counts(v) {
+  const rows = (o) => Object.entries(o || {}).map(([k, n]) => ({ k, n })).sort((a, b) => b.n - a.n);
+  return card(
+    "Events and pages",
+    h(
+      "div",
+      { class: "stack" },
+      table([{ label: "Event", get: (r) => r.k }, { label: "Times", num: true, get: (r) => f.int(r.n) }], rows(v.events), { empty: "No custom event." }),
+      table([{ label: "Page", get: (r) => r.k, cls: "url" }, { label: "Views", num: true, get: (r) => f.int(r.n) }], rows(v.paths), { empty: "No page view." }),
+    ),
+  );
+}
+
+const clause = (c) => (c ? `${c.field} ${c.op} ${c.want}; had ${c.got === "" ? "nothing" : c.got}` : "");
+const yes = (b) => h("span", { class: "badge " + (b ? "ok" : "none") }, b ? "yes" : "no");
+
+function explain(ex) {
+  return card(
+    "Why the rules decided this",
+    h("p", { class: "hint" }, `Rules ${ex.version}, evaluated as on the visitor's last page at ${f.time(ex.now)}.` + (ex.holdout ? " The visitor is in the holdout: defaults only, no prompts." : "") + (ex.bot ? " Bots get defaults only." : "")),
+    h("h3", null, "Segments"),
+    table(
+      [{ label: "Segment", get: (r) => h("code", null, r.id) }, { label: "In it", get: (r) => yes(r.matched) }, { label: "Why not", get: (r) => r.reason || clause(r.failed) }],
+      ex.segments || [],
+      { key: (r) => r.id, empty: "The rules define no segment." },
+    ),
+    h("h3", null, "Slots"),
+    (ex.slots || []).length
+      ? h(
+          "div",
+          { class: "explain" },
+          ex.slots.map((s) =>
+            h(
+              "details",
+              { class: "slot", "data-slot": s.slot, open: true },
+              h("summary", null, h("code", null, s.slot), " → ", h("strong", null, s.decision.variant || "default"), s.decision.experiment ? ` (experiment ${s.decision.experiment})` : ""),
+              (s.experiments || []).length
+                ? table(
+                    [
+                      { label: "Experiment", get: (x) => h("code", null, x.id) },
+                      { label: "Applies", get: (x) => yes(x.applies) },
+                      { label: "Arm", get: (x) => (x.variant || f.dash) + (x.sticky ? " (kept)" : "") },
+                      { label: "Bucket", num: true, get: (x) => (x.bucket < 0 ? f.dash : x.bucket.toFixed(3)) },
+                      { label: "Why not", get: (x) => x.reason || clause(x.failed) },
+                    ],
+                    s.experiments,
+                  )
+                : null,
+              (s.variants || []).length
+                ? table(
+                    [
+                      { label: "Variant", get: (r) => h("code", null, r.id) },
+                      { label: "Matched", get: (r) => yes(r.matched) },
+                      { label: "Why not", get: (r) => r.reason || clause(r.failed) || (r.segment && !r.matched ? "not in segment " + r.segment : "") },
+                    ],
+                    s.variants,
+                  )
+                : null,
+              h("p", { class: "muted" }, "Otherwise the default: ", s.default || "the page's own content"),
+            ),
+          ),
+        )
+      : h("p", { class: "empty" }, "The rules define no slot."),
+    h("h3", null, "Prompts"),
+    table(
+      [
+        { label: "Prompt", get: (p) => h("code", null, p.id) },
+        { label: "Kind", get: (p) => p.kind },
+        { label: "Offered", get: (p) => yes(p.offered) },
+        { label: "Why not", get: (p) => [p.blocked_by, clause(p.failed)].filter(Boolean).join(": ") },
+      ],
+      ex.prompts || [],
+      { key: (p) => p.id, empty: "The rules define no prompt." },
+    ),
+    ex.caps ? h("p", { class: "muted" }, `Prompts this session: ${ex.caps.shown_this_session}` + (ex.caps.per_session ? ` of ${ex.caps.per_session}` : "") + (ex.caps.cooldown ? `; cooldown ${ex.caps.cooldown}` : "") + (ex.caps.blocked_by ? `; blocked by ${ex.caps.blocked_by}` : "")) : null,
+  );
+}

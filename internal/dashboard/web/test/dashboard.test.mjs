@@ -1,0 +1,248 @@
+// The dashboard in headless Chromium against the real server filled with seeded traffic:
+// sign-in, every view with data and without console errors, the figures of the funnel and
+// attribution views against the admin API, visitor text shown as text, the date range, live
+// updates, sign-out. A screenshot of each view is kept in test/artifacts/.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { setup, artifacts, signIn, ready, watch, until, TOKEN } from "./harness.mjs";
+import { XSS_ANSWER } from "./traffic.mjs";
+
+let env;
+let page;
+let errors;
+const timings = {};
+
+before(async () => {
+  env = await setup();
+  console.log(`# traffic: ${env.fill.how}${env.fill.lines ? `, ${env.fill.lines} requests` : ""}`);
+}, { timeout: 600000 });
+
+after(async () => {
+  if (Object.keys(timings).length) console.log("# view render times (ms, data to screen): " + JSON.stringify(timings));
+  await env?.stop();
+});
+
+const shot = (name, p = page) => p.screenshot({ path: path.join(artifacts, name + ".png"), fullPage: true });
+
+// open shows a view and waits for it; the fragment carries every setting.
+async function open(hash, view) {
+  await page.evaluate((h) => (location.hash = h), hash);
+  const d = await ready(page, view);
+  timings[view] = Math.max(timings[view] || 0, Number(d.ms));
+  return d;
+}
+
+// apiReport asks the admin API for a report over the view's period.
+function apiReport(name, d, extra = "") {
+  return env.admin(`/api/v1/reports/${name}?from=${d.from}&to=${d.to}${extra}`);
+}
+
+const num = (s) => Number(String(s).replace(/[^0-9.\-]/g, ""));
+
+test("the dashboard needs a sign-in", async () => {
+  const p = await env.browser.newPage();
+  try {
+    const r = await p.goto(env.api + "/dashboard/#/funnels?range=90d");
+    assert.match(p.url(), /\/dashboard\/login#\/funnels\?range=90d$/, "an anonymous visit lands on the sign-in page, keeping the view");
+    assert.equal(r.status(), 200);
+    const csp = r.headers()["content-security-policy"] || "";
+    assert.match(csp, /default-src 'self'/);
+    assert.doesNotMatch(csp, /script-src[^;]*unsafe-inline/);
+    for (const asset of ["/dashboard/app.js", "/api/v1/reports/overview", "/api/v1/rules"]) {
+      const a = await p.request.get(env.api + asset);
+      assert.equal(a.status(), 401, `GET ${asset} without a session = ${a.status()}; want 401`);
+    }
+    for (const asset of ["/dashboard/app.css", "/dashboard/login.js"]) {
+      const a = await p.request.get(env.api + asset);
+      assert.equal(a.status(), 200, `GET ${asset} (the sign-in page's) = ${a.status()}; want 200`);
+    }
+    await p.fill('input[name="token"]', "not-the-token");
+    await p.click('button[type="submit"]');
+    await p.waitForSelector("[data-login-error]:not([hidden])", { timeout: 5000 });
+    assert.equal(await p.evaluate(() => document.cookie), "");
+    await shot("signin-refused", p);
+    await p.fill('input[name="token"]', TOKEN);
+    await Promise.all([p.waitForURL(/\/dashboard\/#\/funnels\?range=90d$/, { timeout: 10000 }), p.click('button[type="submit"]')]);
+    await ready(p, "funnels");
+    const cookie = (await env.browser.cookies(env.api)).find((c) => c.name === "pl_dash");
+    assert.ok(cookie, "a session cookie is set");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, "Strict");
+    assert.equal(cookie.path, "/");
+  } finally {
+    await p.close();
+  }
+});
+
+test("every view renders with data and without console errors", async () => {
+  page = await env.browser.newPage();
+  errors = watch(page);
+  await page.goto(env.api + "/dashboard/#/overview?range=90d");
+  await ready(page, "overview");
+  const visitor = env.fill.xssVisitor;
+  const views = [
+    ["overview", "#/overview?range=90d", ".kpi[data-kpi=visitors]"],
+    ["journey", "#/journey?range=90d", "#chart-sankey canvas"],
+    ["funnels", "#/funnels?range=90d&funnel=purchase&breakdown=channel", "#chart-funnel canvas"],
+    ["attribution", "#/attribution?range=90d", "#chart-attribution canvas"],
+    ["health", "#/health?range=90d", ".health-row"],
+    ["surveys", "#/surveys?range=90d", "[data-survey]"],
+    ["experiments", "#/experiments?range=90d", "[data-experiment]"],
+    ["rules", "#/rules?range=90d", ".kpi"],
+    ["visitor", `#/visitor?range=90d&vid=${visitor}`, ".timeline .session"],
+    ["live", "#/live?range=90d", "#chart-live canvas"],
+  ];
+  for (const [view, hash, sel] of views) {
+    await open(hash, view);
+    if (view === "live") await until("live data", () => page.$eval("main#view", (m) => Number(m.dataset.polls || 0) >= 1), 10000);
+    assert.ok(await page.$(sel), `${view}: ${sel} is shown`);
+    const bad = await page.$$eval("main .notice.error, main .notice.warn", (ns) => ns.map((n) => n.textContent));
+    assert.deepEqual(bad.filter((t) => !/mismatch/i.test(t)), [], `${view}: no error notice`);
+    await shot(view);
+  }
+  assert.deepEqual(errors, [], "console errors");
+});
+
+test("the funnel view shows the admin API's figures", async () => {
+  for (const breakdown of ["", "&breakdown=device"]) {
+    const d = await open(`#/funnels?range=90d&funnel=purchase${breakdown}`, "funnels");
+    const api = (await apiReport("funnel", d, "&funnel=purchase" + breakdown)).data.funnel;
+    assert.ok(api.entered > 0, "the funnel has visitors");
+    const rows = await page.$$eval("main table tbody tr[data-key]", (trs) =>
+      trs.filter((tr) => tr.querySelector("[data-col=visitors]")).map((tr) => ({
+        step: tr.dataset.key,
+        visitors: tr.querySelector("[data-col=visitors]").textContent,
+        fromFirst: Number(tr.querySelector("[data-col=from_first]").dataset.value),
+        dropOff: tr.querySelector("[data-col=drop_off]").textContent,
+      })),
+    );
+    assert.deepEqual(rows.map((r) => r.step), api.steps.map((s) => s.step));
+    api.steps.forEach((s, i) => {
+      assert.equal(num(rows[i].visitors), s.visitors, `step ${s.step} visitors`);
+      assert.equal(num(rows[i].dropOff), s.drop_off, `step ${s.step} drop-off`);
+      assert.equal(rows[i].fromFirst, s.conversion_from_first ?? 0, `step ${s.step} conversion from first`);
+    });
+    const total = Number(await page.$eval("#chart-funnel", (c) => c.dataset.total));
+    assert.equal(total, api.steps.reduce((a, s) => a + s.visitors + s.drop_off, 0), "the chart draws the API's counts");
+  }
+});
+
+test("the attribution view shows the admin API's figures", async () => {
+  const d = await open("#/attribution?range=90d&lookback=30d", "attribution");
+  const api = (await apiReport("attribution", d, "&model=all&lookback=30d")).data.models;
+  const cells = await page.$$eval("main table tbody tr[data-key] td[data-col]", (tds) => tds.map((td) => ({ channel: td.parentElement.dataset.key, model: td.dataset.col, value: td.dataset.value, text: td.textContent })));
+  let checked = 0;
+  for (const [model, a] of Object.entries(api)) {
+    for (const c of a.channels) {
+      const cell = cells.find((x) => x.channel === c.channel && x.model === model);
+      assert.ok(cell, `a cell for ${c.channel} × ${model}`);
+      assert.equal(Number(cell.value), c.conversions, `${c.channel} × ${model}`);
+      assert.equal(num(cell.text), Math.round(c.conversions * 100) / 100, `${c.channel} × ${model} as shown`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 8, `compared ${checked} cells; want every model's channels`);
+});
+
+test("visitor text is shown as text", async () => {
+  await open("#/surveys?range=90d", "surveys");
+  const shown = await page.$$eval("[data-survey=thanks_feedback] td.answer", (tds) => tds.map((td) => td.textContent));
+  assert.ok(shown.includes(XSS_ANSWER), `the answer ${JSON.stringify(XSS_ANSWER)} is shown as typed; got ${JSON.stringify(shown.slice(0, 5))}`);
+  assert.equal(await page.$$eval("main script, main img", (n) => n.length), 0, "no element was made from the answer");
+  assert.equal(await page.evaluate(() => window.__plxss), undefined, "the answer's markup never ran");
+  await page.$eval("[data-survey=thanks_feedback]", (el) => el.scrollIntoView());
+  await page.screenshot({ path: path.join(artifacts, "surveys-open-answers.png") });
+});
+
+test("switching the date range updates the view", async () => {
+  const a = await open("#/overview?range=90d", "overview");
+  const before = { total: await page.$eval("#chart-days", (c) => c.dataset.total), visitors: await page.$eval("[data-kpi=visitors]", (k) => k.dataset.value) };
+  await page.selectOption("#range", "7d");
+  await until("the overview of the last 7 days", () => page.$eval("main#view", (m, from) => m.dataset.ready === "1" && m.dataset.from !== from, a.from), 15000);
+  assert.match(page.url(), /#\/overview\?range=7d$/, "the URL carries the range");
+  const b = await page.$eval("main#view", (m) => ({ ...m.dataset }));
+  const api = (await apiReport("overview", b)).data;
+  const after = { total: await page.$eval("#chart-days", (c) => c.dataset.total).catch(() => "0"), visitors: await page.$eval("[data-kpi=visitors]", (k) => k.dataset.value) };
+  assert.equal(Number(after.visitors), api.visitors, "the KPI is the API's for the new range");
+  assert.notDeepEqual(after, before, "the figures changed with the range");
+
+  // A custom range through the date inputs.
+  await page.selectOption("#range", "custom");
+  await until("the custom range", () => page.url().includes("range=custom"), 5000);
+  await page.fill("#from", "2020-01-01");
+  await page.fill("#to", "2020-01-31");
+  await page.$eval("#to", (i) => i.dispatchEvent(new Event("change")));
+  await until("the custom range's view", () => page.$eval("main#view", (m) => m.dataset.ready === "1" && m.dataset.from === String(Date.UTC(2020, 0, 1))), 15000);
+  assert.equal(await page.$eval("[data-kpi=visitors]", (k) => k.dataset.value), "0", "nobody visited in 2020");
+});
+
+test("a journey step shows its visitors", async () => {
+  await open("#/journey?range=90d", "journey");
+  const box = await page.$eval("#chart-sankey", (c) => c.getBoundingClientRect().toJSON());
+  // The first node sits at the left edge of the diagram: click along it until a step opens.
+  for (let y = box.y + 20; y < box.y + box.height - 10; y += 12) {
+    await page.mouse.click(box.x + 12, y);
+    if (await page.$("#step-detail .card")) break;
+  }
+  await until("the step's detail", () => page.$('#step-detail .who[data-state="done"]'), 10000);
+  assert.match(page.url(), /[?&]step=/, "the URL keeps the step");
+  const step = decodeURIComponent(/[?&]step=([^&]+)/.exec(page.url())[1]);
+  const d = await page.$eval("main#view", (m) => ({ ...m.dataset }));
+  const api = await apiReport("funnel", d, "&breakdown=channel&steps=" + encodeURIComponent(step));
+  const want = api.data.funnel.groups.filter((g) => g.steps[0].visitors > 0).map((g) => [g.key, g.steps[0].visitors]).sort((a, b) => b[1] - a[1] || 0);
+  const shown = await page.$$eval('#step-detail [data-group="channels"] tbody tr', (trs) => trs.map((tr) => [tr.cells[0].textContent, Number(tr.cells[1].dataset.value)]));
+  assert.deepEqual(shown.map(([k, v]) => k + v).sort(), want.map(([k, v]) => k + v).sort(), `the channels of the visitors of ${step}`);
+  assert.ok(shown.length > 0, "the step's visitors have channels");
+  await shot("journey-step");
+  assert.deepEqual(errors, [], "console errors");
+});
+
+test("the live view updates without a reload", async () => {
+  await open("#/live", "live");
+  await page.evaluate(() => (window.__still = true));
+  const n = await until("two polls", () => page.$eval("main#view", (m) => (Number(m.dataset.polls || 0) >= 2 ? m.dataset.polls : 0)), 8000);
+  assert.ok(Number(n) >= 2);
+  assert.equal(await page.evaluate(() => window.__still), true, "the page was not reloaded");
+  const rows = await page.$$eval("#live-recent tbody tr", (r) => r.length);
+  assert.ok(rows > 0, "recent events are listed");
+});
+
+test("dark theme and a phone screen", async () => {
+  await open("#/overview?range=90d", "overview");
+  await page.click("#theme"); // system → dark
+  await until("the dark theme", () => page.evaluate(() => document.documentElement.dataset.theme === "dark"), 3000);
+  await ready(page, "overview");
+  await shot("overview-dark");
+  await open("#/funnels?range=90d&funnel=purchase", "funnels");
+  await shot("funnels-dark");
+  await page.click("#theme"); // dark → light
+  await page.click("#theme"); // light → system
+  const phone = await env.browser.newPage();
+  try {
+    await phone.setViewportSize({ width: 390, height: 844 });
+    const errs = watch(phone);
+    await phone.goto(env.api + "/dashboard/#/overview?range=90d");
+    await ready(phone, "overview");
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 1, `the page fits a phone's width (overflows by ${overflow}px)`);
+    await shot("overview-phone", phone);
+    await phone.goto(env.api + "/dashboard/#/funnels?range=90d&funnel=purchase");
+    await ready(phone, "funnels");
+    await shot("funnels-phone", phone);
+    assert.deepEqual(errs, []);
+  } finally {
+    await phone.close();
+  }
+});
+
+test("signing out ends the session", async () => {
+  const cookie = (await env.browser.cookies(env.api)).find((c) => c.name === "pl_dash");
+  await Promise.all([page.waitForURL(/\/dashboard\/login$/, { timeout: 10000 }), page.click("text=Sign out")]);
+  const r = await fetch(env.api + "/api/v1/rules", { headers: { Cookie: "pl_dash=" + cookie.value } });
+  assert.equal(r.status, 401, "the old session cookie no longer authorises the API");
+  await page.goto(env.api + "/dashboard/#/overview");
+  assert.match(page.url(), /\/dashboard\/login/);
+  assert.deepEqual(errors.filter((e) => !/401/.test(e)), [], "console errors");
+});

@@ -1,0 +1,177 @@
+// The dashboard tests' world: the real pathlight server built from this repository, serving
+// the example rules plus this directory's rules/ (an open-answer survey), filled with
+// simulated traffic, and Debian's Chromium driven by playwright-core.
+//
+// Every wait here is bounded: a test fails rather than hangs.
+
+import { spawn, execFile } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtemp, readdir, copyFile, rm, mkdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+import { traffic } from "./traffic.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const web = path.resolve(here, "..");
+const repo = path.resolve(web, "../../..");
+
+/** Where the tests keep screenshots (git-ignored). */
+export const artifacts = path.join(here, "artifacts");
+
+/** The admin token of the test server. */
+export const TOKEN = "dashboard-test-token-0123456789";
+
+/** The site the traffic is recorded for, and its origin. */
+export const SITE = "shop";
+export const ORIGIN = "https://shop.example";
+
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const run = promisify(execFile);
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * until polls fn until it returns a truthy value and returns it, or throws after timeout ms
+ * naming what it waited for; fn may throw meanwhile (the last error is reported).
+ */
+export async function until(what, fn, timeout = 10000, every = 100) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}` + (last ? `: ${last.message}` : ""));
+    await sleep(every);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// spend returns a spend file: the daily ad spend of the paid channels over the last 120 days.
+function spend(now) {
+  const day = 86400000;
+  const rows = ["date,channel,campaign,amount,currency"];
+  for (let t = Math.floor(now / day) * day - 120 * day; t <= now; t += day) {
+    const d = new Date(t).toISOString().slice(0, 10);
+    rows.push(`${d},Paid Search,brand,40,USD`, `${d},Paid Social,spring,55,USD`, `${d},Email,weekly,5,USD`);
+  }
+  return rows.join("\n") + "\n";
+}
+
+// rulesDir joins the example rules and this directory's test rules in dir.
+async function rulesDir(dir) {
+  const out = path.join(dir, "rules");
+  await mkdir(out, { recursive: true });
+  for (const src of [path.join(repo, "rules"), path.join(here, "rules")]) {
+    for (const f of await readdir(src)) if (f.endsWith(".yaml")) await copyFile(path.join(src, f), path.join(out, f));
+  }
+  return out;
+}
+
+/**
+ * setup builds and starts the server, fills it with traffic and starts Chromium. Call stop()
+ * when done. The world:
+ *   api               the server's origin
+ *   admin(path)       a GET of the admin API with the bearer token, decoded from JSON
+ *   browser           the browser context (English, UTC, a fresh profile)
+ *   fill              what the traffic filler did: {how, visitors, xssVisitor}
+ */
+export async function setup() {
+  const dir = await mkdtemp(path.join(tmpdir(), "pathlight-dash-"));
+  await mkdir(artifacts, { recursive: true });
+  // PATHLIGHT_BIN runs a binary built beforehand instead of building this repository.
+  let bin = process.env.PATHLIGHT_BIN;
+  if (!bin) {
+    bin = path.join(dir, "pathlight");
+    await run("go", ["build", "-o", bin, "./cmd/pathlight"], { cwd: repo, timeout: 300000 });
+  }
+  const rules = await rulesDir(dir);
+  await writeFile(path.join(rules, "spend.csv"), spend(Date.now()));
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", rules, "--admin-token", TOKEN, "--sites", `${SITE}=${ORIGIN}`, "--log-level", "warn", "--rate-ip", "100000", "--burst-ip", "100000", "--rate-visitor", "100000", "--burst-visitor", "100000"];
+  const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  proc.stderr.on("data", (b) => (log = (log + b).slice(-8000)));
+  let exited = false;
+  proc.once("exit", () => (exited = true));
+  await until("pathlight serve to answer /healthz", async () => {
+    if (exited) throw new Error("pathlight exited: " + log);
+    return (await fetch(api + "/healthz")).ok;
+  }, 30000);
+
+  const admin = async (p) => {
+    const r = await fetch(api + p, { headers: { Authorization: "Bearer " + TOKEN } });
+    if (!r.ok) throw new Error(`GET ${p}: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+  const fill = await traffic({ bin, api, token: TOKEN, site: SITE, origin: ORIGIN });
+
+  // One Chromium with a fresh profile directory: the tests sign in and out in it.
+  const flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+  const browser = await chromium.launchPersistentContext(path.join(dir, "profile"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: flags,
+    timeout: 30000,
+    locale: "en-US",
+    timezoneId: "UTC",
+    viewport: { width: 1280, height: 860 },
+  });
+  browser.setDefaultTimeout(10000);
+  return {
+    api,
+    admin,
+    fill,
+    browser,
+    serverLog: () => log,
+    async stop() {
+      await browser.close().catch(() => {});
+      proc.kill("SIGTERM");
+      await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000)]);
+      if (proc.exitCode === null) proc.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * watch collects a page's console errors and uncaught exceptions.
+ */
+export function watch(page) {
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return errors;
+}
+
+/** signIn opens the dashboard in page and signs in with the token. */
+export async function signIn(page, api, hash = "") {
+  await page.goto(api + "/dashboard/" + hash);
+  await page.waitForURL(/\/dashboard\/login/, { timeout: 10000 });
+  await page.fill('input[name="token"]', TOKEN);
+  await Promise.all([page.waitForURL((u) => !u.pathname.endsWith("/login"), { timeout: 10000 }), page.click('button[type="submit"]')]);
+}
+
+/** ready waits until the view on screen has rendered and returns its main element's data. */
+export async function ready(page, view, timeout = 15000) {
+  await page.waitForSelector(`main#view[data-view="${view}"][data-ready="1"]`, { timeout });
+  // Charts draw a moment after the data is on screen; the screenshot should show them whole.
+  await page.waitForFunction(() => !document.querySelector('main [data-chart="drawing"]'), null, { timeout: 5000 });
+  return page.$eval("main#view", (m) => ({ ...m.dataset }));
+}

@@ -1,0 +1,83 @@
+package server
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// connLimiter caps concurrent connections per client address at the listener, so a client
+// that opens connections in bulk cannot starve the others. It replaces fasthttp's own
+// MaxConnsPerIP, whose connection wrapper races with the server's readers at shutdown.
+// Behind a proxy every client shares the proxy's address: raise the cap there.
+type connLimiter struct {
+	net.Listener
+	max int
+
+	mu sync.Mutex
+	n  map[netip.Addr]int
+}
+
+func newConnLimiter(ln net.Listener, max int) net.Listener {
+	if max <= 0 {
+		return ln
+	}
+	return &connLimiter{Listener: ln, max: max, n: make(map[netip.Addr]int)}
+}
+
+// tooManyConns is written to a connection over the cap before it is closed.
+const tooManyConns = "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: application/json\r\n" +
+	"Retry-After: 1\r\nX-Pathlight-Reason: too_many_connections: too many connections from your address\r\n" +
+	"Content-Length: 75\r\n\r\n" + `{"error":"too many connections from your address","reason":"too_many_conns"}`
+
+// Accept returns the next connection whose address is under the cap; connections over it are
+// answered 429 and closed.
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := remoteAddr(c)
+		l.mu.Lock()
+		if l.n[ip] >= l.max {
+			l.mu.Unlock()
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = c.Write([]byte(tooManyConns))
+			_ = c.Close()
+			continue
+		}
+		l.n[ip]++
+		l.mu.Unlock()
+		return &limitedConn{Conn: c, l: l, ip: ip}, nil
+	}
+}
+
+func (l *connLimiter) release(ip netip.Addr) {
+	l.mu.Lock()
+	if l.n[ip]--; l.n[ip] <= 0 {
+		delete(l.n, ip)
+	}
+	l.mu.Unlock()
+}
+
+// limitedConn gives its slot back when closed, once.
+type limitedConn struct {
+	net.Conn
+	l    *connLimiter
+	ip   netip.Addr
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() { c.l.release(c.ip) })
+	return c.Conn.Close()
+}
+
+func remoteAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return addrOf(ta.IP)
+	}
+	return netip.Addr{}
+}
