@@ -238,9 +238,11 @@ func (ix *index) apply(p pending, src source) (int64, error) {
 		return math.MaxInt64, nil
 	}
 	changedAt := int64(math.MaxInt64)
-	for k := range p.sites {
-		if ix.addSite(k.vid, k.site) {
-			p.dirty[k.vid] = struct{}{}
+	for site, vids := range p.sites {
+		for vid := range vids {
+			if ix.addSite(vid, site) {
+				p.dirty[vid] = struct{}{}
+			}
 		}
 	}
 	for _, pr := range p.prompts {

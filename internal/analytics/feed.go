@@ -51,13 +51,10 @@ type feedScratch struct {
 
 // pending is what the feed heard since the index last took it.
 type pending struct {
-	dirty   map[string]struct{} // visitors whose state was written or deleted
-	sites   map[siteVID]struct{}
+	dirty   map[string]struct{}            // visitors whose state was written or deleted
+	sites   map[string]map[string]struct{} // site → visitors with an event of the site
 	prompts []promptRec
 }
-
-// siteVID says that an event of visitor vid was logged for site.
-type siteVID struct{ site, vid string }
 
 // promptRec is one prompt event of the log: shown, dismissed, answered, or
 // actionHoldout for a prompt a holdout visitor would have been offered.
@@ -83,7 +80,7 @@ func NewFeed(now func() time.Time) *Feed {
 var _ track.Watcher = (*Feed)(nil)
 
 func (p *pending) reset() {
-	*p = pending{dirty: map[string]struct{}{}, sites: map[siteVID]struct{}{}}
+	*p = pending{dirty: map[string]struct{}{}, sites: map[string]map[string]struct{}{}}
 }
 
 func (p *pending) empty() bool {
@@ -125,9 +122,13 @@ func (f *Feed) EventLogged(rec []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(head.vid) > 0 {
-		k := siteVID{string(head.site), string(head.vid)}
-		if _, ok := f.pending.sites[k]; !ok {
-			f.pending.sites[k] = struct{}{}
+		vids := f.pending.sites[string(head.site)]
+		if vids == nil {
+			vids = map[string]struct{}{}
+			f.pending.sites[string(head.site)] = vids
+		}
+		if _, ok := vids[string(head.vid)]; !ok {
+			vids[string(head.vid)] = struct{}{}
 		}
 		if isPrompt {
 			f.pending.prompts = append(f.pending.prompts, pr.clone())

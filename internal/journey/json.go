@@ -242,5 +242,3 @@ func appendJSONValue(b []byte, v event.Value) []byte {
 	}
 	return append(b, "null"...)
 }
-
-const hexDigits = "0123456789abcdef"

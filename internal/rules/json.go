@@ -96,5 +96,3 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, '"', ':')
 	return event.AppendJSONString(b, value)
 }
-
-const hexDigits = "0123456789abcdef"

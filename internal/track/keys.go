@@ -1,9 +1,6 @@
 package track
 
-import (
-	"encoding/binary"
-	"errors"
-)
+import "encoding/binary"
 
 // Key layout. Each kind of record has a one-byte prefix so that scans of one kind never touch
 // another:
@@ -53,14 +50,6 @@ func eventKey(dst []byte, ts int64, seq uint64) []byte {
 	dst = append(dst, pEvent)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
 	return binary.BigEndian.AppendUint64(dst, seq)
-}
-
-// eventKeyTime returns the time of an event log key.
-func eventKeyTime(k []byte) (int64, error) {
-	if len(k) != eventKeyLen || k[0] != pEvent {
-		return 0, errors.New("not an event key")
-	}
-	return int64(binary.BigEndian.Uint64(k[1:9])), nil
 }
 
 func ownerPrefix(dst []byte, vid string) []byte {
