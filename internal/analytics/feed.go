@@ -64,6 +64,9 @@ type promptRec struct {
 	action        string
 	answer        string
 	at            int64
+	// segments are the visitor's segments when the event was logged (track.SegmentsProp);
+	// nil for events logged before the tracker recorded them.
+	segments []string
 }
 
 // NewFeed returns a Feed; now is the clock of the live view (nil: time.Now).
@@ -163,6 +166,12 @@ func promptOf(h *event.Hit, pr *promptRec) bool {
 	switch {
 	case e.Type == event.TypePrompt && e.Prompt != "":
 		*pr = promptRec{site: h.Site, vid: h.VID, id: e.ID, prompt: e.Prompt, action: e.Action, answer: e.Answer, at: h.Time}
+		if v, ok := e.Props.Get(track.SegmentsProp); ok {
+			pr.segments = []string{}
+			if v.Str != "" {
+				pr.segments = strings.Split(v.Str, ",")
+			}
+		}
 		return true
 	case e.Type == event.TypeEvent && e.Name == holdoutEvent:
 		v, _ := e.Props.Get("prompt")

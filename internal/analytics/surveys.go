@@ -48,7 +48,10 @@ func runSurveys(rc *reportCtx) (any, error) {
 			pe := report.PromptEvent{VID: pr.vid, Prompt: pr.prompt, Action: pr.action, Answer: pr.answer, At: pr.at}
 			if e := rc.v.entry(pr.vid); e != nil {
 				pe.Stage = stages.at(e, pr.at)
-				pe.Segments = e.j.Segments
+				pe.Segments = e.j.Segments // for events logged before segments were recorded
+			}
+			if pr.segments != nil {
+				pe.Segments = pr.segments
 			}
 			evs = append(evs, pe)
 		}

@@ -269,3 +269,45 @@ func TestReportsAPIErrors(t *testing.T) {
 		t.Errorf("import = %+v; want 5 lines, 1 accepted, errors on lines 1, 2, 4, 5", imp)
 	}
 }
+
+// TestSurveyAnswersBySegmentAtAnswerTime: a pricing hesitator answers the pricing survey,
+// then signs up and leaves the segment. The answer still counts for pricing_hesitator.
+func TestSurveyAnswersBySegmentAtAnswerTime(t *testing.T) {
+	base := startReports(t)
+	pv := func(id string) string {
+		return fmt.Sprintf(`{"id":%q,"type":"pageview","ts":TS,"url":"https://shop.example/pricing"}`, id)
+	}
+	lines := strings.Join([]string{
+		importLine(9, 5, 10, 0, pv("h1")),
+		importLine(9, 5, 10, 1, pv("h2")),
+		importLine(9, 5, 10, 2, pv("h3")),
+		importLine(9, 5, 10, 3, `{"id":"h4","type":"prompt","ts":TS,"url":"https://shop.example/pricing","prompt":"pricing_exit","action":"answered","answer":"Price"}`),
+		importLine(9, 5, 10, 5, `{"id":"h5","type":"event","name":"signup","ts":TS,"url":"https://shop.example/signup"}`),
+		importLine(9, 5, 10, 6, pv("h6")),
+	}, "\n") + "\n"
+	if status, _, body := call(t, "POST", base+"/api/v1/import", lines); status != http.StatusOK {
+		t.Fatalf("import: %d %s", status, body)
+	}
+	// After signing up the visitor is no longer a hesitator.
+	st := getJSON[struct {
+		Segments []string `json:"segments"`
+	}](t, base+fmt.Sprintf("/api/v1/visitors/%032x", 9))
+	if slices.Contains(st.Segments, "pricing_hesitator") {
+		t.Fatalf("segments after signup = %v; the case needs the visitor to have left pricing_hesitator", st.Segments)
+	}
+	rep := getJSON[struct {
+		Data analytics.SurveysReport `json:"data"`
+	}](t, base+"/api/v1/reports/surveys?from=2026-03-01T00:00:00Z&to=2026-03-11T00:00:00Z")
+	for _, s := range rep.Data.Surveys {
+		if s.ID != "pricing_exit" {
+			continue
+		}
+		for _, g := range s.BySegment {
+			if g.Key == "pricing_hesitator" && g.Answers == 1 {
+				return
+			}
+		}
+		t.Fatalf("pricing_exit by segment = %+v; want the answer under pricing_hesitator, the segment at answer time", s.BySegment)
+	}
+	t.Fatal("no pricing_exit survey in the report")
+}

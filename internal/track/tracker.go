@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -338,6 +339,9 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			t.enrichHit(h, e, b.Site, w.cur, now, w)
 			journey.Apply(&w.state, h, opt)
 			set.Observe(&w.state, h)
+			if e.Type == event.TypePrompt {
+				stampSegments(e, w.state.Segments)
+			}
 			t.logEvent(w, h, w.cur)
 			t.markSeen(w, b.Site, e.ID)
 			res.Accepted = append(res.Accepted, e.ID)
@@ -367,6 +371,17 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	}
 	res.VID, res.Tracked = w.cur, true
 	return nil
+}
+
+// SegmentsProp is the prop the tracker adds to every logged prompt event: the visitor's
+// segments at that moment, comma-separated, so survey reports can group answers by the
+// segments the visitor was in when answering rather than by the ones they are in today.
+const SegmentsProp = "$segments"
+
+// stampSegments sets SegmentsProp on e, replacing any value a client sent under that name.
+func stampSegments(e *event.Event, segments []string) {
+	e.Props = slices.DeleteFunc(e.Props, func(p event.Prop) bool { return p.Key == SegmentsProp })
+	e.Props = append(e.Props, event.Prop{Key: SegmentsProp, Val: event.StringValue(strings.Join(segments, ","))})
 }
 
 // decisionHit builds the hit that decisions are made for when the batch had no pageview: the
