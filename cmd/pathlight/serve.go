@@ -105,6 +105,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		fmt.Fprintf(stdout, " (demo shop at http://%s/)", ln.Addr())
 	}
 	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "Dashboard: http://%s/dashboard/ (sign in with the admin token)\n", ln.Addr())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

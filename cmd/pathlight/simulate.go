@@ -58,7 +58,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer, getenv func(string) st
 	seed := fs.Uint64("seed", 1, "random seed: the same seed and --end give the same traffic")
 	end := fs.String("end", "", "end of the simulated period: RFC 3339, a date or Unix ms (default: now, to the minute)")
 	maxDur := fs.Duration("max-duration", 60*time.Second, "stop sending after this long")
-	chunk := fs.Int("chunk", 60_000, "largest import request body in bytes (keep it under the server's --body-limit)")
+	chunk := fs.Int("chunk", 4<<20, "largest import request body in bytes (the server accepts up to 64 MiB on an authorised import)")
 	out := fs.String("out", "", "write the NDJSON import to this file (- for stdout) instead of sending it")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, simulateUsage)
@@ -77,8 +77,8 @@ func simulateCmd(args []string, stdout, stderr io.Writer, getenv func(string) st
 		return fail("--visitors %d: want 1 to %d", *visitors, maxSimVisitors)
 	case *days < 1 || *days > maxSimDays:
 		return fail("--days %d: want 1 to %d", *days, maxSimDays)
-	case *chunk < 4096:
-		return fail("--chunk %d: want at least 4096 bytes", *chunk)
+	case *chunk < 4096 || *chunk > 64<<20:
+		return fail("--chunk %d: want 4096 bytes to 64 MiB", *chunk)
 	case *maxDur <= 0:
 		return fail("--max-duration %v: want a positive duration", *maxDur)
 	case *site == "":
