@@ -48,6 +48,8 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.exportEvents(ctx)
+	case parts[0] == "sites" && len(parts) == 1:
+		s.sitesList(ctx)
 	case parts[0] == "rules" && len(parts) == 1:
 		if !ctx.IsGet() {
 			s.methodNotAllowed(ctx, "GET")
@@ -133,9 +135,10 @@ func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	ctx.SetBodyString(`{"deleted":` + strconv.Itoa(n) + `}`)
 }
 
-// exportEvents streams the event log as NDJSON: GET /api/v1/events?from=&to=[&site=][&bots=1].
-// from and to are RFC 3339 times or Unix milliseconds; from defaults to 24 hours ago and to to
-// no limit.
+// exportEvents streams the event log as NDJSON: GET /api/v1/events?from=&to=[&site=][&bots=1]
+// [&vid=]. from and to are RFC 3339 times or Unix milliseconds; from defaults to 24 hours ago
+// (with vid, to the start of the retention) and to to no limit. With vid only that visitor's
+// events are exported, read through its ownership index rather than a scan of the log.
 func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	// Without "to" the export runs to the newest event, including one written in this very
@@ -145,7 +148,12 @@ func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to: "+err.Error())
 		return
 	}
-	from, err := parseTime(string(args.Peek("from")), time.Now().Add(-24*time.Hour))
+	// A visitor's timeline covers the whole retention unless from says otherwise.
+	defFrom := time.Now().Add(-24 * time.Hour)
+	if len(args.Peek("vid")) > 0 {
+		defFrom = time.UnixMilli(0)
+	}
+	from, err := parseTime(string(args.Peek("from")), defFrom)
 	if err != nil {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from: "+err.Error())
 		return
@@ -156,6 +164,10 @@ func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 	}
 	site := string(args.Peek("site"))
 	bots := string(args.Peek("bots")) == "1"
+	if vid := string(args.Peek("vid")); vid != "" {
+		s.exportVisitorEvents(ctx, vid, from.UnixMilli(), to.UnixMilli(), site, bots)
+		return
+	}
 	ctx.SetContentType("application/x-ndjson")
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		var h event.Hit
@@ -178,6 +190,36 @@ func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 	})
 }
 
+// exportVisitorEvents answers the export for one visitor, oldest first. The body is built
+// before replying so that an unknown visitor gets a 404, not an empty 200: one visitor's
+// history is small next to the whole log.
+func (s *Server) exportVisitorEvents(ctx *fasthttp.RequestCtx, vid string, from, to int64, site string, bots bool) {
+	var h event.Hit
+	var e event.Event
+	var body []byte
+	err := s.tracker.VisitorEvents(vid, func(rec []byte) error {
+		if err := event.DecodeRecord(rec, &h, &e); err != nil {
+			return nil // an unreadable record is skipped, not fatal to the export
+		}
+		if h.Time < from || h.Time >= to || (site != "" && h.Site != site) || (h.Device.Bot && !bots) {
+			return nil
+		}
+		body = append(event.AppendRecordJSON(body, &h), '\n')
+		return nil
+	})
+	if errors.Is(err, track.ErrUnknownVisitor) {
+		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
+		return
+	}
+	if err != nil {
+		s.log.Error("export visitor events", "vid", vid, "err", err)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor events could not be read")
+		return
+	}
+	ctx.SetContentType("application/x-ndjson")
+	ctx.SetBody(body)
+}
+
 func parseTime(v string, def time.Time) (time.Time, error) {
 	if v == "" {
 		return def, nil
@@ -197,7 +239,22 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no rules manager")
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, s.rules.Status())
+	// steps maps each step to its stage: the dashboard joins a clicked journey-map step to
+	// the survey answers given at that stage.
+	type stepStage struct {
+		ID    string `json:"id"`
+		Stage string `json:"stage"`
+	}
+	out := struct {
+		RulesStatus
+		Steps []stepStage `json:"steps"`
+	}{RulesStatus: s.rules.Status(), Steps: []stepStage{}}
+	if set := s.tracker.Rules(); set != nil {
+		for _, st := range set.Steps() {
+			out.Steps = append(out.Steps, stepStage{st.ID, st.Stage})
+		}
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
 func (s *Server) reloadRules(ctx *fasthttp.RequestCtx) {

@@ -15,7 +15,7 @@ import (
 
 const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 
-func newTracker(t *testing.T, cfg track.Config) *track.Tracker {
+func newTracker(t testing.TB, cfg track.Config) *track.Tracker {
 	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{Small: true})
 	if err != nil {
@@ -52,7 +52,7 @@ type client struct {
 	gpc    bool
 }
 
-func (c *client) send(t *testing.T, tr *track.Tracker, evs ...event.Event) *track.Result {
+func (c *client) send(t testing.TB, tr *track.Tracker, evs ...event.Event) *track.Result {
 	t.Helper()
 	b := &event.Batch{Site: "shop", Events: evs, Slots: []string{"hero"}}
 	ua := c.ua

@@ -169,12 +169,12 @@ async function signout() {
   }
 }
 
-// sites fills the site picker's suggestions from the sites of recent events.
+// sites fills the site picker's suggestions with the sites of the server configuration.
 async function sites() {
   try {
-    const live = await getJSON("/api/v1/live");
-    const seen = [...new Set((live.recent || []).map((e) => e.site).filter(Boolean))].sort();
-    clear(siteList).append(...seen.map((s) => h("option", { value: s })));
+    const r = await getJSON("/api/v1/sites");
+    const list = (r.sites || []).filter((s) => s.id).sort((a, b) => a.id.localeCompare(b.id));
+    clear(siteList).append(...list.map((s) => h("option", { value: s.id, label: [s.id, ...(s.origins || [])].join(" · ") })));
   } catch {
     // suggestions only: the picker still takes any site id
   }

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import { setup, artifacts, signIn, ready, watch, until, TOKEN } from "./harness.mjs";
+import { setup, artifacts, signIn, ready, watch, until, TOKEN, SITE, ORIGIN } from "./harness.mjs";
 import { XSS_ANSWER } from "./traffic.mjs";
 
 let env;
@@ -195,7 +195,39 @@ test("a journey step shows its visitors", async () => {
   const shown = await page.$$eval('#step-detail [data-group="channels"] tbody tr', (trs) => trs.map((tr) => [tr.cells[0].textContent, Number(tr.cells[1].dataset.value)]));
   assert.deepEqual(shown.map(([k, v]) => k + v).sort(), want.map(([k, v]) => k + v).sort(), `the channels of the visitors of ${step}`);
   assert.ok(shown.length > 0, "the step's visitors have channels");
+  const stage = ((await env.admin("/api/v1/rules")).steps || []).find((x) => x.id === step)?.stage || "";
+  assert.equal(await page.$eval("#step-detail .answers", (a) => a.dataset.stage), stage, `the answers box is of ${step}'s stage`);
+  if (stage) assert.match(await page.$eval("#step-detail .answers h3", (e) => e.textContent), new RegExp(`answers given at the ${stage} stage`, "i"));
   await shot("journey-step");
+  assert.deepEqual(errors, [], "console errors");
+});
+
+test("the site picker lists the configured sites", async () => {
+  await open("#/overview?range=90d", "overview");
+  await until("the site suggestions", () => page.$$eval("#sites option", (os) => os.length > 0), 10000);
+  const options = await page.$$eval("#sites option", (os) => os.map((o) => ({ value: o.value, label: o.label })));
+  assert.deepEqual(options.map((o) => o.value), [SITE], "the server's configured site");
+  assert.ok(options[0].label.includes(ORIGIN), `the option names the origin; got ${JSON.stringify(options[0].label)}`);
+});
+
+test("a visitor's timeline shows their dated events", async () => {
+  const vid = env.fill.xssVisitor;
+  await open(`#/visitor?range=90d&vid=${vid}`, "visitor");
+  const r = await fetch(`${env.api}/api/v1/events?from=0&vid=${vid}`, { headers: { Authorization: "Bearer " + TOKEN } });
+  assert.equal(r.status, 200);
+  const api = (await r.text()).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  assert.ok(api.length >= 3 && api.every((e) => e.vid === vid), "the export has the visitor's events and only theirs");
+  const items = await page.$$eval(".timeline .tl", (lis) => lis.map((li) => ({ kind: li.dataset.kind, at: li.querySelector("time").getAttribute("datetime"), text: li.querySelector("span").textContent })));
+  const pageviews = items.filter((i) => i.kind === "pageview");
+  assert.ok(pageviews.some((i) => i.text.includes("/thanks") && i.text.includes("<b>Thanks</b>")), `a dated pageview with its path and title as text; got ${JSON.stringify(pageviews)}`);
+  const prompts = items.filter((i) => i.kind === "prompt").map((i) => i.text);
+  assert.ok(prompts.some((t) => /thanks_feedback shown/.test(t)), `the prompt shown; got ${JSON.stringify(prompts)}`);
+  assert.ok(prompts.some((t) => /thanks_feedback answered/.test(t) && t.includes(XSS_ANSWER)), "the prompt answered, with the answer as text");
+  for (const e of api.filter((e) => e.type === "pageview" || e.type === "prompt")) {
+    assert.ok(items.some((i) => i.at === new Date(e.ts).toISOString()), `an entry dated ${new Date(e.ts).toISOString()} for event ${e.id}`);
+  }
+  assert.equal(await page.$$eval("main script, main img, main b", (n) => n.length), 0, "no element was made from visitor text");
+  await shot("visitor-timeline");
   assert.deepEqual(errors, [], "console errors");
 });
 

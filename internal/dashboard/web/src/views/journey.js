@@ -3,7 +3,7 @@
 
 import { h, card, table, notice, clear } from "../lib/dom.js";
 import { tip } from "../lib/charts.js";
-import { report } from "../lib/api.js";
+import { report, getJSON } from "../lib/api.js";
 import * as f from "../lib/format.js";
 
 const END = "(journey stops)";
@@ -155,9 +155,11 @@ async function stepDetail(ctx, el, level, n, edges) {
   try {
     // A one-step funnel of the step, broken down, counts who reached it by channel, device
     // and country; the surveys report has the answers given in each stage.
-    const [groups, surveys] = await Promise.all([
+    // The rules map each step to its stage, so a step shows the answers of its stage.
+    const [groups, surveys, rules] = await Promise.all([
       level === "steps" ? Promise.all(["channel", "device", "country"].map((b) => report("funnel", ctx.params, { steps: n.name, breakdown: b }, opts))) : null,
       report("surveys", ctx.params, { texts: 0 }, opts),
+      level === "steps" ? getJSON("/api/v1/rules", opts).catch(() => null) : null,
     ]);
     clear(who);
     const group = (title, one, r) => {
@@ -166,24 +168,28 @@ async function stepDetail(ctx, el, level, n, edges) {
     };
     if (groups) who.append(h("div", { class: "grid3" }, group("Channels", "Channel", groups[0]), group("Devices", "Device", groups[1]), group("Countries", "Country", groups[2])));
     else who.append(h("p", { class: "hint" }, "Switch to Steps to see a step's visitors by channel, device and country."));
+    const stage = level === "stages" ? n.name : ((rules && rules.steps) || []).find((x) => x.id === n.name)?.stage || "";
     const answers = [];
     for (const sv of surveys.data.surveys || []) {
-      const g = level === "stages" ? (sv.by_stage || []).find((x) => x.key === n.name) : null;
+      const g = stage ? (sv.by_stage || []).find((x) => x.key === stage) : null;
       if (g && g.answers) answers.push({ sv, g });
     }
-    if (level === "stages") {
-      who.append(h("h3", null, "Survey answers given in this stage"));
-      if (!answers.length) who.append(h("p", { class: "empty" }, "No survey was answered in this stage."));
+    const box = h("div", { class: "answers", "data-stage": stage });
+    who.append(box);
+    if (!stage) {
+      box.append(h("p", { class: "hint" }, "This step belongs to no stage, and survey answers are counted by stage."));
+    } else {
+      box.append(h("h3", null, `Survey answers given at the ${stage} stage`));
+      if (level === "steps") box.append(h("p", { class: "hint" }, `Answers are counted by stage: these are all answers given at the ${stage} stage, which ${n.name} belongs to, not only by this step's visitors.`));
+      if (!answers.length) box.append(h("p", { class: "empty" }, `No survey was answered at the ${stage} stage.`));
       for (const { sv, g } of answers) {
-        who.append(
+        box.append(
           h("h3", null, h("code", null, sv.id), sv.question ? " " + sv.question : ""),
           g.nps
             ? h("p", null, `NPS ${g.nps.score == null ? f.dash : Math.round(g.nps.score)} from ${f.int(g.answers)} answers`)
             : table([{ label: "Answer", get: (c) => c.choice }, { label: "Answers", num: true, get: (c) => f.int(c.count), value: (c) => c.count }, { label: "Share", num: true, get: (c) => f.pct(c.share) }], g.choices || [], { empty: `${f.int(g.answers)} open answers.` }),
         );
       }
-    } else {
-      who.append(h("p", { class: "hint" }, "Survey answers are counted by stage: switch to Stages and click the stage to see them."));
     }
     who.dataset.state = "done";
   } catch (e) {

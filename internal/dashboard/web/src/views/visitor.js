@@ -1,9 +1,9 @@
-// Visitor: one visitor's journey as a timeline (sessions with their channel, steps,
-// conversions, experiment arms, prompts) and the explain trace: why each slot and prompt was
-// decided as it was.
+// Visitor: one visitor's journey as a dated timeline (sessions with their channel, pageviews,
+// events, steps, conversions, prompts shown and answered, experiment exposures) and the
+// explain trace: why each slot and prompt was decided as it was.
 
 import { h, card, table, notice } from "../lib/dom.js";
-import { getJSON } from "../lib/api.js";
+import { getJSON, request } from "../lib/api.js";
 import * as f from "../lib/format.js";
 
 export default async function visitor(ctx) {
@@ -16,9 +16,9 @@ export default async function visitor(ctx) {
     return;
   }
   const path = "/api/v1/visitors/" + encodeURIComponent(vid);
-  let v, ex;
+  let v, ex, evs;
   try {
-    [v, ex] = await Promise.all([getJSON(path, { signal: ctx.signal }), getJSON(path + "/explain", { signal: ctx.signal })]);
+    [v, ex, evs] = await Promise.all([getJSON(path, { signal: ctx.signal }), getJSON(path + "/explain", { signal: ctx.signal }), events(vid, ctx.signal)]);
   } catch (e) {
     if (e.status === 404) {
       ctx.main.append(notice("warn", "No visitor with this id is stored (never seen, erased, or past the retention)."));
@@ -26,7 +26,7 @@ export default async function visitor(ctx) {
     }
     throw e;
   }
-  ctx.main.append(summary(v), h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v)), counts(v)), explain(ex));
+  ctx.main.append(summary(v), h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v, evs)), counts(v)), explain(ex));
 }
 
 function summary(v) {
@@ -49,15 +49,63 @@ function summary(v) {
   );
 }
 
-// timeline merges the journey's dated records and groups them by session.
-function timeline(v) {
-  const ms = (t) => (t ? Date.parse(t) : 0);
+// MAX_EVENTS bounds the events drawn in the timeline: the newest are kept.
+const MAX_EVENTS = 1000;
+
+// events reads the visitor's own event log, oldest first, over the whole retention; a bot
+// looked up by id shows its events too.
+async function events(vid, signal) {
+  const r = await request("/api/v1/events?vid=" + encodeURIComponent(vid) + "&from=0&bots=1", { signal });
+  return (await r.text())
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return null; // a torn line is left out, not fatal to the view
+      }
+    })
+    .filter(Boolean);
+}
+
+// eventItem turns one exported event into a timeline entry; null leaves it out.
+function eventItem(e) {
+  const p = e.props || {};
+  switch (e.type) {
+    case "pageview":
+      return { kind: "pageview", text: "Viewed " + (e.path || e.url || "a page") + (e.title ? ` “${e.title}”` : "") };
+    case "event":
+      if (e.name === "$exposure") return { kind: "experiment", text: `Exposed to experiment ${p.experiment}: arm ${p.variant}`, exposure: String(p.experiment) };
+      if (e.name === "$holdout_prompt") return { kind: "prompt", text: `Held out: prompt ${p.prompt} would have been offered` };
+      return { kind: "event", text: "Event " + e.name + (p.value != null ? ` (value ${p.value})` : "") };
+    case "prompt":
+      return { kind: "prompt", text: `Prompt ${e.prompt} ${e.action || ""}` + (e.answer ? `: “${e.answer}”` : ""), prompt: e.prompt };
+    case "identify":
+      return { kind: "identify", text: "Identified as " + (e.user_id || "a known user") };
+    default:
+      return null; // engagement pings: summed into the session's engaged time
+  }
+}
+
+// timeline merges the journey's dated records and the visitor's events, grouped by session.
+function timeline(v, evs = []) {
+  const ms = (t) => (t ? (typeof t === "number" ? t : Date.parse(t)) : 0);
   const sessions = (v.sessions || []).map((s, i) => ({ ...s, i, at: ms(s.started_at), items: [] }));
   const items = [];
+  const exposed = new Set();
+  const prompted = new Set();
+  for (const e of evs.slice(-MAX_EVENTS)) {
+    const it = eventItem(e);
+    if (!it) continue;
+    if (it.exposure) exposed.add(it.exposure);
+    if (it.prompt) prompted.add(it.prompt);
+    items.push({ ...it, at: ms(e.ts) });
+  }
   for (const s of v.step_history || []) items.push({ at: ms(s.at), kind: "step", text: "Reached " + s.step });
   for (const c of v.conversion_list || []) items.push({ at: ms(c.at), kind: "conversion", text: `Converted: ${c.step}` + (c.value ? ` (${f.money(c.value)})` : "") });
-  for (const [id, a] of Object.entries(v.experiments || {})) items.push({ at: ms(a.at), kind: "experiment", text: `Experiment ${id}: arm ${a.variant}` + (a.exposed ? ", exposed" : ", assigned") });
-  for (const [id, p] of Object.entries(v.prompts || {})) items.push({ at: ms(p.last_shown), kind: "prompt", text: `Prompt ${id}: shown ${p.shown}×, answered ${p.answered}×, dismissed ${p.dismissed}×` + (p.last_shown ? " (last shown)" : "") });
+  for (const [id, a] of Object.entries(v.experiments || {})) if (!exposed.has(id)) items.push({ at: ms(a.at), kind: "experiment", text: `Experiment ${id}: arm ${a.variant}` + (a.exposed ? ", exposed" : ", assigned") });
+  for (const [id, p] of Object.entries(v.prompts || {})) if (!prompted.has(id)) items.push({ at: ms(p.last_shown), kind: "prompt", text: `Prompt ${id}: shown ${p.shown}×, answered ${p.answered}×, dismissed ${p.dismissed}×` + (p.last_shown ? " (last shown)" : "") });
   items.sort((a, b) => a.at - b.at);
   const loose = [];
   for (const it of items) {
@@ -65,10 +113,11 @@ function timeline(v) {
     for (const x of sessions) if (x.at && x.at <= it.at) s = x;
     (s ? s.items : loose).push(it);
   }
-  const li = (it) => h("li", { class: "tl " + it.kind }, h("time", null, f.time(it.at)), h("span", null, it.text));
+  const li = (it) => h("li", { class: "tl " + it.kind, "data-kind": it.kind }, h("time", { datetime: it.at ? new Date(it.at).toISOString() : null }, f.time(it.at)), h("span", null, it.text));
   return h(
     "ol",
-    { class: "timeline" },
+    { class: "timeline", "data-events": evs.length },
+    evs.length > MAX_EVENTS ? h("li", { class: "hint" }, `The ${f.int(MAX_EVENTS)} newest of ${f.int(evs.length)} events are shown.`) : null,
     loose.length ? h("li", { class: "session" }, h("div", { class: "shead" }, "Before the first recorded session"), h("ol", null, loose.map(li))) : null,
     sessions.map((s) =>
       h(

@@ -1,0 +1,87 @@
+package track_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+func TestVisitorEventsOwnOnlyInTimeOrder(t *testing.T) {
+	base := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	now := base
+	tr := newTracker(t, track.Config{Now: func() time.Time { return now }})
+	c, other := &client{}, &client{}
+	for i := 0; i < 4; i++ {
+		now = base.Add(time.Duration(3-i) * time.Minute) // written newest first
+		c.send(t, tr, pageview(fmt.Sprintf("https://shop.example/%d", i), ""))
+		other.send(t, tr, pageview("https://shop.example/other", ""))
+	}
+	// An anonymous visitor merged into c's journey by identifying: its events follow.
+	now = base.Add(10 * time.Minute)
+	c.send(t, tr, identify("u-1"))
+	anon := &client{}
+	now = base.Add(11 * time.Minute)
+	anon.send(t, tr, pageview("https://shop.example/anon", ""))
+	now = base.Add(12 * time.Minute)
+	anon.send(t, tr, identify("u-1"))
+
+	tests := []struct {
+		vid  string
+		want string
+	}{
+		{c.cookie, "/3,/2,/1,/0,/account,/anon,/account"},
+		{anon.cookie, "/3,/2,/1,/0,/account,/anon,/account"},
+		{other.cookie, "/other,/other,/other,/other"},
+	}
+	for _, tt := range tests {
+		var paths []string
+		var last int64
+		var h event.Hit
+		var e event.Event
+		err := tr.VisitorEvents(tt.vid, func(rec []byte) error {
+			if err := event.DecodeRecord(rec, &h, &e); err != nil {
+				return err
+			}
+			if h.Time < last {
+				t.Errorf("VisitorEvents(%q): record at %d after %d; want time order", tt.vid, h.Time, last)
+			}
+			last = h.Time
+			paths = append(paths, h.Page.Path)
+			return nil
+		})
+		if got := strings.Join(paths, ","); err != nil || got != tt.want {
+			t.Errorf("VisitorEvents(%q) = %q, %v; want %q", tt.vid, got, err, tt.want)
+		}
+	}
+}
+
+func TestVisitorEventsUnknown(t *testing.T) {
+	tr := newTracker(t, track.Config{})
+	for _, vid := range []string{strings.Repeat("a", track.VIDLen), "", "bad id\x00"} {
+		err := tr.VisitorEvents(vid, func([]byte) error { return nil })
+		if !errors.Is(err, track.ErrUnknownVisitor) {
+			t.Errorf("VisitorEvents(%q) = %v; want ErrUnknownVisitor", vid, err)
+		}
+	}
+}
+
+func BenchmarkVisitorEvents(b *testing.B) {
+	tr := newTracker(b, track.Config{})
+	c := &client{}
+	for i := 0; i < 50; i++ {
+		c.send(b, tr, pageview(fmt.Sprintf("https://shop.example/%d", i), ""))
+		(&client{}).send(b, tr, pageview("https://shop.example/other", ""))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := tr.VisitorEvents(c.cookie, func([]byte) error { n++; return nil }); err != nil || n != 50 {
+			b.Fatalf("VisitorEvents = %d, %v; want 50", n, err)
+		}
+	}
+}
