@@ -18,7 +18,7 @@ import (
 //   - the current visitor is already another known user (a shared device): never merge two
 //     known users; keep the other user's journey as it is and go on under this user's journey
 //     (a fresh one if the user is new).
-func (t *Tracker) link(w *work, site, uid string, now int64) error {
+func (t *Tracker) link(w *work, site, uid string) error {
 	linked, err := t.linkedVID(w, site, uid)
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func (t *Tracker) link(w *work, site, uid string, now int64) error {
 		w.cur = linked
 		return nil
 	}
-	return t.merge(w, linked, now)
+	return t.merge(w, linked)
 }
 
 // errRelock asks trackVisitor to start the batch again with a fresh set of locks.
@@ -57,7 +57,7 @@ var errRelock = fmt.Errorf("identity link moved while locking")
 
 // merge folds the anonymous journey w.cur into the known user's journey linked, moves
 // everything the anonymous id owns to the user, and continues under the user's id.
-func (t *Tracker) merge(w *work, linked string, now int64) error {
+func (t *Tracker) merge(w *work, linked string) error {
 	if err := t.load(w, &w.other, linked); err != nil {
 		return err
 	}
@@ -92,7 +92,6 @@ func (t *Tracker) merge(w *work, linked string, now int64) error {
 	t.cache.drop(old)
 	w.state, w.other = w.other, w.state
 	w.cur = linked
-	_ = now
 	return nil
 }
 

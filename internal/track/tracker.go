@@ -331,7 +331,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 				}
 			}
 			if e.Type == event.TypeIdentify {
-				if err := t.link(w, b.Site, e.UserID, now); err != nil {
+				if err := t.link(w, b.Site, e.UserID); err != nil {
 					return err
 				}
 			}
