@@ -44,6 +44,7 @@ type exitError struct {
 	msg  string
 }
 
+// Error implements error.
 func (e exitError) Error() string { return e.msg }
 
 const usage = `Pathlight: on-site tracking and personalization at the edge.

@@ -140,8 +140,10 @@ func reportCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 // optionList collects -o name=value flags.
 type optionList map[string]string
 
+// String implements flag.Value.
 func (o *optionList) String() string { return "" }
 
+// Set implements flag.Value: each use of the flag adds one option.
 func (o *optionList) Set(v string) error {
 	k, val, ok := strings.Cut(v, "=")
 	if !ok || k == "" {

@@ -262,6 +262,7 @@ type flagValue struct {
 	isBool bool
 }
 
+// String, Set and IsBoolFlag implement flag.Value.
 func (v *flagValue) String() string     { return v.s }
 func (v *flagValue) Set(s string) error { v.s = s; return nil }
 func (v *flagValue) IsBoolFlag() bool   { return v.isBool }

@@ -27,6 +27,7 @@ type pos struct {
 	line, col int
 }
 
+// String returns "file:line:col".
 func (p pos) String() string { return p.file + ":" + strconv.Itoa(p.line) + ":" + strconv.Itoa(p.col) }
 
 // entry is one key and value of a YAML mapping.

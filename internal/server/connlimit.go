@@ -70,6 +70,7 @@ type limitedConn struct {
 	once sync.Once
 }
 
+// Close releases the connection's slot, once, and closes it.
 func (c *limitedConn) Close() error {
 	c.once.Do(func() { c.l.release(c.ip) })
 	return c.Conn.Close()

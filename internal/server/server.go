@@ -230,6 +230,7 @@ func hasPrefix(b []byte, p string) bool { return len(b) >= len(p) && string(b[:l
 // individual broken connections, which metrics count.
 type fasthttpLogger struct{ l *slog.Logger }
 
+// Printf implements fasthttp.Logger.
 func (f fasthttpLogger) Printf(format string, args ...any) {
 	f.l.Debug(fmt.Sprintf(format, args...))
 }

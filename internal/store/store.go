@@ -276,17 +276,20 @@ func printable(key []byte) string {
 // badgerLogger sends Badger's warnings and errors to slog and drops its chatter.
 type badgerLogger struct{ l *slog.Logger }
 
+// Errorf implements badger.Logger.
 func (b badgerLogger) Errorf(f string, a ...any) {
 	if b.l != nil {
 		b.l.Error("badger: " + fmt.Sprintf(f, a...))
 	}
 }
 
+// Warningf implements badger.Logger.
 func (b badgerLogger) Warningf(f string, a ...any) {
 	if b.l != nil {
 		b.l.Warn("badger: " + fmt.Sprintf(f, a...))
 	}
 }
 
+// Infof and Debugf implement badger.Logger; Badger's chatter is dropped.
 func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}

@@ -132,6 +132,7 @@ func FromAny(v any) Value {
 // errUnsupported is returned by fromAny for a Go type no JSON document holds.
 type errUnsupported struct{ v any }
 
+// Error implements error.
 func (e errUnsupported) Error() string { return "unsupported value of type " + typeName(e.v) }
 
 func typeName(v any) string {
