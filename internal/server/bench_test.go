@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/server"
@@ -29,14 +30,17 @@ const benchUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (K
 const benchVisitors = 10_000
 
 // benchRig is a Pathlight server wired as `pathlight serve` wires it: real Badger with its
-// production options in a temporary directory, the repository's example rules, and limits
-// raised so that load is never refused.
+// production options in a temporary directory, the repository's example rules, the reports
+// feed on every commit and the reports job running beside the server, and limits raised so
+// that load is never refused.
 type benchRig struct {
 	dir     string
 	db      *store.DB
 	tracker *track.Tracker
 	srv     *server.Server
 	closed  bool
+	stopJob context.CancelFunc
+	jobDone chan struct{}
 }
 
 func newBenchRig(tb testing.TB) *benchRig {
@@ -58,9 +62,20 @@ func newBenchRig(tb testing.TB) *benchRig {
 	if r.db, err = store.Open(r.dir, store.Options{}); err != nil {
 		tb.Fatalf("store.Open: %v", err)
 	}
-	r.tracker = track.New(trackstore.New(r.db), nil, nil, track.Config{Retention: cfg.Retention})
-	r.tracker.SetRules(set)
-	r.srv = server.New(server.Options{Config: cfg, Tracker: r.tracker, StoreSizes: r.db.Sizes})
+	hosts := map[string][]string{}
+	for _, site := range cfg.Sites {
+		hosts[site.ID] = site.Hosts()
+	}
+	feed := analytics.NewFeed(nil)
+	r.tracker = track.New(track.Watch(trackstore.New(r.db), feed), nil, set, track.Config{Retention: cfg.Retention, SiteHosts: hosts})
+	reports := analytics.New(r.tracker, feed, analytics.Options{})
+	r.srv = server.New(server.Options{Config: cfg, Tracker: r.tracker, StoreSizes: r.db.Sizes, Analytics: reports})
+	ctx, stop := context.WithCancel(context.Background())
+	r.stopJob, r.jobDone = stop, make(chan struct{})
+	go func() {
+		defer close(r.jobDone)
+		reports.Run(ctx)
+	}()
 	tb.Cleanup(func() {
 		if err := r.close(); err != nil {
 			tb.Errorf("close: %v", err)
@@ -78,6 +93,8 @@ func (r *benchRig) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := r.srv.Shutdown(ctx)
+	r.stopJob()
+	<-r.jobDone
 	if cerr := r.db.Close(); err == nil {
 		err = cerr
 	}
@@ -256,25 +273,7 @@ func pageviewBody(dst []byte, seq uint64) []byte {
 // identify, enrich, journey, rules, one Badger commit and the JSON reply, for a typical
 // pageview of one of 10,000 visitors with a fresh event id each time.
 func BenchmarkHitHandler(b *testing.B) {
-	r := newBenchRig(b)
-	h := r.srv.Handler()
-	vids := benchVIDs(benchVisitors)
-	var ctx fasthttp.RequestCtx
-	benchRequest(&ctx)
-	var body []byte
-	b.ReportAllocs()
-	var i uint64
-	for b.Loop() {
-		i++
-		body = pageviewBody(body[:0], i)
-		ctx.Request.SetBody(body)
-		ctx.Request.Header.SetCookie("pl_vid", vids[i%uint64(len(vids))])
-		h(&ctx)
-		if c := ctx.Response.StatusCode(); c != fasthttp.StatusOK {
-			b.Fatalf("POST /v1/hit = %d %s; want 200", c, ctx.Response.Body())
-		}
-		ctx.Response.Reset()
-	}
+	benchHandler(b, newBenchRig(b).srv.Handler(), fasthttp.StatusOK)
 }
 
 // BenchmarkHitHandlerParallel is BenchmarkHitHandler from GOMAXPROCS goroutines, so that
@@ -308,7 +307,12 @@ func BenchmarkHitHandlerParallel(b *testing.B) {
 // BenchmarkBareHandler is the in-process baseline: the same request handed to a handler that
 // only answers 204.
 func BenchmarkBareHandler(b *testing.B) {
-	h := bareHandler
+	benchHandler(b, bareHandler, fasthttp.StatusNoContent)
+}
+
+// benchHandler hands h a typical pageview of one of the bench visitors, with a fresh event
+// id each time, and checks every answer has status want.
+func benchHandler(b *testing.B, h fasthttp.RequestHandler, want int) {
 	vids := benchVIDs(benchVisitors)
 	var ctx fasthttp.RequestCtx
 	benchRequest(&ctx)
@@ -321,8 +325,8 @@ func BenchmarkBareHandler(b *testing.B) {
 		ctx.Request.SetBody(body)
 		ctx.Request.Header.SetCookie("pl_vid", vids[i%uint64(len(vids))])
 		h(&ctx)
-		if c := ctx.Response.StatusCode(); c != fasthttp.StatusNoContent {
-			b.Fatalf("bare handler = %d; want 204", c)
+		if c := ctx.Response.StatusCode(); c != want {
+			b.Fatalf("POST /v1/hit = %d %s; want %d", c, ctx.Response.Body(), want)
 		}
 		ctx.Response.Reset()
 	}
