@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -259,7 +260,7 @@ func simulateLines(c simConfig) []simLine {
 	}
 	slices.SortStableFunc(lines, func(a, b simLine) int {
 		if a.ts != b.ts {
-			return cmpInt64(a.ts, b.ts)
+			return cmp.Compare(a.ts, b.ts)
 		}
 		if a.visitor != b.visitor {
 			return a.visitor - b.visitor
@@ -267,16 +268,6 @@ func simulateLines(c simConfig) []simLine {
 		return a.seq - b.seq
 	})
 	return lines
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // simVisitor is one simulated visitor: their random stream, identity and what they did.

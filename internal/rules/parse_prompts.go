@@ -235,12 +235,7 @@ func (d *dec) show(n ast.Node) (showPolicy, bool) {
 	d.object(n, "show", showKeys, func(f entry) {
 		switch f.key {
 		case "max":
-			if v, ok := d.integer(f.v, "max"); ok {
-				if v < 1 {
-					d.errorf(f.v, "max %d must be at least 1", v)
-				}
-				sp.max = int(v)
-			}
+			sp.max, _ = d.positive(f.v, "max")
 		case "cooldown":
 			sp.cooldown, _ = d.duration(f.v, "cooldown")
 		case "until":
@@ -262,12 +257,7 @@ func (d *dec) caps(e entry) *rawCaps {
 	d.object(e.v, "caps", capsKeys, func(f entry) {
 		switch f.key {
 		case "per_session":
-			if v, ok := d.integer(f.v, "per_session"); ok {
-				if v < 1 {
-					d.errorf(f.v, "per_session %d must be at least 1", v)
-				}
-				c.perSession = int(v)
-			}
+			c.perSession, _ = d.positive(f.v, "per_session")
 		case "cooldown":
 			c.cooldown, _ = d.duration(f.v, "cooldown")
 		case "never":

@@ -346,6 +346,19 @@ func (d *dec) integer(n ast.Node, what string) (int64, bool) {
 	return 0, false
 }
 
+// positive decodes a whole number of at least 1: a count that zero would make meaningless.
+func (d *dec) positive(n ast.Node, what string) (int, bool) {
+	v, ok := d.integer(n, what)
+	if !ok {
+		return 0, false
+	}
+	if v < 1 {
+		d.errorf(n, "%s %d must be at least 1", what, v)
+		return int(v), false
+	}
+	return int(v), true
+}
+
 // number decodes a finite number.
 func (d *dec) number(n ast.Node, what string) (float64, bool) {
 	r := d.resolve(n)

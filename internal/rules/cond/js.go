@@ -2,6 +2,7 @@ package cond
 
 import (
 	"bytes"
+	"cmp"
 	"math"
 	"strconv"
 	"strings"
@@ -363,17 +364,17 @@ func compareStrings[A, B ~string | ~[]byte](a A, b B) int {
 		i++
 	}
 	if i == n {
-		return cmpInt(len(a), len(b))
+		return cmp.Compare(len(a), len(b))
 	}
 	if a[i] < utf8.RuneSelf && b[i] < utf8.RuneSelf {
-		return cmpInt(int(a[i]), int(b[i]))
+		return cmp.Compare(int(a[i]), int(b[i]))
 	}
 	for i > 0 && !utf8.RuneStart(a[i]) {
 		i--
 	}
 	ra, _ := utf8.DecodeRuneInString(string(a[i:min(i+utf8.UTFMax, len(a))]))
 	rb, _ := utf8.DecodeRuneInString(string(b[i:min(i+utf8.UTFMax, len(b))]))
-	return cmpInt(utf16Lead(ra), utf16Lead(rb))
+	return cmp.Compare(utf16Lead(ra), utf16Lead(rb))
 }
 
 // utf16Lead returns the first UTF-16 code unit of r.
@@ -382,16 +383,6 @@ func utf16Lead(r rune) int {
 		return 0xd800 + int((r-0x10000)>>10)
 	}
 	return int(r)
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // primitive is a value reduced by JavaScript's ToPrimitive for a relational comparison:
