@@ -1,26 +1,17 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
-	"github.com/pathlight/pathlight/internal/config"
-	"github.com/pathlight/pathlight/internal/rules"
-	"github.com/pathlight/pathlight/internal/server"
-	"github.com/pathlight/pathlight/internal/store"
-	"github.com/pathlight/pathlight/internal/store/trackstore"
-	"github.com/pathlight/pathlight/internal/track"
 )
 
 // reportsNow is the clock of the reports tests: the traffic they import is from the days
@@ -31,40 +22,7 @@ var reportsNow = time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
 // command wires it (a feed on the tracker's store), on a fixed clock.
 func startReports(t *testing.T) string {
 	t.Helper()
-	cfg, err := config.Load([]string{"--admin-token", token, "--sites", "shop=https://shop.example"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
-	if err != nil {
-		t.Fatalf("example rules: %v", err)
-	}
-	clock := func() time.Time { return reportsNow }
-	feed := analytics.NewFeed(clock)
-	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{
-		SiteHosts: map[string][]string{"shop": {"shop.example"}}, Now: clock})
-	svc := analytics.New(tr, feed, analytics.Options{Now: clock, MaxStaleness: -1})
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, Analytics: svc})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		<-done
-		db.Close()
-	})
-	return "http://" + ln.Addr().String()
+	return startAt(t, func() time.Time { return reportsNow }).url
 }
 
 // call makes an admin request and returns the status, the reason header and the body.

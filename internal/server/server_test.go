@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/enrich"
 	"github.com/pathlight/pathlight/internal/enrich/geotest"
@@ -36,9 +38,14 @@ type testServer struct {
 	client  *http.Client
 }
 
-// start runs a real server on 127.0.0.1 over real Badger in a temp dir. flags are serve
-// flags on top of test defaults.
-func start(t *testing.T, flags ...string) *testServer {
+// start runs a real server on 127.0.0.1 over real Badger in a temp dir, with the example
+// rules. flags are serve flags on top of test defaults.
+func start(t *testing.T, flags ...string) *testServer { return startAt(t, nil, flags...) }
+
+// startAt is start with the clock of the tracker and the reports fixed (nil: time.Now). The
+// server is wired as `pathlight serve` wires it: the reports feed hears every commit, and
+// reports are always computed fresh.
+func startAt(t *testing.T, clock func() time.Time, flags ...string) *testServer {
 	t.Helper()
 	args := append([]string{"--admin-token", token, "--sites", "shop=https://shop.example"}, flags...)
 	cfg, err := config.Load(args, func(string) string { return "" })
@@ -63,8 +70,10 @@ func start(t *testing.T, flags ...string) *testServer {
 	for _, s := range cfg.Sites {
 		hosts[s.ID] = s.Hosts()
 	}
-	tr := track.New(trackstore.New(db), geo, set, track.Config{Retention: cfg.Retention, SiteHosts: hosts})
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes})
+	feed := analytics.NewFeed(clock)
+	tr := track.New(track.Watch(trackstore.New(db), feed), geo, set, track.Config{Retention: cfg.Retention, SiteHosts: hosts, Now: clock})
+	reports := analytics.New(tr, feed, analytics.Options{Now: clock, MaxStaleness: -1})
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, Analytics: reports})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -73,9 +82,7 @@ func start(t *testing.T, flags ...string) *testServer {
 	go func() { done <- srv.Serve(ln) }()
 	client := &http.Client{Transport: &http.Transport{}}
 	t.Cleanup(func() {
-		// Close the client's keep-alive connections first: shutting fasthttp down under an
-		// idle connection races with its reader.
-		client.CloseIdleConnections()
+		client.CloseIdleConnections() // so Shutdown need not wait for them to time out
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -580,8 +587,14 @@ func TestConnectionCapPerIP(t *testing.T) {
 	defer c.Close()
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	b, _ := io.ReadAll(c)
-	if !strings.HasPrefix(string(b), "HTTP/1.1 429") || !strings.Contains(string(b), "too_many_conns") {
-		t.Fatalf("third connection got %q; want a 429 and the connection closed", b)
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(b)), nil)
+	if err != nil {
+		t.Fatalf("third connection got %q: %v", b, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	e := decode[struct{ Error, Reason string }](t, string(body))
+	if resp.StatusCode != 429 || e.Reason != "too_many_conns" || !strings.HasPrefix(resp.Header.Get("X-Pathlight-Reason"), e.Reason+":") {
+		t.Fatalf("third connection got %d %v %s; want a 429 with one reason in header and body", resp.StatusCode, resp.Header, body)
 	}
 	// Closing one frees its slot.
 	open[0].Close()
