@@ -247,6 +247,25 @@ func TestBotsAreKeptApart(t *testing.T) {
 	}
 }
 
+func TestAnonymousHitsAreDeduplicated(t *testing.T) {
+	tr := newTracker(t, track.Config{})
+	gpc := &client{gpc: true}
+	ev := pageview("https://shop.example/", "")
+	res := gpc.send(t, tr, ev, ev) // a retry inside the batch
+	if len(res.Accepted) != 1 || len(res.Duplicate) != 1 {
+		t.Fatalf("accepted %v duplicate %v; want one each", res.Accepted, res.Duplicate)
+	}
+	res = gpc.send(t, tr, ev) // a retry later
+	if len(res.Accepted) != 0 || len(res.Duplicate) != 1 {
+		t.Fatalf("retry: accepted %v duplicate %v; want only a duplicate", res.Accepted, res.Duplicate)
+	}
+	n := 0
+	_ = tr.Events(0, 0, func([]byte) error { n++; return nil })
+	if n != 1 {
+		t.Fatalf("event log has %d records; want 1", n)
+	}
+}
+
 func TestCookielessDailyID(t *testing.T) {
 	day := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	now := day

@@ -250,13 +250,12 @@ func (t *Tracker) identify(req *Request, res *Result, now int64) (vid string, mi
 func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) error {
 	b := req.Batch
 	if !req.DecideOnly {
+		if err := t.prefetch(w, b, "", false, false); err != nil {
+			return err
+		}
 		for i := range b.Events {
 			e := &b.Events[i]
-			dup, err := t.seen(w, b.Site, e.ID)
-			if err != nil {
-				return err
-			}
-			if dup {
+			if w.dup[i] || slices.Contains(w.seenIDs, e.ID) {
 				res.Duplicate = append(res.Duplicate, e.ID)
 				continue
 			}
@@ -309,7 +308,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	unlock := t.lock(w)
 	defer unlock()
 
-	if err := t.prefetch(w, b, vid, minted, req.DecideOnly); err != nil {
+	if err := t.prefetch(w, b, vid, !minted, req.DecideOnly); err != nil {
 		return err
 	}
 	set := t.rules.Load()

@@ -3,7 +3,6 @@ package track
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
@@ -77,15 +76,19 @@ func (w *work) key(build func([]byte) []byte) []byte {
 }
 
 // prefetch loads the journey of vid into w.state and marks in w.dup the events of the batch
-// already accepted within the dedup window. The journey comes from the cache when it can;
-// whatever must come from storage is read in one snapshot.
-func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, minted, decideOnly bool) error {
+// already accepted within the dedup window. stored says whether a journey may be stored under
+// vid: not for an id minted for this request, nor for anonymous hits (vid ""), which only
+// need their dedup marks. The journey comes from the cache when it can; whatever must come
+// from storage is read in one snapshot.
+func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOnly bool) error {
 	w.state.Reset()
 	w.dup = w.dup[:0]
 	w.readKeys = w.readKeys[:0]
 	var cached bool
-	w.stateBuf, cached = t.cache.get(vid, w.stateBuf[:0])
-	needState := !cached && !minted
+	if stored {
+		w.stateBuf, cached = t.cache.get(vid, w.stateBuf[:0])
+	}
+	needState := stored && !cached
 	if needState {
 		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return visitorKey(d, vid) }))
 	}
@@ -121,20 +124,6 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, minted, decideOn
 	}
 	w.state.VID = vid
 	return nil
-}
-
-// seen reports whether event id was already accepted: earlier in this batch, or within the
-// dedup window. The anonymous path uses it; visitors' batches are checked by prefetch.
-func (t *Tracker) seen(w *work, site, id string) (bool, error) {
-	if slices.Contains(w.seenIDs, id) {
-		return true, nil
-	}
-	w.getBuf = dedupKey(w.getBuf[:0], site, id)
-	ok, err := t.st.Has(w.getBuf)
-	if err != nil {
-		return false, fmt.Errorf("dedup check: %w", err)
-	}
-	return ok, nil
 }
 
 func (t *Tracker) markSeen(w *work, site, id string) {
