@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -26,10 +27,15 @@ func newConnLimiter(ln net.Listener, max int) net.Listener {
 	return &connLimiter{Listener: ln, max: max, n: make(map[netip.Addr]int)}
 }
 
-// tooManyConns is written to a connection over the cap before it is closed.
-const tooManyConns = "HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: application/json\r\n" +
-	"Retry-After: 1\r\nX-Pathlight-Reason: too_many_connections: too many connections from your address\r\n" +
-	"Content-Length: 75\r\n\r\n" + `{"error":"too many connections from your address","reason":"too_many_conns"}`
+// tooManyConns is written to a connection over the cap before it is closed: the same shape
+// of error as every other reply, built once.
+var tooManyConns = func() []byte {
+	const reason, msg = "too_many_conns", "too many connections from your address"
+	body := `{"error":"` + msg + `","reason":"` + reason + `"}`
+	return []byte("HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Type: application/json\r\n" +
+		"Retry-After: 1\r\nX-Pathlight-Reason: " + reason + ": " + msg + "\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+}()
 
 // Accept returns the next connection whose address is under the cap; connections over it are
 // answered 429 and closed.
@@ -44,7 +50,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if l.n[ip] >= l.max {
 			l.mu.Unlock()
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = c.Write([]byte(tooManyConns))
+			_, _ = c.Write(tooManyConns)
 			_ = c.Close()
 			continue
 		}
