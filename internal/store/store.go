@@ -38,6 +38,7 @@ type Options struct {
 // DB is an open Badger database. It is safe for concurrent use.
 type DB struct {
 	db     *badger.DB
+	com    *committer
 	dir    string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -64,7 +65,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &DB{db: db, dir: dir, cancel: cancel}
+	s := &DB{db: db, com: newCommitter(db), dir: dir, cancel: cancel}
 	interval := opt.GCInterval
 	if interval <= 0 {
 		interval = 5 * time.Minute
@@ -78,6 +79,7 @@ func Open(dir string, opt Options) (*DB, error) {
 func (s *DB) Close() error {
 	s.cancel()
 	s.wg.Wait()
+	s.com.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}
@@ -166,32 +168,9 @@ type Op struct {
 	Delete bool
 }
 
-// Write commits ops atomically: all of them or none. The op slices are not retained.
-// Concurrent Writes are grouped into shared disk writes by Badger itself.
-func (s *DB) Write(ops []Op) error {
-	txn := s.db.NewTransaction(true)
-	defer txn.Discard()
-	for i := range ops {
-		op := &ops[i]
-		var err error
-		if op.Delete {
-			err = txn.Delete(op.Key)
-		} else {
-			e := badger.NewEntry(op.Key, op.Value)
-			if op.TTL > 0 {
-				e = e.WithTTL(op.TTL)
-			}
-			err = txn.SetEntry(e)
-		}
-		if err != nil {
-			return fmt.Errorf("write %d ops: %w", len(ops), err)
-		}
-	}
-	if err := txn.Commit(); err != nil {
-		return fmt.Errorf("commit %d ops: %w", len(ops), err)
-	}
-	return nil
-}
+// Write commits ops atomically: all of them or none. The op slices are not retained once
+// Write returns. Concurrent Writes share one transaction and one disk write (see group.go).
+func (s *DB) Write(ops []Op) error { return s.com.write(ops) }
 
 // Scan calls fn for every key in [start, end) in key order; a nil end scans to the last key.
 // key and val are valid only during the call. Returning ErrStop from fn ends the scan early

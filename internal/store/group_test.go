@@ -1,0 +1,98 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// writeAll runs writers goroutines that each commit writes atomic writes of build's ops and
+// fails the test on the first error.
+func writeAll(t *testing.T, db *DB, writers, writes int, build func(w, i int) []Op) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for i := range writes {
+				if err := db.Write(build(w, i)); err != nil {
+					errs <- fmt.Errorf("writer %d write %d: %w", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentWritesAllLand: writes from many goroutines share group commits, and every op
+// of every acknowledged write is there afterwards.
+func TestConcurrentWritesAllLand(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	const writers, writes = 32, 40
+	key := func(w, i, k int) []byte { return fmt.Appendf(nil, "k/%d/%d/%d", w, i, k) }
+	writeAll(t, db, writers, writes, func(w, i int) []Op {
+		ops := make([]Op, 3)
+		for k := range ops {
+			ops[k] = Op{Key: key(w, i, k), Value: key(w, i, k)}
+		}
+		return ops
+	})
+	for w := range writers {
+		for i := range writes {
+			for k := range 3 {
+				got, err := db.Get(key(w, i, k), nil)
+				if err != nil || !bytes.Equal(got, key(w, i, k)) {
+					t.Fatalf("Get(%s) = %q, %v; want its own key as value", key(w, i, k), got, err)
+				}
+			}
+		}
+	}
+}
+
+// TestGroupsBadgerRefusesWhole: concurrent writes of 700 KB each make groups larger than one
+// Badger transaction of a small store may be; each write is then committed on its own, and
+// all land.
+func TestGroupsBadgerRefusesWhole(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	big := bytes.Repeat([]byte{'x'}, 700<<10)
+	writeAll(t, db, 6, 3, func(w, i int) []Op {
+		return []Op{{Key: fmt.Appendf(nil, "big/%d/%d", w, i), Value: big}}
+	})
+	for w := range 6 {
+		for i := range 3 {
+			if got, err := db.Get(fmt.Appendf(nil, "big/%d/%d", w, i), nil); err != nil || len(got) != len(big) {
+				t.Fatalf("Get(big/%d/%d) = %d bytes, %v; want %d bytes", w, i, len(got), err, len(big))
+			}
+		}
+	}
+	// A single write over the group bound is committed alone.
+	huge := make([]Op, groupMaxOps+1)
+	for i := range huge {
+		huge[i] = Op{Key: fmt.Appendf(nil, "many/%04d", i), Value: []byte("v")}
+	}
+	if err := db.Write(huge); err != nil {
+		t.Fatalf("Write(%d ops) = %v", len(huge), err)
+	}
+	if ok, err := db.Has([]byte(fmt.Sprintf("many/%04d", groupMaxOps))); !ok || err != nil {
+		t.Fatalf("Has(last of %d ops) = %v, %v; want true", len(huge), ok, err)
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	db := open(t, t.TempDir())
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write([]Op{{Key: []byte("k"), Value: []byte("v")}}); !errors.Is(err, errClosed) {
+		t.Fatalf("Write after Close = %v; want %v", err, errClosed)
+	}
+}
