@@ -9,7 +9,7 @@ import (
 
 // Version is the encoding version AppendBinary writes: the first byte of every record.
 // Decode keeps reading every earlier version, so stored visitors survive upgrades.
-const Version = 1
+const Version = 2
 
 // Errors of Decode, wrapped with the place of the failure.
 var (
@@ -27,9 +27,10 @@ const (
 	minConversion = 3
 	minAssignment = 4
 	minPrompt     = 6
+	minRecent     = 7
 )
 
-// AppendBinary appends the version-1 encoding of s to dst and returns the extended buffer.
+// AppendBinary appends the version-2 encoding of s to dst and returns the extended buffer.
 // It allocates only to grow dst.
 //
 // The record is the version byte, then the fields in State order: the visitor ids,
@@ -146,6 +147,18 @@ func (s *State) AppendBinary(dst []byte) []byte {
 	}
 	b = appendTime(b, s.PromptLast, base)
 	b = appendUint(b, uint64(s.PromptSession))
+
+	// Version 2: the recent event ids, their times in seconds.
+	b = appendTime(b, s.SpillUntil, base/1000)
+	recent := tail(s.Recent, MaxRecent)
+	b = appendUint(b, uint64(len(recent)))
+	ref = base / 1000
+	for _, r := range recent {
+		h := r.Hash & recentHashMask
+		b = append(b, byte(h), byte(h>>8), byte(h>>16), byte(h>>24), byte(h>>32), byte(h>>40))
+		b = appendTime(b, r.At, ref)
+		ref = r.At
+	}
 	return b
 }
 
@@ -202,12 +215,16 @@ func Decode(data []byte, s *State) error {
 		s.Reset()
 		return fmt.Errorf("decode journey state: empty record: %w", ErrCorrupt)
 	}
-	if data[0] != Version {
+	if data[0] == 0 || data[0] > Version {
 		s.Reset()
 		return fmt.Errorf("decode journey state: version %d: %w", data[0], ErrVersion)
 	}
 	d := decoder{data: data, off: 1}
 	s.decodeV1(&d)
+	s.Recent, s.SpillUntil = s.Recent[:0], 0
+	if data[0] >= 2 {
+		s.decodeV2(&d)
+	}
 	if d.err == nil && d.off != len(data) {
 		d.fail("%d bytes after the record", len(data)-d.off)
 	}
@@ -305,6 +322,19 @@ func (s *State) decodeV1(d *decoder) {
 	s.PromptSession = d.count()
 }
 
+// decodeV2 reads the fields version 2 added after those of version 1.
+func (s *State) decodeV2(d *decoder) {
+	s.SpillUntil = d.time(s.FirstSeen / 1000)
+	s.Recent = grow(s.Recent, d.length("recent ids", MaxRecent, minRecent))
+	ref := s.FirstSeen / 1000
+	for i := range s.Recent {
+		r := &s.Recent[i]
+		r.Hash = d.u48()
+		r.At = d.time(ref)
+		ref = r.At
+	}
+}
+
 // decode reads a touchpoint over tp, reusing its strings and click-id buffer; prev is the
 // touchpoint decoded before it and ref the time its StartedAt is relative to.
 func (tp *Touchpoint) decode(d *decoder, prev *Touchpoint, ref int64) {
@@ -384,5 +414,6 @@ func (s *State) Reset() {
 		ConversionList: s.ConversionList[:0],
 		Experiments:    s.Experiments[:0],
 		Prompts:        s.Prompts[:0],
+		Recent:         s.Recent[:0],
 	}
 }

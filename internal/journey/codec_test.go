@@ -98,6 +98,7 @@ func randomState(r *rand.Rand) *State {
 		Value:         float(),
 		PromptLast:    tm(),
 		PromptSession: count(),
+		SpillUntil:    tm() / 1000,
 	}
 	for range n(MaxTouchpoints) {
 		tp := Touchpoint{StartedAt: tm(), LastAt: tm(), Channel: pick("", "Direct", str()),
@@ -131,6 +132,9 @@ func randomState(r *rand.Rand) *State {
 	for range n(MaxPrompts) {
 		s.Prompts = append(s.Prompts, PromptStat{ID: str(), Shown: count(), Dismissed: count(),
 			Answered: count(), LastShown: tm(), LastSession: count()})
+	}
+	for range n(MaxRecent) {
+		s.Recent = append(s.Recent, RecentID{Hash: r.Uint64() & recentHashMask, At: tm() / 1000})
 	}
 	return s
 }
@@ -216,7 +220,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"step index out of range", mutate(withMark, "STEPX", 9, 1, 2), ErrCorrupt, "step index 2 of 1"},
 		{"count over 32 bits", mutate(withVID, "VIDX", 7, 1, 0x80, 0x80, 0x80, 0x80, 0x10), ErrCorrupt, "count 4294967296 out of range"},
 		{"empty", nil, ErrCorrupt, "empty record"},
-		{"unknown version", append([]byte{2}, valid[1:]...), ErrVersion, "version 2"},
+		{"unknown version", append([]byte{Version + 1}, valid[1:]...), ErrVersion, "version 3"},
 		{"version 0", []byte{0}, ErrVersion, "version 0"},
 		{"trailing bytes", append(bytes.Clone(valid), 0), ErrCorrupt, "1 bytes after the record"},
 		{"huge string length", huge, ErrCorrupt, "string of 4294967295 bytes with 0 left"},
@@ -231,6 +235,28 @@ func TestDecodeErrors(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("Decode(%s) = %q; want a message with %q", tt.name, err, tt.msg)
 		}
+	}
+}
+
+// TestDecodeVersion1 checks that a record written before the recent event ids were kept
+// still decodes, with none.
+func TestDecodeVersion1(t *testing.T) {
+	s := typicalState()
+	s.Recent, s.SpillUntil = nil, s.FirstSeen/1000
+	v2 := s.AppendBinary(nil)
+	// Version 2 appended SpillUntil (0 from FirstSeen: one byte) and the empty list (one byte).
+	v1 := append([]byte{1}, v2[1:len(v2)-2]...)
+	got := &State{Recent: []RecentID{{Hash: 1, At: 2}}, SpillUntil: 7}
+	if err := Decode(v1, got); err != nil {
+		t.Fatalf("Decode(version 1 record) = %v; want nil", err)
+	}
+	s.SpillUntil = 0
+	if len(got.Recent) != 0 || got.SpillUntil != 0 {
+		t.Errorf("Decode(version 1 record): Recent %v, SpillUntil %d; want none and 0", got.Recent, got.SpillUntil)
+	}
+	got.Recent = nil
+	if !reflect.DeepEqual(got, s) {
+		t.Errorf("Decode(version 1 record) = %+v; want %+v", got, s)
 	}
 }
 

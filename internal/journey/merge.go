@@ -23,6 +23,8 @@ import (
 //     is the one started last, so PromptSession comes from the state that owns it and a
 //     prompt shown in it keeps LastSession equal to Sessions; other session numbers only stay
 //     below Sessions, since interleaved sessions have no exact numbering.
+//   - Recent: both lists in acceptance order, unbounded; the caller trims it with TrimRecent
+//     and keeps the ids pushed out. SpillUntil: the later.
 func Merge(dst, src *State) {
 	if dst == nil || src == nil || dst == src {
 		return
@@ -85,6 +87,7 @@ func Merge(dst, src *State) {
 		}
 	}
 	mergePrompts(dst, src, dstSessions, srcSessions, srcCurrent)
+	mergeRecent(dst, src)
 }
 
 // mergeCounts folds the counts of src into dst by key. Keys beyond max go to the overflow

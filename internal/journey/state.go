@@ -22,6 +22,8 @@ import "github.com/pathlight/pathlight/internal/event"
 //     so only entries of retired rules go.
 //   - Traits keep the keys set first and ignore new ones; a touchpoint keeps its first
 //     MaxClickIDs click ids.
+//   - Recent keeps the MaxRecent newest ids and hands the one it pushes out to the caller
+//     (see AddRecent), which keeps it elsewhere: deduplication stays exact.
 //
 // AppendBinary writes at most these many entries and Decode rejects records with more.
 const (
@@ -136,6 +138,14 @@ type State struct {
 	// the current session: the interruption budget of caps.
 	PromptLast    int64
 	PromptSession uint32
+
+	// Recent holds the events accepted for this visitor within the tracker's dedup window,
+	// oldest first, at most MaxRecent: a retried event is recognised from the journey
+	// itself, without a read of its own. SpillUntil is the end of the window of the last id
+	// that was pushed out of Recent (or accepted when the visitor's id was not certain):
+	// until then the tracker also checks its dedup keys.
+	Recent     []RecentID
+	SpillUntil int64
 }
 
 // Session returns the current (last) touchpoint, or nil before the first hit.

@@ -77,6 +77,20 @@ func (d *decoder) u8() byte {
 	return c
 }
 
+// u48 reads 6 bytes, little-endian: a hash, which a varint would only lengthen.
+func (d *decoder) u48() uint64 {
+	if d.err != nil || d.remaining() < 6 {
+		d.fail("truncated record")
+		return 0
+	}
+	var v uint64
+	for i := 5; i >= 0; i-- {
+		v = v<<8 | uint64(d.data[d.off+i])
+	}
+	d.off += 6
+	return v
+}
+
 func (d *decoder) flag() bool {
 	switch d.u8() {
 	case 0:

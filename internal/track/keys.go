@@ -8,7 +8,9 @@ import "encoding/binary"
 //	v <vid>                          visitor state (journey codec)
 //	a <vid>                          alias: an anonymous visitor id merged into a known user's id
 //	u <site> 0 <user id>             identity link: user id → visitor id
-//	d <site> 0 <event id>            dedup mark, 48 h TTL, empty value
+//	d <site> 0 <event id>            site-wide dedup mark, 48 h TTL, empty value (see dedup.go)
+//	r <id hash, 6 bytes LE>          spilled dedup mark of a journey's Recent list, TTL to the
+//	                                 end of the id's 48 h window, empty value
 //	e <ts ms BE64> <seq BE64>        event log record (event.AppendRecord), time-ordered
 //	o <vid> 0 <owned key>            ownership index: every key that belongs to a visitor, for erase
 //	m <name>                         server metadata (the cookieless salt of each day)
@@ -20,6 +22,7 @@ const (
 	pAlias   = 'a'
 	pUser    = 'u'
 	pDedup   = 'd'
+	pSpill   = 'r'
 	pEvent   = 'e'
 	pOwner   = 'o'
 	pMeta    = 'm'
@@ -44,6 +47,12 @@ func userKey(dst []byte, site, uid string) []byte {
 func dedupKey(dst []byte, site, id string) []byte {
 	dst = append(append(dst, pDedup), site...)
 	return append(append(dst, 0), id...)
+}
+
+// spillKey is the key of an id hash pushed out of a journey's Recent list: the low 48 bits
+// that journeys keep (the site is part of the hash).
+func spillKey(dst []byte, h uint64) []byte {
+	return append(dst, pSpill, byte(h), byte(h>>8), byte(h>>16), byte(h>>24), byte(h>>32), byte(h>>40))
 }
 
 func eventKey(dst []byte, ts int64, seq uint64) []byte {

@@ -29,6 +29,7 @@ func (t *Tracker) link(w *work, site, uid string) error {
 		return nil
 	case linked == "":
 		if otherUser {
+			t.leaveJourney(w, site)
 			t.saveAside(w)
 			w.cur = NewVID()
 			w.state.Reset()
@@ -42,6 +43,7 @@ func (t *Tracker) link(w *work, site, uid string) error {
 		// The link changed between the look-up and the lock; the caller retries.
 		return errRelock
 	case otherUser:
+		t.leaveJourney(w, site)
 		t.saveAside(w)
 		if err := t.load(w, &w.state, linked); err != nil {
 			return err
@@ -62,6 +64,7 @@ func (t *Tracker) merge(w *work, linked string) error {
 		return err
 	}
 	journey.Merge(&w.other, &w.state)
+	t.trimMerged(w, &w.other)
 	old := w.cur
 	ak := w.key(func(d []byte) []byte { return aliasKey(d, old) })
 	w.ops = append(w.ops,

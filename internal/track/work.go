@@ -31,6 +31,9 @@ type work struct {
 	readKeys [][]byte
 	dup      []bool // per event of the batch: already accepted within the dedup window
 
+	dedup dedupMode // how the batch's event ids are checked and remembered
+	wall  int64     // the server's clock in Unix seconds, for the dedup window
+
 	lockIDs []string
 	stripes []int
 	cur     string // the visitor id the batch is being recorded under
@@ -73,63 +76,6 @@ func (w *work) key(build func([]byte) []byte) []byte {
 	// b did not fit and lives in its own memory; give the next keys a larger arena.
 	w.arena = make([]byte, 0, max(2*cap(w.arena), 16<<10))
 	return b
-}
-
-// prefetch loads the journey of vid into w.state and marks in w.dup the events of the batch
-// already accepted within the dedup window. stored says whether a journey may be stored under
-// vid: not for an id minted for this request, nor for anonymous hits (vid ""), which only
-// need their dedup marks. The journey comes from the cache when it can; whatever must come
-// from storage is read in one snapshot.
-func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOnly bool) error {
-	w.state.Reset()
-	w.dup = w.dup[:0]
-	w.readKeys = w.readKeys[:0]
-	var cached bool
-	if stored {
-		w.stateBuf, cached = t.cache.get(vid, w.stateBuf[:0])
-	}
-	needState := stored && !cached
-	if needState {
-		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return visitorKey(d, vid) }))
-	}
-	if !decideOnly {
-		for i := range b.Events {
-			w.dup = append(w.dup, false)
-			id := b.Events[i].ID
-			w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return dedupKey(d, b.Site, id) }))
-		}
-	}
-	found := false
-	if len(w.readKeys) > 0 {
-		err := t.st.GetMany(w.readKeys, func(i int, val []byte) error {
-			if needState {
-				if i == 0 {
-					w.stateBuf, found = append(w.stateBuf[:0], val...), true
-					return nil
-				}
-				i--
-			}
-			w.dup[i] = true
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("read visitor %s: %w", vid, err)
-		}
-	}
-	if cached || found {
-		if err := journey.Decode(w.stateBuf, &w.state); err != nil {
-			t.cfg.Logger.Error("visitor state does not decode; starting afresh", "vid", vid, "err", err)
-			w.state.Reset()
-		}
-	}
-	w.state.VID = vid
-	return nil
-}
-
-func (t *Tracker) markSeen(w *work, site, id string) {
-	w.seenIDs = append(w.seenIDs, id)
-	k := w.key(func(d []byte) []byte { return dedupKey(d, site, id) })
-	w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: DedupWindow})
 }
 
 // logEvent appends the event log record of h, and its ownership index entry when the hit

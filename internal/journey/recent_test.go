@@ -1,0 +1,71 @@
+package journey
+
+import (
+	"slices"
+	"testing"
+)
+
+const window = 48 * 60 * 60
+
+func TestRecentWindow(t *testing.T) {
+	var s State
+	s.AddRecent(1, 1000, window)
+	if !s.HasRecent(1, 1000+window-1, window) {
+		t.Errorf("HasRecent just inside the window = false; want true")
+	}
+	if s.HasRecent(1, 1000+window, window) {
+		t.Errorf("HasRecent at the end of the window = true; want false")
+	}
+	if s.HasRecent(2, 1000, window) {
+		t.Errorf("HasRecent(an id never added) = true; want false")
+	}
+	// Adding after the window forgets the expired id without spilling it.
+	if _, spilled := s.AddRecent(2, 1000+window, window); spilled {
+		t.Errorf("AddRecent spilled an expired id; want it forgotten")
+	}
+	if want := []RecentID{{2, 1000 + window}}; !slices.Equal(s.Recent, want) {
+		t.Errorf("Recent = %v; want %v", s.Recent, want)
+	}
+}
+
+func TestRecentSpillsOldestWhenFull(t *testing.T) {
+	var s State
+	for i := range MaxRecent {
+		if _, spilled := s.AddRecent(uint64(i), int64(i), window); spilled {
+			t.Fatalf("AddRecent spilled at %d ids; want room for %d", i, MaxRecent)
+		}
+	}
+	out, spilled := s.AddRecent(999, MaxRecent, window)
+	if !spilled || out != (RecentID{0, 0}) {
+		t.Fatalf("AddRecent on a full list = %v, %v; want the oldest id {0 0}, true", out, spilled)
+	}
+	if len(s.Recent) != MaxRecent || !s.HasRecent(999, MaxRecent, window) || s.HasRecent(0, MaxRecent, window) {
+		t.Errorf("after the spill: %d ids, newest kept %v, oldest kept %v; want %d, true, false",
+			len(s.Recent), s.HasRecent(999, MaxRecent, window), s.HasRecent(0, MaxRecent, window), MaxRecent)
+	}
+}
+
+func TestMergeRecentTrims(t *testing.T) {
+	var a, b State
+	for i := range MaxRecent {
+		a.AddRecent(uint64(i), int64(2*i), window)       // even times
+		b.AddRecent(uint64(i+100), int64(2*i+1), window) // odd times
+	}
+	b.SpillUntil = 77
+	Merge(&a, &b)
+	if len(a.Recent) != 2*MaxRecent || a.SpillUntil != 77 {
+		t.Fatalf("after Merge: %d ids, SpillUntil %d; want %d and 77", len(a.Recent), a.SpillUntil, 2*MaxRecent)
+	}
+	if !slices.IsSortedFunc(a.Recent, func(x, y RecentID) int { return int(x.At - y.At) }) {
+		t.Errorf("Merge: Recent not in acceptance order: %v", a.Recent)
+	}
+	out := a.TrimRecent(2*MaxRecent, window, nil)
+	if len(out) != MaxRecent || len(a.Recent) != MaxRecent {
+		t.Fatalf("TrimRecent pushed out %d and kept %d; want %d and %d", len(out), len(a.Recent), MaxRecent, MaxRecent)
+	}
+	for i, r := range out {
+		if r.At != int64(i) {
+			t.Fatalf("TrimRecent pushed out %v; want the oldest, in order", out)
+		}
+	}
+}

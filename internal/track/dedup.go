@@ -1,0 +1,212 @@
+package track
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+// Deduplication. Every event carries a client id; an id accepted within DedupWindow is
+// acknowledged as a duplicate and changes nothing, so the snippet may retry freely. Where the
+// id is remembered depends on how sure the tracker is of who sent it:
+//
+//   - A visitor who sent their cookie (or a vid) is sure: the ids live in the journey itself
+//     (journey.State.Recent), read and written with it at no extra cost. When Recent is full,
+//     the oldest id still inside its window moves to a spill key ("r" and the id's hash, which
+//     covers the site) and the journey's SpillUntil tells later hits to look there as well.
+//   - Everything else is remembered under a site-wide dedup key ("d" site 0 id): anonymous
+//     hits (no consent, bots), cookieless ids (a retry from another network hashes to
+//     another visitor), an id minted for this request (a retry whose first answer, and so
+//     its cookie, was lost comes without one), and a batch that moved between two journeys.
+//     A journey that took such ids also gets SpillUntil, so its retries look there too.
+//
+// Both ways answer exactly within the window; the first costs no read and no key for the
+// common hit.
+type dedupMode uint8
+
+const (
+	// dedupShared: site-wide keys only (anonymous and cookieless hits).
+	dedupShared dedupMode = iota
+	// dedupJourney: the journey's Recent list, and its spill keys while SpillUntil is ahead.
+	dedupJourney
+	// dedupBoth: Recent and the site-wide keys (an id minted for this request).
+	dedupBoth
+)
+
+// dedupWindowSec is DedupWindow in the seconds journey.Recent keeps.
+const dedupWindowSec = int64(DedupWindow / 1e9)
+
+// idHash is the FNV-1a hash of site and event id, the form in which journeys remember ids.
+// It must not change between releases: stored journeys hold its values.
+func idHash(site, id string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(site); i++ {
+		h = (h ^ uint64(site[i])) * 1099511628211
+	}
+	h *= 1099511628211 // the 0 between site and id
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * 1099511628211
+	}
+	return h
+}
+
+// prefetch loads the journey of vid into w.state and marks in w.dup the events of the batch
+// already accepted within the dedup window. stored says whether a journey may be stored under
+// vid: not for an id minted for this request, nor for anonymous hits (vid ""). The journey
+// comes from the cache when it can; what must come from storage is read in one snapshot,
+// and a second read happens only for a journey whose SpillUntil is ahead.
+func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOnly bool) error {
+	w.state.Reset()
+	w.dup = w.dup[:0]
+	w.readKeys = w.readKeys[:0]
+	w.wall = t.now().Unix()
+	switch {
+	case vid == "" || t.cfg.Identity == IdentityCookieless:
+		w.dedup = dedupShared
+	case stored:
+		w.dedup = dedupJourney
+	default:
+		w.dedup = dedupBoth
+	}
+	var cached bool
+	if stored {
+		w.stateBuf, cached = t.cache.get(vid, w.stateBuf[:0])
+	}
+	needState := stored && !cached
+	if needState {
+		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return visitorKey(d, vid) }))
+	}
+	if !decideOnly {
+		for range b.Events {
+			w.dup = append(w.dup, false)
+		}
+		if w.dedup != dedupJourney {
+			t.sharedKeys(w, b)
+		}
+	}
+	found := false
+	if len(w.readKeys) > 0 {
+		err := t.st.GetMany(w.readKeys, func(i int, val []byte) error {
+			if needState {
+				if i == 0 {
+					w.stateBuf, found = append(w.stateBuf[:0], val...), true
+					return nil
+				}
+				i--
+			}
+			w.dup[i%len(w.dup)] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read visitor %s: %w", vid, err)
+		}
+	}
+	if cached || found {
+		if err := journey.Decode(w.stateBuf, &w.state); err != nil {
+			t.cfg.Logger.Error("visitor state does not decode; starting afresh", "vid", vid, "err", err)
+			w.state.Reset()
+		}
+	}
+	w.state.VID = vid
+	if decideOnly || w.dedup == dedupShared {
+		return nil
+	}
+	for i := range b.Events {
+		if w.state.HasRecent(idHash(b.Site, b.Events[i].ID), w.wall, dedupWindowSec) {
+			w.dup[i] = true
+		}
+	}
+	if w.dedup == dedupJourney && w.state.SpillUntil > w.wall {
+		return t.readSpilled(w, b, vid)
+	}
+	return nil
+}
+
+// sharedKeys appends the site-wide dedup key of every event of the batch to w.readKeys.
+func (t *Tracker) sharedKeys(w *work, b *event.Batch) {
+	for i := range b.Events {
+		id := b.Events[i].ID
+		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return dedupKey(d, b.Site, id) }))
+	}
+}
+
+// readSpilled checks the events of the batch against the visitor's spill keys and the
+// site-wide keys: ids pushed out of Recent, or taken while the visitor was not certain.
+func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
+	w.readKeys = w.readKeys[:0]
+	t.sharedKeys(w, b)
+	for i := range b.Events {
+		h := idHash(b.Site, b.Events[i].ID)
+		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return spillKey(d, h) }))
+	}
+	err := t.st.GetMany(w.readKeys, func(i int, _ []byte) error {
+		w.dup[i%len(w.dup)] = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read spilled event ids of %s: %w", vid, err)
+	}
+	return nil
+}
+
+// markSeen remembers that event id of site was accepted for the visitor being recorded.
+func (t *Tracker) markSeen(w *work, site, id string) {
+	w.seenIDs = append(w.seenIDs, id)
+	if w.dedup != dedupShared {
+		out, spilled := w.state.AddRecent(idHash(site, id), w.wall, dedupWindowSec)
+		if spilled {
+			t.spill(w, &w.state, out)
+		}
+	}
+	if w.dedup != dedupJourney {
+		t.markShared(w, site, id)
+	}
+}
+
+// markShared writes the site-wide dedup key of id. A journey that takes such an id looks at
+// these keys on its later hits, until the id's window ends.
+func (t *Tracker) markShared(w *work, site, id string) {
+	k := w.key(func(d []byte) []byte { return dedupKey(d, site, id) })
+	w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: DedupWindow})
+	if w.dedup != dedupShared {
+		w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)
+	}
+}
+
+// spill moves an id pushed out of the Recent list of st to a spill key, kept for the rest of
+// its window.
+func (t *Tracker) spill(w *work, st *journey.State, r journey.RecentID) {
+	left := r.At + dedupWindowSec - w.wall
+	if left <= 0 {
+		return
+	}
+	k := w.key(func(d []byte) []byte { return spillKey(d, r.Hash) })
+	w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: time.Duration(left) * time.Second})
+	st.SpillUntil = max(st.SpillUntil, r.At+dedupWindowSec)
+}
+
+// leaveJourney is called when a batch moves from the journey in w.state to another one (an
+// identify on a shared device): a retry of the batch may come back under either visitor id,
+// so the ids taken so far, and those the rest of the batch takes, are also written to the
+// site-wide keys, and the journey left behind looks there until their window ends.
+func (t *Tracker) leaveJourney(w *work, site string) {
+	if w.dedup == dedupShared {
+		return
+	}
+	if w.dedup == dedupJourney {
+		for _, id := range w.seenIDs {
+			t.markShared(w, site, id)
+		}
+	}
+	w.dedup = dedupBoth
+	w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)
+}
+
+// trimMerged spills the ids a merge pushed past the Recent bound of st.
+func (t *Tracker) trimMerged(w *work, st *journey.State) {
+	for _, r := range st.TrimRecent(w.wall, dedupWindowSec, nil) {
+		t.spill(w, st, r)
+	}
+}
