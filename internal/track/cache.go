@@ -80,7 +80,8 @@ func (c *stateCache) has(vid string) bool {
 	return ok
 }
 
-// put stores a copy of the encoding of vid.
+// put stores a copy of the encoding of vid, in the memory of the entry it replaces when that
+// is large enough: entries never leave the cache (get copies them out), so it is free.
 func (c *stateCache) put(vid string, enc []byte) {
 	if c == nil {
 		return
@@ -88,11 +89,16 @@ func (c *stateCache) put(vid string, enc []byte) {
 	sh := c.shard(vid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	delete(sh.prev, vid)
-	if old, ok := sh.cur[vid]; ok {
+	old, ok := sh.cur[vid]
+	if ok {
 		sh.curBytes -= len(old) + len(vid)
+	} else if old, ok = sh.prev[vid]; ok {
+		delete(sh.prev, vid)
 	}
-	sh.add(vid, append([]byte(nil), enc...))
+	if cap(old) < len(enc) || cap(old) > 2*len(enc)+64 {
+		old = make([]byte, 0, len(enc)+len(enc)/8) // room to grow by a hit or two
+	}
+	sh.add(vid, append(old[:0], enc...))
 }
 
 func (sh *cacheShard) add(vid string, v []byte) {
