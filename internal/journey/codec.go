@@ -1,6 +1,7 @@
 package journey
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -28,6 +29,7 @@ const (
 	minAssignment = 4
 	minPrompt     = 6
 	minRecent     = 7
+	minLogged     = 2
 )
 
 // AppendBinary appends the version-2 encoding of s to dst and returns the extended buffer.
@@ -159,6 +161,16 @@ func (s *State) AppendBinary(dst []byte) []byte {
 		b = appendTime(b, r.At, ref)
 		ref = r.At
 	}
+	// Pending event-log keys: times from FirstSeen, then from the previous; sequence numbers
+	// as signed differences from the previous (they grow within a process).
+	b = appendUint(b, uint64(len(s.Logged)))
+	ref = base
+	var seq uint64
+	for _, l := range s.Logged {
+		b = appendTime(b, l.TS, ref)
+		b = binary.AppendVarint(b, int64(l.Seq-seq))
+		ref, seq = l.TS, l.Seq
+	}
 	return b
 }
 
@@ -221,7 +233,7 @@ func Decode(data []byte, s *State) error {
 	}
 	d := decoder{data: data, off: 1}
 	s.decodeV1(&d)
-	s.Recent, s.SpillUntil = s.Recent[:0], 0
+	s.Recent, s.SpillUntil, s.Logged = s.Recent[:0], 0, s.Logged[:0]
 	if data[0] >= 2 {
 		s.decodeV2(&d)
 	}
@@ -333,6 +345,15 @@ func (s *State) decodeV2(d *decoder) {
 		r.At = d.time(ref)
 		ref = r.At
 	}
+	s.Logged = grow(s.Logged, d.length("event-log keys", d.remaining(), minLogged))
+	ref = s.FirstSeen
+	var seq uint64
+	for i := range s.Logged {
+		l := &s.Logged[i]
+		l.TS = d.time(ref)
+		l.Seq = seq + uint64(d.varint())
+		ref, seq = l.TS, l.Seq
+	}
 }
 
 // decode reads a touchpoint over tp, reusing its strings and click-id buffer; prev is the
@@ -415,5 +436,6 @@ func (s *State) Reset() {
 		Experiments:    s.Experiments[:0],
 		Prompts:        s.Prompts[:0],
 		Recent:         s.Recent[:0],
+		Logged:         s.Logged[:0],
 	}
 }

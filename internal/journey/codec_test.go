@@ -136,6 +136,9 @@ func randomState(r *rand.Rand) *State {
 	for range n(MaxRecent) {
 		s.Recent = append(s.Recent, RecentID{Hash: r.Uint64() & recentHashMask, At: tm() / 1000})
 	}
+	for range n(MaxLogged) {
+		s.Logged = append(s.Logged, LogRef{TS: tm(), Seq: r.Uint64()})
+	}
 	return s
 }
 
@@ -242,10 +245,11 @@ func TestDecodeErrors(t *testing.T) {
 // still decodes, with none.
 func TestDecodeVersion1(t *testing.T) {
 	s := typicalState()
-	s.Recent, s.SpillUntil = nil, s.FirstSeen/1000
+	s.Recent, s.SpillUntil, s.Logged = nil, s.FirstSeen/1000, nil
 	v2 := s.AppendBinary(nil)
-	// Version 2 appended SpillUntil (0 from FirstSeen: one byte) and the empty list (one byte).
-	v1 := append([]byte{1}, v2[1:len(v2)-2]...)
+	// Version 2 appended SpillUntil (0 from FirstSeen: one byte) and two empty lists (one
+	// byte each).
+	v1 := append([]byte{1}, v2[1:len(v2)-3]...)
 	got := &State{Recent: []RecentID{{Hash: 1, At: 2}}, SpillUntil: 7}
 	if err := Decode(v1, got); err != nil {
 		t.Fatalf("Decode(version 1 record) = %v; want nil", err)

@@ -123,6 +123,10 @@ func typicalState() *State {
 	for i := range 12 {
 		s.AddRecent(uint64(i)*0x9e3779b97f4a7c15, at(3*24*60+i*90)/1000, 48*60*60)
 	}
+	// The tracker indexes event-log keys in packs of 16; the last few wait in the journey.
+	for i := range 5 {
+		s.Logged = append(s.Logged, LogRef{TS: at(4*24*60 + i), Seq: 1_780_000_000_000_000_000 + uint64(i)*977})
+	}
 	return s
 }
 

@@ -24,7 +24,8 @@ import (
 //     prompt shown in it keeps LastSession equal to Sessions; other session numbers only stay
 //     below Sessions, since interleaved sessions have no exact numbering.
 //   - Recent: both lists in acceptance order, unbounded; the caller trims it with TrimRecent
-//     and keeps the ids pushed out. SpillUntil: the later.
+//     and keeps the ids pushed out. SpillUntil: the later. Logged: both lists in time
+//     order, unbounded; the caller writes out full packs.
 func Merge(dst, src *State) {
 	if dst == nil || src == nil || dst == src {
 		return
@@ -88,6 +89,7 @@ func Merge(dst, src *State) {
 	}
 	mergePrompts(dst, src, dstSessions, srcSessions, srcCurrent)
 	mergeRecent(dst, src)
+	mergeLogged(dst, src)
 }
 
 // mergeCounts folds the counts of src into dst by key. Keys beyond max go to the overflow

@@ -68,3 +68,26 @@ func mergeRecent(dst, src *State) {
 	slices.SortStableFunc(dst.Recent, func(a, b RecentID) int { return cmp.Compare(a.At, b.At) })
 	dst.SpillUntil = max(dst.SpillUntil, src.SpillUntil)
 }
+
+// MaxLogged is how many event-log keys Logged holds before the tracker writes them into its
+// ownership index as one pack.
+const MaxLogged = 16
+
+// LogRef is the event-log key of one of the visitor's events: its time (Unix ms) and
+// sequence number.
+type LogRef struct {
+	TS  int64
+	Seq uint64
+}
+
+// mergeLogged adds src's pending event-log keys to dst's, in time order, unbounded: the
+// caller writes out full packs.
+func mergeLogged(dst, src *State) {
+	if len(src.Logged) == 0 {
+		return
+	}
+	dst.Logged = append(dst.Logged, src.Logged...)
+	slices.SortStableFunc(dst.Logged, func(a, b LogRef) int {
+		return cmp.Or(cmp.Compare(a.TS, b.TS), cmp.Compare(a.Seq, b.Seq))
+	})
+}

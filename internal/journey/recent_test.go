@@ -69,3 +69,13 @@ func TestMergeRecentTrims(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeLoggedInTimeOrder(t *testing.T) {
+	a := State{Logged: []LogRef{{TS: 10, Seq: 5}, {TS: 30, Seq: 9}}}
+	b := State{Logged: []LogRef{{TS: 10, Seq: 2}, {TS: 20, Seq: 7}}}
+	Merge(&a, &b)
+	want := []LogRef{{10, 2}, {10, 5}, {20, 7}, {30, 9}}
+	if !slices.Equal(a.Logged, want) {
+		t.Errorf("Merge: Logged = %v; want %v", a.Logged, want)
+	}
+}

@@ -23,7 +23,8 @@ import "github.com/pathlight/pathlight/internal/event"
 //   - Traits keep the keys set first and ignore new ones; a touchpoint keeps its first
 //     MaxClickIDs click ids.
 //   - Recent keeps the MaxRecent newest ids and hands the one it pushes out to the caller
-//     (see AddRecent), which keeps it elsewhere: deduplication stays exact.
+//     (see AddRecent), which keeps it elsewhere: deduplication stays exact. Logged is
+//     emptied by the tracker whenever it reaches MaxLogged; AppendBinary writes all of it.
 //
 // AppendBinary writes at most these many entries and Decode rejects records with more.
 const (
@@ -146,6 +147,11 @@ type State struct {
 	// until then the tracker also checks its dedup keys.
 	Recent     []RecentID
 	SpillUntil int64
+
+	// Logged holds the event-log keys of the visitor's latest events that the tracker has
+	// not yet written into its ownership index, oldest first: it writes them in packs of
+	// MaxLogged, so that indexing a visitor's events costs one key per MaxLogged events.
+	Logged []LogRef
 }
 
 // Session returns the current (last) touchpoint, or nil before the first hit.

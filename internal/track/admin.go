@@ -64,54 +64,55 @@ func (t *Tracker) Erase(vid string) (int, error) {
 	defer unlock()
 	t.cache.drop(vid)
 
+	// Delete what the index lists in chunks, each index entry with the keys it stands for,
+	// then the state together with the event keys still waiting in it.
 	deleted := 0
-	flush := func() error {
-		if len(w.ops) == 0 {
-			return nil
-		}
-		if err := t.st.Write(w.ops); err != nil {
-			return fmt.Errorf("erase %s: %w", vid, err)
-		}
-		deleted += len(w.ops)
-		w.ops, w.arena = w.ops[:0], w.arena[:0]
-		return nil
-	}
-	prefix := ownerPrefix(nil, vid)
 	for {
-		// Collect one chunk, then delete it outside the scan: Badger iterators must not
-		// overlap the writes they would see.
-		n := 0
-		err := t.st.ScanKeys(prefix, func(k []byte) error {
-			owned := k[len(prefix):]
-			w.ops = append(w.ops,
-				Op{Key: w.key(func(d []byte) []byte { return append(d, owned...) }), Delete: true},
-				Op{Key: w.key(func(d []byte) []byte { return append(d, k...) }), Delete: true})
+		n, owned := 0, 0
+		err := t.scanOwned(vid, func(indexKey, ownedPart, val []byte) error {
+			err := ownedKeys(ownedPart, val, func(k []byte) error {
+				w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return append(d, k...) }), Delete: true})
+				owned++
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return append(d, indexKey...) }), Delete: true})
 			if n++; n == eraseChunk {
-				return ErrStop
+				return ErrStop // Badger iterators must not overlap the writes they would see
 			}
 			return nil
 		})
+		if err == nil && len(w.ops) > 0 {
+			err = t.st.Write(w.ops)
+		}
 		if err != nil {
-			return deleted / 2, fmt.Errorf("erase %s: %w", vid, err)
+			return deleted, fmt.Errorf("erase %s: %w", vid, err)
 		}
-		if err := flush(); err != nil {
-			return deleted / 2, err
-		}
+		deleted += owned
+		w.ops, w.arena = w.ops[:0], w.arena[:0]
 		if n < eraseChunk {
 			break
 		}
 	}
-	deleted /= 2 // count owned keys, not their index entries
 	w.getBuf = visitorKey(w.getBuf[:0], vid)
-	had, err := t.st.Has(w.getBuf)
-	if err != nil {
-		return deleted, err
+	val, err := t.st.Get(w.getBuf, nil)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return deleted, fmt.Errorf("erase %s: %w", vid, err)
 	}
-	if had {
-		if err := t.st.Write([]Op{{Key: w.getBuf, Delete: true}}); err != nil {
+	if err == nil {
+		if err := journey.Decode(val, &w.state); err != nil {
+			t.cfg.Logger.Error("erased visitor state does not decode; its latest events are left to expire", "vid", vid, "err", err)
+		}
+		w.ops = append(w.ops, Op{Key: w.getBuf, Delete: true})
+		for _, k := range loggedKeys(nil, &w.state) {
+			w.ops = append(w.ops, Op{Key: k, Delete: true})
+		}
+		if err := t.st.Write(w.ops); err != nil {
 			return deleted, fmt.Errorf("erase %s: %w", vid, err)
 		}
-		deleted++
+		deleted += len(w.ops)
 	}
 	if deleted == 0 {
 		return 0, fmt.Errorf("%w: %s", ErrUnknownVisitor, vid)

@@ -65,6 +65,7 @@ func (t *Tracker) merge(w *work, linked string) error {
 	}
 	journey.Merge(&w.other, &w.state)
 	t.trimMerged(w, &w.other)
+	t.packLogged(w, &w.other, linked)
 	old := w.cur
 	ak := w.key(func(d []byte) []byte { return aliasKey(d, old) })
 	w.ops = append(w.ops,
@@ -81,11 +82,11 @@ func (t *Tracker) merge(w *work, linked string) error {
 		}
 	}
 	// …and so does the ownership already stored.
-	err := t.st.ScanKeys(prefix, func(k []byte) error {
-		owned := k[len(prefix):]
+	err := t.scanOwned(old, func(indexKey, owned, val []byte) error {
 		w.ops = append(w.ops,
-			Op{Key: w.key(func(d []byte) []byte { return ownerKey(d, linked, owned) }), Value: []byte{}, TTL: t.cfg.Retention},
-			Op{Key: w.key(func(d []byte) []byte { return append(d, k...) }), Delete: true},
+			Op{Key: w.key(func(d []byte) []byte { return ownerKey(d, linked, owned) }),
+				Value: w.key(func(d []byte) []byte { return append(d, val...) })[:len(val):len(val)], TTL: t.cfg.Retention},
+			Op{Key: w.key(func(d []byte) []byte { return append(d, indexKey...) }), Delete: true},
 		)
 		return nil
 	})

@@ -1,8 +1,12 @@
 package track
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/pathlight/pathlight/internal/journey"
 )
 
 // VisitorEvents calls fn with each event log record of visitor vid (following a merge to the
@@ -25,30 +29,30 @@ func (t *Tracker) VisitorEvents(vid string, fn func(rec []byte) error) error {
 		vid = canon
 	}
 
-	// Owned keys sort after the index prefix by their own bytes, and event keys start with
-	// their big-endian time, so the index already lists the visitor's events in time order.
-	prefix := ownerPrefix(nil, vid)
 	var keys [][]byte
-	err = t.st.ScanKeys(prefix, func(k []byte) error {
-		owned := k[len(prefix):]
-		if len(owned) == eventKeyLen && owned[0] == pEvent {
-			keys = append(keys, append([]byte(nil), owned...))
-		}
-		return nil
+	err = t.scanOwned(vid, func(_, owned, val []byte) error {
+		return ownedKeys(owned, val, func(k []byte) error {
+			if len(k) == eventKeyLen && k[0] == pEvent {
+				keys = append(keys, append([]byte(nil), k...))
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("index of visitor %s: %w", vid, err)
 	}
-	if len(keys) == 0 {
-		had, err := t.st.Has(visitorKey(nil, vid))
-		if err != nil {
-			return fmt.Errorf("load visitor %s: %w", vid, err)
-		}
-		if !had {
-			return fmt.Errorf("%w: %s", ErrUnknownVisitor, vid)
-		}
-		return nil
+	var st journey.State
+	found, err := t.State(vid, &st)
+	if err != nil {
+		return err
 	}
+	if !found && len(keys) == 0 {
+		return fmt.Errorf("%w: %s", ErrUnknownVisitor, vid)
+	}
+	keys = loggedKeys(keys, &st)
+	// Event keys start with their big-endian time: in key order is in time order. Packs are
+	// in order already, but a merge interleaves two visitors' events.
+	slices.SortFunc(keys, bytes.Compare)
 	// A record that expired after the index was read is simply absent from GetMany.
 	err = t.st.GetMany(keys, func(_ int, val []byte) error { return fn(val) })
 	if err != nil && !errors.Is(err, ErrStop) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -83,5 +84,77 @@ func BenchmarkVisitorEvents(b *testing.B) {
 		if err := tr.VisitorEvents(c.cookie, func([]byte) error { n++; return nil }); err != nil || n != 50 {
 			b.Fatalf("VisitorEvents = %d, %v; want 50", n, err)
 		}
+	}
+}
+
+// TestEventIndexInPacks: long journeys are indexed in packs of journey.MaxLogged events
+// with the rest waiting in the journey. A timeline and an erase find every event, also
+// after an anonymous journey with packs of its own was merged in.
+func TestEventIndexInPacks(t *testing.T) {
+	base := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	now := base
+	tr := newTracker(t, track.Config{Now: func() time.Time { return now }})
+	known, anon, other := &client{}, &client{}, &client{}
+	send := func(c *client, path string, n int) {
+		for i := range n {
+			now = now.Add(time.Second)
+			c.send(t, tr, pageview(fmt.Sprintf("https://shop.example/%s/%d", path, i), ""))
+		}
+	}
+	known.send(t, tr, identify("u-packs"))
+	send(known, "k", 2*journey.MaxLogged+5)
+	send(anon, "a", journey.MaxLogged+3)
+	send(other, "o", journey.MaxLogged+1)
+	count := func(vid string) int {
+		n := 0
+		var last int64
+		var h event.Hit
+		var e event.Event
+		err := tr.VisitorEvents(vid, func(rec []byte) error {
+			if err := event.DecodeRecord(rec, &h, &e); err != nil {
+				return err
+			}
+			if h.Time < last {
+				t.Errorf("VisitorEvents(%q): record at %d after %d; want time order", vid, h.Time, last)
+			}
+			last = h.Time
+			n++
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("VisitorEvents(%q) = %v", vid, err)
+		}
+		return n
+	}
+	if got, want := count(known.cookie), 1+2*journey.MaxLogged+5; got != want {
+		t.Fatalf("known visitor's timeline: %d events; want %d", got, want)
+	}
+	now = now.Add(time.Second)
+	if merged := anon.send(t, tr, identify("u-packs")); merged.VID != known.cookie {
+		t.Fatalf("after identify the anonymous visitor is %q; want %q", merged.VID, known.cookie)
+	}
+	want := 1 + 2*journey.MaxLogged + 5 + journey.MaxLogged + 3 + 1
+	if got := count(known.cookie); got != want {
+		t.Fatalf("merged timeline: %d events; want %d", got, want)
+	}
+	if _, err := tr.Erase(known.cookie); err != nil {
+		t.Fatalf("Erase = %v", err)
+	}
+	left := 0
+	var h event.Hit
+	var e event.Event
+	_ = tr.Events(0, 0, func(rec []byte) error {
+		if err := event.DecodeRecord(rec, &h, &e); err != nil {
+			return err
+		}
+		if h.VID != other.cookie {
+			t.Errorf("event of %s at %s left after the erase", h.VID, h.Page.Path)
+		}
+		left++
+		return nil
+	})
+	if left != journey.MaxLogged+1 || count(other.cookie) != left {
+		t.Fatalf("after the erase the log holds %d events, the other visitor's timeline %d; want %d",
+			left, count(other.cookie), journey.MaxLogged+1)
 	}
 }

@@ -69,7 +69,10 @@ func (w *work) hit(i int) *event.Hit {
 func (w *work) key(build func([]byte) []byte) []byte {
 	tail := w.arena[len(w.arena):]
 	b := build(tail)
-	if len(b) > 0 && cap(tail) >= len(b) && &b[0] == &tail[:1][0] {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	if cap(tail) >= len(b) && &b[0] == &tail[:1][0] {
 		w.arena = w.arena[:len(w.arena)+len(b)]
 		return b[:len(b):len(b)]
 	}
@@ -78,15 +81,16 @@ func (w *work) key(build func([]byte) []byte) []byte {
 	return b
 }
 
-// logEvent appends the event log record of h, and its ownership index entry when the hit
-// belongs to a visitor.
+// logEvent appends the event log record of h and, when the hit belongs to a visitor, notes
+// its key in the journey for the ownership index (see ownership.go).
 func (t *Tracker) logEvent(w *work, h *event.Hit, vid string) {
 	seq := t.seq.Add(1)
 	k := w.key(func(d []byte) []byte { return eventKey(d, h.Time, seq) })
 	v := w.key(func(d []byte) []byte { return event.AppendRecord(d, h) })
 	w.ops = append(w.ops, Op{Key: k, Value: v, TTL: t.cfg.Retention})
 	if vid != "" {
-		t.own(w, vid, k)
+		w.state.Logged = append(w.state.Logged, journey.LogRef{TS: h.Time, Seq: seq})
+		t.packLogged(w, &w.state, vid)
 	}
 }
 
