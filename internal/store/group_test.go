@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -95,4 +96,48 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := db.Write([]Op{{Key: []byte("k"), Value: []byte("v")}}); !errors.Is(err, errClosed) {
 		t.Fatalf("Write after Close = %v; want %v", err, errClosed)
 	}
+}
+
+// BenchmarkWrite commits a hit's typical write (a 450-byte state and a 220-byte event
+// record) from one goroutine and from 64 at once, which group commit folds together.
+func BenchmarkWrite(b *testing.B) {
+	state, record := bytes.Repeat([]byte{'s'}, 450), bytes.Repeat([]byte{'e'}, 220)
+	run := func(b *testing.B, db *DB, n uint64) error {
+		ops := []Op{
+			{Key: fmt.Appendf(nil, "v%016x", n%10_000), Value: state},
+			{Key: fmt.Appendf(nil, "e%016x", n), Value: record},
+		}
+		return db.Write(ops)
+	}
+	b.Run("serial", func(b *testing.B) {
+		db, err := Open(b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		var n uint64
+		for b.Loop() {
+			n++
+			if err := run(b, db, n); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel64", func(b *testing.B) {
+		db, err := Open(b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		var seq atomic.Uint64
+		b.SetParallelism(32) // 64 goroutines on 2 cores, as 64 connections
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := run(b, db, seq.Add(1)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
