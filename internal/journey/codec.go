@@ -12,6 +12,10 @@ import (
 // Decode keeps reading every earlier version, so stored visitors survive upgrades.
 const Version = 2
 
+// KeepsRecent reports whether an encoded record holds the recent event ids (Recent,
+// SpillUntil): records written before version 2 do not.
+func KeepsRecent(record []byte) bool { return len(record) > 0 && record[0] >= 2 }
+
 // Errors of Decode, wrapped with the place of the failure.
 var (
 	ErrCorrupt = errors.New("corrupt journey state")

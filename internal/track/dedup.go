@@ -113,6 +113,11 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 	if decideOnly || w.dedup == dedupShared {
 		return nil
 	}
+	if (cached || found) && !journey.KeepsRecent(w.stateBuf) {
+		// Written by a release that kept every id in a site-wide key: look there until the
+		// last of those ids is out of its window.
+		w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)
+	}
 	for i := range b.Events {
 		if w.state.HasRecent(idHash(b.Site, b.Events[i].ID), w.wall, dedupWindowSec) {
 			w.dup[i] = true

@@ -7,6 +7,8 @@ import (
 
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -136,4 +138,37 @@ func TestDedupAfterAMerge(t *testing.T) {
 	if want := uint32(len(known) + len(anon)); st.Pageviews != want {
 		t.Fatalf("pageviews after retries = %d; want %d", st.Pageviews, want)
 	}
+}
+
+// TestDedupAfterAnUpgrade: a journey stored by a release that kept every event id in a
+// site-wide key (journey version 1) still catches a retry of an event accepted then.
+func TestDedupAfterAnUpgrade(t *testing.T) {
+	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tr := track.New(trackstore.New(db), nil, nil, track.Config{})
+	c := &client{}
+	first := c.send(t, tr, pageview("https://shop.example/", ""))
+	// Rewrite the journey as version 1 (no recent ids: the last three bytes are SpillUntil and
+	// two empty lists), with the id accepted then in a site-wide key, as that release did.
+	old := pageview("https://shop.example/old", "")
+	st, err := tr.Visitor(first.VID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Recent, st.SpillUntil, st.Logged = nil, st.FirstSeen/1000, nil
+	v2 := st.AppendBinary(nil)
+	v1 := append([]byte{1}, v2[1:len(v2)-3]...)
+	err = db.Write([]store.Op{
+		{Key: append([]byte{'v'}, first.VID...), Value: v1},
+		{Key: append([]byte("dshop\x00"), old.ID...), Value: []byte{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := track.New(trackstore.New(db), nil, nil, track.Config{}) // an empty state cache, as after the upgrade
+	wantAll(t, "retry of an event the earlier release accepted", c.send(t, fresh, old), []event.Event{old}, true)
+	wantAll(t, "a new event", c.send(t, fresh, pageview("https://shop.example/new", "")), []event.Event{{}}, false)
 }

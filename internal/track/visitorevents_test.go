@@ -1,6 +1,7 @@
 package track_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -156,5 +159,52 @@ func TestEventIndexInPacks(t *testing.T) {
 	if left != journey.MaxLogged+1 || count(other.cookie) != left {
 		t.Fatalf("after the erase the log holds %d events, the other visitor's timeline %d; want %d",
 			left, count(other.cookie), journey.MaxLogged+1)
+	}
+}
+
+// TestEventIndexOfEarlierReleases: an index written before packs existed lists each event
+// key on its own ("o" vid 0 event-key); timelines and erases still find those events.
+func TestEventIndexOfEarlierReleases(t *testing.T) {
+	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tr := track.New(trackstore.New(db), nil, nil, track.Config{})
+	c := &client{}
+	c.send(t, tr, pageview("https://shop.example/new", ""))
+
+	// One event as an earlier release logged and indexed it, an hour before.
+	ts := time.Now().Add(-time.Hour).UnixMilli()
+	ek := binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64([]byte{'e'}, uint64(ts)), 42)
+	ev := event.Event{ID: "old-1", Type: event.TypePageview, URL: "https://shop.example/old"}
+	h := event.Hit{Event: &ev, Site: "shop", VID: c.cookie, Time: ts}
+	h.Page.Path = "/old"
+	ik := append(append(append([]byte{'o'}, c.cookie...), 0), ek...)
+	if err := db.Write([]store.Op{{Key: ek, Value: event.AppendRecord(nil, &h)}, {Key: ik, Value: []byte{}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	var paths []string
+	var gh event.Hit
+	var ge event.Event
+	err = tr.VisitorEvents(c.cookie, func(rec []byte) error {
+		if err := event.DecodeRecord(rec, &gh, &ge); err != nil {
+			return err
+		}
+		paths = append(paths, gh.Page.Path)
+		return nil
+	})
+	if got := strings.Join(paths, ","); err != nil || got != "/old,/new" {
+		t.Fatalf("VisitorEvents = %q, %v; want %q", got, err, "/old,/new")
+	}
+	if _, err := tr.Erase(c.cookie); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.Has(ek); ok || err != nil {
+		t.Fatalf("the earlier release's event after the erase: present %v, %v; want gone", ok, err)
+	}
+	if ok, err := db.Has(ik); ok || err != nil {
+		t.Fatalf("its index entry after the erase: present %v, %v; want gone", ok, err)
 	}
 }
