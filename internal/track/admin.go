@@ -60,8 +60,8 @@ func (t *Tracker) Erase(vid string) (int, error) {
 		vid = canon
 	}
 	w.lockIDs = append(w.lockIDs[:0], vid)
-	unlock := t.lock(w)
-	defer unlock()
+	t.lock(w)
+	defer t.unlock(w)
 	t.cache.drop(vid)
 
 	// Delete what the index lists in chunks, each index entry with the keys it stands for,

@@ -38,13 +38,13 @@ func (t *Tracker) State(vid string, st *journey.State) (bool, error) {
 	w := t.pool.Get().(*work)
 	defer t.putWork(w)
 	w.lockIDs = append(w.lockIDs[:0], vid)
-	unlock := t.lock(w)
+	t.lock(w)
 	val, cached := t.cache.get(vid, w.getBuf[:0])
 	var err error
 	if !cached {
 		val, err = t.st.Get(w.key(func(d []byte) []byte { return visitorKey(d, vid) }), w.getBuf[:0])
 	}
-	unlock()
+	t.unlock(w)
 	w.getBuf = val[:0]
 	if errors.Is(err, ErrNotFound) {
 		return false, nil

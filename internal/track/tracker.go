@@ -305,8 +305,8 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			}
 		}
 	}
-	unlock := t.lock(w)
-	defer unlock()
+	t.lock(w)
+	defer t.unlock(w)
 
 	if err := t.prefetch(w, b, vid, !minted, req.DecideOnly); err != nil {
 		return err
@@ -421,8 +421,8 @@ func (t *Tracker) enrichHit(h *event.Hit, e *event.Event, site, vid string, now 
 	}
 }
 
-// lock takes the stripes of every id in w.lockIDs in ascending order and returns the unlock.
-func (t *Tracker) lock(w *work) func() {
+// lock takes the stripes of every id in w.lockIDs in ascending order; unlock releases them.
+func (t *Tracker) lock(w *work) {
 	w.stripes = w.stripes[:0]
 	for _, id := range w.lockIDs {
 		w.stripes = append(w.stripes, int(maphash.String(t.seed, id)%lockStripes))
@@ -439,10 +439,12 @@ func (t *Tracker) lock(w *work) func() {
 	for _, s := range w.stripes {
 		t.locks[s].Lock()
 	}
-	return func() {
-		for i := len(w.stripes) - 1; i >= 0; i-- {
-			t.locks[w.stripes[i]].Unlock()
-		}
+}
+
+// unlock releases the stripes lock took.
+func (t *Tracker) unlock(w *work) {
+	for i := len(w.stripes) - 1; i >= 0; i-- {
+		t.locks[w.stripes[i]].Unlock()
 	}
 }
 
