@@ -8,7 +8,6 @@ import (
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/store"
-	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -143,12 +142,8 @@ func TestDedupAfterAMerge(t *testing.T) {
 // TestDedupAfterAnUpgrade: a journey stored by a release that kept every event id in a
 // site-wide key (journey version 1) still catches a retry of an event accepted then.
 func TestDedupAfterAnUpgrade(t *testing.T) {
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tr := track.New(trackstore.New(db), nil, nil, track.Config{})
+	db := openStore(t)
+	tr := newTrackerOn(t, db, track.Config{})
 	c := &client{}
 	first := c.send(t, tr, pageview("https://shop.example/", ""))
 	// Rewrite the journey as version 1 (no recent ids: the last three bytes are SpillUntil and
@@ -168,7 +163,7 @@ func TestDedupAfterAnUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh := track.New(trackstore.New(db), nil, nil, track.Config{}) // an empty state cache, as after the upgrade
+	fresh := newTrackerOn(t, db, track.Config{}) // an empty state cache, as after the upgrade
 	wantAll(t, "retry of an event the earlier release accepted", c.send(t, fresh, old), []event.Event{old}, true)
 	wantAll(t, "a new event", c.send(t, fresh, pageview("https://shop.example/new", "")), []event.Event{{}}, false)
 }

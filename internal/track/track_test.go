@@ -17,11 +17,23 @@ const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (
 
 func newTracker(t testing.TB, cfg track.Config) *track.Tracker {
 	t.Helper()
+	return newTrackerOn(t, openStore(t), cfg)
+}
+
+// openStore opens a store in a temporary directory, closed when the test ends.
+func openStore(t testing.TB) *store.DB {
+	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{Small: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// newTrackerOn returns a tracker over db, for tests that also read or write the store itself.
+func newTrackerOn(t testing.TB, db *store.DB, cfg track.Config) *track.Tracker {
+	t.Helper()
 	if cfg.SiteHosts == nil {
 		cfg.SiteHosts = map[string][]string{"shop": {"shop.example"}}
 	}

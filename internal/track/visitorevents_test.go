@@ -11,7 +11,6 @@ import (
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/store"
-	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -165,12 +164,8 @@ func TestEventIndexInPacks(t *testing.T) {
 // TestEventIndexOfEarlierReleases: an index written before packs existed lists each event
 // key on its own ("o" vid 0 event-key); timelines and erases still find those events.
 func TestEventIndexOfEarlierReleases(t *testing.T) {
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tr := track.New(trackstore.New(db), nil, nil, track.Config{})
+	db := openStore(t)
+	tr := newTrackerOn(t, db, track.Config{})
 	c := &client{}
 	c.send(t, tr, pageview("https://shop.example/new", ""))
 
@@ -188,7 +183,7 @@ func TestEventIndexOfEarlierReleases(t *testing.T) {
 	var paths []string
 	var gh event.Hit
 	var ge event.Event
-	err = tr.VisitorEvents(c.cookie, func(rec []byte) error {
+	err := tr.VisitorEvents(c.cookie, func(rec []byte) error {
 		if err := event.DecodeRecord(rec, &gh, &ge); err != nil {
 			return err
 		}
