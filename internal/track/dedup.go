@@ -36,7 +36,7 @@ const (
 )
 
 // dedupWindowSec is DedupWindow in the seconds journey.Recent keeps.
-const dedupWindowSec = int64(DedupWindow / 1e9)
+const dedupWindowSec = int64(DedupWindow / time.Second)
 
 // idHash is the FNV-1a hash of site and event id, the form in which journeys remember ids.
 // It must not change between releases: stored journeys hold its values.
@@ -78,9 +78,13 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 	if needState {
 		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return visitorKey(d, vid) }))
 	}
+	w.hashes = w.hashes[:0]
 	if !decideOnly {
-		for range b.Events {
+		for i := range b.Events {
 			w.dup = append(w.dup, false)
+			if w.dedup != dedupShared {
+				w.hashes = append(w.hashes, idHash(b.Site, b.Events[i].ID))
+			}
 		}
 		if w.dedup != dedupJourney {
 			t.sharedKeys(w, b)
@@ -118,8 +122,8 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 		// last of those ids is out of its window.
 		w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)
 	}
-	for i := range b.Events {
-		if w.state.HasRecent(idHash(b.Site, b.Events[i].ID), w.wall, dedupWindowSec) {
+	for i, h := range w.hashes {
+		if w.state.HasRecent(h, w.wall, dedupWindowSec) {
 			w.dup[i] = true
 		}
 	}
@@ -142,8 +146,7 @@ func (t *Tracker) sharedKeys(w *work, b *event.Batch) {
 func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
 	w.readKeys = w.readKeys[:0]
 	t.sharedKeys(w, b)
-	for i := range b.Events {
-		h := idHash(b.Site, b.Events[i].ID)
+	for _, h := range w.hashes {
 		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return spillKey(d, h) }))
 	}
 	err := t.st.GetMany(w.readKeys, func(i int, _ []byte) error {
@@ -156,17 +159,18 @@ func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
 	return nil
 }
 
-// markSeen remembers that event id of site was accepted for the visitor being recorded.
-func (t *Tracker) markSeen(w *work, site, id string) {
+// markSeen remembers that event i of the batch was accepted for the visitor being recorded.
+func (t *Tracker) markSeen(w *work, b *event.Batch, i int) {
+	id := b.Events[i].ID
 	w.seenIDs = append(w.seenIDs, id)
 	if w.dedup != dedupShared {
-		out, spilled := w.state.AddRecent(idHash(site, id), w.wall, dedupWindowSec)
+		out, spilled := w.state.AddRecent(w.hashes[i], w.wall, dedupWindowSec)
 		if spilled {
 			t.spill(w, &w.state, out)
 		}
 	}
 	if w.dedup != dedupJourney {
-		t.markShared(w, site, id)
+		t.markShared(w, b.Site, id)
 	}
 }
 

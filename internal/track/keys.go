@@ -56,7 +56,11 @@ func spillKey(dst []byte, h uint64) []byte {
 }
 
 func eventKey(dst []byte, ts int64, seq uint64) []byte {
-	dst = append(dst, pEvent)
+	return appendEventRef(append(dst, pEvent), ts, seq)
+}
+
+// appendEventRef appends an event log key without its prefix byte: time, then sequence.
+func appendEventRef(dst []byte, ts int64, seq uint64) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(ts))
 	return binary.BigEndian.AppendUint64(dst, seq)
 }

@@ -31,8 +31,7 @@ func (t *Tracker) packLogged(w *work, st *journey.State, vid string) {
 		})
 		v := w.key(func(d []byte) []byte {
 			for _, r := range refs {
-				d = eventKey(d, r.TS, r.Seq)
-				d = append(d[:len(d)-eventKeyLen], d[len(d)-packRefLen:]...) // drop the prefix byte
+				d = appendEventRef(d, r.TS, r.Seq)
 			}
 			return d
 		})

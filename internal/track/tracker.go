@@ -262,7 +262,7 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			h := w.hit(i)
 			t.enrichHit(h, e, b.Site, "", now, w)
 			t.logEvent(w, h, "")
-			t.markSeen(w, b.Site, e.ID)
+			t.markSeen(w, b, i)
 			res.Accepted = append(res.Accepted, e.ID)
 		}
 		if len(w.ops) > 0 {
@@ -342,7 +342,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 				stampSegments(e, w.state.Segments)
 			}
 			t.logEvent(w, h, w.cur)
-			t.markSeen(w, b.Site, e.ID)
+			t.markSeen(w, b, i)
 			res.Accepted = append(res.Accepted, e.ID)
 			if e.Type == event.TypePageview {
 				lastPage = h

@@ -29,7 +29,8 @@ type work struct {
 	getBuf   []byte
 	seenIDs  []string
 	readKeys [][]byte
-	dup      []bool // per event of the batch: already accepted within the dedup window
+	dup      []bool   // per event of the batch: already accepted within the dedup window
+	hashes   []uint64 // per event of the batch: idHash, when the journey remembers ids
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
 	wall  int64     // the server's clock in Unix seconds, for the dedup window
