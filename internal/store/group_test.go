@@ -83,7 +83,7 @@ func TestGroupsBadgerRefusesWhole(t *testing.T) {
 	if err := db.Write(huge); err != nil {
 		t.Fatalf("Write(%d ops) = %v", len(huge), err)
 	}
-	if ok, err := db.Has([]byte(fmt.Sprintf("many/%04d", groupMaxOps))); !ok || err != nil {
+	if ok, err := has(db, []byte(fmt.Sprintf("many/%04d", groupMaxOps))); !ok || err != nil {
 		t.Fatalf("Has(last of %d ops) = %v, %v; want true", len(huge), ok, err)
 	}
 }

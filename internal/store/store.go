@@ -145,21 +145,6 @@ func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 	})
 }
 
-// Has reports whether key exists and has not expired.
-func (s *DB) Has(key []byte) (bool, error) {
-	err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get(key)
-		return err
-	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("has %q: %w", printable(key), err)
-	}
-	return true, nil
-}
-
 // Op is one write of a Batch: a set (with an optional TTL) or a delete.
 type Op struct {
 	Key    []byte
@@ -186,27 +171,6 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 				return nil
 			}
 			err := item.Value(func(v []byte) error { return fn(k, v) })
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// ScanKeys is Scan without reading values: cheaper, for indexes whose keys say everything.
-func (s *DB) ScanKeys(prefix []byte, fn func(key []byte) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
-		o := badger.DefaultIteratorOptions
-		o.PrefetchValues = false
-		o.Prefix = prefix
-		it := txn.NewIterator(o)
-		defer it.Close()
-		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
-			err := fn(it.Item().Key())
 			if errors.Is(err, ErrStop) {
 				return nil
 			}

@@ -14,14 +14,10 @@ type Store interface {
 	// GetMany reads keys from one snapshot and calls fn with the index and value of each
 	// key that exists; val lives only during fn.
 	GetMany(keys [][]byte, fn func(i int, val []byte) error) error
-	// Has reports whether key exists.
-	Has(key []byte) (bool, error)
 	// Write commits all ops atomically.
 	Write(ops []Op) error
 	// Scan calls fn for each key in [start, end) in order; key and val live only during fn.
 	Scan(start, end []byte, fn func(key, val []byte) error) error
-	// ScanKeys calls fn for each key with prefix, in order, without reading values.
-	ScanKeys(prefix []byte, fn func(key []byte) error) error
 }
 
 // Op is one write of an atomic batch: set key to value (expiring after TTL when TTL > 0) or

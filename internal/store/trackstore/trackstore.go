@@ -38,9 +38,6 @@ func (a Adapter) GetMany(keys [][]byte, fn func(i int, val []byte) error) error 
 	return a.DB.GetMany(keys, fn)
 }
 
-// Has implements track.Store.
-func (a Adapter) Has(key []byte) (bool, error) { return a.DB.Has(key) }
-
 // Write implements track.Store without copying the ops.
 func (a Adapter) Write(ops []track.Op) error {
 	if len(ops) == 0 {
@@ -52,11 +49,6 @@ func (a Adapter) Write(ops []track.Op) error {
 // Scan implements track.Store.
 func (a Adapter) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	return a.DB.Scan(start, end, func(k, v []byte) error { return stop(fn(k, v)) })
-}
-
-// ScanKeys implements track.Store.
-func (a Adapter) ScanKeys(prefix []byte, fn func(key []byte) error) error {
-	return a.DB.ScanKeys(prefix, func(k []byte) error { return stop(fn(k)) })
 }
 
 // stop translates the tracker's early-stop sentinel into the store's.
