@@ -121,7 +121,7 @@ func typicalState() *State {
 	s.Segments = []string{"returning", "paid-search"}
 	// The events of the last two days are still inside the tracker's dedup window.
 	for i := range 12 {
-		s.AddRecent(uint64(i)*0x9e3779b97f4a7c15, at(3*24*60+i*90)/1000, 48*60*60)
+		s.AddRecent(uint64(i)*0x9e3779b97f4a7c15, at(3*24*60+i*90)/1000)
 	}
 	// The tracker indexes event-log keys in packs of 16; the last few wait in the journey.
 	for i := range 5 {

@@ -6,8 +6,8 @@ import (
 )
 
 // MaxRecent bounds Recent. An id pushed out while still inside its window is returned to the
-// caller of AddRecent (or TrimRecent), which must remember it elsewhere: the tracker writes
-// it to a dedup key of its own and sets SpillUntil, so that no retry is missed.
+// caller of TrimRecent, which must remember it elsewhere: the tracker writes it to a dedup
+// key of its own and sets SpillUntil, so that no retry is missed.
 const MaxRecent = 64
 
 // RecentID is an event accepted for this visitor: the low 48 bits of the hash of its id (a
@@ -33,21 +33,14 @@ func (s *State) HasRecent(h uint64, now, window int64) bool {
 	return false
 }
 
-// AddRecent records that an id with hash h was accepted at now, forgetting ids whose window
-// has passed. When Recent is full, the oldest id still inside its window is pushed out and
-// returned with spilled true.
-func (s *State) AddRecent(h uint64, now, window int64) (out RecentID, spilled bool) {
-	s.Recent = slices.DeleteFunc(s.Recent, func(r RecentID) bool { return r.At+window <= now })
-	if len(s.Recent) == MaxRecent {
-		out, spilled = s.Recent[0], true
-		s.Recent = slices.Delete(s.Recent, 0, 1)
-	}
+// AddRecent records that an id with hash h was accepted at now. Recent may then hold more
+// than MaxRecent ids, as after Merge: TrimRecent brings it back within its bound.
+func (s *State) AddRecent(h uint64, now int64) {
 	s.Recent = append(s.Recent, RecentID{Hash: h & recentHashMask, At: now})
-	return out, spilled
 }
 
 // TrimRecent forgets ids whose window has passed and, when more than MaxRecent remain (after
-// Merge), pushes out the oldest and appends them to spilled, which it returns.
+// AddRecent or Merge), pushes out the oldest and appends them to spilled, which it returns.
 func (s *State) TrimRecent(now, window int64, spilled []RecentID) []RecentID {
 	s.Recent = slices.DeleteFunc(s.Recent, func(r RecentID) bool { return r.At+window <= now })
 	if n := len(s.Recent) - MaxRecent; n > 0 {
@@ -60,13 +53,11 @@ func (s *State) TrimRecent(now, window int64, spilled []RecentID) []RecentID {
 // mergeRecent adds src's recent ids to dst's, in acceptance order, unbounded: the caller
 // trims with TrimRecent and keeps what it pushes out.
 func mergeRecent(dst, src *State) {
-	if len(src.Recent) == 0 {
-		dst.SpillUntil = max(dst.SpillUntil, src.SpillUntil)
-		return
-	}
-	dst.Recent = append(dst.Recent, src.Recent...)
-	slices.SortStableFunc(dst.Recent, func(a, b RecentID) int { return cmp.Compare(a.At, b.At) })
 	dst.SpillUntil = max(dst.SpillUntil, src.SpillUntil)
+	if len(src.Recent) > 0 {
+		dst.Recent = append(dst.Recent, src.Recent...)
+		slices.SortStableFunc(dst.Recent, func(a, b RecentID) int { return cmp.Compare(a.At, b.At) })
+	}
 }
 
 // MaxLogged is how many event-log keys Logged holds before the tracker writes them into its

@@ -9,7 +9,7 @@ const window = 48 * 60 * 60
 
 func TestRecentWindow(t *testing.T) {
 	var s State
-	s.AddRecent(1, 1000, window)
+	s.AddRecent(1, 1000)
 	if !s.HasRecent(1, 1000+window-1, window) {
 		t.Errorf("HasRecent just inside the window = false; want true")
 	}
@@ -19,28 +19,31 @@ func TestRecentWindow(t *testing.T) {
 	if s.HasRecent(2, 1000, window) {
 		t.Errorf("HasRecent(an id never added) = true; want false")
 	}
-	// Adding after the window forgets the expired id without spilling it.
-	if _, spilled := s.AddRecent(2, 1000+window, window); spilled {
-		t.Errorf("AddRecent spilled an expired id; want it forgotten")
+	// Trimming after the window forgets the expired id without pushing it out.
+	s.AddRecent(2, 1000+window)
+	if out := s.TrimRecent(1000+window, window, nil); len(out) != 0 {
+		t.Errorf("TrimRecent pushed out %v; want the expired id forgotten", out)
 	}
 	if want := []RecentID{{2, 1000 + window}}; !slices.Equal(s.Recent, want) {
 		t.Errorf("Recent = %v; want %v", s.Recent, want)
 	}
 }
 
-func TestRecentSpillsOldestWhenFull(t *testing.T) {
+func TestRecentPushesOutOldestWhenFull(t *testing.T) {
 	var s State
 	for i := range MaxRecent {
-		if _, spilled := s.AddRecent(uint64(i), int64(i), window); spilled {
-			t.Fatalf("AddRecent spilled at %d ids; want room for %d", i, MaxRecent)
+		s.AddRecent(uint64(i), int64(i))
+		if out := s.TrimRecent(int64(i), window, nil); len(out) != 0 {
+			t.Fatalf("TrimRecent pushed out %v at %d ids; want room for %d", out, i+1, MaxRecent)
 		}
 	}
-	out, spilled := s.AddRecent(999, MaxRecent, window)
-	if !spilled || out != (RecentID{0, 0}) {
-		t.Fatalf("AddRecent on a full list = %v, %v; want the oldest id {0 0}, true", out, spilled)
+	s.AddRecent(999, MaxRecent)
+	out := s.TrimRecent(MaxRecent, window, nil)
+	if !slices.Equal(out, []RecentID{{0, 0}}) {
+		t.Fatalf("TrimRecent on a full list pushed out %v; want the oldest id {0 0}", out)
 	}
 	if len(s.Recent) != MaxRecent || !s.HasRecent(999, MaxRecent, window) || s.HasRecent(0, MaxRecent, window) {
-		t.Errorf("after the spill: %d ids, newest kept %v, oldest kept %v; want %d, true, false",
+		t.Errorf("after the push: %d ids, newest kept %v, oldest kept %v; want %d, true, false",
 			len(s.Recent), s.HasRecent(999, MaxRecent, window), s.HasRecent(0, MaxRecent, window), MaxRecent)
 	}
 }
@@ -48,8 +51,8 @@ func TestRecentSpillsOldestWhenFull(t *testing.T) {
 func TestMergeRecentTrims(t *testing.T) {
 	var a, b State
 	for i := range MaxRecent {
-		a.AddRecent(uint64(i), int64(2*i), window)       // even times
-		b.AddRecent(uint64(i+100), int64(2*i+1), window) // odd times
+		a.AddRecent(uint64(i), int64(2*i))       // even times
+		b.AddRecent(uint64(i+100), int64(2*i+1)) // odd times
 	}
 	b.SpillUntil = 77
 	Merge(&a, &b)

@@ -22,8 +22,8 @@ import "github.com/pathlight/pathlight/internal/event"
 //     so only entries of retired rules go.
 //   - Traits keep the keys set first and ignore new ones; a touchpoint keeps its first
 //     MaxClickIDs click ids.
-//   - Recent keeps the MaxRecent newest ids and hands the one it pushes out to the caller
-//     (see AddRecent), which keeps it elsewhere: deduplication stays exact. Logged is
+//   - Recent keeps the MaxRecent newest ids and hands those it pushes out to the caller
+//     (see TrimRecent), which keeps them elsewhere: deduplication stays exact. Logged is
 //     emptied by the tracker whenever it reaches MaxLogged; AppendBinary writes all of it.
 //
 // AppendBinary writes at most these many entries and Decode rejects records with more.

@@ -164,10 +164,8 @@ func (t *Tracker) markSeen(w *work, b *event.Batch, i int) {
 	id := b.Events[i].ID
 	w.seenIDs = append(w.seenIDs, id)
 	if w.dedup != dedupShared {
-		out, spilled := w.state.AddRecent(w.hashes[i], w.wall, dedupWindowSec)
-		if spilled {
-			t.spill(w, &w.state, out)
-		}
+		w.state.AddRecent(w.hashes[i], w.wall)
+		t.trimRecent(w, &w.state)
 	}
 	if w.dedup != dedupJourney {
 		t.markShared(w, b.Site, id)
@@ -213,9 +211,10 @@ func (t *Tracker) leaveJourney(w *work, site string) {
 	w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)
 }
 
-// trimMerged spills the ids a merge pushed past the Recent bound of st.
-func (t *Tracker) trimMerged(w *work, st *journey.State) {
-	for _, r := range st.TrimRecent(w.wall, dedupWindowSec, nil) {
+// trimRecent forgets the expired ids of st and spills those pushed past its bound.
+func (t *Tracker) trimRecent(w *work, st *journey.State) {
+	w.spilled = st.TrimRecent(w.wall, dedupWindowSec, w.spilled[:0])
+	for _, r := range w.spilled {
 		t.spill(w, st, r)
 	}
 }

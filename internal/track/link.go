@@ -64,7 +64,7 @@ func (t *Tracker) merge(w *work, linked string) error {
 		return err
 	}
 	journey.Merge(&w.other, &w.state)
-	t.trimMerged(w, &w.other)
+	t.trimRecent(w, &w.other)
 	t.packLogged(w, &w.other, linked)
 	old := w.cur
 	ak := w.key(func(d []byte) []byte { return aliasKey(d, old) })

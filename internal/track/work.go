@@ -31,6 +31,7 @@ type work struct {
 	readKeys [][]byte
 	dup      []bool   // per event of the batch: already accepted within the dedup window
 	hashes   []uint64 // per event of the batch: idHash, when the journey remembers ids
+	spilled  []journey.RecentID
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
 	wall  int64     // the server's clock in Unix seconds, for the dedup window
