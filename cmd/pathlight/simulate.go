@@ -284,8 +284,8 @@ type simVisitor struct {
 	seq   int
 	lines []simLine
 
-	carted, bought, signedUp, npsDone, exitAsked bool
-	pricing                                      int
+	carted, signedUp, npsDone, exitAsked bool
+	pricing                              int
 }
 
 func newSimVisitor(c simConfig, n int) *simVisitor {
@@ -412,7 +412,7 @@ func (v *simVisitor) session(s int, ch *simChannel) {
 	value := math.Round((49+v.r.Float64()*200)*100) / 100
 	v.event("purchase", map[string]any{"value": value, "currency": "USD"})
 	v.page("/thanks", "")
-	v.bought, v.carted = true, false
+	v.carted = false
 	if !v.npsDone {
 		v.npsDone = true
 		v.t += 5_000

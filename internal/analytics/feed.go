@@ -9,12 +9,8 @@ import (
 	"github.com/pathlight/pathlight/internal/track"
 )
 
-// Names of the events the tracker logs for reports itself.
-const (
-	exposureEvent = "$exposure"        // the first exposure of a visitor to an experiment arm
-	holdoutEvent  = "$holdout_prompt"  // a prompt a holdout visitor would have been offered
-	actionHoldout = "$would_have_seen" // the action of a prompt record made from holdoutEvent
-)
+// actionHoldout is the action of a prompt record made from a track.HoldoutPromptEvent.
+const actionHoldout = "$would_have_seen"
 
 // Live view sizes.
 const (
@@ -173,7 +169,7 @@ func promptOf(h *event.Hit, pr *promptRec) bool {
 			}
 		}
 		return true
-	case e.Type == event.TypeEvent && e.Name == holdoutEvent:
+	case e.Type == event.TypeEvent && e.Name == track.HoldoutPromptEvent:
 		v, _ := e.Props.Get("prompt")
 		if v.Kind != event.KindString || v.Str == "" {
 			return false

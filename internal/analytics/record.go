@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // recordHead is the beginning of an event-log record: all a full build needs of most
@@ -61,6 +62,6 @@ func readHead(rec []byte) recordHead {
 		}
 	}
 	h.ok = true
-	h.hasPayload = h.typ == event.TypePrompt || (h.typ == event.TypeEvent && string(h.name) == holdoutEvent)
+	h.hasPayload = h.typ == event.TypePrompt || (h.typ == event.TypeEvent && string(h.name) == track.HoldoutPromptEvent)
 	return h
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // TestReadHeadMatchesDecodeRecord checks the head reader against the record codec on records
@@ -20,7 +21,7 @@ func TestReadHeadMatchesDecodeRecord(t *testing.T) {
 			}
 		}
 	}
-	holdout := &event.Event{Type: event.TypeEvent, Name: holdoutEvent, Props: event.Props{{Key: "prompt", Val: event.StringValue("nps")}}}
+	holdout := &event.Event{Type: event.TypeEvent, Name: track.HoldoutPromptEvent, Props: event.Props{{Key: "prompt", Val: event.StringValue("nps")}}}
 	cases = append(cases, event.Hit{Event: holdout, Site: "blog", Time: 42})
 	for _, want := range cases {
 		rec := event.AppendRecord(nil, &want)
@@ -36,7 +37,7 @@ func TestReadHeadMatchesDecodeRecord(t *testing.T) {
 			string(got.vid) != h.VID || string(got.id) != e.ID || string(got.name) != e.Name || eventTime(rec) != h.Time {
 			t.Errorf("readHead(%+v) = %+v; want the fields DecodeRecord reads", want, got)
 		}
-		if wantPayload := e.Type == event.TypePrompt || e.Name == holdoutEvent; got.hasPayload != wantPayload {
+		if wantPayload := e.Type == event.TypePrompt || e.Name == track.HoldoutPromptEvent; got.hasPayload != wantPayload {
 			t.Errorf("readHead(%v %q).hasPayload = %v; want %v", e.Type, e.Name, got.hasPayload, wantPayload)
 		}
 		for i := range rec {

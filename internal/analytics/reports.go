@@ -152,12 +152,5 @@ func runTTC(rc *reportCtx) (any, error) {
 	if rc.o.err != nil {
 		return nil, rc.o.err
 	}
-	t, err := report.TimeToConversion(rc.v.attributable(rc.q.From, rc.q.To, lookbackMS(&po)), po)
-	if err != nil {
-		return nil, err
-	}
-	if t.ByFirstChannel == nil {
-		t.ByFirstChannel = []report.TTCGroup{} // a list, also when empty
-	}
-	return t, nil
+	return report.TimeToConversion(rc.v.attributable(rc.q.From, rc.q.To, lookbackMS(&po)), po)
 }

@@ -22,15 +22,6 @@ type SurveyReport struct {
 	Type     string `json:"type"`
 }
 
-// Survey types of the rules.
-const (
-	typeSingle   = "single_choice"
-	typeMultiple = "multiple_choice"
-	typeRating   = "rating"
-	typeNPS      = "nps"
-	typeText     = "text"
-)
-
 func runSurveys(rc *reportCtx) (any, error) {
 	texts := rc.o.int("texts", 50, 0, 1000)
 	if rc.o.err != nil {
@@ -59,7 +50,7 @@ func runSurveys(rc *reportCtx) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if si.Type == typeMultiple {
+		if si.Type == rules.SurveyMultipleChoice {
 			if err := splitChoices(r, s, evs, rc.q.From, rc.q.To); err != nil {
 				return nil, err
 			}
@@ -74,11 +65,11 @@ func runSurveys(rc *reportCtx) (any, error) {
 func surveyOf(si rules.SurveyInfo) report.Survey {
 	s := report.Survey{ID: si.ID, Kind: report.ChoiceSurvey, Choices: si.Choices}
 	switch si.Type {
-	case typeNPS:
+	case rules.SurveyNPS:
 		s.Kind = report.NPSSurvey
-	case typeText:
+	case rules.SurveyText:
 		s.Kind = report.TextSurvey
-	case typeRating:
+	case rules.SurveyRating:
 		s.Choices = []string{"1", "2", "3", "4", "5"}
 	}
 	return s

@@ -113,18 +113,28 @@ func hasPrefix(b, prefix []byte) bool {
 	return len(b) >= len(prefix) && string(b[:len(prefix)]) == string(prefix)
 }
 
+// Names of the events the tracker logs itself, for reports.
+const (
+	// ExposureEvent is logged the first time a visitor is assigned to an experiment arm;
+	// props experiment and variant.
+	ExposureEvent = "$exposure"
+	// HoldoutPromptEvent is logged for each prompt a holdout visitor would have been
+	// offered; prop prompt.
+	HoldoutPromptEvent = "$holdout_prompt"
+)
+
 // logDecisions writes what the decisions mean for reports: an exposure event the first time
 // a visitor is assigned to an experiment arm, and for holdout visitors the prompts they would
 // have been offered, so that lift can be measured.
 func (t *Tracker) logDecisions(w *work, h *event.Hit, d *rules.Decisions) {
 	for _, x := range d.Exposures {
-		t.logExtra(w, h, "$exposure", "x:"+x.Experiment+":"+w.cur,
+		t.logExtra(w, h, ExposureEvent, "x:"+x.Experiment+":"+w.cur,
 			event.Prop{Key: "experiment", Val: event.StringValue(x.Experiment)},
 			event.Prop{Key: "variant", Val: event.StringValue(x.Variant)})
 	}
 	if d.Holdout && d.WouldHave != nil {
 		for _, p := range d.WouldHave.Prompts {
-			t.logExtra(w, h, "$holdout_prompt", "", event.Prop{Key: "prompt", Val: event.StringValue(p.ID)})
+			t.logExtra(w, h, HoldoutPromptEvent, "", event.Prop{Key: "prompt", Val: event.StringValue(p.ID)})
 		}
 	}
 }
