@@ -40,13 +40,7 @@ func newCache[K comparable, V any](size int, hash func(K) uint64) *cache[K, V] {
 }
 
 func (c *cache[K, V]) shard(k K) *cacheShard[K, V] {
-	return c.shardFor(c.hash(k))
-}
-
-// shardFor returns the shard of keys whose hash is h, for callers that hash a key held in
-// another form (a byte slice for a string key).
-func (c *cache[K, V]) shardFor(h uint64) *cacheShard[K, V] {
-	return &c.shards[h%cacheShards]
+	return &c.shards[c.hash(k)%cacheShards]
 }
 
 // get returns the value cached for k.

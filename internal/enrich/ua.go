@@ -28,7 +28,6 @@ const (
 // cached by user agent: hits share few distinct strings. A UAParser is safe for concurrent
 // use.
 type UAParser struct {
-	seed  maphash.Seed
 	cache *cache[string, event.Device]
 }
 
@@ -39,7 +38,7 @@ func NewUAParser(cacheSize int) *UAParser {
 		cacheSize = DefaultUACacheSize
 	}
 	seed := maphash.MakeSeed()
-	return &UAParser{seed: seed, cache: newCache[string, event.Device](cacheSize, func(s string) uint64 {
+	return &UAParser{cache: newCache[string, event.Device](cacheSize, func(s string) uint64 {
 		return maphash.String(seed, s)
 	})}
 }
@@ -57,27 +56,6 @@ func (p *UAParser) Parse(ua string) event.Device {
 	}
 	d := parseUA(ua)
 	p.cache.put(strings.Clone(ua), d)
-	return d
-}
-
-// ParseBytes is Parse for a user agent held in a byte slice, as an HTTP server hands it out;
-// a cached user agent allocates nothing here either. ua is not retained.
-func (p *UAParser) ParseBytes(ua []byte) event.Device {
-	if len(ua) > maxCachedUA {
-		return parseUA(string(ua))
-	}
-	// maphash hashes a byte slice as it hashes the same string, and the conversion in a map
-	// index expression does not allocate.
-	s := p.cache.shardFor(maphash.Bytes(p.seed, ua))
-	s.mu.RLock()
-	d, ok := s.m[string(ua)]
-	s.mu.RUnlock()
-	if ok {
-		return d
-	}
-	k := string(ua)
-	d = parseUA(k)
-	p.cache.put(k, d)
 	return d
 }
 
