@@ -94,6 +94,20 @@ func NewClassifier(siteHosts []string) *Classifier {
 	return c
 }
 
+// PageAndSource fills h.Page from the URL of the hit's event, and h.Source: for a pageview,
+// from that page and its referrer (see Classify); any other event is sent from the page the
+// visitor is on and says nothing of how they arrived, so it is direct. The capacity of
+// h.Page.Query and h.Source.ClickIDs is reused. The tracker enriches every hit with it, and
+// the rule tests theirs, so that a rule test sees what production sees.
+func (c *Classifier) PageAndSource(h *event.Hit) {
+	ParsePage(h.Event.URL, &h.Page)
+	if h.Event.Type == event.TypePageview {
+		c.Classify(&h.Page, h.Event.Ref, &h.Source)
+		return
+	}
+	h.Source.Source, h.Source.Medium, h.Source.Channel = "(direct)", "(none)", "Direct"
+}
+
 // Classify fills s from the landing page and the document referrer, by the first rule that
 // applies:
 //

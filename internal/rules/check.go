@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -132,7 +133,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 		if th.url != "" {
 			pageURL = resolveURL(tf.baseURL, th.url)
 		}
-		buildHit(th, &tc.visitor, tf.baseURL, pageURL, tc.vid, at, &ev, &h)
+		buildHit(th, &tc.visitor, pageURL, tc.vid, at, &ev, &h)
 		journey.Apply(&st, &h, journey.Options{DefaultConversion: !set.HasConversions()})
 		set.Observe(&st, &h)
 
@@ -143,7 +144,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			slots = appendExpectedSlots(slots, tc.expect)
 		}
 		req := Request{Slots: slots, Now: at,
-			DefaultsOnly: h.Device.Bot || firstNonEmpty(th.consent, tc.visitor.consent) == "denied"}
+			DefaultsOnly: h.Device.Bot || cmp.Or(th.consent, tc.visitor.consent) == "denied"}
 		set.decideHoldout(&st, &h, req, &d, tc.holdout)
 
 		label := fmt.Sprintf("case %q, hit %d (%s)", tc.name, i+1, hitLabel(th, &h))

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"testing/fstest"
+
+	"github.com/pathlight/pathlight/internal/event"
 )
 
 const checkRules = `
@@ -133,24 +135,27 @@ func TestCheckNoTests(t *testing.T) {
 	}
 }
 
-func TestChannelOf(t *testing.T) {
-	tests := []struct{ source, medium, want string }{
-		{"(direct)", "(none)", "Direct"},
-		{"facebook", "paid_social", "Paid Social"},
-		{"instagram", "cpc", "Paid Social"},
-		{"google", "cpc", "Paid Search"},
-		{"newsletter", "email", "Email"},
-		{"google.com", "organic", "Organic Search"},
-		{"m.facebook.com", "referral", "Organic Social"},
-		{"t.co", "referral", "Organic Social"},
-		{"blog.example", "referral", "Referral"},
-		{"partner", "affiliate", "Affiliates"},
-		{"igloo.example", "referral", "Referral"},
-		{"x", "whatever", "Unassigned"},
+// TestBuildHitEnrichesAsTheServer: rule tests see the page path, source and channel the
+// server derives, not an approximation of them.
+func TestBuildHitEnrichesAsTheServer(t *testing.T) {
+	tests := []struct {
+		th                            testHit
+		path, source, medium, channel string
+	}{
+		{testHit{typ: "pageview"}, "/pricing", "(direct)", "(none)", "Direct"},
+		{testHit{typ: "pageview", ref: "https://www.google.co.uk/"}, "/pricing", "google", "organic", "Organic Search"},
+		{testHit{typ: "pageview", ref: "https://www.youtube.com/watch?v=1"}, "/pricing", "youtube.com", "referral", "Organic Video"},
+		{testHit{typ: "pageview", source: "newsletter", medium: "email"}, "/pricing", "newsletter", "email", "Email"},
+		{testHit{typ: "pageview", channel: "Affiliates"}, "/pricing", "(direct)", "(none)", "Affiliates"},
+		{testHit{typ: "event", name: "add_to_cart", ref: "https://www.google.com/"}, "/pricing", "(direct)", "(none)", "Direct"},
 	}
 	for _, tt := range tests {
-		if got := channelOf(tt.source, tt.medium); got != tt.want {
-			t.Errorf("channelOf(%q, %q) = %q; want %q", tt.source, tt.medium, got, tt.want)
+		var ev event.Event
+		var h event.Hit
+		buildHit(&tt.th, &testHit{}, "https://shop.example/pricing/", "v1", 1, &ev, &h)
+		if h.Page.Path != tt.path || h.Source.Source != tt.source || h.Source.Medium != tt.medium || h.Source.Channel != tt.channel {
+			t.Errorf("buildHit(%+v): path %q, %s / %s, %s; want %q, %s / %s, %s", tt.th,
+				h.Page.Path, h.Source.Source, h.Source.Medium, h.Source.Channel, tt.path, tt.source, tt.medium, tt.channel)
 		}
 	}
 }

@@ -44,7 +44,7 @@ func (s *sim) send(th testHit) *event.Hit {
 	if th.url != "" {
 		s.page = resolveURL("https://shop.example", th.url)
 	}
-	buildHit(&th, &s.vis, "https://shop.example", s.page, s.vid, s.now, &s.ev, &s.hit)
+	buildHit(&th, &s.vis, s.page, s.vid, s.now, &s.ev, &s.hit)
 	journey.Apply(&s.st, &s.hit, journey.Options{DefaultConversion: !s.set.HasConversions()})
 	s.set.Observe(&s.st, &s.hit)
 	return &s.hit

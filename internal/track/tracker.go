@@ -409,16 +409,11 @@ func (t *Tracker) enrichHit(h *event.Hit, e *event.Event, site, vid string, now 
 	if e.TS > 0 && e.TS < now {
 		h.Time = e.TS
 	}
-	enrich.ParsePage(e.URL, &h.Page)
-	if e.Type == event.TypePageview {
-		c := t.classify[site]
-		if c == nil {
-			c = t.fallback
-		}
-		c.Classify(&h.Page, e.Ref, &h.Source)
-	} else {
-		h.Source.Source, h.Source.Medium, h.Source.Channel = "(direct)", "(none)", "Direct"
+	c := t.classify[site]
+	if c == nil {
+		c = t.fallback
 	}
+	c.PageAndSource(h)
 }
 
 // lock takes the stripes of every id in w.lockIDs in ascending order; unlock releases them.
