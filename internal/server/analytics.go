@@ -83,7 +83,7 @@ func (s *Server) reportsUnavailable(ctx *fasthttp.RequestCtx, err error) {
 // importEvents answers POST /api/v1/import: an NDJSON body of backdated requests, each
 // tracked as if it were a hit at its time.
 func (s *Server) importEvents(ctx *fasthttp.RequestCtx) {
-	im := analytics.NewImporter(s.tracker, s.importSite)
+	im := analytics.NewImporter(s.tracker, s.resolveSite)
 	res, err := im.Import(ctx.PostBody())
 	if err != nil {
 		s.log.Error("import", "err", err)
@@ -98,9 +98,9 @@ func (s *Server) importEvents(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, res)
 }
 
-// importSite resolves an import line's site as the public endpoints do: an allowed site id,
-// or the only site when the line names none.
-func (s *Server) importSite(id string) (string, bool) {
+// resolveSite resolves the site a hit or an import line names: an allowed site id, or the only
+// site when it names none. It reports false for an id that is empty or not allowed.
+func (s *Server) resolveSite(id string) (string, bool) {
 	if id == "" && len(s.sites) == 1 {
 		for only := range s.sites {
 			return only, true

@@ -60,12 +60,13 @@ func corsHeaders(ctx *fasthttp.RequestCtx, origin []byte) {
 	h.Add("Vary", "Origin")
 }
 
-// clientIP returns the client's address: the peer's, or when the peer is a trusted proxy,
-// the right-most address in X-Forwarded-For that is not itself a trusted proxy.
-func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
+// clientIP returns the client's address: the peer's, or when the peer is a trusted proxy
+// (viaProxy), the right-most address in X-Forwarded-For that is not itself a trusted proxy.
+// Only then may the proxy's other headers (CDN country, X-Forwarded-Proto) be believed.
+func (s *Server) clientIP(ctx *fasthttp.RequestCtx) (addr netip.Addr, viaProxy bool) {
 	peer := addrOf(ctx.RemoteIP())
 	if !s.isTrusted(peer) {
-		return peer
+		return peer, false
 	}
 	xff := ctx.Request.Header.Peek("X-Forwarded-For")
 	for len(xff) > 0 {
@@ -78,20 +79,14 @@ func (s *Server) clientIP(ctx *fasthttp.RequestCtx) netip.Addr {
 		}
 		a = a.Unmap()
 		if !s.isTrusted(a) {
-			return a
+			return a, true
 		}
 		peer = a
 		if i < 0 {
 			break
 		}
 	}
-	return peer
-}
-
-// trusted reports whether the request came through a trusted proxy, whose CDN headers may be
-// believed.
-func (s *Server) trusted(ctx *fasthttp.RequestCtx) bool {
-	return s.isTrusted(addrOf(ctx.RemoteIP()))
+	return peer, true
 }
 
 func (s *Server) isTrusted(a netip.Addr) bool {
@@ -103,13 +98,13 @@ func (s *Server) isTrusted(a netip.Addr) bool {
 	return false
 }
 
-// secure reports whether the visitor's connection is HTTPS: TLS here, or a trusted proxy says
-// so.
-func (s *Server) secure(ctx *fasthttp.RequestCtx) bool {
+// secure reports whether the visitor's connection is HTTPS: TLS here, or a trusted proxy
+// (viaProxy, from clientIP) says so.
+func secure(ctx *fasthttp.RequestCtx, viaProxy bool) bool {
 	if ctx.IsTLS() {
 		return true
 	}
-	return s.trusted(ctx) && bytes.EqualFold(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https"))
+	return viaProxy && bytes.EqualFold(ctx.Request.Header.Peek("X-Forwarded-Proto"), []byte("https"))
 }
 
 // cdnCountry reads the country header of a CDN; call it only behind a trusted proxy.

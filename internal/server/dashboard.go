@@ -150,8 +150,9 @@ func (s *Server) dashboardLogin(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusForbidden, "origin", "sign-in from another origin is not allowed")
 		return
 	}
-	if wait, ok := s.limits.allowIP(s.clientIP(ctx), time.Now()); !ok {
-		s.tooMany(ctx, "rate_ip", wait)
+	ip, _ := s.clientIP(ctx)
+	if wait, ok := s.limits.allowIP(ip, time.Now()); !ok {
+		s.tooMany(ctx, "rate_limit_ip", wait)
 		return
 	}
 	asJSON := isJSON(ctx.Request.Header.ContentType())
@@ -247,7 +248,7 @@ func (s *Server) setDashCookie(ctx *fasthttp.RequestCtx, value string, maxAge in
 	c.SetMaxAge(maxAge)
 	c.SetHTTPOnly(true)
 	c.SetSameSite(fasthttp.CookieSameSiteStrictMode)
-	if s.secure(ctx) {
+	if _, viaProxy := s.clientIP(ctx); secure(ctx, viaProxy) {
 		c.SetSecure(true)
 	}
 	ctx.Response.Header.SetCookie(c)

@@ -119,7 +119,7 @@ func labelSafe(s string) string {
 
 func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() {
-		s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method", "use GET")
+		s.methodNotAllowed(ctx, "GET")
 		return
 	}
 	ctx.SetContentType("text/plain; version=0.0.4")

@@ -36,11 +36,10 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 		return
 	}
 	if !ctx.IsPost() && !(r == routeDecide && ctx.IsGet()) {
-		ctx.Response.Header.Set("Allow", allowed(r))
-		s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method", "method "+string(ctx.Method())+" not allowed; use "+allowed(r))
+		s.methodNotAllowed(ctx, allowed(r))
 		return
 	}
-	ip := s.clientIP(ctx)
+	ip, viaProxy := s.clientIP(ctx)
 	if wait, ok := s.limits.allowIP(ip, start); !ok {
 		s.tooMany(ctx, "rate_limit_ip", wait)
 		return
@@ -87,7 +86,7 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	}
 	req.IP = ip
 	req.GPC = string(ctx.Request.Header.Peek("Sec-GPC")) == "1"
-	if s.trusted(ctx) {
+	if viaProxy {
 		req.CDNCountry = cdnCountry(ctx)
 	}
 
@@ -102,7 +101,7 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	rejected = append(rejected, res.Rejected...)
 	s.m.count(res, rejected)
 	if res.SetCookie && res.VID != "" {
-		s.setCookie(ctx, res.VID)
+		s.setCookie(ctx, res.VID, viaProxy)
 	}
 	if r == routeBeacon {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
@@ -173,20 +172,17 @@ func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *tra
 // site checks the batch's site and the request's Origin against the allowlist and writes the
 // CORS headers of the reply. It returns "" after answering with an error.
 func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
-	if b.Site == "" {
-		if len(s.sites) != 1 {
-			s.fail(ctx, fasthttp.StatusBadRequest, "missing_site", `missing "site"`)
-			return ""
-		}
-		for id := range s.sites {
-			b.Site = id
-		}
-	}
-	site, ok := s.sites[b.Site]
-	if !ok {
-		s.fail(ctx, fasthttp.StatusForbidden, "unknown_site", "unknown site "+quote(b.Site))
+	id, ok := s.resolveSite(b.Site)
+	switch {
+	case id == "":
+		s.fail(ctx, fasthttp.StatusBadRequest, "missing_site", `missing "site"`)
+		return ""
+	case !ok:
+		s.fail(ctx, fasthttp.StatusForbidden, "unknown_site", "unknown site "+quote(id))
 		return ""
 	}
+	b.Site = id
+	site := s.sites[id]
 	origin := ctx.Request.Header.Peek("Origin")
 	if len(origin) > 0 {
 		if !s.originAllowed(site.Origins, origin) {
@@ -216,7 +212,8 @@ func jsonOrText(ct []byte) bool {
 	return len(ct) == 0 || bytes.EqualFold(ct, []byte("application/json")) || bytes.EqualFold(ct, []byte("text/plain"))
 }
 
-func (s *Server) setCookie(ctx *fasthttp.RequestCtx, vid string) {
+// setCookie sets the pl_vid cookie; viaProxy says the request came through a trusted proxy.
+func (s *Server) setCookie(ctx *fasthttp.RequestCtx, vid string, viaProxy bool) {
 	c := fasthttp.AcquireCookie()
 	defer fasthttp.ReleaseCookie(c)
 	c.SetKey(cookieName)
@@ -228,7 +225,7 @@ func (s *Server) setCookie(ctx *fasthttp.RequestCtx, vid string) {
 	if s.cfg.CookieDomain != "" {
 		c.SetDomain(s.cfg.CookieDomain)
 	}
-	if s.secure(ctx) {
+	if secure(ctx, viaProxy) {
 		c.SetSecure(true)
 	}
 	ctx.Response.Header.SetCookie(c)
@@ -236,7 +233,6 @@ func (s *Server) setCookie(ctx *fasthttp.RequestCtx, vid string) {
 
 func (s *Server) tooMany(ctx *fasthttp.RequestCtx, reason string, wait time.Duration) {
 	secs := int(wait/time.Second) + 1
-	ctx.Response.Header.SetContentLength(0)
 	ctx.Response.Header.Set("Retry-After", itoa(secs))
 	s.fail(ctx, fasthttp.StatusTooManyRequests, reason, "too many requests; retry after "+itoa(secs)+"s")
 }
