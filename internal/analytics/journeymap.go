@@ -16,7 +16,11 @@ import (
 // over visitors (a visitor is in exactly one part), and the parts list all their session
 // paths, so the sum is exactly the map of the whole.
 func journeyMap(js []report.Journey, o report.JourneyMapOptions) (*report.JourneyMap, error) {
-	n := min(runtime.GOMAXPROCS(0), 1+len(js)/5000)
+	return journeyMapIn(js, o, min(runtime.GOMAXPROCS(0), 1+len(js)/5000))
+}
+
+// journeyMapIn is journeyMap over n parts.
+func journeyMapIn(js []report.Journey, o report.JourneyMapOptions, n int) (*report.JourneyMap, error) {
 	if n <= 1 {
 		return report.BuildJourneyMap(js, o)
 	}
