@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/report"
@@ -45,16 +44,11 @@ func attributionCmd(args []string, stdout, stderr io.Writer) error {
 		return exitError{code: 2, msg: "pathlight attribution: give the path file with --paths"}
 	}
 	ao := report.AttributionOptions{Order: *order, Game: report.Game(*game), Transitions: *transitions}
-	switch *maxSteps {
-	case "package":
-		ao.MaxSteps = report.PackageMaxSteps
-	default:
-		n, err := strconv.Atoi(*maxSteps)
-		if err != nil || n < 0 {
-			return exitError{code: 2, msg: fmt.Sprintf("pathlight attribution: --max-steps %q: want 0, a positive number or package", *maxSteps)}
-		}
-		ao.MaxSteps = n
+	n, err := report.ParseMaxSteps(*maxSteps)
+	if err != nil {
+		return exitError{code: 2, msg: "pathlight attribution: --max-steps " + err.Error()}
 	}
+	ao.MaxSteps = n
 	var models []report.Model
 	if *model == "all" {
 		for _, m := range analytics.AllModels() {

@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/pathlight/pathlight/internal/report"
 )
@@ -72,14 +71,9 @@ func attributionOptions(rc *reportCtx) report.AttributionOptions {
 		FirstWeight: rc.o.float("first_weight", report.DefaultFirstWeight, 0, 1),
 		LastWeight:  rc.o.float("last_weight", report.DefaultLastWeight, 0, 1),
 	}
-	switch v := rc.o.str("max_steps", "0"); v {
-	case "package":
-		ao.MaxSteps = report.PackageMaxSteps
-	default:
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			rc.o.fail("max_steps", "%q: want 0 (exact), a positive cut-off or package", v)
-		}
+	if n, err := report.ParseMaxSteps(rc.o.str("max_steps", "0")); err != nil {
+		rc.o.fail("max_steps", "%v", err)
+	} else {
 		ao.MaxSteps = n
 	}
 	switch g := report.Game(rc.o.str("game", string(report.CountingGame))); g {

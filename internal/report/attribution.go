@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,19 @@ const (
 	// has, plus one.
 	PackageMaxSteps = -1
 )
+
+// ParseMaxSteps reads a value of AttributionOptions.MaxSteps as users write it: 0 (solve the
+// chain exactly), a positive cut-off, or "package" (PackageMaxSteps).
+func ParseMaxSteps(s string) (int, error) {
+	if s == "package" {
+		return PackageMaxSteps, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q: want 0 (exact), a positive cut-off or package", s)
+	}
+	return n, nil
+}
 
 // AttributionOptions choose and tune the model.
 type AttributionOptions struct {

@@ -181,3 +181,16 @@ func TestAttributionOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMaxSteps(t *testing.T) {
+	for in, want := range map[string]int{"0": 0, "7": 7, "package": PackageMaxSteps} {
+		if got, err := ParseMaxSteps(in); err != nil || got != want {
+			t.Errorf("ParseMaxSteps(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"-1", "", "many", "Package"} {
+		if _, err := ParseMaxSteps(in); err == nil {
+			t.Errorf("ParseMaxSteps(%q) succeeded; want an error", in)
+		}
+	}
+}
