@@ -231,11 +231,14 @@ var simChannels = []simChannel{
 	{"Display", 2, 0.3, [][2]string{{"?utm_source=dv360&utm_medium=display&utm_campaign=retarget", ""}}},
 }
 
-// simDevices are the user agents of simulated visitors, with their weights.
-var simDevices = []struct {
+// simDevice is a user agent of simulated visitors and its weight.
+type simDevice struct {
 	weight int
 	ua     string
-}{
+}
+
+// simDevices are the user agents of simulated visitors, with their weights.
+var simDevices = []simDevice{
 	{40, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"},
 	{15, "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"},
 	{25, "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"},
@@ -292,17 +295,7 @@ func newSimVisitor(c simConfig, n int) *simVisitor {
 	r := rand.New(rand.NewPCG(c.seed, uint64(n)))
 	v := &simVisitor{c: &c, r: r, n: n, end: c.end.UnixMilli()}
 	v.vid = fmt.Sprintf("%016x%016x", r.Uint64(), r.Uint64())
-	w := 0
-	for _, d := range simDevices {
-		w += d.weight
-	}
-	pick := r.IntN(w)
-	for _, d := range simDevices {
-		if pick -= d.weight; pick < 0 {
-			v.ua = d.ua
-			break
-		}
-	}
+	v.ua = simDevices[pickWeighted(r, simDevices, func(d simDevice) int { return d.weight })].ua
 	v.ip = fmt.Sprintf("198.51.100.%d", 1+r.IntN(254))
 	span := int64(c.days) * 24 * 3600 * 1000
 	v.t = v.end - span + r.Int64N(span)
@@ -339,17 +332,7 @@ func (v *simVisitor) channel(s int) *simChannel {
 			return &simChannels[4] // Email
 		}
 	}
-	w := 0
-	for _, c := range simChannels {
-		w += c.weight
-	}
-	pick := v.r.IntN(w)
-	for i := range simChannels {
-		if pick -= simChannels[i].weight; pick < 0 {
-			return &simChannels[i]
-		}
-	}
-	return &simChannels[0]
+	return &simChannels[pickWeighted(v.r, simChannels, func(c simChannel) int { return c.weight })]
 }
 
 // chance reports true with probability p.
@@ -418,23 +401,25 @@ func (v *simVisitor) session(s int, ch *simChannel) {
 		v.t += 5_000
 		v.prompt("post_purchase_nps", "shown", "")
 		if v.chance(0.7) {
-			v.prompt("post_purchase_nps", "answered", strconv.Itoa(v.weighted(npsWeights)))
+			v.prompt("post_purchase_nps", "answered", strconv.Itoa(pickWeighted(v.r, npsWeights, func(w int) int { return w })))
 		}
 	}
 }
 
-func (v *simVisitor) weighted(ws []int) int {
+// pickWeighted returns the index of an element of xs drawn with probability proportional to
+// its weight.
+func pickWeighted[T any](r *rand.Rand, xs []T, weight func(T) int) int {
 	total := 0
-	for _, w := range ws {
-		total += w
+	for _, x := range xs {
+		total += weight(x)
 	}
-	pick := v.r.IntN(total)
-	for i, w := range ws {
-		if pick -= w; pick < 0 {
+	pick := r.IntN(total)
+	for i, x := range xs {
+		if pick -= weight(x); pick < 0 {
 			return i
 		}
 	}
-	return len(ws) - 1
+	return len(xs) - 1
 }
 
 // simSlots are the page slots the demo shop's pages ask for, as the snippet does.
