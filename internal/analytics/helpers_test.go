@@ -2,7 +2,6 @@ package analytics_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -177,7 +176,3 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs
 func day(d int) time.Time { return time.Date(2026, 3, d, 0, 0, 0, 0, time.UTC) }
 
 func at(d, h, m int) time.Time { return time.Date(2026, 3, d, h, m, 0, 0, time.UTC) }
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

@@ -1,6 +1,7 @@
 package analytics_test
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"testing"
@@ -295,11 +296,11 @@ func TestQueryErrors(t *testing.T) {
 	for _, c := range cases {
 		_, err := e.svc.Report(c.name, analytics.Query{From: day(1).UnixMilli(), To: day(2).UnixMilli(), Options: c.opts})
 		var qe *analytics.QueryError
-		if !errorsAs(err, &qe) {
+		if !errors.As(err, &qe) {
 			t.Errorf("Report(%q, %v) error = %v; want a QueryError", c.name, c.opts, err)
 		}
 	}
-	if _, err := e.svc.Report("weather", analytics.Query{From: 0, To: 1}); !errorsIs(err, analytics.ErrUnknownReport) {
+	if _, err := e.svc.Report("weather", analytics.Query{From: 0, To: 1}); !errors.Is(err, analytics.ErrUnknownReport) {
 		t.Errorf("Report(weather) error = %v; want ErrUnknownReport", err)
 	}
 }
