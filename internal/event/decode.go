@@ -9,7 +9,7 @@ type Limits struct {
 	MaxEvents  int // events in one batch; more makes the whole batch a DecodeError
 	MaxIDLen   int // event id, site and client vid length; ids are printable ASCII without spaces
 	MaxURL     int // url and ref length
-	MaxProps   int // props of one event, and traits of one identify event
+	MaxProps   int // props of one event, and traits of one identify event, as sent: a repeated key counts each time
 	MaxKey     int // prop and trait key length
 	MaxValue   int // prop and trait string value length
 	MaxName    int // event name and prompt id length

@@ -105,7 +105,8 @@ func checkLen(what, s string, limit int) string {
 func hours(h float64) string { return strconv.FormatFloat(h, 'f', -1, 64) + "h" }
 
 // checkProps folds duplicate keys of p, the last value winning at the first key's place, and
-// checks its size, keys and values. what is "prop" or "trait".
+// checks its keys and values. what is "prop" or "trait". Their number is checked while
+// decoding, which stops keeping members past Limits.MaxProps.
 func checkProps(what string, p Props, lim *Limits) (Props, string) {
 	for i := 1; i < len(p); i++ {
 		for j := range i {
@@ -116,9 +117,6 @@ func checkProps(what string, p Props, lim *Limits) (Props, string) {
 				break
 			}
 		}
-	}
-	if len(p) > lim.MaxProps {
-		return p, "more than " + strconv.Itoa(lim.MaxProps) + " " + what + "s"
 	}
 	for i := range p {
 		switch {
