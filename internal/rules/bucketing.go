@@ -15,17 +15,17 @@ func bucketRanges(n int, coverage float64, weights []float64) []bucketRange {
 	return bucket.BucketRanges(n, coverage, weights)
 }
 
-// hashUnit hashes a visitor id with a seed into [0, 1).
+// hashUnit hashes a visitor id with a seed into [0, 1); false when there is no id to hash.
 func hashUnit(seed, id string) (float64, bool) {
+	if id == "" {
+		return 0, false
+	}
 	return bucket.Hash(seed, id, hashVersion)
 }
 
 // choose returns the arm the visitor id hashes into, or -1 when it falls outside the
 // experiment's coverage (or there is no id to hash).
 func (x *experiment) choose(id string) int {
-	if id == "" {
-		return -1
-	}
 	n, ok := hashUnit(x.seed, id)
 	if !ok {
 		return -1

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"slices"
+
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 )
@@ -266,7 +268,7 @@ func (d *dec) hitField(h *testHit, e entry) {
 		h.scroll, _ = d.scrollPercent(e.v)
 	case "device":
 		if s, ok := d.str(e.v, "device"); ok {
-			if !contains([]string{"desktop", "mobile", "tablet", "bot"}, s) {
+			if !slices.Contains([]string{"desktop", "mobile", "tablet", "bot"}, s) {
 				d.errorf(e.v, "device must be desktop, mobile, tablet or bot, not %q", s)
 			}
 			h.device = s

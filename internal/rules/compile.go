@@ -3,12 +3,14 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/rules/bucket"
 	"github.com/pathlight/pathlight/internal/rules/cond"
 )
 
@@ -383,9 +385,7 @@ func (c *compiler) arms(rx *rawExperiment, x *experiment) {
 	weights := make([]float64, len(rx.arms))
 	switch {
 	case withWeight == 0:
-		for i := range weights {
-			weights[i] = 1 / float64(len(weights))
-		}
+		weights = bucket.EqualWeights(len(rx.arms))
 	case withWeight != len(rx.arms):
 		c.errAt(rx.armsAt, "experiment %q: give every variant a weight, or none for an equal split", rx.id)
 		return
@@ -441,7 +441,7 @@ func (c *compiler) prompts(rs *rawSet) {
 		p := byID[id]
 		switch {
 		case p == nil:
-			c.errAt(rc.priorityAt[i], "unknown prompt %q in priority%s", id, suggest(id, slices.Sorted(mapsKeys(byID))))
+			c.errAt(rc.priorityAt[i], "unknown prompt %q in priority%s", id, suggest(id, slices.Sorted(maps.Keys(byID))))
 		case listed[id]:
 			c.errAt(rc.priorityAt[i], "prompt %q is listed twice in priority", id)
 		default:
@@ -452,16 +452,6 @@ func (c *compiler) prompts(rs *rawSet) {
 	for _, p := range order {
 		if !listed[p.pub.ID] {
 			c.set.prompts = append(c.set.prompts, p)
-		}
-	}
-}
-
-func mapsKeys[V any](m map[string]V) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
 		}
 	}
 }

@@ -157,26 +157,28 @@ func (x *experiment) armIndex(id string) int {
 
 // visitorID is the id experiments and the holdout hash: the state's visitor id (shared by an
 // identified user's devices after a merge), else the hit's.
-func visitorID(c *Context) string {
-	if c.st.VID != "" {
-		return c.st.VID
+func visitorID(c *Context) string { return unitID(c.st, c.hit) }
+
+// unitID is visitorID of a state and a hit.
+func unitID(st *journey.State, h *event.Hit) string {
+	if st.VID != "" {
+		return st.VID
 	}
-	return c.hit.VID
+	return h.VID
+}
+
+// holdoutBucket returns where visitor id falls in the holdout's hash space; false when there
+// is no holdout or no id.
+func (s *Set) holdoutBucket(id string) (float64, bool) {
+	if s.holdout == nil {
+		return 0, false
+	}
+	return hashUnit(s.holdout.seed, id)
 }
 
 // inHoldout reports whether the visitor is in the global holdout.
 func (s *Set) inHoldout(st *journey.State, h *event.Hit) bool {
-	if s.holdout == nil {
-		return false
-	}
-	id := st.VID
-	if id == "" {
-		id = h.VID
-	}
-	if id == "" {
-		return false
-	}
-	n, ok := hashUnit(s.holdout.seed, id)
+	n, ok := s.holdoutBucket(unitID(st, h))
 	return ok && n < s.holdout.fraction
 }
 

@@ -94,11 +94,9 @@ func (s *Set) Explain(st *journey.State, h *event.Hit, slot, prompt string) Expl
 	}
 	c.reset(s, st, h, 0)
 	e := Explanation{Version: s.version, Now: c.now, HoldoutBucket: -1, Bot: c.device().Bot}
-	if s.holdout != nil {
-		if n, ok := hashUnit(s.holdout.seed, visitorID(c)); ok && visitorID(c) != "" {
-			e.HoldoutBucket = n
-			e.Holdout = n < s.holdout.fraction
-		}
+	if n, ok := s.holdoutBucket(visitorID(c)); ok {
+		e.HoldoutBucket = n
+		e.Holdout = n < s.holdout.fraction
 	}
 	segs := c.segments()
 	e.Segments = make([]RuleResult, len(s.segments))
@@ -202,7 +200,7 @@ func indexOfExperiment(sl *slot, id string) int {
 func (s *Set) explainExperiment(c *Context, x *experiment) ExperimentExplain {
 	xe := ExperimentExplain{ID: x.info.ID, Bucket: -1}
 	id := visitorID(c)
-	if n, ok := hashUnit(x.seed, id); ok && id != "" {
+	if n, ok := hashUnit(x.seed, id); ok {
 		xe.Bucket = n
 	}
 	switch {

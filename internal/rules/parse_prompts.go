@@ -1,6 +1,11 @@
 package rules
 
-import "github.com/goccy/go-yaml/ast"
+import (
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+)
 
 var (
 	surveyKeys = []string{"question", "type", "choices", "when", "segment", "trigger", "show", "description"}
@@ -39,7 +44,7 @@ func (d *dec) prompt(e entry, kind string) *rawPrompt {
 		case "type":
 			typeNode = f.v
 			if s, ok := d.str(f.v, "type"); ok {
-				if !contains(surveyTypes, s) {
+				if !slices.Contains(surveyTypes, s) {
 					d.errorf(f.v, "unknown survey type %q (want single_choice, multiple_choice, rating, nps or text)%s", s, suggest(s, surveyTypes))
 				} else {
 					p.qtype = s
@@ -59,7 +64,7 @@ func (d *dec) prompt(e entry, kind string) *rawPrompt {
 					d.errorf(it, "a choice must not be empty")
 				case seen[c]:
 					d.errorf(it, "duplicate choice %q", c)
-				case containsByte(c, '|'):
+				case strings.IndexByte(c, '|') >= 0:
 					d.errorf(it, "a choice must not contain '|': it separates the answers of a multiple_choice survey")
 				default:
 					seen[c] = true
@@ -110,15 +115,6 @@ func (d *dec) prompt(e entry, kind string) *rawPrompt {
 		d.require(e.k, what, have, "message")
 	}
 	return p
-}
-
-func containsByte(s string, c byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return true
-		}
-	}
-	return false
 }
 
 // action decodes `{url: https://…}` or `{event: open-chat}`.
@@ -240,7 +236,7 @@ func (d *dec) show(n ast.Node) (showPolicy, bool) {
 			sp.cooldown, _ = d.duration(f.v, "cooldown")
 		case "until":
 			if s, ok := d.str(f.v, "until"); ok {
-				if !contains(untilValues, s) {
+				if !slices.Contains(untilValues, s) {
 					d.errorf(f.v, "until must be answered or dismissed, not %q", s)
 				}
 				sp.until = s

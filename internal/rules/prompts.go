@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -120,7 +121,7 @@ func (s *Set) CheckAnswer(id, answer string) error {
 	}
 	switch p.pub.Type {
 	case SurveySingleChoice:
-		if !contains(p.pub.Choices, answer) {
+		if !slices.Contains(p.pub.Choices, answer) {
 			return fmt.Errorf("answer %q to survey %q is not one of its choices", answer, id)
 		}
 	case SurveyMultipleChoice:
@@ -128,7 +129,7 @@ func (s *Set) CheckAnswer(id, answer string) error {
 			return fmt.Errorf("empty answer to survey %q", id)
 		}
 		for a := range strings.SplitSeq(answer, "|") {
-			if !contains(p.pub.Choices, a) {
+			if !slices.Contains(p.pub.Choices, a) {
 				return fmt.Errorf("answer %q to survey %q is not one of its choices", a, id)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,7 +194,7 @@ func (d *dec) object(n ast.Node, what string, known []string, set func(e entry))
 		return false
 	}
 	for _, e := range es {
-		if !contains(known, e.key) {
+		if !slices.Contains(known, e.key) {
 			d.errorf(e.k, "unknown key %q in %s%s", e.key, what, suggest(e.key, known))
 			continue
 		}
@@ -209,15 +210,6 @@ func (d *dec) require(n ast.Node, what string, have map[string]bool, names ...st
 			d.errorf(n, "%s needs %q", what, name)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // suggest returns `; did you mean "x"?` for the known word closest to s, or "".
@@ -442,9 +434,9 @@ func parseDuration(s string) (int64, error) {
 	var unit int64
 	switch {
 	case strings.HasSuffix(t, "d"):
-		unit = 24 * 60 * 60 * 1000
+		unit = dayMS
 	case strings.HasSuffix(t, "w"):
-		unit = 7 * 24 * 60 * 60 * 1000
+		unit = 7 * dayMS
 	}
 	if unit != 0 {
 		f, err := strconv.ParseFloat(t[:len(t)-1], 64)
