@@ -124,15 +124,7 @@ func runCAC(rc *reportCtx) (any, error) {
 			return nil, fmt.Errorf("spend: %w", err)
 		}
 	}
-	first := po
-	first.FirstOnly = true
-	nc, err := rc.attribution(first, ao)
-	if err != nil {
-		return nil, err
-	}
-	all := po
-	all.FirstOnly = false
-	value, err := rc.attribution(all, ao)
+	nc, value, err := report.CACAttributions(po, ao, rc.attribution)
 	if err != nil {
 		return nil, err
 	}

@@ -36,23 +36,31 @@ type CACReport struct {
 	Channels []CACChannel `json:"channels"`
 }
 
-// BuildCAC attributes the journeys' counted conversions twice with the same model: the
-// first conversion of each visitor, for new customers, and all conversions, for value; then
+// BuildCAC attributes the journeys' counted conversions for CAC (see CACAttributions) and
 // sets them against the spend of the period (see CAC).
 func BuildCAC(js []Journey, spend []Spend, po PathOptions, ao AttributionOptions) (*CACReport, error) {
-	first := po
-	first.FirstOnly = true
-	nc, err := AttributeJourneys(js, first, ao)
+	nc, value, err := CACAttributions(po, ao, func(po PathOptions, ao AttributionOptions) (*Attribution, error) {
+		return AttributeJourneys(js, po, ao)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("cac: new customers: %w", err)
+		return nil, fmt.Errorf("cac: %w", err)
 	}
-	all := po
-	all.FirstOnly = false
-	rev, err := AttributeJourneys(js, all, ao)
-	if err != nil {
-		return nil, fmt.Errorf("cac: value: %w", err)
+	return CAC(spend, nc, value, po.From, po.To)
+}
+
+// CACAttributions attributes conversions twice with attribute and the same model: the first
+// conversion of each visitor, for new customers, and all conversions, for value. attribute
+// is AttributeJourneys over some journeys, or a cache of its results.
+func CACAttributions(po PathOptions, ao AttributionOptions, attribute func(PathOptions, AttributionOptions) (*Attribution, error)) (newCustomers, value *Attribution, err error) {
+	first, all := po, po
+	first.FirstOnly, all.FirstOnly = true, false
+	if newCustomers, err = attribute(first, ao); err != nil {
+		return nil, nil, err
 	}
-	return CAC(spend, nc, rev, po.From, po.To)
+	if value, err = attribute(all, ao); err != nil {
+		return nil, nil, err
+	}
+	return newCustomers, value, nil
 }
 
 // CAC sets spend against attribution per channel and campaign: CAC = spend / attributed new
