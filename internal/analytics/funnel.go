@@ -132,25 +132,26 @@ func (rc *reportCtx) funnel(res *FunnelReport) (report.Funnel, bool) {
 	return f, true
 }
 
-// dimensionOf maps a breakdown, as a report names it or as a rule field names it, to a
-// report dimension.
+// dimensionOf maps a breakdown, as a report names it (report.ParseDimension) or as a rule
+// field names it, to a report dimension.
 func dimensionOf(s string) (report.Dimension, bool) {
+	if d, err := report.ParseDimension(s); err == nil {
+		return d, true
+	}
 	switch s {
-	case "", "none":
+	case "none":
 		return report.DimNone, true
-	case "channel", "session.channel":
+	case "session.channel":
 		return report.DimChannel, true
-	case "device", "device.type":
+	case "device.type":
 		return report.DimDevice, true
-	case "country", "geo.country":
+	case "geo.country":
 		return report.DimCountry, true
-	case "segment", "segments", "visitor.segments":
+	case "segments", "visitor.segments":
 		return report.DimSegment, true
 	}
-	for _, p := range []string{"arm:", "experiments."} {
-		if exp, ok := strings.CutPrefix(s, p); ok && exp != "" {
-			return report.ArmDimension(exp), true
-		}
+	if exp, ok := strings.CutPrefix(s, "experiments."); ok && exp != "" {
+		return report.ArmDimension(exp), true
 	}
 	return report.DimNone, false
 }
