@@ -156,28 +156,42 @@ func lookbackMS(po *report.PathOptions) int64 {
 	return po.Lookback.Milliseconds()
 }
 
-// pathTable returns the path table of the site's journeys over the query's period.
-func (rc *reportCtx) pathTable(po report.PathOptions) (*report.PathTable, error) {
-	base := pathOptsKey(&po)
+// rollupParts returns one part per piece of the query's period: a kept day's part from the
+// rollups when it is there, else built from the journeys attributable in the piece (and kept
+// when the piece is a whole day). key names what build computes, apart from the period.
+func rollupParts[T any](rc *reportCtx, po report.PathOptions, key string, build func([]report.Journey, report.PathOptions) (T, error)) ([]T, error) {
 	l := lookbackMS(&po)
-	t := &report.PathTable{}
+	var parts []T
 	for _, p := range pieces(rc.q.From, rc.q.To, rc.now.UnixMilli()) {
-		k := rollupKey{rc.q.Site, p.day, base}
+		k := rollupKey{rc.q.Site, p.day, key}
 		if p.day != noDay {
 			if v := rc.s.rollups.get(k); v != nil {
-				t.Merge(v.(*report.PathTable))
+				parts = append(parts, v.(T))
 				continue
 			}
 		}
 		o := po
 		o.From, o.To = p.from, p.to
-		part, err := report.BuildPaths(rc.v.attributable(p.from, p.to, l), o)
+		part, err := build(rc.v.attributable(p.from, p.to, l), o)
 		if err != nil {
 			return nil, err
 		}
 		if p.day != noDay {
 			rc.s.rollups.put(k, part, rc.snap.epoch)
 		}
+		parts = append(parts, part)
+	}
+	return parts, nil
+}
+
+// pathTable returns the path table of the site's journeys over the query's period.
+func (rc *reportCtx) pathTable(po report.PathOptions) (*report.PathTable, error) {
+	parts, err := rollupParts(rc, po, pathOptsKey(&po), report.BuildPaths)
+	if err != nil {
+		return nil, err
+	}
+	t := &report.PathTable{}
+	for _, part := range parts {
 		t.Merge(part)
 	}
 	t.Sort()
@@ -195,27 +209,12 @@ func (rc *reportCtx) attribution(po report.PathOptions, ao report.AttributionOpt
 		}
 		return report.AttributePaths(t, ao)
 	}
-	base := pathOptsKey(&po) + " " + modelKey(&ao)
-	l := lookbackMS(&po)
-	var parts []*report.Attribution
-	for _, p := range pieces(rc.q.From, rc.q.To, rc.now.UnixMilli()) {
-		k := rollupKey{rc.q.Site, p.day, base}
-		if p.day != noDay {
-			if v := rc.s.rollups.get(k); v != nil {
-				parts = append(parts, v.(*report.Attribution))
-				continue
-			}
-		}
-		o := po
-		o.From, o.To = p.from, p.to
-		part, err := report.AttributeJourneys(rc.v.attributable(p.from, p.to, l), o, ao)
-		if err != nil {
-			return nil, err
-		}
-		if p.day != noDay {
-			rc.s.rollups.put(k, part, rc.snap.epoch)
-		}
-		parts = append(parts, part)
+	parts, err := rollupParts(rc, po, pathOptsKey(&po)+" "+modelKey(&ao),
+		func(js []report.Journey, o report.PathOptions) (*report.Attribution, error) {
+			return report.AttributeJourneys(js, o, ao)
+		})
+	if err != nil {
+		return nil, err
 	}
 	return mergeAttributions(ao.Model, parts), nil
 }
