@@ -60,47 +60,35 @@ func FromState(s *journey.State) Journey {
 	}
 }
 
-// sortedTouches returns j's touchpoints ordered by start time, copying only when needed.
+// sortedByTime returns xs ordered by the time at gives each, copying only when they are out
+// of order. The sort is stable: entries logged at the same millisecond (step arrivals, say)
+// keep their logged order.
+func sortedByTime[T any](xs []T, at func(*T) int64) []T {
+	sorted := true
+	for i := 1; i < len(xs) && sorted; i++ {
+		sorted = at(&xs[i-1]) <= at(&xs[i])
+	}
+	if sorted {
+		return xs
+	}
+	c := slices.Clone(xs)
+	slices.SortStableFunc(c, func(a, b T) int { return cmp.Compare(at(&a), at(&b)) })
+	return c
+}
+
+// sortedTouches returns touchpoints ordered by start time; see sortedByTime.
 func sortedTouches(ts []journey.Touchpoint) []journey.Touchpoint {
-	sorted := true
-	for i := 1; i < len(ts) && sorted; i++ {
-		sorted = ts[i-1].StartedAt <= ts[i].StartedAt
-	}
-	if sorted {
-		return ts
-	}
-	c := slices.Clone(ts)
-	slices.SortStableFunc(c, func(a, b journey.Touchpoint) int { return cmp.Compare(a.StartedAt, b.StartedAt) })
-	return c
+	return sortedByTime(ts, func(t *journey.Touchpoint) int64 { return t.StartedAt })
 }
 
-// sortedSteps returns step arrivals ordered by time, copying only when needed. The sort is
-// stable: arrivals logged at the same millisecond keep their logged order.
+// sortedSteps returns step arrivals ordered by time; see sortedByTime.
 func sortedSteps(ss []journey.StepMark) []journey.StepMark {
-	sorted := true
-	for i := 1; i < len(ss) && sorted; i++ {
-		sorted = ss[i-1].At <= ss[i].At
-	}
-	if sorted {
-		return ss
-	}
-	c := slices.Clone(ss)
-	slices.SortStableFunc(c, func(a, b journey.StepMark) int { return cmp.Compare(a.At, b.At) })
-	return c
+	return sortedByTime(ss, func(m *journey.StepMark) int64 { return m.At })
 }
 
-// sortedConversions returns conversions ordered by time, copying only when needed.
+// sortedConversions returns conversions ordered by time; see sortedByTime.
 func sortedConversions(cs []journey.Conversion) []journey.Conversion {
-	sorted := true
-	for i := 1; i < len(cs) && sorted; i++ {
-		sorted = cs[i-1].At <= cs[i].At
-	}
-	if sorted {
-		return cs
-	}
-	c := slices.Clone(cs)
-	slices.SortStableFunc(c, func(a, b journey.Conversion) int { return cmp.Compare(a.At, b.At) })
-	return c
+	return sortedByTime(cs, func(c *journey.Conversion) int64 { return c.At })
 }
 
 // window returns the touchpoints that started in (t − lookback, t]: the touches a
