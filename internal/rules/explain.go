@@ -152,12 +152,13 @@ func clauseOf(f cond.Failure) *Clause {
 
 func (s *Set) explainSlot(c *Context, sl *slot) SlotExplain {
 	se := SlotExplain{Slot: sl.id, Default: sl.defID}
-	var chosen *ExperimentExplain
+	var chosen *experiment // the first experiment that applies, and its arm
+	var arm string
 	for _, x := range sl.exps {
 		xe := s.explainExperiment(c, x)
 		se.Experiments = append(se.Experiments, xe)
 		if xe.Applies && chosen == nil {
-			chosen = &se.Experiments[len(se.Experiments)-1]
+			chosen, arm = x, xe.Variant
 		}
 	}
 	for _, v := range sl.variants {
@@ -178,23 +179,13 @@ func (s *Set) explainSlot(c *Context, sl *slot) SlotExplain {
 	v, content := s.targeted(c, sl)
 	se.Decision = SlotDecision{Slot: sl.id, Variant: v, Content: content}
 	if chosen != nil {
-		x := sl.exps[indexOfExperiment(sl, chosen.ID)]
-		a := &x.arms[x.armIndex(chosen.Variant)]
-		se.Decision.Variant, se.Decision.Experiment = a.id, x.info.ID
+		a := &chosen.arms[chosen.armIndex(arm)]
+		se.Decision.Variant, se.Decision.Experiment = a.id, chosen.info.ID
 		if a.content != nil {
 			se.Decision.Content = a.content.render(c)
 		}
 	}
 	return se
-}
-
-func indexOfExperiment(sl *slot, id string) int {
-	for i, x := range sl.exps {
-		if x.info.ID == id {
-			return i
-		}
-	}
-	return -1
 }
 
 func (s *Set) explainExperiment(c *Context, x *experiment) ExperimentExplain {
