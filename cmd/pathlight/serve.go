@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -38,13 +39,11 @@ Flags:
 
 // serve runs the server until SIGINT or SIGTERM, then drains it and closes the store.
 func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fmt.Fprint(stdout, serveUsage+config.Usage())
-			return nil
-		}
-	}
 	cfg, err := config.Load(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, serveUsage+config.Usage())
+		return nil
+	}
 	if err != nil {
 		return exitError{code: 2, msg: "pathlight serve: invalid configuration:\n" + indent(err.Error())}
 	}
