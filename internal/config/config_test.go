@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.Data != "./data" || c.Rules != "./rules" || c.Identity != "cookie" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if !c.AnyOrigin || len(c.Sites) != 1 || c.Sites[0].ID != "demo" {
+	if !c.AnyOrigin || len(c.Sites) != 1 || c.Sites[0].ID != "demo" || !slices.Equal(c.Sites[0].Origins, []string{"*"}) {
 		t.Fatalf("default sites = %+v, any origin %v; want demo accepting any origin", c.Sites, c.AnyOrigin)
 	}
 	if c.Retention != 400*24*time.Hour || c.BodyLimit != 65536 {

@@ -59,7 +59,7 @@ func build(raw map[string]string) (*Config, []error) {
 		bad("sites", "%v", err)
 	}
 	if len(c.Sites) == 0 && err == nil {
-		c.Sites, c.AnyOrigin = []Site{{ID: "demo"}}, true
+		c.Sites, c.AnyOrigin = []Site{{ID: "demo", Origins: []string{"*"}}}, true
 	}
 	if c.TrustedProxies, err = parsePrefixes(raw["trusted-proxies"]); err != nil {
 		bad("trusted-proxies", "%v", err)

@@ -38,12 +38,9 @@ func (s *Server) preflight(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
-// originAllowed reports whether origin may send hits for a site with these origins. A site
-// without origins exists only in the development default (no --sites): it allows any origin.
+// originAllowed reports whether origin may send hits for a site with these origins; "*"
+// allows any (the development default without --sites has only that).
 func (s *Server) originAllowed(origins []string, origin []byte) bool {
-	if s.cfg.AnyOrigin {
-		return true
-	}
 	for _, o := range origins {
 		if o == "*" || strings.EqualFold(o, string(origin)) {
 			return true
