@@ -152,5 +152,5 @@ func runTTC(rc *reportCtx) (any, error) {
 	if rc.o.err != nil {
 		return nil, rc.o.err
 	}
-	return report.TimeToConversion(rc.v.attributable(rc.q.From, rc.q.To, lookbackMS(&po)), po)
+	return report.TimeToConversion(rc.v.attributable(rc.q.From, rc.q.To, po.LookbackMS()), po)
 }

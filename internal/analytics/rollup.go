@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -148,19 +147,11 @@ func modelKey(ao *report.AttributionOptions) string {
 		strconv.FormatFloat(ao.LastWeight, 'g', -1, 64) + " " + ao.HalfLife.String()
 }
 
-// lookbackMS returns the options' lookback in ms.
-func lookbackMS(po *report.PathOptions) int64 {
-	if po.Lookback == 0 {
-		return report.DefaultLookback.Milliseconds()
-	}
-	return po.Lookback.Milliseconds()
-}
-
 // rollupParts returns one part per piece of the query's period: a kept day's part from the
 // rollups when it is there, else built from the journeys attributable in the piece (and kept
 // when the piece is a whole day). key names what build computes, apart from the period.
 func rollupParts[T any](rc *reportCtx, po report.PathOptions, key string, build func([]report.Journey, report.PathOptions) (T, error)) ([]T, error) {
-	l := lookbackMS(&po)
+	l := po.LookbackMS()
 	var parts []T
 	for _, p := range pieces(rc.q.From, rc.q.To, rc.now.UnixMilli()) {
 		k := rollupKey{rc.q.Site, p.day, key}
@@ -216,65 +207,5 @@ func (rc *reportCtx) attribution(po report.PathOptions, ao report.AttributionOpt
 	if err != nil {
 		return nil, err
 	}
-	return mergeAttributions(ao.Model, parts), nil
-}
-
-// mergeAttributions adds up the credits of several periods' attributions with one model.
-// Shares and order follow the report package: shares of all conversions, largest first,
-// then by name.
-func mergeAttributions(m report.Model, parts []*report.Attribution) *report.Attribution {
-	res := &report.Attribution{Model: m, Channels: []report.ChannelCredit{}}
-	idx := map[string]int{}
-	camps := []map[string]int{}
-	for _, p := range parts {
-		res.Conversions += p.Conversions
-		res.Value += p.Value
-		res.Nulls += p.Nulls
-		for _, c := range p.Channels {
-			i, ok := idx[c.Channel]
-			if !ok {
-				i = len(res.Channels)
-				idx[c.Channel] = i
-				res.Channels = append(res.Channels, report.ChannelCredit{Channel: c.Channel})
-				camps = append(camps, map[string]int{})
-			}
-			ch := &res.Channels[i]
-			ch.Conversions += c.Conversions
-			ch.Value += c.Value
-			for _, cc := range c.Campaigns {
-				j, ok := camps[i][cc.Campaign]
-				if !ok {
-					j = len(ch.Campaigns)
-					camps[i][cc.Campaign] = j
-					ch.Campaigns = append(ch.Campaigns, report.CampaignCredit{Campaign: cc.Campaign})
-				}
-				ch.Campaigns[j].Conversions += cc.Conversions
-				ch.Campaigns[j].Value += cc.Value
-			}
-		}
-	}
-	for i := range res.Channels {
-		ch := &res.Channels[i]
-		if res.Conversions != 0 {
-			ch.Share = ch.Conversions / res.Conversions
-		}
-		for j := range ch.Campaigns {
-			if res.Conversions != 0 {
-				ch.Campaigns[j].Share = ch.Campaigns[j].Conversions / res.Conversions
-			}
-		}
-		slices.SortFunc(ch.Campaigns, func(a, b report.CampaignCredit) int {
-			if c := cmp.Compare(b.Conversions, a.Conversions); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.Campaign, b.Campaign)
-		})
-	}
-	slices.SortFunc(res.Channels, func(a, b report.ChannelCredit) int {
-		if c := cmp.Compare(b.Conversions, a.Conversions); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Channel, b.Channel)
-	})
-	return res
+	return report.MergeAttributions(ao.Model, parts), nil
 }

@@ -370,22 +370,33 @@ type credits struct {
 // add credits conv conversions and value to a channel, and to its campaign unless campaign
 // is empty.
 func (c *credits) add(channel, campaign string, conv, value float64) {
-	if c.idx == nil {
-		c.idx = make(map[string]int)
-	}
-	i, ok := c.idx[channel]
-	if !ok {
-		i = len(c.chans)
-		c.idx[channel] = i
-		c.chans = append(c.chans, ChannelCredit{Channel: channel})
-		c.camps = append(c.camps, nil)
-	}
+	i := c.channel(channel)
 	ch := &c.chans[i]
 	ch.Conversions += conv
 	ch.Value += value
-	if campaign == "" {
-		return
+	if campaign != "" {
+		c.addCampaign(i, campaign, conv, value)
 	}
+}
+
+// channel returns the index of the named channel, adding it with no credit when new.
+func (c *credits) channel(name string) int {
+	if c.idx == nil {
+		c.idx = make(map[string]int)
+	}
+	i, ok := c.idx[name]
+	if !ok {
+		i = len(c.chans)
+		c.idx[name] = i
+		c.chans = append(c.chans, ChannelCredit{Channel: name})
+		c.camps = append(c.camps, nil)
+	}
+	return i
+}
+
+// addCampaign credits a campaign of channel i, leaving the channel's own total alone.
+func (c *credits) addCampaign(i int, campaign string, conv, value float64) {
+	ch := &c.chans[i]
 	if c.camps[i] == nil {
 		c.camps[i] = make(map[string]int)
 	}
@@ -397,6 +408,29 @@ func (c *credits) add(channel, campaign string, conv, value float64) {
 	}
 	ch.Campaigns[j].Conversions += conv
 	ch.Campaigns[j].Value += value
+}
+
+// MergeAttributions adds up attributions of disjoint sets of conversions (the days of a
+// period, say) made with one heuristic model: credits summed per channel and campaign, with
+// shares of all conversions, in the order AttributeJourneys gives them.
+func MergeAttributions(m Model, parts []*Attribution) *Attribution {
+	res := &Attribution{Model: m}
+	var c credits
+	for _, p := range parts {
+		res.Conversions += p.Conversions
+		res.Value += p.Value
+		res.Nulls += p.Nulls
+		for _, ch := range p.Channels {
+			i := c.channel(ch.Channel)
+			c.chans[i].Conversions += ch.Conversions
+			c.chans[i].Value += ch.Value
+			for _, cc := range ch.Campaigns {
+				c.addCampaign(i, cc.Campaign, cc.Conversions, cc.Value)
+			}
+		}
+	}
+	res.Channels = c.result(res.Conversions)
+	return res
 }
 
 // result returns the channel credits with their shares of total conversions, largest first.

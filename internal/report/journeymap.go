@@ -122,6 +122,31 @@ func (f *flow) add(seq []string) {
 	}
 }
 
+// merge adds the nodes and edges of a map of other visitors.
+func (f *flow) merge(ns []MapNode, es []MapEdge) {
+	for _, n := range ns {
+		t := f.nodes[n.Name]
+		if t == nil {
+			t = &MapNode{Name: n.Name}
+			f.nodes[n.Name] = t
+		}
+		t.Visitors += n.Visitors
+		t.Arrivals += n.Arrivals
+		t.Entries += n.Entries
+		t.Exits += n.Exits
+	}
+	for _, e := range es {
+		k := [2]string{e.From, e.To}
+		t := f.edges[k]
+		if t == nil {
+			t = &MapEdge{From: e.From, To: e.To}
+			f.edges[k] = t
+		}
+		t.Count += e.Count
+		t.Visitors += e.Visitors
+	}
+}
+
 // result returns nodes by visitors and edges by count, both descending, then by name.
 func (f *flow) result() ([]MapNode, []MapEdge) {
 	nodes := make([]MapNode, 0, len(f.nodes))
@@ -226,14 +251,46 @@ func BuildJourneyMap(js []Journey, o JourneyMapOptions) (*JourneyMap, error) {
 		steps.add(stepSeq)
 		stages.add(stageSeq)
 	}
-	res.Steps, res.StepEdges = steps.result()
-	res.Stages, res.StageEdges = stages.result()
-	res.Paths = topPaths(paths, res.Sessions, o.TopPaths)
-	res.OtherPaths = res.Sessions
-	for _, p := range res.Paths {
-		res.OtherPaths -= p.Sessions
-	}
+	res.finish(steps, stages, paths, o.TopPaths)
 	return res, nil
+}
+
+// MergeJourneyMaps adds up the maps of disjoint sets of visitors, each built with TopPaths
+// large enough to list every session path, and keeps the top paths of the sum: the map of
+// all the visitors, as BuildJourneyMap would make it with TopPaths top.
+func MergeJourneyMaps(parts []*JourneyMap, top int) *JourneyMap {
+	res := &JourneyMap{}
+	steps, stages := newFlow(), newFlow()
+	paths := make(map[string]*int)
+	var key []byte
+	for _, p := range parts {
+		res.Visitors += p.Visitors
+		res.Sessions += p.Sessions
+		steps.merge(p.Steps, p.StepEdges)
+		stages.merge(p.Stages, p.StageEdges)
+		for _, sp := range p.Paths {
+			key = appendPathKey(key[:0], sp.Steps)
+			if n := paths[string(key)]; n != nil {
+				*n += sp.Sessions
+			} else {
+				n := sp.Sessions
+				paths[string(key)] = &n
+			}
+		}
+	}
+	res.finish(steps, stages, paths, top)
+	return res
+}
+
+// finish sets m's nodes, edges and top paths from the flows and the session-path counts.
+func (m *JourneyMap) finish(steps, stages *flow, paths map[string]*int, top int) {
+	m.Steps, m.StepEdges = steps.result()
+	m.Stages, m.StageEdges = stages.result()
+	m.Paths = topPaths(paths, m.Sessions, top)
+	m.OtherPaths = m.Sessions
+	for _, p := range m.Paths {
+		m.OtherPaths -= p.Sessions
+	}
 }
 
 // topPaths returns the n most common paths, ties by path.

@@ -58,11 +58,12 @@ func (o *PathOptions) lookback(step string) int64 {
 	if d, ok := o.StepLookback[step]; ok {
 		return d.Milliseconds()
 	}
-	return o.defaultLookback()
+	return o.LookbackMS()
 }
 
-// defaultLookback returns Lookback or its default, in ms.
-func (o *PathOptions) defaultLookback() int64 {
+// LookbackMS returns Lookback or its default, in ms: how far before a conversion touches
+// count, unless StepLookback says otherwise for its step.
+func (o *PathOptions) LookbackMS() int64 {
 	if o.Lookback == 0 {
 		return DefaultLookback.Milliseconds()
 	}
@@ -120,7 +121,7 @@ func (o *PathOptions) eachNull(ts []journey.Touchpoint, convs []int64, earlier i
 	if o.FirstOnly && earlier > 0 {
 		return
 	}
-	l := o.defaultLookback()
+	l := o.LookbackMS()
 	for i := range ts {
 		t := ts[i].StartedAt
 		if i+1 < len(ts) && ts[i+1].StartedAt-t < l {
