@@ -2,9 +2,7 @@ package analytics
 
 import (
 	"slices"
-	"strings"
 
-	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/report"
 	"github.com/pathlight/pathlight/internal/rules"
 )
@@ -50,11 +48,6 @@ func runSurveys(rc *reportCtx) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if si.Type == rules.SurveyMultipleChoice {
-			if err := splitChoices(r, s, evs, rc.q.From, rc.q.To); err != nil {
-				return nil, err
-			}
-		}
 		res.Surveys = append(res.Surveys, SurveyReport{SurveyResult: r, Question: si.Question, Type: si.Type})
 	}
 	return res, nil
@@ -63,7 +56,7 @@ func runSurveys(rc *reportCtx) (any, error) {
 // surveyOf describes a rules survey to the report package: choice surveys (single and
 // multiple choice, and 1–5 ratings as the choices 1 … 5), NPS, or open text.
 func surveyOf(si rules.SurveyInfo) report.Survey {
-	s := report.Survey{ID: si.ID, Kind: report.ChoiceSurvey, Choices: si.Choices}
+	s := report.Survey{ID: si.ID, Kind: report.ChoiceSurvey, Choices: si.Choices, Multiple: si.Type == rules.SurveyMultipleChoice}
 	switch si.Type {
 	case rules.SurveyNPS:
 		s.Kind = report.NPSSurvey
@@ -73,51 +66,6 @@ func surveyOf(si rules.SurveyInfo) report.Survey {
 		s.Choices = []string{"1", "2", "3", "4", "5"}
 	}
 	return s
-}
-
-// splitChoices counts the answers of a multiple-choice survey per choice: an answer
-// "a|b" counts once for a and once for b, and a choice's share is the share of answers
-// that picked it (shares add up to more than 1). Answer counts stay per answer.
-func splitChoices(r *report.SurveyResult, s report.Survey, evs []report.PromptEvent, from, to int64) error {
-	var split []report.PromptEvent
-	for _, e := range evs {
-		if e.Action == event.ActionAnswered && strings.Contains(e.Answer, "|") {
-			for a := range strings.SplitSeq(e.Answer, "|") {
-				c := e
-				c.Answer = a
-				split = append(split, c)
-			}
-			continue
-		}
-		split = append(split, e)
-	}
-	sr, err := report.SurveyResults(s, split, from, to, 0)
-	if err != nil {
-		return err
-	}
-	rescale := func(cs []report.ChoiceCount, answers int) []report.ChoiceCount {
-		cs = slices.Clone(cs)
-		for i := range cs {
-			cs[i].Share = report.NullFloat{}
-			if answers > 0 {
-				cs[i].Share = report.Some(float64(cs[i].Count) / float64(answers))
-			}
-		}
-		return cs
-	}
-	r.Choices = rescale(sr.Choices, r.Answered)
-	regroup := func(dst, src []report.AnswerGroup) {
-		for i := range dst {
-			for _, g := range src {
-				if g.Key == dst[i].Key {
-					dst[i].Choices = rescale(g.Choices, dst[i].Answers)
-				}
-			}
-		}
-	}
-	regroup(r.ByStage, sr.ByStage)
-	regroup(r.BySegment, sr.BySegment)
-	return nil
 }
 
 // stageOrder gives the stage a visitor was in at a past time: the furthest stage of the

@@ -25,6 +25,10 @@ type Survey struct {
 	ID      string
 	Kind    SurveyKind
 	Choices []string // the answers offered, in order; others are counted under OtherAnswer
+	// Multiple marks a choice survey whose answers may name several choices, separated by
+	// "|": an answer counts once for each choice it names, and a choice's share is the share
+	// of answers that picked it (shares add up to more than 1).
+	Multiple bool
 }
 
 // OtherAnswer collects choice answers that are not among the survey's choices.
@@ -110,10 +114,13 @@ func (a *answers) add(kind SurveyKind, s *Survey, ans string) {
 	}
 	switch kind {
 	case ChoiceSurvey:
-		if !slices.Contains(s.Choices, ans) {
-			ans = OtherAnswer
+		if !s.Multiple {
+			a.countChoice(s, ans)
+			return
 		}
-		a.counts[ans]++
+		for c := range strings.SplitSeq(ans, "|") {
+			a.countChoice(s, c)
+		}
 	case NPSSurvey:
 		v, err := strconv.Atoi(strings.TrimSpace(ans))
 		switch {
@@ -129,6 +136,14 @@ func (a *answers) add(kind SurveyKind, s *Survey, ans string) {
 		}
 		a.counts[strconv.Itoa(v)]++
 	}
+}
+
+// countChoice counts one choice of an answer, under OtherAnswer when s does not offer it.
+func (a *answers) countChoice(s *Survey, c string) {
+	if !slices.Contains(s.Choices, c) {
+		c = OtherAnswer
+	}
+	a.counts[c]++
 }
 
 // choices lists the counts: the survey's choices in order (then OtherAnswer) for a choice

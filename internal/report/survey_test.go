@@ -54,6 +54,40 @@ func TestSurveyChoice(t *testing.T) {
 	}
 }
 
+// TestSurveyMultipleChoice: an answer naming several choices counts once per choice, and a
+// choice's share is of answers, overall and per group.
+func TestSurveyMultipleChoice(t *testing.T) {
+	evs := []PromptEvent{
+		pe("v1", event.ActionAnswered, "price|shipping", d(1), "consider"),
+		pe("v2", event.ActionAnswered, "price", d(1), "consider"),
+		pe("v3", event.ActionAnswered, "quality|banana", d(2), "buy"),
+	}
+	s := Survey{ID: "s", Kind: ChoiceSurvey, Choices: []string{"price", "shipping", "quality"}, Multiple: true}
+	res, err := SurveyResults(s, evs, d(0), d(10), 10)
+	if err != nil {
+		t.Fatalf("SurveyResults() = %v", err)
+	}
+	third := Some(1.0 / 3)
+	want := []ChoiceCount{{"price", 2, Some(2.0 / 3)}, {"shipping", 1, third}, {"quality", 1, third}, {OtherAnswer, 1, third}}
+	if res.Answered != 3 || !slices.Equal(res.Choices, want) {
+		t.Errorf("answered %d, choices %+v; want 3 and %+v", res.Answered, res.Choices, want)
+	}
+	for _, g := range res.ByStage {
+		if g.Key == "consider" {
+			want := []ChoiceCount{{"price", 2, Some(1.0)}, {"shipping", 1, Some(.5)}, {"quality", 0, Some(0)}}
+			if g.Answers != 2 || !slices.Equal(g.Choices, want) {
+				t.Errorf("stage consider: %d answers, choices %+v; want 2 and %+v", g.Answers, g.Choices, want)
+			}
+		}
+	}
+	// The same answers to a single-choice survey are one choice each, mostly unknown.
+	s.Multiple = false
+	res, _ = SurveyResults(s, evs, d(0), d(10), 10)
+	if res.Choices[0].Count != 1 || res.Choices[len(res.Choices)-1] != (ChoiceCount{OtherAnswer, 2, Some(2.0 / 3)}) {
+		t.Errorf("single choice: choices %+v; want price 1 and 2 others", res.Choices)
+	}
+}
+
 func TestSurveyNPSAndText(t *testing.T) {
 	var evs []PromptEvent
 	for i, a := range []string{"10", "9", "8", "6", "0", "x"} {
