@@ -15,6 +15,15 @@ func TestAllocations(t *testing.T) {
 	pageview, batch := []byte(pageviewBody), []byte(batchBody(20))
 	var dh Hit
 	var de Event
+	// What is measured must work: a decode that failed early would allocate nothing.
+	for name, body := range map[string][]byte{"pageview": pageview, "batch": batch} {
+		if rej, err := DecodeBatch(body, &b, testNow, &lim); err != nil || len(rej) != 0 || len(b.Events) == 0 {
+			t.Fatalf("DecodeBatch(%s) = %v, %v with %d events; want every event accepted", name, rej, err, len(b.Events))
+		}
+	}
+	if err := DecodeRecord(rec, &dh, &de); err != nil {
+		t.Fatalf("DecodeRecord = %v", err)
+	}
 	tests := []struct {
 		name string
 		max  float64
