@@ -92,7 +92,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes, Analytics: reports,
+		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

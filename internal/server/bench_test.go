@@ -69,7 +69,7 @@ func newBenchRig(tb testing.TB) *benchRig {
 	feed := analytics.NewFeed(nil)
 	r.tracker = track.New(track.Watch(trackstore.New(r.db), feed), nil, set, track.Config{Retention: cfg.Retention, SiteHosts: hosts})
 	reports := analytics.New(r.tracker, feed, analytics.Options{})
-	r.srv = server.New(server.Options{Config: cfg, Tracker: r.tracker, StoreSizes: r.db.Sizes, Analytics: reports})
+	r.srv = server.New(server.Options{Config: cfg, Tracker: r.tracker, StoreSizes: r.db.Sizes, StoreGroups: r.db.GroupStats, Analytics: reports})
 	ctx, stop := context.WithCancel(context.Background())
 	r.stopJob, r.jobDone = stop, make(chan struct{})
 	go func() {

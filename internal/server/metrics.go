@@ -29,7 +29,7 @@ type serverMetrics struct {
 // latencyBuckets span 100 µs to 2.5 s: the hit path lives in the first few.
 var latencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5}
 
-func newServerMetrics(sizes func() (int64, int64), rules RulesManager) *serverMetrics {
+func newServerMetrics(o Options) *serverMetrics {
 	s := metrics.NewSet()
 	m := &serverMetrics{
 		set:       s,
@@ -42,11 +42,15 @@ func newServerMetrics(sizes func() (int64, int64), rules RulesManager) *serverMe
 	for i, r := range []string{"hit", "beacon", "decide"} {
 		m.latency[i] = s.NewPrometheusHistogramExt(`pathlight_request_duration_seconds{route="`+r+`"}`, latencyBuckets)
 	}
-	if sizes != nil {
+	if sizes := o.StoreSizes; sizes != nil {
 		s.NewGauge(`pathlight_badger_lsm_bytes`, func() float64 { l, _ := sizes(); return float64(l) })
 		s.NewGauge(`pathlight_badger_vlog_bytes`, func() float64 { _, v := sizes(); return float64(v) })
 	}
-	if rules != nil {
+	if groups := o.StoreGroups; groups != nil {
+		s.NewGauge(`pathlight_store_commit_groups_total`, func() float64 { g, _ := groups(); return float64(g) })
+		s.NewGauge(`pathlight_store_commit_writes_total`, func() float64 { _, w := groups(); return float64(w) })
+	}
+	if rules := o.Rules; rules != nil {
 		s.NewGauge(`pathlight_rules_reloads_total{result="ok"}`, func() float64 { return float64(rules.Status().Reloads) })
 		s.NewGauge(`pathlight_rules_reloads_total{result="error"}`, func() float64 { return float64(rules.Status().ReloadErrs) })
 		s.NewGauge(`pathlight_rules_last_reload_failed`, func() float64 {

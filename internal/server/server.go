@@ -56,6 +56,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// StoreSizes reports the LSM and value-log sizes for /metrics; nil omits them.
 	StoreSizes func() (lsm, vlog int64)
+	// StoreGroups reports the group commits sent to Badger and the writes they held, for
+	// /metrics; nil omits them.
+	StoreGroups func() (groups, writes uint64)
 	// Analytics answers /api/v1/reports/*, /api/v1/live and /api/v1/rules/reach; nil
 	// leaves them unanswered (404).
 	Analytics *analytics.Service
@@ -104,7 +107,7 @@ func New(o Options) *Server {
 	for i := range cfg.Sites {
 		s.sites[cfg.Sites[i].ID] = &cfg.Sites[i]
 	}
-	s.m = newServerMetrics(o.StoreSizes, o.Rules)
+	s.m = newServerMetrics(o)
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
 	s.assets = newAssets(cfg.Demo)
 	s.dash = newDashboardSite(time.Now)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func startAt(t *testing.T, clock func() time.Time, flags ...string) *testServer 
 	feed := analytics.NewFeed(clock)
 	tr := track.New(track.Watch(trackstore.New(db), feed), geo, set, track.Config{Retention: cfg.Retention, SiteHosts: hosts, Now: clock})
 	reports := analytics.New(tr, feed, analytics.Options{Now: clock, MaxStaleness: -1})
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, Analytics: reports})
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -432,10 +433,31 @@ func TestMetricsAndHealth(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
+	// The accepted hit was committed in a group of its own: the server handles one hit at a time here.
+	groups, writes := metricValue(t, m.body, "pathlight_store_commit_groups_total"), metricValue(t, m.body, "pathlight_store_commit_writes_total")
+	if groups < 1 || writes != groups {
+		t.Errorf("/metrics: %v commit groups holding %v writes; want at least 1, one write each", groups, writes)
+	}
 	h := ts.do(t, "GET", "/healthz", "")
 	if h.status != 200 || !strings.Contains(h.body, `"status":"ok"`) {
 		t.Fatalf("healthz: %d %s", h.status, h.body)
 	}
+}
+
+// metricValue returns the value of the unlabelled metric name in a /metrics body.
+func metricValue(t *testing.T, body, name string) float64 {
+	t.Helper()
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("/metrics: %s has value %q: %v", name, v, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
 }
 
 func TestScriptServedWithETag(t *testing.T) {

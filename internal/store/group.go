@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -44,6 +45,8 @@ type committer struct {
 	mu     sync.RWMutex // guards closed against a send on the closed queue
 	closed bool
 	wg     sync.WaitGroup // the loop and the commits it has in flight
+
+	groups, writes atomic.Uint64 // committed so far, for GroupStats
 }
 
 func newCommitter(db *badger.DB) *committer {
@@ -103,6 +106,8 @@ func (c *committer) loop() {
 				break gather
 			}
 		}
+		c.groups.Add(1)
+		c.writes.Add(uint64(len(group)))
 		c.commit(group)
 	}
 }

@@ -141,3 +141,18 @@ func BenchmarkWrite(b *testing.B) {
 		})
 	})
 }
+
+// TestGroupStats: one writer's writes are committed one group each, so GroupStats counts as
+// many groups as writes.
+func TestGroupStats(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	for i := range 10 {
+		if err := db.Write([]Op{{Key: fmt.Appendf(nil, "k%d", i), Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if groups, writes := db.GroupStats(); groups != 10 || writes != 10 {
+		t.Fatalf("GroupStats = %d groups, %d writes; want 10 and 10", groups, writes)
+	}
+}

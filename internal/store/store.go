@@ -185,6 +185,12 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 // ErrStop ends a Scan early without error.
 var ErrStop = errors.New("store: stop scan")
 
+// GroupStats returns how many group commits the store has sent to Badger and how many
+// writes they held, since Open; their ratio is the mean group size.
+func (s *DB) GroupStats() (groups, writes uint64) {
+	return s.com.groups.Load(), s.com.writes.Load()
+}
+
 // Sizes returns the on-disk sizes of the LSM tree and the value log, in bytes. Badger's own
 // Size needs its expvar metrics, which are process-global; the tables are summed instead, and
 // the value-log files are measured by the blocks they occupy (they are sparse: their
