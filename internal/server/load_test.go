@@ -4,6 +4,7 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,17 +56,24 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	vids := benchVIDs(benchVisitors)
 	bare := &fasthttp.Server{Handler: bareHandler, Name: "bare"}
-	bareAddr := serveOn(b, bare)
+	bareAddr := serveOn(b, bare, "bare")
 	defer func() { _ = bare.Shutdown() }()
 	rig := newBenchRig(b)
-	hitAddr := serveOn(b, rig.srv)
+	hitAddr := serveOn(b, rig.srv, "hit")
 
 	bareRun := &loadRun{name: "bare 204", seen: make([]bool, len(vids))}
 	hitRun := &loadRun{name: "/v1/hit", seen: make([]bool, len(vids))}
+	groups0, writes0 := rig.db.GroupStats()
 	for round := range loadRounds {
-		runLoad(bareRun, bareAddr, vids, fmt.Sprintf("x%d.", round), uint64(round))
-		runLoad(hitRun, hitAddr, vids, fmt.Sprintf("e%d.", round), uint64(round))
+		pprof.Do(context.Background(), pprof.Labels("client", "bare"), func(context.Context) {
+			runLoad(bareRun, bareAddr, vids, fmt.Sprintf("x%d.", round), uint64(round))
+		})
+		pprof.Do(context.Background(), pprof.Labels("client", "hit"), func(context.Context) {
+			runLoad(hitRun, hitAddr, vids, fmt.Sprintf("e%d.", round), uint64(round))
+		})
 	}
+	groups1, writes1 := rig.db.GroupStats()
+	groupSize := float64(writes1-writes0) / float64(max(groups1-groups0, 1))
 	for _, r := range []*loadRun{bareRun, hitRun} {
 		if r.requests == 0 {
 			b.Fatalf("%s: no request completed", r.name)
@@ -117,6 +126,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(ratio, "ratio")
 	b.ReportMetric(hitRun.cpuPerRequest(), "hit_cpu_us/req")
 	b.ReportMetric(bareRun.cpuPerRequest(), "bare_cpu_us/req")
+	b.ReportMetric(groupSize, "writes/group")
 	b.ReportMetric(float64(typicalSizes[len(typicalSizes)/2]), "state_typical_B")
 	b.ReportMetric(float64(loadSizes[len(loadSizes)/2]), "state_load_p50_B")
 	b.ReportMetric(float64(lsm+vlog)/float64(visitors), "disk_B/visitor")
@@ -133,6 +143,7 @@ func BenchmarkLoad(b *testing.B) {
 		ratio, bareRun.cpuPerRequest()/hitRun.cpuPerRequest(), ms(hitRun.quantile(0.99)))
 	fmt.Fprintf(&s, "  events stored: %d in %d hits from %d visitors (%.1f hits each)\n",
 		hitRun.events, hitRun.requests, visitors, float64(hitRun.requests)/float64(visitors))
+	fmt.Fprintf(&s, "  group commit: %d Badger transactions, %.1f writes each\n", groups1-groups0, groupSize)
 	fmt.Fprintf(&s, "  visitor state after the load: p50 %d B, p90 %d B, max %d B over %d visitors\n",
 		loadSizes[len(loadSizes)/2], loadSizes[len(loadSizes)*9/10], loadSizes[len(loadSizes)-1], len(loadSizes))
 	fmt.Fprintf(&s, "  typical visitor (3 sessions, 13 pageviews, 4 events, a purchase): %d B (target < 1024 B)\n",
@@ -142,14 +153,18 @@ func BenchmarkLoad(b *testing.B) {
 	b.Log(strings.TrimSuffix(s.String(), "\n"))
 }
 
-// serveOn serves srv on a random 127.0.0.1 port and returns its address.
-func serveOn(b *testing.B, srv interface{ Serve(net.Listener) error }) string {
+// serveOn serves srv on a random 127.0.0.1 port and returns its address. The serving
+// goroutines carry the profiler label server=name, so that a -cpuprofile of the run tells
+// the two servers apart.
+func serveOn(b *testing.B, srv interface{ Serve(net.Listener) error }, name string) string {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() { _ = srv.Serve(ln) }() // ends at Shutdown
+	go pprof.Do(context.Background(), pprof.Labels("server", name), func(context.Context) {
+		_ = srv.Serve(ln) // ends at Shutdown
+	})
 	return ln.Addr().String()
 }
 
