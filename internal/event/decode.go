@@ -19,6 +19,10 @@ type Limits struct {
 	MaxSlotLen int // slot name length
 	MaxUserID  int // identify user_id length
 	MaxDepth   int // JSON nesting depth, unknown fields included
+	// MaxNumber bounds the magnitude of prop and trait numbers. Past 2^53 a JavaScript
+	// number no longer holds every integer, and values that large would let a few events
+	// overflow the sums of a report (a conversion value of 1e308, twice, is +Inf).
+	MaxNumber float64
 
 	// MaxFuture and MaxPast bound a client ts around the server's clock. Older events would
 	// escape the dedup window, so a replayed event could be counted twice: they are rejected.
@@ -45,6 +49,7 @@ func DefaultLimits() Limits {
 		MaxSlotLen: 64,
 		MaxUserID:  256,
 		MaxDepth:   32,
+		MaxNumber:  1 << 53,
 		MaxFuture:  24 * time.Hour,
 		MaxPast:    48 * time.Hour,
 		MaxEngaged: 24 * time.Hour,

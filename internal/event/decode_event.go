@@ -1,6 +1,9 @@
 package event
 
-import "strconv"
+import (
+	"math"
+	"strconv"
+)
 
 // This file decodes the members of one event object: the known fields, props and traits.
 // Problems that concern only the event (an unknown type, a nested prop) are noted and reject
@@ -266,8 +269,9 @@ func (d *decoder) props(ev int, traits bool, depth int) error {
 			var f float64
 			f, err = d.num()
 			v = NumberValue(f)
-			if keep && (f-f != 0) {
-				d.note(ev, what+" "+quote(d.buf[koff:koff+kn])+" is out of range")
+			if keep && !(math.Abs(f) <= d.lim.MaxNumber) { // also catches ±Inf
+				d.note(ev, what+" "+quote(d.buf[koff:koff+kn])+" is out of range (numbers are limited to ±"+
+					strconv.FormatFloat(d.lim.MaxNumber, 'f', -1, 64)+")")
 				keep = false
 			}
 		}

@@ -117,7 +117,7 @@ func (s *Server) explainVisitor(ctx *fasthttp.RequestCtx, vid string) {
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor could not be read")
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, ex)
+	s.writeJSON(ctx, fasthttp.StatusOK, ex)
 }
 
 func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
@@ -254,7 +254,7 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 			out.Steps = append(out.Steps, stepStage{st.ID, st.Stage})
 		}
 	}
-	writeJSON(ctx, fasthttp.StatusOK, out)
+	s.writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
 func (s *Server) reloadRules(ctx *fasthttp.RequestCtx) {
@@ -263,19 +263,22 @@ func (s *Server) reloadRules(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if err := s.rules.Reload(); err != nil {
-		writeJSON(ctx, fasthttp.StatusUnprocessableEntity, struct {
+		s.writeJSON(ctx, fasthttp.StatusUnprocessableEntity, struct {
 			Error  string      `json:"error"`
 			Status RulesStatus `json:"status"`
 		}{"rules are invalid; the previous rule set stays in force", s.rules.Status()})
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, s.rules.Status())
+	s.writeJSON(ctx, fasthttp.StatusOK, s.rules.Status())
 }
 
-func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+// writeJSON answers with status and v as JSON. A value that cannot be encoded is a bug of
+// the server's, answered as such with the cause, never with an empty reply.
+func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+		s.log.Error("encode reply", "path", string(ctx.Path()), "err", err)
+		s.fail(ctx, fasthttp.StatusInternalServerError, "encode", "the reply could not be encoded: "+err.Error())
 		return
 	}
 	ctx.SetStatusCode(status)

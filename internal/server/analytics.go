@@ -29,20 +29,20 @@ func (s *Server) analytics(ctx *fasthttp.RequestCtx, parts []string) {
 	}
 	switch {
 	case parts[0] == "reports" && len(parts) == 1:
-		writeJSON(ctx, fasthttp.StatusOK, struct {
+		s.writeJSON(ctx, fasthttp.StatusOK, struct {
 			Reports string `json:"reports"`
 		}{analytics.ReportNames()})
 	case parts[0] == "reports" && len(parts) == 2:
 		s.report(ctx, parts[1])
 	case parts[0] == "live" && len(parts) == 1:
-		writeJSON(ctx, fasthttp.StatusOK, s.reports.Live())
+		s.writeJSON(ctx, fasthttp.StatusOK, s.reports.Live())
 	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach":
 		r, err := s.reports.Reach(string(ctx.QueryArgs().Peek("site")))
 		if err != nil {
 			s.reportsUnavailable(ctx, err)
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, r)
+		s.writeJSON(ctx, fasthttp.StatusOK, r)
 	default:
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such admin route: "+string(ctx.Path()))
 	}
@@ -63,7 +63,7 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, name string) {
 	var qe *analytics.QueryError
 	switch {
 	case err == nil:
-		writeJSON(ctx, fasthttp.StatusOK, r)
+		s.writeJSON(ctx, fasthttp.StatusOK, r)
 	case errors.As(err, &qe):
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error())
 	case errors.Is(err, analytics.ErrUnknownReport):
@@ -77,7 +77,7 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, name string) {
 func (s *Server) reportsUnavailable(ctx *fasthttp.RequestCtx, err error) {
 	s.log.Error("report", "path", string(ctx.Path()), "err", err)
 	ctx.Response.Header.Set("Retry-After", "1")
-	s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the report could not be computed; retry later")
+	s.fail(ctx, fasthttp.StatusServiceUnavailable, "report_failed", "the report could not be computed ("+err.Error()+"); retry later")
 }
 
 // importEvents answers POST /api/v1/import: an NDJSON body of backdated requests, each
@@ -95,7 +95,7 @@ func (s *Server) importEvents(ctx *fasthttp.RequestCtx) {
 	if s.reports != nil && res.Accepted > 0 {
 		s.reports.Refresh() // reports asked for after an import see all of it
 	}
-	writeJSON(ctx, fasthttp.StatusOK, res)
+	s.writeJSON(ctx, fasthttp.StatusOK, res)
 }
 
 // resolveSite resolves the site a hit or an import line names: an allowed site id, or the only

@@ -219,7 +219,8 @@ func TestBatchRejectsBadEventsKeepsGoodOnes(t *testing.T) {
 		{"type":"pageview","url":"https://shop.example/"},
 		{"id":"long","type":"pageview","url":%q},
 		{"id":"weird","type":"teleport"},
-		{"id":"future","type":"pageview","ts":%d}]}`, long, time.Now().Add(48*time.Hour).UnixMilli())
+		{"id":"future","type":"pageview","ts":%d},
+		{"id":"huge","type":"event","name":"purchase","props":{"value":1e308}}]}`, long, time.Now().Add(48*time.Hour).UnixMilli())
 	r := ts.do(t, "POST", "/v1/hit", body)
 	if r.status != 200 {
 		t.Fatalf("status %d: %s", r.status, r.body)
@@ -232,7 +233,7 @@ func TestBatchRejectsBadEventsKeepsGoodOnes(t *testing.T) {
 	for _, rj := range h.Rejected {
 		reasons[rj.ID] = rj.Reason
 	}
-	for id, want := range map[string]string{"": "missing id", "long": "url", "weird": "unknown type", "future": "future"} {
+	for id, want := range map[string]string{"": "missing id", "long": "url", "weird": "unknown type", "future": "future", "huge": `prop "value" is out of range`} {
 		if !strings.Contains(reasons[id], want) {
 			t.Errorf("rejection of %q = %q; want it to mention %q", id, reasons[id], want)
 		}

@@ -27,5 +27,5 @@ func (s *Server) sitesList(ctx *fasthttp.RequestCtx) {
 		}
 		out.Sites = append(out.Sites, siteJSON{ID: site.ID, Origins: origins})
 	}
-	writeJSON(ctx, fasthttp.StatusOK, out)
+	s.writeJSON(ctx, fasthttp.StatusOK, out)
 }
