@@ -11,31 +11,44 @@ import (
 	"github.com/pathlight/pathlight/internal/enrich"
 )
 
-// preflight answers a CORS preflight. The snippet sends text/plain and needs none, but a site
-// calling /v1/hit or /v1/decide with application/json from its own code does.
-func (s *Server) preflight(ctx *fasthttp.RequestCtx) {
+// preflight answers a CORS preflight for route r. The snippet sends text/plain and needs
+// none, but a site calling /v1/hit or /v1/decide with application/json from its own code does.
+func (s *Server) preflight(ctx *fasthttp.RequestCtx, r route) {
 	origin := ctx.Request.Header.Peek("Origin")
 	if len(origin) == 0 {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "preflight without Origin")
 		return
 	}
-	ok := false
-	for _, site := range s.sites {
-		if s.originAllowed(site.Origins, origin) {
-			ok = true
-			break
-		}
-	}
-	if !ok {
+	if !s.anySiteAllows(origin) {
 		s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for any site")
 		return
 	}
 	corsHeaders(ctx, origin)
 	h := &ctx.Response.Header
-	h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	h.Set("Access-Control-Allow-Methods", allowed(r))
 	h.Set("Access-Control-Allow-Headers", "Content-Type")
 	h.Set("Access-Control-Max-Age", "86400")
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// publicCORS writes the CORS headers of a public reply when the request's Origin is allowed
+// for some site, before anything can fail: a page's script must be able to read an error
+// (its status, X-Pathlight-Reason, Retry-After) to tell a refusal, which it drops, from a
+// failure, which it retries. Whether the origin may send for the batch's own site is checked
+// later, by site.
+func (s *Server) publicCORS(ctx *fasthttp.RequestCtx) {
+	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && s.anySiteAllows(origin) {
+		corsHeaders(ctx, origin)
+	}
+}
+
+func (s *Server) anySiteAllows(origin []byte) bool {
+	for _, site := range s.sites {
+		if s.originAllowed(site.Origins, origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // originAllowed reports whether origin may send hits for a site with these origins; "*"
@@ -49,11 +62,13 @@ func (s *Server) originAllowed(origins []string, origin []byte) bool {
 	return false
 }
 
-// corsHeaders allows the origin with credentials, so the pl_vid cookie travels with hits.
+// corsHeaders allows the origin with credentials, so the pl_vid cookie travels with hits,
+// and lets its scripts read the reason and retry delay of a refusal.
 func corsHeaders(ctx *fasthttp.RequestCtx, origin []byte) {
 	h := &ctx.Response.Header
 	h.SetBytesV("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Expose-Headers", "X-Pathlight-Reason, Retry-After")
 	h.Add("Vary", "Origin")
 }
 

@@ -32,9 +32,10 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	defer s.m.observe(r, start)
 
 	if ctx.IsOptions() {
-		s.preflight(ctx)
+		s.preflight(ctx, r)
 		return
 	}
+	s.publicCORS(ctx)
 	if !ctx.IsPost() && !(r == routeDecide && ctx.IsGet()) {
 		s.methodNotAllowed(ctx, allowed(r))
 		return
@@ -169,8 +170,9 @@ func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *tra
 	return true
 }
 
-// site checks the batch's site and the request's Origin against the allowlist and writes the
-// CORS headers of the reply. It returns "" after answering with an error.
+// site checks the batch's site and the request's Origin against the site's allowlist (the
+// CORS headers are already written, by publicCORS). It returns "" after answering with an
+// error.
 func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 	id, ok := s.resolveSite(b.Site)
 	switch {
@@ -189,7 +191,6 @@ func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 			s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for site "+quote(b.Site))
 			return ""
 		}
-		corsHeaders(ctx, origin)
 	}
 	return b.Site
 }

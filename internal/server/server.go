@@ -9,6 +9,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -208,6 +209,9 @@ func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 
 // handleError answers requests that fasthttp could not read.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	if bytes.HasPrefix(ctx.Path(), []byte("/v1/")) {
+		s.publicCORS(ctx) // so that the snippet can read a 413 and drop the batch
+	}
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):

@@ -285,9 +285,50 @@ func TestPreflight(t *testing.T) {
 	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "https://shop.example" || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "POST") {
 		t.Fatalf("preflight: %d %v", r.status, r.header)
 	}
+	if got := r.header.Get("Access-Control-Allow-Methods"); strings.Contains(got, "GET") {
+		t.Errorf("preflight of /v1/hit allows %q; /v1/hit answers GET with 405", got)
+	}
+	r = ts.do(t, "OPTIONS", "/v1/decide", "", "Origin", "https://shop.example", "Access-Control-Request-Method", "GET")
+	if r.status != 204 || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "GET") {
+		t.Fatalf("preflight of /v1/decide: %d %v; want GET allowed", r.status, r.header)
+	}
 	r = ts.do(t, "OPTIONS", "/v1/hit", "", "Origin", "https://evil.example")
 	if r.status != 403 {
 		t.Fatalf("preflight from a foreign origin: %d; want 403", r.status)
+	}
+}
+
+// TestErrorsCarryCORS: a refusal from an allowed origin carries the CORS headers, so that the
+// page's script can read its status and reason (and drop the batch rather than retry it); a
+// foreign origin gets none.
+func TestErrorsCarryCORS(t *testing.T) {
+	ts := start(t, "--body-limit", "2048", "--rate-visitor", "1", "--burst-visitor", "1")
+	const origin = "https://shop.example"
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"malformed JSON", `{"site":"shop","events":[`, 400},
+		{"unknown site", `{"site":"nope","events":[]}`, 403},
+		{"too large", `{"site":"shop","events":[],"pad":"` + strings.Repeat("x", 4096) + `"}`, 413},
+		{"rate limited", `{"site":"shop","vid":"0123456789abcdef0123456789abcdef","events":[]}`, 429},
+	}
+	ts.do(t, "POST", "/v1/hit", tests[3].body, "Origin", origin) // spends the visitor's burst
+	for _, tt := range tests {
+		r := ts.do(t, "POST", "/v1/hit", tt.body, "Origin", origin)
+		if r.status != tt.status {
+			t.Fatalf("%s: status %d; want %d (%s)", tt.name, r.status, tt.status, r.body)
+		}
+		if got := r.header.Get("Access-Control-Allow-Origin"); got != origin {
+			t.Errorf("%s: Access-Control-Allow-Origin = %q; want %q", tt.name, got, origin)
+		}
+		if got := r.header.Get("Access-Control-Expose-Headers"); !strings.Contains(got, "X-Pathlight-Reason") || !strings.Contains(got, "Retry-After") {
+			t.Errorf("%s: Access-Control-Expose-Headers = %q; want X-Pathlight-Reason and Retry-After", tt.name, got)
+		}
+	}
+	r := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[`, "Origin", "https://evil.example")
+	if r.status != 400 || r.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("foreign origin: %d with Access-Control-Allow-Origin %q; want 400 without it", r.status, r.header.Get("Access-Control-Allow-Origin"))
 	}
 }
 
