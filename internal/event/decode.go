@@ -32,6 +32,10 @@ type Limits struct {
 	MaxEngaged time.Duration
 }
 
+// MaxSafeNumber is the default Limits.MaxNumber, 2^53: the largest magnitude up to which a
+// JavaScript number holds every integer. Numbers read from strings are held to it too.
+const MaxSafeNumber = 1 << 53
+
 // DefaultLimits returns the limits Pathlight uses unless configured otherwise. Lengths are in
 // bytes of decoded UTF-8.
 func DefaultLimits() Limits {
@@ -49,7 +53,7 @@ func DefaultLimits() Limits {
 		MaxSlotLen: 64,
 		MaxUserID:  256,
 		MaxDepth:   32,
-		MaxNumber:  1 << 53,
+		MaxNumber:  MaxSafeNumber,
 		MaxFuture:  24 * time.Hour,
 		MaxPast:    48 * time.Hour,
 		MaxEngaged: 24 * time.Hour,

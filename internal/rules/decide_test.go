@@ -292,9 +292,10 @@ steps:
 	s.event("order", kv{"total", "49.5"})
 	s.event("order", kv{"total", 10.0})
 	s.event("order")
+	s.event("order", kv{"total", "1e308"}) // a string past 2^53 counts the conversion, not its value
 	// any_pricing_hit names event.type, so it counts every hit on /pricing: the pageview,
 	// the engagement ping and the signup event; pricing counts the pageview only.
-	want := map[string]uint32{"pricing": 1, "signup": 1, "any_pricing_hit": 3, "after_signup": 1, "order": 3}
+	want := map[string]uint32{"pricing": 1, "signup": 1, "any_pricing_hit": 3, "after_signup": 1, "order": 4}
 	for id, n := range want {
 		if got := s.st.Step(id).N; got != n {
 			t.Errorf("steps.%s.count = %d; want %d", id, got, n)
@@ -303,8 +304,8 @@ steps:
 	if s.st.Stage != "c" {
 		t.Errorf("Stage = %q; want c", s.st.Stage)
 	}
-	if s.st.Conversions != 3 || s.st.Value != 59.5 {
-		t.Errorf("Conversions, Value = %d, %v; want 3, 59.5", s.st.Conversions, s.st.Value)
+	if s.st.Conversions != 4 || s.st.Value != 59.5 {
+		t.Errorf("Conversions, Value = %d, %v; want 4, 59.5", s.st.Conversions, s.st.Value)
 	}
 	if !set.HasConversions() {
 		t.Errorf("HasConversions() = false; want true")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
 )
 
@@ -153,10 +154,10 @@ func (s *Set) CheckAnswer(id, answer string) error {
 // MaxTextAnswer is the longest answer a text survey takes, in characters.
 const MaxTextAnswer = 500
 
-// parseNumber parses a finite decimal number.
+// parseNumber parses a decimal number within ±event.MaxSafeNumber.
 func parseNumber(s string) (float64, bool) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	if err != nil || !(math.Abs(f) <= event.MaxSafeNumber) { // NaN and ±Inf fail too
 		return 0, false
 	}
 	return f, true
