@@ -14,7 +14,7 @@ type Limits struct {
 	MaxValue   int // prop and trait string value length
 	MaxName    int // event name and prompt id length
 	MaxTitle   int // page title length
-	MaxAnswer  int // prompt answer length
+	MaxAnswer  int // prompt answer length; a text survey takes 500 characters, up to 4 bytes each
 	MaxSlots   int // slots asked for in one batch
 	MaxSlotLen int // slot name length
 	MaxUserID  int // identify user_id length
@@ -48,7 +48,7 @@ func DefaultLimits() Limits {
 		MaxValue:   1024,
 		MaxName:    128,
 		MaxTitle:   512,
-		MaxAnswer:  1000,
+		MaxAnswer:  2000,
 		MaxSlots:   20,
 		MaxSlotLen: 64,
 		MaxUserID:  256,

@@ -163,7 +163,7 @@ func TestDecodeBatchRejections(t *testing.T) {
 		{`{"id":"e1","type":"pageview","title":"` + long(513) + `"}`, "e1", "title longer than 512 bytes"},
 		{`{"id":"e1","type":"identify","user_id":"` + long(257) + `"}`, "e1", "user_id longer than 256 bytes"},
 		{`{"id":"e1","type":"prompt","action":"shown","prompt":"` + long(129) + `"}`, "e1", "prompt id longer than 128 bytes"},
-		{`{"id":"e1","type":"prompt","prompt":"p","action":"answered","answer":"` + long(1001) + `"}`, "e1", "answer longer than 1000 bytes"},
+		{`{"id":"e1","type":"prompt","prompt":"p","action":"answered","answer":"` + long(2001) + `"}`, "e1", "answer longer than 2000 bytes"},
 		{`{"id":"e1","type":"pageview","props":` + props(51) + `}`, "e1", "more than 50 props"},
 		{`{"id":"e1","type":"identify","user_id":"u","traits":` + props(51) + `}`, "e1", "more than 50 traits"},
 		{`{"id":"e1","type":"pageview","props":{"` + long(65) + `":1}}`, "e1", "prop key longer than 64 bytes"},

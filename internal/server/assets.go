@@ -87,13 +87,27 @@ func (s *Server) serveAsset(ctx *fasthttp.RequestCtx, a *asset, cache string) {
 	h.Set("ETag", etag)
 	h.Set("Cache-Control", cache)
 	h.Set("X-Content-Type-Options", "nosniff")
-	if string(ctx.Request.Header.Peek("If-None-Match")) == etag {
+	if etagMatches(ctx.Request.Header.Peek("If-None-Match"), etag) {
 		h.Del("Content-Encoding")
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return
 	}
 	ctx.SetContentType(a.contentType)
 	ctx.SetBody(body)
+}
+
+// etagMatches reports whether an If-None-Match header matches etag by the weak comparison
+// of RFC 9110: "*", or any entity tag of the list equal to etag once W/ is set aside (a CDN
+// that compresses often weakens the tags it passes on).
+func etagMatches(header []byte, etag string) bool {
+	want := strings.TrimPrefix(etag, "W/")
+	for tag := range strings.SplitSeq(string(header), ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == want {
+			return true
+		}
+	}
+	return false
 }
 
 // serveDemo serves the demo shop's pages: /x is x/index.html (or x itself for a file).

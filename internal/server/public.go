@@ -188,7 +188,14 @@ func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 	origin := ctx.Request.Header.Peek("Origin")
 	if len(origin) > 0 {
 		if !s.originAllowed(site.Origins, origin) {
-			s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for site "+quote(b.Site))
+			if !s.anySiteAllows(origin) {
+				// Let the page read this refusal, so that the snippet drops the batch rather
+				// than retry it, and its owner sees why in the console: a site missing an
+				// origin (www against the apex) is a common mistake. The reply holds nothing
+				// but the reason.
+				corsHeaders(ctx, origin)
+			}
+			s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for site "+quote(b.Site)+"; add it to --sites")
 			return ""
 		}
 	}

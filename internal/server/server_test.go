@@ -330,6 +330,11 @@ func TestErrorsCarryCORS(t *testing.T) {
 	if r.status != 400 || r.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Fatalf("foreign origin: %d with Access-Control-Allow-Origin %q; want 400 without it", r.status, r.header.Get("Access-Control-Allow-Origin"))
 	}
+	// The refusal of the origin itself is readable, so that the page can tell why and stop.
+	r = ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[]}`, "Origin", "https://www.shop.example")
+	if r.status != 403 || r.header.Get("Access-Control-Allow-Origin") != "https://www.shop.example" || !strings.Contains(r.body, "not allowed") {
+		t.Fatalf("origin not allowed: %d with Access-Control-Allow-Origin %q (%s); want a readable 403", r.status, r.header.Get("Access-Control-Allow-Origin"), r.body)
+	}
 }
 
 func TestRateLimitPerIP(t *testing.T) {
@@ -508,9 +513,14 @@ func TestScriptServedWithETag(t *testing.T) {
 	if r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "javascript") || r.header.Get("ETag") == "" || len(r.body) < 500 {
 		t.Fatalf("/pl.js: %d %v %d bytes", r.status, r.header, len(r.body))
 	}
-	again := ts.do(t, "GET", "/pl.js", "", "Accept-Encoding", "identity", "If-None-Match", r.header.Get("ETag"))
-	if again.status != 304 {
-		t.Fatalf("revalidation: %d; want 304", again.status)
+	etag := r.header.Get("ETag")
+	for _, inm := range []string{etag, "W/" + etag, `"other", ` + etag, "*"} {
+		if again := ts.do(t, "GET", "/pl.js", "", "Accept-Encoding", "identity", "If-None-Match", inm); again.status != 304 {
+			t.Fatalf("revalidation with If-None-Match %s: %d; want 304", inm, again.status)
+		}
+	}
+	if other := ts.do(t, "GET", "/pl.js", "", "Accept-Encoding", "identity", "If-None-Match", `"other"`); other.status != 200 {
+		t.Fatalf("If-None-Match of another tag: %d; want 200", other.status)
 	}
 	// Go's client asks for gzip and decompresses transparently unless told otherwise: ask
 	// explicitly to see the compressed body.
