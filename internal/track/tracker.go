@@ -314,7 +314,9 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	set := t.rules.Load()
 	opt := journey.Options{DefaultConversion: !set.HasConversions()}
 	w.cur = vid
-	var lastPage *event.Hit
+	// Decisions are made for the batch's last accepted hit, as rule tests make them after
+	// every hit: a slot may answer an add_to_cart event, not only a pageview.
+	var lastHit *event.Hit
 
 	if !req.DecideOnly {
 		for i := range b.Events {
@@ -344,13 +346,11 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			t.logEvent(w, h, w.cur)
 			t.markSeen(w, b, i)
 			res.Accepted = append(res.Accepted, e.ID)
-			if e.Type == event.TypePageview {
-				lastPage = h
-			}
+			lastHit = h
 		}
 	}
 	if req.Decisions {
-		h := lastPage
+		h := lastHit
 		if h == nil {
 			h = t.decisionHit(w, req, w.cur, now)
 		}
@@ -383,8 +383,8 @@ func stampSegments(e *event.Event, segments []string) {
 	e.Props = append(e.Props, event.Prop{Key: SegmentsProp, Val: event.StringValue(strings.Join(segments, ","))})
 }
 
-// decisionHit builds the hit that decisions are made for when the batch had no pageview: the
-// /v1/decide URL, or the page of the batch's first event.
+// decisionHit builds the hit that decisions are made for when the batch accepted no event: a
+// pageview of the /v1/decide URL, or of the page of the batch's first event.
 func (t *Tracker) decisionHit(w *work, req *Request, vid string, now int64) *event.Hit {
 	w.decideEvent.Reset()
 	w.decideEvent.Type = event.TypePageview

@@ -1,0 +1,63 @@
+package track_test
+
+import (
+	"testing"
+	"testing/fstest"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// TestDecidesForTheLastAcceptedHit: decisions answer the batch's last accepted hit, whatever
+// its type, as rule tests make them after every hit; a slot can react to an add_to_cart
+// event, and a pageview after it takes its place again.
+func TestDecidesForTheLastAcceptedHit(t *testing.T) {
+	set, err := rules.Load(fstest.MapFS{"content.yaml": {Data: []byte(`
+slots:
+  hero:
+    default: {content: "<h1>Hello</h1>"}
+    variants:
+      - id: after_cart
+        when: {event.name: add_to_cart, page.path: /cart}
+        content: "<p>Added! Gloves are 10% off with it.</p>"
+`)}}, ".")
+	if err != nil {
+		t.Fatalf("rules: %v", err)
+	}
+	tr := track.New(trackstore.New(openStore(t)), nil, set, track.Config{SiteHosts: map[string][]string{"shop": {"shop.example"}}})
+	c := &client{}
+	hero := func(res *track.Result) string {
+		t.Helper()
+		for _, d := range res.Decisions.Slots {
+			if d.Slot == "hero" {
+				return d.Variant
+			}
+		}
+		t.Fatalf("no decision for the hero slot: %+v", res.Decisions.Slots)
+		return ""
+	}
+	cart := named("add_to_cart")
+	cart.URL = "https://shop.example/cart"
+	for _, tt := range []struct {
+		name  string
+		batch []event.Event
+		want  string
+	}{
+		{"a pageview", []event.Event{pageview("https://shop.example/cart", "")}, "default"},
+		{"an add_to_cart event", []event.Event{cart}, "after_cart"},
+		{"a pageview after the event", func() []event.Event {
+			e := named("add_to_cart")
+			e.URL = "https://shop.example/cart"
+			return []event.Event{e, pageview("https://shop.example/cart", "")}
+		}(), "default"},
+		{"a retried event (duplicate): decided for its page", []event.Event{cart}, "default"},
+	} {
+		res := c.send(t, tr, tt.batch...)
+		c.cookie = res.VID
+		if got := hero(res); got != tt.want {
+			t.Errorf("%s: hero = %q; want %q", tt.name, got, tt.want)
+		}
+	}
+}
