@@ -1,6 +1,8 @@
 package track_test
 
 import (
+	"errors"
+	"net/netip"
 	"testing"
 	"testing/fstest"
 
@@ -59,5 +61,47 @@ slots:
 		if got := hero(res); got != tt.want {
 			t.Errorf("%s: hero = %q; want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestDecidingAloneStoresNoNewVisitor: a decision for a visitor without an id (a back end
+// calling /v1/decide, or a hit with no events) mints an id for the cookie but stores no
+// empty journey; a known visitor's journey is still kept up to date.
+func TestDecidingAloneStoresNoNewVisitor(t *testing.T) {
+	tr := newTracker(t, track.Config{})
+	decide := func(cookie string) *track.Result {
+		t.Helper()
+		res := new(track.Result)
+		req := &track.Request{Batch: &event.Batch{Site: "shop", Slots: []string{"hero"}}, UserAgent: chromeUA,
+			IP: netip.MustParseAddr("203.0.113.9"), CookieVID: cookie, Decisions: true,
+			DecideOnly: true, DecideURL: "https://shop.example/checkout"}
+		if err := tr.Track(req, res); err != nil {
+			t.Fatalf("Track: %v", err)
+		}
+		return res
+	}
+	for range 3 {
+		res := decide("")
+		if res.VID == "" || !res.SetCookie {
+			t.Fatalf("decide without an id: vid %q, set cookie %v; want a minted id in a cookie", res.VID, res.SetCookie)
+		}
+		if _, err := tr.Visitor(res.VID); !errors.Is(err, track.ErrUnknownVisitor) {
+			t.Fatalf("Visitor(%s) after a decision alone = %v; want ErrUnknownVisitor", res.VID, err)
+		}
+	}
+	// A hit with no events is the same.
+	c := &client{}
+	if res := c.send(t, tr); res.VID == "" {
+		t.Fatal("hit without events: no visitor id")
+	} else if _, err := tr.Visitor(res.VID); !errors.Is(err, track.ErrUnknownVisitor) {
+		t.Fatalf("Visitor after a hit without events = %v; want ErrUnknownVisitor", err)
+	}
+	// A known visitor deciding keeps their journey.
+	res := c.send(t, tr, pageview("https://shop.example/", ""))
+	if got := decide(res.VID); got.VID != res.VID {
+		t.Fatalf("decide with the cookie of %s answered for %s", res.VID, got.VID)
+	}
+	if _, err := tr.Visitor(res.VID); err != nil {
+		t.Fatalf("Visitor(%s) = %v; want the journey", res.VID, err)
 	}
 }

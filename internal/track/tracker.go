@@ -357,7 +357,12 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 		set.Decide(&w.state, h, rules.Request{Slots: b.Slots, Now: now}, &res.Decisions)
 		t.logDecisions(w, h, &res.Decisions)
 	}
-	if len(w.ops) > 0 || req.Decisions {
+	// Deciding alone changes a journey only through what it logs (exposures, holdout
+	// would-haves), except that a known visitor's segments are refreshed. A visitor minted
+	// for a request that recorded nothing is not stored: a back end asking /v1/decide
+	// without a visitor id would otherwise leave an empty journey per call. Its cookie keeps
+	// the id, and experiments hash the id, so the next request decides the same.
+	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
 		if err := t.st.Write(w.ops); err != nil {
