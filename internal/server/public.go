@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -115,59 +113,6 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	*buf = appendResult((*buf)[:0], res, rejected)
 	ctx.Response.SetBody(*buf)
 	putBuf(buf)
-}
-
-// decodeDecide reads /v1/decide's parameters from the query string or a small JSON body:
-// site, vid, slots (comma-separated or a list) and url.
-func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *track.Request) bool {
-	args := ctx.QueryArgs()
-	b.Site = string(args.Peek("site"))
-	b.VID = string(args.Peek("vid"))
-	req.DecideURL = string(args.Peek("url"))
-	for _, sl := range strings.Split(string(args.Peek("slots")), ",") {
-		if sl = strings.TrimSpace(sl); sl != "" {
-			b.Slots = append(b.Slots, sl)
-		}
-	}
-	if ctx.IsPost() && len(ctx.PostBody()) > 0 {
-		var body struct {
-			Site    string   `json:"site"`
-			VID     string   `json:"vid"`
-			Slots   []string `json:"slots"`
-			URL     string   `json:"url"`
-			Consent string   `json:"consent"`
-		}
-		if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", "decide body: "+err.Error())
-			return false
-		}
-		if body.Site != "" {
-			b.Site = body.Site
-		}
-		if body.VID != "" {
-			b.VID = body.VID
-		}
-		if body.URL != "" {
-			req.DecideURL = body.URL
-		}
-		b.Slots = append(b.Slots, body.Slots...)
-		switch body.Consent {
-		case "granted":
-			b.Consent = event.ConsentGranted
-		case "denied":
-			b.Consent = event.ConsentDenied
-		}
-	}
-	if len(b.Slots) > s.decLim.MaxSlots {
-		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "too many slots")
-		return false
-	}
-	if len(req.DecideURL) > s.decLim.MaxURL {
-		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "url too long")
-		return false
-	}
-	req.DecideOnly = true
-	return true
 }
 
 // site checks the batch's site and the request's Origin against the site's allowlist (the
