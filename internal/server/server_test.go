@@ -636,6 +636,14 @@ func TestSurveyAnswerIsValidated(t *testing.T) {
 	if p := st.Prompt("pricing_exit"); p == nil || p.Answered != 1 {
 		t.Fatalf("prompt stats = %+v; want one answer", p)
 	}
+	// Without consent the answers are only counted, but checked all the same.
+	r = ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[
+		{"id":"g1","type":"prompt","prompt":"pricing_exit","action":"answered","answer":"Nope"},
+		{"id":"g2","type":"prompt","prompt":"pricing_exit","action":"answered","answer":"Price"}]}`, "Sec-GPC", "1")
+	h = decode[hitReply](t, r.body)
+	if len(h.Accepted) != 1 || h.Accepted[0] != "g2" || len(h.Rejected) != 1 || h.Rejected[0].ID != "g1" {
+		t.Fatalf("with Sec-GPC: accepted %v, rejected %+v; want g2 accepted and g1 rejected", h.Accepted, h.Rejected)
+	}
 }
 
 func TestConnectionCapPerIP(t *testing.T) {

@@ -249,6 +249,7 @@ func (t *Tracker) identify(req *Request, res *Result, now int64) (vid string, mi
 // flag) and visitors without consent (counted in aggregates only). No id, no cookie.
 func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) error {
 	b := req.Batch
+	set := t.rules.Load()
 	if !req.DecideOnly {
 		if err := t.prefetch(w, b, "", false, false); err != nil {
 			return err
@@ -257,6 +258,9 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			e := &b.Events[i]
 			if w.dup[i] || slices.Contains(w.seenIDs, e.ID) {
 				res.Duplicate = append(res.Duplicate, e.ID)
+				continue
+			}
+			if !answerValid(set, b, i, res) {
 				continue
 			}
 			h := w.hit(i)
@@ -274,9 +278,23 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 	if req.Decisions {
 		w.state.Reset()
 		h := t.decisionHit(w, req, "", now)
-		t.rules.Load().Decide(&w.state, h, rules.Request{Slots: b.Slots, DefaultsOnly: true, Now: now}, &res.Decisions)
+		set.Decide(&w.state, h, rules.Request{Slots: b.Slots, DefaultsOnly: true, Now: now}, &res.Decisions)
 	}
 	return nil
+}
+
+// answerValid checks a survey answer in event i of b against the prompt's rules; an answer
+// they refuse is listed in res.Rejected, whoever sent it, and false is returned.
+func answerValid(set *rules.Set, b *event.Batch, i int, res *Result) bool {
+	e := &b.Events[i]
+	if e.Type != event.TypePrompt || e.Action != event.ActionAnswered {
+		return true
+	}
+	if err := set.CheckAnswer(e.Prompt, e.Answer); err != nil {
+		res.Rejected = append(res.Rejected, event.Rejection{ID: e.ID, Index: i, Reason: err.Error()})
+		return false
+	}
+	return true
 }
 
 // trackVisitor records hits with per-visitor state, under the visitor's lock.
@@ -325,11 +343,8 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 				res.Duplicate = append(res.Duplicate, e.ID)
 				continue
 			}
-			if e.Type == event.TypePrompt && e.Action == event.ActionAnswered {
-				if err := set.CheckAnswer(e.Prompt, e.Answer); err != nil {
-					res.Rejected = append(res.Rejected, event.Rejection{ID: e.ID, Index: i, Reason: err.Error()})
-					continue
-				}
+			if !answerValid(set, b, i, res) {
+				continue
 			}
 			if e.Type == event.TypeIdentify {
 				if err := t.link(w, b.Site, e.UserID); err != nil {
