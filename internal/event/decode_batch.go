@@ -35,6 +35,7 @@ func (d *decoder) top() error {
 	// 0 means absent).
 	var fpos [numFields]int
 	var seen uint
+	objStart := d.pos
 	empty, err := d.openContainer(0, '}')
 	if err != nil {
 		return err
@@ -86,12 +87,13 @@ func (d *decoder) top() error {
 	if err := d.end(); err != nil {
 		return err
 	}
-	if seen&bEvents != 0 {
-		return nil
-	}
 	single := false
 	for _, p := range fpos {
 		single = single || p != 0
+	}
+	if single && seen&bEvents != 0 {
+		// Those members would otherwise vanish without a word in the reply.
+		return &DecodeError{Offset: objStart, Reason: `event members beside "events": a body is one event, or a batch with every event in "events"`}
 	}
 	if !single {
 		return nil
@@ -173,6 +175,10 @@ func (d *decoder) batchMember(bit uint) error {
 	s := d.buf[off : off+n]
 	switch bit {
 	case bSite:
+		if n == 0 { // as if absent: the server's only site, or a missing_site refusal
+			d.buf = d.buf[:off]
+			break
+		}
 		if n > d.lim.MaxIDLen {
 			return &DecodeError{Offset: start, Reason: "site longer than " + strconv.Itoa(d.lim.MaxIDLen) + " bytes"}
 		}
