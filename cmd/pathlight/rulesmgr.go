@@ -26,9 +26,11 @@ type rulesManager struct {
 	swap func(*rules.Set)
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	status server.RulesStatus
-	print  string // fingerprint of the files last loaded or tried
+	mu      sync.Mutex
+	status  server.RulesStatus
+	print   string // fingerprint of the files last loaded or tried
+	loaded  bool   // a rule set is in force
+	fromDir bool   // the set in force was read from the directory (not "no directory yet")
 }
 
 func newRulesManager(dir string, swap func(*rules.Set), log *slog.Logger) *rulesManager {
@@ -49,16 +51,21 @@ func (m *rulesManager) Reload() error {
 
 func (m *rulesManager) reloadLocked() error {
 	m.print = fingerprint(m.dir)
-	set, err := m.load()
+	set, fromDir, err := m.load()
 	now := time.Now().UTC()
 	if err != nil {
 		m.status.Errors = errorLines(err)
 		m.status.FailedAt = now
 		m.status.ReloadErrs++
-		m.log.Error("rules are invalid; keeping the previous rule set", "dir", m.dir, "errors", len(m.status.Errors), "first", m.status.Errors[0])
+		msg := "rules are invalid; no rule set is loaded"
+		if m.loaded {
+			msg = "rules are invalid; keeping the previous rule set"
+		}
+		m.log.Error(msg, "dir", m.dir, "errors", len(m.status.Errors), "first", m.status.Errors[0])
 		return err
 	}
 	m.swap(set)
+	m.loaded, m.fromDir = true, fromDir
 	m.status = server.RulesStatus{
 		Version: set.Version(), LoadedAt: now, Files: set.Files(), Dir: m.dir,
 		Reloads: m.status.Reloads + 1, ReloadErrs: m.status.ReloadErrs,
@@ -67,14 +74,22 @@ func (m *rulesManager) reloadLocked() error {
 	return nil
 }
 
-// load reads the rule set; a missing directory means no rules, so a fresh install serves
-// defaults until the marketer writes some.
-func (m *rulesManager) load() (*rules.Set, error) {
+// load reads the rule set and says whether it came from the directory. A directory that
+// does not exist means no rules as long as no rule set was ever read from it, so a fresh
+// install serves defaults until the marketer writes some. Once rules were read, a missing
+// directory is an error: it was deleted or renamed (or its volume went away), and dropping
+// every rule of a live site is never what that means.
+func (m *rulesManager) load() (*rules.Set, bool, error) {
 	if _, err := os.Stat(m.dir); errors.Is(err, fs.ErrNotExist) {
+		if m.fromDir {
+			return nil, false, &rules.LoadError{Errs: []rules.PosError{{File: m.dir,
+				Msg: "the rules directory no longer exists (deleted or renamed?); restore it, or point --rules at its new place and restart"}}}
+		}
 		m.log.Warn("rules directory does not exist; serving defaults only", "dir", m.dir)
-		return rules.Empty(), nil
+		return rules.Empty(), false, nil
 	}
-	return rules.LoadDir(m.dir)
+	set, err := rules.LoadDir(m.dir)
+	return set, err == nil, err
 }
 
 // Status describes the set in force and the last failed reload.
