@@ -60,6 +60,12 @@ func check(fsys fs.FS, dir string, display func(string) string) (*CheckReport, e
 	if err != nil {
 		return nil, err
 	}
+	if len(set.Files()) == 0 {
+		// The server accepts an empty directory (a fresh install), but a check of one is
+		// almost always a check of the wrong directory, and must not pass a deploy.
+		return nil, &LoadError{Errs: []PosError{{File: display(""),
+			Msg: "no rule files (*.yaml or *.yml) in this directory; give the rules directory, or add a rule file"}}}
+	}
 	r := &CheckReport{Version: set.Version(), Files: set.Files()}
 	testDir := path.Join(dir, "tests")
 	names, err := ruleFiles(fsys, testDir)
@@ -67,7 +73,7 @@ func check(fsys fs.FS, dir string, display func(string) string) (*CheckReport, e
 		if isNotExist(err) {
 			return r, nil
 		}
-		return nil, &LoadError{Errs: []PosError{{File: display("tests"), Msg: fmt.Sprintf("read test directory: %v", err)}}}
+		return nil, &LoadError{Errs: []PosError{{File: display("tests"), Msg: "read test directory: " + pathErrorText(err)}}}
 	}
 	var files []*testFile
 	var errs []PosError

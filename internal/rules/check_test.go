@@ -2,6 +2,8 @@ package rules
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 
@@ -156,6 +158,29 @@ func TestBuildHitEnrichesAsTheServer(t *testing.T) {
 		if h.Page.Path != tt.path || h.Source.Source != tt.source || h.Source.Medium != tt.medium || h.Source.Channel != tt.channel {
 			t.Errorf("buildHit(%+v): path %q, %s / %s, %s; want %q, %s / %s, %s", tt.th,
 				h.Page.Path, h.Source.Source, h.Source.Medium, h.Source.Channel, tt.path, tt.source, tt.medium, tt.channel)
+		}
+	}
+}
+
+// TestCheckDirectoryErrors: a check of a directory that is missing or holds no rule files
+// fails with an error naming the directory, never "open .".
+func TestCheckDirectoryErrors(t *testing.T) {
+	root := t.TempDir()
+	empty := filepath.Join(root, "empty")
+	if err := os.MkdirAll(filepath.Join(empty, "tests"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(empty, "notes.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(root, "missing")
+	for _, tc := range []struct{ dir, want string }{
+		{empty, empty + ": no rule files (*.yaml or *.yml) in this directory; give the rules directory, or add a rule file"},
+		{missing, missing + ": read rules directory: no such file or directory"},
+	} {
+		r, err := Check(tc.dir)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Check(%s) = %+v, %v; want %q", tc.dir, r, err, tc.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -32,7 +33,7 @@ func Load(fsys fs.FS, dir string) (*Set, error) {
 func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	names, err := ruleFiles(fsys, dir)
 	if err != nil {
-		return nil, &LoadError{Errs: []PosError{{File: display(""), Msg: fmt.Sprintf("read rules directory: %v", err)}}}
+		return nil, &LoadError{Errs: []PosError{{File: display(""), Msg: "read rules directory: " + pathErrorText(err)}}}
 	}
 	var rs rawSet
 	var errs []PosError
@@ -60,6 +61,16 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	}
 	s.version = hex.EncodeToString(h.Sum(nil))[:16]
 	return s, nil
+}
+
+// pathErrorText is the reason of a file system error without its operation and path: the
+// path the fs.FS saw is relative ("open ."), and the caller names the real one.
+func pathErrorText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // ruleFiles lists the rule files of dir in name order, so that a set always loads the same.

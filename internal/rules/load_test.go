@@ -166,7 +166,7 @@ func TestLoadEmptyAndMissing(t *testing.T) {
 	}
 	_, err = LoadDir("testdata/does-not-exist")
 	var le *LoadError
-	if !errors.As(err, &le) || len(le.Errs) != 1 || !strings.HasPrefix(err.Error(), filepath.Join("testdata", "does-not-exist")+": read rules directory: ") {
+	if !errors.As(err, &le) || len(le.Errs) != 1 || err.Error() != filepath.Join("testdata", "does-not-exist")+": read rules directory: no such file or directory" {
 		t.Errorf("LoadDir(missing) = %v; want one LoadError naming the directory", err)
 	}
 }
