@@ -25,6 +25,7 @@ type compiler struct {
 	segIndex      map[string]int
 	segIDs        []string
 	experimentIDs map[string]bool
+	armIDs        map[string][]string // experiment id → its variant ids
 	promptIDs     map[string]bool
 }
 
@@ -45,6 +46,7 @@ func compile(files []string, rs *rawSet) (*Set, []PosError) {
 		stepIndex:     map[string]int{},
 		segIndex:      map[string]int{},
 		experimentIDs: map[string]bool{},
+		armIDs:        map[string][]string{},
 		promptIDs:     map[string]bool{},
 	}
 	c.stages(rs)
@@ -104,6 +106,9 @@ func (c *compiler) declare(rs *rawSet) {
 		}
 		expAt[x.id] = x.at
 		c.experimentIDs[x.id] = true
+		for _, a := range x.arms {
+			c.armIDs[x.id] = append(c.armIDs[x.id], a.id)
+		}
 	}
 	promptAt := map[string]pos{}
 	for _, p := range rs.prompts {
@@ -137,6 +142,7 @@ func (c *compiler) cond(rc *rawCond, scope fieldScope) *condition {
 			c.errAt(rc.locateValue(id), "unknown step %q%s", id, suggest(id, c.stepIDs))
 		}
 	}
+	c.check(rc)
 	return cc
 }
 
@@ -144,13 +150,19 @@ func (c *compiler) cond(rc *rawCond, scope fieldScope) *condition {
 // of the clause ("$or[1]: page.path: $regex: …"); each part that names a key of the tree
 // leads one level down, and the error is reported at the deepest key found.
 func (rc *rawCond) locate(msg string) pos {
+	at, _ := rc.locateNode(msg)
+	return at
+}
+
+// locateNode is locate, also returning the node of the value at the position.
+func (rc *rawCond) locateNode(msg string) (pos, ast.Node) {
 	n := rc.node
 	at := rc.d.at(n)
 	rest := msg
 	for {
 		part, tail, ok := strings.Cut(rest, ": ")
 		if !ok {
-			return at
+			return at, n
 		}
 		key, idx := part, -1
 		if i := strings.IndexByte(part, '['); i > 0 && strings.HasSuffix(part, "]") {
@@ -160,13 +172,13 @@ func (rc *rawCond) locate(msg string) pos {
 		}
 		k, v := rc.child(n, key)
 		if k == nil {
-			return at
+			return at, n
 		}
 		at, n = rc.d.at(k), v
 		if idx >= 0 {
 			items, ok := rc.d.resolve(v).(*ast.SequenceNode)
 			if !ok || idx >= len(items.Values) {
-				return at
+				return at, n
 			}
 			n = items.Values[idx]
 			at = rc.d.at(n)

@@ -154,6 +154,15 @@ func (c *compiler) field(path string, scope fieldScope) (getter, error) {
 		}
 		return g, nil
 	}
+	if strings.HasPrefix(path, "$") {
+		return nil, fmt.Errorf("unknown operator (a condition's keys are fields or %s)%s",
+			strings.Join(logicalOps, ", "), suggest(path, logicalOps))
+	}
+	for _, p := range fieldPrefixes {
+		if path+"." == p {
+			return nil, fmt.Errorf("unknown field: %s needs a name, as in %s<name>", path, p)
+		}
+	}
 	switch {
 	case strings.HasPrefix(path, "event.props."):
 		key := strings.TrimPrefix(path, "event.props.")

@@ -149,7 +149,8 @@ func (d *dec) trigger(n ast.Node) (Trigger, bool) {
 		if s.Value == TriggerExitIntent {
 			return Trigger{Type: TriggerExitIntent}, true
 		}
-		d.errorf(n, "unknown trigger %q (want exit_intent, {idle: 30s}, {after: 10s}, {scroll: 50} or {event: name})", s.Value)
+		d.errorf(n, "unknown trigger %q (want exit_intent, {idle: 30s}, {after: 10s}, {scroll: 50} or {event: name})%s",
+			s.Value, suggest(strings.ReplaceAll(strings.ToLower(s.Value), "-", "_"), []string{TriggerExitIntent}))
 		return Trigger{}, false
 	}
 	es, ok := d.entries(n, "trigger")
