@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/pathlight/pathlight/internal/rules/cond"
 )
 
 // dec decodes one file's YAML syntax tree strictly, by hand: unlike a struct decoder that
@@ -408,48 +409,21 @@ func (d *dec) fraction(n ast.Node, what string) (float64, bool) {
 	return 0, false
 }
 
-// duration decodes a duration such as 30s, 10m, 2h, 7d or 2w, into milliseconds.
+// duration decodes a duration in the one grammar of the rules (cond.ParseDuration: 30s,
+// 10m, 2h, 7d, 2w, 1h30m, 1.5d), into milliseconds.
 func (d *dec) duration(n ast.Node, what string) (int64, bool) {
 	r := d.resolve(n)
 	s, ok := r.(*ast.StringNode)
 	if !ok {
-		d.errorf(n, "%s must be a duration such as 30s, 10m, 2h or 7d, not %s", what, kindOf(r))
+		d.errorf(n, "%s must be a duration: %s; not %s", what, cond.DurationHint, kindOf(r))
 		return 0, false
 	}
-	ms, err := parseDuration(s.Value)
+	ms, err := cond.ParseDuration(strings.TrimSpace(s.Value))
 	if err != nil {
 		d.errorf(n, "%s: %v", what, err)
 		return 0, false
 	}
 	return ms, true
-}
-
-// parseDuration parses Go durations (1h30m, 45s, 500ms) plus days (d) and weeks (w), into
-// milliseconds. Negative durations are refused: no rule needs one.
-func parseDuration(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	if t == "" {
-		return 0, fmt.Errorf("empty duration")
-	}
-	var unit int64
-	switch {
-	case strings.HasSuffix(t, "d"):
-		unit = dayMS
-	case strings.HasSuffix(t, "w"):
-		unit = 7 * dayMS
-	}
-	if unit != 0 {
-		f, err := strconv.ParseFloat(t[:len(t)-1], 64)
-		if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f > 3650*7 {
-			return 0, fmt.Errorf("bad duration %q: want a number of days or weeks such as 7d or 2w", s)
-		}
-		return int64(f * float64(unit)), nil
-	}
-	dur, err := time.ParseDuration(t)
-	if err != nil || dur < 0 {
-		return 0, fmt.Errorf("bad duration %q: want a duration such as 30s, 10m, 2h or 7d", s)
-	}
-	return dur.Milliseconds(), nil
 }
 
 // date decodes 2025-04-01 (midnight UTC) or an RFC 3339 time, into Unix milliseconds.

@@ -44,8 +44,8 @@
 //
 // # Journey operators
 //
-// Pathlight adds operators over time and the visitor's step history. Durations are a whole
-// number and a unit: 500ms, 30s, 10m, 2h, 14d, 2w.
+// Pathlight adds operators over time and the visitor's step history. Durations are numbers
+// with units, as ParseDuration reads them: 500ms, 30s, 10m, 2h, 14d, 2w, 1h30m, 1.5d.
 //
 // $within on a time field (Unix ms): the time is at most the duration before now.
 //
@@ -54,7 +54,7 @@
 // A missing or zero time never matches. {$not: {$within: 30d}} also matches "never".
 //
 // $before and $after on a time field: strictly before or after a bound, either a duration
-// back from now or an absolute date (UTC), RFC 3339 time or Unix ms.
+// back from now or an absolute date (UTC) or RFC 3339 time. A bare number is an error.
 //
 //	visitor.first_seen: {$before: 30d}              # first seen more than 30 days ago
 //	session.started_at: {$after: 2025-11-28, $before: 2025-12-02}

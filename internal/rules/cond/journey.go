@@ -23,30 +23,73 @@ var durationUnits = map[string]int64{
 	"w":  7 * 24 * 60 * 60 * 1000,
 }
 
-// parseDuration parses a duration written as a whole number and a unit: 30s, 10m, 2h, 14d,
-// 2w (and 500ms). It returns milliseconds. Calendar units (months, years) are left out on
-// purpose: their length varies, and "30d" says exactly what it means.
+// maxDuration bounds a duration: no rule needs more than a century, and the bound keeps
+// every sum far from overflowing.
+const maxDuration = 100 * 365 * 24 * 60 * 60 * 1000
+
+// DurationHint is the grammar of ParseDuration, for error messages.
+const DurationHint = "a number and a unit (ms, s, m, h, d, w) such as 500ms, 30s, 10m, 2h, 7d or 2w; parts may be combined (1h30m) and numbers may have decimals (1.5d)"
+
+// ParseDuration parses the one duration grammar of Pathlight rules into milliseconds: one or
+// more parts, each a number (decimals allowed) and a unit: ms, s, m, h, d (24 hours) or w
+// (7 days). So 500ms, 30s, 10m, 2h, 7d, 2w, 1h30m and 1.5d. Calendar units (months, years)
+// are left out on purpose: their length varies, and "30d" says exactly what it means.
+// Negative durations are refused; zero ("0s") is allowed, and callers that need a positive
+// duration check for it.
+func ParseDuration(s string) (int64, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty duration: want %s", DurationHint)
+	}
+	if s[0] == '-' {
+		return 0, fmt.Errorf("bad duration %q: durations cannot be negative", s)
+	}
+	var total float64
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && (isDigit(rest[i]) || rest[i] == '.') {
+			i++
+		}
+		j := i
+		for j < len(rest) && rest[j] >= 'a' && rest[j] <= 'z' {
+			j++
+		}
+		unit, ok := durationUnits[rest[i:j]]
+		if i == 0 || !ok {
+			return 0, fmt.Errorf("bad duration %q: want %s", s, DurationHint)
+		}
+		n, err := strconv.ParseFloat(rest[:i], 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad duration %q: want %s", s, DurationHint)
+		}
+		total += n * float64(unit)
+		if total > maxDuration {
+			return 0, fmt.Errorf("bad duration %q: too long (at most 100 years)", s)
+		}
+		rest = rest[j:]
+	}
+	ms := int64(math.Round(total))
+	if ms == 0 && total > 0 {
+		return 0, fmt.Errorf("bad duration %q: shorter than a millisecond", s)
+	}
+	return ms, nil
+}
+
+// parseDuration parses a condition's duration operand: a string in the ParseDuration
+// grammar, positive. It returns milliseconds.
 func parseDuration(x any) (int64, error) {
 	s, ok := x.(string)
 	if !ok {
 		return 0, fmt.Errorf("%w must be a duration such as \"14d\", got %s", ErrOperand, typeName(x))
 	}
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	unit, ok := durationUnits[s[i:]]
-	if i == 0 || !ok {
-		return 0, fmt.Errorf("%w: bad duration %q: want a whole number and a unit (ms, s, m, h, d, w), e.g. \"14d\"", ErrOperand, s)
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil || n > math.MaxInt64/unit {
-		return 0, fmt.Errorf("%w: bad duration %q: too long", ErrOperand, s)
+	n, err := ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrOperand, err)
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("%w: bad duration %q: must be positive", ErrOperand, s)
 	}
-	return n * unit, nil
+	return n, nil
 }
 
 // useNow records that a clause reads the evaluation time, which needs Options.Now.
@@ -84,8 +127,8 @@ func (c *config) within(x any) (vfunc, error) {
 func isTime(a Value) bool { return a.Kind == KindNumber && a.Num != 0 && !math.IsNaN(a.Num) }
 
 // beforeAfter compiles $before and $after: the field holds a time (Unix ms) strictly before
-// or after a bound. The bound is a duration back from the evaluation time, a date (UTC), an
-// RFC 3339 time or Unix ms:
+// or after a bound. The bound is a duration back from the evaluation time, a date (UTC) or
+// an RFC 3339 time:
 //
 //	visitor.first_seen: {$before: "30d"}                   # first seen more than 30 days ago
 //	visitor.first_seen: {$after: "2025-11-28"}             # first seen since 28 November (UTC)
@@ -112,13 +155,15 @@ func (c *config) beforeAfter(op string, x any) (vfunc, error) {
 	return func(a Value, now int64) bool { return isTime(a) && a.Num > bound(now) }, nil
 }
 
-// parseTime parses an absolute time bound to Unix ms.
+// parseTime parses an absolute time bound to Unix ms: a date or an RFC 3339 time. A bare
+// number is refused: "7" could mean 7 days as easily as Unix ms, and as Unix ms it is a time
+// in 1970, so the condition would silently match everyone or no one.
 func parseTime(x any) (float64, error) {
 	if t, ok := x.(time.Time); ok {
 		return float64(t.UnixMilli()), nil
 	}
-	if f, ok := toFloat(x); ok {
-		return f, nil
+	if _, ok := toFloat(x); ok {
+		return 0, fmt.Errorf("%w must be a duration back from now such as \"7d\" or a date such as \"2025-11-28\", not a bare number (%s): write %sd for %s days ago", ErrOperand, operandText(x), operandText(x), operandText(x))
 	}
 	s, _ := x.(string)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
@@ -126,7 +171,7 @@ func parseTime(x any) (float64, error) {
 			return float64(t.UnixMilli()), nil
 		}
 	}
-	return 0, fmt.Errorf("%w must be a duration (\"30d\"), a date (\"2025-11-28\"), an RFC 3339 time or Unix ms, got %s", ErrOperand, operandText(x))
+	return 0, fmt.Errorf("%w must be a duration (\"30d\"), a date (\"2025-11-28\") or an RFC 3339 time, got %s", ErrOperand, operandText(x))
 }
 
 // seqNode is $sequence.

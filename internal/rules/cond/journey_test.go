@@ -11,14 +11,15 @@ func TestParseDuration(t *testing.T) {
 		want int64
 	}{
 		{"500ms", 500}, {"30s", 30 * 1000}, {"10m", 10 * minute}, {"2h", 2 * hour},
-		{"14d", 14 * day}, {"2w", 14 * day},
+		{"14d", 14 * day}, {"2w", 14 * day}, {"1h30m", 90 * minute}, {"1.5d", 36 * hour},
+		{"0.5s", 500}, {"1w2d", 9 * day},
 	}
 	for _, tt := range tests {
 		if got, err := parseDuration(tt.in); err != nil || got != tt.want {
 			t.Errorf("parseDuration(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "d", "14", "14D", "1.5h", "-2d", "2 d", "0s", "1y", "1h30m"} {
+	for _, bad := range []string{"", "d", "14", "14D", "-2d", "2 d", "0s", "1y", "1h30", "1..5h", "0.0001ms", "200000w"} {
 		if got, err := parseDuration(bad); err == nil {
 			t.Errorf("parseDuration(%q) = %d, nil; want an error", bad, got)
 		}
@@ -46,7 +47,6 @@ func TestTimeOperators(t *testing.T) {
 		{now, "{$after: '2025-06-01T00:00:00Z'}", false},
 		{now, "{$after: '2025-05-31T20:00:00-05:00'}", false}, // 01:00Z
 		{now, "{$after: '2025-05-31T18:00:00-05:00'}", true},  // 23:00Z
-		{now, "{$before: 1748736000001}", true},               // Unix ms
 	}
 	for _, tt := range tests {
 		c := compileVisit(t, "{visitor.last_seen: "+tt.cond+"}")
