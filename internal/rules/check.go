@@ -140,8 +140,15 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			pageURL = resolveURL(tf.baseURL, th.url)
 		}
 		buildHit(th, &tc.visitor, pageURL, tc.vid, at, &ev, &h)
-		journey.Apply(&st, &h, journey.Options{DefaultConversion: !set.HasConversions()})
-		set.Observe(&st, &h)
+		label := fmt.Sprintf("case %q, hit %d (%s)", tc.name, i+1, hitLabel(th, &h))
+		if err := rejected(set, &h); err != nil {
+			// The server rejects the event and does not apply it: neither does the test.
+			fails = append(fails, PosError{File: th.at.file, Line: th.at.line, Col: th.at.col,
+				Msg: label + ": the server rejects this hit: " + err.Error() + "; fix the answer"})
+		} else {
+			journey.Apply(&st, &h, journey.Options{DefaultConversion: !set.HasConversions()})
+			set.Observe(&st, &h)
+		}
 
 		last := i == len(tc.hits)-1
 		slots := slices.Clone(th.slots)
@@ -153,7 +160,6 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			DefaultsOnly: h.Device.Bot || cmp.Or(th.consent, tc.visitor.consent) == "denied"}
 		set.decideHoldout(&st, &h, req, &d, tc.holdout)
 
-		label := fmt.Sprintf("case %q, hit %d (%s)", tc.name, i+1, hitLabel(th, &h))
 		fails = append(fails, compare(set, th.expect, label, &st, &d)...)
 		if last {
 			fails = append(fails, compare(set, tc.expect, fmt.Sprintf("case %q, after the last hit", tc.name), &st, &d)...)
@@ -161,6 +167,15 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 	}
 	sortErrors(fails)
 	return fails
+}
+
+// rejected returns why the server would reject the hit's event, or nil: the checks the
+// tracker makes before it applies an event, with the same functions.
+func rejected(set *Set, h *event.Hit) error {
+	if e := h.Event; e.Type == event.TypePrompt && e.Action == event.ActionAnswered {
+		return set.CheckAnswer(e.Prompt, e.Answer)
+	}
+	return nil
 }
 
 func appendExpectedSlots(slots []string, x *expectation) []string {
@@ -250,6 +265,14 @@ func compare(set *Set, x *expectation, label string, st *journey.State, d *Decis
 		fail(x.valueAt, "value = %s; want %s", strconv.FormatFloat(st.Value, 'f', -1, 64), strconv.FormatFloat(*x.value, 'f', -1, 64))
 	}
 	for _, ex := range x.experiments {
+		if !slices.ContainsFunc(set.exps, func(e *experiment) bool { return e.info.ID == ex.slot }) {
+			ids := make([]string, len(set.exps))
+			for i, e := range set.exps {
+				ids[i] = e.info.ID
+			}
+			fail(ex.at, "unknown experiment %q%s", ex.slot, suggest(ex.slot, ids))
+			continue
+		}
 		got := ""
 		if a := st.Assignment(ex.slot); a != nil {
 			got = a.Variant

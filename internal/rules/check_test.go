@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -182,5 +184,72 @@ func TestCheckDirectoryErrors(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("Check(%s) = %+v, %v; want %q", tc.dir, r, err, tc.want)
 		}
+	}
+}
+
+// TestCheckAsTheServer: the runner rejects what the server rejects (survey answers that are
+// not a choice are not counted), and expectations about unknown ids fail.
+func TestCheckAsTheServer(t *testing.T) {
+	const rulesYAML = `surveys:
+  why: {question: Why?, type: single_choice, choices: [Price, Other], show: always}
+experiments:
+  trust:
+    slot: banner
+    variants: [{id: a}, {id: b}]
+`
+	for _, tc := range []struct {
+		name, tests string
+		want        []string
+	}{
+		{"answer not a choice", `cases:
+  - name: c
+    hits:
+      - pageview: /
+      - prompt: why
+        action: answered
+        answer: price
+      - pageview: /
+        expect: {prompts: [why]}
+`, []string{`tests/t.yaml:5:9: case "c", hit 2 (prompt why answered): the server rejects this hit: answer "price" to survey "why" is not one of its choices; fix the answer`}},
+		{"answer a choice", `cases:
+  - name: c
+    hits:
+      - pageview: /
+      - prompt: why
+        action: answered
+        answer: Price
+      - pageview: /
+        expect: {prompts: []}
+`, nil},
+		{"unknown experiment", `cases:
+  - name: c
+    hits:
+      - pageview: /
+        expect: {experiments: {trst: ~}}
+`, []string{`tests/t.yaml:5:32: case "c", hit 1 (pageview /): unknown experiment "trst"; did you mean "trust"?`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "tests"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "tests", "t.yaml"), []byte(tc.tests), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Check(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range r.Failures {
+				got = append(got, strings.TrimPrefix(f.Error(), dir+string(filepath.Separator)))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("failures:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
 	}
 }
