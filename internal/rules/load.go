@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -37,6 +38,7 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	}
 	var rs rawSet
 	var errs []PosError
+	broken := false // a file has a YAML syntax error
 	h := sha256.New()
 	for _, name := range names {
 		src, err := fs.ReadFile(fsys, path.Join(dir, name))
@@ -51,9 +53,17 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 		h.Write([]byte{0})
 		h.Write(src)
 		h.Write([]byte{0})
-		errs = append(errs, parseFile(display(name), src, &rs)...)
+		src = bytes.TrimPrefix(src, utf8BOM)
+		ferrs, syntax := parseFile(display(name), src, &rs)
+		errs = append(errs, ferrs...)
+		broken = broken || syntax
 	}
 	s, cerrs := compile(append([]string{}, names...), &rs)
+	if broken {
+		// The ids a file that does not parse defines are unknown to the others: reporting
+		// every reference to them would bury the one real mistake.
+		cerrs = slices.DeleteFunc(cerrs, isReferenceError)
+	}
 	errs = append(errs, cerrs...)
 	if len(errs) > 0 {
 		sortErrors(errs)
@@ -61,6 +71,23 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	}
 	s.version = hex.EncodeToString(h.Sum(nil))[:16]
 	return s, nil
+}
+
+// utf8BOM starts files that some Windows editors save; YAML does not need it.
+var utf8BOM = []byte("\ufeff")
+
+// referenceErrors are the messages of references to ids that another file may define.
+var referenceErrors = []string{"unknown step ", "unknown goal step ", "unknown segment ", "unknown experiment ",
+	"unknown prompt ", "unknown variant ", "unknown stage "}
+
+// isReferenceError reports whether e is about a reference to an unknown id.
+func isReferenceError(e PosError) bool {
+	for _, r := range referenceErrors {
+		if strings.Contains(e.Msg, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // pathErrorText is the reason of a file system error without its operation and path: the

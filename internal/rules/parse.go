@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -10,12 +11,15 @@ import (
 
 var topKeys = []string{"stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels"}
 
-// parseFile decodes one rules file into rs, returning its mistakes.
-func parseFile(name string, src []byte, rs *rawSet) []PosError {
+// parseFile decodes one rules file into rs, returning its mistakes and whether the file is
+// not valid YAML (then nothing of it is decoded).
+func parseFile(name string, src []byte, rs *rawSet) ([]PosError, bool) {
 	d := &dec{file: name}
 	f, err := parser.ParseBytes(src, 0)
 	if err != nil {
-		return []PosError{syntaxError(name, err)}
+		pe := syntaxError(name, err)
+		pe.Msg += " (references to the ids this file defines are not checked until it is fixed)"
+		return []PosError{pe}, true
 	}
 	for _, doc := range f.Docs {
 		if doc.Body == nil {
@@ -24,7 +28,7 @@ func parseFile(name string, src []byte, rs *rawSet) []PosError {
 		d.collectAnchors(doc.Body)
 		d.object(doc.Body, "the rules file", topKeys, func(e entry) { d.top(e, rs) })
 	}
-	return d.errs
+	return d.errs, false
 }
 
 // syntaxError turns a YAML parser error into a PosError, without the source excerpt the
@@ -36,6 +40,13 @@ func syntaxError(name string, err error) PosError {
 		pe.Msg = "invalid YAML: " + ye.GetMessage()
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			pe.Line, pe.Col = tk.Position.Line, tk.Position.Column
+			// A missing closing bracket is found at the next token, often on a later
+			// line; the mistake is at the end of the line the previous token is on.
+			if strings.Contains(pe.Msg, "must be specified") && tk.Prev != nil && tk.Prev.Position != nil &&
+				tk.Prev.Position.Line < tk.Position.Line {
+				p := tk.Prev.Position
+				pe.Line, pe.Col = p.Line, p.Column+len([]rune(tk.Prev.Origin))
+			}
 		}
 	}
 	return pe
