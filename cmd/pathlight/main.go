@@ -51,7 +51,7 @@ const usage = `Pathlight: on-site tracking and personalization at the edge.
 
 Usage:
   pathlight serve [flags]         run the server (pathlight serve --help lists every flag)
-  pathlight rules check [dir]     validate the rules in dir (default ./rules) and run dir/tests
+  pathlight rules check [dir]     validate the rules in dir (default: the configured --rules) and run dir/tests
   pathlight report <name>         print a report (overview, funnel, attribution …) from a stopped
                                   server's data directory or a running server
   pathlight attribution --paths F run the attribution models on a ChannelAttribution path file
