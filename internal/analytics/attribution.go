@@ -1,8 +1,6 @@
 package analytics
 
 import (
-	"fmt"
-
 	"github.com/pathlight/pathlight/internal/report"
 )
 
@@ -117,13 +115,7 @@ func runCAC(rc *reportCtx) (any, error) {
 		return nil, &QueryError{"model", "CAC takes one model, not all"}
 	}
 	ao.Model = models[0]
-	var spend []report.Spend
-	if rc.s.o.Spend != nil {
-		var err error
-		if spend, err = rc.s.o.Spend(); err != nil {
-			return nil, fmt.Errorf("spend: %w", err)
-		}
-	}
+	spend := rc.spend
 	nc, value, err := report.CACAttributions(po, ao, rc.attribution)
 	if err != nil {
 		return nil, err

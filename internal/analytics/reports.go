@@ -14,21 +14,23 @@ import (
 type reportDef struct {
 	run     func(*reportCtx) (any, error)
 	payload func() any
+	// spend is set for the reports that read the spend files.
+	spend bool
 }
 
 // reportDefs lists the reports by name. It is a read-only table.
 var reportDefs = map[string]reportDef{
-	"overview":    {runOverview, func() any { return new(Overview) }},
-	"journey":     {runJourney, func() any { return new(JourneyReport) }},
-	"funnel":      {runFunnel, func() any { return new(FunnelReport) }},
-	"paths":       {runPaths, func() any { return new(PathsReport) }},
-	"attribution": {runAttribution, func() any { return new(AttributionReport) }},
-	"ttc":         {runTTC, func() any { return new(report.TTC) }},
-	"health":      {runHealth, func() any { return new(HealthReport) }},
-	"cac":         {runCAC, func() any { return new(CACReport) }},
-	"surveys":     {runSurveys, func() any { return new(SurveysReport) }},
-	"experiments": {runExperiments, func() any { return new(ExperimentsReport) }},
-	"micro":       {runMicro, func() any { return new(report.MicroConversions) }},
+	"overview":    {run: runOverview, payload: func() any { return new(Overview) }},
+	"journey":     {run: runJourney, payload: func() any { return new(JourneyReport) }},
+	"funnel":      {run: runFunnel, payload: func() any { return new(FunnelReport) }},
+	"paths":       {run: runPaths, payload: func() any { return new(PathsReport) }},
+	"attribution": {run: runAttribution, payload: func() any { return new(AttributionReport) }},
+	"ttc":         {run: runTTC, payload: func() any { return new(report.TTC) }},
+	"health":      {run: runHealth, payload: func() any { return new(HealthReport) }},
+	"cac":         {run: runCAC, payload: func() any { return new(CACReport) }, spend: true},
+	"surveys":     {run: runSurveys, payload: func() any { return new(SurveysReport) }},
+	"experiments": {run: runExperiments, payload: func() any { return new(ExperimentsReport) }},
+	"micro":       {run: runMicro, payload: func() any { return new(report.MicroConversions) }},
 }
 
 // ReportNames lists the report names, comma-separated, in order.

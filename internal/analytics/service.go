@@ -241,8 +241,8 @@ type Result struct {
 }
 
 // Report computes the report called name for q. Errors are *QueryError for a query the
-// report cannot answer, ErrUnknownReport (wrapped) for an unknown name, and otherwise the
-// store's.
+// report cannot answer, *SpendError for a spend file that cannot be read, ErrUnknownReport
+// (wrapped) for an unknown name, and otherwise the store's.
 func (s *Service) Report(name string, q Query) (*Result, error) {
 	def, ok := reportDefs[name]
 	if !ok {
@@ -252,14 +252,24 @@ func (s *Service) Report(name string, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := q.key(name)
+	// A result holds for one snapshot, one rule set and, for reports that read it, one
+	// spend: a reload or a new spend file shows in the next report.
+	set := s.rules()
+	key := q.key(name) + "\x00" + set.Version()
+	var spend []report.Spend
+	if def.spend {
+		if spend, err = s.loadSpend(); err != nil {
+			return nil, err
+		}
+		key += "\x00" + spendDigest(spend)
+	}
 	if r := s.cache.get(snap.gen, key); r != nil {
 		return r, nil
 	}
 	if q.Options == nil {
 		q.Options = map[string]string{}
 	}
-	rc := &reportCtx{s: s, snap: snap, v: snap.view(q.Site), q: q, o: opts{m: q.Options}, set: s.rules(), now: s.o.Now()}
+	rc := &reportCtx{s: s, snap: snap, v: snap.view(q.Site), q: q, o: opts{m: q.Options}, set: set, spend: spend, now: s.o.Now()}
 	data, err := def.run(rc)
 	if err == nil {
 		err = rc.o.err
@@ -273,15 +283,16 @@ func (s *Service) Report(name string, q Query) (*Result, error) {
 }
 
 // reportCtx is what a report function reads: the journeys of the site, the query and its
-// options, the rules in force and the clock.
+// options, the rules in force, the spend (for the reports that read it) and the clock.
 type reportCtx struct {
-	s    *Service
-	snap *snapshot
-	v    *view
-	q    Query
-	o    opts
-	set  *rules.Set
-	now  time.Time
+	s     *Service
+	snap  *snapshot
+	v     *view
+	q     Query
+	o     opts
+	set   *rules.Set
+	spend []report.Spend
+	now   time.Time
 }
 
 // resultCache keeps the results of one snapshot generation.

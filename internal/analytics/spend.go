@@ -1,6 +1,8 @@
 package analytics
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,4 +56,37 @@ func readSpend(path string) ([]report.Spend, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return rows, nil
+}
+
+// SpendError is a spend file that cannot be read: a fault of the file, not of the server, so
+// a report that needs it fails until the file is fixed. Its message names the file and the
+// line.
+type SpendError struct{ Err error }
+
+// Error returns "spend: " and the cause.
+func (e *SpendError) Error() string { return "spend: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *SpendError) Unwrap() error { return e.Err }
+
+// loadSpend reads the spend through Options.Spend; none without it.
+func (s *Service) loadSpend() ([]report.Spend, error) {
+	if s.o.Spend == nil {
+		return nil, nil
+	}
+	rows, err := s.o.Spend()
+	if err != nil {
+		return nil, &SpendError{err}
+	}
+	return rows, nil
+}
+
+// spendDigest identifies spend rows by their content, for the result cache: a file written
+// again with other figures changes it even when its size and time stay the same.
+func spendDigest(rows []report.Spend) string {
+	h := sha256.New()
+	for _, r := range rows {
+		fmt.Fprintf(h, "%d\x00%s\x00%s\x00%v\x00%s\n", r.Date.UnixMilli(), r.Channel, r.Campaign, r.Amount, r.Currency)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -61,11 +61,15 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, name string) {
 	}
 	r, err := s.reports.Report(name, q)
 	var qe *analytics.QueryError
+	var se *analytics.SpendError
 	switch {
 	case err == nil:
 		s.writeJSON(ctx, fasthttp.StatusOK, r)
 	case errors.As(err, &qe):
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error())
+	case errors.As(err, &se):
+		// The file is wrong, not the server: retrying cannot help until it is fixed.
+		s.fail(ctx, fasthttp.StatusUnprocessableEntity, "bad_spend", err.Error())
 	case errors.Is(err, analytics.ErrUnknownReport):
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_report", err.Error())
 	default:
