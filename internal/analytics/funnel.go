@@ -95,8 +95,8 @@ func (rc *reportCtx) funnel(res *FunnelReport) (report.Funnel, bool) {
 	breakdown := ""
 	if steps := rc.o.list("steps"); len(steps) > 0 {
 		res.ID = "(steps)"
-		f = report.Funnel{Steps: steps, Mode: report.FunnelMode(rc.o.str("mode", string(report.Ordered))),
-			Window: rc.o.duration("window", report.DefaultFunnelWindow), Exclusions: rc.o.list("exclude")}
+		f = report.Funnel{Steps: rc.steps("steps"), Mode: report.FunnelMode(rc.o.str("mode", string(report.Ordered))),
+			Window: rc.o.duration("window", report.DefaultFunnelWindow), Exclusions: rc.steps("exclude")}
 	} else {
 		id := rc.o.str("funnel", "")
 		var rf *rules.Funnel
@@ -120,6 +120,8 @@ func (rc *reportCtx) funnel(res *FunnelReport) (report.Funnel, bool) {
 		d, ok := dimensionOf(b)
 		if !ok {
 			rc.o.fail("breakdown", "%q: want channel, device, country, segment or arm:<experiment>", b)
+		} else if exp, isArm := strings.CutPrefix(string(d), "arm:"); isArm {
+			rc.experiment("breakdown", exp)
 		}
 		f.Breakdown = d
 	} else if breakdown != "" {

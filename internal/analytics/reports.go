@@ -76,7 +76,10 @@ func runJourney(rc *reportCtx) (any, error) {
 }
 
 func runMicro(rc *reportCtx) (any, error) {
-	steps := rc.o.list("steps")
+	steps := rc.steps("steps")
+	if rc.o.err != nil {
+		return nil, rc.o.err
+	}
 	if len(steps) == 0 {
 		steps = stepIDs(rc)
 	}
@@ -138,12 +141,12 @@ func runPaths(rc *reportCtx) (any, error) {
 }
 
 // pathOptions reads the options that decide which conversions count and which touches they
-// credit: lookback, steps, keep_repeats, first_only.
+// credit: lookback, steps (conversion steps of the rules), keep_repeats, first_only.
 func pathOptions(rc *reportCtx) report.PathOptions {
 	return report.PathOptions{
 		From: rc.q.From, To: rc.q.To,
 		Lookback:    rc.o.duration("lookback", report.DefaultLookback),
-		Steps:       rc.o.list("steps"),
+		Steps:       rc.conversionSteps("steps"),
 		KeepRepeats: rc.o.bool("keep_repeats"),
 		FirstOnly:   rc.o.bool("first_only"),
 	}
