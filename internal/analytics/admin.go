@@ -18,9 +18,10 @@ type Reach struct {
 
 // SegmentReach is one segment's visitors: those whose last decision found them in it.
 type SegmentReach struct {
-	ID       string  `json:"id"`
-	Visitors int     `json:"visitors"`
-	Share    float64 `json:"share"`
+	ID       string `json:"id"`
+	Visitors int    `json:"visitors"`
+	// Share is Visitors over all the site's visitors; nil (null) when there are none.
+	Share *float64 `json:"share"`
 }
 
 // Reach counts the visitors of site ("" for every site) in each segment of the rules, as
@@ -42,7 +43,8 @@ func (s *Service) Reach(site string) (*Reach, error) {
 	for _, id := range ids {
 		sr := SegmentReach{ID: id, Visitors: counts[id]}
 		if r.Visitors > 0 {
-			sr.Share = float64(sr.Visitors) / float64(r.Visitors)
+			share := float64(sr.Visitors) / float64(r.Visitors)
+			sr.Share = &share
 		}
 		r.Segments = append(r.Segments, sr)
 	}

@@ -6,13 +6,16 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -20,8 +23,7 @@ import (
 // admin routes /api/v1/*: every call needs the admin bearer token.
 func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 	if !s.authorised(ctx) {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="pathlight"`)
-		s.fail(ctx, fasthttp.StatusUnauthorized, "unauthorised", "admin API: send Authorization: Bearer <admin token>")
+		s.unauthorised(ctx)
 		return
 	}
 	rest := strings.TrimPrefix(string(ctx.Path()), "/api/v1/")
@@ -76,12 +78,44 @@ func (s *Server) authorised(ctx *fasthttp.RequestCtx) bool {
 	return s.bearerOK(ctx.Request.Header.Peek("Authorization"))
 }
 
-// bearerOK reports whether an Authorization header carries the admin token; the comparison
-// takes the same time whatever the token sent.
+// unauthorised answers an admin request without a valid token or dashboard session.
+func (s *Server) unauthorised(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="pathlight"`)
+	s.fail(ctx, fasthttp.StatusUnauthorized, "unauthorised", "admin API: send Authorization: Bearer <admin token>")
+}
+
+// bearerOK reports whether an Authorization header carries the admin token. The scheme is
+// matched without regard to case (RFC 9110, section 11.1); the comparison of the token takes
+// the same time whatever the token sent.
 func (s *Server) bearerOK(authorization []byte) bool {
-	tok, ok := bytes.CutPrefix(authorization, []byte("Bearer "))
-	return ok && s.cfg.AdminToken != "" &&
+	scheme, tok, ok := bytes.Cut(bytes.TrimSpace(authorization), []byte(" "))
+	return ok && bytes.EqualFold(scheme, []byte("Bearer")) && s.cfg.AdminToken != "" &&
 		subtle.ConstantTimeCompare(bytes.TrimSpace(tok), []byte(s.cfg.AdminToken)) == 1
+}
+
+// validVID answers 400 for a string that cannot be a visitor id, echoing only its start, and
+// reports whether vid is well formed. A well-formed id that no visitor has is a 404 later.
+func (s *Server) validVID(ctx *fasthttp.RequestCtx, vid string) bool {
+	if err := track.CheckVID(vid); err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error())
+		return false
+	}
+	return true
+}
+
+// knownSite answers 400 for a site parameter that names no configured site, listing those
+// that are, and reports whether site is empty (every site) or configured.
+func (s *Server) knownSite(ctx *fasthttp.RequestCtx, site string) bool {
+	if _, ok := s.sites[site]; ok || site == "" {
+		return true
+	}
+	ids := slices.Sorted(maps.Keys(s.sites))
+	if len(site) > 64 {
+		site = site[:64] + "…"
+	}
+	s.fail(ctx, fasthttp.StatusBadRequest, "unknown_site",
+		"site "+quote(site)+": this server has no such site (it has: "+strings.Join(ids, ", ")+")")
+	return false
 }
 
 func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
@@ -90,6 +124,9 @@ func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 }
 
 func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
+	if !s.validVID(ctx, vid) {
+		return
+	}
 	st, err := s.tracker.Visitor(vid)
 	if errors.Is(err, track.ErrUnknownVisitor) {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
@@ -106,6 +143,9 @@ func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
 
 // explainVisitor answers GET /api/v1/visitors/{vid}/explain[?slot=][&prompt=][&url=].
 func (s *Server) explainVisitor(ctx *fasthttp.RequestCtx, vid string) {
+	if !s.validVID(ctx, vid) {
+		return
+	}
 	args := ctx.QueryArgs()
 	ex, err := s.tracker.Explain(vid, string(args.Peek("url")), string(args.Peek("slot")), string(args.Peek("prompt")))
 	if errors.Is(err, track.ErrUnknownVisitor) {
@@ -121,6 +161,9 @@ func (s *Server) explainVisitor(ctx *fasthttp.RequestCtx, vid string) {
 }
 
 func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
+	if !s.validVID(ctx, vid) {
+		return
+	}
 	n, err := s.tracker.Erase(vid)
 	if errors.Is(err, track.ErrUnknownVisitor) {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
@@ -135,37 +178,55 @@ func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	ctx.SetBodyString(`{"deleted":` + strconv.Itoa(n) + `}`)
 }
 
+// exportWindow is the period an event export covers when it names no from: the day before
+// its end.
+const exportWindow = 24 * time.Hour
+
 // exportEvents streams the event log as NDJSON: GET /api/v1/events?from=&to=[&site=][&bots=1]
-// [&vid=]. from and to are RFC 3339 times or Unix milliseconds; from defaults to 24 hours ago
-// (with vid, to the start of the retention) and to to no limit. With vid only that visitor's
-// events are exported, read through its ownership index rather than a scan of the log.
+// [&vid=]. from and to are read as the reports read them (RFC 3339, a date or Unix
+// milliseconds); from defaults to 24 hours before to, or before now without to (with vid, to
+// the start of the retention), and to to no limit. With vid only that visitor's events are
+// exported, read through its ownership index rather than a scan of the log.
 func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
 	// Without "to" the export runs to the newest event, including one written in this very
 	// millisecond; the range is [from, to).
-	to, err := parseTime(string(args.Peek("to")), time.UnixMilli(math.MaxInt64))
-	if err != nil {
-		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to: "+err.Error())
-		return
+	to := int64(math.MaxInt64)
+	defFrom := time.Now().Add(-exportWindow).UnixMilli()
+	if v := string(args.Peek("to")); v != "" {
+		t, err := analytics.ParseTime(v)
+		if err != nil {
+			s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to: "+err.Error())
+			return
+		}
+		to, defFrom = t, t-exportWindow.Milliseconds()
 	}
-	// A visitor's timeline covers the whole retention unless from says otherwise.
-	defFrom := time.Now().Add(-24 * time.Hour)
-	if len(args.Peek("vid")) > 0 {
-		defFrom = time.UnixMilli(0)
+	vid := string(args.Peek("vid"))
+	if vid != "" {
+		defFrom = 0 // a visitor's timeline covers the whole retention unless from says otherwise
 	}
-	from, err := parseTime(string(args.Peek("from")), defFrom)
-	if err != nil {
-		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from: "+err.Error())
-		return
+	from := defFrom
+	if v := string(args.Peek("from")); v != "" {
+		t, err := analytics.ParseTime(v)
+		if err != nil {
+			s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from: "+err.Error())
+			return
+		}
+		from = t
 	}
-	if !from.Before(to) {
+	if from >= to {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from must be before to")
 		return
 	}
 	site := string(args.Peek("site"))
+	if !s.knownSite(ctx, site) {
+		return
+	}
 	bots := string(args.Peek("bots")) == "1"
-	if vid := string(args.Peek("vid")); vid != "" {
-		s.exportVisitorEvents(ctx, vid, from.UnixMilli(), to.UnixMilli(), site, bots)
+	if vid != "" {
+		if s.validVID(ctx, vid) {
+			s.exportVisitorEvents(ctx, vid, from, to, site, bots)
+		}
 		return
 	}
 	ctx.SetContentType("application/x-ndjson")
@@ -173,7 +234,7 @@ func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 		var h event.Hit
 		var e event.Event
 		var line []byte
-		err := s.tracker.Events(from.UnixMilli(), to.UnixMilli(), func(rec []byte) error {
+		err := s.tracker.Events(from, to, func(rec []byte) error {
 			if err := event.DecodeRecord(rec, &h, &e); err != nil {
 				return nil // an unreadable record is skipped, not fatal to the export
 			}
@@ -220,20 +281,6 @@ func (s *Server) exportVisitorEvents(ctx *fasthttp.RequestCtx, vid string, from,
 	ctx.SetBody(body)
 }
 
-func parseTime(v string, def time.Time) (time.Time, error) {
-	if v == "" {
-		return def, nil
-	}
-	if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.UnixMilli(ms), nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, errors.New("want RFC 3339 (2026-01-02T15:04:05Z) or Unix milliseconds")
-	}
-	return t, nil
-}
-
 func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 	if s.rules == nil {
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no rules manager")
@@ -246,9 +293,9 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 		Stage string `json:"stage"`
 	}
 	out := struct {
-		RulesStatus
+		rulesStatus
 		Steps []stepStage `json:"steps"`
-	}{RulesStatus: s.rules.Status(), Steps: []stepStage{}}
+	}{rulesStatus: statusOf(s.rules.Status()), Steps: []stepStage{}}
 	if set := s.tracker.Rules(); set != nil {
 		for _, st := range set.Steps() {
 			out.Steps = append(out.Steps, stepStage{st.ID, st.Stage})
@@ -263,13 +310,43 @@ func (s *Server) reloadRules(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if err := s.rules.Reload(); err != nil {
+		// The error contract, with the status that lists every error of the rules.
+		const code = "rules_invalid"
+		msg := "rules are invalid; the previous rule set stays in force"
+		if st := s.rules.Status(); len(st.Errors) > 0 {
+			msg += ": " + st.Errors[0]
+			if len(st.Errors) > 1 {
+				msg += " (and " + itoa(len(st.Errors)-1) + " more in status.errors)"
+			}
+		}
+		s.m.reject(code)
+		ctx.Response.Header.Set("X-Pathlight-Reason", headerSafe(code+": "+msg))
+		ctx.Response.Header.Set("Cache-Control", "no-store")
 		s.writeJSON(ctx, fasthttp.StatusUnprocessableEntity, struct {
 			Error  string      `json:"error"`
-			Status RulesStatus `json:"status"`
-		}{"rules are invalid; the previous rule set stays in force", s.rules.Status()})
+			Reason string      `json:"reason"`
+			Status rulesStatus `json:"status"`
+		}{msg, code, statusOf(s.rules.Status())})
 		return
 	}
-	s.writeJSON(ctx, fasthttp.StatusOK, s.rules.Status())
+	s.writeJSON(ctx, fasthttp.StatusOK, statusOf(s.rules.Status()))
+}
+
+// rulesStatus is RulesStatus as the API shows it: its own failure fields shadow those of
+// RulesStatus (a shallower field wins in encoding/json), so that a status without a failed
+// reload omits them rather than showing null and the zero time.
+type rulesStatus struct {
+	RulesStatus
+	Errors   []string   `json:"errors,omitempty"`
+	FailedAt *time.Time `json:"failed_at,omitempty"`
+}
+
+func statusOf(st RulesStatus) rulesStatus {
+	out := rulesStatus{RulesStatus: st, Errors: st.Errors}
+	if !st.FailedAt.IsZero() {
+		out.FailedAt = &st.FailedAt
+	}
+	return out
 }
 
 // writeJSON answers with status and v as JSON. A value that cannot be encoded is a bug of

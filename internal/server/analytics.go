@@ -37,7 +37,11 @@ func (s *Server) analytics(ctx *fasthttp.RequestCtx, parts []string) {
 	case parts[0] == "live" && len(parts) == 1:
 		s.writeJSON(ctx, fasthttp.StatusOK, s.reports.Live())
 	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach":
-		r, err := s.reports.Reach(string(ctx.QueryArgs().Peek("site")))
+		site := string(ctx.QueryArgs().Peek("site"))
+		if !s.knownSite(ctx, site) {
+			return
+		}
+		r, err := s.reports.Reach(site)
 		if err != nil {
 			s.reportsUnavailable(ctx, err)
 			return
@@ -57,6 +61,9 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, name string) {
 	q, err := analytics.NewQuery(values, time.Now())
 	if err != nil {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if !s.knownSite(ctx, q.Site) {
 		return
 	}
 	r, err := s.reports.Report(name, q)

@@ -197,9 +197,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 const importBodyLimit = 64 << 20
 
 // bodyLimit raises the body limit for an authorised import once its headers are read, before
-// any of the body is; every other request keeps the configured limit.
+// any of the body is, whatever its query string; every other request keeps the configured
+// limit.
 func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if string(h.RequestURI()) == "/api/v1/import" && string(h.Method()) == fasthttp.MethodPost {
+	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
+	if string(path) == "/api/v1/import" && string(h.Method()) == fasthttp.MethodPost {
 		if s.bearerOK(h.Peek("Authorization")) {
 			return fasthttp.RequestConfig{MaxRequestBodySize: importBodyLimit}
 		}
@@ -214,6 +216,8 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	var small *fasthttp.ErrSmallBuffer
 	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge) && hasPrefix(ctx.Path(), "/api/v1/") && !s.authorised(ctx):
+		s.unauthorised(ctx) // who may not call the admin API learns that first, whatever the size
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		s.fail(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("request body larger than %d bytes", s.cfg.BodyLimit))

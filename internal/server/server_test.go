@@ -259,7 +259,7 @@ func TestErrorsHaveStatusAndReason(t *testing.T) {
 		{"admin without token", "GET", "/api/v1/events", "", nil, 401, "unauthorised"},
 		{"admin wrong token", "GET", "/api/v1/events", "", []string{"Authorization", "Bearer nope"}, 401, "unauthorised"},
 		{"unknown visitor", "GET", "/api/v1/visitors/0123456789abcdef0123456789abcdef", "", []string{"Authorization", "Bearer " + token}, 404, "unknown_visitor"},
-		{"bad visitor id", "DELETE", "/api/v1/visitors/xyz", "", []string{"Authorization", "Bearer " + token}, 404, "unknown_visitor"},
+		{"bad visitor id", "DELETE", "/api/v1/visitors/xyz", "", []string{"Authorization", "Bearer " + token}, 400, "bad_request"},
 		{"bad export range", "GET", "/api/v1/events?from=yesterday", "", []string{"Authorization", "Bearer " + token}, 400, "bad_request"},
 	}
 	for _, tt := range tests {

@@ -13,10 +13,43 @@ import (
 // ErrUnknownVisitor is returned for a visitor id with no stored journey.
 var ErrUnknownVisitor = errors.New("unknown visitor")
 
+// ErrInvalidVisitorID is returned for a string that is not a visitor id at all. Such an
+// error matches ErrUnknownVisitor too: no visitor has that id.
+var ErrInvalidVisitorID = errors.New("not a visitor id")
+
+// maxVIDEcho bounds how much of a malformed visitor id an error repeats.
+const maxVIDEcho = 40
+
+// invalidVID is the error of a malformed visitor id; it echoes only its start.
+type invalidVID struct{ echo string }
+
+// Error says what a visitor id looks like.
+func (e invalidVID) Error() string {
+	return fmt.Sprintf("%q is not a visitor id (want %d lower-case hex digits)", e.echo, VIDLen)
+}
+
+// Is matches ErrInvalidVisitorID and ErrUnknownVisitor.
+func (e invalidVID) Is(target error) bool {
+	return target == ErrInvalidVisitorID || target == ErrUnknownVisitor
+}
+
+// CheckVID returns nil for a well-formed visitor id; otherwise an error matching
+// ErrInvalidVisitorID that repeats at most the first 40 bytes of vid.
+func CheckVID(vid string) error {
+	if ValidVID(vid) {
+		return nil
+	}
+	if len(vid) > maxVIDEcho {
+		vid = vid[:maxVIDEcho] + "…"
+	}
+	return invalidVID{vid}
+}
+
 // Visitor returns the stored journey of vid (following a merge to the known user's journey).
+// A malformed vid is ErrInvalidVisitorID; one without a journey ErrUnknownVisitor.
 func (t *Tracker) Visitor(vid string) (*journey.State, error) {
-	if !ValidVID(vid) {
-		return nil, fmt.Errorf("%w: %q is not a visitor id", ErrUnknownVisitor, vid)
+	if err := CheckVID(vid); err != nil {
+		return nil, err
 	}
 	w := t.pool.Get().(*work)
 	defer t.putWork(w)
@@ -49,8 +82,8 @@ const eraseChunk = 2000
 // identity links and aliases (following a merge to the known user's journey, which is erased
 // whole). It returns the number of keys deleted; ErrUnknownVisitor when there was nothing.
 func (t *Tracker) Erase(vid string) (int, error) {
-	if !ValidVID(vid) {
-		return 0, fmt.Errorf("%w: %q is not a visitor id", ErrUnknownVisitor, vid)
+	if err := CheckVID(vid); err != nil {
+		return 0, err
 	}
 	w := t.pool.Get().(*work)
 	defer t.putWork(w)
