@@ -43,6 +43,9 @@ func attributionCmd(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return exitError{code: 2, msg: "pathlight attribution: give the path file with --paths"}
 	}
+	if *order < 1 || *order > report.MaxOrder {
+		return exitError{code: 2, msg: fmt.Sprintf("pathlight attribution: --order %d: want a whole number from 1 to %d", *order, report.MaxOrder)}
+	}
 	ao := report.AttributionOptions{Order: *order, Game: report.Game(*game), Transitions: *transitions}
 	n, err := report.ParseMaxSteps(*maxSteps)
 	if err != nil {
@@ -76,7 +79,7 @@ func attributionCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return exitError{code: 1, msg: fmt.Sprintf("pathlight attribution: %s: %v", *paths, err)}
 	}
-	res := &analytics.AttributionReport{Models: map[string]*report.Attribution{}, Order: max(1, *order)}
+	res := &analytics.AttributionReport{Models: map[string]*report.Attribution{}, Order: *order}
 	for _, m := range models {
 		o := ao
 		o.Model = m

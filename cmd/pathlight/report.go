@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -83,7 +84,16 @@ func reportCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		return usageError(err)
 	}
 	if name == "" && fs.NArg() > 0 {
+		// The name after the flags: flags may follow it too.
 		name = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return usageError(err)
+		}
+	}
+	if fs.NArg() > 0 {
+		// Parsing stops at the first argument that is not a flag: whatever follows it would
+		// be ignored without a word.
+		return exitError{code: 2, msg: fmt.Sprintf("pathlight report: unexpected argument %q: name one report, then flags", fs.Arg(0))}
 	}
 	if name == "" {
 		fs.Usage()
@@ -91,6 +101,9 @@ func reportCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	}
 	if *format != "table" && *format != "json" && *format != "csv" {
 		return exitError{code: 2, msg: fmt.Sprintf("pathlight report: --format %q: want table, json or csv", *format)}
+	}
+	if _, err := analytics.NewPayload(name); err != nil {
+		return exitError{code: 2, msg: "pathlight report: " + err.Error()}
 	}
 	values := map[string]string{"from": *from, "to": *to, "site": *site}
 	for _, o := range reportOptions {
@@ -110,7 +123,13 @@ func reportCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		}
 		res, raw, err = remoteReport(*server, token, name, values)
 	} else {
-		res, err = localReport(*data, *rulesDir, name, values)
+		rulesGiven := false
+		fs.Visit(func(f *flag.Flag) { rulesGiven = rulesGiven || f.Name == "rules" })
+		set, rerr := loadReportRules(*rulesDir, rulesGiven, stderr)
+		if rerr != nil {
+			return rerr
+		}
+		res, err = localReport(*data, *rulesDir, set, name, values, getenv)
 	}
 	if err != nil {
 		return err
@@ -175,8 +194,9 @@ func fmtTime(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04 MST")
 }
 
-// localReport computes a report from a stopped server's data directory.
-func localReport(dataDir, rulesDir, name string, values map[string]string) (*analytics.Result, error) {
+// localReport computes a report from a stopped server's data directory, with the rules set
+// (loaded from rulesDir, which may also hold spend).
+func localReport(dataDir, rulesDir string, set *rules.Set, name string, values map[string]string, getenv func(string) string) (*analytics.Result, error) {
 	if _, err := analytics.NewPayload(name); err != nil {
 		return nil, exitError{code: 2, msg: "pathlight report: " + err.Error()}
 	}
@@ -184,14 +204,10 @@ func localReport(dataDir, rulesDir, name string, values map[string]string) (*ana
 	if _, err := os.Stat(dir); err != nil {
 		return nil, exitError{code: 1, msg: fmt.Sprintf("pathlight report: no Pathlight data in %s (%v); give --data the server's data directory, or ask a running server with --server", dataDir, err)}
 	}
-	set, err := loadReportRules(rulesDir)
-	if err != nil {
-		return nil, err
-	}
 	db, err := store.Open(dir, store.Options{})
 	if err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "directory lock") {
-			return nil, exitError{code: 1, msg: fmt.Sprintf("pathlight report: %s is in use by a running server; ask it instead:\n  pathlight report %s --server http://127.0.0.1:8080 --token <admin token>", dataDir, name)}
+			return nil, exitError{code: 1, msg: fmt.Sprintf("pathlight report: %s is in use by a running server; ask it instead:\n  pathlight report %s --server %s --token <admin token>", dataDir, name, serverHint(getenv))}
 		}
 		return nil, err
 	}
@@ -210,10 +226,29 @@ func localReport(dataDir, rulesDir, name string, values map[string]string) (*ana
 	return res, err
 }
 
-// loadReportRules loads the rules the report takes its definitions from; a missing
-// directory means no rules (reports without funnels, surveys or experiments).
-func loadReportRules(dir string) (*rules.Set, error) {
+// serverHint is the URL of the running server to suggest: the address the server is
+// configured with in the environment (PATHLIGHT_ADDR, as `pathlight serve` reads it), or a
+// placeholder, since which server holds the directory cannot be told from it.
+func serverHint(getenv func(string) string) string {
+	addr := getenv("PATHLIGHT_ADDR")
+	if addr == "" {
+		return "http://<host:port of the server>"
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("127.0.0.1", port) // listening everywhere: reach it locally
+	}
+	return "http://" + addr
+}
+
+// loadReportRules loads the rules the report takes its definitions from. A directory given
+// with --rules must exist; without --rules a missing ./rules means no rules (reports without
+// funnels, steps, surveys or experiments), which stderr is told.
+func loadReportRules(dir string, given bool, stderr io.Writer) (*rules.Set, error) {
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if given {
+			return nil, exitError{code: 1, msg: "pathlight report: --rules " + dir + ": no such directory"}
+		}
+		fmt.Fprintf(stderr, "pathlight report: warning: no rules directory %s; the reports have none of the rules' funnels, steps, surveys or experiments (give --rules)\n", dir)
 		return rules.Empty(), nil
 	}
 	set, err := rules.LoadDir(dir)
