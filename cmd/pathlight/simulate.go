@@ -95,13 +95,22 @@ func simulateCmd(args []string, stdout, stderr io.Writer, getenv func(string) st
 		}
 		c.end = time.UnixMilli(ms).UTC()
 	}
-	lines := simulateLines(c)
-	if *out != "" {
-		return writeLines(*out, stdout, lines)
-	}
 	token := *tok
 	if token == "" {
 		token = getenv("PATHLIGHT_ADMIN_TOKEN")
+	}
+	if *out == "" {
+		// What the server would refuse line by line is refused before anything is sent.
+		switch {
+		case token == "":
+			return fail("give the admin token with --token or PATHLIGHT_ADMIN_TOKEN")
+		case c.end.After(time.Now().Add(time.Minute)):
+			return fail("--end %s is in the future: the server refuses events from the future", c.end.Format(time.RFC3339))
+		}
+	}
+	lines := simulateLines(c)
+	if *out != "" {
+		return writeLines(*out, stdout, lines)
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), *maxDur)
@@ -110,14 +119,21 @@ func simulateCmd(args []string, stdout, stderr io.Writer, getenv func(string) st
 	fmt.Fprintf(stdout, "simulated %d visitors over %d days (seed %d): sent %d of %d lines in %d requests in %s\n",
 		c.visitors, c.days, c.seed, sent, len(lines), reqs, since(start))
 	fmt.Fprintf(stdout, "accepted %d events, %d duplicates, %d rejected, %d bad lines\n",
-		total.Accepted, total.Duplicate, total.Rejected, len(total.Errors))
+		total.Accepted, total.Duplicate, total.Rejected, total.BadLines)
 	for _, e := range total.Errors[:min(5, len(total.Errors))] {
 		fmt.Fprintf(stdout, "  line %d: %s\n", e.Line, e.Error)
 	}
 	if ctx.Err() != nil && sent < len(lines) {
 		return exitError{code: 1, msg: fmt.Sprintf("pathlight simulate: stopped after --max-duration %v with %d lines unsent", *maxDur, len(lines)-sent)}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if total.BadLines > 0 || total.Rejected > 0 {
+		// Not all the traffic arrived: a script must not take that for a success.
+		return exitError{code: 1, msg: fmt.Sprintf("pathlight simulate: the server refused %d of the %d lines sent and rejected %d events", total.BadLines, sent, total.Rejected)}
+	}
+	return nil
 }
 
 // writeLines writes the import to a file, or stdout for "-".
@@ -164,6 +180,7 @@ func sendLines(ctx context.Context, server, token string, lines []simLine, chunk
 		total.Accepted += res.Accepted
 		total.Duplicate += res.Duplicate
 		total.Rejected += res.Rejected
+		total.BadLines += res.BadLines
 		for _, e := range res.Errors {
 			e.Line += sent
 			total.Errors = append(total.Errors, e)

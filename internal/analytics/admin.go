@@ -93,11 +93,13 @@ func (s *Service) Live() *Live {
 
 // ImportResult counts what an import did.
 type ImportResult struct {
-	Lines     int           `json:"lines"`
-	Accepted  int           `json:"accepted"`
-	Duplicate int           `json:"duplicate"`
-	Rejected  int           `json:"rejected"`
-	Errors    []ImportError `json:"errors"`
+	Lines     int `json:"lines"`
+	Accepted  int `json:"accepted"`
+	Duplicate int `json:"duplicate"`
+	Rejected  int `json:"rejected"`
+	// BadLines counts the lines that could not be used, all of them; Errors lists the first.
+	BadLines int           `json:"bad_lines"`
+	Errors   []ImportError `json:"errors"`
 }
 
 // ImportError is a line an import could not use.
@@ -106,7 +108,7 @@ type ImportError struct {
 	Error string `json:"error"`
 }
 
-// maxImportErrors bounds the errors an import lists; later ones are only counted in Lines.
+// maxImportErrors bounds the errors an import lists; later ones are only counted, in BadLines.
 const maxImportErrors = 100
 
 // Importer tracks NDJSON imports (see track.ImportLine) through a tracker.
@@ -141,6 +143,7 @@ func (im *Importer) Import(body []byte) (*ImportResult, error) {
 		res.Lines++
 		c, err := im.tr.Import(line, &sc, im.site)
 		if errors.Is(err, track.ErrImportLine) {
+			res.BadLines++
 			if len(res.Errors) < maxImportErrors {
 				res.Errors = append(res.Errors, ImportError{Line: n, Error: err.Error()})
 			}
