@@ -52,17 +52,6 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	if cfg.AdminToken == "" {
-		tok, created, err := adminToken(cfg.Data)
-		if err != nil {
-			return err
-		}
-		cfg.AdminToken = tok
-		if created {
-			fmt.Fprintf(stdout, "Generated the admin token (stored in %s; shown only this once):\n\n    %s\n\n",
-				filepath.Join(cfg.Data, adminTokenFile), tok)
-		}
-	}
 	if cfg.AnyOrigin {
 		log.Warn("no --sites given: site \"demo\" accepts hits from any origin; set --sites in production")
 	}
@@ -78,6 +67,21 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 			return fmt.Errorf("--geoip: %w", err)
 		}
 		defer geo.Close()
+	}
+	// Only now that this server holds the data directory and has what it needs to start is a
+	// token generated: one announced by a server that never started (or stored into another
+	// server's directory) would be of no use.
+	if cfg.AdminToken == "" {
+		tok, created, err := adminToken(cfg.Data)
+		if err != nil {
+			_ = db.Close()
+			return err
+		}
+		cfg.AdminToken = tok
+		if created {
+			fmt.Fprintf(stdout, "Generated the admin token (stored in %s; shown only this once):\n\n    %s\n\n",
+				filepath.Join(cfg.Data, adminTokenFile), tok)
+		}
 	}
 
 	// The feed hears every commit, so that reports see new hits without a rescan.
