@@ -237,26 +237,22 @@ func (d *decoder) slots() error {
 		return err
 	}
 	for i := 0; !empty; i++ {
-		path := func() string { return "slots[" + strconv.Itoa(i) + "]" }
-		if i >= d.lim.MaxSlots {
-			return &DecodeError{Offset: d.pos, Reason: "more than " + strconv.Itoa(d.lim.MaxSlots) + " slots"}
-		}
 		if d.peek() != '"' {
-			return d.typeErr(path(), "string")
+			return d.typeErr("slots["+strconv.Itoa(i)+"]", "string")
 		}
-		start := d.pos
 		off, n, err := d.str()
 		if err != nil {
 			return err
 		}
-		switch {
-		case n == 0:
-			return &DecodeError{Offset: start, Reason: path() + ": empty"}
-		case n > d.lim.MaxSlotLen:
-			return &DecodeError{Offset: start, Reason: path() + ": longer than " + strconv.Itoa(d.lim.MaxSlotLen) + " bytes"}
+		// Slots ride along with events: a slot past the limit, or a name no rule can define
+		// (empty, or longer than a slot id may be), is not answered, and keeps the page's
+		// default, rather than cost the batch its events.
+		if n == 0 || n > d.lim.MaxSlotLen || len(d.b.Slots) >= d.lim.MaxSlots {
+			d.buf = d.buf[:off]
+		} else {
+			d.b.Slots = append(d.b.Slots, "")
+			d.ref(refSlot, -1, len(d.b.Slots)-1, off, n)
 		}
-		d.b.Slots = append(d.b.Slots, "")
-		d.ref(refSlot, -1, len(d.b.Slots)-1, off, n)
 		more, err := d.next(']')
 		if err != nil {
 			return err

@@ -48,6 +48,8 @@ func TestDecodeBatchShapes(t *testing.T) {
 		{"empty batch", `{"events":[]}`, "", "", ConsentUnset, nil, nil},
 		{"null events is a batch", `{"site":"demo","events":null}`, "demo", "", ConsentUnset, nil, nil},
 		{"an empty site is no site", `{"site":"","slots":["hero"]}`, "", "", ConsentUnset, nil, []string{"hero"}},
+		{"slots no rule can define are not asked", `{"slots":["a","","` + strings.Repeat("s", 65) + `","b"]}`, "", "", ConsentUnset, nil, []string{"a", "b"}},
+		{"slots past the 20th are not asked", `{"slots":[` + strings.Repeat(`"s",`, 24) + `"s"]}`, "", "", ConsentUnset, nil, strings.Split(strings.Repeat("s,", 19)+"s", ",")},
 		{"decisions only", `{"site":"demo","slots":["hero"]}`, "demo", "", ConsentUnset, nil, []string{"hero"}},
 		{"empty object", `{}`, "", "", ConsentUnset, nil, nil},
 		{"nulls are absent", `{"site":null,"vid":null,"consent":null,"slots":null,"events":[{"id":"e1","type":"pageview","url":null,"ts":null,"props":null}]}`,
@@ -158,8 +160,6 @@ func TestDecodeBatchRejections(t *testing.T) {
 		{`{"id":"e1","type":"` + long(40) + `"}`, "e1", `unknown type "` + long(32) + `..."`},
 		{`{"id":"e1","type":"event","name":"` + long(129) + `"}`, "e1", "name longer than 128 bytes"},
 		{`{"id":"e1","type":"pageview","url":"` + long(2049) + `"}`, "e1", "url longer than 2048 bytes"},
-		{`{"id":"e1","type":"pageview","ref":"` + long(2049) + `"}`, "e1", "ref longer than 2048 bytes"},
-		{`{"id":"e1","type":"pageview","title":"` + long(513) + `"}`, "e1", "title longer than 512 bytes"},
 		{`{"id":"e1","type":"identify","user_id":"` + long(257) + `"}`, "e1", "user_id longer than 256 bytes"},
 		{`{"id":"e1","type":"prompt","action":"shown","prompt":"` + long(129) + `"}`, "e1", "prompt id longer than 128 bytes"},
 		{`{"id":"e1","type":"prompt","prompt":"p","action":"answered","answer":"` + long(2001) + `"}`, "e1", "answer longer than 2000 bytes"},
@@ -295,9 +295,6 @@ func TestDecodeBatchErrors(t *testing.T) {
 		{`{"events":null,"url":"https://shop.example/"}`, `event members beside "events": a body is one event, or a batch with every event in "events"`},
 		{`{"slots":"hero"}`, "slots: expected array, got string"},
 		{`{"slots":[1]}`, "slots[0]: expected string, got number"},
-		{`{"slots":["a",""]}`, "slots[1]: empty"},
-		{`{"slots":["` + strings.Repeat("s", 65) + `"]}`, "slots[0]: longer than 64 bytes"},
-		{`{"slots":[` + many(21, `"s"`) + `]}`, "more than 20 slots"},
 		{`{"events":[` + many(101, `{}`) + `]}`, "more than 100 events"},
 		{`{"site":"a","site":"b"}`, `duplicate key "site"`},
 		{`{"events":[],"events":[]}`, `duplicate key "events"`},
@@ -368,6 +365,23 @@ func TestDecodeBatchStrings(t *testing.T) {
 		if tt.want != "" && (len(e.Props) != 1 || e.Props[0].Key != tt.want || e.Props[0].Val.Str != tt.want) {
 			t.Errorf("DecodeBatch(%s).Props = %+v; want the key and value %q", tt.json, e.Props, tt.want)
 		}
+	}
+}
+
+// TestDecodeBatchCutsRefAndTitle: a referrer or title past its limit is cut, at a character
+// boundary, and the event kept.
+func TestDecodeBatchCutsRefAndTitle(t *testing.T) {
+	lim := DefaultLimits()
+	title := strings.Repeat("長", 200) // 600 bytes: the cut falls inside the 171st character
+	ref := "https://ref.example/" + strings.Repeat("r", 3000)
+	body := `{"events":[{"id":"e1","type":"pageview","title":"` + title + `","ref":"` + ref + `"}]}`
+	var b Batch
+	rej, err := DecodeBatch([]byte(body), &b, testNow, &lim)
+	if err != nil || len(rej) != 0 || len(b.Events) != 1 {
+		t.Fatalf("DecodeBatch = %v, %v, %d events; want the event kept", rej, err, len(b.Events))
+	}
+	if e := b.Events[0]; e.Title != strings.Repeat("長", 170) || e.Ref != ref[:lim.MaxURL] {
+		t.Fatalf("title %d bytes, ref %d bytes; want 510 (170 whole characters) and %d", len(e.Title), len(e.Ref), lim.MaxURL)
 	}
 }
 

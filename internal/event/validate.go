@@ -1,6 +1,9 @@
 package event
 
-import "strconv"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
 // check validates a decoded event and returns why it is rejected, or "" when it is kept. note
 // is the first problem found while parsing, if any. The id is checked first, so that a
@@ -26,12 +29,10 @@ func check(e *Event, note string, now int64, lim *Limits) string {
 	if r := checkLen("url", e.URL, lim.MaxURL); r != "" {
 		return r
 	}
-	if r := checkLen("ref", e.Ref, lim.MaxURL); r != "" {
-		return r
-	}
-	if r := checkLen("title", e.Title, lim.MaxTitle); r != "" {
-		return r
-	}
+	// A referrer or a title past its limit is cut rather than cost the event: neither keys
+	// anything (the referrer's host is what the channel needs), and a long title is common.
+	e.Ref = cutUTF8(e.Ref, lim.MaxURL)
+	e.Title = cutUTF8(e.Title, lim.MaxTitle)
 	if r := checkLen("user_id", e.UserID, lim.MaxUserID); r != "" {
 		return r
 	}
@@ -99,6 +100,17 @@ func checkLen(what, s string, limit int) string {
 		return what + " longer than " + strconv.Itoa(limit) + " bytes"
 	}
 	return ""
+}
+
+// cutUTF8 returns s cut to at most n bytes, never inside a UTF-8 sequence.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // hours formats a limit in hours for a reason: "24h".
