@@ -297,8 +297,12 @@ func (d *dec) text(n ast.Node, what string) (string, bool) {
 
 var idPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
+// maxIDLen bounds ids: a hit names its slots in at most 64 bytes, and names no longer than
+// that read well in reports too.
+const maxIDLen = 64
+
 // ident decodes an id: letters, digits, '_' and '-', starting with a letter or '_', so that
-// ids can appear in field paths such as steps.<id>.count.
+// ids can appear in field paths such as steps.<id>.count; at most maxIDLen bytes.
 func (d *dec) ident(n ast.Node, what string) (string, bool) {
 	s, ok := d.str(n, what)
 	if !ok {
@@ -308,6 +312,10 @@ func (d *dec) ident(n ast.Node, what string) (string, bool) {
 		d.errorf(n, "%s %q must start with a letter or '_' and hold only letters, digits, '_' and '-'", what, s)
 		return "", false
 	}
+	if len(s) > maxIDLen {
+		d.errorf(n, "%s %q is longer than %d bytes", what, s, maxIDLen)
+		return "", false
+	}
 	return s, true
 }
 
@@ -315,6 +323,10 @@ func (d *dec) ident(n ast.Node, what string) (string, bool) {
 func (d *dec) keyIdent(e entry, what string) bool {
 	if !idPattern.MatchString(e.key) {
 		d.errorf(e.k, "%s %q must start with a letter or '_' and hold only letters, digits, '_' and '-'", what, e.key)
+		return false
+	}
+	if len(e.key) > maxIDLen {
+		d.errorf(e.k, "%s %q is longer than %d bytes", what, e.key, maxIDLen)
 		return false
 	}
 	return true
