@@ -4,6 +4,7 @@
 //                a fast scroll up, or the page being hidden
 //   idle         {seconds}: that long without input
 //   after        {seconds}: that long on the page (since the pageview)
+//                (seconds left out, as the server does for 0: at once)
 //   scroll       {percent}: the maximum scroll depth reaches it
 //   event        {event}: the named event is tracked on the page
 // At most one prompt fires per page view: once one has fired, nothing more does, so a visitor is
@@ -55,7 +56,8 @@ export function arm(start, mobile) {
               ? kind == "scroll" && v.depth >= t.percent
               : t.type == "event"
                 ? kind == "event" && v == t.event
-                : (t.type == "after" ? start : t.type == "idle" ? idle : now) + t.seconds * 1e3 <= now,
+                : // A timed trigger without seconds (the server leaves out a 0) fires at once.
+                  (t.type == "after" ? start : t.type == "idle" ? idle : 1 / 0) + (t.seconds || 0) * 1e3 <= now,
         );
       if (p) done = 1;
       return p || undefined;

@@ -71,6 +71,23 @@ test("three pricing views, then exit intent shows the survey; the answer is stor
   assert.deepEqual(got[3].prompts || [], [], `prompts after answering = ${JSON.stringify(got[3].prompts)}; want none`);
 });
 
+test("a survey with the default trigger shows at once", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  const got = replies(page);
+  await page.goto(env.base + "/t/now.html");
+  const vid = await vidOf(ctx);
+  await until("the page's reply", () => got.length >= 1);
+  const offered = got[0].prompts || [];
+  assert.deepEqual(offered.map((p) => p.trigger), [{ type: "after" }], `triggers offered = ${JSON.stringify(offered)}; want the default, without seconds`);
+  // At once: the first tick after the UI loads, well within 3 s.
+  const dialog = prompt(page).getByRole("dialog");
+  await dialog.waitFor({ timeout: 3000 });
+  await dialog.getByRole("textbox").fill("Faster shipping");
+  await dialog.getByRole("button", { name: "Send" }).click();
+  await promptState(vid, "at_once", (p) => p.shown == 1 && p.answered == 1);
+});
+
 test("on a touch device, a fast scroll up is the exit intent", async () => {
   const ctx = await env.context({ viewport: { width: 390, height: 500 }, isMobile: true, hasTouch: true });
   const page = await ctx.newPage();

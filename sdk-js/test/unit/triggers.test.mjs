@@ -102,9 +102,22 @@ test("triggers", async (t) => {
     },
     {
       name: "a prompt without a known trigger never fires",
-      prompts: [p("odd", { type: "teleport" }), p("nosecs", { type: "after" })],
+      prompts: [p("odd", { type: "teleport" }), p("odd2", { type: "teleport", seconds: 1 })],
       steps: [["tick", 0, 1e9], ["exit", 0, 1e9]],
       want: ["-", "-"],
+    },
+    {
+      // The server leaves seconds out when it is 0: the default trigger is {after: 0s}.
+      name: "after without seconds: at once",
+      prompts: [p("now", { type: "after" })],
+      steps: [["tick", 0, 0]],
+      want: ["now"],
+    },
+    {
+      name: "idle without seconds: at once",
+      prompts: [p("idle0", { type: "idle" })],
+      steps: [["input", 0, 500], ["tick", 0, 500]],
+      want: ["idle0", "-"],
     },
   ];
   for (const c of cases) {
