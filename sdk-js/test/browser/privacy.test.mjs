@@ -87,3 +87,26 @@ test("consent required, then denied: no cookie, no storage, no visitor state", a
   const vid = got[0].reply && got[0].reply.vid;
   if (vid) assert.equal(await env.visitor(vid), null, `the server keeps state for visitor ${vid}`);
 });
+
+test("the demo's signup and checkout forms put no personal data into a tracked URL", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  await page.goto(env.base + "/signup");
+  const vid = await until("the pl_vid cookie", () => env.vid(ctx));
+  await page.fill("#first", "Alex");
+  await page.fill("#email", "alex.hiker@example.com");
+  await Promise.all([page.waitForURL(env.base + "/thanks"), page.getByRole("button", { name: "Join" }).click()]);
+  await page.goto(env.base + "/checkout");
+  await Promise.all([page.waitForURL(env.base + "/checkout/pay"), page.click("text=Continue to payment")]);
+  await page.evaluate(() => window.pathlight("event", "settled"));
+  const v = await until("the signup, identify and shipping events", async () => {
+    const v = await env.visitor(vid);
+    return v && v.events.settled && v.events.add_shipping_info && v.user_id && v;
+  });
+  assert.equal(v.events.signup, 1, `events.signup = ${v.events.signup}; want 1`);
+  assert.equal(v.user_id, "demo-alexhikerexamplecom", `user_id = ${v.user_id}; want the demo's id, not the email`);
+  assert.equal(v.traits.first_name, "Alex");
+  const urls = (await env.events()).filter((e) => e.vid == vid).flatMap((e) => [e.url, e.ref]).filter(Boolean);
+  const leaks = urls.filter((u) => /alex|example\.com|ridge|hiker/i.test(u));
+  assert.deepEqual(leaks, [], "tracked URLs carry personal data");
+});
