@@ -33,6 +33,7 @@ function start() {
   const mobile = matchMedia("(pointer:coarse)").matches;
   const gpc = !!nav.globalPrivacyControl;
   const now = () => Date.now();
+  const t0 = now(); // the first pageview is dated just before: see page()
   // storage reads key k, or writes v (removes the key when v is falsy); localStorage may throw
   // (disabled storage, sandboxed frames), which reads as nothing stored.
   const storage = (k, v) => {
@@ -52,6 +53,9 @@ function start() {
   let busy = 0; // a request is in flight: one at a time, so the first reply sets the cookie
   let pause = 0; // a send failed: wait for the backoff timer (or the network coming back)
   let tries = 0; // failed sends in a row
+  // most events in one request: halved after each failed send, so that events too many or too
+  // large for one request together (over the browser's 64 KiB) go a few at a time
+  let most = 100;
   let view = 0; // page views so far, SPA routes included
   let open = 0; // the view whose slots are hidden waiting for decisions, 0 when none
   let slots = 0; // the slots to ask decisions for with the next request
@@ -106,7 +110,7 @@ function start() {
   function flush(hide) {
     const events = load()
       .filter((e) => !flying[e.id])
-      .slice(0, 100);
+      .slice(0, most);
     if (!ready || consent === 0 || pause || !events.length || (!hide && busy)) return;
     const s = !hide && slots;
     const v = view;
@@ -129,12 +133,14 @@ function start() {
         if (r.status > 499 || r.status == 429) throw r;
         done();
         tries = 0;
+        most = 100;
         return r.ok && r.json();
       })
       .then(
         (res) => reply(res, v, s),
         () => {
           pause = 1;
+          most = most >> 1 || 1;
           setTimeout(resume, backoff(tries++));
           if (s && open == v) uncover();
         },
@@ -207,10 +213,12 @@ function start() {
 
   function page() {
     leave();
-    const e = ev("pageview", { ref: url || d.referrer, title: d.title });
-    // The first pageview goes ahead of the calls queued before the snippet loaded.
-    const first = !view++;
-    save(enqueue(first ? [e] : load(), first ? load() : [e], now()));
+    // The queue is in time order, so that the server finds a landing before the pages after it
+    // and decides for the current page. The first pageview is dated just before the snippet
+    // started: after what earlier pages and other tabs queued, ahead of the calls this page
+    // made before the snippet loaded.
+    const e = ev("pageview", { ref: url || d.referrer, title: d.title, ts: view++ ? now() : t0 - 1 });
+    save(enqueue(load(), [e], now()));
     url = e.url;
     scroll = scrollSent = 0;
     trig = arm(now(), mobile);

@@ -13,17 +13,26 @@ export const MAX_QUEUE = 50;
 export const MAX_AGE = 864e5;
 
 /**
- * Returns the queue to keep after adding events: one entry per event id (the latest wins),
- * none older than MAX_AGE at time now, at most max, oldest dropped first.
+ * An event whose JSON takes MAX_EVENT bytes or more is dropped: browsers refuse a keepalive
+ * fetch or a beacon over 64 KiB (the server's body limit too), so no request could carry it,
+ * and kept at the head of the queue it would block every send after it.
+ */
+export const MAX_EVENT = 6e4;
+
+/**
+ * Returns the queue to keep after adding events, in time order (events of the same ts in the
+ * order given): one entry per event id (the latest wins), none older than MAX_AGE at time now
+ * nor of MAX_EVENT bytes or more, at most max, oldest dropped first.
  */
 export function enqueue(queue, events, now, max = MAX_QUEUE) {
   const seen = {};
   return queue
     .concat(events)
     .reverse()
-    .filter((e) => e && e.id && !seen[e.id] && (seen[e.id] = now - e.ts < MAX_AGE))
-    .slice(0, max)
-    .reverse();
+    .filter((e) => e && e.id && !seen[e.id] && (seen[e.id] = now - e.ts < MAX_AGE && new Blob([JSON.stringify(e)]).size < MAX_EVENT))
+    .reverse()
+    .sort((a, b) => a.ts - b.ts)
+    .slice(-max);
 }
 
 /** Returns the queue without the events whose ids are in sent. */

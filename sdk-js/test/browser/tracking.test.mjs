@@ -148,3 +148,119 @@ test("a send whose reply is lost is retried and the server's dedup counts it onc
   const v = await settled(page, vid, "after_loss");
   assert.equal(v.events.reply_lost, 1, `events.reply_lost = ${v.events.reply_lost}; want 1`);
 });
+
+// bodies records the size in bytes of every request body the context sends to /v1/hit and
+// /v1/beacon.
+function bodies(ctx) {
+  const sizes = [];
+  ctx.on("request", (r) => /\/v1\/(hit|beacon)$/.test(r.url()) && sizes.push(Buffer.byteLength(r.postData() || "")));
+  return sizes;
+}
+
+test("an event no request could carry is dropped and does not block the queue", async () => {
+  const ctx = await env.context();
+  const sizes = bodies(ctx);
+  const page = await ctx.newPage();
+  await page.goto(env.base + "/products/jacket");
+  const vid = await vidOf(ctx);
+  // Browsers refuse a keepalive fetch or a beacon over 64 KiB: such an event is dropped when
+  // queued, the events after it go.
+  await page.evaluate(() => window.pathlight("event", "cart_snapshot", { json: "x".repeat(70000) }));
+  await settled(page, vid, "after_big");
+  // One an older snippet left in the queue is dropped too.
+  await page.evaluate(() => {
+    const q = JSON.parse(localStorage.getItem("pl_q") || "[]");
+    q.push({ id: crypto.randomUUID(), type: "event", name: "stuck", ts: Date.now(), url: location.href, props: { json: "x".repeat(70000) } });
+    localStorage.setItem("pl_q", JSON.stringify(q));
+  });
+  await page.goto(env.base + "/pricing");
+  const v = await settled(page, vid, "after_stuck");
+  assert.equal(v.paths["/pricing"], 1, `paths = ${JSON.stringify(v.paths)}; want /pricing's pageview`);
+  assert.ok(!v.events.cart_snapshot && !v.events.stuck, `events = ${JSON.stringify(v.events)}; want neither oversized event`);
+  assert.ok(sizes.every((n) => n < 64 * 1024), `request bodies of ${Math.max(...sizes)} bytes; want each under 64 KiB`);
+});
+
+test("a queue too large for one request goes through in smaller ones", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  await page.goto(env.base + "/products/jacket");
+  const vid = await vidOf(ctx);
+  await settled(page, vid, "online_first");
+  await ctx.setOffline(true);
+  // 40 events of over 2 kB each: about 90 kB in all, more than the browser sends in one.
+  await page.evaluate(() => {
+    for (let i = 0; i < 40; i++) window.pathlight("event", "bulky", { i, a: "a".repeat(1000), b: "b".repeat(1000) });
+  });
+  await until("the events in the retry queue", () =>
+    page.evaluate(() => JSON.parse(localStorage.getItem("pl_q") || "[]").filter((e) => e.name == "bulky").length == 40),
+  );
+  await ctx.setOffline(false);
+  const v = await until(
+    "the 40 events",
+    async () => {
+      const v = await env.visitor(vid);
+      return v && v.events.bulky == 40 && v;
+    },
+    30000,
+  );
+  assert.equal(v.events.bulky, 40);
+});
+
+test("a queued pageview from an earlier page keeps its place: the new page is the one decided for", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  const batches = [];
+  ctx.on("request", (r) => r.url().endsWith("/v1/hit") && batches.push(JSON.parse(r.postData())));
+  // The landing page's hits fail; the next page's go through.
+  let down = true;
+  await ctx.route("**/v1/{hit,beacon}", (r) => (down ? r.abort("connectionrefused") : r.continue()));
+  await page.goto(env.base + "/pricing?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring");
+  await until("a failed hit", () => batches.length >= 1);
+  down = false;
+  await page.goto(env.base + "/");
+  await page.waitForSelector("#variant", { state: "visible" }); // the paid-social hero: decided for /
+  const vid = await vidOf(ctx);
+  const asked = batches.filter((b) => b.slots).at(-1); // the home page's
+  const views = asked.events.filter((e) => e.type == "pageview").map((e) => new URL(e.url).pathname);
+  assert.deepEqual(views, ["/pricing", "/"], `pageviews of the request that asked for slots = ${JSON.stringify(views)}; want the earlier page first`);
+  const v = await until("the visitor's session", async () => {
+    const v = await env.visitor(vid);
+    return v && v.pageviews == 2 && v;
+  });
+  assert.equal(v.sessions.length, 1, `sessions = ${JSON.stringify(v.sessions)}; want one`);
+  assert.equal(v.sessions[0].channel, "Paid Social", `the session's channel = ${v.sessions[0].channel}; want Paid Social (its landing page)`);
+});
+
+test("a page with more slots than the server answers, or a long slot name, keeps its pageview", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  await page.goto(env.base + "/t/slots.html");
+  const vid = await vidOf(ctx); // set by the reply that accepted the pageview
+  const v = await until("the pageview", async () => {
+    const v = await env.visitor(vid);
+    return v && v.pageviews == 1 && v;
+  });
+  assert.equal(v.paths["/t/slots.html"], 1, `paths = ${JSON.stringify(v.paths)}`);
+  // Every slot is revealed once the reply is in: the ones not answered show their default.
+  await page.waitForFunction(() => [...document.querySelectorAll("[data-pl-slot]")].every((el) => getComputedStyle(el).visibility == "visible"));
+});
+
+test("a long title and referrer are cut by the server, not refused", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  await page.goto(env.base + "/t/long.html");
+  const vid = await vidOf(ctx);
+  // A URL over 2048 bytes is refused (its pageview is lost); the next page's referrer, that URL,
+  // is cut.
+  const path = "/t/long.html?q=" + "a".repeat(2100);
+  await page.goto(env.base + path);
+  await Promise.all([page.waitForURL("**/pricing"), page.evaluate(() => (location.href = "/pricing"))]);
+  await until("the two accepted pageviews", async () => {
+    const v = await env.visitor(vid);
+    return v && v.pageviews == 2;
+  });
+  const [first, next] = (await env.events()).filter((e) => e.vid == vid && e.type == "pageview");
+  const bytes = (s) => Buffer.byteLength(s);
+  assert.equal(first.title, "長".repeat(170), `title of ${bytes(first.title)} bytes; want cut to 510 (170 characters)`);
+  assert.equal(next.ref, (env.base + path).slice(0, 2048), `ref of ${bytes(next.ref)} bytes; want cut to 2048`);
+});

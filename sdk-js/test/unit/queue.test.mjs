@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { enqueue, remove, backoff, MAX_QUEUE, MAX_AGE } from "../../src/queue.js";
+import { enqueue, remove, backoff, MAX_QUEUE, MAX_AGE, MAX_EVENT } from "../../src/queue.js";
 
 const now = 1_700_000_000_000;
 const ev = (id, age = 0) => ({ id, ts: now - age });
@@ -13,6 +13,11 @@ test("enqueue", async (t) => {
     { name: "drops events older than MAX_AGE", queue: [ev("old", MAX_AGE + 1), ev("a")], add: [ev("b")], want: "a,b" },
     { name: "drops entries without an id", queue: [null, {}, ev("a")], add: [], want: "a" },
     { name: "keeps the newest max", queue: [ev("a"), ev("b"), ev("c")], add: [ev("d")], max: 2, want: "c,d" },
+    { name: "keeps time order", queue: [ev("a", 50), ev("b", 10)], add: [ev("c", 30), ev("d")], want: "a,c,b,d" },
+    { name: "events of the same time keep their order", queue: [ev("a"), ev("b")], add: [ev("c"), ev("d")], want: "a,b,c,d" },
+    { name: "keeps the newest max by time", queue: [ev("a", 5), ev("b", 50)], add: [ev("c", 10)], max: 2, want: "c,a" },
+    { name: "drops an event no request can carry", queue: [ev("a")], add: [{ ...ev("big"), s: "x".repeat(MAX_EVENT) }, ev("b")], want: "a,b" },
+    { name: "measures in UTF-8 bytes", queue: [], add: [{ ...ev("cjk"), s: "長".repeat(MAX_EVENT / 3) }, { ...ev("fits"), s: "長".repeat(MAX_EVENT / 3 - 20) }], want: "fits" },
   ];
   for (const c of cases) {
     await t.test(c.name, () => {
