@@ -378,7 +378,9 @@ func (c *compiler) arms(rx *rawExperiment, x *experiment) {
 	seen := map[string]pos{}
 	withWeight := 0
 	var sum float64
+	badWeight := false
 	for _, ra := range rx.arms {
+		badWeight = badWeight || ra.badWeight
 		if first, dup := seen[ra.id]; dup {
 			c.errAt(ra.at, "duplicate variant %q in experiment %q (first defined at %s)", ra.id, rx.id, first)
 		}
@@ -396,6 +398,8 @@ func (c *compiler) arms(rx *rawExperiment, x *experiment) {
 	}
 	weights := make([]float64, len(rx.arms))
 	switch {
+	case badWeight:
+		return // reported where it is
 	case withWeight == 0:
 		weights = bucket.EqualWeights(len(rx.arms))
 	case withWeight != len(rx.arms):

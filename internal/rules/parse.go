@@ -61,7 +61,7 @@ func (d *dec) top(e entry, rs *rawSet) {
 		}
 		p := d.at(e.k)
 		rs.stagesAt = &p
-		items, _ := d.list(e.v, "stages")
+		items, isList := d.list(e.v, "stages")
 		seen := map[string]bool{}
 		for _, it := range items {
 			s, ok := d.ident(it, "stage")
@@ -75,7 +75,7 @@ func (d *dec) top(e entry, rs *rawSet) {
 			seen[s] = true
 			rs.stages = append(rs.stages, s)
 		}
-		if len(items) == 0 {
+		if isList && len(items) == 0 {
 			d.errorf(e.k, "stages must list at least one stage")
 		}
 	case "steps":

@@ -70,9 +70,9 @@ func (d *dec) arm(n ast.Node) *rawArm {
 			w, ok := d.number(f.v, "weight")
 			if ok && w < 0 {
 				d.errorf(f.v, "weight %v must not be negative", w)
-				w = 0
+				ok = false
 			}
-			a.weight, a.hasWeight = w, true
+			a.weight, a.hasWeight, a.badWeight = w, true, !ok
 		case "content":
 			s, _ := d.text(f.v, "content")
 			a.content = &rawText{at: d.at(f.v), text: s}

@@ -8,6 +8,7 @@ func (d *dec) step(n ast.Node) *rawStep {
 	st := &rawStep{at: d.at(n)}
 	have := map[string]bool{}
 	var valueNode ast.Node
+	badConversion := false
 	isMap := d.object(n, "step", stepKeys, func(e entry) {
 		have[e.key] = true
 		switch e.key {
@@ -19,7 +20,9 @@ func (d *dec) step(n ast.Node) *rawStep {
 		case "when":
 			st.when = d.cond(e.v, "when")
 		case "conversion":
-			st.conversion, _ = d.boolean(e.v, "conversion")
+			var ok bool
+			st.conversion, ok = d.boolean(e.v, "conversion")
+			badConversion = !ok
 		case "value":
 			st.value, _ = d.str(e.v, "value")
 			valueNode = e.k
@@ -31,7 +34,7 @@ func (d *dec) step(n ast.Node) *rawStep {
 		return nil
 	}
 	d.require(n, "step", have, "id", "stage", "when")
-	if valueNode != nil && !st.conversion {
+	if valueNode != nil && !st.conversion && !badConversion { // a bad conversion is reported already
 		d.errorf(valueNode, "value is only meaningful on a step with conversion: true")
 	}
 	if st.id == "" {

@@ -36,6 +36,7 @@ func (d *dec) prompt(e entry, kind string) *rawPrompt {
 	}
 	have := map[string]bool{}
 	var choicesNode, typeNode ast.Node
+	givenChoices := 0
 	isMap := d.object(e.v, what, keys, func(f entry) {
 		have[f.key] = true
 		switch f.key {
@@ -53,6 +54,7 @@ func (d *dec) prompt(e entry, kind string) *rawPrompt {
 		case "choices":
 			choicesNode = f.k
 			items, _ := d.list(f.v, "choices")
+			givenChoices = len(items)
 			seen := map[string]bool{}
 			for _, it := range items {
 				c, ok := d.text(it, "a choice")
@@ -99,7 +101,8 @@ func (d *dec) prompt(e entry, kind string) *rawPrompt {
 		d.require(e.k, what, have, "question", "type")
 		switch p.qtype {
 		case SurveySingleChoice, SurveyMultipleChoice:
-			if len(p.choices) < 2 && (choicesNode != nil || typeNode != nil) {
+			// Fewer than two items given; two or more of which some are wrong are reported as such.
+			if givenChoices < 2 && (choicesNode != nil || typeNode != nil) {
 				n := choicesNode
 				if n == nil {
 					n = typeNode
@@ -194,16 +197,21 @@ func (d *dec) trigger(n ast.Node) (Trigger, bool) {
 
 func (d *dec) scrollPercent(n ast.Node) (int, bool) {
 	r := d.resolve(n)
+	v := int64(-1)
 	if s, ok := r.(*ast.StringNode); ok && len(s.Value) > 1 && s.Value[len(s.Value)-1] == '%' {
 		f, ok := d.fraction(n, "scroll")
-		return int(f*100 + 0.5), ok
-	}
-	v, ok := d.integer(n, "scroll")
-	if !ok {
+		if !ok {
+			return 0, false
+		}
+		v = int64(f*100 + 0.5)
+	} else if _, ok := r.(*ast.FloatNode); ok {
+		d.errorf(n, "scroll must be a whole percentage between 1 and 100, such as 50 or 50%%")
+		return 0, false
+	} else if v, ok = d.integer(n, "scroll"); !ok {
 		return 0, false
 	}
 	if v < 1 || v > 100 {
-		d.errorf(n, "scroll %d must be a percentage between 1 and 100", v)
+		d.errorf(n, "scroll %d%% must be a percentage between 1 and 100", v)
 		return 0, false
 	}
 	return int(v), true

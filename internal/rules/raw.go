@@ -91,6 +91,7 @@ type rawArm struct {
 	id        string
 	weight    float64
 	hasWeight bool
+	badWeight bool // reported already: the weights are not checked as a whole
 	content   *rawText
 }
 

@@ -129,8 +129,10 @@ func kindOf(n ast.Node) string {
 		return "a list"
 	case *ast.StringNode, *ast.LiteralNode:
 		return "a string"
-	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+	case *ast.IntegerNode:
 		return "a number"
+	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		return "a number with a fraction"
 	case *ast.BoolNode:
 		return "a boolean"
 	case nil, *ast.NullNode:
