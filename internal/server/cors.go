@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"unicode"
 
 	"github.com/valyala/fasthttp"
 
@@ -42,24 +43,50 @@ func (s *Server) publicCORS(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-func (s *Server) anySiteAllows(origin []byte) bool {
-	for _, site := range s.sites {
-		if s.originAllowed(site.Origins, origin) {
-			return true
-		}
-	}
-	return false
+func (s *Server) anySiteAllows(origin []byte) bool { return s.allOrigins.allows(origin) }
+
+// originSet holds allowed origins, lower-cased, or any origin ("*", the development default
+// without --sites). Looking one up allocates nothing: it runs for every public request.
+type originSet struct {
+	any bool
+	set map[string]struct{}
 }
 
-// originAllowed reports whether origin may send hits for a site with these origins; "*"
-// allows any (the development default without --sites has only that).
-func (s *Server) originAllowed(origins []string, origin []byte) bool {
-	for _, o := range origins {
-		if o == "*" || strings.EqualFold(o, string(origin)) {
-			return true
+func (o *originSet) add(origins []string) {
+	for _, x := range origins {
+		if x == "*" {
+			o.any = true
+			continue
 		}
+		if o.set == nil {
+			o.set = make(map[string]struct{})
+		}
+		o.set[strings.ToLower(x)] = struct{}{}
 	}
-	return false
+}
+
+// allows reports whether origin is in the set, ignoring case.
+func (o *originSet) allows(origin []byte) bool {
+	if o.any {
+		return true
+	}
+	if _, ok := o.set[string(origin)]; ok {
+		return true
+	}
+	// Browsers send origins in lower case; fold only a header that is not.
+	var buf [256]byte
+	if len(origin) > len(buf) || bytes.IndexFunc(origin, unicode.IsUpper) < 0 {
+		return false
+	}
+	lower := buf[:len(origin)]
+	for i, c := range origin {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	_, ok := o.set[string(lower)]
+	return ok
 }
 
 // corsHeaders allows the origin with credentials, so the pl_vid cookie travels with hits,

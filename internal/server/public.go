@@ -129,10 +129,9 @@ func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 		return ""
 	}
 	b.Site = id
-	site := s.sites[id]
 	origin := ctx.Request.Header.Peek("Origin")
 	if len(origin) > 0 {
-		if !s.originAllowed(site.Origins, origin) {
+		if !s.siteOrigins[id].allows(origin) {
 			if !s.anySiteAllows(origin) {
 				// Let the page read this refusal, so that the snippet drops the batch rather
 				// than retry it, and its owner sees why in the console: a site missing an

@@ -76,9 +76,12 @@ type Server struct {
 	m       *serverMetrics
 	limits  *limiters
 	sites   map[string]*config.Site
-	proxies []netip.Prefix
-	assets  *assets
-	dash    *dashboardSite
+	// siteOrigins are each site's allowed origins, allOrigins those of every site.
+	siteOrigins map[string]*originSet
+	allOrigins  originSet
+	proxies     []netip.Prefix
+	assets      *assets
+	dash        *dashboardSite
 
 	batches sync.Pool // *event.Batch
 	results sync.Pool // *track.Result
@@ -105,8 +108,14 @@ func New(o Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.siteOrigins = make(map[string]*originSet, len(cfg.Sites))
 	for i := range cfg.Sites {
-		s.sites[cfg.Sites[i].ID] = &cfg.Sites[i]
+		site := &cfg.Sites[i]
+		s.sites[site.ID] = site
+		o := new(originSet)
+		o.add(site.Origins)
+		s.siteOrigins[site.ID] = o
+		s.allOrigins.add(site.Origins)
 	}
 	s.m = newServerMetrics(o)
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
@@ -219,8 +228,12 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge) && hasPrefix(ctx.Path(), "/api/v1/") && !s.authorised(ctx):
 		s.unauthorised(ctx) // who may not call the admin API learns that first, whatever the size
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		limit := s.cfg.BodyLimit
+		if cfg := s.bodyLimit(&ctx.Request.Header); cfg.MaxRequestBodySize > 0 {
+			limit = cfg.MaxRequestBodySize // an authorised import's
+		}
 		s.fail(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("request body larger than %d bytes", s.cfg.BodyLimit))
+			fmt.Sprintf("request body larger than %d bytes", limit))
 	case errors.As(err, &small):
 		s.fail(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "request headers too large")
 	case isTimeout(err):

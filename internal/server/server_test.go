@@ -288,6 +288,11 @@ func TestPreflight(t *testing.T) {
 	if got := r.header.Get("Access-Control-Allow-Methods"); strings.Contains(got, "GET") {
 		t.Errorf("preflight of /v1/hit allows %q; /v1/hit answers GET with 405", got)
 	}
+	// Origins match whatever their case.
+	r = ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[]}`, "Origin", "https://Shop.Example")
+	if r.status != 200 || r.header.Get("Access-Control-Allow-Origin") != "https://Shop.Example" {
+		t.Fatalf("hit from https://Shop.Example: %d with Access-Control-Allow-Origin %q; want 200 and the origin", r.status, r.header.Get("Access-Control-Allow-Origin"))
+	}
 	r = ts.do(t, "OPTIONS", "/v1/decide", "", "Origin", "https://shop.example", "Access-Control-Request-Method", "GET")
 	if r.status != 204 || !strings.Contains(r.header.Get("Access-Control-Allow-Methods"), "GET") {
 		t.Fatalf("preflight of /v1/decide: %d %v; want GET allowed", r.status, r.header)
