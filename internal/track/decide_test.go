@@ -55,6 +55,11 @@ slots:
 			return []event.Event{e, pageview("https://shop.example/cart", "")}
 		}(), "default"},
 		{"a retried event (duplicate): decided for its page", []event.Event{cart}, "default"},
+		{"an event on another page (another tab's): decided for the pageview", func() []event.Event {
+			e := named("add_to_cart")
+			e.URL = "https://shop.example/cart?tab=2"
+			return []event.Event{pageview("https://shop.example/cart", ""), e}
+		}(), "default"},
 	} {
 		res := c.send(t, tr, tt.batch...)
 		c.cookie = res.VID
@@ -68,7 +73,30 @@ slots:
 // calling /v1/decide, or a hit with no events) mints an id for the cookie but stores no
 // empty journey; a known visitor's journey is still kept up to date.
 func TestDecidingAloneStoresNoNewVisitor(t *testing.T) {
-	tr := newTracker(t, track.Config{})
+	set, err := rules.Load(fstest.MapFS{"x.yaml": {Data: []byte(`
+slots:
+  hero:
+    default: {content: "<h1>Hello</h1>"}
+experiments:
+  hero_test:
+    slot: hero
+    variants:
+      - {id: control}
+      - {id: bold, content: "<h1>HELLO</h1>"}
+`)}}, ".")
+	if err != nil {
+		t.Fatalf("rules: %v", err)
+	}
+	db := openStore(t)
+	tr := track.New(trackstore.New(db), nil, set, track.Config{SiteHosts: map[string][]string{"shop": {"shop.example"}}})
+	logged := func() int {
+		t.Helper()
+		n := 0
+		if err := tr.Events(0, 0, func([]byte) error { n++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
 	decide := func(cookie string) *track.Result {
 		t.Helper()
 		res := new(track.Result)
@@ -88,6 +116,12 @@ func TestDecidingAloneStoresNoNewVisitor(t *testing.T) {
 		if _, err := tr.Visitor(res.VID); !errors.Is(err, track.ErrUnknownVisitor) {
 			t.Fatalf("Visitor(%s) after a decision alone = %v; want ErrUnknownVisitor", res.VID, err)
 		}
+		if len(res.Decisions.Slots) != 1 || res.Decisions.Slots[0].Experiment != "hero_test" {
+			t.Fatalf("decisions = %+v; want the hero from the experiment", res.Decisions.Slots)
+		}
+	}
+	if n := logged(); n != 0 {
+		t.Fatalf("%d records logged for decisions alone; want none (no exposure for an unstored visitor)", n)
 	}
 	// A hit with no events is the same.
 	c := &client{}

@@ -333,8 +333,10 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	opt := journey.Options{DefaultConversion: !set.HasConversions()}
 	w.cur = vid
 	// Decisions are made for the batch's last accepted hit, as rule tests make them after
-	// every hit: a slot may answer an add_to_cart event, not only a pageview.
-	var lastHit *event.Hit
+	// every hit: a slot may answer an add_to_cart event, not only a pageview. A hit on
+	// another page than the batch's last pageview (another tab's, sharing the snippet's
+	// queue) does not take the page's place.
+	var lastHit, lastPage *event.Hit
 
 	if !req.DecideOnly {
 		for i := range b.Events {
@@ -362,21 +364,33 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			t.markSeen(w, b, i)
 			res.Accepted = append(res.Accepted, e.ID)
 			lastHit = h
+			if e.Type == event.TypePageview {
+				lastPage = h
+			}
 		}
 	}
 	if req.Decisions {
 		h := lastHit
+		if lastPage != nil && h.Event.URL != lastPage.Event.URL {
+			h = lastPage
+		}
 		if h == nil {
 			h = t.decisionHit(w, req, w.cur, now)
 		}
 		set.Decide(&w.state, h, rules.Request{Slots: b.Slots, Now: now}, &res.Decisions)
-		t.logDecisions(w, h, &res.Decisions)
+		// A visitor minted for a decision alone (a back end asking without an id) is not
+		// stored, so nothing is logged for it either: its exposure would be logged again
+		// at its next request, or never mean anything.
+		if !(minted && len(w.ops) == 0) {
+			t.logDecisions(w, h, &res.Decisions)
+		}
 	}
 	// Deciding alone changes a journey only through what it logs (exposures, holdout
 	// would-haves), except that a known visitor's segments are refreshed. A visitor minted
-	// for a request that recorded nothing is not stored: a back end asking /v1/decide
-	// without a visitor id would otherwise leave an empty journey per call. Its cookie keeps
-	// the id, and experiments hash the id, so the next request decides the same.
+	// for a request that recorded nothing is not stored, and nothing is logged for it: a
+	// back end asking /v1/decide without a visitor id would otherwise leave an empty journey
+	// and an exposure per call. Its cookie keeps the id, and experiments hash the id, so the
+	// next request decides the same.
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
