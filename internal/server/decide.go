@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,7 +19,7 @@ import (
 
 // decodeDecide reads /v1/decide's parameters from the query string or a small JSON body:
 // site, vid, slots (comma-separated or a list), url and consent. It holds them to the same
-// limits as a hit and answers a bad request itself, returning false.
+// rules as a hit and answers a bad request itself, returning false.
 func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *track.Request) bool {
 	args := ctx.QueryArgs()
 	b.Site = string(args.Peek("site"))
@@ -48,7 +49,7 @@ func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *tra
 			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", "decide body: "+jsonProblem(err))
 			return false
 		}
-		if dec.More() {
+		if _, err := dec.Token(); err != io.EOF {
 			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", "decide body: data after the JSON object")
 			return false
 		}
@@ -68,16 +69,9 @@ func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *tra
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "consent: want granted or denied, got "+quote(consent))
 		return false
 	}
-	if len(b.Slots) > s.decLim.MaxSlots {
-		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "more than "+itoa(s.decLim.MaxSlots)+" slots")
-		return false
-	}
-	for _, sl := range b.Slots {
-		if sl == "" || len(sl) > s.decLim.MaxSlotLen {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "slot names are 1 to "+itoa(s.decLim.MaxSlotLen)+" bytes")
-			return false
-		}
-	}
+	// As in a hit: the first MaxSlots names a rule can define are answered, others not.
+	b.Slots = slices.DeleteFunc(b.Slots, func(sl string) bool { return sl == "" || len(sl) > s.decLim.MaxSlotLen })
+	b.Slots = b.Slots[:min(len(b.Slots), s.decLim.MaxSlots)]
 	if len(req.DecideURL) > s.decLim.MaxURL {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "url longer than "+itoa(s.decLim.MaxURL)+" bytes")
 		return false
