@@ -68,22 +68,6 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		}
 		defer geo.Close()
 	}
-	// Only now that this server holds the data directory and has what it needs to start is a
-	// token generated: one announced by a server that never started (or stored into another
-	// server's directory) would be of no use.
-	if cfg.AdminToken == "" {
-		tok, created, err := adminToken(cfg.Data)
-		if err != nil {
-			_ = db.Close()
-			return err
-		}
-		cfg.AdminToken = tok
-		if created {
-			fmt.Fprintf(stdout, "Generated the admin token (stored in %s; shown only this once):\n\n    %s\n\n",
-				filepath.Join(cfg.Data, adminTokenFile), tok)
-		}
-	}
-
 	// The feed hears every commit, so that reports see new hits without a rescan.
 	feed := analytics.NewFeed(nil)
 	tr := track.New(track.Watch(trackstore.New(db), feed), geo, nil, trackConfig(cfg, log))
@@ -93,16 +77,32 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		return exitError{code: 1, msg: "pathlight serve: the rules in " + cfg.Rules + " are invalid:\n" + indent(err.Error())}
 	}
 
-	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
-	srv := server.New(server.Options{
-		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports,
-	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		_ = db.Close()
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	// Only now that this server holds the data directory, has valid rules and listens is a
+	// token generated: one announced by a server that never started (or stored into another
+	// server's directory) would be of no use.
+	if cfg.AdminToken == "" {
+		tok, created, err := adminToken(cfg.Data)
+		if err != nil {
+			_ = ln.Close()
+			_ = db.Close()
+			return err
+		}
+		cfg.AdminToken = tok
+		if created {
+			fmt.Fprintf(stdout, "Generated the admin token (stored in %s; shown only this once):\n\n    %s\n\n",
+				filepath.Join(cfg.Data, adminTokenFile), tok)
+		}
+	}
+	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
+	srv := server.New(server.Options{
+		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
+		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports,
+	})
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
 	if cfg.Demo {
 		fmt.Fprintf(stdout, " (demo shop at http://%s/)", ln.Addr())
