@@ -26,11 +26,12 @@ type rulesManager struct {
 	swap func(*rules.Set)
 	log  *slog.Logger
 
-	mu      sync.Mutex
-	status  server.RulesStatus
-	print   string // fingerprint of the files last loaded or tried
-	loaded  bool   // a rule set is in force
-	fromDir bool   // the set in force was read from the directory (not "no directory yet")
+	mu       sync.Mutex
+	status   server.RulesStatus
+	print    string // fingerprint of the files last loaded or tried
+	loaded   bool   // a rule set is in force
+	fromDir  bool   // the set in force was read from the directory (not "no directory yet")
+	hadFiles bool   // the set in force came from at least one rule file
 }
 
 func newRulesManager(dir string, swap func(*rules.Set), log *slog.Logger) *rulesManager {
@@ -65,7 +66,7 @@ func (m *rulesManager) reloadLocked() error {
 		return err
 	}
 	m.swap(set)
-	m.loaded, m.fromDir = true, fromDir
+	m.loaded, m.fromDir, m.hadFiles = true, fromDir, len(set.Files()) > 0
 	m.status = server.RulesStatus{
 		Version: set.Version(), LoadedAt: now, Files: set.Files(), Dir: m.dir,
 		Reloads: m.status.Reloads + 1, ReloadErrs: m.status.ReloadErrs,
@@ -78,7 +79,9 @@ func (m *rulesManager) reloadLocked() error {
 // does not exist means no rules as long as no rule set was ever read from it, so a fresh
 // install serves defaults until the marketer writes some. Once rules were read, a missing
 // directory is an error: it was deleted or renamed (or its volume went away), and dropping
-// every rule of a live site is never what that means.
+// every rule of a live site is never what that means. So is a directory emptied of rule
+// files (an unmounted volume leaves its mount point behind, and a deploy may remove the
+// files before copying the new ones): to serve no rules, leave one empty file.
 func (m *rulesManager) load() (*rules.Set, bool, error) {
 	if _, err := os.Stat(m.dir); errors.Is(err, fs.ErrNotExist) {
 		if m.fromDir {
@@ -89,6 +92,10 @@ func (m *rulesManager) load() (*rules.Set, bool, error) {
 		return rules.Empty(), false, nil
 	}
 	set, err := rules.LoadDir(m.dir)
+	if err == nil && len(set.Files()) == 0 && m.hadFiles {
+		return nil, false, &rules.LoadError{Errs: []rules.PosError{{File: m.dir,
+			Msg: "the rules directory holds no rule files any more; restore them (to serve no rules, leave one empty .yaml file)"}}}
+	}
 	return set, err == nil, err
 }
 

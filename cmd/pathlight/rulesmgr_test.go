@@ -88,6 +88,7 @@ func TestRulesManagerKeepsSetWhenDirGoes(t *testing.T) {
 		remove func(dir string) error
 	}{
 		{"deleted", os.RemoveAll},
+		{"emptied", func(dir string) error { return os.Remove(filepath.Join(dir, "site.yaml")) }},
 		{"renamed", func(dir string) error { return os.Rename(dir, dir+".away") }},
 		{"replaced by a file", func(dir string) error {
 			if err := os.RemoveAll(dir); err != nil {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -84,7 +85,7 @@ func check(fsys fs.FS, dir string, display func(string) string) (*CheckReport, e
 			errs = append(errs, PosError{File: display(rel), Msg: fmt.Sprintf("read: %v", err)})
 			continue
 		}
-		tf, perrs := parseTestFile(display(rel), src)
+		tf, perrs := parseTestFile(display(rel), bytes.TrimPrefix(src, utf8BOM))
 		errs = append(errs, perrs...)
 		if tf != nil {
 			files = append(files, tf)
@@ -144,7 +145,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 		if err := rejected(set, &h); err != nil {
 			// The server rejects the event and does not apply it: neither does the test.
 			fails = append(fails, PosError{File: th.at.file, Line: th.at.line, Col: th.at.col,
-				Msg: label + ": the server rejects this hit: " + err.Error() + "; fix the answer"})
+				Msg: label + ": the server rejects this hit: " + err.Error()})
 		} else {
 			journey.Apply(&st, &h, journey.Options{DefaultConversion: !set.HasConversions()})
 			set.Observe(&st, &h)

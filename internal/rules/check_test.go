@@ -210,7 +210,12 @@ experiments:
         answer: price
       - pageview: /
         expect: {prompts: [why]}
-`, []string{`tests/t.yaml:5:9: case "c", hit 2 (prompt why answered): the server rejects this hit: answer "price" to survey "why" is not one of its choices; fix the answer`}},
+`, []string{`tests/t.yaml:5:9: case "c", hit 2 (prompt why answered): the server rejects this hit: answer "price" to survey "why" is not one of its choices`}},
+		{"a test file saved with a byte order mark", "\ufeff" + `cases:
+  - name: c
+    hits:
+      - pageview: /
+`, nil},
 		{"answer a choice", `cases:
   - name: c
     hits:

@@ -45,7 +45,8 @@ func syntaxError(name string, err error) PosError {
 			if strings.Contains(pe.Msg, "must be specified") && tk.Prev != nil && tk.Prev.Position != nil &&
 				tk.Prev.Position.Line < tk.Position.Line {
 				p := tk.Prev.Position
-				pe.Line, pe.Col = p.Line, p.Column+len([]rune(tk.Prev.Origin))
+				// Origin runs on to the next token: the newline and its indentation.
+				pe.Line, pe.Col = p.Line, p.Column+len([]rune(strings.TrimSpace(tk.Prev.Origin)))
 			}
 		}
 	}

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -197,15 +199,17 @@ func (d *dec) trigger(n ast.Node) (Trigger, bool) {
 
 func (d *dec) scrollPercent(n ast.Node) (int, bool) {
 	r := d.resolve(n)
-	v := int64(-1)
-	if s, ok := r.(*ast.StringNode); ok && len(s.Value) > 1 && s.Value[len(s.Value)-1] == '%' {
-		f, ok := d.fraction(n, "scroll")
-		if !ok {
+	const whole = "scroll must be a whole percentage between 1 and 100, such as 50 or 50%%"
+	var v int64
+	if s, ok := r.(*ast.StringNode); ok && strings.HasSuffix(s.Value, "%") {
+		p, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(s.Value, "%")), 64)
+		if err != nil || p != math.Trunc(p) {
+			d.errorf(n, whole)
 			return 0, false
 		}
-		v = int64(f*100 + 0.5)
+		v = int64(max(min(p, 1e6), -1e6))
 	} else if _, ok := r.(*ast.FloatNode); ok {
-		d.errorf(n, "scroll must be a whole percentage between 1 and 100, such as 50 or 50%%")
+		d.errorf(n, whole)
 		return 0, false
 	} else if v, ok = d.integer(n, "scroll"); !ok {
 		return 0, false
