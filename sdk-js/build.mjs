@@ -36,7 +36,7 @@ export async function bundles() {
       bundle: true,
       write: false,
       format: "iife",
-      target: "es2018",
+      target: "es2020",
       minify: true,
       legalComments: "none",
       charset: "utf8",

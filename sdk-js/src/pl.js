@@ -22,7 +22,7 @@ const GRANTED = "granted";
 const DENIED = "denied";
 const SLOT = "[data-pl-slot]";
 
-if (!(w.pathlight && w.pathlight.v)) start();
+if (!w.pathlight?.v) start();
 
 function start() {
   const me = d.currentScript;
@@ -55,10 +55,10 @@ function start() {
   let tries = 0; // failed sends in a row
   // most events in one request: halved after each failed send, so that events too many or too
   // large for one request together (over the browser's 64 KiB) go a few at a time
-  let most = 100;
+  let most = 50; // MAX_QUEUE
   let view = 0; // page views so far, SPA routes included
   let open = 0; // the view whose slots are hidden waiting for decisions, 0 when none
-  let slots = 0; // the slots to ask decisions for with the next request
+  let slots = 0; // the slots to ask decisions for, with the request that empties the queue
   let url = ""; // the reported URL of the current view
   let scroll = 0; // maximum scroll depth of the current view, and the part already reported
   let scrollSent = 0;
@@ -91,10 +91,9 @@ function start() {
   const style = d.createElement("style");
   style.textContent = SLOT + ":not([data-pl-variant]){visibility:hidden!important}";
   const uncover = () => {
-    const pre = d.getElementById("pl-hide");
     open = 0;
     style.remove();
-    if (pre) pre.remove();
+    d.getElementById("pl-hide")?.remove();
   };
   const cover = (v) => {
     open = v;
@@ -108,11 +107,12 @@ function start() {
   // (events queued meanwhile wait in storage, for this page or the next), and the server's
   // dedup by event id makes a repeat harmless.
   function flush(hide) {
-    const events = load()
-      .filter((e) => !flying[e.id])
-      .slice(0, most);
+    const q = load().filter((e) => !flying[e.id]);
+    const events = q.slice(0, most);
     if (!ready || consent === 0 || pause || !events.length || (!hide && busy)) return;
-    const s = !hide && slots;
+    // Slots are asked for with the request that empties the queue: it holds the current
+    // view's pageview, or only this view's events after it (the queue is in time order).
+    const s = !hide && !q[most] && slots;
     const v = view;
     const b = body(cfg.site, consent, events, s);
     const done = () => save(remove(load(), events));
@@ -126,21 +126,22 @@ function start() {
       keepalive: true,
       credentials: consent == DENIED ? "omit" : "include",
       // A hung request gives up after 10 s (where the browser has AbortSignal.timeout).
-      signal: AbortSignal.timeout && AbortSignal.timeout(1e4),
+      signal: AbortSignal.timeout?.(1e4),
     })
       .then((r) => {
-        // Server errors and rate limits are retried; other refusals would fail again.
-        if (r.status > 499 || r.status == 429) throw r;
+        // Server errors and rate limits are retried, and so is a body too large for the server
+        // when it held several events (in fewer); other refusals would fail again.
+        if (r.status > 499 || r.status == 429 || (r.status == 413 && events[1])) throw r;
         done();
         tries = 0;
-        most = 100;
+        most = 50;
         return r.ok && r.json();
       })
       .then(
         (res) => reply(res, v, s),
         () => {
           pause = 1;
-          most = most >> 1 || 1;
+          most = events.length >> 1 || 1;
           setTimeout(resume, backoff(tries++));
           if (s && open == v) uncover();
         },
@@ -156,7 +157,7 @@ function start() {
   };
 
   function reply(res, v, asked) {
-    const dec = (res && res.decisions) || {};
+    const dec = res?.decisions || {};
     const map = dec.slots || {};
     if (asked && open == v) {
       d.querySelectorAll(SLOT).forEach((el) => {
@@ -190,7 +191,7 @@ function start() {
     }));
 
   function check(kind, v) {
-    const p = trig && trig.feed(kind, v, now());
+    const p = trig?.feed(kind, v, now());
     if (p) {
       shown[p.id] = 1;
       ui()
@@ -250,7 +251,7 @@ function start() {
 
   // Declarative events: data-pl-event on a form sends on submit, on anything else on click.
   function declared(e) {
-    const el = e.target.closest && e.target.closest("[data-pl-event]");
+    const el = e.target.closest?.("[data-pl-event]");
     if (!el || (e.type == "submit") != (el.tagName == "FORM")) return;
     let props;
     try {
@@ -261,7 +262,7 @@ function start() {
 
   const on = (t, type, f) => t.addEventListener(type, f, true);
   const input = () => check("input");
-  const queued = (w.pathlight && w.pathlight.q) || [];
+  const queued = w.pathlight?.q || [];
   w.pathlight = api;
   api.v = 1;
   queued.forEach((args) => api.apply(0, args));

@@ -264,3 +264,36 @@ test("a long title and referrer are cut by the server, not refused", async () =>
   assert.equal(first.title, "長".repeat(170), `title of ${bytes(first.title)} bytes; want cut to 510 (170 characters)`);
   assert.equal(next.ref, (env.base + path).slice(0, 2048), `ref of ${bytes(next.ref)} bytes; want cut to 2048`);
 });
+
+test("a batch the server finds too large is sent again in smaller requests", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  await page.goto(env.base + "/products/jacket");
+  const vid = await vidOf(ctx);
+  await settled(page, vid, "first");
+  // A server with a lowered --body-limit refuses any request of more than one event here.
+  let refused = 0;
+  await ctx.route("**/v1/hit", (r) => {
+    if (JSON.parse(r.request().postData()).events.length < 2) return r.continue();
+    refused++;
+    return r.fulfill({
+      status: 413,
+      headers: { "Access-Control-Allow-Origin": env.base, "Access-Control-Allow-Credentials": "true" },
+      contentType: "application/json",
+      body: '{"error":"request body larger than 1024 bytes","reason":"body_too_large"}',
+    });
+  });
+  await page.evaluate(() => {
+    for (let i = 0; i < 4; i++) window.pathlight("event", "part", { i });
+  });
+  const v = await until(
+    "the 4 events",
+    async () => {
+      const v = await env.visitor(vid);
+      return v && v.events.part == 4 && v;
+    },
+    20000,
+  );
+  assert.equal(v.events.part, 4);
+  assert.ok(refused >= 1, "no request was refused: the test did not exercise the split");
+});
