@@ -2,7 +2,6 @@ package enrich
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/pathlight/pathlight/internal/event"
 )
@@ -150,7 +149,7 @@ func (c *Classifier) Classify(page *event.Page, referrer string, s *event.Source
 			if v == "" {
 				continue
 			}
-			v = truncateUTF8(v, maxAttributionValue)
+			v = event.CutUTF8(v, maxAttributionValue)
 			k := p.Key
 			if len(k) > 4 && strings.EqualFold(k[:4], "utm_") {
 				switch f := k[4:]; {
@@ -367,17 +366,6 @@ func (c *Classifier) selfReferral(ref, pageHost string) bool {
 	}
 	p := trimWWW(pageHost)
 	return r == p || registrableDomain(r) == registrableDomain(p)
-}
-
-// truncateUTF8 returns at most n bytes of s, cut at a character boundary.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func trimWWW(h string) string { return strings.TrimPrefix(h, "www.") }

@@ -31,8 +31,8 @@ func check(e *Event, note string, now int64, lim *Limits) string {
 	}
 	// A referrer or a title past its limit is cut rather than cost the event: neither keys
 	// anything (the referrer's host is what the channel needs), and a long title is common.
-	e.Ref = cutUTF8(e.Ref, lim.MaxURL)
-	e.Title = cutUTF8(e.Title, lim.MaxTitle)
+	e.Ref = CutUTF8(e.Ref, lim.MaxURL)
+	e.Title = CutUTF8(e.Title, lim.MaxTitle)
 	if r := checkLen("user_id", e.UserID, lim.MaxUserID); r != "" {
 		return r
 	}
@@ -102,8 +102,8 @@ func checkLen(what, s string, limit int) string {
 	return ""
 }
 
-// cutUTF8 returns s cut to at most n bytes, never inside a UTF-8 sequence.
-func cutUTF8(s string, n int) string {
+// CutUTF8 returns s cut to at most n bytes, never inside a UTF-8 sequence.
+func CutUTF8(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
