@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,7 +51,7 @@ func (ck condCheck) errorf(path, value string, format string, args ...any) {
 
 // doc checks a condition object; path is the clause path so far ("$or[1]: ").
 func (ck condCheck) doc(m map[string]any, path string) {
-	for _, k := range sortedAnyKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		v := m[k]
 		switch k {
 		case "$and", "$or", "$nor":
@@ -78,7 +79,7 @@ func (ck condCheck) field(k string, v any, path string) {
 		ck.values(k, "", v, path)
 		return
 	}
-	for _, op := range sortedAnyKeys(m) {
+	for _, op := range slices.Sorted(maps.Keys(m)) {
 		if !strings.HasPrefix(op, "$") {
 			hint := "no field holds a mapping, so comparing with one never matches; write an operator such as {$eq: …}"
 			if slices.Contains(valueOps, "$"+op) {
@@ -88,7 +89,7 @@ func (ck condCheck) field(k string, v any, path string) {
 			return
 		}
 	}
-	for _, op := range sortedAnyKeys(m) {
+	for _, op := range slices.Sorted(maps.Keys(m)) {
 		x := m[op]
 		switch {
 		case timeOps[op] && !isTimeField(k):
@@ -183,15 +184,6 @@ func isTimeField(k string) bool {
 		}
 	}
 	return strings.HasPrefix(k, "prompts.") && strings.HasSuffix(k, ".last_shown")
-}
-
-func sortedAnyKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // locateIn finds the clause at path ("$or[1]: page.path: $in: ") and, inside it, the

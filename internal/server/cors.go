@@ -20,7 +20,7 @@ func (s *Server) preflight(ctx *fasthttp.RequestCtx, r route) {
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "preflight without Origin")
 		return
 	}
-	if !s.anySiteAllows(origin) {
+	if !s.allOrigins.allows(origin) {
 		s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for any site")
 		return
 	}
@@ -38,12 +38,10 @@ func (s *Server) preflight(ctx *fasthttp.RequestCtx, r route) {
 // failure, which it retries. Whether the origin may send for the batch's own site is checked
 // later, by site.
 func (s *Server) publicCORS(ctx *fasthttp.RequestCtx) {
-	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && s.anySiteAllows(origin) {
+	if origin := ctx.Request.Header.Peek("Origin"); len(origin) > 0 && s.allOrigins.allows(origin) {
 		corsHeaders(ctx, origin)
 	}
 }
-
-func (s *Server) anySiteAllows(origin []byte) bool { return s.allOrigins.allows(origin) }
 
 // originSet holds allowed origins, lower-cased, or any origin ("*", the development default
 // without --sites). Looking one up allocates nothing: it runs for every public request.

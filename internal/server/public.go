@@ -132,7 +132,7 @@ func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 	origin := ctx.Request.Header.Peek("Origin")
 	if len(origin) > 0 {
 		if !s.siteOrigins[id].allows(origin) {
-			if !s.anySiteAllows(origin) {
+			if !s.allOrigins.allows(origin) {
 				// Let the page read this refusal, so that the snippet drops the batch rather
 				// than retry it, and its owner sees why in the console: a site missing an
 				// origin (www against the apex) is a common mistake. The reply holds nothing
