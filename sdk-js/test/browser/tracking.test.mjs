@@ -11,14 +11,22 @@ after(async () => await env?.stop());
 // vidOf waits for the context's pl_vid cookie and returns the id.
 const vidOf = (ctx) => until("the pl_vid cookie", () => env.vid(ctx));
 
+// visitorWhen waits until the server's journey of vid satisfies ok, and returns it.
+const visitorWhen = (vid, what, ok, ms) =>
+  until(
+    what,
+    async () => {
+      const v = await env.visitor(vid);
+      return v && ok(v) && v;
+    },
+    ms,
+  );
+
 // settled sends a marker event from the page and waits until the server has it: the snippet
 // sends in order, one request at a time, so everything tracked before has arrived too.
 async function settled(page, vid, marker = "settled") {
   await page.evaluate((m) => window.pathlight("event", m), marker);
-  return until(`the ${marker} event`, async () => {
-    const v = await env.visitor(vid);
-    return v && v.events[marker] >= 1 && v;
-  });
+  return visitorWhen(vid, `the ${marker} event`, (v) => v.events[marker] >= 1);
 }
 
 test("a pageview with UTM parameters lands with the right channel", async (t) => {
@@ -33,10 +41,7 @@ test("a pageview with UTM parameters lands with the right channel", async (t) =>
       const page = await ctx.newPage();
       await page.goto(env.base + c.url);
       const vid = await vidOf(ctx);
-      const v = await until("the visitor's first session", async () => {
-        const v = await env.visitor(vid);
-        return v && v.sessions.length && v;
-      });
+      const v = await visitorWhen(vid, "the visitor's first session", (v) => v.sessions.length);
       const s = v.sessions[0];
       assert.equal(s.channel, c.channel, `channel of ${c.url} = ${s.channel}; want ${c.channel}`);
       assert.equal(s.source, c.source, `source of ${c.url} = ${s.source}; want ${c.source}`);
@@ -115,10 +120,7 @@ test("an offline send is kept, retried when the network is back, and counted onc
     page.evaluate(() => JSON.parse(localStorage.getItem("pl_q") || "[]").find((e) => e.name == "while_offline")),
   );
   await ctx.setOffline(false);
-  const v = await until("the retried event", async () => {
-    const v = await env.visitor(vid);
-    return v && v.events.while_offline && v;
-  }, 15000);
+  const v = await visitorWhen(vid, "the retried event", (v) => v.events.while_offline, 15000);
   assert.equal(v.events.while_offline, 1);
   await until("an empty retry queue", () => page.evaluate(() => !localStorage.getItem("pl_q")));
   const copies = (await env.events()).filter((e) => e.id == stored.id);
@@ -195,15 +197,7 @@ test("a queue too large for one request goes through in smaller ones", async () 
     page.evaluate(() => JSON.parse(localStorage.getItem("pl_q") || "[]").filter((e) => e.name == "bulky").length == 40),
   );
   await ctx.setOffline(false);
-  const v = await until(
-    "the 40 events",
-    async () => {
-      const v = await env.visitor(vid);
-      return v && v.events.bulky == 40 && v;
-    },
-    30000,
-  );
-  assert.equal(v.events.bulky, 40);
+  await visitorWhen(vid, "the 40 events", (v) => v.events.bulky == 40, 30000);
 });
 
 test("a queued pageview from an earlier page keeps its place: the new page is the one decided for", async () => {
@@ -223,10 +217,7 @@ test("a queued pageview from an earlier page keeps its place: the new page is th
   const asked = batches.filter((b) => b.slots).at(-1); // the home page's
   const views = asked.events.filter((e) => e.type == "pageview").map((e) => new URL(e.url).pathname);
   assert.deepEqual(views, ["/pricing", "/"], `pageviews of the request that asked for slots = ${JSON.stringify(views)}; want the earlier page first`);
-  const v = await until("the visitor's session", async () => {
-    const v = await env.visitor(vid);
-    return v && v.pageviews == 2 && v;
-  });
+  const v = await visitorWhen(vid, "the visitor's session", (v) => v.pageviews == 2);
   assert.equal(v.sessions.length, 1, `sessions = ${JSON.stringify(v.sessions)}; want one`);
   assert.equal(v.sessions[0].channel, "Paid Social", `the session's channel = ${v.sessions[0].channel}; want Paid Social (its landing page)`);
 });
@@ -236,10 +227,7 @@ test("a page with more slots than the server answers, or a long slot name, keeps
   const page = await ctx.newPage();
   await page.goto(env.base + "/t/slots.html");
   const vid = await vidOf(ctx); // set by the reply that accepted the pageview
-  const v = await until("the pageview", async () => {
-    const v = await env.visitor(vid);
-    return v && v.pageviews == 1 && v;
-  });
+  const v = await visitorWhen(vid, "the pageview", (v) => v.pageviews == 1);
   assert.equal(v.paths["/t/slots.html"], 1, `paths = ${JSON.stringify(v.paths)}`);
   // Every slot is revealed once the reply is in: the ones not answered show their default.
   await page.waitForFunction(() => [...document.querySelectorAll("[data-pl-slot]")].every((el) => getComputedStyle(el).visibility == "visible"));
@@ -255,10 +243,7 @@ test("a long title and referrer are cut by the server, not refused", async () =>
   const path = "/t/long.html?q=" + "a".repeat(2100);
   await page.goto(env.base + path);
   await Promise.all([page.waitForURL("**/pricing"), page.evaluate(() => (location.href = "/pricing"))]);
-  await until("the two accepted pageviews", async () => {
-    const v = await env.visitor(vid);
-    return v && v.pageviews == 2;
-  });
+  await visitorWhen(vid, "the two accepted pageviews", (v) => v.pageviews == 2);
   const [first, next] = (await env.events()).filter((e) => e.vid == vid && e.type == "pageview");
   const bytes = (s) => Buffer.byteLength(s);
   assert.equal(first.title, "長".repeat(170), `title of ${bytes(first.title)} bytes; want cut to 510 (170 characters)`);
@@ -286,14 +271,6 @@ test("a batch the server finds too large is sent again in smaller requests", asy
   await page.evaluate(() => {
     for (let i = 0; i < 4; i++) window.pathlight("event", "part", { i });
   });
-  const v = await until(
-    "the 4 events",
-    async () => {
-      const v = await env.visitor(vid);
-      return v && v.events.part == 4 && v;
-    },
-    20000,
-  );
-  assert.equal(v.events.part, 4);
+  await visitorWhen(vid, "the 4 events", (v) => v.events.part == 4, 20000);
   assert.ok(refused >= 1, "no request was refused: the test did not exercise the split");
 });
