@@ -1,7 +1,9 @@
 # Pathlight: make run starts the demo server, make test runs every test.
 GO        ?= go
 BIN       ?= bin/pathlight
-ADDR      ?= 127.0.0.1:8080
+# make run's address: ADDR=host:port on the command line, else PATHLIGHT_ADDR from the
+# environment (as `pathlight serve` reads it), else the default.
+ADDR      ?= $(or $(PATHLIGHT_ADDR),127.0.0.1:8080)
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS      = ./...
 FUZZTIME ?= 30s
