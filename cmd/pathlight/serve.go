@@ -53,7 +53,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		return fmt.Errorf("data directory: %w", err)
 	}
 	if cfg.AnyOrigin {
-		log.Warn("no --sites given: site \"demo\" accepts hits from any origin; set --sites in production")
+		log.Warn("no --sites given: the sites " + strings.Join(config.DevSites(), " and ") + " accept hits from any origin; set --sites in production")
 	}
 
 	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{SyncWrites: cfg.SyncWrites, Logger: log})

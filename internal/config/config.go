@@ -44,10 +44,18 @@ type Config struct {
 	SyncWrites     bool
 	Demo           bool
 	LogLevel       string
-	// AnyOrigin is true when no --sites were given: one site "demo" accepts every origin, a
-	// development default that the server warns about.
+	// AnyOrigin is true when no --sites were given: the development sites (DevSites) accept
+	// every origin, a default that the server warns about.
 	AnyOrigin bool
 }
+
+// devSites are the sites served when no --sites are given (development only, from any
+// origin): "demo", the demo shop's, and "shop", the one the README's install snippet names, so
+// that a page of one's own carrying that snippet is tracked under `make run` at once.
+var devSites = []string{"demo", "shop"}
+
+// DevSites returns the ids of the sites served when no --sites are given.
+func DevSites() []string { return append([]string(nil), devSites...) }
 
 // Site is one site that may send hits, and the origins its pages are served from.
 type Site struct {
@@ -78,7 +86,7 @@ var options = []option{
 	{"rules", "./rules", "directory of the YAML rule files"},
 	{"admin-token", "", "bearer token of the admin API and dashboard; when empty, one is generated at first start, stored in the data directory and printed once"},
 	{"geoip", "", "path to a GeoIP2 or GeoLite2 City or Country .mmdb file (optional)"},
-	{"sites", "", "allowed sites and their origins: 'demo=http://localhost:8080,https://shop.example;blog=https://blog.example'; when empty, one site 'demo' accepts any origin (development only)"},
+	{"sites", "", "allowed sites and their origins: 'demo=http://localhost:8080,https://shop.example;blog=https://blog.example'; when empty, the sites 'demo' (the demo shop) and 'shop' (the README's example) accept any origin (development only)"},
 	{"trusted-proxies", "", "comma-separated CIDRs whose X-Forwarded-For and CDN country headers are believed"},
 	{"identity", "cookie", "visitor identity: 'cookie' (first-party pl_vid cookie) or 'cookieless' (daily-salted hash, journeys last a day)"},
 	{"consent", "implied", "consent mode: 'implied' (track unless the hit says denied or Sec-GPC: 1) or 'required' (track only hits that say granted)"},

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -23,8 +24,9 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != "127.0.0.1:8080" || c.Data != "./data" || c.Rules != "./rules" || c.Identity != "cookie" {
 		t.Fatalf("defaults = %+v", c)
 	}
-	if !c.AnyOrigin || len(c.Sites) != 1 || c.Sites[0].ID != "demo" || !slices.Equal(c.Sites[0].Origins, []string{"*"}) {
-		t.Fatalf("default sites = %+v, any origin %v; want demo accepting any origin", c.Sites, c.AnyOrigin)
+	if !c.AnyOrigin || len(c.Sites) != 2 || c.Sites[0].ID != "demo" || c.Sites[1].ID != "shop" ||
+		!slices.Equal(c.Sites[0].Origins, []string{"*"}) || !slices.Equal(c.Sites[1].Origins, []string{"*"}) {
+		t.Fatalf("default sites = %+v, any origin %v; want demo and shop accepting any origin", c.Sites, c.AnyOrigin)
 	}
 	if c.Retention != 400*24*time.Hour || c.BodyLimit != 65536 {
 		t.Fatalf("retention %v, body limit %d", c.Retention, c.BodyLimit)
@@ -147,5 +149,32 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if len(c.TrustedProxies) != 2 || c.TrustedProxies[1].Bits() != 32 {
 		t.Fatalf("trusted proxies = %v", c.TrustedProxies)
+	}
+}
+
+// The README's install snippet must work under the quick start (`make run`, no --sites): its
+// data-site is one of the sites served by default.
+func TestReadmeSnippetSiteIsServedByDefault(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load([]string{"--demo"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for _, s := range c.Sites {
+		served[s.ID] = slices.Contains(s.Origins, "*")
+	}
+	found := 0
+	for _, m := range regexp.MustCompile(`data-site="([^"]*)"`).FindAllStringSubmatch(string(readme), -1) {
+		found++
+		if !served[m[1]] {
+			t.Errorf("README.md's snippet names data-site=%q, which `make run` does not serve from any origin (it serves %v)", m[1], c.Sites)
+		}
+	}
+	if found == 0 {
+		t.Fatal("README.md has no snippet with data-site")
 	}
 }

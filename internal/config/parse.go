@@ -59,7 +59,10 @@ func build(raw map[string]string) (*Config, []error) {
 		bad("sites", "%v", err)
 	}
 	if len(c.Sites) == 0 && err == nil {
-		c.Sites, c.AnyOrigin = []Site{{ID: "demo", Origins: []string{"*"}}}, true
+		for _, id := range devSites {
+			c.Sites = append(c.Sites, Site{ID: id, Origins: []string{"*"}})
+		}
+		c.AnyOrigin = true
 	}
 	if c.TrustedProxies, err = parsePrefixes(raw["trusted-proxies"]); err != nil {
 		bad("trusted-proxies", "%v", err)

@@ -17,7 +17,7 @@ func TestSitesList(t *testing.T) {
 		{"configured", nil, `{"sites":[{"id":"shop","origins":["https://shop.example"]}],"any_origin":false}`},
 		{"two sites", []string{"--sites", "shop=https://shop.example;blog=https://blog.example,https://www.blog.example"},
 			`{"sites":[{"id":"shop","origins":["https://shop.example"]},{"id":"blog","origins":["https://blog.example","https://www.blog.example"]}],"any_origin":false}`},
-		{"any origin", []string{"--sites", ""}, `{"sites":[{"id":"demo","origins":["*"]}],"any_origin":true}`},
+		{"any origin", []string{"--sites", ""}, `{"sites":[{"id":"demo","origins":["*"]},{"id":"shop","origins":["*"]}],"any_origin":true}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
