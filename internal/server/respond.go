@@ -21,10 +21,15 @@ func putBuf(b *[]byte) {
 }
 
 // appendResult encodes the reply of /v1/hit and /v1/decide:
-// {"vid","accepted","duplicate","rejected","decisions":{"slots":{…},"prompts":[…]}}.
+// {"vid","keep_vid","accepted","duplicate","rejected","decisions":{"slots":{…},"prompts":[…]}}.
+// keep_vid says whether the visitor may keep vid and send it back: true where the server sets
+// it as the pl_vid cookie too (cookie mode, with consent); false in cookieless mode, where the
+// browser must keep nothing, and for visitors without per-visitor state.
 func appendResult(b []byte, r *track.Result, rejected []event.Rejection) []byte {
 	b = append(b, `{"vid":`...)
 	b = event.AppendJSONString(b, r.VID)
+	b = append(b, `,"keep_vid":`...)
+	b = strconv.AppendBool(b, r.SetCookie && r.VID != "")
 	b = append(b, `,"accepted":`...)
 	b = appendStrings(b, r.Accepted)
 	b = append(b, `,"duplicate":`...)

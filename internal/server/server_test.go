@@ -72,7 +72,11 @@ func startAt(t *testing.T, clock func() time.Time, flags ...string) *testServer 
 		hosts[s.ID] = s.Hosts()
 	}
 	feed := analytics.NewFeed(clock)
-	tr := track.New(track.Watch(trackstore.New(db), feed), geo, set, track.Config{Retention: cfg.Retention, SiteHosts: hosts, Now: clock})
+	tc := track.Config{Retention: cfg.Retention, SiteHosts: hosts, Now: clock}
+	if cfg.Identity == "cookieless" {
+		tc.Identity = track.IdentityCookieless
+	}
+	tr := track.New(track.Watch(trackstore.New(db), feed), geo, set, tc)
 	reports := analytics.New(tr, feed, analytics.Options{Now: clock, MaxStaleness: -1})
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
