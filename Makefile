@@ -19,7 +19,7 @@ run:
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/pathlight
 
-## test: every Go test, then the snippet's unit and browser tests (installs npm packages and Chromium when missing)
+## test: every Go test, then the snippet's unit and browser tests (installs npm packages, when missing or older than the lockfile, and Chromium)
 test: test-go test-js
 
 test-go:
@@ -31,7 +31,7 @@ test-js: deps-js
 
 deps-js:
 	.ci/ensure-chromium
-	cd sdk-js && (test -d node_modules/.bin || npm ci --no-audit --no-fund)
+	cd sdk-js && (test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund)
 
 ## check: formatting, vet, staticcheck, race-enabled tests (the import-graph test is among them)
 check: fmt vet staticcheck race

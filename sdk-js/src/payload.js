@@ -22,12 +22,13 @@ export function flat(o) {
 
 /**
  * Returns the JSON body of a hit: the site, the consent the visitor gave ("granted" or
- * "denied"; left out when the site did not say) and the events, plus the page slots to decide
- * when there are any.
+ * "denied"; left out when the site did not say), the visitor id the page keeps (left out when
+ * none) and the events, plus the page slots to decide when there are any.
  */
-export function body(site, consent, events, slots) {
+export function body(site, consent, events, slots, vid) {
   const b = { site };
   if (consent) b.consent = consent;
+  if (vid) b.vid = vid;
   b.events = events;
   if (slots && slots.length) b.slots = slots;
   return JSON.stringify(b);

@@ -18,6 +18,7 @@ const d = document;
 const nav = navigator;
 const QUEUE = "pl_q"; // localStorage: events not yet acknowledged
 const GRANT = "pl_c"; // localStorage: consent was granted (data-consent="required" sites)
+const VID = "pl_vid"; // localStorage: the visitor id the server last answered (see send)
 const GRANTED = "granted";
 const DENIED = "denied";
 const SLOT = "[data-pl-slot]";
@@ -47,6 +48,9 @@ function start() {
   // stored meanwhile). Global Privacy Control means denied, whatever the site says.
   let consent = gpc ? DENIED : cfg.consent == "required" ? (storage(GRANT) ? GRANTED : 0) : "";
   const mayStore = () => consent === "" || consent == GRANTED;
+  // Without consent nothing identifying stays in the browser.
+  const forget = () => storage(QUEUE, 0) + storage(VID, 0);
+  if (gpc) forget();
 
   let mem = []; // the queue, mirrored in localStorage when storing is allowed
   let ready = 0; // the first pageview is queued: sending may start
@@ -114,7 +118,10 @@ function start() {
     // view's pageview, or only this view's events after it (the queue is in time order).
     const s = !hide && !q[most] && slots;
     const v = view;
-    const b = body(cfg.site, consent, events, s);
+    // The visitor id goes in the body too: where the page and the server are on different
+    // sites, browsers keep no cookie of the server's, and the page's own storage is all that
+    // holds a journey together.
+    const b = body(cfg.site, consent, events, s, mayStore() && storage(VID));
     const done = () => save(remove(load(), events));
     if (s) slots = 0;
     if (hide && consent != DENIED && nav.sendBeacon(origin + "/v1/beacon", b)) return done();
@@ -135,11 +142,21 @@ function start() {
         done();
         tries = 0;
         most = 50;
-        return r.ok && r.json();
+        return r.json();
       })
       .then(
-        (res) => reply(res, v, s),
-        () => {
+        (res) => {
+          // A refusal's body says why: {"error", "reason"}. Otherwise keep the id the server
+          // answered, or none when it keeps no id for the visitor (cookieless mode, no
+          // consent); an identify may have moved the visitor to another.
+          if (res.error) refused(res);
+          else if (mayStore()) storage(VID, res.keep_vid && res.vid);
+          reply(res, v, s);
+        },
+        (e) => {
+          // The request failed without a reply the page may read: when the server answers
+          // a plain request, it refused this page's origin (CORS); otherwise it is down.
+          if (e.name == "TypeError") refused();
           pause = 1;
           most = events.length >> 1 || 1;
           setTimeout(resume, backoff(tries++));
@@ -151,6 +168,11 @@ function start() {
         if (!hide) (busy = 0), flush();
       });
   }
+  // refused reports a refusal in the console (the first of the page only), for the site's
+  // developer, with the server's error body when the page may read it (none: a request failed
+  // without a reply the page may read). The words are in pl-ui.js, which only such a page
+  // loads; it also tells a refused origin (CORS) from a server that is down.
+  const refused = (x) => ui().then((p) => p.warn(origin, x), () => 0);
   const resume = () => {
     pause = 0;
     flush();
@@ -185,8 +207,8 @@ function start() {
     (uiLoad = new Promise((ok, no) => {
       const s = d.createElement("script");
       s.src = new URL("pl-ui.js", src).href;
-      s.onload = () => ok(w.pathlight.ui);
-      s.onerror = no;
+      s.onload = () => ok(w.pathlight);
+      s.onerror = () => no((uiLoad = 0));
       d.head.appendChild(s);
     }));
 
@@ -195,7 +217,7 @@ function start() {
     if (p) {
       shown[p.id] = 1;
       ui()
-        .then((show) => show(p, (action, answer) => track("prompt", { prompt: p.id, action, answer })))
+        .then((pl) => pl.ui(p, (action, answer) => track("prompt", { prompt: p.id, action, answer })))
         .catch(() => {});
     }
   }
@@ -242,7 +264,7 @@ function start() {
         let q = load();
         consent = a == GRANTED ? GRANTED : DENIED;
         storage(GRANT, consent == GRANTED && "1");
-        if (consent == DENIED) (q = q.filter((e) => e.type != "identify")), storage(QUEUE, 0), (slots = 0);
+        if (consent == DENIED) (q = q.filter((e) => e.type != "identify")), forget(), (slots = 0);
         save(q);
         flush();
       }
@@ -277,9 +299,7 @@ function start() {
     check("scroll", { depth: scroll, y: w.scrollY });
   });
   on(d, "mouseout", (e) => !mobile && !e.relatedTarget && e.clientY < 10 && check("exit"));
-  const focus = () => measure();
-  on(w, "focus", focus);
-  on(w, "blur", focus);
+  ["focus", "blur"].forEach((t) => on(w, t, () => measure()));
   on(w, "online", resume);
   // Page hide: report engagement and send what is queued before the page may be gone.
   const hidden = (e) => {

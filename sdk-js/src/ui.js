@@ -1,4 +1,6 @@
-// Pathlight prompt UI: the survey and chat prompts, loaded by pl.js only when a prompt is armed.
+// Pathlight prompt UI: the survey and chat prompts, loaded by pl.js only when a prompt is armed
+// (or when the server refused the page's hits: the console warning lives here too, so that no
+// page pays for its words until it needs them).
 // Each prompt renders in its own <pathlight-prompt> element with a shadow root, so host-page CSS
 // cannot break it and it cannot break the host page. Accessible: a labelled dialog (modal for
 // surveys), focus moved in and restored, Esc dismisses, Tab stays inside a survey, and every
@@ -120,4 +122,15 @@ function act(p) {
   if (a.event) document.dispatchEvent(new CustomEvent(a.event, { bubbles: true, detail: { prompt: p.id, message: p.message } }));
 }
 
-if (window.pathlight) window.pathlight.ui = show;
+// warn reports the page's first refused hit in the console, for the site's developer: the
+// server's error body (its reason code and message), or without one a hint. pl.js calls it
+// without a body when a request to the server at origin failed without a reply the page may
+// read; if the server answers a plain request (which needs no CORS), it refused the page's
+// origin, and if it does not, it is down or the network is, which is no refusal.
+let warned = 0;
+const warn = (origin, err) => {
+  const say = () => warned++ || console.warn("Pathlight: hits refused:", err || "CORS: is this page's origin in --sites?");
+  err ? say() : fetch(origin, { mode: "no-cors" }).then(say, () => 0);
+};
+
+if (window.pathlight) Object.assign(window.pathlight, { ui: show, warn });

@@ -78,7 +78,8 @@ const types = { ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": 
 /**
  * pageServer serves the demo shop and the test pages as a site on its own origin. The demo's
  * snippet tag is pointed at the test server (site "test"); query parameters of the page tune
- * it for one test: __src (the origin pl.js loads from), __api (data-api), __timeout
+ * it for one test: __site (data-site, "test" without it), __src (the origin pl.js loads from),
+ * __api (data-api), __timeout
  * (data-timeout: "default" for none; without it 5000, so that a slow first hit on a busy
  * machine cannot make a test miss its decisions), __consent (data-consent), __spa (data-spa),
  * __nohide (leave out the inline anti-flicker style).
@@ -102,7 +103,7 @@ async function pageServer(api) {
       const type = types[path.extname(file)] || "application/octet-stream";
       if (type.startsWith("text/html")) {
         const q = u.searchParams;
-        let attrs = `data-site="test"`;
+        let attrs = `data-site="${q.get("__site") || "test"}"`;
         if (q.get("__api")) attrs += ` data-api="${q.get("__api")}"`;
         const timeout = q.get("__timeout") || "5000";
         if (timeout != "default") attrs += ` data-timeout="${timeout}"`;
@@ -131,15 +132,18 @@ async function buildServer(dir) {
 }
 
 /**
- * setup starts the world for one test file and returns it. Call stop() when done.
+ * setup starts the world for one test file and returns it. Call stop() when done. With
+ * opts.crossSite, the server also allows the pages from crossBase.
  *   api, base         the server's origin and the pages' origin
+ *   crossBase         the pages' origin on another site than the server's (localhost, where the
+ *                     server is on 127.0.0.1): allowed only with opts.crossSite
  *   browser           the Chromium instance
  *   context(opts)     a fresh browser context (a new visitor) with a normal user agent
  *   visitor(vid)      the admin API's journey state of a visitor, or null when there is none
  *   events()          every stored event, from the admin NDJSON export
  *   vid(ctx)          the pl_vid cookie the server set in a context, or ""
  */
-export async function setup() {
+export async function setup(opts = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), "pathlight-sdk-"));
   await mkdir(artifacts, { recursive: true });
   const bin = await buildServer(dir);
@@ -147,7 +151,8 @@ export async function setup() {
   // API's port first.
   const apiPort = await freePort();
   const pagesSrv = await pageServer(`http://127.0.0.1:${apiPort}`);
-  const srv = await startServer(bin, dir, pagesSrv.origin, apiPort);
+  const crossBase = pagesSrv.origin.replace("127.0.0.1", "localhost");
+  const srv = await startServer(bin, dir, opts.crossSite ? `${pagesSrv.origin},${crossBase}` : pagesSrv.origin, apiPort);
   // The server must serve the snippet under test: the committed bundles.
   for (const name of ["pl.js", "pl-ui.js"]) {
     const served = await (await fetch(`${srv.api}/${name}`)).text();
@@ -169,6 +174,7 @@ export async function setup() {
   const env = {
     api: srv.api,
     base: pagesSrv.origin,
+    crossBase,
     browser,
     serverLog: srv.log,
     async context(opts = {}) {
@@ -207,11 +213,11 @@ export async function setup() {
 
 /**
  * startServer runs `pathlight serve` on port with the test rules, allowing site "test" from
- * the pages' origin, and waits until it answers /healthz.
+ * the pages' origins (comma-separated), and waits until it answers /healthz.
  */
-async function startServer(bin, dir, pagesOrigin, port) {
+async function startServer(bin, dir, pagesOrigins, port) {
   const api = `http://127.0.0.1:${port}`;
-  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", path.join(sdk, "test/rules"), "--admin-token", TOKEN, "--sites", `test=${pagesOrigin}`, "--log-level", "warn"];
+  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", path.join(sdk, "test/rules"), "--admin-token", TOKEN, "--sites", `test=${pagesOrigins}`, "--log-level", "warn"];
   const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   proc.stderr.on("data", (b) => (log = (log + b).slice(-4000)));

@@ -25,6 +25,8 @@ const storageKeys = (page) => page.evaluate(() => Object.keys(localStorage).filt
 test("Global Privacy Control: consent denied, no cookie, no storage, no visitor state", async () => {
   const ctx = await env.context();
   await ctx.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
+  // A visitor id kept from before GPC was turned on is forgotten, not sent.
+  await ctx.addInitScript(() => localStorage.getItem("pl_vid") || sessionStorage.getItem("planted") || (localStorage.setItem("pl_vid", "0123456789abcdef0123456789abcdef"), sessionStorage.setItem("planted", "1")));
   const page = await ctx.newPage();
   const got = hits(page);
   await page.goto(env.base + "/?utm_source=facebook&utm_medium=paid_social");
@@ -34,6 +36,7 @@ test("Global Privacy Control: consent denied, no cookie, no storage, no visitor 
   await page.evaluate(() => window.pathlight("event", "gpc_event"));
   await until("the event hit", () => got.length >= 2);
   for (const h of got) assert.equal(h.body.consent, "denied", `hit consent = ${h.body.consent}; want denied`);
+  for (const h of got) assert.equal(h.body.vid, undefined, `a GPC visitor's hit carried the visitor id ${h.body.vid}`);
   assert.equal(got[0].body.slots, undefined, "a GPC visitor's hit asked for slot decisions");
   assert.equal(await page.isVisible('[data-pl-slot="hero"] h1'), true, "the default hero is hidden");
   assert.equal(await env.vid(ctx), "", "the server set a pl_vid cookie");

@@ -36,6 +36,9 @@ test("body", () => {
     { args: ["shop", "", ev, ["hero"]], want: { site: "shop", events: ev, slots: ["hero"] } },
     { args: ["shop", "granted", ev, 0], want: { site: "shop", consent: "granted", events: ev } },
     { args: ["shop", "denied", ev, []], want: { site: "shop", consent: "denied", events: ev } },
+    { args: ["shop", "", ev, 0, "0123456789abcdef0123456789abcdef"], want: { site: "shop", vid: "0123456789abcdef0123456789abcdef", events: ev } },
+    { args: ["shop", "granted", ev, ["hero"], undefined], want: { site: "shop", consent: "granted", events: ev, slots: ["hero"] } },
+    { args: ["shop", "", ev, 0, false], want: { site: "shop", events: ev } },
   ];
   for (const c of cases) {
     const got = JSON.parse(body(...c.args));
