@@ -56,9 +56,16 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		log.Warn("no --sites given: the sites " + strings.Join(config.DevSites(), " and ") + " accept hits from any origin; set --sites in production")
 	}
 
-	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{SyncWrites: cfg.SyncWrites, Logger: log})
+	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{SyncWrites: cfg.SyncWrites, Logger: log, DiskReserve: cfg.DiskReserve})
+	if errors.Is(err, store.ErrDiskFull) {
+		return exitError{code: 1, msg: "pathlight serve: the disk of --data is full: " + err.Error()}
+	}
 	if err != nil {
 		return err
+	}
+	if d, ok := db.Disk(); ok && d.Full {
+		log.Warn("the disk of --data has less free space than --disk-reserve: hits are refused (503 disk_full) until space is freed",
+			"free_bytes", d.Free, "reserve_bytes", d.Reserve)
 	}
 	var geo *enrich.GeoDB
 	if cfg.GeoIP != "" {
@@ -101,7 +108,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports,
+		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db),
 	})
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
 	if cfg.Demo {
@@ -157,6 +164,17 @@ loop:
 	}
 	log.Info("stopped")
 	return serveErr
+}
+
+// diskStatus wires the store's disk gate to /healthz and /metrics; nil without a reserve.
+func diskStatus(db *store.DB) func() server.DiskStatus {
+	if _, ok := db.Disk(); !ok {
+		return nil
+	}
+	return func() server.DiskStatus {
+		d, _ := db.Disk()
+		return server.DiskStatus{Free: d.Free, Reserve: d.Reserve, Full: d.Full, Refused: d.Refused}
+	}
 }
 
 func trackConfig(cfg *config.Config, log *slog.Logger) track.Config {

@@ -107,6 +107,13 @@ func build(raw map[string]string) (*Config, []error) {
 		}
 		*r.dst = v
 	}
+	if v, err := ParseBytes(raw["disk-reserve"]); err != nil {
+		bad("disk-reserve", "%v", err)
+	} else if v != 0 && v < MinDiskReserve {
+		bad("disk-reserve", "%q is below the minimum of 32MiB (0 turns the check off)", raw["disk-reserve"])
+	} else {
+		c.DiskReserve = v
+	}
 	bools := []struct {
 		name string
 		dst  *bool
@@ -229,4 +236,34 @@ func ParseDuration(s string) (time.Duration, error) {
 		return time.Duration(v * float64(7*24*time.Hour)), err
 	}
 	return time.ParseDuration(s)
+}
+
+// MinDiskReserve is the smallest --disk-reserve other than 0; the store needs that much room
+// with its smallest memtables.
+const MinDiskReserve = 32 << 20
+
+// byteUnits are the units ParseBytes knows, lower-cased: decimal (kB, MB, GB, TB) and binary
+// (KiB, MiB, GiB, TiB).
+var byteUnits = map[string]int64{
+	"": 1, "b": 1,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+// ParseBytes parses a size in bytes: a whole or decimal number followed by an optional unit
+// (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB; any case, a space allowed): "1GiB", "512 MB",
+// "1048576".
+func ParseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+		i++
+	}
+	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	mult, ok := byteUnits[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if !ok || err != nil || v < 0 || v*float64(mult) >= 1<<62 {
+		return 0, fmt.Errorf("%q: want a size like 1GiB, 512MiB or 500MB", s)
+	}
+	return int64(v * float64(mult)), nil
 }

@@ -169,6 +169,11 @@ func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
 		return
 	}
+	if errors.Is(err, track.ErrDiskFull) {
+		ctx.Response.Header.Set("Retry-After", diskRetryAfter)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "disk_full", "the server's disk is full, so the visitor could not be fully erased; free some space and run the DELETE again")
+		return
+	}
 	if err != nil {
 		s.log.Error("erase visitor", "vid", vid, "err", err)
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor could not be fully erased; run the DELETE again")

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // analytics serves /api/v1/reports[/{name}], /api/v1/import, /api/v1/live and
@@ -96,6 +97,12 @@ func (s *Server) reportsUnavailable(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) importEvents(ctx *fasthttp.RequestCtx) {
 	im := analytics.NewImporter(s.tracker, s.resolveSite)
 	res, err := im.Import(ctx.PostBody())
+	if errors.Is(err, track.ErrDiskFull) {
+		ctx.Response.Header.Set("Retry-After", diskRetryAfter)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "disk_full", "the server's disk is nearly full: the import stopped at its line "+
+			itoa(res.Lines)+" (counting non-empty lines), which was not stored, nor any after it; free some space and send the rest again")
+		return
+	}
 	if err != nil {
 		s.log.Error("import", "err", err)
 		ctx.Response.Header.Set("Retry-After", "1")

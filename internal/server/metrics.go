@@ -50,6 +50,9 @@ func newServerMetrics(o Options) *serverMetrics {
 		s.NewGauge(`pathlight_store_commit_groups_total`, func() float64 { g, _ := groups(); return float64(g) })
 		s.NewGauge(`pathlight_store_commit_writes_total`, func() float64 { _, w := groups(); return float64(w) })
 	}
+	if o.Disk != nil {
+		m.diskMetrics(o.Disk)
+	}
 	if rules := o.Rules; rules != nil {
 		s.NewGauge(`pathlight_rules_reloads_total{result="ok"}`, func() float64 { return float64(rules.Status().Reloads) })
 		s.NewGauge(`pathlight_rules_reloads_total{result="error"}`, func() float64 { return float64(rules.Status().ReloadErrs) })
@@ -133,7 +136,8 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	b := append([]byte(nil), `{"status":"ok","rules_version":`...)
+	b := s.appendDiskHealth([]byte{'{'})
+	b = append(b, `,"rules_version":`...)
 	b = event.AppendJSONString(b, s.tracker.Rules().Version())
 	b = append(b, '}')
 	ctx.SetBody(b)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -92,6 +93,10 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	res := s.results.Get().(*track.Result)
 	defer func() { res.Reset(); s.results.Put(res) }()
 	if err := s.tracker.Track(&req, res); err != nil {
+		if errors.Is(err, track.ErrDiskFull) {
+			s.diskFull(ctx, "the hit")
+			return
+		}
 		s.log.Error("track", "site", site, "err", err)
 		ctx.Response.Header.Set("Retry-After", "1")
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the hit could not be stored; retry later")

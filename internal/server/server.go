@@ -60,6 +60,9 @@ type Options struct {
 	// StoreGroups reports the group commits sent to Badger and the writes they held, for
 	// /metrics; nil omits them.
 	StoreGroups func() (groups, writes uint64)
+	// Disk reports the data directory's free space against the disk reserve, for /healthz
+	// and /metrics; nil omits it.
+	Disk func() DiskStatus
 	// Analytics answers /api/v1/reports/*, /api/v1/live and /api/v1/rules/reach; nil
 	// leaves them unanswered (404).
 	Analytics *analytics.Service
@@ -71,6 +74,7 @@ type Server struct {
 	tracker *track.Tracker
 	reports *analytics.Service
 	rules   RulesManager
+	disk    func() DiskStatus
 	log     *slog.Logger
 	srv     *fasthttp.Server
 	m       *serverMetrics
@@ -99,6 +103,7 @@ func New(o Options) *Server {
 		tracker: o.Tracker,
 		reports: o.Analytics,
 		rules:   o.Rules,
+		disk:    o.Disk,
 		log:     o.Logger,
 		sites:   make(map[string]*config.Site, len(cfg.Sites)),
 		proxies: cfg.TrustedProxies,

@@ -33,12 +33,18 @@ type Options struct {
 	GCInterval time.Duration
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// DiskReserve is the free space, in bytes, that the store keeps on the filesystem of the
+	// database: writes are refused with ErrDiskFull below it (see DiskGate), and Badger's
+	// memtables and tables are sized so that what it writes on its own after that fits in
+	// it. 0 keeps no reserve; otherwise it must be at least MinDiskReserve.
+	DiskReserve int64
 }
 
 // DB is an open Badger database. It is safe for concurrent use.
 type DB struct {
 	db     *badger.DB
 	com    *committer
+	gate   *DiskGate // nil without a disk reserve
 	dir    string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -60,12 +66,26 @@ func Open(dir string, opt Options) (*DB, error) {
 			WithNumLevelZeroTables(2).
 			WithNumLevelZeroTablesStall(4)
 	}
+	var gate *DiskGate
+	if opt.DiskReserve > 0 {
+		if opt.DiskReserve < MinDiskReserve {
+			return nil, fmt.Errorf("disk reserve of %s is below the minimum of %s", FormatBytes(opt.DiskReserve), FormatBytes(MinDiskReserve))
+		}
+		bo = badgerProfile(bo, opt.DiskReserve)
+		var err error
+		if gate, err = openGate(dir, opt.DiskReserve); err != nil {
+			return nil, err
+		}
+	}
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &DB{db: db, com: newCommitter(db), dir: dir, cancel: cancel}
+	s := &DB{db: db, com: newCommitter(db), gate: gate, dir: dir, cancel: cancel}
+	if gate != nil {
+		gate.Start()
+	}
 	interval := opt.GCInterval
 	if interval <= 0 {
 		interval = 5 * time.Minute
@@ -80,6 +100,9 @@ func (s *DB) Close() error {
 	s.cancel()
 	s.wg.Wait()
 	s.com.close()
+	if s.gate != nil {
+		s.gate.Close()
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}
@@ -155,7 +178,33 @@ type Op struct {
 
 // Write commits ops atomically: all of them or none. The op slices are not retained once
 // Write returns. Concurrent Writes share one transaction and one disk write (see group.go).
-func (s *DB) Write(ops []Op) error { return s.com.write(ops) }
+// With a disk reserve, a write that would take the free space below it is refused with an
+// error wrapping ErrDiskFull, and nothing of it is stored.
+func (s *DB) Write(ops []Op) error {
+	if s.gate != nil {
+		if err := s.gate.Admit(opsSize(ops), deletesOnly(ops)); err != nil {
+			return err
+		}
+	}
+	return s.com.write(ops)
+}
+
+// Disk returns the disk gate's view of the free space; ok is false without a disk reserve.
+func (s *DB) Disk() (st DiskStats, ok bool) {
+	if s.gate == nil {
+		return DiskStats{Free: -1}, false
+	}
+	return s.gate.Stats(), true
+}
+
+func deletesOnly(ops []Op) bool {
+	for i := range ops {
+		if !ops[i].Delete {
+			return false
+		}
+	}
+	return true
+}
 
 // Scan calls fn for every key in [start, end) in key order; a nil end scans to the last key.
 // key and val are valid only during the call. Returning ErrStop from fn ends the scan early

@@ -32,5 +32,11 @@ type Op struct {
 // ErrNotFound is what Store.Get returns for a missing key.
 var ErrNotFound = errors.New("not found")
 
+// ErrDiskFull is what Store.Write returns, wrapped, when the store refuses a write because
+// its disk is nearly full: nothing of the write is stored, and the same write succeeds once
+// space is freed. The tracker passes it on (wrapped), so that a hit is answered "retry
+// later" rather than counted as accepted.
+var ErrDiskFull = errors.New("disk full")
+
 // ErrStop, returned from a scan callback, ends the scan without error.
 var ErrStop = errors.New("stop scan")

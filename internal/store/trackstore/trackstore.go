@@ -43,8 +43,22 @@ func (a Adapter) Write(ops []track.Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	return a.DB.Write(unsafe.Slice((*store.Op)(unsafe.Pointer(&ops[0])), len(ops)))
+	err := a.DB.Write(unsafe.Slice((*store.Op)(unsafe.Pointer(&ops[0])), len(ops)))
+	if errors.Is(err, store.ErrDiskFull) {
+		return diskFull{err}
+	}
+	return err
 }
+
+// diskFull is the store's disk-full error as the tracker knows it: it matches
+// track.ErrDiskFull and store.ErrDiskFull, and keeps the store's message.
+type diskFull struct{ err error }
+
+func (d diskFull) Error() string { return d.err.Error() }
+
+func (d diskFull) Is(target error) bool { return target == track.ErrDiskFull }
+
+func (d diskFull) Unwrap() error { return d.err }
 
 // Scan implements track.Store.
 func (a Adapter) Scan(start, end []byte, fn func(key, val []byte) error) error {

@@ -1,0 +1,90 @@
+package store
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// MinDiskReserve is the smallest disk reserve Open accepts: the room Badger needs with the
+// smallest memtables the reserve sizes (see badgerProfile).
+const MinDiskReserve = 32 << 20
+
+// Badger's settings under a disk reserve R. Once the store refuses writes, Badger may still
+// write on its own: the flush of every memtable (a table about as large as the memtable,
+// written before its log is deleted; at most one at a time), and the compactions that the
+// flushes trigger. The largest of those merges all of level 0 into the base level, writing
+// its output before it deletes its input: at most l0Stall tables of about one memtable each,
+// plus the base level. So the headroom Badger needs is about
+//
+//	(l0Stall + 1) × memtable + 4 × base level
+//
+// and the profile keeps it within three quarters of the reserve: memtables of R/16 (1 to 64
+// MiB; 64 MiB, Badger's default, from a 1 GiB reserve up) and a base level of R/64 (1 to 10
+// MiB, Badger's default). The last quarter is margin for the writes admitted between two
+// polls of the free space and for compactions of deeper levels.
+//
+// The value log takes only values of 1 MiB or more (Badger's value threshold), which
+// Pathlight does not write; its files are mapped at twice their size but sparse, so they take
+// room only as they fill. Two memtables' worth per file keeps them in proportion.
+const (
+	l0Tables = 5  // level-0 tables that start a compaction (Badger's default)
+	l0Stall  = 10 // level-0 tables at which Badger stalls writes (Badger's default is 15)
+)
+
+// profileSizes returns the memtable and base-level sizes for a reserve.
+func profileSizes(reserve int64) (memtable, baseLevel int64) {
+	memtable = min(max(reserve/16>>20<<20, 1<<20), 64<<20)
+	baseLevel = min(max(reserve/64>>20<<20, 1<<20), 10<<20)
+	return memtable, baseLevel
+}
+
+// headroom is what Badger may write after writes stop, for a reserve (see above).
+func headroom(reserve int64) int64 {
+	m, b := profileSizes(reserve)
+	return (l0Stall+1)*m + 4*b
+}
+
+// badgerProfile sizes Badger's memtables, tables and value-log files for a disk reserve.
+// Smaller sizes already chosen (Options.Small) are kept.
+func badgerProfile(bo badger.Options, reserve int64) badger.Options {
+	m, b := profileSizes(reserve)
+	m = min(m, bo.MemTableSize)
+	return bo.WithMemTableSize(m).
+		WithBaseLevelSize(min(b, bo.BaseLevelSize)).
+		WithBaseTableSize(min(bo.BaseTableSize, m)).
+		WithValueLogFileSize(min(bo.ValueLogFileSize, 2*m)).
+		WithNumLevelZeroTables(min(bo.NumLevelZeroTables, l0Tables)).
+		WithNumLevelZeroTablesStall(min(bo.NumLevelZeroTablesStall, l0Stall))
+}
+
+// openSlack is the room opening Badger takes beyond replaying its logs: the first pages of a
+// new memtable log, value log, manifest and discard-statistics file.
+const openSlack = 4 << 20
+
+// openGate reads the free space before Badger opens. Opening replays the write-ahead logs
+// that a crash left behind (the .mem files) and flushes them into tables: on a disk without
+// room for that, Badger would die of SIGBUS, so Open answers ErrDiskFull instead. With room
+// to open but less than the reserve, the store opens and refuses writes until space is
+// freed.
+func openGate(dir string, reserve int64) (*DiskGate, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("database directory: %w", err)
+	}
+	g, err := NewDiskGate(dir, reserve)
+	if err != nil {
+		return nil, err
+	}
+	need := int64(openSlack)
+	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	for _, m := range mems {
+		need += diskUsage(m)
+	}
+	if free := g.Stats().Free; free < need {
+		return nil, fmt.Errorf("%w: %s free for %s, and opening the database needs %s (to replay its write-ahead logs); free some space and start again",
+			ErrDiskFull, FormatBytes(free), dir, FormatBytes(need))
+	}
+	return g, nil
+}
