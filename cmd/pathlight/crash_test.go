@@ -105,16 +105,18 @@ type serverProc struct {
 	err    error         // Wait's result, set before done closes
 }
 
-// startServe runs `pathlight serve` on a free 127.0.0.1 port over dataDir and waits until
-// /healthz answers. The process is killed at the end of the test if it is still running.
-func startServe(t *testing.T, dataDir string) *serverProc {
+// startServe runs `pathlight serve` on a free 127.0.0.1 port over dataDir, with extra flags
+// after the test's own, and waits until /healthz answers. The process is killed at the end of
+// the test if it is still running.
+func startServe(t *testing.T, dataDir string, extra ...string) *serverProc {
 	t.Helper()
-	cmd := exec.Command(pathlightBinary(t), "serve",
+	args := append([]string{"serve",
 		"--addr", "127.0.0.1:0", "--data", dataDir, "--rules", crashRulesDir(t),
 		"--admin-token", crashToken, "--log-level", "warn",
 		"--rate-ip", "1e9", "--burst-ip", "1000000000",
 		"--rate-visitor", "1e9", "--burst-visitor", "1000000000",
-		"--max-conns-per-ip", "100000")
+		"--max-conns-per-ip", "100000"}, extra...)
+	cmd := exec.Command(pathlightBinary(t), args...)
 	p := &serverProc{cmd: cmd, stderr: new(syncBuffer), done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()

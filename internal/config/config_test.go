@@ -178,3 +178,48 @@ func TestReadmeSnippetSiteIsServedByDefault(t *testing.T) {
 		t.Fatal("README.md has no snippet with data-site")
 	}
 }
+
+func TestDiskReserve(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil || c.DiskReserve != 1<<30 {
+		t.Fatalf("default disk reserve = %d, %v; want 1 GiB", c.DiskReserve, err)
+	}
+	file := filepath.Join(t.TempDir(), "pathlight.yaml")
+	if err := os.WriteFile(file, []byte("disk_reserve: 2GB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want int64
+	}{
+		{[]string{"--config", file}, nil, 2e9},
+		{[]string{"--config", file}, map[string]string{"PATHLIGHT_DISK_RESERVE": "768MiB"}, 768 << 20},
+		{[]string{"--config", file, "--disk-reserve", "0"}, map[string]string{"PATHLIGHT_DISK_RESERVE": "768MiB"}, 0},
+		{[]string{"--disk-reserve=1.5 GiB"}, nil, 3 << 29},
+	} {
+		c, err := Load(tc.args, env(tc.env))
+		if err != nil || c.DiskReserve != tc.want {
+			t.Errorf("Load(%q, %v): disk reserve %v, %v; want %d", tc.args, tc.env, c, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"100MiB", "lots", "-1GiB", "1PB", "1e3MB"} {
+		_, err := Load([]string{"--disk-reserve", bad}, env(nil))
+		if err == nil || !strings.Contains(err.Error(), "--disk-reserve") {
+			t.Errorf("--disk-reserve %q: err = %v; want an error naming the flag", bad, err)
+		}
+	}
+}
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "512MiB": 512 << 20, "1gib": 1 << 30, "500 MB": 500e6, "1TB": 1e12, "2KiB": 2048, "10B": 10} {
+		if got, err := ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "1 XB", "1..5GB", "9999999EiB"} {
+		if _, err := ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) succeeded; want an error", in)
+		}
+	}
+}

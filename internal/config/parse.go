@@ -110,7 +110,7 @@ func build(raw map[string]string) (*Config, []error) {
 	if v, err := ParseBytes(raw["disk-reserve"]); err != nil {
 		bad("disk-reserve", "%v", err)
 	} else if v != 0 && v < MinDiskReserve {
-		bad("disk-reserve", "%q is below the minimum of 32MiB (0 turns the check off)", raw["disk-reserve"])
+		bad("disk-reserve", "%q is below the minimum of 512MiB (0 turns the check off)", raw["disk-reserve"])
 	} else {
 		c.DiskReserve = v
 	}
@@ -239,8 +239,8 @@ func ParseDuration(s string) (time.Duration, error) {
 }
 
 // MinDiskReserve is the smallest --disk-reserve other than 0; the store needs that much room
-// with its smallest memtables.
-const MinDiskReserve = 32 << 20
+// with its smallest memtables (store.MinDiskReserve, which a test keeps equal).
+const MinDiskReserve = 512 << 20
 
 // byteUnits are the units ParseBytes knows, lower-cased: decimal (kB, MB, GB, TB) and binary
 // (KiB, MiB, GiB, TiB).

@@ -10,7 +10,7 @@ import (
 
 // MinDiskReserve is the smallest disk reserve Open accepts: the room Badger needs with the
 // smallest memtables the reserve sizes (see badgerProfile).
-const MinDiskReserve = 32 << 20
+const MinDiskReserve = 512 << 20
 
 // Badger's settings under a disk reserve R. Once the store refuses writes, Badger may still
 // write on its own: the flush of every memtable (a table about as large as the memtable,
@@ -21,10 +21,12 @@ const MinDiskReserve = 32 << 20
 //
 //	(l0Stall + 1) × memtable + 4 × base level
 //
-// and the profile keeps it within three quarters of the reserve: memtables of R/16 (1 to 64
-// MiB; 64 MiB, Badger's default, from a 1 GiB reserve up) and a base level of R/64 (1 to 10
+// and the profile keeps it within three quarters of the reserve: memtables of R/16 (32 to 64
+// MiB; 64 MiB, Badger's default, from a 1 GiB reserve up) and a base level of R/64 (up to 10
 // MiB, Badger's default). The last quarter is margin for the writes admitted between two
-// polls of the free space and for compactions of deeper levels.
+// polls of the free space and for compactions of deeper levels. Memtables are not made
+// smaller than 32 MiB because they bound a transaction too (15% of a memtable, in bytes and
+// in entries of 96 bytes): an erasure deletes up to 34,000 keys at once.
 //
 // The value log takes only values of 1 MiB or more (Badger's value threshold), which
 // Pathlight does not write; its files are mapped at twice their size but sparse, so they take
@@ -36,8 +38,8 @@ const (
 
 // profileSizes returns the memtable and base-level sizes for a reserve.
 func profileSizes(reserve int64) (memtable, baseLevel int64) {
-	memtable = min(max(reserve/16>>20<<20, 1<<20), 64<<20)
-	baseLevel = min(max(reserve/64>>20<<20, 1<<20), 10<<20)
+	memtable = min(max(reserve/16>>20<<20, 32<<20), 64<<20)
+	baseLevel = min(reserve/64, 10<<20)
 	return memtable, baseLevel
 }
 
@@ -69,11 +71,11 @@ const openSlack = 4 << 20
 // room for that, Badger would die of SIGBUS, so Open answers ErrDiskFull instead. With room
 // to open but less than the reserve, the store opens and refuses writes until space is
 // freed.
-func openGate(dir string, reserve int64) (*DiskGate, error) {
+func openGate(dir string, reserve int64, statfs func(string) (int64, error)) (*DiskGate, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("database directory: %w", err)
 	}
-	g, err := NewDiskGate(dir, reserve)
+	g, err := newDiskGate(dir, reserve, statfs)
 	if err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		}
 		bo = badgerProfile(bo, opt.DiskReserve)
 		var err error
-		if gate, err = openGate(dir, opt.DiskReserve); err != nil {
+		if gate, err = openGate(dir, opt.DiskReserve, freeSpace); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// fakeDisk is a filesystem whose free space the test sets.
+type fakeDisk struct{ free atomic.Int64 }
+
+func (f *fakeDisk) statfs(string) (int64, error) { return f.free.Load(), nil }
+
+func TestDiskGateRefusesBelowReserveAndResumes(t *testing.T) {
+	const mib = 1 << 20
+	disk := new(fakeDisk)
+	disk.free.Store(100 * mib)
+	g, err := newDiskGate(t.TempDir(), 64*mib, disk.statfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Full() {
+		t.Fatal("gate full with 100 MiB free over a 64 MiB reserve")
+	}
+	// Writes are charged twice between polls: 16 MiB of writes take the estimate to 68 MiB,
+	// and the next 4 MiB would cross the reserve.
+	for range 16 {
+		if err := g.Admit(mib, false); err != nil {
+			t.Fatalf("Admit with room: %v", err)
+		}
+	}
+	err = g.Admit(4*mib, false)
+	if !errors.Is(err, ErrDiskFull) || !g.Full() {
+		t.Fatalf("Admit past the reserve = %v, full %v; want ErrDiskFull and full", err, g.Full())
+	}
+	if !strings.Contains(err.Error(), "below the disk reserve of 64 MiB") {
+		t.Errorf("error %q does not name the reserve", err)
+	}
+	if err := g.Admit(10, false); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("small write on a full gate = %v; want ErrDiskFull", err)
+	}
+	// Deletions pass down to half the reserve.
+	if err := g.Admit(mib, true); err != nil {
+		t.Fatalf("deletion on a full gate with 68 MiB free: %v", err)
+	}
+	disk.free.Store(33 * mib)
+	if err := g.Poll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Admit(mib, true); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("deletion below half the reserve = %v; want ErrDiskFull", err)
+	}
+	if st := g.Stats(); st.Free != 33*mib || st.Reserve != 64*mib || !st.Full || st.Refused != 3 {
+		t.Fatalf("Stats = %+v; want free 33 MiB, reserve 64 MiB, full, 3 refused", st)
+	}
+	// Just above the reserve is not enough to resume: writes would flap on its edge.
+	disk.free.Store(65 * mib)
+	_ = g.Poll()
+	if !g.Full() {
+		t.Fatal("gate resumed at 65 MiB free, within the margin above the reserve")
+	}
+	disk.free.Store(80 * mib)
+	_ = g.Poll()
+	if g.Full() {
+		t.Fatal("gate still full with 80 MiB free")
+	}
+	if err := g.Admit(mib, false); err != nil {
+		t.Fatalf("write after space was freed: %v", err)
+	}
+}
+
+func TestDiskGateWithoutReserveAdmitsAll(t *testing.T) {
+	disk := new(fakeDisk)
+	g, err := newDiskGate(t.TempDir(), 0, disk.statfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Admit(1<<30, false); err != nil || g.Full() {
+		t.Fatalf("gate without reserve: %v, full %v", err, g.Full())
+	}
+}
+
+// TestOpenRefusesWhenLogsCannotBeReplayed: a database with write-ahead logs to replay on a
+// disk without room for them is refused with ErrDiskFull, not opened to die of SIGBUS.
+func TestOpenRefusesWhenLogsCannotBeReplayed(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "00001.mem"), make([]byte, 2<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	disk := new(fakeDisk)
+	disk.free.Store(5 << 20) // less than the log plus the room opening takes
+	if _, err := openGate(dir, 64<<20, disk.statfs); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("openGate with 5 MiB free and a 2 MiB log = %v; want ErrDiskFull", err)
+	}
+	disk.free.Store(8 << 20) // room to open, not the reserve: opens full
+	g, err := openGate(dir, 64<<20, disk.statfs)
+	if err != nil || !g.Full() {
+		t.Fatalf("openGate with 8 MiB free = %v, full %v; want open and full", err, err == nil && g.Full())
+	}
+}
+
+// TestReserveLargerThanFreeSpace opens a real store with a reserve no disk has: it opens,
+// reads work, and every write is refused with ErrDiskFull, deletions included.
+func TestReserveLargerThanFreeSpace(t *testing.T) {
+	dir := t.TempDir()
+	db := open(t, dir)
+	if err := db.Write([]Op{{Key: []byte("k"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(dir, Options{Small: true, DiskReserve: 1 << 60})
+	if err != nil {
+		t.Fatalf("Open with a reserve above the free space: %v", err)
+	}
+	defer db.Close()
+	st, ok := db.Disk()
+	if !ok || !st.Full || st.Reserve != 1<<60 || st.Free <= 0 {
+		t.Fatalf("Disk() = %+v, %v; want full with the free space read", st, ok)
+	}
+	if v, err := db.Get([]byte("k"), nil); err != nil || string(v) != "v" {
+		t.Fatalf("Get on a full disk = %q, %v", v, err)
+	}
+	for _, ops := range [][]Op{{{Key: []byte("n"), Value: []byte("x")}}, {{Key: []byte("k"), Delete: true}}} {
+		if err := db.Write(ops); !errors.Is(err, ErrDiskFull) {
+			t.Fatalf("Write(%+v) on a full disk = %v; want ErrDiskFull", ops, err)
+		}
+	}
+	if ok, _ := has(db, []byte("n")); ok {
+		t.Fatal("a refused write was stored")
+	}
+	if st, _ := db.Disk(); st.Refused != 2 {
+		t.Fatalf("refused = %d; want 2", st.Refused)
+	}
+}
+
+func TestOpenRefusesReserveBelowMinimum(t *testing.T) {
+	if _, err := Open(t.TempDir(), Options{DiskReserve: MinDiskReserve - 1}); err == nil {
+		t.Fatal("Open with a reserve below the minimum succeeded")
+	}
+}
+
+// TestProfileFitsReserve: what Badger may write once writes stop fits in three quarters of
+// every reserve, and a 1 GiB reserve keeps Badger's default 64 MiB memtables.
+func TestProfileFitsReserve(t *testing.T) {
+	for _, r := range []int64{MinDiskReserve, 700 << 20, 1 << 30, 10 << 30} {
+		if h := headroom(r); h > r*3/4 {
+			t.Errorf("reserve %s: headroom %s is more than three quarters of it", FormatBytes(r), FormatBytes(h))
+		}
+	}
+	if m, b := profileSizes(1 << 30); m != 64<<20 || b != 10<<20 {
+		t.Errorf("1 GiB reserve: memtable %s, base level %s; want 64 MiB and 10 MiB", FormatBytes(m), FormatBytes(b))
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{512: "512 B", 1 << 20: "1 MiB", 3 << 29: "1.5 GiB", 1 << 40: "1 TiB"} {
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q; want %q", n, got, want)
+		}
+	}
+}
