@@ -246,7 +246,8 @@ func (t *Tracker) identify(req *Request, res *Result, now int64) (vid string, mi
 }
 
 // trackAnonymous records hits without per-visitor state: bots (kept apart by their device
-// flag) and visitors without consent (counted in aggregates only). No id, no cookie.
+// flag) and visitors without consent (counted in aggregates only). No id, no cookie, and a
+// record that identifies nobody (see anonymize).
 func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) error {
 	b := req.Batch
 	set := t.rules.Load()
@@ -265,7 +266,8 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			}
 			h := w.hit(i)
 			t.enrichHit(h, e, b.Site, "", now, w)
-			t.logEvent(w, h, "")
+			anonymize(&w.anonHit, &w.anonEvent, h, set)
+			t.logEvent(w, &w.anonHit, "")
 			t.markSeen(w, b, i)
 			res.Accepted = append(res.Accepted, e.ID)
 		}

@@ -21,6 +21,8 @@ type work struct {
 	hits        []event.Hit
 	decideEvent event.Event
 	decideHit   event.Hit
+	anonEvent   event.Event // the record of a hit without a visitor id, see anonymize
+	anonHit     event.Hit
 	extra       []event.Event // exposure and holdout log events
 
 	ops      []Op

@@ -1,0 +1,4 @@
+package track
+
+// RedactPathForTest exposes redactPath to the external tests.
+var RedactPathForTest = redactPath
