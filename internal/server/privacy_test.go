@@ -43,7 +43,7 @@ func TestExportHoldsNoIdentifierWithoutConsent(t *testing.T) {
 		}
 	}
 	send(`{"site":"shop","vid":"`+vid+`","events":`+events("gpc")+`}`, "Sec-GPC", "1")
-	send(`{"site":"shop","vid":"`+vid+`","consent":"denied","events":`+events("denied")+`}`)
+	send(`{"site":"shop","vid":"` + vid + `","consent":"denied","events":` + events("denied") + `}`)
 	send(`{"site":"shop","events":`+events("bot")+`}`, "User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
 
 	r := ts.do(t, "GET", "/api/v1/events?from=0&bots=1", "", "Authorization", "Bearer "+token)
