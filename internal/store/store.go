@@ -189,6 +189,10 @@ func (s *DB) Write(ops []Op) error {
 	return s.com.write(ops)
 }
 
+// Gate returns the store's disk gate, nil without a disk reserve: another writer to the data
+// directory (a log of its own) can admit its writes through it too.
+func (s *DB) Gate() *DiskGate { return s.gate }
+
 // Disk returns the disk gate's view of the free space; ok is false without a disk reserve.
 func (s *DB) Disk() (st DiskStats, ok bool) {
 	if s.gate == nil {
