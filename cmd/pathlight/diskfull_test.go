@@ -315,7 +315,7 @@ func TestServeWithReserveAboveFreeSpace(t *testing.T) {
 	if code, body := diskAdminGet(t, p.url, "/api/v1/reports/overview"); code != http.StatusOK {
 		t.Errorf("GET overview = %d %s; want 200", code, body)
 	}
-	// Admin writes are refused the same way: an import, and (below half the reserve) an
+	// Admin writes are refused the same way: an import, and (below seven eighths of the reserve) an
 	// erasure.
 	line := fmt.Sprintf(`{"ts":%d,"ua":%q,"batch":{"site":"demo","vid":"%032x","events":[{"id":"i1","type":"pageview","url":"https://shop.example/"}]}}`,
 		time.Now().UnixMilli(), crashUA, 2)

@@ -26,9 +26,10 @@ var ErrDiskFull = errors.New("disk full")
 // against the last figure, twice over (once in Badger's write-ahead log, once in the table it
 // is flushed to), so a burst of writes is stopped before the next poll notices it.
 //
-// Writes that only delete (an erasure) still pass while free space is above half the
-// reserve: they let a visitor be erased on a full disk, and their space comes back at
-// compaction. Everything else is refused below the reserve, and admitted again once the free
+// Writes that only delete (an erasure) still pass while free space is above seven eighths of
+// the reserve: they let a visitor be erased on a full disk (an erasure deletes a few MiB at
+// most), their space comes back at compaction, and the three quarters that Badger may need
+// stay untouched (see badgerProfile). Everything else is refused below the reserve, and admitted again once the free
 // space is back above the reserve plus a margin (so that writes do not flap on its edge).
 
 // DiskStats is what the gate last saw.
@@ -132,15 +133,15 @@ func (g *DiskGate) Stats() DiskStats {
 }
 
 // Admit charges a write of size bytes against the free space, or refuses it with an error
-// wrapping ErrDiskFull. deleting says the write only deletes keys: it passes down to half
-// the reserve.
+// wrapping ErrDiskFull. deleting says the write only deletes keys: it passes down to seven
+// eighths of the reserve.
 func (g *DiskGate) Admit(size int, deleting bool) error {
 	if g.reserve == 0 {
 		return nil
 	}
 	floor := g.reserve
 	if deleting {
-		floor /= 2
+		floor -= g.reserve / 8
 	} else if g.full.Load() {
 		return g.refuse(g.estimate.Load())
 	}
