@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pathlight/pathlight/internal/store"
 )
 
 // diskReserve is the --disk-reserve of the full-disk test: the smallest the server takes.
@@ -257,6 +259,17 @@ func TestDiskFullKeepsServing(t *testing.T) {
 	}
 	if _, h := health(t, p.url); h.Reason != "disk_full" {
 		t.Errorf("/healthz after a start on a full disk = %+v; want disk_full", h)
+	}
+	// Below seven eighths of the reserve even an erasure is refused, and says so; the
+	// visitor stays whole.
+	fill(t, mnt, diskReserve*7/8-8<<20)
+	time.Sleep(2 * store.PollInterval)
+	erased := fmt.Sprintf("/api/v1/visitors/%032x", 2)
+	if code, body := adminDo(t, http.MethodDelete, p.url, erased); code != http.StatusServiceUnavailable || !strings.Contains(body, `"reason":"disk_full"`) {
+		t.Errorf("DELETE a visitor far below the reserve = %d %s; want 503 disk_full", code, body)
+	}
+	if code, body := diskAdminGet(t, p.url, erased); code != http.StatusOK {
+		t.Errorf("GET the visitor whose erasure was refused = %d %s; want 200", code, body)
 	}
 
 	// Freeing space lets hits in again within a poll or two, without a restart.
