@@ -207,6 +207,9 @@ func TestDiskFullKeepsServing(t *testing.T) {
 	if !refused {
 		t.Fatal("5,000 hits of 20 events on a disk 8 MiB above the reserve were all accepted")
 	}
+	if !strings.Contains(p.stderr.String(), "disk nearly full") {
+		t.Errorf("no warning in the log when hits began to be refused:\n%s", p.stderr.String())
+	}
 	if free := freeBytes(t, mnt); free < diskReserve/2 {
 		t.Errorf("free space when hits were refused = %d; want about the reserve (%d) or more", free, diskReserve)
 	}

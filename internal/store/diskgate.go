@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,8 @@ type DiskGate struct {
 	reserve int64
 	resume  int64 // free space at which a full gate opens again
 	statfs  func(dir string) (int64, error)
+	// Log, when set before Start, hears when the gate closes and opens again.
+	Log *slog.Logger
 
 	estimate atomic.Int64 // free bytes: the last poll's, minus what was admitted since
 	polled   atomic.Int64 // the last poll's figure, -1 when unknown
@@ -117,11 +120,21 @@ func (g *DiskGate) Poll() error {
 	g.polled.Store(free)
 	g.estimate.Store(free)
 	if g.full.Load() {
-		g.full.Store(free < g.resume)
-	} else {
-		g.full.Store(free < g.reserve)
+		if free >= g.resume && g.full.CompareAndSwap(true, false) && g.Log != nil {
+			g.Log.Info("disk space freed: writes are taken again", "free_bytes", free, "reserve_bytes", g.reserve)
+		}
+	} else if free < g.reserve {
+		g.close(free)
 	}
 	return nil
+}
+
+// close makes the gate refuse writes, saying so once.
+func (g *DiskGate) close(free int64) {
+	if g.full.CompareAndSwap(false, true) && g.Log != nil {
+		g.Log.Warn("disk nearly full: hits and imports are refused until space is freed",
+			"dir", g.dir, "free_bytes", max(free, 0), "reserve_bytes", g.reserve)
+	}
 }
 
 // Full reports whether writes other than deletions are being refused.
@@ -150,7 +163,7 @@ func (g *DiskGate) Admit(size int, deleting bool) error {
 	if left < floor {
 		g.estimate.Add(2 * int64(size)) // not written after all
 		if !deleting {
-			g.full.Store(true)
+			g.close(left)
 		}
 		return g.refuse(left)
 	}

@@ -76,6 +76,7 @@ func Open(dir string, opt Options) (*DB, error) {
 		if gate, err = openGate(dir, opt.DiskReserve, freeSpace); err != nil {
 			return nil, err
 		}
+		gate.Log = opt.Logger
 	}
 	db, err := badger.Open(bo)
 	if err != nil {
