@@ -92,9 +92,10 @@ func hasPrefixFold(s, prefix string) bool {
 const redactedSegment = ":redacted"
 
 // redactPath replaces each path segment that may identify someone with ":redacted": one with
-// an "@" (an address), one with a run of six or more digits (an account, order or phone
-// number), and one of 16 or more characters with a digit in it (a token, a hash, a UUID). A
-// path without such a segment is returned as it is.
+// an "@" (an address), one with a run of six or more digits or nine digits in all (an account,
+// order or phone number), and one with a word of eight or more letters and digits that
+// switches between them three times or more (a token, a hash). Slugs ("top-10-boots-for-2026"),
+// product names ("iphone15pro") and short ids ("p/42") stay. A path without such a segment is returned as it is.
 func redactPath(p string) string {
 	if !strings.ContainsFunc(p, isDigitOrAt) {
 		return p
@@ -117,22 +118,47 @@ func isDigitOrAt(r rune) bool { return r == '@' || r >= '0' && r <= '9' }
 
 // identifying reports whether a path segment may identify a person (see redactPath).
 func identifying(seg string) bool {
+	if strings.Contains(strings.ToLower(seg), "%40") { // an escaped "@"
+		return true
+	}
 	run, digits := 0, 0
-	for i := 0; i < len(seg); i++ {
-		c := seg[i]
+	// The current word (a run of letters and digits): its length, and how often it switches
+	// between letters and digits. A token switches often ("9f86d0818"); a product name once
+	// or twice ("iphone15pro").
+	word, switches, last := 0, 0, byte(0)
+	for i := 0; i <= len(seg); i++ {
+		c := byte('/')
+		if i < len(seg) {
+			c = seg[i]
+		}
+		kind := byte(0)
 		switch {
 		case c == '@':
 			return true
 		case c >= '0' && c <= '9':
+			kind = 'd'
 			run++
 			digits++
-			if run >= 6 {
+			if run >= 6 || digits >= 9 {
 				return true
 			}
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			kind = 'l'
+			run = 0
 		default:
 			run = 0
 		}
+		if kind != 0 {
+			if word > 0 && kind != last {
+				switches++
+			}
+			word, last = word+1, kind
+			continue
+		}
+		if word >= 8 && switches >= 3 {
+			return true
+		}
+		word, switches = 0, 0
 	}
-	// "%40" is an escaped "@".
-	return digits > 0 && len(seg) >= 16 || strings.Contains(strings.ToLower(seg), "%40")
+	return false
 }

@@ -204,16 +204,22 @@ func TestAnonymousRecordsHoldNoIdentifier(t *testing.T) {
 
 func TestRedactedPaths(t *testing.T) {
 	for in, want := range map[string]string{
-		"/":                               "/",
-		"/p/42":                           "/p/42",
-		"/pricing":                        "/pricing",
-		"/blog/2026/03/why-we-built-it":   "/blog/2026/03/why-we-built-it",
-		"/u/jane@mail.example":            "/u/:redacted",
-		"/u/jane%40mail.example/x":        "/u/:redacted/x",
-		"/orders/1234567":                 "/orders/:redacted",
-		"/reset/9f86d081884c7d659a2feaa0": "/reset/:redacted",
-		"/call/+44-20-7946-0958":          "/call/:redacted",
-		"/item/red-jacket-size-medium":    "/item/red-jacket-size-medium",
+		"/":                                         "/",
+		"/p/42":                                     "/p/42",
+		"/pricing":                                  "/pricing",
+		"/blog/2026/03/why-we-built-it":             "/blog/2026/03/why-we-built-it",
+		"/u/jane@mail.example":                      "/u/:redacted",
+		"/u/jane%40mail.example/x":                  "/u/:redacted/x",
+		"/orders/1234567":                           "/orders/:redacted",
+		"/reset/9f86d081884c7d659a2feaa0":           "/reset/:redacted",
+		"/call/+44-20-7946-0958":                    "/call/:redacted",
+		"/item/red-jacket-size-medium":              "/item/red-jacket-size-medium",
+		"/blog/top-10-boots-for-2026":               "/blog/top-10-boots-for-2026",
+		"/p/iphone15pro":                            "/p/iphone15pro",
+		"/s/Xk29aP0qLm7Zt3":                         "/s/:redacted",
+		"/p/iphone15/case":                          "/p/iphone15/case",
+		"/t/550e8400-e29b-41d4-a716-446655440000/x": "/t/:redacted/x",
+		"/auth/eyJhbGciOiJIUzI1NiJ9.e30":            "/auth/:redacted",
 	} {
 		if got := track.RedactPathForTest(in); got != want {
 			t.Errorf("redactPath(%q) = %q; want %q", in, got, want)
