@@ -178,6 +178,10 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 // handle routes a request. Routing is a switch on the path: a handful of fixed routes need
 // no router, and the common /v1/hit is the first case.
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if msg := framingProblem(ctx.Request.Header.RawHeaders()); msg != "" {
+		s.refuseFraming(ctx, msg)
+		return
+	}
 	path := ctx.Path()
 	switch string(path) {
 	case "/v1/hit":
@@ -223,7 +227,8 @@ func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	return fasthttp.RequestConfig{}
 }
 
-// handleError answers requests that fasthttp could not read.
+// handleError answers requests that fasthttp could not read. fasthttp closes their
+// connections.
 func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	if bytes.HasPrefix(ctx.Path(), []byte("/v1/")) {
 		s.publicCORS(ctx) // so that the snippet can read a 413 and drop the batch
@@ -243,6 +248,8 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 		s.fail(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large", "request headers too large")
 	case isTimeout(err):
 		s.fail(ctx, fasthttp.StatusRequestTimeout, "timeout", "request not read in time")
+	case framingFault(err) != "":
+		s.refuseFraming(ctx, framingFault(err))
 	default:
 		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request")
 	}

@@ -41,12 +41,12 @@ type testServer struct {
 
 // start runs a real server on 127.0.0.1 over real Badger in a temp dir, with the example
 // rules. flags are serve flags on top of test defaults.
-func start(t *testing.T, flags ...string) *testServer { return startAt(t, nil, flags...) }
+func start(t testing.TB, flags ...string) *testServer { return startAt(t, nil, flags...) }
 
 // startAt is start with the clock of the tracker and the reports fixed (nil: time.Now). The
 // server is wired as `pathlight serve` wires it: the reports feed hears every commit, and
 // reports are always computed fresh.
-func startAt(t *testing.T, clock func() time.Time, flags ...string) *testServer {
+func startAt(t testing.TB, clock func() time.Time, flags ...string) *testServer {
 	t.Helper()
 	args := append([]string{"--admin-token", token, "--sites", "shop=https://shop.example"}, flags...)
 	cfg, err := config.Load(args, func(string) string { return "" })
