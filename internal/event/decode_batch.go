@@ -16,19 +16,8 @@ const (
 
 // top decodes the whole body.
 func (d *decoder) top() error {
-	d.ws()
-	if c := d.peek(); c != '{' {
-		if d.pos >= len(d.data) {
-			return d.unexpected()
-		}
-		start := d.pos
-		if err := d.skip(0); err != nil {
-			return err
-		}
-		if err := d.end(); err != nil {
-			return err
-		}
-		return &DecodeError{Offset: start, Reason: "expected a JSON object, got " + jsonKind(c)}
+	if err := d.object(); err != nil {
+		return err
 	}
 	// Event members of a single-event body are only decoded once the whole object has shown
 	// there is no "events" member; until then their value offsets are kept here (+1, so that
@@ -46,20 +35,7 @@ func (d *decoder) top() error {
 		if err != nil {
 			return err
 		}
-		var bit uint
-		switch string(k) {
-		case "site":
-			bit = bSite
-		case "vid":
-			bit = bVID
-		case "consent":
-			bit = bConsent
-		case "slots":
-			bit = bSlots
-		case "events":
-			bit = bEvents
-		}
-		if bit != 0 {
+		if bit := batchBit(k); bit != 0 {
 			if seen&bit != 0 {
 				return d.duplicate(kpos, "", k)
 			}
@@ -109,6 +85,44 @@ func (d *decoder) top() error {
 		}
 	}
 	return nil
+}
+
+// object checks that the body is a JSON object, leaving d.pos at its '{'. Anything else is a
+// *DecodeError: a syntax error if it is not JSON at all.
+func (d *decoder) object() error {
+	d.ws()
+	c := d.peek()
+	if c == '{' {
+		return nil
+	}
+	if d.pos >= len(d.data) {
+		return d.unexpected()
+	}
+	start := d.pos
+	if err := d.skip(0); err != nil {
+		return err
+	}
+	if err := d.end(); err != nil {
+		return err
+	}
+	return &DecodeError{Offset: start, Reason: "expected a JSON object, got " + jsonKind(c)}
+}
+
+// batchBit returns the bit of the batch member named k, or 0 when k names none.
+func batchBit(k []byte) uint {
+	switch string(k) {
+	case "site":
+		return bSite
+	case "vid":
+		return bVID
+	case "consent":
+		return bConsent
+	case "slots":
+		return bSlots
+	case "events":
+		return bEvents
+	}
+	return 0
 }
 
 // end checks that only whitespace follows the top-level value.

@@ -1,14 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/json"
-	"errors"
-	"io"
-	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -36,30 +30,21 @@ func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *tra
 			s.fail(ctx, fasthttp.StatusUnsupportedMediaType, "content_type", "send JSON with Content-Type application/json or text/plain")
 			return false
 		}
-		var body struct {
-			Site    string   `json:"site"`
-			VID     string   `json:"vid"`
-			Slots   []string `json:"slots"`
-			URL     string   `json:"url"`
-			Consent string   `json:"consent"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&body); err != nil {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", "decide body: "+jsonProblem(err))
-			return false
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", "decide body: data after the JSON object")
+		var body event.Batch
+		url, err := event.DecodeDecide(ctx.PostBody(), &body, &s.decLim)
+		if err != nil {
+			s.fail(ctx, fasthttp.StatusBadRequest, "bad_json", "decide body: "+err.Error())
 			return false
 		}
 		b.Site = cmp.Or(body.Site, b.Site)
 		b.VID = cmp.Or(body.VID, b.VID)
-		req.DecideURL = cmp.Or(body.URL, req.DecideURL)
-		consent = cmp.Or(body.Consent, consent)
+		req.DecideURL = cmp.Or(url, req.DecideURL)
 		b.Slots = append(b.Slots, body.Slots...)
+		if body.Consent != event.ConsentUnset {
+			b.Consent, consent = body.Consent, ""
+		}
 	}
-	switch consent {
+	switch consent { // the query's, unless the body said
 	case "":
 	case "granted":
 		b.Consent = event.ConsentGranted
@@ -78,31 +63,4 @@ func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *tra
 	}
 	req.DecideOnly = true
 	return true
-}
-
-// jsonProblem says what is wrong with a JSON body in words, without encoding/json's Go types.
-func jsonProblem(err error) string {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return "invalid JSON at byte " + strconv.FormatInt(syntax.Offset, 10) + ": " + syntax.Error()
-	case errors.As(err, &typ) && typ.Field != "":
-		return quote(typ.Field) + " must be " + jsonKind(typ.Type.Kind()) + ", not " + typ.Value
-	case errors.As(err, &typ):
-		return "want a JSON object, not " + typ.Value
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the JSON object is cut short"
-	}
-	return strings.TrimPrefix(err.Error(), "json: ") // unknown field "x"
-}
-
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.String:
-		return "a string"
-	case reflect.Slice:
-		return "a list"
-	}
-	return k.String()
 }

@@ -141,8 +141,11 @@ func New(o Options) *Server {
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultServerHeader:         false,
 		NoDefaultContentType:          true,
-		CloseOnShutdown:               true,
-		Logger:                        fasthttpLogger{s.log},
+		// A multipart body is a wrong content type like any other (415 in the handler), not
+		// a form to read before the handler runs: nothing here takes forms.
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{s.log},
 	}
 	return s
 }
