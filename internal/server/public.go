@@ -120,33 +120,32 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	putBuf(buf)
 }
 
-// site checks the batch's site and the request's Origin against the site's allowlist (the
-// CORS headers are already written, by publicCORS). It returns "" after answering with an
-// error.
+// site checks the batch's site and the request's Origin against the site's allowlist. It
+// returns "" after answering with an error.
+//
+// The CORS headers are already written, by publicCORS, for an origin that some site allows:
+// a page of the operator's own can read why it was refused (an unknown site id, or an origin
+// another site allows), and the snippet drops the batch rather than retry it. An origin that
+// no site allows (Origin: null among them) gets none, so a foreign page can read nothing,
+// nor tell an unknown site id from a known one. The first refusal of each site and origin is
+// logged, with what to change, for the site's owner (refusals).
 func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 	id, ok := s.resolveSite(b.Site)
+	origin := ctx.Request.Header.Peek("Origin")
 	switch {
 	case id == "":
 		s.fail(ctx, fasthttp.StatusBadRequest, "missing_site", `missing "site"`)
 		return ""
 	case !ok:
+		s.refusals.unknownSite(id, origin)
 		s.fail(ctx, fasthttp.StatusForbidden, "unknown_site", "unknown site "+quote(id))
 		return ""
 	}
 	b.Site = id
-	origin := ctx.Request.Header.Peek("Origin")
-	if len(origin) > 0 {
-		if !s.siteOrigins[id].allows(origin) {
-			if !s.allOrigins.allows(origin) {
-				// Let the page read this refusal, so that the snippet drops the batch rather
-				// than retry it, and its owner sees why in the console: a site missing an
-				// origin (www against the apex) is a common mistake. The reply holds nothing
-				// but the reason.
-				corsHeaders(ctx, origin)
-			}
-			s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for site "+quote(b.Site)+"; add it to --sites")
-			return ""
-		}
+	if len(origin) > 0 && !s.siteOrigins[id].allows(origin) {
+		s.refusals.origin(id, origin)
+		s.fail(ctx, fasthttp.StatusForbidden, "origin", "origin "+quote(string(origin))+" is not allowed for site "+quote(b.Site)+"; add it to --sites")
+		return ""
 	}
 	return b.Site
 }

@@ -86,6 +86,7 @@ type Server struct {
 	proxies     []netip.Prefix
 	assets      *assets
 	dash        *dashboardSite
+	refusals    *refusals
 
 	batches sync.Pool // *event.Batch
 	results sync.Pool // *track.Result
@@ -114,6 +115,7 @@ func New(o Options) *Server {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.siteOrigins = make(map[string]*originSet, len(cfg.Sites))
+	origins := make(map[string][]string, len(cfg.Sites))
 	for i := range cfg.Sites {
 		site := &cfg.Sites[i]
 		s.sites[site.ID] = site
@@ -121,7 +123,9 @@ func New(o Options) *Server {
 		o.add(site.Origins)
 		s.siteOrigins[site.ID] = o
 		s.allOrigins.add(site.Origins)
+		origins[site.ID] = site.Origins
 	}
+	s.refusals = newRefusals(s.log, origins, cfg.AnyOrigin)
 	s.m = newServerMetrics(o)
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
 	s.assets = newAssets(cfg.Demo)
