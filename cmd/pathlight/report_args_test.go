@@ -92,3 +92,23 @@ func TestAttributionRefusesOrderZero(t *testing.T) {
 		}
 	}
 }
+
+// TestReportRefusesOptionsTheReportDoesNotTake: an option the report does not read, given as
+// a flag or with -o, is an error naming it, as the API answers, not silently ignored.
+func TestReportRefusesOptionsTheReportDoesNotTake(t *testing.T) {
+	dir := dataDir(t)
+	rulesDir := filepath.Join("..", "..", "rules")
+	for _, args := range [][]string{
+		{"report", "overview", "--paths", "5", "--data", dir, "--rules", rulesDir},
+		{"report", "attribution", "-o", "range=90d", "--data", dir, "--rules", rulesDir},
+	} {
+		out, _, err := runCmd(args...)
+		var ee exitError
+		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(ee.msg, "unknown parameter") || !strings.Contains(ee.msg, "report takes from, to, site") {
+			t.Errorf("%v = %v (output %q); want exit 2 naming the option and what the report takes", args, err, out)
+		}
+	}
+	if out, _, err := runCmd("report", "attribution", "--model", "markov", "-o", "keep_repeats=1", "--data", dir, "--rules", rulesDir); err != nil {
+		t.Errorf("attribution with options it takes = %v (output %q)", err, out)
+	}
+}

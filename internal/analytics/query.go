@@ -106,6 +106,16 @@ func (q *Query) key(report string) string {
 type opts struct {
 	m   map[string]string
 	err error
+	// asked lists every option name a report asked for, given or not, so that a test can
+	// hold reportParams to what the reports read.
+	asked []string
+}
+
+// get returns the option called name and whether it was given.
+func (o *opts) get(name string) (string, bool) {
+	o.asked = append(o.asked, name)
+	v, ok := o.m[name]
+	return v, ok
 }
 
 func (o *opts) fail(name, format string, args ...any) {
@@ -115,7 +125,7 @@ func (o *opts) fail(name, format string, args ...any) {
 }
 
 func (o *opts) str(name, def string) string {
-	if v, ok := o.m[name]; ok && v != "" {
+	if v, ok := o.get(name); ok && v != "" {
 		return v
 	}
 	return def
@@ -123,7 +133,8 @@ func (o *opts) str(name, def string) string {
 
 func (o *opts) list(name string) []string {
 	var out []string
-	for s := range strings.SplitSeq(o.m[name], ",") {
+	v, _ := o.get(name)
+	for s := range strings.SplitSeq(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
@@ -132,7 +143,7 @@ func (o *opts) list(name string) []string {
 }
 
 func (o *opts) int(name string, def, lo, hi int) int {
-	v, ok := o.m[name]
+	v, ok := o.get(name)
 	if !ok || v == "" {
 		return def
 	}
@@ -145,7 +156,7 @@ func (o *opts) int(name string, def, lo, hi int) int {
 }
 
 func (o *opts) float(name string, def, lo, hi float64) float64 {
-	v, ok := o.m[name]
+	v, ok := o.get(name)
 	if !ok || v == "" {
 		return def
 	}
@@ -158,7 +169,8 @@ func (o *opts) float(name string, def, lo, hi float64) float64 {
 }
 
 func (o *opts) bool(name string) bool {
-	switch v := o.m[name]; v {
+	v, _ := o.get(name)
+	switch v {
 	case "", "0", "false", "no":
 		return false
 	case "1", "true", "yes":
@@ -171,7 +183,7 @@ func (o *opts) bool(name string) bool {
 
 // duration reads a duration: Go syntax (36h, 90m) or a number of days (30d, 7d).
 func (o *opts) duration(name string, def time.Duration) time.Duration {
-	v, ok := o.m[name]
+	v, ok := o.get(name)
 	if !ok || v == "" {
 		return def
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -247,6 +249,9 @@ func (s *Service) Report(name string, q Query) (*Result, error) {
 	def, ok := reportDefs[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q: want one of %s", ErrUnknownReport, name, ReportNames())
+	}
+	if err := UnknownParams(name, slices.Collect(maps.Keys(q.Options))); err != nil {
+		return nil, err
 	}
 	snap, err := s.current()
 	if err != nil {

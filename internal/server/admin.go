@@ -28,6 +28,9 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 	}
 	rest := strings.TrimPrefix(string(ctx.Path()), "/api/v1/")
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	if takes, ok := adminParams(parts); ok && ctx.IsGet() && !s.onlyParams(ctx, "GET "+string(ctx.Path()), takes...) {
+		return
+	}
 	switch {
 	case parts[0] == "visitors" && len(parts) == 2:
 		switch {
@@ -69,6 +72,27 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 	default:
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no such admin route: "+string(ctx.Path()))
 	}
+}
+
+// adminParams returns the query parameters the admin GET route of path parts takes (a
+// report's are analytics.ReportParams), and false for a path that is no GET route, which the
+// router answers itself (404, 405), whatever its query.
+func adminParams(parts []string) ([]string, bool) {
+	switch {
+	case parts[0] == "events" && len(parts) == 1:
+		return []string{"from", "to", "site", "bots", "vid"}, true
+	case parts[0] == "visitors" && len(parts) == 3 && parts[2] == "explain":
+		return []string{"url", "slot", "prompt"}, true
+	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach":
+		return []string{"site"}, true
+	case parts[0] == "reports" && len(parts) == 2:
+		takes := analytics.ReportParams(parts[1])
+		return takes, takes != nil
+	case len(parts) == 1 && (parts[0] == "reports" || parts[0] == "live" || parts[0] == "rules" || parts[0] == "sites"),
+		parts[0] == "visitors" && len(parts) == 2:
+		return nil, true
+	}
+	return nil, false
 }
 
 func (s *Server) authorised(ctx *fasthttp.RequestCtx) bool {
