@@ -105,3 +105,45 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeDecide checks that DecodeDecide never panics, refuses only with a *DecodeError,
+// accepts only valid JSON, and agrees with encoding/json on the site and url of what it
+// accepts, also once the body has been overwritten.
+func FuzzDecodeDecide(f *testing.F) {
+	for _, s := range []string{
+		`{"site":"demo","vid":"0123456789abcdef0123456789abcdef","consent":"granted","slots":["hero","x"],"url":"https://shop.example/?a=1"}`,
+		`{"site":"demo","site":"other"}`,
+		`{"url":"\u00e9\ud83d\ude00","slots":null}`,
+		`{"Site":"demo"}`,
+		`{"site":"demo"} []`,
+		`[]`,
+		``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		orig := bytes.Clone(body)
+		var b Batch
+		url, err := DecodeDecide(body, &b, nil)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("DecodeDecide(%q) = %v; want a *DecodeError", orig, err)
+			}
+			return
+		}
+		for i := range body {
+			body[i] = '#' // what was decoded must not change with the body
+		}
+		var members map[string]any
+		if err := json.Unmarshal(orig, &members); err != nil {
+			t.Fatalf("DecodeDecide(%q) accepted it; encoding/json says %v", orig, err)
+		}
+		if u, _ := members["url"].(string); u != url {
+			t.Fatalf("DecodeDecide(%q) url = %q; encoding/json reads %q", orig, url, u)
+		}
+		if s, _ := members["site"].(string); s != b.Site {
+			t.Fatalf("DecodeDecide(%q) site = %q; encoding/json reads %q", orig, b.Site, s)
+		}
+	})
+}
