@@ -177,6 +177,7 @@ func wellFramed() []struct{ name, raw string } {
 			strconv.FormatInt(int64(len(body)), 16) + ";note=1\r\n" + body + "\r\n0\r\nX-Sum: 1\r\n\r\n"},
 		{"chunked in two chunks", post + "Transfer-Encoding: Chunked\r\n\r\n5\r\n" + body[:5] + "\r\n" +
 			strconv.FormatInt(int64(len(body)-5), 16) + "\r\n" + body[5:] + "\r\n0\r\n\r\n"},
+		{"a GET with a body", "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + itoa(len(smuggled)) + "\r\n\r\n" + smuggled},
 		{"HTTP/1.0 keep-alive", "POST /v1/hit HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nContent-Type: text/plain\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n" + body},
 	}
 }
