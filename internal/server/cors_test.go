@@ -75,10 +75,13 @@ func TestOwnPageReadsRefusal(t *testing.T) {
 		ts := start(t, "--sites", "shop=https://shop.example;blog=https://blog.example")
 		check(t, ts, "https://blog.example", `{"site":"shop","events":[]}`, "origin", `not allowed for site "shop"`)
 		check(t, ts, "https://blog.example", `{"site":"nope","events":[]}`, "unknown_site", `unknown site "nope"`)
+		if r := ts.do(t, "POST", "/v1/hit", `{"site":"nope","events":[]}`, "Origin", "https://blog.example"); strings.Contains(r.body, "blog") {
+			t.Fatalf("unknown site under --sites: %s; want no site ids told", r.body)
+		}
 	})
 	t.Run("any origin", func(t *testing.T) {
 		ts := start(t, "--sites", "")
-		check(t, ts, "http://localhost:3000", `{"site":"shop","events":[]}`, "unknown_site", `unknown site "shop"`)
+		check(t, ts, "http://localhost:3000", `{"site":"shop","events":[]}`, "unknown_site", `unknown site "shop": without --sites this server serves only site "demo"; set data-site="demo"`)
 		r := ts.do(t, "OPTIONS", "/v1/hit", "", "Origin", "http://localhost:3000", "Access-Control-Request-Method", "POST")
 		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
 			t.Fatalf("preflight under the default: %d %v; want 204 allowing the origin", r.status, corsOf(r.header))

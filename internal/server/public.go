@@ -138,7 +138,15 @@ func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 		return ""
 	case !ok:
 		s.refusals.unknownSite(id, origin)
-		s.fail(ctx, fasthttp.StatusForbidden, "unknown_site", "unknown site "+quote(id))
+		msg := "unknown site " + quote(id)
+		if s.cfg.AnyOrigin && len(s.cfg.Sites) == 1 {
+			// The development default: say which site it serves, so that a page trying
+			// Pathlight out learns what its data-site should say. With --sites, pages learn
+			// no site ids but their own; the log tells the operator.
+			only := s.cfg.Sites[0].ID
+			msg += ": without --sites this server serves only site " + quote(only) + "; set data-site=" + quote(only) + " or start it with --sites"
+		}
+		s.fail(ctx, fasthttp.StatusForbidden, "unknown_site", msg)
 		return ""
 	}
 	b.Site = id
