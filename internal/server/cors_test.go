@@ -81,7 +81,7 @@ func TestOwnPageReadsRefusal(t *testing.T) {
 	})
 	t.Run("any origin", func(t *testing.T) {
 		ts := start(t, "--sites", "")
-		check(t, ts, "http://localhost:3000", `{"site":"shop","events":[]}`, "unknown_site", `unknown site "shop": without --sites this server serves only site "demo"; set data-site="demo"`)
+		check(t, ts, "http://localhost:3000", `{"site":"nosuch","events":[]}`, "unknown_site", `unknown site "nosuch": without --sites this server serves only demo, shop; set data-site to one of them`)
 		r := ts.do(t, "OPTIONS", "/v1/hit", "", "Origin", "http://localhost:3000", "Access-Control-Request-Method", "POST")
 		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
 			t.Fatalf("preflight under the default: %d %v; want 204 allowing the origin", r.status, corsOf(r.header))
@@ -163,11 +163,12 @@ func TestFirstRefusalIsLoggedWithAHint(t *testing.T) {
 	t.Run("any origin", func(t *testing.T) {
 		var logs logBuffer
 		ts := startLogged(t, nil, &logs, "--sites", "")
-		ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[]}`, "Origin", "http://localhost:3000")
-		ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[]}`, "Origin", "http://localhost:3000")
+		ts.do(t, "POST", "/v1/hit", `{"site":"nosuch","events":[]}`, "Origin", "http://localhost:3000")
+		ts.do(t, "POST", "/v1/hit", `{"site":"nosuch","events":[]}`, "Origin", "http://localhost:3000")
 		lines := logs.lines(t, "hit refused: unknown site")
-		if len(lines) != 1 || !strings.Contains(lines[0]["hint"], "serves only demo") || !strings.Contains(lines[0]["hint"], "data-site") {
-			t.Fatalf("log lines %v; want one saying the server serves only demo and to set data-site", lines)
+		if len(lines) != 1 || !strings.Contains(lines[0]["hint"], "serves only demo, shop") || !strings.Contains(lines[0]["hint"], "data-site") ||
+			!strings.Contains(lines[0]["hint"], "replaces the default sites demo, shop") {
+			t.Fatalf("log lines %v; want one saying the server serves only demo and shop, to set data-site, and what --sites replaces", lines)
 		}
 	})
 }

@@ -139,12 +139,11 @@ func (s *Server) site(ctx *fasthttp.RequestCtx, b *event.Batch) string {
 	case !ok:
 		s.refusals.unknownSite(id, origin)
 		msg := "unknown site " + quote(id)
-		if s.cfg.AnyOrigin && len(s.cfg.Sites) == 1 {
-			// The development default: say which site it serves, so that a page trying
+		if s.cfg.AnyOrigin {
+			// The development default: say which sites it serves, so that a page trying
 			// Pathlight out learns what its data-site should say. With --sites, pages learn
 			// no site ids but their own; the log tells the operator.
-			only := s.cfg.Sites[0].ID
-			msg += ": without --sites this server serves only site " + quote(only) + "; set data-site=" + quote(only) + " or start it with --sites"
+			msg += ": without --sites this server serves only " + s.refusals.siteList() + "; set data-site to one of them, or start the server with --sites"
 		}
 		s.fail(ctx, fasthttp.StatusForbidden, "unknown_site", msg)
 		return ""

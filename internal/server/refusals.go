@@ -66,7 +66,7 @@ func (r *refusals) unknownSite(site string, originHeader []byte) {
 	hint := "the page's snippet says data-site=" + quote(site) + "; this server serves only " + r.siteList() +
 		": set data-site to one of those, or serve the site with --sites '" + site + "=" + from + "'"
 	if r.anyOK {
-		hint += " (which replaces the default site demo; list it too to keep it)"
+		hint += " (which replaces the default sites " + r.siteList() + "; list them too to keep them)"
 	}
 	r.log.Warn("hit refused: unknown site", "site", site, "origin", origin, "hint", hint)
 }
