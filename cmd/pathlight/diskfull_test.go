@@ -207,7 +207,7 @@ func TestDiskFullKeepsServing(t *testing.T) {
 	if !refused {
 		t.Fatal("5,000 hits of 20 events on a disk 8 MiB above the reserve were all accepted")
 	}
-	if !strings.Contains(p.stderr.String(), "disk nearly full") {
+	if !p.logged("disk nearly full", 5*time.Second) {
 		t.Errorf("no warning in the log when hits began to be refused:\n%s", p.stderr.String())
 	}
 	if free := freeBytes(t, mnt); free < diskReserve/2 {
@@ -349,7 +349,20 @@ func TestServeWithReserveAboveFreeSpace(t *testing.T) {
 	if code, body := adminDo(t, http.MethodDelete, p.url, fmt.Sprintf("/api/v1/visitors/%032x", 3)); code != http.StatusNotFound {
 		t.Errorf("DELETE an unknown visitor = %d %s; want 404 (nothing to write)", code, body)
 	}
-	if !strings.Contains(p.stderr.String(), "disk-reserve") {
+	if !p.logged("disk-reserve", 5*time.Second) {
 		t.Errorf("no warning about the reserve at start:\n%s", p.stderr.String())
+	}
+}
+
+// logged reports whether the server's log contains s within d: the gate logs from its own
+// goroutine, so a line can follow the reply that it explains.
+func (p *serverProc) logged(s string, d time.Duration) bool {
+	for end := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(p.stderr.String(), s) {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
 	}
 }
