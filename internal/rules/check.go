@@ -80,7 +80,7 @@ func check(fsys fs.FS, dir string, display func(string) string) (*CheckReport, e
 	var errs []PosError
 	for _, n := range names {
 		rel := path.Join("tests", n)
-		src, err := fs.ReadFile(fsys, path.Join(testDir, n))
+		src, err := readFile(fsys, path.Join(testDir, n))
 		if err != nil {
 			errs = append(errs, PosError{File: display(rel), Msg: fmt.Sprintf("read: %v", err)})
 			continue

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
 // A rule test file holds cases: a visitor's hits and what the rules must decide for them.
@@ -112,17 +111,15 @@ var (
 )
 
 func parseTestFile(name string, src []byte) (*testFile, []PosError) {
-	d := &dec{file: name}
-	f, err := parser.ParseBytes(src, 0)
-	if err != nil {
-		return nil, []PosError{syntaxError(name, err)}
+	d, f, pe := parseYAML(name, src)
+	if pe != nil {
+		return nil, []PosError{*pe}
 	}
 	tf := &testFile{name: name, baseURL: "https://www.example.com"}
 	for _, doc := range f.Docs {
 		if doc.Body == nil {
 			continue
 		}
-		d.collectAnchors(doc.Body)
 		d.object(doc.Body, "the test file", testFileKeys, func(e entry) {
 			switch e.key {
 			case "base_url":

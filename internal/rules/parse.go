@@ -6,7 +6,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
 var topKeys = []string{"stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels"}
@@ -14,18 +13,15 @@ var topKeys = []string{"stages", "steps", "segments", "slots", "experiments", "h
 // parseFile decodes one rules file into rs, returning its mistakes and whether the file is
 // not valid YAML (then nothing of it is decoded).
 func parseFile(name string, src []byte, rs *rawSet) ([]PosError, bool) {
-	d := &dec{file: name}
-	f, err := parser.ParseBytes(src, 0)
-	if err != nil {
-		pe := syntaxError(name, err)
+	d, f, pe := parseYAML(name, src)
+	if pe != nil {
 		pe.Msg += " (references to the ids this file defines are not checked until it is fixed)"
-		return []PosError{pe}, true
+		return []PosError{*pe}, true
 	}
 	for _, doc := range f.Docs {
 		if doc.Body == nil {
 			continue
 		}
-		d.collectAnchors(doc.Body)
 		d.object(doc.Body, "the rules file", topKeys, func(e entry) { d.top(e, rs) })
 	}
 	return d.errs, false
