@@ -4,14 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
-	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
@@ -54,10 +53,7 @@ func newEnv(t testing.TB, now time.Time, opts ...func(*analytics.Options)) *env 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
-	if err != nil {
-		t.Fatalf("example rules: %v", err)
-	}
+	set := rulestest.Example(t, "shop", "blog") // the demo's rules, for the test's sites
 	clk := &clock{t: now}
 	feed := analytics.NewFeed(clk.now)
 	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{

@@ -141,6 +141,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			pageURL = resolveURL(tf.baseURL, th.url)
 		}
 		buildHit(th, &tc.visitor, pageURL, tc.vid, at, &ev, &h)
+		h.Site = cmp.Or(tc.site, tf.site)
 		label := fmt.Sprintf("case %q, hit %d (%s)", tc.name, i+1, hitLabel(th, &h))
 		if err := rejected(set, &h); err != nil {
 			// The server rejects the event and does not apply it: neither does the test.

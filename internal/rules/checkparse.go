@@ -12,11 +12,13 @@ import (
 type testFile struct {
 	name    string
 	baseURL string
+	site    string // the site of every case that names none; empty: every rule applies
 	cases   []*testCase
 }
 
 type testCase struct {
 	at      pos
+	site    string // the site of the case's hits; empty: the file's
 	name    string
 	vid     string
 	start   int64 // Unix ms of the first hit
@@ -96,8 +98,8 @@ type expectSlot struct {
 }
 
 var (
-	testFileKeys = []string{"base_url", "cases"}
-	caseKeys     = []string{"name", "vid", "start", "holdout", "visitor", "hits", "expect"}
+	testFileKeys = []string{"base_url", "site", "cases"}
+	caseKeys     = []string{"name", "site", "vid", "start", "holdout", "visitor", "hits", "expect"}
 	visitorKeys  = []string{"device", "os", "browser", "user_agent", "country", "region", "city", "timezone", "consent", "ref", "channel", "source", "medium", "campaign"}
 	hitKeys      = []string{
 		"type", "pageview", "event", "identify", "prompt", "engagement",
@@ -129,6 +131,8 @@ func parseTestFile(name string, src []byte) (*testFile, []PosError) {
 					}
 					tf.baseURL = s
 				}
+			case "site":
+				tf.site = d.siteID(e.v)
 			case "cases":
 				items, _ := d.list(e.v, "cases")
 				for _, it := range items {
@@ -150,6 +154,8 @@ func (d *dec) testCase(n ast.Node) *testCase {
 		switch e.key {
 		case "name":
 			tc.name, _ = d.text(e.v, "name")
+		case "site":
+			tc.site = d.siteID(e.v)
 		case "vid":
 			tc.vid, _ = d.text(e.v, "vid")
 		case "start":

@@ -25,7 +25,7 @@ func FuzzLoad(f *testing.F) {
 			sm := newSim(s, "v1")
 			sm.pageview("/pricing?utm_source=facebook&utm_medium=cpc")
 			sm.decide(s.Slots()...)
-			s.Explain(&sm.st, nil, "", "")
+			s.Explain(&sm.st, nil, "", "", "")
 		}
 		parseTestFile("t.yaml", src)
 	})

@@ -22,6 +22,8 @@ type dec struct {
 	file    string
 	errs    []PosError
 	aliases map[*ast.AliasNode]ast.Node // each alias's anchored value (yamlguard.Doc)
+	// fileScope is the file's top-level `sites`: the scope of its rules that give none.
+	fileScope rawScope
 }
 
 // pos is a position in a rules file, kept on decoded rules for the errors that only the

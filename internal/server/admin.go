@@ -141,13 +141,17 @@ func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	ctx.SetBody(st.AppendJSON(nil))
 }
 
-// explainVisitor answers GET /api/v1/visitors/{vid}/explain[?slot=][&prompt=][&url=].
+// explainVisitor answers GET /api/v1/visitors/{vid}/explain[?site=][&slot=][&prompt=][&url=].
 func (s *Server) explainVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	if !s.validVID(ctx, vid) {
 		return
 	}
 	args := ctx.QueryArgs()
-	ex, err := s.tracker.Explain(vid, string(args.Peek("url")), string(args.Peek("slot")), string(args.Peek("prompt")))
+	site := string(args.Peek("site"))
+	if !s.knownSite(ctx, site) {
+		return
+	}
+	ex, err := s.tracker.Explain(vid, site, string(args.Peek("url")), string(args.Peek("slot")), string(args.Peek("prompt")))
 	if errors.Is(err, track.ErrUnknownVisitor) {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
 		return
