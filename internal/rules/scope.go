@@ -94,7 +94,7 @@ func (d *dec) scope(e entry) rawScope {
 			sc.sites = append(sc.sites, s)
 		}
 	}
-	if len(sc.sites) == 0 {
+	if len(items) == 0 {
 		d.errorf(e.k, "sites must name at least one site (leave the key out to serve every site)")
 	}
 	return sc
