@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
@@ -48,12 +49,17 @@ type env struct {
 
 func newEnv(t testing.TB, now time.Time, opts ...func(*analytics.Options)) *env {
 	t.Helper()
+	return newEnvRules(t, now, rulestest.Example(t, "shop", "blog"), opts...) // the demo's rules, for the test's sites
+}
+
+// newEnvRules is newEnv with the rule set set.
+func newEnvRules(t testing.TB, now time.Time, set *rules.Set, opts ...func(*analytics.Options)) *env {
+	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{Small: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	set := rulestest.Example(t, "shop", "blog") // the demo's rules, for the test's sites
 	clk := &clock{t: now}
 	feed := analytics.NewFeed(clk.now)
 	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{

@@ -221,3 +221,15 @@ func (s *Set) Sites() []string {
 func Serves(sites []string, site string) bool {
 	return scope(sites).serves(site)
 }
+
+// SitesNotIn returns the sites that rules serve and served does not list, sorted: their
+// rules never apply on a server that serves only served.
+func (s *Set) SitesNotIn(served []string) []string {
+	var out []string
+	for _, site := range s.Sites() {
+		if !slices.Contains(served, site) {
+			out = append(out, site)
+		}
+	}
+	return out
+}

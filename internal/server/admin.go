@@ -17,6 +17,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -301,13 +302,23 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 		ID    string `json:"id"`
 		Stage string `json:"stage"`
 	}
+	// scopes lists every rule with the sites it serves; warnings name the sites rules serve
+	// that this server does not, whose rules never apply.
 	out := struct {
 		rulesStatus
-		Steps []stepStage `json:"steps"`
-	}{rulesStatus: statusOf(s.rules.Status()), Steps: []stepStage{}}
+		Steps    []stepStage       `json:"steps"`
+		Scopes   []rules.RuleScope `json:"scopes"`
+		Warnings []string          `json:"warnings,omitempty"`
+	}{rulesStatus: statusOf(s.rules.Status()), Steps: []stepStage{}, Scopes: []rules.RuleScope{}}
 	if set := s.tracker.Rules(); set != nil {
 		for _, st := range set.Steps() {
 			out.Steps = append(out.Steps, stepStage{st.ID, st.Stage})
+		}
+		out.Scopes = append(out.Scopes, set.Scopes()...)
+		served := slices.Sorted(maps.Keys(s.sites))
+		for _, site := range set.SitesNotIn(served) {
+			out.Warnings = append(out.Warnings, "rules serve site "+quote(site)+", which this server does not serve (it serves "+
+				strings.Join(served, ", ")+"): they never apply")
 		}
 	}
 	s.writeJSON(ctx, fasthttp.StatusOK, out)
