@@ -175,3 +175,28 @@ func TestOrdinaryFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzParse: any input is parsed within the limits or refused, never a panic, and a file
+// that passes stands for no more than the limits allow.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(laughs(9)))
+	f.Add([]byte("a: &a {b: [1, *a]}\nc: *a\n"))
+	f.Add([]byte("- - - [[{x: y}]]\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		d, err := Parse(src, Limits{MaxBytes: 1 << 16, MaxDepth: 16, MaxNodes: 1000, MaxScalarBytes: 1 << 16})
+		if err != nil {
+			return
+		}
+		w := &walker{l: Limits{MaxBytes: 1 << 30, MaxDepth: 1 << 30, MaxNodes: 1 << 30, MaxScalarBytes: 1 << 30},
+			anchors: map[string]ast.Node{}, memo: map[ast.Node]cost{}, aliases: map[*ast.AliasNode]ast.Node{}}
+		for _, doc := range d.File.Docs {
+			clear(w.anchors)
+			if doc.Body != nil {
+				w.walk(doc.Body, 0)
+			}
+		}
+		if w.total.nodes > 1000 {
+			t.Fatalf("a file within the limits stands for %d values", w.total.nodes)
+		}
+	})
+}
