@@ -21,6 +21,8 @@ funnels:
   blog_funnel: {steps: [blog_read, cart], sites: [blog]}
 surveys:
   shop_survey: {question: Why?, type: text, sites: [shop]}
+experiments:
+  blog_x: {slot: teaser, sites: [blog], variants: [{id: a}, {id: b}]}
 `
 
 func scopedEnv(t *testing.T) *env {
@@ -64,12 +66,12 @@ func TestReportsShowTheSiteDefinitions(t *testing.T) {
 	e.send(t, hit{at: at(2, 10, 0), n: 1, evs: []ev{pv("/", "")}},
 		hit{at: at(2, 11, 0), n: 2, site: "blog", evs: []ev{pv("/post", "")}})
 	for _, tc := range []struct {
-		site            string
-		funnels, survey []string
+		site                                string
+		funnels, survey, experiments, micro []string
 	}{
-		{"", []string{"home_to_cart", "blog_funnel"}, []string{"shop_survey"}},
-		{"shop", []string{"home_to_cart"}, []string{"shop_survey"}},
-		{"blog", []string{"blog_funnel"}, nil},
+		{"", []string{"home_to_cart", "blog_funnel"}, []string{"shop_survey"}, []string{"blog_x"}, []string{"home", "cart", "blog_read"}},
+		{"shop", []string{"home_to_cart"}, []string{"shop_survey"}, nil, []string{"home", "cart"}},
+		{"blog", []string{"blog_funnel"}, nil, []string{"blog_x"}, []string{"home", "cart", "blog_read"}},
 	} {
 		f := run[*analytics.FunnelReport](t, e, "funnel", day(1), day(29), "site", tc.site)
 		if !slices.Equal(f.Funnels, tc.funnels) || (len(tc.funnels) > 0 && f.ID != tc.funnels[0]) {
@@ -82,6 +84,22 @@ func TestReportsShowTheSiteDefinitions(t *testing.T) {
 		}
 		if !slices.Equal(ids, tc.survey) {
 			t.Errorf("site %q: surveys %q; want %q", tc.site, ids, tc.survey)
+		}
+		x := run[*analytics.ExperimentsReport](t, e, "experiments", day(1), day(29), "site", tc.site)
+		ids = nil
+		for _, r := range x.Experiments {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(ids, tc.experiments) {
+			t.Errorf("site %q: experiments %q; want %q", tc.site, ids, tc.experiments)
+		}
+		m := run[*report.MicroConversions](t, e, "micro", day(1), day(29), "site", tc.site)
+		ids = nil
+		for _, r := range m.Steps {
+			ids = append(ids, r.Step)
+		}
+		if !slices.Equal(ids, tc.micro) {
+			t.Errorf("site %q: micro-conversion steps %q; want %q", tc.site, ids, tc.micro)
 		}
 	}
 }
