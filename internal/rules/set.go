@@ -85,7 +85,6 @@ type experiment struct {
 	sites    scope
 	info     ExperimentInfo
 	seed     string
-	slot     *slot
 	seg      int
 	when     *condition
 	ranges   []bucketRange
