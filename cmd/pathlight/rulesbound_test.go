@@ -86,8 +86,13 @@ func TestRulesManagerKeepsRulesOnAliasBomb(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	for i, tc := range boundCases() {
-		file := filepath.Join(dir, tc.name)
-		if err := os.WriteFile(file, []byte(tc.src), 0o644); err != nil {
+		// Written under another name and renamed, so that the watcher never sees a part of
+		// the file (an empty file is a valid rules file).
+		file, tmp := filepath.Join(dir, tc.name), filepath.Join(dir, tc.name+".part")
+		if err := os.WriteFile(tmp, []byte(tc.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, file); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(10 * time.Second)
