@@ -108,9 +108,21 @@ func TestExampleRulesServeTheDemoOnly(t *testing.T) {
 		}
 	}
 
+	// The quick start's server (no --sites: demo and the README's shop, any origin): a hit of
+	// the README's snippet on the user's own page keeps its own hero.
+	p3 := startServe(t, filepath.Join(t.TempDir(), "data"))
+	req, _ := http.NewRequest("POST", p3.url+"/v1/hit", strings.NewReader(`{"site":"shop","slots":`+string(slots)+
+		`,"events":[{"id":"q1","type":"pageview","url":"http://localhost:3000/?utm_source=facebook&utm_medium=paid_social"}]}`))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("User-Agent", crashUA)
+	req.Header.Set("Origin", "http://localhost:3000")
+	if got := decisions(doJSON(t, req, http.StatusOK)); got != `{"prompts":[],"slots":{}}` {
+		t.Errorf("quick start, site shop: decisions %s; want none of the demo's", got)
+	}
+
 	// A server that does not serve the demo says its rules never apply.
 	p2 := startServe(t, filepath.Join(t.TempDir(), "data"), "--sites", "mine=http://localhost:3000")
-	req, _ := http.NewRequest("GET", p2.url+"/api/v1/rules", nil)
+	req, _ = http.NewRequest("GET", p2.url+"/api/v1/rules", nil)
 	req.Header.Set("Authorization", "Bearer "+crashToken)
 	w := toStrings(doJSON(t, req, http.StatusOK)["warnings"])
 	if len(w) != 1 || !strings.Contains(w[0], `rules serve site "demo", which this server does not serve (it serves mine)`) {
