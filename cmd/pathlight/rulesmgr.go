@@ -88,7 +88,7 @@ func (m *rulesManager) reloadLocked() error {
 func unservedSites(set *rules.Set, served []string) []string {
 	var out []string
 	for _, site := range set.SitesNotIn(served) {
-		out = append(out, fmt.Sprintf("rules serve site %q, which this server does not serve (it serves %s): they never apply",
+		out = append(out, fmt.Sprintf("rules serve site %q, which the configuration does not serve (it serves %s): they never apply",
 			site, strings.Join(served, ", ")))
 	}
 	return out

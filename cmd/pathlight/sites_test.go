@@ -128,7 +128,7 @@ func TestExampleRulesServeTheDemoOnly(t *testing.T) {
 	if len(w) != 1 || !strings.Contains(w[0], `rules serve site "demo", which this server does not serve (it serves mine)`) {
 		t.Errorf("warnings %q; want one about the demo site", w)
 	}
-	if !strings.Contains(p2.stderr.String(), `rules serve site \"demo\", which this server does not serve`) {
+	if !strings.Contains(p2.stderr.String(), `rules serve site \"demo\", which the configuration does not serve`) {
 		t.Errorf("serve logged %q; want the warning at load", p2.stderr.String())
 	}
 }
