@@ -50,11 +50,13 @@ func (w *walker) walk(n ast.Node, above int) cost {
 	case *ast.AliasNode:
 		c := cost{nodes: 1}
 		if v.Value != nil {
-			if t, ok := w.anchors[v.Value.GetToken().Value]; ok && t != nil {
-				w.aliases[v] = t
-				// The anchored value was added to the total where it is written; each
-				// alias adds it again.
-				c = w.memo[t]
+			if t, ok := w.anchors[v.Value.GetToken().Value]; ok {
+				w.aliases[v] = t // nil for an anchor of no value: the alias is null
+				if t != nil {
+					// The anchored value was added to the total where it is written;
+					// each alias adds it again.
+					c = w.memo[t]
+				}
 			}
 		}
 		return w.add(n, c, above)

@@ -200,3 +200,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestAliasOfAnEmptyAnchor(t *testing.T) {
+	d, err := Parse([]byte("a: &x\nb: *x\n"), testLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for a, target := range d.Aliases {
+		n++
+		if a.Value.GetToken().Value != "x" || (target != nil && target.Type() != ast.NullType) {
+			t.Errorf("alias %v refers to %v; want the empty value of &x", a, target)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d aliases resolved; want *x", n)
+	}
+}
