@@ -21,6 +21,9 @@ deploy or a pull request.
 
 The directory is dir (or --rules dir) when given, else the one pathlight serve would use:
 PATHLIGHT_RULES, the rules key of the --config file (or PATHLIGHT_CONFIG), else ./rules.
+
+With a configuration (--config, PATHLIGHT_CONFIG or PATHLIGHT_SITES), a rule that serves a
+site the configuration does not serve gets a warning, as it would never apply.
 `
 
 // rulesCmd runs `pathlight rules`, reading the environment for the configured directory.
@@ -46,13 +49,18 @@ func rulesCheckCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 		return exitError{code: 2, msg: "pathlight rules check: " + err.Error()}
 	}
 	dir := *rulesFlag
-	switch {
-	case fs.NArg() > 1 || fs.NArg() == 1 && dir != "":
+	if fs.NArg() > 1 || fs.NArg() == 1 && dir != "" {
 		fmt.Fprint(stderr, rulesUsage)
 		return exitError{code: 2, msg: "pathlight rules check: give one rules directory"}
-	case fs.NArg() == 1:
+	}
+	if fs.NArg() == 1 {
 		dir = fs.Arg(0)
-	case dir == "":
+	}
+	// The configuration gives the directory when no argument does, and the sites the rules'
+	// scopes are checked against when it is named.
+	configured := *configPath != "" || getenv("PATHLIGHT_CONFIG") != "" || getenv("PATHLIGHT_SITES") != ""
+	var served []string
+	if dir == "" || configured {
 		var cargs []string
 		if *configPath != "" {
 			cargs = []string{"--config", *configPath}
@@ -61,11 +69,25 @@ func rulesCheckCmd(args []string, stdout, stderr io.Writer, getenv func(string) 
 		if err != nil {
 			return exitError{code: 2, msg: "pathlight rules check: invalid configuration:\n" + indent(err.Error())}
 		}
-		dir = cfg.Rules
+		if dir == "" {
+			dir = cfg.Rules
+		}
+		if configured {
+			for _, s := range cfg.Sites {
+				served = append(served, s.ID)
+			}
+		}
 	}
 	rep, err := rules.Check(dir)
 	if err != nil {
 		return exitError{code: 1, msg: err.Error() + "\n" + loadSummary(dir, err)}
+	}
+	if served != nil {
+		if set, err := rules.LoadDir(dir); err == nil {
+			for _, w := range unservedSites(set, served) {
+				fmt.Fprintln(stdout, "warning: "+w)
+			}
+		}
 	}
 	fmt.Fprint(stdout, rep.String())
 	if !rep.OK() {

@@ -30,6 +30,11 @@ func TestRulesCheckCmd(t *testing.T) {
 	cfgFile := filepath.Join(root, "pathlight.yaml")
 	write(cfgFile, "rules: "+good+"\n")
 	missing := filepath.Join(root, "missing")
+	scoped := filepath.Join(root, "scoped")
+	if err := os.Mkdir(scoped, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(scoped, "site.yaml"), "sites: [demo]\n"+goodRules)
 
 	for _, tc := range []struct {
 		name    string
@@ -52,6 +57,9 @@ func TestRulesCheckCmd(t *testing.T) {
 		{"unknown flag", []string{"check", "--bogus"}, nil, 2, "", "flag provided but not defined: -bogus"},
 		{"two dirs", []string{"check", good, bad}, nil, 2, "", "give one rules directory"},
 		{"help", []string{"check", "--help"}, nil, 0, "Usage: pathlight rules check", ""},
+		{"sites the configuration does not serve", []string{"check", scoped}, map[string]string{"PATHLIGHT_SITES": "shop=*"}, 0,
+			`warning: rules serve site "demo", which the configuration does not serve (it serves shop): they never apply`, ""},
+		{"served sites: no warning", []string{"check", scoped}, map[string]string{"PATHLIGHT_SITES": "demo=*"}, 0, "rules ", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut strings.Builder
@@ -66,6 +74,9 @@ func TestRulesCheckCmd(t *testing.T) {
 			if code != tc.code || !strings.Contains(out.String(), tc.out) || !strings.Contains(msg, tc.errText) {
 				t.Errorf("rules %v: code %d, stdout %q, message %q; want code %d, stdout with %q, message with %q",
 					tc.args, code, out.String(), msg, tc.code, tc.out, tc.errText)
+			}
+			if !strings.Contains(tc.out, "warning") && strings.Contains(out.String(), "warning: ") {
+				t.Errorf("rules %v printed %q; want no warning", tc.args, out.String())
 			}
 			if strings.Contains(msg, "open .") {
 				t.Errorf("message %q names the relative path, not the directory", msg)

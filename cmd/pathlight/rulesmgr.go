@@ -25,6 +25,9 @@ type rulesManager struct {
 	dir  string
 	swap func(*rules.Set)
 	log  *slog.Logger
+	// sites are the sites the server serves, to warn of rules that serve none of them;
+	// nil: no warning.
+	sites []string
 
 	mu       sync.Mutex
 	status   server.RulesStatus
@@ -72,7 +75,23 @@ func (m *rulesManager) reloadLocked() error {
 		Reloads: m.status.Reloads + 1, ReloadErrs: m.status.ReloadErrs,
 	}
 	m.log.Info("rules loaded", "dir", m.dir, "version", set.Version(), "files", len(m.status.Files))
+	if m.sites != nil {
+		for _, w := range unservedSites(set, m.sites) {
+			m.log.Warn(w, "dir", m.dir)
+		}
+	}
 	return nil
+}
+
+// unservedSites says, for each site that rules of set serve and the server does not,
+// that those rules never apply.
+func unservedSites(set *rules.Set, served []string) []string {
+	var out []string
+	for _, site := range set.SitesNotIn(served) {
+		out = append(out, fmt.Sprintf("rules serve site %q, which the configuration does not serve (it serves %s): they never apply",
+			site, strings.Join(served, ", ")))
+	}
+	return out
 }
 
 // load reads the rule set and says whether it came from the directory. A directory that

@@ -79,6 +79,9 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	feed := analytics.NewFeed(nil)
 	tr := track.New(track.Watch(trackstore.New(db), feed), geo, nil, trackConfig(cfg, log))
 	mgr := newRulesManager(cfg.Rules, tr.SetRules, log)
+	for _, s := range cfg.Sites {
+		mgr.sites = append(mgr.sites, s.ID)
+	}
 	if err := mgr.Reload(); err != nil {
 		_ = db.Close()
 		return exitError{code: 1, msg: "pathlight serve: the rules in " + cfg.Rules + " are invalid:\n" + indent(err.Error())}

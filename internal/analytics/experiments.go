@@ -51,6 +51,9 @@ func runExperiments(rc *reportCtx) (any, error) {
 	res := &ExperimentsReport{Experiments: []ExperimentReport{}, Holdout: []HoldoutLift{}}
 	from, to := rc.q.From, rc.q.To
 	for _, x := range rc.set.Experiments() {
+		if !rc.serves(x.Sites) {
+			continue
+		}
 		arms := make([]report.Arm, len(x.Variants))
 		for i, v := range x.Variants {
 			arms[i] = report.Arm{Name: v}

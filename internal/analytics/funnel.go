@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -87,7 +88,7 @@ func runHealth(rc *reportCtx) (any, error) {
 // rules' funnel named by funnel=, or the rules' first. It fills the report's list of funnels,
 // id and notes, and reports false when there is no funnel to draw.
 func (rc *reportCtx) funnel(res *FunnelReport) (report.Funnel, bool) {
-	fs := rc.set.Funnels()
+	fs := slices.DeleteFunc(rc.set.Funnels(), func(f rules.Funnel) bool { return !rc.serves(f.Sites) })
 	for _, f := range fs {
 		res.Funnels = append(res.Funnels, f.ID)
 	}
@@ -133,6 +134,10 @@ func (rc *reportCtx) funnel(res *FunnelReport) (report.Funnel, bool) {
 	}
 	return f, true
 }
+
+// serves reports whether a rule of sites serves the report's site: a report of one site
+// shows only its funnels, steps, experiments and surveys; a report of every site, all.
+func (rc *reportCtx) serves(sites []string) bool { return rules.Serves(sites, rc.q.Site) }
 
 // dimensionOf maps a breakdown, as a report names it (report.ParseDimension) or as a rule
 // field names it, to a report dimension.

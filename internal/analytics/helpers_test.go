@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
@@ -49,15 +49,17 @@ type env struct {
 
 func newEnv(t testing.TB, now time.Time, opts ...func(*analytics.Options)) *env {
 	t.Helper()
+	return newEnvRules(t, now, rulestest.Example(t, "shop", "blog"), opts...) // the demo's rules, for the test's sites
+}
+
+// newEnvRules is newEnv with the rule set set.
+func newEnvRules(t testing.TB, now time.Time, set *rules.Set, opts ...func(*analytics.Options)) *env {
+	t.Helper()
 	db, err := store.Open(t.TempDir(), store.Options{Small: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
-	if err != nil {
-		t.Fatalf("example rules: %v", err)
-	}
 	clk := &clock{t: now}
 	feed := analytics.NewFeed(clk.now)
 	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{

@@ -86,11 +86,13 @@ func runMicro(rc *reportCtx) (any, error) {
 	return report.MicroConversionRates(rc.v.active(rc.q.From, rc.q.To), steps, rc.q.From, rc.q.To)
 }
 
-// stepIDs returns the rules' step ids in their order.
+// stepIDs returns the ids of the rules' steps that serve the report's site, in their order.
 func stepIDs(rc *reportCtx) []string {
 	var ids []string
 	for _, s := range rc.set.Steps() {
-		ids = append(ids, s.ID)
+		if rc.serves(s.Sites) {
+			ids = append(ids, s.ID)
+		}
 	}
 	return ids
 }

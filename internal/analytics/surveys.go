@@ -28,6 +28,9 @@ func runSurveys(rc *reportCtx) (any, error) {
 	stages := stageClock(rc.set)
 	res := &SurveysReport{Surveys: []SurveyReport{}}
 	for _, si := range rc.set.Surveys() {
+		if !rc.serves(si.Sites) {
+			continue
+		}
 		s := surveyOf(si)
 		var evs []report.PromptEvent
 		for _, pr := range rc.v.prompts {

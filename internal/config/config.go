@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/pathlight/pathlight/internal/yamlguard"
 )
 
 // Config is the validated configuration of a server.
@@ -190,13 +192,29 @@ func lookupEnv(getenv func(string) string, name string) (string, bool) {
 // readFile reads a YAML config file into raw. Keys may use - or _; an unknown key is an error
 // with its position.
 func readFile(path string, raw map[string]string) error {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
 	}
+	doc, err := yamlguard.Parse(data, fileLimits)
+	var ge *yamlguard.Error
+	if errors.As(err, &ge) && ge.Syntax {
+		return fmt.Errorf("config file %s: %s", path, yaml.FormatError(ge.Err, false, true))
+	}
+	if ge != nil {
+		if ge.Line == 0 {
+			return fmt.Errorf("config file %s: %s", path, ge.Msg)
+		}
+		return fmt.Errorf("config file %s:%d:%d: %s", path, ge.Line, ge.Col, ge.Msg)
+	}
+	if err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
 	var m yaml.MapSlice
-	if err := yaml.UnmarshalWithOptions(data, &m, yaml.UseOrderedMap()); err != nil {
-		return fmt.Errorf("config file %s: %s", path, yaml.FormatError(err, false, true))
+	if len(doc.File.Docs) > 0 && doc.File.Docs[0].Body != nil {
+		if err := yaml.NodeToValue(doc.File.Docs[0].Body, &m, yaml.UseOrderedMap()); err != nil {
+			return fmt.Errorf("config file %s: %s", path, yaml.FormatError(err, false, true))
+		}
 	}
 	var errs []error
 	for _, item := range m {
@@ -214,6 +232,28 @@ func readFile(path string, raw map[string]string) error {
 		raw[name] = v
 	}
 	return errors.Join(errs...)
+}
+
+// fileLimits bound the config file, which an attacker with write access to it could
+// otherwise turn into an alias bomb that takes all memory at start (see yamlguard). A config
+// file holds a few dozen settings; the bounds leave room for thousands of site origins.
+var fileLimits = yamlguard.Limits{MaxBytes: 1 << 20, MaxDepth: 16, MaxNodes: 100_000, MaxScalarBytes: 1 << 20}
+
+// readBounded reads a file of at most fileLimits.MaxBytes, reading no more of a larger one.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(fileLimits.MaxBytes)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > fileLimits.MaxBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB", path, fileLimits.MaxBytes>>20)
+	}
+	return data, nil
 }
 
 // scalar turns a YAML value into the flag text it stands for. Sites may also be written as a

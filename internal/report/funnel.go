@@ -10,8 +10,9 @@ import (
 )
 
 // DefaultFunnelWindow is the time a visitor has, from an attempt's first step, to reach the
-// last.
-const DefaultFunnelWindow = 14 * 24 * time.Hour
+// last, when the funnel does not say: the one default of a funnel of the rules and of an
+// ad-hoc one (docs/analytics.md#funnels).
+const DefaultFunnelWindow = 30 * 24 * time.Hour
 
 // FunnelMode is how strictly a funnel's steps must follow one another.
 type FunnelMode string

@@ -29,7 +29,7 @@ func TestFunnel(t *testing.T) {
 				visitor(mark(d(1), "view"), mark(d(1.1), "faq"), mark(d(2), "cart"), mark(d(3), "buy")),
 				visitor(mark(d(1), "view"), mark(d(2), "buy")),
 				visitor(mark(d(1), "cart"), mark(d(2), "view")),
-				visitor(mark(d(1), "view"), mark(d(20), "cart")), // after the 14-day window
+				visitor(mark(d(1), "view"), mark(d(40), "cart")), // after the 30-day window
 				visitor(mark(d(1), "view"), mark(d(4), "cart")),
 			},
 			wantCounts: []int{5, 2, 1},
@@ -81,7 +81,7 @@ func TestFunnel(t *testing.T) {
 			f:    Funnel{Steps: vcb},
 			js: []Journey{visitor(
 				mark(d(1), "view"), mark(d(2), "cart"),
-				mark(d(20), "view"), mark(d(20.5), "cart"), mark(d(21), "buy"),
+				mark(d(40), "view"), mark(d(40.5), "cart"), mark(d(41), "buy"),
 			)},
 			wantCounts: []int{1, 1, 1},
 			wantMean:   []float64{43200, 43200},
@@ -92,7 +92,7 @@ func TestFunnel(t *testing.T) {
 			f:    Funnel{Steps: vcb},
 			js: []Journey{visitor(
 				mark(d(1), "view"), mark(d(2), "cart"),
-				mark(d(20), "view"), mark(d(20.5), "cart"),
+				mark(d(40), "view"), mark(d(40.5), "cart"),
 			)},
 			wantCounts: []int{1, 1, 0},
 			wantMean:   []float64{86400, -1},
@@ -103,7 +103,7 @@ func TestFunnel(t *testing.T) {
 			js: []Journey{
 				visitor(mark(d(1), "view"), mark(d(1.5), "refund"), mark(d(2), "cart")),
 				visitor(mark(d(1), "view"), mark(d(2), "cart"), mark(d(3), "buy"), mark(d(4), "refund")),
-				visitor(mark(d(1), "view"), mark(d(20), "refund")),
+				visitor(mark(d(1), "view"), mark(d(40), "refund")),
 				visitor(mark(d(0.5), "refund"), mark(d(1), "view")),
 			},
 			wantCounts:   []int{3, 1, 1},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/pathlight/pathlight/internal/yamlguard"
 )
 
 // Spend is one day of marketing spend on a channel (and campaign), from the CSV or YAML
@@ -95,6 +96,9 @@ type spendYAML struct {
 	Currency string `yaml:"currency"`
 }
 
+// spendLimits bound a YAML spend file: about 60,000 rows, each a few values.
+var spendLimits = yamlguard.Limits{MaxBytes: 4 << 20, MaxDepth: 8, MaxNodes: 1_000_000, MaxScalarBytes: 16 << 20}
+
 // ReadSpendYAML reads spend rows from YAML: a list of rows, or a mapping whose spend key
 // holds the list. Each row has date, channel and amount, and optionally campaign and
 // currency; unknown keys are errors.
@@ -102,9 +106,23 @@ type spendYAML struct {
 //	spend:
 //	  - {date: 2025-03-01, channel: Paid Search, campaign: brand, amount: 120.50, currency: EUR}
 func ReadSpendYAML(r io.Reader) ([]Spend, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, int64(spendLimits.MaxBytes)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read spend: %w", err)
+	}
+	if len(data) > spendLimits.MaxBytes {
+		return nil, fmt.Errorf("read spend: larger than %d MiB", spendLimits.MaxBytes>>20)
+	}
+	// The file is checked within bounds before it is decoded: nested brackets or aliases
+	// would otherwise take the memory of the server that reads it for a report.
+	if _, err := yamlguard.Parse(data, spendLimits); err != nil {
+		var ge *yamlguard.Error
+		if errors.As(err, &ge) && !ge.Syntax {
+			if ge.Line > 0 {
+				return nil, fmt.Errorf("read spend: [%d:%d] %s", ge.Line, ge.Col, ge.Msg)
+			}
+			return nil, fmt.Errorf("read spend: %s", ge.Msg)
+		}
 	}
 	var rows []spendYAML
 	if startsWithList(data) {

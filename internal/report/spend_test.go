@@ -43,6 +43,8 @@ func TestReadSpend(t *testing.T) {
 		{"csv empty", "", "empty input", csvReader},
 		{"yaml unknown key", "spend:\n  - {date: 2025-03-01, channel: x, amount: 1, cost: 2}\n", "cost", yamlReader},
 		{"yaml bad amount", "- {date: 2025-03-01, channel: x, amount: lots}\n", "row 1: amount", yamlReader},
+		{"yaml nested too deep", "spend: " + strings.Repeat("[", 200_000) + strings.Repeat("]", 200_000) + "\n", "read spend: [1:15] nested more than 8 levels deep", yamlReader},
+		{"yaml too large", "spend:\n" + strings.Repeat("  - {date: 2025-03-01, channel: Paid Search, amount: 1}\n", 80_000), "read spend: larger than 4 MiB", yamlReader},
 	}
 	for _, tt := range bad {
 		_, err := tt.read(tt.in)

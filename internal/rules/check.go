@@ -80,7 +80,7 @@ func check(fsys fs.FS, dir string, display func(string) string) (*CheckReport, e
 	var errs []PosError
 	for _, n := range names {
 		rel := path.Join("tests", n)
-		src, err := fs.ReadFile(fsys, path.Join(testDir, n))
+		src, err := readFile(fsys, path.Join(testDir, n))
 		if err != nil {
 			errs = append(errs, PosError{File: display(rel), Msg: fmt.Sprintf("read: %v", err)})
 			continue
@@ -141,6 +141,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			pageURL = resolveURL(tf.baseURL, th.url)
 		}
 		buildHit(th, &tc.visitor, pageURL, tc.vid, at, &ev, &h)
+		h.Site = cmp.Or(tc.site, tf.site)
 		label := fmt.Sprintf("case %q, hit %d (%s)", tc.name, i+1, hitLabel(th, &h))
 		if err := rejected(set, &h); err != nil {
 			// The server rejects the event and does not apply it: neither does the test.
@@ -161,9 +162,9 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			DefaultsOnly: h.Device.Bot || cmp.Or(th.consent, tc.visitor.consent) == "denied"}
 		set.decideHoldout(&st, &h, req, &d, tc.holdout)
 
-		fails = append(fails, compare(set, th.expect, label, &st, &d)...)
+		fails = append(fails, compare(set, th.expect, label, h.Site, &st, &d)...)
 		if last {
-			fails = append(fails, compare(set, tc.expect, fmt.Sprintf("case %q, after the last hit", tc.name), &st, &d)...)
+			fails = append(fails, compare(set, tc.expect, fmt.Sprintf("case %q, after the last hit", tc.name), h.Site, &st, &d)...)
 		}
 	}
 	sortErrors(fails)
@@ -204,7 +205,7 @@ func hitLabel(th *testHit, h *event.Hit) string {
 }
 
 // compare checks one expectation against the state and decisions after a hit.
-func compare(set *Set, x *expectation, label string, st *journey.State, d *Decisions) []PosError {
+func compare(set *Set, x *expectation, label, site string, st *journey.State, d *Decisions) []PosError {
 	if x == nil {
 		return nil
 	}
@@ -234,7 +235,11 @@ func compare(set *Set, x *expectation, label string, st *journey.State, d *Decis
 	for _, es := range x.slots {
 		sd, ok := d.Slot(es.slot)
 		if !ok {
-			fail(es.at, "slot %q is not defined by the rules", es.slot)
+			if _, defined := set.slotIndex[es.slot]; defined {
+				fail(es.at, "slot %q serves other sites, not %s", es.slot, site)
+			} else {
+				fail(es.at, "slot %q is not defined by the rules", es.slot)
+			}
 			continue
 		}
 		if es.variant != nil && sd.Variant != *es.variant {

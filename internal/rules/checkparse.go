@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
 // A rule test file holds cases: a visitor's hits and what the rules must decide for them.
@@ -13,11 +12,13 @@ import (
 type testFile struct {
 	name    string
 	baseURL string
+	site    string // the site of every case that names none; empty: every rule applies
 	cases   []*testCase
 }
 
 type testCase struct {
 	at      pos
+	site    string // the site of the case's hits; empty: the file's
 	name    string
 	vid     string
 	start   int64 // Unix ms of the first hit
@@ -97,8 +98,8 @@ type expectSlot struct {
 }
 
 var (
-	testFileKeys = []string{"base_url", "cases"}
-	caseKeys     = []string{"name", "vid", "start", "holdout", "visitor", "hits", "expect"}
+	testFileKeys = []string{"base_url", "site", "cases"}
+	caseKeys     = []string{"name", "site", "vid", "start", "holdout", "visitor", "hits", "expect"}
 	visitorKeys  = []string{"device", "os", "browser", "user_agent", "country", "region", "city", "timezone", "consent", "ref", "channel", "source", "medium", "campaign"}
 	hitKeys      = []string{
 		"type", "pageview", "event", "identify", "prompt", "engagement",
@@ -112,17 +113,15 @@ var (
 )
 
 func parseTestFile(name string, src []byte) (*testFile, []PosError) {
-	d := &dec{file: name}
-	f, err := parser.ParseBytes(src, 0)
-	if err != nil {
-		return nil, []PosError{syntaxError(name, err)}
+	d, f, pe := parseYAML(name, src)
+	if pe != nil {
+		return nil, []PosError{*pe}
 	}
 	tf := &testFile{name: name, baseURL: "https://www.example.com"}
 	for _, doc := range f.Docs {
 		if doc.Body == nil {
 			continue
 		}
-		d.collectAnchors(doc.Body)
 		d.object(doc.Body, "the test file", testFileKeys, func(e entry) {
 			switch e.key {
 			case "base_url":
@@ -132,6 +131,8 @@ func parseTestFile(name string, src []byte) (*testFile, []PosError) {
 					}
 					tf.baseURL = s
 				}
+			case "site":
+				tf.site = d.siteID(e.v)
 			case "cases":
 				items, _ := d.list(e.v, "cases")
 				for _, it := range items {
@@ -153,6 +154,8 @@ func (d *dec) testCase(n ast.Node) *testCase {
 		switch e.key {
 		case "name":
 			tc.name, _ = d.text(e.v, "name")
+		case "site":
+			tc.site = d.siteID(e.v)
 		case "vid":
 			tc.vid, _ = d.text(e.v, "vid")
 		case "start":

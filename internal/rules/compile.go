@@ -242,7 +242,8 @@ func (c *compiler) steps(rs *rawSet) {
 		if i, ok := c.stepIndex[rst.id]; !ok || len(c.set.steps) != i {
 			continue // a duplicate, reported
 		}
-		st := &step{info: StepInfo{ID: rst.id, Description: rst.desc, Stage: rst.stage, Conversion: rst.conversion, ValueProp: rst.value}}
+		st := &step{sites: rst.scope.sites, info: StepInfo{ID: rst.id, Description: rst.desc, Stage: rst.stage,
+			Conversion: rst.conversion, ValueProp: rst.value, Sites: rst.scope.sites.list()}}
 		idx, ok := c.set.stageIndex[rst.stage]
 		if !ok && rst.stage != "" {
 			c.errAt(rst.stageAt, "unknown stage %q (stages are %s)%s", rst.stage, strings.Join(c.set.stages, ", "), suggest(rst.stage, c.set.stages))
@@ -276,14 +277,15 @@ func (c *compiler) segments(rs *rawSet) {
 			continue
 		}
 		c.set.segments = append(c.set.segments, &segment{
-			id: rsg.id, name: cond.StringValue(rsg.id), desc: rsg.desc,
+			sites: rsg.scope.sites, id: rsg.id, name: cond.StringValue(rsg.id), desc: rsg.desc,
 			when: c.cond(rsg.when, scopeSegment),
 		})
 	}
 }
 
-// segmentRef resolves a segment reference, -1 for none.
-func (c *compiler) segmentRef(id string, at pos) int {
+// segmentRef resolves a segment reference of a rule that serves sites, -1 for none. A
+// segment that serves none of those sites could never hold for the rule: an error.
+func (c *compiler) segmentRef(id string, at pos, sites scope, what string) int {
 	if id == "" {
 		return -1
 	}
@@ -292,18 +294,36 @@ func (c *compiler) segmentRef(id string, at pos) int {
 		c.errAt(at, "unknown segment %q%s", id, suggest(id, c.segIDs))
 		return -1
 	}
+	if sg := c.set.segments[i]; !sg.sites.overlaps(sites) {
+		c.errAt(at, "segment %q serves only %s, and %s only %s: the visitor can never be in it there", id, sg.sites, what, sites)
+	}
 	return i
 }
 
 func (c *compiler) slots(rs *rawSet) {
-	slotAt := map[string]pos{}
+	type defined struct {
+		at    pos
+		sites scope
+	}
+	slotAt := map[string][]defined{}
 	for _, rsl := range rs.slots {
-		if first, dup := slotAt[rsl.id]; dup {
-			c.errAt(rsl.at, "duplicate slot %q (first defined at %s)", rsl.id, first)
+		dup := false
+		for _, first := range slotAt[rsl.id] {
+			if first.sites.overlaps(rsl.scope.sites) {
+				both := ""
+				if len(first.sites) > 0 || len(rsl.scope.sites) > 0 {
+					both = " for " + first.sites.common(rsl.scope.sites).String()
+				}
+				c.errAt(rsl.at, "duplicate slot %q%s (first defined at %s)", rsl.id, both, first.at)
+				dup = true
+				break
+			}
+		}
+		if dup {
 			continue
 		}
-		slotAt[rsl.id] = rsl.at
-		sl := &slot{id: rsl.id, defID: cmp.Or(rsl.defID, "default")}
+		slotAt[rsl.id] = append(slotAt[rsl.id], defined{rsl.at, rsl.scope.sites})
+		sl := &slot{sites: rsl.scope.sites, id: rsl.id, defID: cmp.Or(rsl.defID, "default")}
 		if rsl.def != nil {
 			sl.def = c.content(rsl.def)
 		}
@@ -314,7 +334,7 @@ func (c *compiler) slots(rs *rawSet) {
 				continue
 			}
 			seen[rv.id] = rv.at
-			v := &variant{id: rv.id, seg: c.segmentRef(rv.segment, rv.segAt), when: c.cond(rv.when, scopeRule)}
+			v := &variant{id: rv.id, seg: c.segmentRef(rv.segment, rv.segAt, sl.sites, "slot "+quote(sl.id)), when: c.cond(rv.when, scopeRule)}
 			if rv.content != nil {
 				v.content = c.content(rv.content)
 			}
@@ -324,9 +344,31 @@ func (c *compiler) slots(rs *rawSet) {
 	}
 }
 
+// addSlot adds sl, after the slots of the same id for other sites.
 func (c *compiler) addSlot(sl *slot) {
-	c.set.slotIndex[sl.id] = len(c.set.slots)
+	if i, ok := c.set.slotIndex[sl.id]; ok {
+		last := c.set.slots[i]
+		for last.next != nil {
+			last = last.next
+		}
+		last.next = sl
+	} else {
+		c.set.slotIndex[sl.id] = len(c.set.slots)
+	}
 	c.set.slots = append(c.set.slots, sl)
+}
+
+// slotsOf returns the slots of id that serve a site of sites.
+func (c *compiler) slotsOf(id string, sites scope) []*slot {
+	var out []*slot
+	if i, ok := c.set.slotIndex[id]; ok {
+		for sl := c.set.slots[i]; sl != nil; sl = sl.next {
+			if sl.sites.overlaps(sites) {
+				out = append(out, sl)
+			}
+		}
+	}
+	return out
 }
 
 func (c *compiler) experiments(rs *rawSet) {
@@ -337,13 +379,16 @@ func (c *compiler) experiments(rs *rawSet) {
 		}
 		done[rx.id] = true
 		x := &experiment{
-			info: ExperimentInfo{ID: rx.id, Description: rx.desc, Slot: rx.slot, Coverage: rx.coverage, Goal: rx.goal, Start: rx.start, Stop: rx.stop},
-			seed: rx.seed, seg: c.segmentRef(rx.segment, rx.segAt), when: c.cond(rx.when, scopeRule),
+			sites: rx.scope.sites,
+			info: ExperimentInfo{ID: rx.id, Description: rx.desc, Slot: rx.slot, Coverage: rx.coverage, Goal: rx.goal, Start: rx.start, Stop: rx.stop,
+				Sites: rx.scope.sites.list()},
+			seed: rx.seed, seg: c.segmentRef(rx.segment, rx.segAt, rx.scope.sites, "experiment "+quote(rx.id)), when: c.cond(rx.when, scopeRule),
 			start: rx.start, stop: rx.stop, goalStep: -1,
 		}
 		if rx.goal != "" {
 			if i, ok := c.stepIndex[rx.goal]; ok {
 				x.goalStep = i
+				c.stepServes(i, rx.scope.sites, rx.goalAt, "experiment "+quote(rx.id))
 			} else {
 				c.errAt(rx.goalAt, "unknown goal step %q%s", rx.goal, suggest(rx.goal, c.stepIDs))
 			}
@@ -353,14 +398,17 @@ func (c *compiler) experiments(rs *rawSet) {
 		}
 		c.arms(rx, x)
 		if rx.slot != "" {
-			sl := c.set.slot(rx.slot)
-			if sl == nil {
-				// An experiment may own a slot that has no targeted variants.
-				sl = &slot{id: rx.slot, defID: "default"}
+			sls := c.slotsOf(rx.slot, x.sites)
+			if len(sls) == 0 {
+				// An experiment may own a slot that has no targeted variants; it serves
+				// the experiment's sites.
+				sl := &slot{sites: x.sites, id: rx.slot, defID: "default"}
 				c.addSlot(sl)
+				sls = append(sls, sl)
 			}
-			x.slot = sl
-			sl.exps = append(sl.exps, x)
+			for _, sl := range sls {
+				sl.exps = append(sl.exps, x)
+			}
 		}
 		c.set.exps = append(c.set.exps, x)
 	}
@@ -427,7 +475,7 @@ func (c *compiler) holdout(rs *rawSet) {
 		return
 	}
 	if h.fraction > 0 {
-		c.set.holdout = &holdout{fraction: h.fraction, seed: h.seed}
+		c.set.holdout = &holdout{sites: h.scope.sites, fraction: h.fraction, seed: h.seed}
 	}
 }
 
@@ -441,7 +489,8 @@ func (c *compiler) prompts(rs *rawSet) {
 		p := &prompt{
 			pub: Prompt{ID: rp.id, Kind: rp.kind, Trigger: rp.trigger, Question: rp.question, Type: rp.qtype,
 				Choices: rp.choices, Message: rp.message, Action: rp.action},
-			desc: rp.desc, seg: c.segmentRef(rp.segment, rp.segAt), when: c.cond(rp.when, scopeRule), show: rp.show,
+			sites: rp.scope.sites,
+			desc:  rp.desc, seg: c.segmentRef(rp.segment, rp.segAt, rp.scope.sites, rp.kind+" "+quote(rp.id)), when: c.cond(rp.when, scopeRule), show: rp.show,
 		}
 		byID[rp.id] = p
 		order = append(order, p)
@@ -451,7 +500,7 @@ func (c *compiler) prompts(rs *rawSet) {
 		c.set.prompts = order
 		return
 	}
-	c.set.caps = caps{perSession: rc.perSession, cooldown: rc.cooldown, never: c.cond(rc.never, scopeRule)}
+	c.set.caps = caps{sites: rc.scope.sites, perSession: rc.perSession, cooldown: rc.cooldown, never: c.cond(rc.never, scopeRule)}
 	listed := map[string]bool{}
 	for i, id := range rc.priority {
 		p := byID[id]
@@ -496,6 +545,8 @@ func (c *compiler) funnels(rs *rawSet) {
 				c.errAt(rf.stepsAt[i], "unknown step %q in funnel %q%s", id, rf.id, suggest(id, c.stepIDs))
 			case in[id]:
 				c.errAt(rf.stepsAt[i], "step %q appears twice in funnel %q", id, rf.id)
+			default:
+				c.stepServes(c.stepIndex[id], rf.scope.sites, rf.stepsAt[i], "funnel "+quote(rf.id))
 			}
 			in[id] = true
 		}
@@ -514,8 +565,16 @@ func (c *compiler) funnels(rs *rawSet) {
 		}
 		c.set.funnels = append(c.set.funnels, Funnel{
 			ID: rf.id, Description: rf.desc, Steps: rf.steps, Window: rf.window, Mode: rf.mode,
-			Exclude: rf.exclude, Breakdown: rf.breakdown,
+			Exclude: rf.exclude, Breakdown: rf.breakdown, Sites: rf.scope.sites.list(),
 		})
+	}
+}
+
+// stepServes reports a step, referred to at `at` by a rule that serves sites, that serves
+// none of them: the rule could never see it reached.
+func (c *compiler) stepServes(i int, sites scope, at pos, what string) {
+	if st := c.set.steps[i]; !st.sites.overlaps(sites) {
+		c.errAt(at, "step %q serves only %s, and %s only %s: it can never be reached there", st.info.ID, st.sites, what, sites)
 	}
 }
 

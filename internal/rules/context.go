@@ -114,7 +114,7 @@ func (c *Context) segments() []bool {
 	if !c.segDone {
 		c.segDone = true
 		for i, sg := range c.set.segments {
-			c.seg[i] = sg.when.Eval(c)
+			c.seg[i] = sg.sites.serves(c.hit.Site) && sg.when.Eval(c)
 		}
 	}
 	return c.seg

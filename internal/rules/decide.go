@@ -65,7 +65,7 @@ func (s *Set) decideHoldout(st *journey.State, h *event.Hit, req Request, d *Dec
 // decide fills d for the context; commit assigns experiments and marks exposures.
 func (s *Set) decide(c *Context, slots []string, d *Decisions, commit bool) {
 	for _, id := range slots {
-		if sl := s.slot(id); sl != nil {
+		if sl := s.slot(id, c.hit.Site); sl != nil {
 			d.Slots = append(d.Slots, s.decideSlot(c, sl, d, commit))
 		}
 	}
@@ -75,7 +75,7 @@ func (s *Set) decide(c *Context, slots []string, d *Decisions, commit bool) {
 // defaults serves every known requested slot its default.
 func (s *Set) defaults(slots []string, d *Decisions) {
 	for _, id := range slots {
-		if sl := s.slot(id); sl != nil {
+		if sl := s.slot(id, d.ctx.hit.Site); sl != nil {
 			d.Slots = append(d.Slots, SlotDecision{Slot: sl.id, Variant: sl.defID, Content: sl.def.render(&d.ctx)})
 		}
 	}
@@ -123,7 +123,7 @@ func (x *experiment) active(now int64) bool {
 // moves a visitor who has seen an arm. With commit, a new assignment is stored and its first
 // exposure appended to d.
 func (s *Set) assign(c *Context, x *experiment, d *Decisions, commit bool) (int, bool) {
-	if !x.active(c.now) || (x.seg >= 0 && !c.inSegment(x.seg)) || !x.when.Eval(c) {
+	if !x.sites.serves(c.hit.Site) || !x.active(c.now) || (x.seg >= 0 && !c.inSegment(x.seg)) || !x.when.Eval(c) {
 		return 0, false
 	}
 	ai := -1
@@ -179,7 +179,7 @@ func (s *Set) holdoutBucket(id string) (float64, bool) {
 // inHoldout reports whether the visitor is in the global holdout.
 func (s *Set) inHoldout(st *journey.State, h *event.Hit) bool {
 	n, ok := s.holdoutBucket(unitID(st, h))
-	return ok && n < s.holdout.fraction
+	return ok && n < s.holdout.fraction && s.holdout.sites.serves(h.Site)
 }
 
 // Observe records what a hit means for the journey, after journey.Apply has folded it into
@@ -203,7 +203,7 @@ func (s *Set) Observe(st *journey.State, h *event.Hit) {
 		cur = -1
 	}
 	for _, stp := range s.steps {
-		if stp.hitType != event.TypeInvalid && h.Event.Type != stp.hitType {
+		if (stp.hitType != event.TypeInvalid && h.Event.Type != stp.hitType) || !stp.sites.serves(h.Site) {
 			continue
 		}
 		if !stp.when.Eval(c) {

@@ -343,7 +343,7 @@ func TestConcurrentUse(t *testing.T) {
 				s.pageview(fmt.Sprintf("/page%d", i%4))
 				d := s.decide("slot0", "slot1")
 				got = append(got, d.variant("slot0")+d.variant("slot1"))
-				set.Explain(&s.st, nil, "", "")
+				set.Explain(&s.st, nil, "", "", "")
 			}
 			done <- got
 		}()

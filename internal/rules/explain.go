@@ -14,6 +14,9 @@ import (
 // computed like Decide but changes nothing: no segment, assignment or exposure is recorded.
 type Explanation struct {
 	Version string `json:"version"`
+	// Site is the site the rules were evaluated for: only the rules that serve it apply.
+	// Empty when the request named none; then every rule applies, whatever its sites.
+	Site    string `json:"site,omitempty"`
 	Now     int64  `json:"now"` // Unix ms the rules were evaluated at
 	Holdout bool   `json:"holdout"`
 	// HoldoutBucket is the visitor's hash in [0, 1) against the holdout size; -1 without a
@@ -37,11 +40,12 @@ type Clause struct {
 
 // RuleResult is whether one rule (a segment, a slot variant) matched.
 type RuleResult struct {
-	ID      string  `json:"id"`
-	Matched bool    `json:"matched"`
-	Segment string  `json:"segment,omitempty"` // the segment the rule requires
-	Reason  string  `json:"reason,omitempty"`  // why it did not match, when no clause says
-	Failed  *Clause `json:"failed,omitempty"`
+	ID      string   `json:"id"`
+	Matched bool     `json:"matched"`
+	Segment string   `json:"segment,omitempty"` // the segment the rule requires
+	Reason  string   `json:"reason,omitempty"`  // why it did not match, when no clause says
+	Failed  *Clause  `json:"failed,omitempty"`
+	Sites   []string `json:"sites,omitempty"` // the sites the rule serves; empty for every site
 }
 
 // SlotExplain is how one slot was decided.
@@ -51,26 +55,29 @@ type SlotExplain struct {
 	Experiments []ExperimentExplain `json:"experiments,omitempty"`
 	Variants    []RuleResult        `json:"variants,omitempty"`
 	Default     string              `json:"default"`
+	Sites       []string            `json:"sites,omitempty"` // the sites the slot serves; empty for every site
 }
 
 // ExperimentExplain is how an experiment on a slot treated the visitor.
 type ExperimentExplain struct {
-	ID      string  `json:"id"`
-	Applies bool    `json:"applies"`           // the visitor gets one of its arms
-	Variant string  `json:"variant,omitempty"` // the arm, when Applies
-	Sticky  bool    `json:"sticky,omitempty"`  // the arm comes from the stored assignment
-	Bucket  float64 `json:"bucket"`            // the visitor's hash in [0, 1); -1 when not hashed
-	Reason  string  `json:"reason,omitempty"`  // why it does not apply
-	Failed  *Clause `json:"failed,omitempty"`
+	ID      string   `json:"id"`
+	Applies bool     `json:"applies"`           // the visitor gets one of its arms
+	Variant string   `json:"variant,omitempty"` // the arm, when Applies
+	Sticky  bool     `json:"sticky,omitempty"`  // the arm comes from the stored assignment
+	Bucket  float64  `json:"bucket"`            // the visitor's hash in [0, 1); -1 when not hashed
+	Reason  string   `json:"reason,omitempty"`  // why it does not apply
+	Failed  *Clause  `json:"failed,omitempty"`
+	Sites   []string `json:"sites,omitempty"` // the sites it serves; empty for every site
 }
 
 // PromptExplain is whether a prompt would be offered and, if not, what blocked it.
 type PromptExplain struct {
-	ID        string  `json:"id"`
-	Kind      string  `json:"kind"`
-	Offered   bool    `json:"offered"`
-	BlockedBy string  `json:"blocked_by,omitempty"` // the show policy, cap or condition that said no
-	Failed    *Clause `json:"failed,omitempty"`
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Offered   bool     `json:"offered"`
+	BlockedBy string   `json:"blocked_by,omitempty"` // the show policy, cap or condition that said no
+	Failed    *Clause  `json:"failed,omitempty"`
+	Sites     []string `json:"sites,omitempty"` // the sites it serves; empty for every site
 }
 
 // CapsExplanation is the state of the interruption budget.
@@ -84,31 +91,43 @@ type CapsExplanation struct {
 
 // Explain evaluates the rules for the visitor of st on hit h without changing st. With h
 // nil, as for the explain endpoint, the rules are evaluated as on a pageview of the last
-// page the visitor viewed, at the time they were last seen. With slot or prompt set, only
-// that slot or prompt is explained; with both empty, every slot and prompt is.
-func (s *Set) Explain(st *journey.State, h *event.Hit, slot, prompt string) Explanation {
+// page the visitor viewed, at the time they were last seen. With site set, the hit is of
+// that site: rules that serve other sites do not apply, and slots of other sites are left
+// out; with site empty, the hit's own site counts (none for the last page). With slot or
+// prompt set, only that slot or prompt is explained; with both empty, every slot and
+// prompt is.
+func (s *Set) Explain(st *journey.State, h *event.Hit, site, slot, prompt string) Explanation {
 	c := s.getContext()
 	defer s.putContext(c)
 	if h == nil {
 		h = lastPage(st)
 	}
+	if site != "" {
+		cp := *h
+		cp.Site = site
+		h = &cp
+	}
 	c.reset(s, st, h, 0)
-	e := Explanation{Version: s.version, Now: c.now, HoldoutBucket: -1, Bot: c.device().Bot}
-	if n, ok := s.holdoutBucket(visitorID(c)); ok {
+	site = c.hit.Site
+	e := Explanation{Version: s.version, Site: site, Now: c.now, HoldoutBucket: -1, Bot: c.device().Bot}
+	if n, ok := s.holdoutBucket(visitorID(c)); ok && s.holdout.sites.serves(site) {
 		e.HoldoutBucket = n
 		e.Holdout = n < s.holdout.fraction
 	}
 	segs := c.segments()
 	e.Segments = make([]RuleResult, len(s.segments))
 	for i, sg := range s.segments {
-		e.Segments[i] = RuleResult{ID: sg.id, Matched: segs[i]}
-		if !segs[i] {
+		e.Segments[i] = RuleResult{ID: sg.id, Matched: segs[i], Sites: sg.sites.list()}
+		switch {
+		case !sg.sites.serves(site):
+			e.Segments[i].Reason = "serves only " + sg.sites.String()
+		case !segs[i]:
 			e.Segments[i].Failed = failed(sg.when, c)
 		}
 	}
 	if prompt == "" {
 		for _, sl := range s.slots {
-			if slot == "" || sl.id == slot {
+			if (slot == "" || sl.id == slot) && sl.sites.serves(site) {
 				e.Slots = append(e.Slots, s.explainSlot(c, sl))
 			}
 		}
@@ -151,7 +170,7 @@ func clauseOf(f cond.Failure) *Clause {
 }
 
 func (s *Set) explainSlot(c *Context, sl *slot) SlotExplain {
-	se := SlotExplain{Slot: sl.id, Default: sl.defID}
+	se := SlotExplain{Slot: sl.id, Default: sl.defID, Sites: sl.sites.list()}
 	var chosen *experiment // the first experiment that applies, and its arm
 	var arm string
 	for _, x := range sl.exps {
@@ -189,12 +208,15 @@ func (s *Set) explainSlot(c *Context, sl *slot) SlotExplain {
 }
 
 func (s *Set) explainExperiment(c *Context, x *experiment) ExperimentExplain {
-	xe := ExperimentExplain{ID: x.info.ID, Bucket: -1}
+	xe := ExperimentExplain{ID: x.info.ID, Bucket: -1, Sites: x.sites.list()}
 	id := visitorID(c)
 	if n, ok := hashUnit(x.seed, id); ok {
 		xe.Bucket = n
 	}
 	switch {
+	case !x.sites.serves(c.hit.Site):
+		xe.Reason = "serves only " + x.sites.String()
+		return xe
 	case x.start != 0 && c.now < x.start:
 		xe.Reason = "not started: starts " + time.UnixMilli(x.start).UTC().Format(time.RFC3339)
 		return xe
@@ -235,7 +257,7 @@ func (s *Set) explainPrompts(c *Context, only string, holdout bool) (*CapsExplan
 	var out []PromptExplain
 	for _, p := range s.prompts {
 		b := p.check(c)
-		pe := PromptExplain{ID: p.pub.ID, Kind: p.pub.Kind}
+		pe := PromptExplain{ID: p.pub.ID, Kind: p.pub.Kind, Sites: p.sites.list()}
 		switch {
 		case b != notBlocked:
 		case holdout:
@@ -294,6 +316,8 @@ func (s *Set) blockText(b block, p *prompt, c *Context) string {
 		return "caps.per_session: the budget goes to higher-priority prompts"
 	case blockHoldout:
 		return "holdout: no prompts"
+	case blockSite:
+		return "sites: serves only " + p.sites.String()
 	}
 	return ""
 }

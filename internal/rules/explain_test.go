@@ -18,7 +18,7 @@ func TestExplain(t *testing.T) {
 	st := s.st // Explain must not change the state
 	nSegs := len(st.Segments)
 
-	e := set.Explain(&s.st, nil, "", "")
+	e := set.Explain(&s.st, nil, "", "", "")
 	if e.Version != set.Version() || e.Now != s.now {
 		t.Errorf("Explain version %q now %d; want %q, %d", e.Version, e.Now, set.Version(), s.now)
 	}
@@ -66,10 +66,10 @@ func TestExplain(t *testing.T) {
 	}
 
 	// Only one slot, then only one prompt.
-	if e := set.Explain(&s.st, &s.hit, "hero", ""); len(e.Slots) != 1 || e.Slots[0].Slot != "hero" || len(e.Prompts) != 0 {
+	if e := set.Explain(&s.st, &s.hit, "", "hero", ""); len(e.Slots) != 1 || e.Slots[0].Slot != "hero" || len(e.Prompts) != 0 {
 		t.Errorf("Explain(slot hero) = %d slots, %d prompts; want hero only", len(e.Slots), len(e.Prompts))
 	}
-	if e := set.Explain(&s.st, &s.hit, "", "pricing_exit"); len(e.Slots) != 0 || len(e.Prompts) != 1 || e.Prompts[0].BlockedBy != `segment: not in "pricing_hesitator"` {
+	if e := set.Explain(&s.st, &s.hit, "", "", "pricing_exit"); len(e.Slots) != 0 || len(e.Prompts) != 1 || e.Prompts[0].BlockedBy != `segment: not in "pricing_hesitator"` {
 		t.Errorf("Explain(prompt pricing_exit) = %+v; want blocked by its segment", e.Prompts)
 	}
 }
@@ -78,7 +78,7 @@ func TestExplainVariantClause(t *testing.T) {
 	set := mustLoad(t, slotRules)
 	s := newSim(set, "v1")
 	s.pageview("/pricing")
-	e := set.Explain(&s.st, &s.hit, "hero", "")
+	e := set.Explain(&s.st, &s.hit, "", "hero", "")
 	vs := e.Slots[0].Variants
 	if len(vs) != 3 {
 		t.Fatalf("variants = %+v; want 3", vs)
@@ -111,7 +111,7 @@ func TestExplainExperimentReasons(t *testing.T) {
 		s := newSim(tt.set, "v1")
 		s.wait(tt.wait)
 		s.pageview(tt.url)
-		e := tt.set.Explain(&s.st, &s.hit, "banner", "")
+		e := tt.set.Explain(&s.st, &s.hit, "", "banner", "")
 		x := e.Slots[0].Experiments[0]
 		if x.Applies || x.Reason != tt.reason {
 			t.Errorf("%s: experiment = %+v; want reason %q", tt.name, x, tt.reason)

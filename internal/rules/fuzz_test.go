@@ -25,7 +25,12 @@ func FuzzLoad(f *testing.F) {
 			sm := newSim(s, "v1")
 			sm.pageview("/pricing?utm_source=facebook&utm_medium=cpc")
 			sm.decide(s.Slots()...)
-			s.Explain(&sm.st, nil, "", "")
+			s.Explain(&sm.st, nil, "", "", "")
+			// And for one site, which scoped rules may or may not serve.
+			sm.site = "demo"
+			sm.pageview("/checkout")
+			sm.decide(s.Slots()...)
+			s.Explain(&sm.st, nil, "demo", "", "")
 		}
 		parseTestFile("t.yaml", src)
 	})

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -14,8 +15,9 @@ import (
 	"strings"
 )
 
-// maxFileSize bounds one rules file: rules are hand-written, so a bigger file is a mistake.
-const maxFileSize = 4 << 20
+// maxFileSize bounds one rules file: rules are hand-written, so a bigger file is a mistake
+// (rulesLimits has the other bounds).
+const maxFileSize = 1 << 20
 
 // LoadDir loads the rule set of the *.yaml (and *.yml) files directly in dir; the tests/
 // subdirectory and other subdirectories are not read. An empty directory gives a set without
@@ -41,10 +43,7 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	broken := false // a file has a YAML syntax error
 	h := sha256.New()
 	for _, name := range names {
-		src, err := fs.ReadFile(fsys, path.Join(dir, name))
-		if err == nil && len(src) > maxFileSize {
-			err = fmt.Errorf("larger than %d MiB", maxFileSize>>20)
-		}
+		src, err := readFile(fsys, path.Join(dir, name))
 		if err != nil {
 			errs = append(errs, PosError{File: display(name), Msg: fmt.Sprintf("read: %v", err)})
 			continue
@@ -71,6 +70,24 @@ func load(fsys fs.FS, dir string, display func(string) string) (*Set, error) {
 	}
 	s.version = hex.EncodeToString(h.Sum(nil))[:16]
 	return s, nil
+}
+
+// readFile reads a rules or rule test file of at most maxFileSize bytes; it reads no more
+// than that of a larger one.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > maxFileSize {
+		return nil, fmt.Errorf("the file is larger than %d MiB", maxFileSize>>20)
+	}
+	return src, nil
 }
 
 // utf8BOM starts files that some Windows editors save; YAML does not need it.

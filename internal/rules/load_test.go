@@ -205,7 +205,7 @@ func TestExampleRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, slot := range []string{"hero", "pricing_offer", "cart_message", "checkout_banner", "home_returning"} {
-		if s.slot(slot) == nil {
+		if s.slot(slot, "") == nil {
 			t.Errorf("example rules lack slot %q, which the demo pages use", slot)
 		}
 	}

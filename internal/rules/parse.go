@@ -6,28 +6,26 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
-var topKeys = []string{"stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels"}
+var topKeys = []string{"sites", "stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels"}
 
 // parseFile decodes one rules file into rs, returning its mistakes and whether the file is
 // not valid YAML (then nothing of it is decoded).
 func parseFile(name string, src []byte, rs *rawSet) ([]PosError, bool) {
-	d := &dec{file: name}
-	f, err := parser.ParseBytes(src, 0)
-	if err != nil {
-		pe := syntaxError(name, err)
+	d, f, pe := parseYAML(name, src)
+	if pe != nil {
 		pe.Msg += " (references to the ids this file defines are not checked until it is fixed)"
-		return []PosError{pe}, true
+		return []PosError{*pe}, true
 	}
+	before := rs.counts()
 	for _, doc := range f.Docs {
 		if doc.Body == nil {
 			continue
 		}
-		d.collectAnchors(doc.Body)
 		d.object(doc.Body, "the rules file", topKeys, func(e entry) { d.top(e, rs) })
 	}
+	rs.applyFileScope(before, d.fileScope)
 	return d.errs, false
 }
 
@@ -55,6 +53,12 @@ func syntaxError(name string, err error) PosError {
 
 func (d *dec) top(e entry, rs *rawSet) {
 	switch e.key {
+	case "sites":
+		if d.fileScope.own {
+			d.errorf(e.k, "sites already given at %s", d.fileScope.at)
+			return
+		}
+		d.fileScope = d.scope(e)
 	case "stages":
 		if rs.stagesAt != nil {
 			d.errorf(e.k, "stages already defined at %s", *rs.stagesAt)

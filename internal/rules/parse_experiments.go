@@ -3,7 +3,7 @@ package rules
 import "github.com/goccy/go-yaml/ast"
 
 var (
-	experimentKeys = []string{"slot", "when", "segment", "coverage", "variants", "goal", "start", "stop", "seed", "description"}
+	experimentKeys = []string{"slot", "when", "segment", "coverage", "variants", "goal", "start", "stop", "seed", "description", "sites"}
 	armKeys        = []string{"id", "weight", "content"}
 )
 
@@ -48,6 +48,8 @@ func (d *dec) experiment(e entry) *rawExperiment {
 			x.seed, _ = d.str(f.v, "seed")
 		case "description":
 			x.desc, _ = d.text(f.v, "description")
+		case "sites":
+			x.scope = d.scope(f)
 		}
 	})
 	if isMap {

@@ -2,7 +2,7 @@ package rules
 
 import "github.com/goccy/go-yaml/ast"
 
-var stepKeys = []string{"id", "stage", "when", "conversion", "value", "description"}
+var stepKeys = []string{"id", "stage", "when", "conversion", "value", "description", "sites"}
 
 func (d *dec) step(n ast.Node) *rawStep {
 	st := &rawStep{at: d.at(n)}
@@ -28,6 +28,8 @@ func (d *dec) step(n ast.Node) *rawStep {
 			valueNode = e.k
 		case "description":
 			st.desc, _ = d.text(e.v, "description")
+		case "sites":
+			st.scope = d.scope(e)
 		}
 	})
 	if !isMap {
@@ -43,7 +45,7 @@ func (d *dec) step(n ast.Node) *rawStep {
 	return st
 }
 
-var segmentKeys = []string{"when", "description"}
+var segmentKeys = []string{"when", "description", "sites"}
 
 func (d *dec) segment(e entry) *rawSegment {
 	if !d.keyIdent(e, "segment id") {
@@ -58,6 +60,8 @@ func (d *dec) segment(e entry) *rawSegment {
 			sg.when = d.cond(f.v, "when")
 		case "description":
 			sg.desc, _ = d.text(f.v, "description")
+		case "sites":
+			sg.scope = d.scope(f)
 		}
 	}) {
 		d.require(e.k, "segment "+quote(e.key), have, "when")
@@ -66,7 +70,7 @@ func (d *dec) segment(e entry) *rawSegment {
 }
 
 var (
-	slotKeys    = []string{"default", "variants"}
+	slotKeys    = []string{"default", "variants", "sites"}
 	defaultKeys = []string{"id", "content"}
 	variantKeys = []string{"id", "when", "segment", "content"}
 )
@@ -81,6 +85,8 @@ func (d *dec) slot(e entry) *rawSlot {
 		switch f.key {
 		case "default":
 			sl.def, sl.defID = d.slotDefault(f.v, what+" default")
+		case "sites":
+			sl.scope = d.scope(f)
 		case "variants":
 			items, _ := d.list(f.v, what+" variants")
 			for _, it := range items {
@@ -150,7 +156,7 @@ func (d *dec) variant(n ast.Node, slotWhat string) *rawVariant {
 	return v
 }
 
-var funnelKeys = []string{"steps", "window", "mode", "exclude", "breakdown", "description"}
+var funnelKeys = []string{"steps", "window", "mode", "exclude", "breakdown", "description", "sites"}
 
 func (d *dec) funnel(e entry) *rawFunnel {
 	if !d.keyIdent(e, "funnel id") {
@@ -198,6 +204,8 @@ func (d *dec) funnel(e entry) *rawFunnel {
 			fn.breakdownAt = d.at(f.v)
 		case "description":
 			fn.desc, _ = d.text(f.v, "description")
+		case "sites":
+			fn.scope = d.scope(f)
 		}
 	})
 	if !isMap {

@@ -10,8 +10,8 @@ import (
 )
 
 var (
-	surveyKeys = []string{"question", "type", "choices", "when", "segment", "trigger", "show", "description"}
-	chatKeys   = []string{"message", "action", "when", "segment", "trigger", "show", "description"}
+	surveyKeys = []string{"question", "type", "choices", "when", "segment", "trigger", "show", "description", "sites"}
+	chatKeys   = []string{"message", "action", "when", "segment", "trigger", "show", "description", "sites"}
 	actionKeys = []string{"url", "event"}
 )
 
@@ -94,6 +94,8 @@ func (d *dec) prompt(e entry, kind string) *rawPrompt {
 			}
 		case "description":
 			p.desc, _ = d.text(f.v, "description")
+		case "sites":
+			p.scope = d.scope(f)
 		}
 	})
 	switch {

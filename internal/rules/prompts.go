@@ -29,6 +29,7 @@ const (
 	blockNever             // caps.never matches
 	blockBudget            // higher-priority prompts use this hit's budget
 	blockHoldout           // the visitor is in the holdout
+	blockSite              // the prompt serves other sites
 )
 
 // policy checks the prompt's own show policy against what the visitor has seen.
@@ -54,6 +55,9 @@ func (p *prompt) policy(st *journey.State, now int64) block {
 
 // check returns why p is not offered to the visitor, not counting the caps.
 func (p *prompt) check(c *Context) block {
+	if !p.sites.serves(c.hit.Site) {
+		return blockSite
+	}
 	if b := p.policy(c.st, c.now); b != notBlocked {
 		return b
 	}
@@ -71,6 +75,9 @@ func (p *prompt) check(c *Context) block {
 func (s *Set) capsBlock(c *Context) (block, int) {
 	budget := -1
 	cp := &s.caps
+	if !cp.sites.serves(c.hit.Site) {
+		return notBlocked, budget // the caps of other sites' prompts
+	}
 	if cp.perSession > 0 {
 		budget = cp.perSession - int(c.st.PromptSession)
 		if budget <= 0 {

@@ -58,7 +58,7 @@ func TestShowPolicies(t *testing.T) {
 			if got != tt.offer {
 				t.Errorf("offered = %v; want %v", got, tt.offer)
 			}
-			e := set.Explain(&s.st, &s.hit, "", "p")
+			e := set.Explain(&s.st, &s.hit, "", "", "p")
 			if e.Prompts[0].Offered != got || (got == (e.Prompts[0].BlockedBy != "")) {
 				t.Errorf("Explain = %+v; want offered %v with a reason when blocked", e.Prompts[0], got)
 			}
@@ -113,7 +113,7 @@ func TestCaps(t *testing.T) {
 			if got := s.decide().promptIDs(); !slices.Equal(got, tt.want) {
 				t.Errorf("prompts = %v; want %v", got, tt.want)
 			}
-			e := set.Explain(&s.st, &s.hit, "", "low")
+			e := set.Explain(&s.st, &s.hit, "", "", "low")
 			if len(e.Prompts) != 1 || e.Prompts[0].BlockedBy != tt.blocking {
 				t.Errorf("Explain(low) = %+v; want blocked by %q", e.Prompts, tt.blocking)
 			}

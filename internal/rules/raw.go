@@ -28,6 +28,7 @@ type rawCond struct {
 }
 
 type rawStep struct {
+	scope      rawScope
 	at         pos
 	id         string
 	desc       string
@@ -39,10 +40,11 @@ type rawStep struct {
 }
 
 type rawSegment struct {
-	at   pos
-	id   string
-	desc string
-	when *rawCond
+	scope rawScope
+	at    pos
+	id    string
+	desc  string
+	when  *rawCond
 }
 
 type rawText struct {
@@ -51,6 +53,7 @@ type rawText struct {
 }
 
 type rawSlot struct {
+	scope    rawScope
 	at       pos
 	id       string
 	def      *rawText
@@ -68,6 +71,7 @@ type rawVariant struct {
 }
 
 type rawExperiment struct {
+	scope    rawScope
 	at       pos
 	id       string
 	desc     string
@@ -96,12 +100,14 @@ type rawArm struct {
 }
 
 type rawHoldout struct {
+	scope    rawScope
 	at       pos
 	fraction float64
 	seed     string
 }
 
 type rawPrompt struct {
+	scope    rawScope
 	at       pos
 	kind     string // "survey" or "chat"
 	id       string
@@ -119,6 +125,7 @@ type rawPrompt struct {
 }
 
 type rawCaps struct {
+	scope      rawScope
 	at         pos
 	perSession int
 	cooldown   int64
@@ -128,6 +135,7 @@ type rawCaps struct {
 }
 
 type rawFunnel struct {
+	scope       rawScope
 	at          pos
 	id          string
 	desc        string

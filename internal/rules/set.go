@@ -44,6 +44,7 @@ type condition = cond.Cond[Context]
 
 // step is a compiled journey step.
 type step struct {
+	sites    scope
 	info     StepInfo
 	stageIdx int
 	hitType  event.Type // the only event type the step applies to; TypeInvalid for any
@@ -52,14 +53,17 @@ type step struct {
 
 // segment is a compiled segment.
 type segment struct {
-	id   string
-	name cond.Value // the id as the `segments` field lists it
-	desc string
-	when *condition
+	sites scope
+	id    string
+	name  cond.Value // the id as the `segments` field lists it
+	desc  string
+	when  *condition
 }
 
 // slot is a compiled page slot: its targeted variants, its default and the experiments on it.
 type slot struct {
+	sites    scope
+	next     *slot // the next slot of the same id, for other sites
 	id       string
 	variants []*variant
 	defID    string
@@ -78,9 +82,9 @@ type variant struct {
 
 // experiment is a compiled experiment.
 type experiment struct {
+	sites    scope
 	info     ExperimentInfo
 	seed     string
-	slot     *slot
 	seg      int
 	when     *condition
 	ranges   []bucketRange
@@ -97,21 +101,24 @@ type arm struct {
 
 // holdout is the global holdout: fraction of visitors, hashed with seed on the visitor id.
 type holdout struct {
+	sites    scope
 	fraction float64
 	seed     string
 }
 
 // prompt is a compiled survey or chat prompt.
 type prompt struct {
-	pub  Prompt
-	desc string
-	seg  int
-	when *condition
-	show showPolicy
+	sites scope
+	pub   Prompt
+	desc  string
+	seg   int
+	when  *condition
+	show  showPolicy
 }
 
 // caps is the interruption budget shared by all prompts.
 type caps struct {
+	sites      scope
 	perSession int   // 0: no limit
 	cooldown   int64 // ms between any two prompts shown
 	never      *condition
@@ -145,6 +152,7 @@ func (s *Set) Steps() []StepInfo {
 	out := make([]StepInfo, len(s.steps))
 	for i, st := range s.steps {
 		out[i] = st.info
+		out[i].Sites = slices.Clone(st.info.Sites)
 	}
 	return out
 }
@@ -158,11 +166,14 @@ func (s *Set) Segments() []string {
 	return out
 }
 
-// Slots returns the slot ids the rules know.
+// Slots returns the slot ids the rules know, once each (a slot id may have a slot for each
+// of several sites).
 func (s *Set) Slots() []string {
-	out := make([]string, len(s.slots))
-	for i, sl := range s.slots {
-		out[i] = sl.id
+	out := make([]string, 0, len(s.slotIndex))
+	for _, sl := range s.slots {
+		if s.slots[s.slotIndex[sl.id]] == sl {
+			out = append(out, sl.id)
+		}
 	}
 	return out
 }
@@ -174,6 +185,7 @@ func (s *Set) Experiments() []ExperimentInfo {
 		out[i] = x.info
 		out[i].Variants = slices.Clone(x.info.Variants)
 		out[i].Weights = slices.Clone(x.info.Weights)
+		out[i].Sites = slices.Clone(x.info.Sites)
 	}
 	return out
 }
@@ -183,7 +195,8 @@ func (s *Set) Surveys() []SurveyInfo {
 	var out []SurveyInfo
 	for _, p := range s.prompts {
 		if p.pub.Kind == KindSurvey {
-			out = append(out, SurveyInfo{ID: p.pub.ID, Question: p.pub.Question, Type: p.pub.Type, Choices: slices.Clone(p.pub.Choices)})
+			out = append(out, SurveyInfo{ID: p.pub.ID, Question: p.pub.Question, Type: p.pub.Type, Choices: slices.Clone(p.pub.Choices),
+				Sites: p.sites.list()})
 		}
 	}
 	return out
@@ -196,6 +209,7 @@ func (s *Set) Funnels() []Funnel {
 		out[i] = f
 		out[i].Steps = slices.Clone(f.Steps)
 		out[i].Exclude = slices.Clone(f.Exclude)
+		out[i].Sites = slices.Clone(f.Sites)
 	}
 	return out
 }
@@ -217,9 +231,16 @@ func (s *Set) prompt(id string) *prompt {
 	return nil
 }
 
-func (s *Set) slot(id string) *slot {
-	if i, ok := s.slotIndex[id]; ok {
-		return s.slots[i]
+// slot returns the slot id that serves site, or nil.
+func (s *Set) slot(id, site string) *slot {
+	i, ok := s.slotIndex[id]
+	if !ok {
+		return nil
+	}
+	for sl := s.slots[i]; sl != nil; sl = sl.next {
+		if sl.sites.serves(site) {
+			return sl
+		}
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ type sim struct {
 	set  *Set
 	st   journey.State
 	vid  string
+	site string // the site of every hit; empty: every rule applies
 	now  int64
 	page string // the URL of the last pageview
 	ev   event.Event
@@ -45,6 +46,7 @@ func (s *sim) send(th testHit) *event.Hit {
 		s.page = resolveURL("https://shop.example", th.url)
 	}
 	buildHit(&th, &s.vis, s.page, s.vid, s.now, &s.ev, &s.hit)
+	s.hit.Site = s.site
 	journey.Apply(&s.st, &s.hit, journey.Options{DefaultConversion: !s.set.HasConversions()})
 	s.set.Observe(&s.st, &s.hit)
 	return &s.hit

@@ -1,6 +1,9 @@
 package rules
 
-import "github.com/pathlight/pathlight/internal/event"
+import (
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/report"
+)
 
 // Request says what a page asks for: the slots it renders and whether the visitor may be
 // personalized at all.
@@ -137,8 +140,9 @@ const (
 	FunnelUnordered FunnelMode = "unordered" // all the steps, in any order
 )
 
-// defaultFunnelWindow is a funnel's window when the file gives none: 30 days.
-const defaultFunnelWindow = 30 * 24 * 60 * 60 * 1000
+// defaultFunnelWindow is a funnel's window, in milliseconds, when the file gives none: the
+// reports' default, so that a funnel of the rules and an ad-hoc one agree.
+var defaultFunnelWindow = report.DefaultFunnelWindow.Milliseconds()
 
 // Funnel is a funnel definition for reports: Steps (at least two step ids) completed within
 // Window milliseconds of the first, following Mode, by visitors who did not reach an Exclude
@@ -151,15 +155,17 @@ type Funnel struct {
 	Mode        FunnelMode `json:"mode"`
 	Exclude     []string   `json:"exclude,omitempty"`
 	Breakdown   string     `json:"breakdown,omitempty"`
+	Sites       []string   `json:"sites,omitempty"` // the sites it serves; empty for every site
 }
 
 // StepInfo describes a journey step for reports.
 type StepInfo struct {
-	ID          string `json:"id"`
-	Description string `json:"description,omitempty"`
-	Stage       string `json:"stage"`
-	Conversion  bool   `json:"conversion,omitempty"`
-	ValueProp   string `json:"value,omitempty"`
+	ID          string   `json:"id"`
+	Description string   `json:"description,omitempty"`
+	Stage       string   `json:"stage"`
+	Conversion  bool     `json:"conversion,omitempty"`
+	ValueProp   string   `json:"value,omitempty"`
+	Sites       []string `json:"sites,omitempty"` // the sites it serves; empty for every site
 }
 
 // ExperimentInfo describes an experiment for reports.
@@ -173,6 +179,7 @@ type ExperimentInfo struct {
 	Goal        string    `json:"goal,omitempty"`
 	Start       int64     `json:"start,omitempty"` // Unix ms; 0 when not set
 	Stop        int64     `json:"stop,omitempty"`  // Unix ms; 0 when not set
+	Sites       []string  `json:"sites,omitempty"` // the sites it serves; empty for every site
 }
 
 // SurveyInfo describes a survey for reports.
@@ -181,4 +188,5 @@ type SurveyInfo struct {
 	Question string   `json:"question"`
 	Type     string   `json:"type"`
 	Choices  []string `json:"choices,omitempty"`
+	Sites    []string `json:"sites,omitempty"` // the sites it serves; empty for every site
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -165,13 +166,17 @@ func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	ctx.SetBody(st.AppendJSON(nil))
 }
 
-// explainVisitor answers GET /api/v1/visitors/{vid}/explain[?slot=][&prompt=][&url=].
+// explainVisitor answers GET /api/v1/visitors/{vid}/explain[?site=][&slot=][&prompt=][&url=].
 func (s *Server) explainVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	if !s.validVID(ctx, vid) {
 		return
 	}
 	args := ctx.QueryArgs()
-	ex, err := s.tracker.Explain(vid, string(args.Peek("url")), string(args.Peek("slot")), string(args.Peek("prompt")))
+	site := string(args.Peek("site"))
+	if !s.knownSite(ctx, site) {
+		return
+	}
+	ex, err := s.tracker.Explain(vid, site, string(args.Peek("url")), string(args.Peek("slot")), string(args.Peek("prompt")))
 	if errors.Is(err, track.ErrUnknownVisitor) {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
 		return
@@ -321,13 +326,23 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 		ID    string `json:"id"`
 		Stage string `json:"stage"`
 	}
+	// scopes lists every rule with the sites it serves; warnings name the sites rules serve
+	// that this server does not, whose rules never apply.
 	out := struct {
 		rulesStatus
-		Steps []stepStage `json:"steps"`
-	}{rulesStatus: statusOf(s.rules.Status()), Steps: []stepStage{}}
+		Steps    []stepStage       `json:"steps"`
+		Scopes   []rules.RuleScope `json:"scopes"`
+		Warnings []string          `json:"warnings,omitempty"`
+	}{rulesStatus: statusOf(s.rules.Status()), Steps: []stepStage{}, Scopes: []rules.RuleScope{}}
 	if set := s.tracker.Rules(); set != nil {
 		for _, st := range set.Steps() {
 			out.Steps = append(out.Steps, stepStage{st.ID, st.Stage})
+		}
+		out.Scopes = append(out.Scopes, set.Scopes()...)
+		served := slices.Sorted(maps.Keys(s.sites))
+		for _, site := range set.SitesNotIn(served) {
+			out.Warnings = append(out.Warnings, "rules serve site "+quote(site)+", which this server does not serve (it serves "+
+				strings.Join(served, ", ")+"): they never apply")
 		}
 	}
 	s.writeJSON(ctx, fasthttp.StatusOK, out)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
-	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
@@ -51,10 +51,7 @@ func startManaged(t *testing.T, mgr server.RulesManager, spendDir string) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := rulestest.Example(t, "shop", "blog") // the demo's rules, for the test's sites
 	clock := func() time.Time { return reportsNow }
 	feed := analytics.NewFeed(clock)
 	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{

@@ -21,7 +21,7 @@ import (
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/enrich"
 	"github.com/pathlight/pathlight/internal/enrich/geotest"
-	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
@@ -70,10 +70,7 @@ func startLogged(t testing.TB, clock func() time.Time, logs io.Writer, flags ...
 			t.Fatal(err)
 		}
 	}
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
-	if err != nil {
-		t.Fatalf("example rules: %v", err)
-	}
+	set := rulestest.Example(t, "shop") // the demo's rules, for the test's site
 	hosts := map[string][]string{}
 	for _, s := range cfg.Sites {
 		hosts[s.ID] = s.Hosts()

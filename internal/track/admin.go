@@ -172,8 +172,9 @@ func (t *Tracker) Events(from, to int64, fn func(rec []byte) error) error {
 // is not offered: every rule with the first clause that failed and the value seen, the
 // experiment buckets, and the cap or show policy that blocked a prompt. With pageURL the
 // rules are evaluated as on a pageview of that URL now; without it, as on the visitor's last
-// page when last seen. Nothing is changed.
-func (t *Tracker) Explain(vid, pageURL, slot, prompt string) (rules.Explanation, error) {
+// page when last seen. With site, only the rules that serve that site apply; without it,
+// every rule does. Nothing is changed.
+func (t *Tracker) Explain(vid, site, pageURL, slot, prompt string) (rules.Explanation, error) {
 	st, err := t.Visitor(vid)
 	if err != nil {
 		return rules.Explanation{}, err
@@ -186,7 +187,7 @@ func (t *Tracker) Explain(vid, pageURL, slot, prompt string) (rules.Explanation,
 		w.decideEvent.Reset()
 		w.decideEvent.Type, w.decideEvent.URL = event.TypePageview, pageURL
 		h = &w.decideHit
-		t.enrichHit(h, &w.decideEvent, "", st.VID, t.now().UnixMilli(), w)
+		t.enrichHit(h, &w.decideEvent, site, st.VID, t.now().UnixMilli(), w)
 	}
-	return t.rules.Load().Explain(st, h, slot, prompt), nil
+	return t.rules.Load().Explain(st, h, site, slot, prompt), nil
 }

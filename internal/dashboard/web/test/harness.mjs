@@ -6,7 +6,7 @@
 
 import { spawn, execFile } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtemp, readdir, copyFile, rm, mkdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,12 +73,17 @@ function spend(now) {
   return rows.join("\n") + "\n";
 }
 
-// rulesDir joins the example rules and this directory's test rules in dir.
+// rulesDir joins the example rules and this directory's test rules in dir. The example
+// rules serve the demo shop only; here they serve the test's site.
 async function rulesDir(dir) {
   const out = path.join(dir, "rules");
   await mkdir(out, { recursive: true });
   for (const src of [path.join(repo, "rules"), path.join(here, "rules")]) {
-    for (const f of await readdir(src)) if (f.endsWith(".yaml")) await copyFile(path.join(src, f), path.join(out, f));
+    for (const f of await readdir(src)) {
+      if (!f.endsWith(".yaml")) continue;
+      const text = await readFile(path.join(src, f), "utf8");
+      await writeFile(path.join(out, f), text.replace(/^sites: \[demo\]$/m, `sites: [${SITE}]`));
+    }
   }
   return out;
 }
