@@ -83,7 +83,7 @@ func adminParams(parts []string) ([]string, bool) {
 	case parts[0] == "events" && len(parts) == 1:
 		return []string{"from", "to", "site", "bots", "vid"}, true
 	case parts[0] == "visitors" && len(parts) == 3 && parts[2] == "explain":
-		return []string{"url", "slot", "prompt"}, true
+		return []string{"site", "url", "slot", "prompt"}, true
 	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach":
 		return []string{"site"}, true
 	case parts[0] == "reports" && len(parts) == 2:

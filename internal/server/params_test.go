@@ -22,7 +22,7 @@ func TestAdminRefusesUnknownParams(t *testing.T) {
 		{"/api/v1/reports?x=1", `"x": unknown parameter; GET /api/v1/reports takes no parameters`},
 		{"/api/v1/events?form=2026-03-01", `"form": unknown parameter; GET /api/v1/events takes from, to, site, bots, vid`},
 		{"/api/v1/visitors/" + vid + "?full=1", "takes no parameters"},
-		{"/api/v1/visitors/" + vid + "/explain?slots=hero", `"slots": unknown parameter; GET /api/v1/visitors/` + vid + "/explain takes url, slot, prompt"},
+		{"/api/v1/visitors/" + vid + "/explain?slots=hero", `"slots": unknown parameter; GET /api/v1/visitors/` + vid + "/explain takes site, url, slot, prompt"},
 		{"/api/v1/rules/reach?sites=shop", "takes site"},
 		{"/api/v1/rules?verbose=1", "takes no parameters"},
 		{"/api/v1/live?n=10", "takes no parameters"},
