@@ -73,6 +73,13 @@ func TestExampleRulesServeTheDemoOnly(t *testing.T) {
 	if steps, _ := v["steps"].(map[string]any); len(steps) != 0 || v["experiments"] != nil && len(v["experiments"].(map[string]any)) != 0 {
 		t.Errorf("after the hits of site mine the visitor has steps %v and experiments %v; want none of the demo's", v["steps"], v["experiments"])
 	}
+	// A purchase on the user's own site is a conversion: no conversion step of the rules
+	// serves site mine, so the default conversion (every purchase event) counts it there.
+	const buyer = "0123456789abcdef0123456789abcd02"
+	post("/v1/hit", `{"site":"mine","vid":"`+buyer+`","events":[{"id":"b1","type":"event","name":"purchase","url":"http://localhost:3000/thanks","props":{"value":30}}]}`)
+	if b := admin("/api/v1/visitors/"+buyer, http.StatusOK); b["conversions"] != 1.0 || b["value"] != 30.0 {
+		t.Errorf("a purchase on site mine: conversions %v, value %v; want 1 and 30", b["conversions"], b["value"])
+	}
 	ex := admin("/api/v1/visitors/"+sitesVID+"/explain?site=mine", http.StatusOK)
 	if ex["site"] != "mine" || ex["slots"] != nil {
 		t.Errorf("explain for site mine: site %v, slots %v; want mine and no slot", ex["site"], ex["slots"])

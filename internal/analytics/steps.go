@@ -22,7 +22,7 @@ func (rc *reportCtx) conversionSteps(name string) []string {
 			ids = append(ids, s.ID)
 		}
 	}
-	if !rc.set.HasConversions() {
+	if rc.set.DefaultConversion(rc.q.Site) {
 		ids = []string{journey.DefaultConversionEvent}
 	}
 	return rc.checkSteps(name, ids, "conversion step")

@@ -148,7 +148,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			fails = append(fails, PosError{File: th.at.file, Line: th.at.line, Col: th.at.col,
 				Msg: label + ": the server rejects this hit: " + err.Error()})
 		} else {
-			journey.Apply(&st, &h, journey.Options{DefaultConversion: !set.HasConversions()})
+			journey.Apply(&st, &h, journey.Options{DefaultConversion: set.DefaultConversion(h.Site)})
 			set.Observe(&st, &h)
 		}
 

@@ -240,3 +240,46 @@ cases:
 		t.Fatalf("check = %+v; want the demo case to pass and the shop case to find no hero", res)
 	}
 }
+
+// TestDefaultConversionPerSite: purchases count as conversions on a site that no conversion
+// step serves, and not on a site whose own conversion step counts them.
+func TestDefaultConversionPerSite(t *testing.T) {
+	load := func(files fstest.MapFS) *Set {
+		t.Helper()
+		set, err := Load(files, "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	none := load(fstest.MapFS{"r/a.yaml": {Data: []byte(`
+steps:
+  - {id: landed, stage: awareness, when: {session.pageviews: 1}}
+`)}})
+	scoped := load(fstest.MapFS{"r/a.yaml": {Data: []byte(`
+sites: [demo]
+steps:
+  - {id: bought, stage: decision, conversion: true, when: {event.name: purchase}}
+`)}})
+	everywhere := load(fstest.MapFS{"r/a.yaml": {Data: []byte(`
+steps:
+  - {id: bought, stage: decision, conversion: true, when: {event.name: purchase}}
+`)}})
+	for _, c := range []struct {
+		name string
+		set  *Set
+		site string
+		want bool
+	}{
+		{"no conversion step, any site", none, "shop", true},
+		{"no conversion step, every site", none, "", true},
+		{"the demo's step, on the demo", scoped, "demo", false},
+		{"the demo's step, on another site", scoped, "shop", true},
+		{"the demo's step, every site", scoped, "", false},
+		{"an unscoped step, any site", everywhere, "shop", false},
+	} {
+		if got := c.set.DefaultConversion(c.site); got != c.want {
+			t.Errorf("%s: DefaultConversion(%q) = %v; want %v", c.name, c.site, got, c.want)
+		}
+	}
+}

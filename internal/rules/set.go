@@ -140,9 +140,27 @@ func (s *Set) Version() string { return s.version }
 // not nil, without files.
 func (s *Set) Files() []string { return append([]string{}, s.files...) }
 
-// HasConversions reports whether a step counts conversions; when none does, the journey's
-// default conversion (the purchase event) applies.
+// HasConversions reports whether a step counts conversions, for any site.
 func (s *Set) HasConversions() bool { return s.conversion }
+
+// DefaultConversion reports whether the journey's default conversion (every purchase event)
+// applies to hits of site: it does when no step that serves site counts conversions, so a
+// site the rules' conversion steps do not serve still counts its purchases. For site ""
+// (every site) it applies only when no step counts conversions at all.
+func (s *Set) DefaultConversion(site string) bool {
+	if !s.conversion {
+		return true
+	}
+	if site == "" {
+		return false
+	}
+	for i := range s.steps {
+		if s.steps[i].info.Conversion && s.steps[i].sites.serves(site) {
+			return false
+		}
+	}
+	return true
+}
 
 // Stages returns the journey stages in order.
 func (s *Set) Stages() []string { return slices.Clone(s.stages) }

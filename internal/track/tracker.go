@@ -332,7 +332,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 		return err
 	}
 	set := t.rules.Load()
-	opt := journey.Options{DefaultConversion: !set.HasConversions()}
+	opt := journey.Options{DefaultConversion: set.DefaultConversion(b.Site)}
 	w.cur = vid
 	// Decisions are made for the batch's last accepted hit, as rule tests make them after
 	// every hit: a slot may answer an add_to_cart event, not only a pageview. A hit on
