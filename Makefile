@@ -4,6 +4,9 @@ BIN       ?= bin/pathlight
 # make run's address: ADDR=host:port on the command line, else PATHLIGHT_ADDR from the
 # environment (as `pathlight serve` reads it), else the default.
 ADDR      ?= $(or $(PATHLIGHT_ADDR),127.0.0.1:8080)
+# Likewise its data directory and rules: DATA= and RULES=, else PATHLIGHT_DATA and PATHLIGHT_RULES.
+DATA      ?= $(or $(PATHLIGHT_DATA),./data)
+RULES     ?= $(or $(PATHLIGHT_RULES),./rules)
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 PKGS      = ./...
 FUZZTIME ?= 30s
@@ -13,7 +16,7 @@ BENCHTIME ?= 1s
 
 ## run: start the server with the demo shop, Badger under ./data and the example rules
 run:
-	$(GO) run ./cmd/pathlight serve --demo --addr $(ADDR) --data ./data --rules ./rules
+	$(GO) run ./cmd/pathlight serve --demo --addr $(ADDR) --data $(DATA) --rules $(RULES)
 
 ## build: build the binary into bin/
 build:
