@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -112,6 +113,11 @@ func reportCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	for k, v := range extra {
 		values[k] = v
 	}
+	if name == "paths" && *format == "csv" && values["limit"] == "" {
+		// The CSV is the ChannelAttribution path file that `pathlight attribution --paths`
+		// reads: every path, not the top 50 the table shows.
+		values["limit"] = strconv.Itoa(maxPathRows)
+	}
 
 	var res *analytics.Result
 	var raw []byte
@@ -150,6 +156,9 @@ func reportCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		_, err = stdout.Write(b.Bytes())
 		return err
 	case "csv":
+		if p, ok := res.Data.(*analytics.PathsReport); ok {
+			return writePathFile(stdout, stderr, p)
+		}
 		return writeCSV(stdout, tablesOf(res.Data)[0])
 	}
 	fmt.Fprintf(stdout, "%s, %s to %s%s\n\n", res.Report, fmtTime(res.From), fmtTime(res.To), siteNote(res.Site))

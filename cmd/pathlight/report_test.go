@@ -9,12 +9,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/report"
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
@@ -107,9 +109,26 @@ func TestReportFromDataDir(t *testing.T) {
 	}
 
 	out, _, err = runCmd(append([]string{"report", "paths", "--format", "csv"}, period...)...)
-	want := "path,conversions,value,nulls\nOrganic Search,1,50,0\nPaid Social > Direct,1,100,0\n(total),2,150,0\n"
+	want := "path;total_conversions;total_conversion_value;total_null\nOrganic Search;1;50;0\nPaid Social > Direct;1;100;0\n"
 	if err != nil || out != want {
 		t.Errorf("report paths --format csv = %q, %v; want %q", out, err, want)
+	}
+	// The path file reads back as the same table, and the models run on it.
+	back, rerr := report.ReadPaths(strings.NewReader(out))
+	if rerr != nil || !reflect.DeepEqual(back.Rows, []report.PathRow{{Path: []string{"Organic Search"}, Conversions: 1, Value: 50}, {Path: []string{"Paid Social", "Direct"}, Conversions: 1, Value: 100}}) {
+		t.Errorf("ReadPaths(report paths --format csv) = %+v, %v; want the report's rows", back, rerr)
+	}
+	pathFile := filepath.Join(t.TempDir(), "paths.csv")
+	if err := os.WriteFile(pathFile, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runCmd("attribution", "--paths", pathFile, "--model", "linear"); err != nil || row(out, "Direct") == nil || row(out, "Direct")[1] != "0.500" {
+		t.Errorf("attribution --paths <report paths --format csv> = %v, row Direct %v; want 0.500\n%s", err, row(out, "Direct"), out)
+	}
+	// --limit leaves paths out of the file, and says so.
+	out, errOut, err := runCmd(append([]string{"report", "paths", "--format", "csv", "--limit", "1"}, period...)...)
+	if err != nil || strings.Count(out, "\n") != 2 || !strings.Contains(errOut, "1 of 2 paths left out") {
+		t.Errorf("report paths --format csv --limit 1 = %q, stderr %q, %v; want one row and a warning", out, errOut, err)
 	}
 
 	out, _, err = runCmd(append([]string{"report", "attribution", "--model", "linear", "--format", "json"}, period...)...)

@@ -58,6 +58,22 @@ func writeCSV(w io.Writer, t table) error {
 	return cw.Error()
 }
 
+// maxPathRows is the most rows the paths report gives (its limit option's upper bound).
+const maxPathRows = 100000
+
+// writePathFile prints the paths report as the ChannelAttribution path file that
+// `pathlight attribution --paths` reads back (report.WritePaths), without a total row. When
+// the report left paths out, it says so on stderr.
+func writePathFile(stdout, stderr io.Writer, p *analytics.PathsReport) error {
+	if err := report.WritePaths(stdout, &report.PathTable{Rows: p.Rows}); err != nil {
+		return err
+	}
+	if n := p.RowsTotal - len(p.Rows); n > 0 {
+		fmt.Fprintf(stderr, "pathlight report: %d of %d paths left out by --limit\n", n, p.RowsTotal)
+	}
+	return nil
+}
+
 // Cell formats.
 
 func num(v float64) string {
