@@ -179,6 +179,12 @@ func TestReportWhileServing(t *testing.T) {
 // when empty), on the given clock, and returns its URL.
 func testServer(t *testing.T, dir string, now func() time.Time) string {
 	t.Helper()
+	return testServerRules(t, dir, filepath.Join("..", "..", "rules"), now)
+}
+
+// testServerRules is testServer with the rules of rulesDir.
+func testServerRules(t *testing.T, dir, rulesDir string, now func() time.Time) string {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -190,7 +196,7 @@ func testServer(t *testing.T, dir string, now func() time.Time) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
+	set, err := rules.LoadDir(rulesDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
@@ -51,11 +52,15 @@ func (s *Service) Reach(site string) (*Reach, error) {
 	return r, nil
 }
 
-// Live is the live view: hits per second over the last minute, oldest first, and the newest
-// events (bots left out) as the event export writes them, oldest first.
+// Live is the live view: hits per second over the last minute as they arrived, oldest
+// first; imported events per second apart (an import is history, not what is happening now,
+// so its events are counted here and nowhere else in the live view); and the newest hits'
+// events (bots and imports left out), oldest first, each as the event export writes it with
+// "received", the time it arrived in Unix ms.
 type Live struct {
-	HitsPerSecond []HitsPerSecond `json:"hits_per_second"`
-	Recent        []RawJSON       `json:"recent"`
+	HitsPerSecond     []HitsPerSecond `json:"hits_per_second"`
+	ImportedPerSecond []HitsPerSecond `json:"imported_per_second"`
+	Recent            []RawJSON       `json:"recent"`
 }
 
 // RawJSON is an encoded JSON value, written as it is.
@@ -77,16 +82,25 @@ func (r *RawJSON) UnmarshalJSON(b []byte) error {
 
 // Live returns the live view.
 func (s *Service) Live() *Live {
-	hits, recs := s.feed.liveView()
-	l := &Live{HitsPerSecond: hits, Recent: make([]RawJSON, 0, len(recs))}
+	hits, imported, recs := s.feed.liveView()
+	l := &Live{HitsPerSecond: hits, ImportedPerSecond: imported, Recent: make([]RawJSON, 0, len(recs))}
 	var (
 		h event.Hit
 		e event.Event
 	)
-	for _, rec := range recs {
-		if event.DecodeRecord(rec, &h, &e) == nil {
-			l.Recent = append(l.Recent, event.AppendRecordJSON(nil, &h))
+	for _, r := range recs {
+		if event.DecodeRecord(r.rec, &h, &e) != nil {
+			continue
 		}
+		j := event.AppendRecordJSON(nil, &h)
+		if len(j) < 2 || j[0] != '{' {
+			continue
+		}
+		b := strconv.AppendInt(append(make([]byte, 0, len(j)+24), `{"received":`...), r.at, 10)
+		if len(j) > 2 {
+			b = append(b, ',')
+		}
+		l.Recent = append(l.Recent, append(b, j[1:]...))
 	}
 	return l
 }

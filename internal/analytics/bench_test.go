@@ -260,10 +260,11 @@ func BenchmarkFeed(b *testing.B) {
 	vid := []byte("0123456789abcdef0123456789abcdef")
 	rec := event.AppendRecord(nil, &event.Hit{Site: "demo", VID: string(vid), Time: 1_700_000_000_000,
 		Event: &event.Event{ID: "e1", Type: event.TypePageview, URL: "https://shop.example/products/jacket"}})
+	key := make([]byte, 17)
 	b.ReportAllocs()
 	for b.Loop() {
 		f.StateChanged(vid, false)
-		f.EventLogged(rec)
+		f.EventLogged(key, rec, false)
 	}
 }
 

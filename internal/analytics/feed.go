@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 	"time"
@@ -28,9 +29,17 @@ type Feed struct {
 
 	mu      sync.Mutex
 	pending pending
-	secs    [liveSeconds]secCount
-	recent  [liveRecent][]byte // event-log records, a ring
-	nrecent int                // records written to recent, ever
+	secs    [liveSeconds]secCount // hits as they arrive
+	isecs   [liveSeconds]secCount // imported events as they arrive, counted apart
+	recent  [liveRecent]liveRec   // the newest hits, a ring
+	nrecent int                   // records written to recent, ever
+}
+
+// liveRec is one record of the live view: its event-log key (to find it when it is erased),
+// the record, and when it arrived (Unix ms).
+type liveRec struct {
+	key, rec []byte
+	at       int64
 }
 
 // secCount is the number of hits in one wall-clock second.
@@ -50,6 +59,9 @@ type pending struct {
 	dirty   map[string]struct{}            // visitors whose state was written or deleted
 	sites   map[string]map[string]struct{} // site → visitors with an event of the site
 	prompts []promptRec
+	// erased says that a commit deleted event-log records (an erase): the next report must
+	// not read a snapshot or a cached result from before it.
+	erased bool
 }
 
 // promptRec is one prompt event of the log: shown, dismissed, answered, or
@@ -83,7 +95,7 @@ func (p *pending) reset() {
 }
 
 func (p *pending) empty() bool {
-	return len(p.dirty) == 0 && len(p.sites) == 0 && len(p.prompts) == 0
+	return len(p.dirty) == 0 && len(p.sites) == 0 && len(p.prompts) == 0 && !p.erased
 }
 
 // StateChanged implements track.Watcher: the visitor's journey is re-read on the next
@@ -97,9 +109,11 @@ func (f *Feed) StateChanged(vid []byte, _ bool) {
 }
 
 // EventLogged implements track.Watcher: it notes the visitor's site, keeps prompt events for
-// the survey and holdout reports, and counts the hit in the live view. Bots are left out.
-// Most records need only their head; prompt events are decoded whole.
-func (f *Feed) EventLogged(rec []byte) {
+// the survey and holdout reports, and counts the hit in the live view as it arrives: hits of
+// requests among the newest events, imported ones only in their own count (an import is
+// history, not what is happening now). Bots are left out. Most records need only their
+// head; prompt events are decoded whole.
+func (f *Feed) EventLogged(key, rec []byte, imported bool) {
 	head := readHead(rec)
 	var pr promptRec
 	isPrompt := false
@@ -116,7 +130,8 @@ func (f *Feed) EventLogged(rec []byte) {
 	if head.bot {
 		return
 	}
-	sec := f.now().Unix()
+	now := f.now().UnixMilli()
+	sec := now / 1000
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -136,14 +151,36 @@ func (f *Feed) EventLogged(rec []byte) {
 	if head.typ == event.TypeEvent && len(head.name) > 0 && head.name[0] == '$' {
 		return // the tracker's own records are not traffic
 	}
-	c := &f.secs[sec%liveSeconds]
+	if imported {
+		f.isecs[sec%liveSeconds].add(sec)
+		return
+	}
+	f.secs[sec%liveSeconds].add(sec)
+	r := &f.recent[f.nrecent%liveRecent]
+	r.key, r.rec, r.at = append(r.key[:0], key...), append(r.rec[:0], rec...), now
+	f.nrecent++
+}
+
+// add counts one hit in the second sec, which this counter holds from now on.
+func (c *secCount) add(sec int64) {
 	if c.sec != sec {
 		*c = secCount{sec: sec}
 	}
 	c.n++
-	i := f.nrecent % liveRecent
-	f.recent[i] = append(f.recent[i][:0], rec...)
-	f.nrecent++
+}
+
+// EventDeleted implements track.Watcher: an erased record leaves the live view at once, and
+// the next report reads a new snapshot.
+func (f *Feed) EventDeleted(key []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pending.erased = true
+	for i := range f.recent {
+		if r := &f.recent[i]; r.rec != nil && bytes.Equal(r.key, key) {
+			clear(r.rec) // no copy of the erased record stays in memory
+			*r = liveRec{}
+		}
+	}
 }
 
 // take hands what the feed heard to the caller and starts afresh.
@@ -193,24 +230,33 @@ type HitsPerSecond struct {
 	N int   `json:"n"`
 }
 
-// liveView copies the live counts of the last minute, oldest first, and the newest records,
-// oldest first.
-func (f *Feed) liveView() ([]HitsPerSecond, [][]byte) {
+// liveView copies the live counts of the last minute, oldest first, of hits and of
+// imported events, and the newest hits' records with their arrival times, oldest first.
+func (f *Feed) liveView() (hits, imported []HitsPerSecond, recs []liveRec) {
 	now := f.now().Unix()
-	out := make([]HitsPerSecond, 0, liveSeconds)
+	hits = make([]HitsPerSecond, 0, liveSeconds)
+	imported = make([]HitsPerSecond, 0, liveSeconds)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for s := now - liveSeconds + 1; s <= now; s++ {
-		n := 0
-		if c := f.secs[((s%liveSeconds)+liveSeconds)%liveSeconds]; c.sec == s {
-			n = c.n
-		}
-		out = append(out, HitsPerSecond{T: s * 1000, N: n})
+		i := ((s % liveSeconds) + liveSeconds) % liveSeconds
+		hits = append(hits, HitsPerSecond{T: s * 1000, N: f.secs[i].at(s)})
+		imported = append(imported, HitsPerSecond{T: s * 1000, N: f.isecs[i].at(s)})
 	}
 	k := min(f.nrecent, liveRecent)
-	recs := make([][]byte, 0, k)
+	recs = make([]liveRec, 0, k)
 	for i := f.nrecent - k; i < f.nrecent; i++ {
-		recs = append(recs, append([]byte(nil), f.recent[i%liveRecent]...))
+		if r := f.recent[i%liveRecent]; r.rec != nil {
+			recs = append(recs, liveRec{rec: append([]byte(nil), r.rec...), at: r.at})
+		}
 	}
-	return out, recs
+	return hits, imported, recs
+}
+
+// at returns the count of second s, 0 when the counter holds another second.
+func (c secCount) at(s int64) int {
+	if c.sec == s {
+		return c.n
+	}
+	return 0
 }

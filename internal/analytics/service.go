@@ -185,6 +185,12 @@ func (s *Service) current() (*snapshot, error) {
 		s.rollups.invalidate(dayOf(changedAt))
 	}
 	now := s.o.Now()
+	if p.erased {
+		// An erase is seen at once: no report may read the erased visitor from an older
+		// snapshot or a cached result.
+		s.snap = nil
+		s.cache.clear()
+	}
 	if s.snap == nil || (s.snap.gen != s.ix.gen && now.Sub(s.snap.built) >= s.o.MaxStaleness) {
 		s.snap = newSnapshot(s.ix, s.rollups.currentEpoch(), now)
 	}
@@ -317,6 +323,13 @@ func (c *resultCache) get(gen uint64, key string) *Result {
 		return nil
 	}
 	return c.m[key]
+}
+
+// clear drops every result.
+func (c *resultCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen, c.m = 0, nil
 }
 
 func (c *resultCache) put(gen uint64, key string, r *Result) {

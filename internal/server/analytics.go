@@ -97,6 +97,7 @@ func (s *Server) reportsUnavailable(ctx *fasthttp.RequestCtx, err error) {
 func (s *Server) importEvents(ctx *fasthttp.RequestCtx) {
 	im := analytics.NewImporter(s.tracker, s.resolveSite)
 	res, err := im.Import(ctx.PostBody())
+	s.m.countImport(res)
 	if errors.Is(err, track.ErrDiskFull) {
 		ctx.Response.Header.Set("Retry-After", diskRetryAfter)
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "disk_full", "the server's disk is nearly full: the import stopped at its line "+

@@ -8,6 +8,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/valyala/fasthttp"
 
+	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -21,6 +22,9 @@ type serverMetrics struct {
 	bots      *metrics.Counter
 	anonymous *metrics.Counter
 	latency   [3]*metrics.PrometheusHistogram
+	// imports count the events and lines of POST /api/v1/import apart from live traffic:
+	// accepted, duplicate and rejected events, then lines that could not be used.
+	imports [4]*metrics.Counter
 
 	mu      sync.Mutex
 	reasons map[string]*metrics.Counter
@@ -39,6 +43,10 @@ func newServerMetrics(o Options) *serverMetrics {
 		anonymous: s.NewCounter(`pathlight_events_anonymous_total`),
 		reasons:   make(map[string]*metrics.Counter),
 	}
+	for i, r := range []string{"accepted", "duplicate", "rejected"} {
+		m.imports[i] = s.NewCounter(`pathlight_import_events_total{result="` + r + `"}`)
+	}
+	m.imports[3] = s.NewCounter(`pathlight_import_bad_lines_total`)
 	for i, r := range []string{"hit", "beacon", "decide"} {
 		m.latency[i] = s.NewPrometheusHistogramExt(`pathlight_request_duration_seconds{route="`+r+`"}`, latencyBuckets)
 	}
@@ -83,6 +91,14 @@ func (m *serverMetrics) count(res *track.Result, rejected []event.Rejection) {
 	for _, r := range rejected {
 		m.rejectEvent(r.Reason)
 	}
+}
+
+// countImport records what an import did (all of it, also when it stopped on an error).
+func (m *serverMetrics) countImport(res *analytics.ImportResult) {
+	m.imports[0].Add(res.Accepted)
+	m.imports[1].Add(res.Duplicate)
+	m.imports[2].Add(res.Rejected)
+	m.imports[3].Add(res.BadLines)
 }
 
 // rejectEvent counts a rejected event by its reason with any quoted detail removed, so the

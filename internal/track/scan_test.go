@@ -1,6 +1,7 @@
 package track_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,7 +21,10 @@ type watcher struct {
 	mu      sync.Mutex
 	states  []string // vid, "-vid" for a delete
 	records []event.Hit
-	bad     int // records that did not decode
+	keys    [][]byte // the key of each record
+	imports int      // records heard as imported
+	deleted [][]byte // keys of deleted records
+	bad     int      // records that did not decode
 }
 
 func (w *watcher) StateChanged(vid []byte, deleted bool) {
@@ -33,7 +37,7 @@ func (w *watcher) StateChanged(vid []byte, deleted bool) {
 	w.states = append(w.states, s)
 }
 
-func (w *watcher) EventLogged(rec []byte) {
+func (w *watcher) EventLogged(key, rec []byte, imported bool) {
 	var h event.Hit
 	e := new(event.Event)
 	err := event.DecodeRecord(rec, &h, e)
@@ -44,6 +48,16 @@ func (w *watcher) EventLogged(rec []byte) {
 		return
 	}
 	w.records = append(w.records, h)
+	w.keys = append(w.keys, slices.Clone(key))
+	if imported {
+		w.imports++
+	}
+}
+
+func (w *watcher) EventDeleted(key []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.deleted = append(w.deleted, slices.Clone(key))
 }
 
 // watchedTracker returns a tracker on a fixed clock whose store reports to a watcher.
@@ -74,6 +88,14 @@ func TestWatchReportsCommits(t *testing.T) {
 	}
 	if last := w.states[len(w.states)-1]; last != "-"+c.cookie {
 		t.Errorf("after an erase the watcher heard %q; want the delete of %s", last, c.cookie)
+	}
+	if w.imports != 0 {
+		t.Errorf("%d records of live hits heard as imported; want none", w.imports)
+	}
+	// The erase reports the deletion of both records, by the keys they were logged under.
+	slices.SortFunc(w.deleted, bytes.Compare)
+	if !slices.EqualFunc(w.deleted, w.keys, bytes.Equal) {
+		t.Errorf("erase reported deleted records %q; want %q", w.deleted, w.keys)
 	}
 }
 
@@ -128,6 +150,9 @@ func TestImport(t *testing.T) {
 	}
 	if got := w.records[len(w.records)-1].Time; got != old.UnixMilli() {
 		t.Errorf("imported event time = %d; want the line's %d", got, old.UnixMilli())
+	}
+	if w.imports != len(w.records) || w.imports == 0 {
+		t.Errorf("%d of %d imported records heard as imported; want all", w.imports, len(w.records))
 	}
 	n, err = tr.Import(line(old, `{"site":"shop","events":[{"id":"i1","type":"pageview","url":"https://shop.example/"},{"type":"pageview"}]}`), &sc, site)
 	if err != nil || n != (track.ImportCounts{Duplicate: 1, Rejected: 1}) {

@@ -147,7 +147,8 @@ type Request struct {
 	DecideOnly bool       // /v1/decide: nothing is recorded; DecideURL is the page
 	DecideURL  string
 	// Now, when not zero, is the request's time in Unix ms instead of the clock's: for
-	// importing historic traffic through the admin API. Event times are clamped to it.
+	// importing historic traffic through the admin API. Event times are clamped to it, and
+	// a Watcher hears its records as imported.
 	Now int64
 }
 
@@ -272,7 +273,7 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			res.Accepted = append(res.Accepted, e.ID)
 		}
 		if len(w.ops) > 0 {
-			if err := t.st.Write(w.ops); err != nil {
+			if err := t.write(w.ops, req.Now > 0); err != nil {
 				return fmt.Errorf("commit anonymous hits: %w", err)
 			}
 		}
@@ -396,7 +397,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
-		if err := t.st.Write(w.ops); err != nil {
+		if err := t.write(w.ops, req.Now > 0); err != nil {
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}
 		t.cache.put(w.cur, w.stateBuf)

@@ -10,9 +10,13 @@ type Watcher interface {
 	// deleted it (deleted true: an erase, or an anonymous journey merged into a known
 	// user's). vid is valid only during the call.
 	StateChanged(vid []byte, deleted bool)
-	// EventLogged reports an event-log record a commit added. rec is valid only during the
-	// call; decode it with event.DecodeRecord.
-	EventLogged(rec []byte)
+	// EventLogged reports an event-log record a commit added: its key, the record, and
+	// whether an import (Tracker.Import) added it rather than a request as it happened. key
+	// and rec are valid only during the call; decode rec with event.DecodeRecord.
+	EventLogged(key, rec []byte, imported bool)
+	// EventDeleted reports the key of an event-log record a commit deleted (an erase). key
+	// is valid only during the call.
+	EventDeleted(key []byte)
 }
 
 // Watch returns st with every successful Write reported to w; writes that fail report
@@ -26,7 +30,10 @@ type watched struct {
 }
 
 // Write commits ops, then reports the visitor states and event-log records among them.
-func (s watched) Write(ops []Op) error {
+func (s watched) Write(ops []Op) error { return s.write(ops, false) }
+
+// write is Write for the tracker, which says whether the records come from an import.
+func (s watched) write(ops []Op, imported bool) error {
 	if err := s.Store.Write(ops); err != nil {
 		return err
 	}
@@ -39,10 +46,22 @@ func (s watched) Write(ops []Op) error {
 		case pVisitor:
 			s.w.StateChanged(op.Key[1:], op.Delete)
 		case pEvent:
-			if !op.Delete && len(op.Key) == eventKeyLen {
-				s.w.EventLogged(op.Value)
+			switch {
+			case len(op.Key) != eventKeyLen:
+			case op.Delete:
+				s.w.EventDeleted(op.Key)
+			default:
+				s.w.EventLogged(op.Key, op.Value, imported)
 			}
 		}
 	}
 	return nil
+}
+
+// write commits the ops of one request; imported says whether it is an import line.
+func (t *Tracker) write(ops []Op, imported bool) error {
+	if w, ok := t.st.(watched); ok {
+		return w.write(ops, imported)
+	}
+	return t.st.Write(ops)
 }
