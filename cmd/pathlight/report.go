@@ -64,7 +64,7 @@ func reportCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "start of the period: RFC 3339, a date (2026-03-01) or Unix ms (default: 30 days before --to)")
-	to := fs.String("to", "", "end of the period, excluded (default: now)")
+	to := fs.String("to", "", "end of the period, excluded (default: the end of today, UTC: the last 30 days are today and the 29 days before)")
 	site := fs.String("site", "", "site id (default: every site)")
 	format := fs.String("format", "table", "output: table, json or csv (csv prints the report's main table)")
 	data := fs.String("data", "./data", "data directory of a stopped server")

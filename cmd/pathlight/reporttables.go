@@ -76,6 +76,18 @@ func writePathFile(stdout, stderr io.Writer, p *analytics.PathsReport) error {
 
 // Cell formats.
 
+// change formats a relative change with its sign (+12.5%), n/a when there is none.
+func change(v report.NullFloat) string {
+	if !v.Valid {
+		return "n/a"
+	}
+	s := strconv.FormatFloat(v.Value*100, 'f', 1, 64) + "%"
+	if v.Value > 0 {
+		s = "+" + s
+	}
+	return s
+}
+
 func num(v float64) string {
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 		return strconv.FormatFloat(v, 'f', 0, 64)
@@ -150,13 +162,13 @@ func tablesOf(data any) []table {
 }
 
 func overviewTables(o *analytics.Overview) []table {
-	sum := table{title: "Summary", head: []string{"figure", "period", "previous period"}}
-	sum.add("visitors", count(o.Visitors), count(o.Previous.Visitors))
-	sum.add("sessions", count(o.Sessions), count(o.Previous.Sessions))
-	sum.add("conversions", count(o.Conversions), count(o.Previous.Conversions))
-	sum.add("converters", count(o.Converters), count(o.Previous.Converters))
-	sum.add("conversion rate", nullPct(o.ConversionRate), nullPct(o.Previous.ConversionRate))
-	sum.add("value", num(o.Value), num(o.Previous.Value))
+	sum := table{title: "Summary", head: []string{"figure", "period", "previous period", "change"}}
+	sum.add("visitors", count(o.Visitors), count(o.Previous.Visitors), change(o.Change.Visitors))
+	sum.add("sessions", count(o.Sessions), count(o.Previous.Sessions), change(o.Change.Sessions))
+	sum.add("conversions", count(o.Conversions), count(o.Previous.Conversions), change(o.Change.Conversions))
+	sum.add("converters", count(o.Converters), count(o.Previous.Converters), change(o.Change.Converters))
+	sum.add("conversion rate", nullPct(o.ConversionRate), nullPct(o.Previous.ConversionRate), change(o.Change.ConversionRate))
+	sum.add("value", num(o.Value), num(o.Previous.Value), change(o.Change.Value))
 	days := table{title: "By day", head: []string{"date", "visitors", "sessions", "conversions", "value"}}
 	for _, d := range o.ByDay {
 		days.add(d.Date, count(d.Visitors), count(d.Sessions), count(d.Conversions), num(d.Value))

@@ -18,7 +18,10 @@ const maxOverviewDays = 3660
 // length just before it, and their breakdowns by UTC day and by channel.
 type Overview struct {
 	Figures
-	Previous  Figures          `json:"previous"`
+	Previous Figures `json:"previous"`
+	// Change is each figure's relative change against the previous period, null where the
+	// previous period is too thin to compare (see Comparable).
+	Change    Changes          `json:"change"`
 	ByDay     []DayFigures     `json:"by_day"`
 	ByChannel []ChannelFigures `json:"by_channel"`
 }
@@ -39,6 +42,60 @@ type Figures struct {
 	Converters     int              `json:"converters"`
 	ConversionRate report.NullFloat `json:"conversion_rate"`
 	Value          float64          `json:"value"`
+}
+
+// Changes are the relative changes of the headline figures against the previous period:
+// (this − previous) / previous, or null when the two periods cannot be compared.
+type Changes struct {
+	Visitors       report.NullFloat `json:"visitors"`
+	Sessions       report.NullFloat `json:"sessions"`
+	Conversions    report.NullFloat `json:"conversions"`
+	Converters     report.NullFloat `json:"converters"`
+	ConversionRate report.NullFloat `json:"conversion_rate"`
+	Value          report.NullFloat `json:"value"`
+}
+
+// Thresholds of Comparable.
+const (
+	// MinCompareBase is the smallest count of the previous period a change is shown against.
+	MinCompareBase = 20
+	// MinCompareShare is the smallest share of this period's count the previous period must
+	// have: below it, the previous period is mostly before the data began.
+	MinCompareShare = 0.1
+)
+
+// Comparable reports whether a figure whose base count is now in this period and before in
+// the previous one can be shown as a percentage change: the previous period has at least
+// MinCompareBase of it and at least MinCompareShare of this period's. A period that the
+// data only began in (right after a first import, say) would otherwise show thousands of
+// per cent.
+func Comparable(now, before int) bool {
+	return before >= MinCompareBase && float64(before) >= MinCompareShare*float64(now)
+}
+
+// changes compares cur with prev. The base count of visitors and the conversion rate is
+// visitors; of sessions, sessions; of conversions and value, conversions; of converters,
+// converters.
+func changes(cur, prev Figures) Changes {
+	rel := func(now, before float64, ok bool) report.NullFloat {
+		if !ok || before == 0 {
+			return report.NullFloat{}
+		}
+		return report.Some((now - before) / before)
+	}
+	visitors := Comparable(cur.Visitors, prev.Visitors)
+	conversions := Comparable(cur.Conversions, prev.Conversions)
+	c := Changes{
+		Visitors:    rel(float64(cur.Visitors), float64(prev.Visitors), visitors),
+		Sessions:    rel(float64(cur.Sessions), float64(prev.Sessions), Comparable(cur.Sessions, prev.Sessions)),
+		Conversions: rel(float64(cur.Conversions), float64(prev.Conversions), conversions),
+		Converters:  rel(float64(cur.Converters), float64(prev.Converters), Comparable(cur.Converters, prev.Converters)),
+		Value:       rel(cur.Value, prev.Value, conversions),
+	}
+	if cur.ConversionRate.Valid && prev.ConversionRate.Valid {
+		c.ConversionRate = rel(cur.ConversionRate.Value, prev.ConversionRate.Value, visitors)
+	}
+	return c
 }
 
 // DayFigures are the figures of one UTC day of the period (its first and last day may be
@@ -82,6 +139,7 @@ func runOverview(rc *reportCtx) (any, error) {
 	}
 	res.Figures = acc.figures()
 	res.Previous = pacc.figures()
+	res.Change = changes(res.Figures, res.Previous)
 	for _, c := range acc.chans {
 		res.ByChannel = append(res.ByChannel, c.ChannelFigures)
 	}

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// DefaultPeriod is the period of a report that names none: the 30 days before now.
+// DefaultPeriod is the length of the period of a report that names none: the last 30
+// days, today (UTC) and the 29 whole UTC days before it, as the dashboard's "Last 30 days".
 const DefaultPeriod = 30 * 24 * time.Hour
 
 // Query is a report request: the period [From, To) in Unix ms, the site ("" for every site)
@@ -36,12 +37,12 @@ var ErrUnknownReport = errors.New("unknown report")
 
 // NewQuery reads a query from named values, as the admin API's query string or the CLI's
 // flags give them: from and to (RFC 3339, a date YYYY-MM-DD, or Unix ms), site, and every
-// other value as an option. Without to, the period ends at the next whole minute after now
-// (so that requests within a minute share a cached result); without from, it starts
-// DefaultPeriod before its end.
+// other value as an option. Without to, the period ends at the end of today, UTC (the start
+// of tomorrow), so that it is made of whole UTC days, as the overview's days are; without
+// from, it starts DefaultPeriod before its end.
 func NewQuery(values map[string]string, now time.Time) (Query, error) {
 	q := Query{Site: values["site"], Options: map[string]string{}}
-	to := now.Truncate(time.Minute).Add(time.Minute).UnixMilli()
+	to := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).UnixMilli()
 	if v := values["to"]; v != "" {
 		t, err := ParseTime(v)
 		if err != nil {

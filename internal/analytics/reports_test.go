@@ -316,7 +316,8 @@ func TestNewQuery(t *testing.T) {
 		opts     int
 		bad      bool
 	}{
-		{in: map[string]string{}, from: at(20, 12, 31).Add(-analytics.DefaultPeriod).UnixMilli(), to: at(20, 12, 31).UnixMilli()},
+		// The last 30 days: today and the 29 whole UTC days before it.
+		{in: map[string]string{}, from: day(20 - 29).UnixMilli(), to: day(21).UnixMilli()},
 		{in: map[string]string{"from": "2026-03-01", "to": "2026-03-02T00:00:00Z"}, from: day(1).UnixMilli(), to: day(2).UnixMilli()},
 		{in: map[string]string{"from": "1000", "to": "2000", "model": "linear", "site": "shop"}, from: 1000, to: 2000, opts: 1},
 		{in: map[string]string{"from": "yesterday"}, bad: true},
