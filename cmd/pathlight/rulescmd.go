@@ -103,9 +103,9 @@ func loadSummary(dir string, err error) string {
 	if errors.As(err, &le) {
 		n = len(le.Errs)
 	}
-	noun := "errors"
+	noun, them := "errors", "them"
 	if n == 1 {
-		noun = "error"
+		noun, them = "error", "it"
 	}
-	return fmt.Sprintf("rules %s: %d %s; fix them to run the rule tests", strings.TrimSuffix(dir, "/"), n, noun)
+	return fmt.Sprintf("rules %s: %d %s; fix %s to run the rule tests", strings.TrimSuffix(dir, "/"), n, noun, them)
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pathlight/pathlight/internal/rules"
 )
 
 // TestRulesCheckCmd: the directory comes from the arguments or the configuration as for
@@ -50,7 +52,7 @@ func TestRulesCheckCmd(t *testing.T) {
 		{"--config", []string{"check", "--config", cfgFile}, nil, 0, "1 files", ""},
 		{"PATHLIGHT_CONFIG", []string{"check"}, map[string]string{"PATHLIGHT_CONFIG": cfgFile}, 0, "1 files", ""},
 		{"argument beats environment", []string{"check", bad}, map[string]string{"PATHLIGHT_RULES": good}, 1, "", "site.yaml:3:5"},
-		{"invalid rules end with a summary", []string{"check", bad}, nil, 1, "", "rules " + bad + ": 1 error; fix them to run the rule tests"},
+		{"invalid rules end with a summary", []string{"check", bad}, nil, 1, "", "rules " + bad + ": 1 error; fix it to run the rule tests"},
 		{"missing dir names the path", []string{"check", missing}, nil, 1, "", missing + ": read rules directory: no such file or directory"},
 		{"configured missing dir", []string{"check"}, map[string]string{"PATHLIGHT_RULES": missing}, 1, "", missing + ": read rules directory"},
 		{"empty dir fails", []string{"check", empty}, nil, 1, "", empty + ": no rule files"},
@@ -82,5 +84,13 @@ func TestRulesCheckCmd(t *testing.T) {
 				t.Errorf("message %q names the relative path, not the directory", msg)
 			}
 		})
+	}
+}
+
+func TestLoadSummaryCounts(t *testing.T) {
+	for n, want := range map[int]string{1: "rules r: 1 error; fix it to run the rule tests", 3: "rules r: 3 errors; fix them to run the rule tests"} {
+		if got := loadSummary("r/", &rules.LoadError{Errs: make([]rules.PosError, n)}); got != want {
+			t.Errorf("loadSummary of %d errors = %q; want %q", n, got, want)
+		}
 	}
 }

@@ -14,7 +14,7 @@ type CACRow struct {
 	Spend    float64 `json:"spend"`
 	// NewCustomers is the attributed credit of first conversions: fractional customers.
 	NewCustomers float64 `json:"new_customers"`
-	// CAC is Spend / NewCustomers, null when no customer is attributed.
+	// CAC is Spend / NewCustomers, null when no customer is attributed or no spend is known.
 	CAC NullFloat `json:"cac"`
 	// Value is the attributed value of all counted conversions.
 	Value float64 `json:"value"`
@@ -121,7 +121,9 @@ func CAC(spend []Spend, newCustomers, value *Attribution, from, to int64) (*CACR
 	chans := make(map[string]*CACChannel)
 	for _, k := range order {
 		r := rows[k]
-		r.CAC = ratio(r.Spend, r.NewCustomers)
+		if r.Spend > 0 {
+			r.CAC = ratio(r.Spend, r.NewCustomers) // no spend known: no cost to divide, not a cost of 0
+		}
 		r.ROAS = ratio(r.Value, r.Spend)
 		if k.camp == "" {
 			chans[k.ch] = &CACChannel{CACRow: *r}

@@ -35,11 +35,12 @@ func TestCAC(t *testing.T) {
 		t.Errorf("CAC() currency %q, spend %v; want EUR, 200", res.Currency, res.Spend)
 	}
 	want := map[string]CACRow{
-		"Paid Search":           {Channel: "Paid Search", Spend: 160, NewCustomers: 2, CAC: Some(80), Value: 300, ROAS: Some(1.875)},
-		"Paid Search/brand":     {Channel: "Paid Search", Campaign: "brand", Spend: 100, NewCustomers: 1.5, CAC: Some(100 / 1.5), Value: 200, ROAS: Some(2)},
-		"Paid Search/generic":   {Channel: "Paid Search", Campaign: "generic", Spend: 60, NewCustomers: .5, CAC: Some(120), Value: 100, ROAS: Some(100.0 / 60)},
-		"Email":                 {Channel: "Email", NewCustomers: 1, CAC: Some(0), Value: 50},
-		"Email/news":            {Channel: "Email", Campaign: "news", NewCustomers: 1, CAC: Some(0), Value: 50},
+		"Paid Search":         {Channel: "Paid Search", Spend: 160, NewCustomers: 2, CAC: Some(80), Value: 300, ROAS: Some(1.875)},
+		"Paid Search/brand":   {Channel: "Paid Search", Campaign: "brand", Spend: 100, NewCustomers: 1.5, CAC: Some(100 / 1.5), Value: 200, ROAS: Some(2)},
+		"Paid Search/generic": {Channel: "Paid Search", Campaign: "generic", Spend: 60, NewCustomers: .5, CAC: Some(120), Value: 100, ROAS: Some(100.0 / 60)},
+		// No spend known for Email: its CAC is undefined, not 0.
+		"Email":                 {Channel: "Email", NewCustomers: 1, Value: 50},
+		"Email/news":            {Channel: "Email", Campaign: "news", NewCustomers: 1, Value: 50},
 		"Paid Social":           {Channel: "Paid Social", Spend: 40, ROAS: Some(0)},
 		"Paid Social/" + NotSet: {Channel: "Paid Social", Campaign: NotSet, Spend: 40, ROAS: Some(0)},
 		"Organic Search":        {Channel: "Organic Search", Value: 80},
