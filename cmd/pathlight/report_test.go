@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -188,7 +189,7 @@ func testServerRules(t *testing.T, dir, rulesDir string, now func() time.Time) s
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cfg, err := config.Load([]string{"--admin-token", testToken, "--sites", "demo=https://shop.example"}, func(string) string { return "" })
+	cfg, err := config.Load([]string{"--admin-token", testToken, "--sites", "demo=https://shop.example", "--data", dir}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,8 +203,12 @@ func testServerRules(t *testing.T, dir, rulesDir string, now func() time.Time) s
 	}
 	feed := analytics.NewFeed(now)
 	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{Now: now, SiteHosts: map[string][]string{"demo": {"shop.example"}}})
-	svc := analytics.New(tr, feed, analytics.Options{Now: now})
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, Analytics: svc})
+	mgr := newRulesManager(rulesDir, tr.SetRules, slog.New(slog.DiscardHandler))
+	if err := mgr.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	svc := analytics.New(tr, feed, analytics.Options{Now: now, Spend: analytics.SpendFiles(dir)})
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, Rules: mgr, Analytics: svc})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +18,16 @@ import (
 // TestSimulateIsReproducible checks that a seed and an end give the same lines, byte for
 // byte, and another seed other ones; and that every line is a valid import in time order.
 func TestSimulateIsReproducible(t *testing.T) {
-	c := simConfig{site: "demo", visitors: 200, days: 14, seed: 42, end: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}
-	a, b := simulateLines(c), simulateLines(c)
+	demo, _, err := dirRules(filepath.Join("..", "..", "rules"), "demo", true, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := simConfig{site: "demo", visitors: 200, days: 14, seed: 42, end: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), rules: demo}
+	a, spendA := simulateLines(c)
+	b, spendB := simulateLines(c)
+	if !slices.Equal(spendA, spendB) || len(spendA) == 0 {
+		t.Errorf("spend of two runs: %d and %d rows, equal %v; want the same rows", len(spendA), len(spendB), slices.Equal(spendA, spendB))
+	}
 	if len(a) == 0 || len(a) != len(b) {
 		t.Fatalf("simulateLines gave %d and %d lines", len(a), len(b))
 	}
@@ -27,7 +37,7 @@ func TestSimulateIsReproducible(t *testing.T) {
 		}
 	}
 	c.seed = 43
-	if d := simulateLines(c); len(d) == len(a) && bytes.Equal(d[0].text, a[0].text) {
+	if d, _ := simulateLines(c); len(d) == len(a) && bytes.Equal(d[0].text, a[0].text) {
 		t.Error("seeds 42 and 43 gave the same traffic")
 	}
 	kinds := map[string]int{}
@@ -43,9 +53,23 @@ func TestSimulateIsReproducible(t *testing.T) {
 		last = line.TS
 		for _, e := range line.Batch.Events {
 			kinds[e.Type+":"+e.Name+e.Prompt]++
+			// The demo shop's events happen on its pages, at its price.
+			switch e.Name {
+			case "add_to_cart":
+				if e.URL != "https://shop.example/products/jacket" || e.Props["value"] != 129.0 {
+					t.Fatalf("line %d: add_to_cart at %s worth %v; want the jacket's page, 129", i, e.URL, e.Props["value"])
+				}
+			case "purchase":
+				if v, _ := e.Props["value"].(float64); e.URL != "https://shop.example/checkout/pay" || (v != 129 && v != 258) || e.Props["currency"] != "USD" {
+					t.Fatalf("line %d: purchase at %s worth %v %v; want the payment page, 129 USD a jacket", i, e.URL, e.Props["value"], e.Props["currency"])
+				}
+			}
+			if e.Type == "pageview" && !strings.HasSuffix(e.Title, "Trailhead") && !strings.HasPrefix(e.Title, "Trailhead") {
+				t.Fatalf("line %d: page title %q; want the demo shop's, Trailhead", i, e.Title)
+			}
 		}
 	}
-	for _, k := range []string{"pageview:", "event:add_to_cart", "event:begin_checkout", "event:purchase", "event:signup", "prompt:post_purchase_nps"} {
+	for _, k := range []string{"pageview:", "event:add_to_cart", "event:begin_checkout", "event:purchase", "event:signup", "identify:", "prompt:post_purchase_nps", "prompt:pricing_exit"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s in 200 visitors' traffic; kinds = %v", k, kinds)
 		}

@@ -13,8 +13,9 @@ import (
 )
 
 // SpendFiles returns a loader of the spend files found in dirs: spend.csv, spend.yaml or
-// spend.yml (see docs/analytics.md), read afresh on each call so that a marketer can drop in
-// a new file without a restart. Rows of every file found add up. A YAML file in the rules
+// spend.yml (see docs/analytics.md), and the CSV files of spend.d (the spend sent through the
+// admin API, see SpendSources), read afresh on each call so that a marketer can drop in a new
+// file without a restart. Rows of every file found add up. A YAML file in the rules
 // directory is read as rules, so there spend must be CSV.
 func SpendFiles(dirs ...string) func() ([]report.Spend, error) {
 	spendFileNames := [...]string{"spend.csv", "spend.yaml", "spend.yml"}
@@ -26,6 +27,17 @@ func SpendFiles(dirs ...string) func() ([]report.Spend, error) {
 			}
 			for _, name := range spendFileNames {
 				rows, err := readSpend(filepath.Join(dir, name))
+				if err != nil {
+					return nil, err
+				}
+				all = append(all, rows...)
+			}
+			files, err := sourceFiles(dir)
+			if err != nil {
+				return nil, err
+			}
+			for _, path := range files {
+				rows, err := readSpend(path)
 				if err != nil {
 					return nil, err
 				}

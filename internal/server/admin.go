@@ -68,6 +68,8 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.reloadRules(ctx)
+	case parts[0] == "spend" && len(parts) == 2:
+		s.spend(ctx, parts[1])
 	case parts[0] == "reports" || parts[0] == "import" || parts[0] == "live" || (parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach"):
 		s.analytics(ctx, parts)
 	default:
@@ -320,24 +322,23 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no rules manager")
 		return
 	}
-	// steps maps each step to its stage: the dashboard joins a clicked journey-map step to
-	// the survey answers given at that stage.
-	type stepStage struct {
-		ID    string `json:"id"`
-		Stage string `json:"stage"`
-	}
+	// steps maps each step to its stage (the dashboard joins a clicked journey-map step to
+	// the survey answers given at that stage); surveys and experiments let a client such as
+	// `pathlight simulate` send traffic the rules know. Each says which sites it serves.
 	// scopes lists every rule with the sites it serves; warnings name the sites rules serve
 	// that this server does not, whose rules never apply.
 	out := struct {
 		rulesStatus
-		Steps    []stepStage       `json:"steps"`
-		Scopes   []rules.RuleScope `json:"scopes"`
-		Warnings []string          `json:"warnings,omitempty"`
-	}{rulesStatus: statusOf(s.rules.Status()), Steps: []stepStage{}, Scopes: []rules.RuleScope{}}
+		Steps       []rules.StepInfo       `json:"steps"`
+		Surveys     []rules.SurveyInfo     `json:"surveys"`
+		Experiments []rules.ExperimentInfo `json:"experiments"`
+		Scopes      []rules.RuleScope      `json:"scopes"`
+		Warnings    []string               `json:"warnings,omitempty"`
+	}{rulesStatus: statusOf(s.rules.Status()), Steps: []rules.StepInfo{}, Surveys: []rules.SurveyInfo{}, Experiments: []rules.ExperimentInfo{}, Scopes: []rules.RuleScope{}}
 	if set := s.tracker.Rules(); set != nil {
-		for _, st := range set.Steps() {
-			out.Steps = append(out.Steps, stepStage{st.ID, st.Stage})
-		}
+		out.Steps = append(out.Steps, set.Steps()...)
+		out.Surveys = append(out.Surveys, set.Surveys()...)
+		out.Experiments = append(out.Experiments, set.Experiments()...)
 		out.Scopes = append(out.Scopes, set.Scopes()...)
 		served := slices.Sorted(maps.Keys(s.sites))
 		for _, site := range set.SitesNotIn(served) {

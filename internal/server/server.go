@@ -87,6 +87,8 @@ type Server struct {
 	assets      *assets
 	dash        *dashboardSite
 	refusals    *refusals
+	// spendSources keeps the spend sent to /api/v1/spend/{source} in the data directory.
+	spendSources *analytics.SpendSources
 
 	batches sync.Pool // *event.Batch
 	results sync.Pool // *track.Result
@@ -130,6 +132,7 @@ func New(o Options) *Server {
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
 	s.assets = newAssets(cfg.Demo)
 	s.dash = newDashboardSite(time.Now)
+	s.spendSources = analytics.NewSpendSources(cfg.Data)
 	s.batches.New = func() any { return new(event.Batch) }
 	s.results.New = func() any { return new(track.Result) }
 	s.srv = &fasthttp.Server{
