@@ -296,4 +296,3 @@ func postImport(ctx context.Context, server, token string, body []byte) (*analyt
 	}
 	return &res, nil
 }
-
