@@ -168,7 +168,11 @@ func overviewTables(o *analytics.Overview) []table {
 	sum.add("conversions", count(o.Conversions), count(o.Previous.Conversions), change(o.Change.Conversions))
 	sum.add("converters", count(o.Converters), count(o.Previous.Converters), change(o.Change.Converters))
 	sum.add("conversion rate", nullPct(o.ConversionRate), nullPct(o.Previous.ConversionRate), change(o.Change.ConversionRate))
-	sum.add("value", num(o.Value), num(o.Previous.Value), change(o.Change.Value))
+	value := "value"
+	if o.Currency != "" {
+		value += " (" + o.Currency + ")"
+	}
+	sum.add(value, num(o.Value), num(o.Previous.Value), change(o.Change.Value))
 	days := table{title: "By day", head: []string{"date", "visitors", "sessions", "conversions", "value"}}
 	for _, d := range o.ByDay {
 		days.add(d.Date, count(d.Visitors), count(d.Sessions), count(d.Conversions), num(d.Value))

@@ -35,14 +35,14 @@ type simChannel struct {
 // simChannels are the channels of simulated traffic, a read-only table.
 var simChannels = []simChannel{
 	{"Organic Search", 25, 1.0, 0, [][2]string{{"", "https://www.google.com/"}, {"", "https://www.bing.com/"}}},
-	{"Paid Search", 14, 1.4, 1.15, [][2]string{{"?utm_source=google&utm_medium=cpc&utm_campaign=brand", ""}, {"?utm_source=google&utm_medium=cpc&utm_campaign=jackets", ""}}},
-	{"Paid Social", 13, 0.6, 0.85, [][2]string{{"?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring", ""}, {"?utm_source=instagram&utm_medium=paid_social&utm_campaign=spring", ""}}},
+	{"Paid Search", 14, 1.4, 3.20, [][2]string{{"?utm_source=google&utm_medium=cpc&utm_campaign=brand", ""}, {"?utm_source=google&utm_medium=cpc&utm_campaign=jackets", ""}}},
+	{"Paid Social", 13, 0.6, 2.40, [][2]string{{"?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring", ""}, {"?utm_source=instagram&utm_medium=paid_social&utm_campaign=spring", ""}}},
 	{"Organic Social", 8, 0.5, 0, [][2]string{{"", "https://www.facebook.com/"}, {"", "https://t.co/x"}}},
-	{"Email", 9, 1.7, 0.10, [][2]string{{"?utm_source=newsletter&utm_medium=email&utm_campaign=weekly", ""}}},
+	{"Email", 9, 1.7, 0.45, [][2]string{{"?utm_source=newsletter&utm_medium=email&utm_campaign=weekly", ""}}},
 	{"Referral", 7, 0.9, 0, [][2]string{{"", "https://blog.example.org/best-jackets"}}},
 	{"Direct", 18, 1.2, 0, [][2]string{{"", ""}}},
-	{"Affiliates", 4, 0.9, 0.60, [][2]string{{"?utm_source=partner&utm_medium=affiliate&utm_campaign=deals", ""}}},
-	{"Display", 2, 0.3, 0.35, [][2]string{{"?utm_source=dv360&utm_medium=display&utm_campaign=retarget", ""}}},
+	{"Affiliates", 4, 0.9, 2.80, [][2]string{{"?utm_source=partner&utm_medium=affiliate&utm_campaign=deals", ""}}},
+	{"Display", 2, 0.3, 1.90, [][2]string{{"?utm_source=dv360&utm_medium=display&utm_campaign=retarget", ""}}},
 }
 
 // simDevice is a user agent of simulated visitors and its weight.

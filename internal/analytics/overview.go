@@ -21,7 +21,9 @@ type Overview struct {
 	Previous Figures `json:"previous"`
 	// Change is each figure's relative change against the previous period, null where the
 	// previous period is too thin to compare (see Comparable).
-	Change    Changes          `json:"change"`
+	Change Changes `json:"change"`
+	// Currency is the currency of the spend, which values are shown in; "" without spend.
+	Currency  string           `json:"currency"`
 	ByDay     []DayFigures     `json:"by_day"`
 	ByChannel []ChannelFigures `json:"by_channel"`
 }
@@ -140,6 +142,7 @@ func runOverview(rc *reportCtx) (any, error) {
 	res.Figures = acc.figures()
 	res.Previous = pacc.figures()
 	res.Change = changes(res.Figures, res.Previous)
+	res.Currency = rc.currency
 	for _, c := range acc.chans {
 		res.ByChannel = append(res.ByChannel, c.ChannelFigures)
 	}

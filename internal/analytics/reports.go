@@ -16,11 +16,14 @@ type reportDef struct {
 	payload func() any
 	// spend is set for the reports that read the spend files.
 	spend bool
+	// currency is set for the reports that show money in the spend's currency (see
+	// spendCurrency); a spend file that cannot be read only leaves it out.
+	currency bool
 }
 
 // reportDefs lists the reports by name. It is a read-only table.
 var reportDefs = map[string]reportDef{
-	"overview":    {run: runOverview, payload: func() any { return new(Overview) }},
+	"overview":    {run: runOverview, payload: func() any { return new(Overview) }, currency: true},
 	"journey":     {run: runJourney, payload: func() any { return new(JourneyReport) }},
 	"funnel":      {run: runFunnel, payload: func() any { return new(FunnelReport) }},
 	"paths":       {run: runPaths, payload: func() any { return new(PathsReport) }},

@@ -274,13 +274,20 @@ func (s *Service) Report(name string, q Query) (*Result, error) {
 		}
 		key += "\x00" + spendDigest(spend)
 	}
+	currency := ""
+	if def.currency {
+		if rows, err := s.loadSpend(); err == nil {
+			currency = spendCurrency(rows)
+		}
+		key += "\x00" + currency
+	}
 	if r := s.cache.get(snap.gen, key); r != nil {
 		return r, nil
 	}
 	if q.Options == nil {
 		q.Options = map[string]string{}
 	}
-	rc := &reportCtx{s: s, snap: snap, v: snap.view(q.Site), q: q, o: opts{m: q.Options}, set: set, spend: spend, now: s.o.Now()}
+	rc := &reportCtx{s: s, snap: snap, v: snap.view(q.Site), q: q, o: opts{m: q.Options}, set: set, spend: spend, currency: currency, now: s.o.Now()}
 	data, err := def.run(rc)
 	if err == nil {
 		err = rc.o.err
@@ -303,7 +310,9 @@ type reportCtx struct {
 	o     opts
 	set   *rules.Set
 	spend []report.Spend
-	now   time.Time
+	// currency is the spend's currency, for the reports that show it.
+	currency string
+	now      time.Time
 }
 
 // resultCache keeps the results of one snapshot generation.

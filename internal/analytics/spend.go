@@ -102,3 +102,15 @@ func spendDigest(rows []report.Spend) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
+
+// spendCurrency is the currency money is shown in: that of the spend rows (the first that
+// names one; CAC refuses a period whose spend mixes currencies), "" when none does.
+// Conversion values are taken to be in it too, as ROAS divides one by the other.
+func spendCurrency(rows []report.Spend) string {
+	for _, r := range rows {
+		if r.Currency != "" {
+			return r.Currency
+		}
+	}
+	return ""
+}

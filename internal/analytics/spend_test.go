@@ -62,9 +62,20 @@ func TestCACWithSpend(t *testing.T) {
 				t.Errorf("Paid Social = %+v; want 1 new customer, CAC 40, value 100, ROAS 2.5", ch.CACRow)
 			}
 		case "Organic Search":
-			if ch.NewCustomers != 1 || !ch.CAC.Valid || ch.CAC.Value != 0 || ch.ROAS.Valid {
-				t.Errorf("Organic Search = %+v; want 1 new customer, CAC 0, ROAS null (no spend)", ch.CACRow)
+			if ch.NewCustomers != 1 || ch.CAC.Valid || ch.ROAS.Valid {
+				t.Errorf("Organic Search = %+v; want 1 new customer, CAC and ROAS null (no spend)", ch.CACRow)
 			}
 		}
+	}
+	// The overview shows values in the spend's currency.
+	if o := run[*analytics.Overview](t, e, "overview", day(1), day(11)); o.Currency != "EUR" {
+		t.Errorf("overview currency = %q; want the spend's EUR", o.Currency)
+	}
+	// A spend file that cannot be read fails CAC, not the overview, which then has no currency.
+	if err := os.WriteFile(filepath.Join(dir, "spend.csv"), []byte("date,channel,amount\nyesterday,Email,10\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o := run[*analytics.Overview](t, e, "overview", day(1), day(11)); o.Currency != "" || o.Visitors == 0 {
+		t.Errorf("overview with a bad spend file = %d visitors, currency %q; want the figures and no currency", o.Visitors, o.Currency)
 	}
 }
