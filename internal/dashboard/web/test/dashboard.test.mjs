@@ -139,11 +139,65 @@ test("the attribution view shows the admin API's figures", async () => {
       const cell = cells.find((x) => x.channel === c.channel && x.model === model);
       assert.ok(cell, `a cell for ${c.channel} × ${model}`);
       assert.equal(Number(cell.value), c.conversions, `${c.channel} × ${model}`);
-      assert.equal(num(cell.text), Math.round(c.conversions * 100) / 100, `${c.channel} × ${model} as shown`);
+      assert.equal(num(cell.text), Math.round(c.conversions * 10) / 10, `${c.channel} × ${model} as shown`);
+      assert.match(cell.text, /^\d{1,3}(,\d{3})*\.\d$/, `${c.channel} × ${model}: one decimal, as every credit`);
       checked++;
     }
   }
   assert.ok(checked >= 8, `compared ${checked} cells; want every model's channels`);
+});
+
+test("numbers, names and colours read evenly", async () => {
+  // Attribution: money with its currency and two decimals, ROAS with two, no CAC without spend.
+  await open("#/attribution?range=90d&lookback=30d", "attribution");
+  const cost = await page.$$eval("main table tbody tr[data-key] td[data-col]", (tds) =>
+    tds.filter((td) => ["spend", "cac", "roas"].includes(td.dataset.col)).map((td) => ({ channel: td.parentElement.dataset.key, col: td.dataset.col, text: td.textContent })),
+  );
+  assert.ok(cost.some((c) => c.col === "roas" && c.text !== "–"), "some channel has a ROAS (simulate sends spend)");
+  for (const c of cost) {
+    if (c.text === "–") continue;
+    if (c.col === "roas") assert.match(c.text, /^\d{1,3}(,\d{3})*\.\d\d×$/, `${c.channel} ROAS ${c.text}`);
+    else assert.match(c.text, /^\$\d{1,3}(,\d{3})*\.\d\d$/, `${c.channel} ${c.col} ${c.text}: dollars and cents`);
+  }
+  const direct = cost.find((c) => c.channel === "Direct" && c.col === "cac");
+  assert.equal(direct?.text, "–", "no spend on Direct: no CAC");
+
+  // Overview: every channel its own colour; money in the spend's currency; a change only
+  // against a previous period that holds enough (simulate's data begins inside it).
+  const d = await open("#/overview?range=90d", "overview");
+  const colors = JSON.parse(await page.$eval("#chart-channels", (c) => c.dataset.colors));
+  assert.ok(colors.Direct && colors.Display, `Direct and Display are drawn; got ${JSON.stringify(colors)}`);
+  assert.equal(new Set(Object.values(colors)).size, Object.keys(colors).length, `no two channels share a colour: ${JSON.stringify(colors)}`);
+  const api = (await apiReport("overview", d)).data;
+  assert.equal(api.currency, "USD");
+  assert.match(await page.$eval("[data-kpi=value] .value", (e) => e.textContent), /^\$[\d,]+\.\d\d$/);
+  for (const k of ["visitors", "sessions", "conversions", "conversion_rate", "value"]) {
+    const text = await page.$eval(`[data-kpi=${k}] .change`, (e) => e.textContent);
+    if (api.change[k] == null) assert.doesNotMatch(text, /%.*vs previous/, `${k}: no percentage against a thin period; got ${text}`);
+    else assert.match(text, /[+-]?[\d.,]+% vs previous period/, `${k}: ${text}`);
+  }
+
+  // Steps by their names, ids in the tooltip.
+  await open("#/journey?range=90d", "journey");
+  const steps = await page.$$eval("main table tbody tr[data-key] td:first-child span[title]", (s) => s.map((e) => [e.title, e.textContent]));
+  assert.ok(steps.some(([id, name]) => id === "viewed_product" && name === "Viewed product"), `step names; got ${JSON.stringify(steps)}`);
+
+  // Experiments: the control is named once.
+  await open("#/experiments?range=90d", "experiments");
+  const x = await page.$eval("[data-experiment]", (e) => e.textContent);
+  assert.doesNotMatch(x, /control\s*control/i, "no 'control control'");
+
+  // Surveys at 1440 px: no table scrolls sideways.
+  await page.setViewportSize({ width: 1440, height: 900 });
+  try {
+    await open("#/surveys?range=90d", "surveys");
+    const wide = await page.$$eval("main .table-wrap", (ws) => ws.filter((w) => w.scrollWidth > w.clientWidth + 1).map((w) => w.closest("[data-survey]")?.dataset.survey + ": " + w.scrollWidth + " > " + w.clientWidth));
+    assert.deepEqual(wide, [], "survey tables fit at 1440 px");
+    await shot("surveys-1440");
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 860 });
+  }
+  assert.deepEqual(errors, [], "console errors");
 });
 
 test("visitor text is shown as text", async () => {
@@ -239,6 +293,11 @@ test("the live view updates without a reload", async () => {
   assert.equal(await page.evaluate(() => window.__still), true, "the page was not reloaded");
   const rows = await page.$$eval("#live-recent tbody tr", (r) => r.length);
   assert.ok(rows > 0, "recent events are listed");
+  // The traffic was imported, and is history: only the hit sent as it happened is listed.
+  const live = await env.admin("/api/v1/live");
+  assert.ok(live.recent.length > 0 && live.recent.every((e) => e.vid === env.fill.xssVisitor), "the live view lists only hits of requests");
+  assert.equal(rows, live.recent.length);
+  assert.ok(await page.$("#live-imported"), "imports are counted apart");
 });
 
 test("dark theme and a phone screen", async () => {
@@ -263,6 +322,11 @@ test("dark theme and a phone screen", async () => {
     await phone.goto(env.api + "/dashboard/#/funnels?range=90d&funnel=purchase");
     await ready(phone, "funnels");
     await shot("funnels-phone", phone);
+    // The journey map runs top to bottom on a phone, so that its labels have room.
+    await phone.goto(env.api + "/dashboard/#/journey?range=90d");
+    await ready(phone, "journey");
+    assert.ok(await phone.$("#chart-sankey.portrait"), "the Sankey is drawn top to bottom on a phone");
+    await shot("journey-phone", phone);
     assert.deepEqual(errs, []);
   } finally {
     await phone.close();

@@ -17,7 +17,7 @@ export function theme() {
     muted: v("--muted"),
     line: v("--line"),
     bg: v("--panel"),
-    palette: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => v("--c" + i)),
+    palette: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => v("--c" + i)),
   };
 }
 
@@ -39,6 +39,33 @@ function base(t) {
     },
     legend: { textStyle: { color: t.fg }, type: "scroll", top: 0 },
   };
+}
+
+// CHANNELS gives the GA4 channel groups their own colour (an index into the palette), so
+// that a channel looks the same in every chart and no two common channels share one.
+const CHANNELS = ["Direct", "Organic Search", "Email", "Paid Search", "Paid Social", "Organic Social", "Referral", "Affiliates", "Display", "Organic Video", "Paid Video", "Unassigned"];
+
+/**
+ * channelColors returns a colour for each channel name, in order: a known channel its own,
+ * any other the first colour no channel of the chart has yet (and only when all are taken,
+ * one again).
+ */
+export function channelColors(t, names) {
+  const used = new Set();
+  const out = names.map((n) => {
+    const i = CHANNELS.indexOf(n);
+    if (i < 0 || i >= t.palette.length) return null;
+    used.add(i);
+    return t.palette[i];
+  });
+  let next = 0;
+  return out.map((c) => {
+    if (c) return c;
+    while (used.has(next % t.palette.length) && used.size < t.palette.length) next++;
+    const i = next++ % t.palette.length;
+    used.add(i);
+    return t.palette[i];
+  });
 }
 
 /** axis styles a category or value axis for the theme. */

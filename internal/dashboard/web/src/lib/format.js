@@ -1,7 +1,13 @@
 // Number, money, time and duration formats, in the browser's locale.
 
+// One form per kind of number, so that a column never mixes 3 / 25.02 / 289.8: counts are
+// whole numbers; fractional figures (attributed conversions, rates per second) have one
+// decimal; ratios (ROAS) two; money two, with the currency when it is known; rates are
+// percentages with one decimal.
 const intFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-const decFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+const decFmt = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const ratioFmt = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const moneyFmt = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const pctFmt = new Intl.NumberFormat(undefined, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 export const dash = "–";
@@ -9,8 +15,11 @@ export const dash = "–";
 /** int formats a count. */
 export const int = (n) => (n == null || Number.isNaN(n) ? dash : intFmt.format(n));
 
-/** dec formats a number with at most two decimals (fractional credits). */
+/** dec formats a fractional figure with one decimal (attributed conversions: 289.8). */
 export const dec = (n) => (n == null || Number.isNaN(n) ? dash : decFmt.format(n));
+
+/** ratio formats a ratio with two decimals and a times sign (ROAS: 3.25×). */
+export const ratio = (n) => (n == null || Number.isNaN(n) ? dash : ratioFmt.format(n) + "×");
 
 /** pct formats a rate (0.123 → 12.3%); null is undefined. */
 export const pct = (r) => (r == null || Number.isNaN(r) ? dash : pctFmt.format(r));
@@ -18,17 +27,30 @@ export const pct = (r) => (r == null || Number.isNaN(r) ? dash : pctFmt.format(r
 /** signedPct formats a change with its sign (+4.2%). */
 export const signedPct = (r) => (r == null || Number.isNaN(r) ? dash : (r > 0 ? "+" : "") + pctFmt.format(r));
 
-/** money formats an amount, in currency when known. */
+/**
+ * money formats an amount with two decimals, in currency when known (the spend's: see
+ * docs/analytics.md), else as a plain number.
+ */
 export function money(n, currency) {
   if (n == null || Number.isNaN(n)) return dash;
   if (currency) {
     try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency, maximumFractionDigits: 2 }).format(n);
+      return new Intl.NumberFormat(undefined, { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(n);
     } catch {
       // an unknown currency code: plain number below
     }
   }
-  return decFmt.format(n);
+  return moneyFmt.format(n);
+}
+
+/**
+ * label names a step, stage or other rule id for people: "viewed_product" → "Viewed
+ * product". Ids stay as they are where they must be typed (rules, URLs).
+ */
+export function label(id) {
+  if (id == null || id === "") return dash;
+  const s = String(id).replace(/[_-]+/g, " ").trim();
+  return s ? s.charAt(0).toUpperCase() + s.slice(1) : String(id);
 }
 
 /** duration formats seconds as the two largest units (3d 4h, 5m 12s). */

@@ -55,7 +55,7 @@ export default async function attribution(ctx) {
         select("Credit", [["conversions", "Conversions"], ["value", "Value"]], metric, (v) => ctx.set({ metric: v }), { id: "metric" }),
         select("CAC and ROAS by", MODELS, cacModel, (v) => ctx.set({ cac: v }), { id: "cac-model" }),
       ),
-      first ? h("p", { class: "lede" }, `${f.dec(first.conversions)} conversions worth ${f.money(first.value, currency)} from journeys with a touch in the ${lookback} before; ${f.dec(first.nulls)} journeys without a conversion.`) : null,
+      first ? h("p", { class: "lede" }, `${f.int(first.conversions)} conversions worth ${f.money(first.value, currency)} from journeys with a touch in the ${lookback} before; ${f.int(first.nulls)} journeys without a conversion.`) : null,
     ),
   );
   if (!channels.length) {
@@ -67,8 +67,8 @@ export default async function attribution(ctx) {
     ? [
         { label: "Spend", id: "spend", num: true, get: (ch) => (cacRows.get(ch)?.spend ? f.money(cacRows.get(ch).spend, currency) : f.dash), value: (ch) => cacRows.get(ch)?.spend },
         { label: "New customers", id: "new_customers", num: true, get: (ch) => f.dec(cacRows.get(ch)?.new_customers), value: (ch) => cacRows.get(ch)?.new_customers },
-        { label: "CAC", id: "cac", num: true, get: (ch) => (cacRows.get(ch)?.spend ? f.money(cacRows.get(ch).cac, currency) : f.dash), value: (ch) => cacRows.get(ch)?.cac },
-        { label: "ROAS", id: "roas", num: true, get: (ch) => (cacRows.get(ch)?.roas == null ? f.dash : f.dec(cacRows.get(ch).roas) + "×"), value: (ch) => cacRows.get(ch)?.roas },
+        { label: "CAC", id: "cac", num: true, get: (ch) => f.money(cacRows.get(ch)?.cac, currency), value: (ch) => cacRows.get(ch)?.cac },
+        { label: "ROAS", id: "roas", num: true, get: (ch) => f.ratio(cacRows.get(ch)?.roas), value: (ch) => cacRows.get(ch)?.roas },
       ]
     : [];
   ctx.main.append(

@@ -16,6 +16,10 @@ export default async function experiments(ctx) {
   for (const x of list) ctx.main.append(experiment(x));
 }
 
+// isControlName reports whether an arm's id already says it is the control, so that the
+// page does not say "control control".
+const isControlName = (id) => /^control$/i.test(id || "");
+
 function experiment(x) {
   const arms = x.arms || [];
   const top = Math.min(1, Math.max(0.01, ...arms.map((a) => a.high ?? a.rate ?? 0)) * 1.15);
@@ -41,7 +45,7 @@ function experiment(x) {
     "section",
     { class: "card experiment", "data-experiment": x.id },
     h("h2", null, "Experiment ", h("code", null, x.id)),
-    h("p", { class: "lede" }, [x.slot ? `Slot ${x.slot}` : null, x.goal ? `goal ${x.goal}` : null, `control ${x.control}`].filter(Boolean).join(" · ")),
+    h("p", { class: "lede" }, [x.slot ? `Slot ${x.slot}` : null, x.goal ? `goal: ${f.label(x.goal)}` : null, x.control ? (isControlName(x.control) ? "arms compared with the control" : `arms compared with the control, ${x.control}`) : null].filter(Boolean).join(" · ")),
     srm.mismatch
       ? notice(
           "error",
@@ -51,7 +55,7 @@ function experiment(x) {
       : null,
     table(
       [
-        { label: "Arm", get: (a) => h("span", null, a.arm, a.arm === x.control ? h("span", { class: "badge none" }, "control") : null) },
+        { label: "Arm", get: (a) => h("span", null, a.arm, a.arm === x.control && !isControlName(a.arm) ? h("span", { class: "badge none" }, "control") : null) },
         { label: "Exposures", id: "exposures", num: true, get: (a) => f.int(a.exposures), value: (a) => a.exposures },
         { label: "Conversions", id: "conversions", num: true, get: (a) => f.int(a.conversions), value: (a) => a.conversions },
         { label: "Rate", id: "rate", num: true, get: (a) => f.pct(a.rate), value: (a) => a.rate },

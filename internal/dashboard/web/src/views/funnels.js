@@ -53,7 +53,7 @@ export default async function funnels(ctx) {
       "Steps",
       table(
         [
-          { label: "Step", get: (s) => s.step },
+          { label: "Step", get: (s) => h("span", { title: s.step }, f.label(s.step)) },
           { label: "Visitors", id: "visitors", num: true, get: (s) => f.int(s.visitors), value: (s) => s.visitors },
           { label: "From previous", id: "from_previous", num: true, get: (s) => f.pct(s.conversion_from_previous), value: (s) => s.conversion_from_previous },
           { label: "From first", id: "from_first", num: true, get: (s) => f.pct(s.conversion_from_first), value: (s) => s.conversion_from_first },
@@ -73,10 +73,10 @@ export default async function funnels(ctx) {
         axisPointer: { type: "shadow" },
         formatter: (ps) => {
           const s = steps[ps[0].dataIndex];
-          return tip(s.step, [["Visitors", f.int(s.visitors)], ["From previous", f.pct(s.conversion_from_previous)], ["From first", f.pct(s.conversion_from_first)], ["Dropped off", f.int(s.drop_off)], ["Median time", f.duration(s.median_time_s)]]);
+          return tip(f.label(s.step), [["Visitors", f.int(s.visitors)], ["From previous", f.pct(s.conversion_from_previous)], ["From first", f.pct(s.conversion_from_first)], ["Dropped off", f.int(s.drop_off)], ["Median time", f.duration(s.median_time_s)]]);
         },
       },
-      xAxis: axis(t, { type: "category", data: steps.map((s) => s.step), axisLabel: { color: t.muted, interval: 0, overflow: "truncate", width: 96 } }),
+      xAxis: axis(t, { type: "category", data: steps.map((s) => f.label(s.step)), axisLabel: { color: t.muted, interval: 0, overflow: "truncate", width: 96 } }),
       yAxis: axis(t, { type: "value", minInterval: 1 }),
       series: [
         { name: "Reached", type: "bar", stack: "f", data: steps.map((s) => s.visitors), barMaxWidth: 72, label: { show: true, position: "insideTop", color: "#fff", formatter: (x) => f.pct(steps[x.dataIndex].conversion_from_first) } },
@@ -95,7 +95,7 @@ export default async function funnels(ctx) {
         groups.length > MAX_GROUPS ? h("p", { class: "hint" }, `The chart shows the ${MAX_GROUPS} largest groups; the table has all ${groups.length}.`) : null,
         table(
           [{ label: "Group", get: (g) => g.key }].concat(
-            steps.map((s, i) => ({ label: s.step, num: true, get: (g) => h("span", { title: f.int(g.steps[i]?.visitors) + " visitors" }, i === 0 ? f.int(g.steps[0]?.visitors) : f.pct(g.steps[i]?.conversion_from_first)), value: (g) => (i === 0 ? g.steps[0]?.visitors : g.steps[i]?.conversion_from_first) })),
+            steps.map((s, i) => ({ label: f.label(s.step), num: true, get: (g) => h("span", { title: f.int(g.steps[i]?.visitors) + " visitors" }, i === 0 ? f.int(g.steps[0]?.visitors) : f.pct(g.steps[i]?.conversion_from_first)), value: (g) => (i === 0 ? g.steps[0]?.visitors : g.steps[i]?.conversion_from_first) })),
           ),
           groups,
           { key: (g) => g.key },
@@ -105,8 +105,8 @@ export default async function funnels(ctx) {
     if (shown.length) {
       ctx.charts.draw(gchart, (t) => ({
         grid: { left: 56, right: 16, top: 40, bottom: 40 },
-        tooltip: { trigger: "item", formatter: (x) => tip(x.seriesName, [[steps[x.dataIndex].step, f.pct(x.value)], ["Visitors", f.int(shown[x.seriesIndex].steps[x.dataIndex]?.visitors)]]) },
-        xAxis: axis(t, { type: "category", data: steps.map((s) => s.step), axisLabel: { color: t.muted, interval: 0, overflow: "truncate", width: 96 } }),
+        tooltip: { trigger: "item", formatter: (x) => tip(x.seriesName, [[f.label(steps[x.dataIndex].step), f.pct(x.value)], ["Visitors", f.int(shown[x.seriesIndex].steps[x.dataIndex]?.visitors)]]) },
+        xAxis: axis(t, { type: "category", data: steps.map((s) => f.label(s.step)), axisLabel: { color: t.muted, interval: 0, overflow: "truncate", width: 96 } }),
         yAxis: axis(t, { type: "value", max: 1, axisLabel: { color: t.muted, formatter: (v) => f.pct(v) } }),
         series: shown.map((g) => ({ name: g.key, type: "bar", data: g.steps.map((s) => s.conversion_from_first ?? 0) })),
       }));

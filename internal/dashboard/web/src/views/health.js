@@ -48,7 +48,7 @@ export default async function health(ctx) {
       table(
         [
           { label: "#", num: true, get: (t) => String(fix.indexOf(t) + 1) },
-          { label: "Transition", get: (t) => `${t.from} → ${t.to}` },
+          { label: "Transition", get: (t) => h("span", { title: `${t.from} → ${t.to}` }, `${f.label(t.from)} → ${f.label(t.to)}`) },
           { label: "Status", get: (t) => badge(t) },
           { label: "Visitors lost", num: true, get: (t) => f.dec(t.lost), value: (t) => t.lost },
           { label: "Chance to complete", num: true, get: (t) => f.pct(t.intent), value: (t) => t.intent },
@@ -101,7 +101,7 @@ function row(t) {
   return h(
     "li",
     { class: "health-row", "data-transition": t.from + ">" + t.to, "data-status": t.status },
-    h("div", { class: "what" }, h("strong", null, `${t.from} → ${t.to}`), " ", badge(t)),
+    h("div", { class: "what" }, h("strong", { title: `${t.from} → ${t.to}` }, `${f.label(t.from)} → ${f.label(t.to)}`), " ", badge(t)),
     h(
       "div",
       { class: "figures" },

@@ -34,7 +34,7 @@ export default async function journey(ctx) {
         "Most common paths in a session",
         table(
           [
-            { label: "Path", get: (p) => p.steps.join(" → ") },
+            { label: "Path", get: (p) => p.steps.map(f.label).join(" → ") },
             { label: "Sessions", num: true, get: (p) => f.int(p.sessions), value: (p) => p.sessions },
             { label: "Share", num: true, get: (p) => f.pct(p.share), value: (p) => p.share },
           ],
@@ -46,7 +46,7 @@ export default async function journey(ctx) {
         "Where journeys stop",
         table(
           [
-            { label: level === "steps" ? "Step" : "Stage", get: (n) => n.name },
+            { label: level === "steps" ? "Step" : "Stage", get: (n) => h("span", { title: n.name }, f.label(n.name)) },
             { label: "Visitors", num: true, get: (n) => f.int(n.visitors), value: (n) => n.visitors },
             { label: "Stopped here", num: true, get: (n) => f.int(n.exits), value: (n) => n.exits },
             { label: "Of arrivals", num: true, get: (n) => f.pct(n.arrivals ? n.exits / n.arrivals : null) },
@@ -54,7 +54,7 @@ export default async function journey(ctx) {
           nodes.slice().sort((a, b) => b.exits - a.exits),
           { key: (n) => n.name },
         ),
-        loops.length ? h("p", { class: "hint" }, "Flows back to an earlier step, left out of the diagram: " + loops.map((e) => `${e.from} → ${e.to} (${f.int(e.count)})`).join(", ") + ".") : null,
+        loops.length ? h("p", { class: "hint" }, "Flows back to an earlier step, left out of the diagram: " + loops.map((e) => `${f.label(e.from)} → ${f.label(e.to)} (${f.int(e.count)})`).join(", ") + ".") : null,
       ),
     ),
   );
@@ -62,28 +62,37 @@ export default async function journey(ctx) {
 
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const exits = nodes.filter((n) => n.exits > 0);
+  const name = (id) => (id === END ? END : f.label(id));
+  // On a narrow screen the layers stand too close for their labels: the diagram runs top to
+  // bottom there, and a label that would overlap another is left to the tooltip.
+  const narrow = sankey.clientWidth < 640;
+  if (narrow) sankey.classList.add("portrait");
   const chart = ctx.charts.draw(sankey, (t) => ({
     tooltip: {
       trigger: "item",
       formatter: (p) => {
-        if (p.dataType === "edge") return tip(`${p.data.source} → ${p.data.target}`, [["Transitions", f.int(p.data.value)]]);
+        if (p.dataType === "edge") return tip(`${name(p.data.source)} → ${name(p.data.target)}`, [["Transitions", f.int(p.data.value)]]);
         const n = byName.get(p.name);
         if (!n) return tip(p.name, [["Journeys", f.int(p.value)]]);
-        return tip(n.name, [["Visitors", f.int(n.visitors)], ["Arrivals", f.int(n.arrivals)], ["Started here", f.int(n.entries)], ["Stopped here", f.int(n.exits)]]);
+        return tip(name(n.name), [["Visitors", f.int(n.visitors)], ["Arrivals", f.int(n.arrivals)], ["Started here", f.int(n.entries)], ["Stopped here", f.int(n.exits)]]);
       },
     },
     legend: false,
     series: [
       {
         type: "sankey",
+        orient: narrow ? "vertical" : "horizontal",
         left: 8,
-        right: 120,
+        right: narrow ? 8 : 140,
         top: 16,
-        bottom: 16,
+        bottom: narrow ? 56 : 16,
         nodeGap: 14,
         draggable: false,
         emphasis: { focus: "adjacency" },
-        label: { color: t.fg },
+        label: narrow
+          ? { color: t.fg, fontSize: 12, position: "bottom", rotate: 0, width: 84, overflow: "truncate", formatter: (p) => name(p.name) }
+          : { color: t.fg, fontSize: 14, formatter: (p) => name(p.name) },
+        labelLayout: { hideOverlap: true },
         lineStyle: { color: "gradient", opacity: 0.35 },
         data: nodes.map((n) => ({ name: n.name, value: n.arrivals })).concat(exits.length ? [{ name: END, itemStyle: { color: t.muted } }] : []),
         links: kept.map((e) => ({ source: e.from, target: e.to, value: e.count })).concat(exits.map((n) => ({ source: n.name, target: END, value: n.exits }))),
@@ -136,10 +145,10 @@ async function stepDetail(ctx, el, level, n, edges) {
   const ins = edges.filter((e) => e.to === n.name).sort((a, b) => b.count - a.count);
   const outs = edges.filter((e) => e.from === n.name).sort((a, b) => b.count - a.count);
   const flows = (list, dir) =>
-    table([{ label: dir, get: (e) => (dir === "From" ? e.from : e.to) }, { label: "Visitors", num: true, get: (e) => f.int(e.visitors), value: (e) => e.visitors }], list, { empty: dir === "From" ? "Nobody came from another step." : "Nobody went on to another step." });
+    table([{ label: dir, get: (e) => f.label(dir === "From" ? e.from : e.to) }, { label: "Visitors", num: true, get: (e) => f.int(e.visitors), value: (e) => e.visitors }], list, { empty: dir === "From" ? "Nobody came from another step." : "Nobody went on to another step." });
   clear(el).append(
     card(
-      (level === "steps" ? "Step: " : "Stage: ") + n.name,
+      (level === "steps" ? "Step: " : "Stage: ") + f.label(n.name),
       h(
         "div",
         { class: "kpis small" },
@@ -179,9 +188,9 @@ async function stepDetail(ctx, el, level, n, edges) {
     if (!stage) {
       box.append(h("p", { class: "hint" }, "This step belongs to no stage, and survey answers are counted by stage."));
     } else {
-      box.append(h("h3", null, `Survey answers given at the ${stage} stage`));
-      if (level === "steps") box.append(h("p", { class: "hint" }, `Answers are counted by stage: these are all answers given at the ${stage} stage, which ${n.name} belongs to, not only by this step's visitors.`));
-      if (!answers.length) box.append(h("p", { class: "empty" }, `No survey was answered at the ${stage} stage.`));
+      box.append(h("h3", null, `Survey answers given at the ${f.label(stage)} stage`));
+      if (level === "steps") box.append(h("p", { class: "hint" }, `Answers are counted by stage: these are all answers given at the ${f.label(stage)} stage, which ${f.label(n.name)} belongs to, not only by this step's visitors.`));
+      if (!answers.length) box.append(h("p", { class: "empty" }, `No survey was answered at the ${f.label(stage)} stage.`));
       for (const { sv, g } of answers) {
         box.append(
           h("h3", null, h("code", null, sv.id), sv.question ? " " + sv.question : ""),

@@ -1,5 +1,6 @@
-// Live: hits per second over the last minute and the most recent events, refreshed every two
-// seconds in place.
+// Live: hits per second over the last minute as they arrive and the most recent events,
+// refreshed every two seconds in place. Imports (backdated history) are counted apart and
+// never shown as happening now.
 
 import { h, card, table, clear, notice } from "../lib/dom.js";
 import { axis, tip } from "../lib/charts.js";
@@ -12,11 +13,12 @@ export default async function live(ctx) {
   const chart = h("div", { class: "chart", id: "chart-live" });
   const rate = h("span", { class: "value", id: "live-rate" }, f.dash);
   const total = h("span", { class: "value", id: "live-total" }, f.dash);
+  const imported = h("span", { class: "value", id: "live-imported" }, f.dash);
   const updated = h("span", { class: "muted", id: "live-updated", "aria-live": "off" });
   const recent = h("div", { id: "live-recent" });
   const status = h("div", { role: "status" });
   ctx.main.append(
-    h("div", { class: "kpis small" }, h("div", { class: "kpi" }, h("span", { class: "label" }, "Hits per second (last 10 s)"), rate), h("div", { class: "kpi" }, h("span", { class: "label" }, "Hits in the last minute"), total), h("div", { class: "kpi" }, h("span", { class: "label" }, "Updated"), updated)),
+    h("div", { class: "kpis small" }, h("div", { class: "kpi" }, h("span", { class: "label" }, "Hits per second (last 10 s)"), rate), h("div", { class: "kpi" }, h("span", { class: "label" }, "Hits in the last minute"), total), h("div", { class: "kpi", title: "Events of imports (such as pathlight simulate) that arrived in the last minute: history, not visits happening now, so they are counted here and nowhere else on this page." }, h("span", { class: "label" }, "Imported in the last minute"), imported), h("div", { class: "kpi" }, h("span", { class: "label" }, "Updated"), updated)),
     status,
     card("Hits per second, last minute", chart),
     card("Recent events", h("p", { class: "hint" }, "The date range does not apply here: this is what is happening now." + (ctx.params.site ? ` Only site ${ctx.params.site}.` : "")), recent),
@@ -32,7 +34,7 @@ export default async function live(ctx) {
     try {
       const d = await getJSON("/api/v1/live", { signal: ctx.signal });
       if (!ctx.live()) return;
-      draw(ctx, d, { chart, rate, total, recent });
+      draw(ctx, d, { chart, rate, total, imported, recent });
       updated.textContent = f.clock(Date.now());
       clear(status);
       ctx.main.dataset.polls = String(++polls);
@@ -51,6 +53,7 @@ function draw(ctx, d, el) {
   const last10 = hps.slice(-10).reduce((s, x) => s + x.n, 0) / Math.max(1, Math.min(10, hps.length));
   el.rate.textContent = f.dec(last10);
   el.total.textContent = f.int(hps.reduce((s, x) => s + x.n, 0));
+  el.imported.textContent = f.int((d.imported_per_second || []).reduce((s, x) => s + x.n, 0));
   ctx.charts.draw(el.chart, (t) => ({
     grid: { left: 40, right: 16, top: 24, bottom: 28 },
     legend: false,
@@ -64,7 +67,7 @@ function draw(ctx, d, el) {
   clear(el.recent).append(
     table(
       [
-        { label: "Time", get: (e) => (Date.now() - e.ts < 86400000 ? f.clock(e.ts) : f.time(e.ts)) },
+        { label: "Arrived", get: (e) => h("span", { title: e.received !== e.ts ? "Event time " + f.time(e.ts) : null }, f.clock(e.received ?? e.ts)) },
         { label: "Type", get: (e) => e.type + (e.name ? ": " + e.name : e.prompt ? `: ${e.prompt} ${e.action || ""}` : "") },
         { label: "Site", get: (e) => e.site },
         { label: "Page", cls: "url", get: (e) => h("span", { title: e.url || null }, (e.title ? e.title + " · " : "") + (e.path || e.url || "")) },
@@ -73,7 +76,7 @@ function draw(ctx, d, el) {
         { label: "Country", get: (e) => (e.geo && e.geo.country) || f.dash },
         { label: "Visitor", get: (e) => (e.vid ? h("a", { href: "#/visitor?vid=" + encodeURIComponent(e.vid), class: "mono" }, e.vid.slice(0, 10)) : f.dash) },
       ],
-      events.slice().sort((a, b) => b.ts - a.ts),
+      events.slice().reverse(), // newest arrival first
       { empty: "No event in the last minutes." },
     ),
   );

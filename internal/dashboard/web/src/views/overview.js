@@ -2,7 +2,7 @@
 // the period before, by day and by channel.
 
 import { h, card, table, notice } from "../lib/dom.js";
-import { axis, tip } from "../lib/charts.js";
+import { axis, tip, channelColors } from "../lib/charts.js";
 import { report } from "../lib/api.js";
 import * as f from "../lib/format.js";
 
@@ -14,23 +14,31 @@ const KPIS = [
   ["value", "Value", f.money],
 ];
 
+// THIN says why a change is not shown: the report leaves it out (null) when the previous
+// period holds too little to compare (docs/analytics.md, Overview).
+const THIN = "The previous period holds too little to compare with (fewer than 20, or under a tenth of this period's), as when the data began during it.";
+
 export default async function overview(ctx) {
   const r = await report("overview", ctx.params, {}, { signal: ctx.signal });
   const d = r.data;
   const prev = d.previous || {};
+  const changes = d.change || {};
+  const money = (n) => f.money(n, d.currency);
   const kpis = h(
     "div",
     { class: "kpis" },
     KPIS.map(([k, label, fmt]) => {
-      const now = d[k], before = prev[k];
-      const change = before ? (now - before) / before : null;
+      if (k === "value") fmt = money;
+      const now = d[k], before = prev[k], change = changes[k];
       const dir = change == null || change === 0 ? "flat" : change > 0 ? "up" : "down";
       return h(
         "div",
-        { class: "kpi", "data-kpi": k, "data-value": now ?? "" },
+        { class: "kpi", "data-kpi": k, "data-value": now ?? "", "data-change": change ?? "" },
         h("span", { class: "label" }, label),
         h("span", { class: "value" }, fmt(now)),
-        h("span", { class: "change " + dir, title: "Previous period: " + fmt(before) }, change == null ? "no earlier data" : f.signedPct(change) + " vs previous period"),
+        change == null
+          ? h("span", { class: "change flat", title: THIN }, `${f.dash} only ${fmt(before)} in the previous period`)
+          : h("span", { class: "change " + dir, title: "Previous period: " + fmt(before) }, f.signedPct(change) + " vs previous period"),
       );
     }),
   );
@@ -53,7 +61,7 @@ export default async function overview(ctx) {
             { label: "Visitors", num: true, get: (c) => f.int(c.visitors), value: (c) => c.visitors },
             { label: "Sessions", num: true, get: (c) => f.int(c.sessions), value: (c) => c.sessions },
             { label: "Conversions", num: true, get: (c) => f.int(c.conversions), value: (c) => c.conversions },
-            { label: "Value", num: true, get: (c) => f.money(c.value), value: (c) => c.value },
+            { label: "Value", num: true, get: (c) => money(c.value), value: (c) => c.value },
           ],
           channels,
           { key: (c) => c.channel },
@@ -75,10 +83,14 @@ export default async function overview(ctx) {
     }));
   }
   if (channels.length) {
-    ctx.charts.draw(byChannel, () => ({
-      tooltip: { trigger: "item", formatter: (p) => tip(p.name, [["Visitors", f.int(p.value)], ["Share", f.pct(p.percent / 100)]]) },
-      legend: { type: "scroll", orient: "vertical", right: 0, top: "middle" },
-      series: [{ name: "Visitors", type: "pie", radius: ["40%", "70%"], center: ["35%", "50%"], label: { show: false }, data: channels.map((c) => ({ name: c.channel, value: c.visitors })) }],
-    }));
+    ctx.charts.draw(byChannel, (t) => {
+      const colors = channelColors(t, channels.map((c) => c.channel));
+      byChannel.dataset.colors = JSON.stringify(Object.fromEntries(channels.map((c, i) => [c.channel, colors[i]])));
+      return {
+        tooltip: { trigger: "item", formatter: (p) => tip(p.name, [["Visitors", f.int(p.value)], ["Share", f.pct(p.percent / 100)]]) },
+        legend: { type: "scroll", orient: "vertical", right: 0, top: "middle" },
+        series: [{ name: "Visitors", type: "pie", radius: ["40%", "70%"], center: ["35%", "50%"], label: { show: false }, data: channels.map((c, i) => ({ name: c.channel, value: c.visitors, itemStyle: { color: colors[i] } })) }],
+      };
+    });
   }
 }

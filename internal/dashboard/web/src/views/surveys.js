@@ -70,7 +70,10 @@ function survey(ctx, s) {
     );
   }
   if (s.kind !== "text") {
-    body.push(h("div", { class: "grid2" }, groups("By stage", s, s.by_stage), groups("By segment", s, s.by_segment)));
+    // A column per choice: side by side, two such tables would scroll sideways even on a
+    // wide screen, so they go one under the other.
+    const wide = s.kind !== "nps" && (s.choices || []).length > 2;
+    body.push(h("div", { class: wide ? "stack" : "grid2" }, groups("By stage", s, s.by_stage), groups("By segment", s, s.by_segment)));
   }
   if (s.kind === "text" || (s.texts || []).length) {
     body.push(
@@ -78,7 +81,7 @@ function survey(ctx, s) {
       table(
         [
           { label: "When", get: (x) => f.time(x.at) },
-          { label: "Stage", get: (x) => x.stage || f.dash },
+          { label: "Stage", get: (x) => (x.stage ? f.label(x.stage) : f.dash) },
           { label: "Visitor", get: (x) => h("a", { href: "#/visitor?vid=" + encodeURIComponent(x.vid), class: "mono" }, x.vid.slice(0, 10)) },
           { label: "Answer", cls: "answer", get: (x) => x.text },
         ],
@@ -100,7 +103,7 @@ function survey(ctx, s) {
 function groups(title, s, list) {
   list = list || [];
   const choices = (s.choices || []).map((c) => c.choice);
-  const cols = [{ label: title.replace("By ", "").replace(/^./, (c) => c.toUpperCase()), get: (g) => g.key }, { label: "Answers", num: true, get: (g) => f.int(g.answers), value: (g) => g.answers }];
+  const cols = [{ label: title.replace("By ", "").replace(/^./, (c) => c.toUpperCase()), get: (g) => h("span", { title: g.key }, f.label(g.key)) }, { label: "Answers", num: true, get: (g) => f.int(g.answers), value: (g) => g.answers }];
   if (s.kind === "nps") cols.push({ label: "NPS", num: true, get: (g) => (g.nps && g.nps.score != null ? String(Math.round(g.nps.score)) : f.dash) });
   else
     for (const c of choices.slice(0, 5)) {
