@@ -103,7 +103,7 @@ func TestReportFromDataDir(t *testing.T) {
 	if err != nil {
 		t.Fatalf("report overview: %v", err)
 	}
-	for _, want := range [][]string{{"visitors", "3", "0", "n/a"}, {"sessions", "4", "0", "n/a"}, {"conversions", "2", "0", "n/a"}, {"value", "150", "0", "n/a"}, {"conversion", "rate", "66.7%", "n/a", "n/a"}} {
+	for _, want := range [][]string{{"visitors", "3", "0", "n/a"}, {"sessions", "4", "0", "n/a"}, {"conversions", "2", "0", "n/a"}, {"value", "150.00", "0.00", "n/a"}, {"conversion", "rate", "66.7%", "n/a", "n/a"}} {
 		if row(out, want[:len(want)-3]...) == nil || strings.Join(row(out, want[:len(want)-3]...), " ") != strings.Join(want, " ") {
 			t.Errorf("report overview: row %v = %v; want %v\n%s", want[0], row(out, want[:len(want)-3]...), want, out)
 		}

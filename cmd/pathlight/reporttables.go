@@ -97,6 +97,12 @@ func num(v float64) string {
 
 func frac(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 
+// money formats an amount with two decimals, always, so that a column of amounts lines up.
+func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
+// ratio formats a ratio such as ROAS with two decimals.
+func ratio(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+
 func count(n int) string { return strconv.Itoa(n) }
 
 func pct(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
@@ -172,14 +178,14 @@ func overviewTables(o *analytics.Overview) []table {
 	if o.Currency != "" {
 		value += " (" + o.Currency + ")"
 	}
-	sum.add(value, num(o.Value), num(o.Previous.Value), change(o.Change.Value))
+	sum.add(value, money(o.Value), money(o.Previous.Value), change(o.Change.Value))
 	days := table{title: "By day", head: []string{"date", "visitors", "sessions", "conversions", "value"}}
 	for _, d := range o.ByDay {
-		days.add(d.Date, count(d.Visitors), count(d.Sessions), count(d.Conversions), num(d.Value))
+		days.add(d.Date, count(d.Visitors), count(d.Sessions), count(d.Conversions), money(d.Value))
 	}
 	chans := table{title: "By channel", head: []string{"channel", "visitors", "sessions", "conversions", "value"}}
 	for _, c := range o.ByChannel {
-		chans.add(c.Channel, count(c.Visitors), count(c.Sessions), count(c.Conversions), num(c.Value))
+		chans.add(c.Channel, count(c.Visitors), count(c.Sessions), count(c.Conversions), money(c.Value))
 	}
 	return []table{sum, chans, days}
 }
@@ -250,9 +256,9 @@ func funnelTables(f *analytics.FunnelReport) []table {
 func pathsTables(p *analytics.PathsReport) []table {
 	t := table{title: fmt.Sprintf("Paths (%d of %d)", len(p.Rows), p.RowsTotal), head: []string{"path", "conversions", "value", "nulls"}}
 	for _, r := range p.Rows {
-		t.add(strings.Join(r.Path, " > "), num(r.Conversions), num(r.Value), num(r.Nulls))
+		t.add(strings.Join(r.Path, " > "), num(r.Conversions), money(r.Value), num(r.Nulls))
 	}
-	t.add("(total)", num(p.Totals.Conversions), num(p.Totals.Value), num(p.Totals.Nulls))
+	t.add("(total)", num(p.Totals.Conversions), money(p.Totals.Value), num(p.Totals.Nulls))
 	return []table{t}
 }
 
@@ -284,7 +290,7 @@ func attributionTables(a *analytics.AttributionReport) []table {
 		for _, m := range names {
 			c := a.Models[m].Channel(ch)
 			cr = append(cr, frac(c.Conversions))
-			vr = append(vr, num(c.Value))
+			vr = append(vr, money(c.Value))
 		}
 		conv.add(cr...)
 		val.add(vr...)
@@ -310,7 +316,7 @@ func attributionTables(a *analytics.AttributionReport) []table {
 	for _, m := range names {
 		for _, c := range a.Models[m].Channels {
 			for _, cc := range c.Campaigns {
-				camps.add(m, c.Channel, cc.Campaign, frac(cc.Conversions), num(cc.Value))
+				camps.add(m, c.Channel, cc.Campaign, frac(cc.Conversions), money(cc.Value))
 			}
 		}
 	}
@@ -354,9 +360,9 @@ func cacTables(c *analytics.CACReport) []table {
 	if c.CACReport == nil {
 		return []table{t}
 	}
-	t.title = fmt.Sprintf("CAC and ROAS by %s (spend %s %s)", c.Model, num(c.Spend), c.Currency)
+	t.title = fmt.Sprintf("CAC and ROAS by %s (spend %s %s)", c.Model, money(c.Spend), c.Currency)
 	row := func(r report.CACRow, campaign string) {
-		t.add(r.Channel, campaign, num(r.Spend), frac(r.NewCustomers), nullNum(r.CAC, num), num(r.Value), nullNum(r.ROAS, frac))
+		t.add(r.Channel, campaign, money(r.Spend), frac(r.NewCustomers), nullNum(r.CAC, money), money(r.Value), nullNum(r.ROAS, ratio))
 	}
 	for _, ch := range c.Channels {
 		row(ch.CACRow, "")
