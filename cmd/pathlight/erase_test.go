@@ -111,6 +111,30 @@ surveys:
 		before.Data.Visitors != 2 || after.Data.Visitors != 1 {
 		t.Errorf("overview visitors before and after the erase = %d, %d; want 2, 1", before.Data.Visitors, after.Data.Visitors)
 	}
+	// A journey merged into a known user's: erasing the user erases the anonymous visitor's
+	// hits too, in the live view as on disk.
+	const (
+		known = "11111111111111111111111111111111"
+		anon  = "22222222222222222222222222222222"
+	)
+	send := func(vid, body string) {
+		t.Helper()
+		if code, resp := do("POST", "/v1/hit", fmt.Sprintf(`{"site":"demo","vid":%q,"events":[%s]}`, vid, body)); code != 200 {
+			t.Fatalf("hit of %s = %d %s", vid, code, resp)
+		}
+	}
+	send(known, `{"id":"k1","type":"identify","user_id":"merged@example.com"}`)
+	send(anon, `{"id":"a1","type":"pageview","url":"https://shop.example/anonymous-page"},{"id":"a2","type":"identify","user_id":"merged@example.com"}`)
+	if _, body := do("GET", "/api/v1/live", ""); !strings.Contains(body, "anonymous-page") {
+		t.Fatalf("live view before the erase lacks the anonymous hit: %s", body)
+	}
+	if code, body := do("DELETE", "/api/v1/visitors/"+anon, ""); code != 200 {
+		t.Fatalf("erase through the merged id = %d %s", code, body)
+	}
+	if _, body := do("GET", "/api/v1/live", ""); strings.Contains(body, "anonymous-page") || strings.Contains(body, "merged@example.com") {
+		t.Errorf("after erasing the merged user the live view still holds their hits:\n%s", body)
+	}
+
 	// The tracker keeps no copy of the journey: the same id comes back as a new visitor.
 	if code, body := do("POST", "/v1/hit", fmt.Sprintf(`{"site":"demo","vid":%q,"events":[{"id":"again","type":"pageview","url":"https://shop.example/"}]}`, gone)); code != 200 {
 		t.Fatalf("hit after the erase = %d %s", code, body)
