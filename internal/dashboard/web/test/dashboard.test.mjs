@@ -177,6 +177,11 @@ test("numbers, names and colours read evenly", async () => {
     else assert.match(text, /[+-]?[\d.,]+% vs previous period/, `${k}: ${text}`);
   }
 
+  // "Last 30 days" is the same period on the dashboard as the API's (and the CLI's) default.
+  const thirty = await open("#/overview?range=30d", "overview");
+  const byDefault = await env.admin("/api/v1/reports/overview");
+  assert.deepEqual([String(byDefault.from), String(byDefault.to)], [thirty.from, thirty.to], "the dashboard's last 30 days are the reports' default period");
+
   // Steps by their names, ids in the tooltip.
   await open("#/journey?range=90d", "journey");
   const steps = await page.$$eval("main table tbody tr[data-key] td:first-child span[title]", (s) => s.map((e) => [e.title, e.textContent]));

@@ -55,7 +55,7 @@ export default async function attribution(ctx) {
         select("Credit", [["conversions", "Conversions"], ["value", "Value"]], metric, (v) => ctx.set({ metric: v }), { id: "metric" }),
         select("CAC and ROAS by", MODELS, cacModel, (v) => ctx.set({ cac: v }), { id: "cac-model" }),
       ),
-      first ? h("p", { class: "lede" }, `${f.int(first.conversions)} conversions worth ${f.money(first.value, currency)} from journeys with a touch in the ${lookback} before; ${f.int(first.nulls)} journeys without a conversion.`) : null,
+      first ? h("p", { class: "lede" }, `${f.int(first.conversions)} conversions worth ${f.money(first.value, currency)} from journeys with a touch in the ${LOOKBACKS.find(([v]) => v === lookback)[1]} before; ${f.int(first.nulls)} journeys without a conversion.`) : null,
     ),
   );
   if (!channels.length) {
