@@ -182,3 +182,26 @@ func TestSpendAPI(t *testing.T) {
 		t.Errorf("spend after DELETE = %v; want 0", s)
 	}
 }
+
+// TestSendSpendInParts sends more spend than one request may carry: the first part
+// replaces the source's rows, the others add to them, and the server has them all.
+func TestSendSpendInParts(t *testing.T) {
+	url := testServer(t, "", time.Now)
+	var rows []simSpend
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	for i := range 3000 {
+		d := day.Add(-time.Duration(i%300) * 24 * time.Hour).Format(time.DateOnly)
+		rows = append(rows, simSpend{simSpendKey{d, "Paid Search", "campaign-" + strings.Repeat("x", i%7)}, 1.25})
+	}
+	if len(spendCSV(rows)) <= spendChunk {
+		t.Fatalf("%d bytes of spend fit one request; the test wants several", len(spendCSV(rows)))
+	}
+	res, err := sendSpend(t.Context(), url, testToken, "parts", rows)
+	if err != nil || res.Rows != 3000 || res.Amount != 3750 || res.Currency != "USD" {
+		t.Fatalf("sendSpend = %+v, %v; want 3000 rows, 3750 USD", res, err)
+	}
+	// Sent again, it replaces what the source held rather than adding to it.
+	if res, err = sendSpend(t.Context(), url, testToken, "parts", rows[:10]); err != nil || res.Rows != 10 {
+		t.Errorf("sendSpend again = %+v, %v; want the 10 rows sent", res, err)
+	}
+}
