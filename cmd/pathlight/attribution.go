@@ -98,7 +98,7 @@ func attributionCmd(args []string, stdout, stderr io.Writer) error {
 		return writeCSV(stdout, attributionTables(res)[0])
 	}
 	conv, value, nulls := t.Totals()
-	fmt.Fprintf(stdout, "%s: %d paths, %s conversions worth %s, %s journeys without conversion\n\n",
-		*paths, len(t.Rows), num(conv), num(value), num(nulls))
+	fmt.Fprintf(stdout, "%s: %s, %s conversions worth %s, %s journeys without conversion\n\n",
+		*paths, plural(len(t.Rows), "path", ""), num(conv), money(value), num(nulls))
 	return writeTables(stdout, attributionTables(res))
 }

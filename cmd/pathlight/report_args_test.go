@@ -112,3 +112,15 @@ func TestReportRefusesOptionsTheReportDoesNotTake(t *testing.T) {
 		t.Errorf("attribution with options it takes = %v (output %q)", err, out)
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for _, c := range []struct {
+		n         int
+		one, many string
+		want      string
+	}{{0, "path", "", "0 paths"}, {1, "path", "", "1 path"}, {2, "bad line", "", "2 bad lines"}, {1, "child", "children", "1 child"}, {3, "child", "children", "3 children"}} {
+		if got := plural(c.n, c.one, c.many); got != c.want {
+			t.Errorf("plural(%d, %q, %q) = %q; want %q", c.n, c.one, c.many, got, c.want)
+		}
+	}
+}

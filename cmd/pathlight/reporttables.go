@@ -69,9 +69,20 @@ func writePathFile(stdout, stderr io.Writer, p *analytics.PathsReport) error {
 		return err
 	}
 	if n := p.RowsTotal - len(p.Rows); n > 0 {
-		fmt.Fprintf(stderr, "pathlight report: %d of %d paths left out by --limit\n", n, p.RowsTotal)
+		fmt.Fprintf(stderr, "pathlight report: %d of %s left out by --limit\n", n, plural(p.RowsTotal, "path", ""))
 	}
 	return nil
+}
+
+// count of things: "1 path", "3 paths" (many is the plural; "" adds an s).
+func plural(n int, one, many string) string {
+	if many == "" {
+		many = one + "s"
+	}
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // Cell formats.

@@ -135,10 +135,10 @@ func simulateCmd(args []string, stdout, stderr io.Writer, getenv func(string) st
 		return writeLines(*out, stdout, lines)
 	}
 	total, sent, reqs, err := sendLines(ctx, strings.TrimRight(*server, "/"), token, lines, *chunk)
-	fmt.Fprintf(stdout, "simulated %d visitors over %d days (seed %d, rules %s): sent %d of %d lines in %d requests in %s\n",
-		c.visitors, c.days, c.seed, version, sent, len(lines), reqs, since(start))
-	fmt.Fprintf(stdout, "accepted %d events, %d duplicates, %d rejected, %d bad lines\n",
-		total.Accepted, total.Duplicate, total.Rejected, total.BadLines)
+	fmt.Fprintf(stdout, "simulated %s over %s (seed %d, rules %s): sent %d of %s in %s in %s\n",
+		plural(c.visitors, "visitor", ""), plural(c.days, "day", ""), c.seed, version, sent, plural(len(lines), "line", ""), plural(reqs, "request", ""), since(start))
+	fmt.Fprintf(stdout, "accepted %s, %s, %d rejected, %s\n",
+		plural(total.Accepted, "event", ""), plural(total.Duplicate, "duplicate", ""), total.Rejected, plural(total.BadLines, "bad line", ""))
 	for _, e := range total.Errors[:min(5, len(total.Errors))] {
 		fmt.Fprintf(stdout, "  line %d: %s\n", e.Line, e.Error)
 	}
@@ -153,7 +153,7 @@ func simulateCmd(args []string, stdout, stderr io.Writer, getenv func(string) st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "spend: %d rows, %.2f %s in all, as source %s\n", put.Rows, put.Amount, put.Currency, source)
+	fmt.Fprintf(stdout, "spend: %s, %.2f %s in all, as source %s\n", plural(put.Rows, "row", ""), put.Amount, put.Currency, source)
 	if total.BadLines > 0 || total.Rejected > 0 {
 		// Not all the traffic arrived: a script must not take that for a success.
 		return exitError{code: 1, msg: fmt.Sprintf("pathlight simulate: the server refused %d of the %d lines sent and rejected %d events", total.BadLines, sent, total.Rejected)}
