@@ -187,6 +187,15 @@ test("numbers, names and colours read evenly", async () => {
   const steps = await page.$$eval("main table tbody tr[data-key] td:first-child span[title]", (s) => s.map((e) => [e.title, e.textContent]));
   assert.ok(steps.some(([id, name]) => id === "viewed_product" && name === "Viewed product"), `step names; got ${JSON.stringify(steps)}`);
 
+  // A window made narrow lays the Sankey out again, top to bottom, and back.
+  try {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await until("the Sankey laid out for a phone", () => page.$("#chart-sankey.portrait"), 5000);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 860 });
+  }
+  await until("the Sankey laid out for a wide screen again", async () => !(await page.$("#chart-sankey.portrait")), 5000);
+
   // Experiments: the control is named once.
   await open("#/experiments?range=90d", "experiments");
   const x = await page.$eval("[data-experiment]", (e) => e.textContent);

@@ -18,6 +18,9 @@ export function theme() {
     line: v("--line"),
     bg: v("--panel"),
     palette: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((i) => v("--c" + i)),
+    // The page's font by name: a canvas does not know "inherit", and a font it cannot parse
+    // leaves every label in its 10–12 px default, whatever size a chart asks for.
+    font: getComputedStyle(document.body).fontFamily,
   };
 }
 
@@ -26,7 +29,7 @@ function base(t) {
   return {
     color: t.palette,
     backgroundColor: "transparent",
-    textStyle: { color: t.fg, fontFamily: "inherit" },
+    textStyle: { color: t.fg, fontFamily: t.font },
     aria: { enabled: true },
     // Browsers driven by tests draw at once, so that a screenshot shows the whole chart.
     animation: !navigator.webdriver,
@@ -113,27 +116,28 @@ export class Charts {
 
   /**
    * draw makes or updates the chart in el with option(theme). The sum of its series' data is
-   * kept in el's data-total, so a change of the data can be seen from outside.
+   * kept in el's data-total, so a change of the data can be seen from outside. option may
+   * read el's width to lay the chart out (labels that fit, a diagram's direction): when the
+   * box's width changes by much, as when a phone turns or a window is resized, the chart is
+   * laid out again from option; small changes only resize it.
    */
   draw(el, option) {
-    const t = theme();
     let item = this.items.find((i) => i.el === el);
     if (!item) {
       const inst = echarts.init(el, null, { renderer: "canvas" });
       // "finished" comes when every animation and progressive render is done.
       inst.on("finished", () => (el.dataset.chart = "ready"));
-      const ro = new ResizeObserver(() => inst.resize());
+      item = { el, inst, option, width: el.clientWidth };
+      const ro = new ResizeObserver(() => {
+        if (Math.abs(el.clientWidth - item.width) >= RELAYOUT) render(item);
+        else inst.resize();
+      });
       ro.observe(el);
-      item = { el, inst, ro };
+      item.ro = ro;
       this.items.push(item);
     }
-    const o = option(t);
-    const b = base(t);
-    // A series animates unless told otherwise, whatever the chart says: pass the choice on.
-    o.series = [].concat(o.series || []).map((s) => ({ animation: b.animation, ...s }));
-    el.dataset.chart = "drawing";
-    item.inst.setOption({ ...b, ...o, tooltip: { ...b.tooltip, ...(o.tooltip || {}) }, legend: o.legend === false ? { show: false } : { ...b.legend, ...(o.legend || {}) } }, { notMerge: true });
-    el.dataset.total = String(total(o.series));
+    item.option = option;
+    render(item);
     return item.inst;
   }
 
@@ -145,6 +149,24 @@ export class Charts {
     }
     this.items = [];
   }
+}
+
+// RELAYOUT is the change of width, in CSS pixels, that lays a chart out again.
+const RELAYOUT = 48;
+
+// render sets a chart's options from its option function and the current theme.
+function render(item) {
+  const { el, inst } = item;
+  const t = theme();
+  item.width = el.clientWidth;
+  inst.resize();
+  const o = item.option(t);
+  const b = base(t);
+  // A series animates unless told otherwise, whatever the chart says: pass the choice on.
+  o.series = [].concat(o.series || []).map((s) => ({ animation: b.animation, ...s }));
+  el.dataset.chart = "drawing";
+  inst.setOption({ ...b, ...o, tooltip: { ...b.tooltip, ...(o.tooltip || {}) }, legend: o.legend === false ? { show: false } : { ...b.legend, ...(o.legend || {}) } }, { notMerge: true });
+  el.dataset.total = String(total(o.series));
 }
 
 function total(series) {

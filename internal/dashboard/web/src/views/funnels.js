@@ -67,7 +67,7 @@ export default async function funnels(ctx) {
   );
   if (res.entered) {
     ctx.charts.draw(bars, (t) => ({
-      grid: { left: 56, right: 16, top: 36, bottom: 40 },
+      grid: { left: 56, right: 16, top: 36, bottom: stepGridBottom(bars, steps.length) },
       tooltip: {
         trigger: "axis",
         axisPointer: { type: "shadow" },
@@ -76,7 +76,7 @@ export default async function funnels(ctx) {
           return tip(f.label(s.step), [["Visitors", f.int(s.visitors)], ["From previous", f.pct(s.conversion_from_previous)], ["From first", f.pct(s.conversion_from_first)], ["Dropped off", f.int(s.drop_off)], ["Median time", f.duration(s.median_time_s)]]);
         },
       },
-      xAxis: axis(t, { type: "category", data: steps.map((s) => f.label(s.step)), axisLabel: { color: t.muted, interval: 0, overflow: "truncate", width: 96 } }),
+      xAxis: axis(t, { type: "category", data: steps.map((s) => f.label(s.step)), axisLabel: stepLabels(t, bars, steps.length) }),
       yAxis: axis(t, { type: "value", minInterval: 1 }),
       series: [
         { name: "Reached", type: "bar", stack: "f", data: steps.map((s) => s.visitors), barMaxWidth: 72, label: { show: true, position: "insideTop", color: "#fff", formatter: (x) => f.pct(steps[x.dataIndex].conversion_from_first) } },
@@ -104,12 +104,26 @@ export default async function funnels(ctx) {
     );
     if (shown.length) {
       ctx.charts.draw(gchart, (t) => ({
-        grid: { left: 56, right: 16, top: 40, bottom: 40 },
+        grid: { left: 56, right: 16, top: 40, bottom: stepGridBottom(gchart, steps.length) },
         tooltip: { trigger: "item", formatter: (x) => tip(x.seriesName, [[f.label(steps[x.dataIndex].step), f.pct(x.value)], ["Visitors", f.int(shown[x.seriesIndex].steps[x.dataIndex]?.visitors)]]) },
-        xAxis: axis(t, { type: "category", data: steps.map((s) => f.label(s.step)), axisLabel: { color: t.muted, interval: 0, overflow: "truncate", width: 96 } }),
+        xAxis: axis(t, { type: "category", data: steps.map((s) => f.label(s.step)), axisLabel: stepLabels(t, gchart, steps.length) }),
         yAxis: axis(t, { type: "value", max: 1, axisLabel: { color: t.muted, formatter: (v) => f.pct(v) } }),
         series: shown.map((g) => ({ name: g.key, type: "bar", data: g.steps.map((s) => s.conversion_from_first ?? 0) })),
       }));
     }
   }
+}
+
+// stepLabels lays out step names under the bars so that neighbours never overlap: each
+// within its own band, wrapped onto two lines where it is too long; on a screen too narrow
+// for that (a phone), slanted.
+function stepLabels(t, el, n) {
+  const band = ((el.clientWidth || 600) - 72) / Math.max(1, n) - 8;
+  if (band < 72) return { color: t.muted, interval: 0, rotate: 35, width: 88, overflow: "truncate", fontSize: 11 };
+  return { color: t.muted, interval: 0, width: Math.min(140, band), overflow: "break", lineHeight: 14 };
+}
+
+// stepGridBottom is the room under the bars that stepLabels needs.
+function stepGridBottom(el, n) {
+  return ((el.clientWidth || 600) - 72) / Math.max(1, n) - 8 < 72 ? 72 : 48;
 }

@@ -63,42 +63,44 @@ export default async function journey(ctx) {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const exits = nodes.filter((n) => n.exits > 0);
   const name = (id) => (id === END ? END : f.label(id));
-  // On a narrow screen the layers stand too close for their labels: the diagram runs top to
-  // bottom there, and a label that would overlap another is left to the tooltip.
-  const narrow = sankey.clientWidth < 640;
-  if (narrow) sankey.classList.add("portrait");
-  const chart = ctx.charts.draw(sankey, (t) => ({
-    tooltip: {
-      trigger: "item",
-      formatter: (p) => {
-        if (p.dataType === "edge") return tip(`${name(p.data.source)} → ${name(p.data.target)}`, [["Transitions", f.int(p.data.value)]]);
-        const n = byName.get(p.name);
-        if (!n) return tip(p.name, [["Journeys", f.int(p.value)]]);
-        return tip(name(n.name), [["Visitors", f.int(n.visitors)], ["Arrivals", f.int(n.arrivals)], ["Started here", f.int(n.entries)], ["Stopped here", f.int(n.exits)]]);
+  const chart = ctx.charts.draw(sankey, (t) => {
+    // On a narrow screen the layers stand too close for their labels: the diagram runs top
+    // to bottom there, and a label that would overlap another is left to the tooltip.
+    const narrow = sankey.clientWidth < 640;
+    sankey.classList.toggle("portrait", narrow);
+    return {
+      tooltip: {
+        trigger: "item",
+        formatter: (p) => {
+          if (p.dataType === "edge") return tip(`${name(p.data.source)} → ${name(p.data.target)}`, [["Transitions", f.int(p.data.value)]]);
+          const n = byName.get(p.name);
+          if (!n) return tip(p.name, [["Journeys", f.int(p.value)]]);
+          return tip(name(n.name), [["Visitors", f.int(n.visitors)], ["Arrivals", f.int(n.arrivals)], ["Started here", f.int(n.entries)], ["Stopped here", f.int(n.exits)]]);
+        },
       },
-    },
-    legend: false,
-    series: [
-      {
-        type: "sankey",
-        orient: narrow ? "vertical" : "horizontal",
-        left: 8,
-        right: narrow ? 8 : 140,
-        top: 16,
-        bottom: narrow ? 56 : 16,
-        nodeGap: 14,
-        draggable: false,
-        emphasis: { focus: "adjacency" },
-        label: narrow
-          ? { color: t.fg, fontSize: 12, position: "bottom", rotate: 0, width: 84, overflow: "truncate", formatter: (p) => name(p.name) }
-          : { color: t.fg, fontSize: 14, formatter: (p) => name(p.name) },
-        labelLayout: { hideOverlap: true },
-        lineStyle: { color: "gradient", opacity: 0.35 },
-        data: nodes.map((n) => ({ name: n.name, value: n.arrivals })).concat(exits.length ? [{ name: END, itemStyle: { color: t.muted } }] : []),
-        links: kept.map((e) => ({ source: e.from, target: e.to, value: e.count })).concat(exits.map((n) => ({ source: n.name, target: END, value: n.exits }))),
-      },
-    ],
-  }));
+      legend: false,
+      series: [
+        {
+          type: "sankey",
+          orient: narrow ? "vertical" : "horizontal",
+          left: 8,
+          right: narrow ? 8 : 140,
+          top: 16,
+          bottom: narrow ? 56 : 16,
+          nodeGap: 14,
+          draggable: false,
+          emphasis: { focus: "adjacency" },
+          label: narrow
+            ? { color: t.fg, fontSize: 12, position: "bottom", rotate: 0, width: 130, overflow: "truncate", formatter: (p) => name(p.name) }
+            : { color: t.fg, fontSize: 14, formatter: (p) => name(p.name) },
+          labelLayout: { hideOverlap: true },
+          lineStyle: { color: "gradient", opacity: 0.35 },
+          data: nodes.map((n) => ({ name: n.name, value: n.arrivals })).concat(exits.length ? [{ name: END, itemStyle: { color: t.muted } }] : []),
+          links: kept.map((e) => ({ source: e.from, target: e.to, value: e.count })).concat(exits.map((n) => ({ source: n.name, target: END, value: n.exits }))),
+        },
+      ],
+    };
+  });
   const show = (name) => {
     const n = byName.get(name);
     if (!n) return;
