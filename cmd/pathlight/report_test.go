@@ -183,8 +183,8 @@ func testServer(t *testing.T, dir string, now func() time.Time) string {
 	return testServerRules(t, dir, filepath.Join("..", "..", "rules"), now)
 }
 
-// testServerRules is testServer with the rules of rulesDir.
-func testServerRules(t *testing.T, dir, rulesDir string, now func() time.Time) string {
+// testServerRules is testServer with the rules of rulesDir; opts adjust the server's options.
+func testServerRules(t *testing.T, dir, rulesDir string, now func() time.Time, opts ...func(*server.Options)) string {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -208,7 +208,11 @@ func testServerRules(t *testing.T, dir, rulesDir string, now func() time.Time) s
 		t.Fatal(err)
 	}
 	svc := analytics.New(tr, feed, analytics.Options{Now: now, Spend: analytics.SpendFiles(dir)})
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, Rules: mgr, Analytics: svc})
+	so := server.Options{Config: cfg, Tracker: tr, Rules: mgr, Analytics: svc}
+	for _, o := range opts {
+		o(&so)
+	}
+	srv := server.New(so)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

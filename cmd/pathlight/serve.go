@@ -112,6 +112,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db),
+		SpendSources: analytics.NewSpendSources(cfg.Data, spendAdmit(db)),
 	})
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
 	if cfg.Demo {
@@ -226,4 +227,19 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}
+
+// spendAdmit admits the spend files the admin API writes to the data directory through the
+// store's disk gate (nil without a disk reserve), refusing them as the store refuses events.
+func spendAdmit(db *store.DB) func(int) error {
+	gate := db.Gate()
+	if gate == nil {
+		return nil
+	}
+	return func(size int) error {
+		if err := gate.Admit(size, false); err != nil {
+			return fmt.Errorf("%w: %v", track.ErrDiskFull, err)
+		}
+		return nil
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/server"
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // otherRules are rules unlike the demo's: other surveys of every type, an experiment on a
@@ -203,5 +206,29 @@ func TestSendSpendInParts(t *testing.T) {
 	// Sent again, it replaces what the source held rather than adding to it.
 	if res, err = sendSpend(t.Context(), url, testToken, "parts", rows[:10]); err != nil || res.Rows != 10 {
 		t.Errorf("sendSpend again = %+v, %v; want the 10 rows sent", res, err)
+	}
+}
+
+// TestSpendDiskFull checks that spend goes through the disk gate: refused, it is a 503
+// disk_full with Retry-After, and nothing is written.
+func TestSpendDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	full := func(int) error { return fmt.Errorf("%w: 1 MiB free, below the reserve", track.ErrDiskFull) }
+	url := testServerRules(t, dir, filepath.Join("..", "..", "rules"), time.Now, func(o *server.Options) {
+		o.SpendSources = analytics.NewSpendSources(dir, full)
+	})
+	req, _ := http.NewRequest("PUT", url+"/api/v1/spend/ads", strings.NewReader("date,channel,amount\n2026-03-01,Display,4\n"))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), `"disk_full"`) || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("PUT spend on a full disk = %d %s (Retry-After %q); want 503 disk_full", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "spend.d", "ads.csv")); !os.IsNotExist(err) {
+		t.Errorf("spend file after a refusal: %v; want none", err)
 	}
 }

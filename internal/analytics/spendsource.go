@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,13 +33,16 @@ var ErrUnknownSpendSource = errors.New("unknown spend source")
 // the spend.d directory of the data directory, which SpendFiles reads with the spend files.
 // It is safe for concurrent use.
 type SpendSources struct {
-	dir string
-	mu  sync.Mutex
+	dir   string
+	admit func(size int) error
+	mu    sync.Mutex
 }
 
-// NewSpendSources returns the spend sources kept under dataDir.
-func NewSpendSources(dataDir string) *SpendSources {
-	return &SpendSources{dir: filepath.Join(dataDir, spendSourceDir)}
+// NewSpendSources returns the spend sources kept under dataDir. admit, when not nil, is
+// asked before each file is written, with its size: the store's disk gate, so that spend
+// does not take the space the event log keeps in reserve. Its error is returned as it is.
+func NewSpendSources(dataDir string, admit func(size int) error) *SpendSources {
+	return &SpendSources{dir: filepath.Join(dataDir, spendSourceDir), admit: admit}
 }
 
 // SpendPut is what a source holds after a Put.
@@ -80,6 +84,15 @@ func (s *SpendSources) Put(source string, body []byte, appendRows bool) (*SpendP
 		}
 		res.Amount += r.Amount
 	}
+	var b bytes.Buffer
+	if err := writeSpendCSV(&b, rows); err != nil {
+		return nil, fmt.Errorf("spend: %w", err)
+	}
+	if s.admit != nil {
+		if err := s.admit(b.Len()); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("spend: %w", err)
 	}
@@ -88,7 +101,7 @@ func (s *SpendSources) Put(source string, body []byte, appendRows bool) (*SpendP
 		return nil, fmt.Errorf("spend: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := writeSpendCSV(tmp, rows); err != nil {
+	if _, err := tmp.Write(b.Bytes()); err != nil {
 		tmp.Close()
 		return nil, fmt.Errorf("spend: %w", err)
 	}
@@ -119,7 +132,7 @@ func (s *SpendSources) Delete(source string) error {
 }
 
 // writeSpendCSV writes rows in the spend file format.
-func writeSpendCSV(f *os.File, rows []report.Spend) error {
+func writeSpendCSV(f io.Writer, rows []report.Spend) error {
 	w := csv.NewWriter(f)
 	if err := w.Write([]string{"date", "channel", "campaign", "amount", "currency"}); err != nil {
 		return err

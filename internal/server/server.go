@@ -63,6 +63,9 @@ type Options struct {
 	// Disk reports the data directory's free space against the disk reserve, for /healthz
 	// and /metrics; nil omits it.
 	Disk func() DiskStatus
+	// SpendSources keeps the spend sent to /api/v1/spend/{source}; nil keeps it in the data
+	// directory without a disk gate.
+	SpendSources *analytics.SpendSources
 	// Analytics answers /api/v1/reports/*, /api/v1/live and /api/v1/rules/reach; nil
 	// leaves them unanswered (404).
 	Analytics *analytics.Service
@@ -132,7 +135,10 @@ func New(o Options) *Server {
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
 	s.assets = newAssets(cfg.Demo)
 	s.dash = newDashboardSite(time.Now)
-	s.spendSources = analytics.NewSpendSources(cfg.Data)
+	s.spendSources = o.SpendSources
+	if s.spendSources == nil {
+		s.spendSources = analytics.NewSpendSources(cfg.Data, nil)
+	}
 	s.batches.New = func() any { return new(event.Batch) }
 	s.results.New = func() any { return new(track.Result) }
 	s.srv = &fasthttp.Server{

@@ -6,6 +6,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // spend answers PUT, POST and DELETE /api/v1/spend/{source}: the spend of one source (a
@@ -40,6 +41,9 @@ func (s *Server) spend(ctx *fasthttp.RequestCtx, source string) {
 		s.fail(ctx, fasthttp.StatusUnprocessableEntity, "bad_spend", err.Error())
 	case errors.Is(err, analytics.ErrUnknownSpendSource):
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, track.ErrDiskFull):
+		ctx.Response.Header.Set("Retry-After", diskRetryAfter)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "disk_full", "the server's disk is nearly full: the spend was not stored; free some space and send it again")
 	default:
 		s.log.Error("spend", "source", source, "err", err)
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the spend could not be stored ("+err.Error()+"); retry later")
