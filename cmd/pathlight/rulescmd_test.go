@@ -47,10 +47,10 @@ func TestRulesCheckCmd(t *testing.T) {
 		errText string // in the error message
 	}{
 		{"dir argument", []string{"check", good}, nil, 0, "rules ", ""},
-		{"--rules", []string{"check", "--rules", good}, nil, 0, "1 files", ""},
-		{"PATHLIGHT_RULES", []string{"check"}, map[string]string{"PATHLIGHT_RULES": good}, 0, "1 files", ""},
-		{"--config", []string{"check", "--config", cfgFile}, nil, 0, "1 files", ""},
-		{"PATHLIGHT_CONFIG", []string{"check"}, map[string]string{"PATHLIGHT_CONFIG": cfgFile}, 0, "1 files", ""},
+		{"--rules", []string{"check", "--rules", good}, nil, 0, "1 file,", ""},
+		{"PATHLIGHT_RULES", []string{"check"}, map[string]string{"PATHLIGHT_RULES": good}, 0, "1 file,", ""},
+		{"--config", []string{"check", "--config", cfgFile}, nil, 0, "1 file,", ""},
+		{"PATHLIGHT_CONFIG", []string{"check"}, map[string]string{"PATHLIGHT_CONFIG": cfgFile}, 0, "1 file,", ""},
 		{"argument beats environment", []string{"check", bad}, map[string]string{"PATHLIGHT_RULES": good}, 1, "", "site.yaml:3:5"},
 		{"invalid rules end with a summary", []string{"check", bad}, nil, 1, "", "rules " + bad + ": 1 error; fix it to run the rule tests"},
 		{"missing dir names the path", []string{"check", missing}, nil, 1, "", missing + ": read rules directory: no such file or directory"},

@@ -39,9 +39,17 @@ func (r *CheckReport) String() string {
 		b.WriteString(f.Error())
 		b.WriteByte('\n')
 	}
-	fmt.Fprintf(&b, "rules %s: %d files, %d test cases in %d files: %d passed, %d failed\n",
-		r.Version, len(r.Files), r.Cases, len(r.TestFiles), r.Passed, r.Cases-r.Passed)
+	fmt.Fprintf(&b, "rules %s: %s, %s in %s: %d passed, %d failed\n",
+		r.Version, count(len(r.Files), "file"), count(r.Cases, "test case"), count(len(r.TestFiles), "file"), r.Passed, r.Cases-r.Passed)
 	return b.String()
+}
+
+// count says how many of a thing: "1 file", "2 files".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // Check loads the rule set in dir and runs the rule tests in dir/tests/*.yaml. A rule set or

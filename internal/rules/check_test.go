@@ -85,8 +85,8 @@ func TestCheckFS(t *testing.T) {
 			t.Errorf("failure %d = %s\nwant          %s", i, got[i], want[i])
 		}
 	}
-	if s := r.String(); s == "" {
-		t.Errorf("String() is empty")
+	if s := r.String(); !strings.HasSuffix(s, ": 1 file, 2 test cases in 1 file: 1 passed, 1 failed\n") {
+		t.Errorf("String() = %q; want the summary, with one file said as one", s)
 	}
 }
 
