@@ -158,6 +158,9 @@ func (f *Feed) EventLogged(key, rec []byte, imported bool) {
 	f.secs[sec%liveSeconds].add(sec)
 	r := &f.recent[f.nrecent%liveRecent]
 	r.key, r.rec, r.at = append(r.key[:0], key...), append(r.rec[:0], rec...), now
+	// A shorter record leaves the end of the one it replaced in the slot's array: clear it,
+	// so that what an erase clears is the only copy there was.
+	clear(r.rec[len(r.rec):cap(r.rec)])
 	f.nrecent++
 }
 
