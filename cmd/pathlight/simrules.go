@@ -22,7 +22,16 @@ type simRules struct {
 	surveys         []rules.SurveyInfo
 	experimentSlots []string
 	valueProps      []string // besides "value"
+	// Steps the demo shop would not reach by itself: the custom events and pages they ask
+	// for, and the events of conversion steps, sent at the purchase.
+	events, pages, conversions []string
 }
+
+// The custom events and pages of the demo shop.
+var (
+	simShopEvents = []string{"add_to_cart", "begin_checkout", "add_shipping_info", "purchase", "signup"}
+	simShopPages  = []string{"/", simProduct, "/pricing", "/signup", "/cart", "/checkout", "/checkout/pay", "/thanks"}
+)
 
 // rulesStatusReply is the part of GET /api/v1/rules a simulation reads.
 type rulesStatusReply struct {
@@ -46,9 +55,28 @@ func newSimRules(site string, steps []rules.StepInfo, surveys []rules.SurveyInfo
 			r.experimentSlots = append(r.experimentSlots, x.Slot)
 		}
 	}
+	add := func(list []string, v string) []string {
+		if v == "" || slices.Contains(list, v) {
+			return list
+		}
+		return append(list, v)
+	}
 	for _, s := range steps {
-		if s.Conversion && s.ValueProp != "" && s.ValueProp != "value" && rules.Serves(s.Sites, site) && !slices.Contains(r.valueProps, s.ValueProp) {
-			r.valueProps = append(r.valueProps, s.ValueProp)
+		if !rules.Serves(s.Sites, site) {
+			continue
+		}
+		if s.Conversion && s.ValueProp != "value" {
+			r.valueProps = add(r.valueProps, s.ValueProp)
+		}
+		switch {
+		case s.Event != "" && slices.Contains(simShopEvents, s.Event):
+		case s.Event != "" && s.Conversion:
+			r.conversions = add(r.conversions, s.Event)
+		case s.Event != "":
+			r.events = add(r.events, s.Event)
+		}
+		if s.Path != "" && !slices.Contains(simShopPages, s.Path) {
+			r.pages = add(r.pages, s.Path)
 		}
 	}
 	return r

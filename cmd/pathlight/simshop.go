@@ -230,6 +230,17 @@ func (v *simVisitor) session(s int, ch *simChannel) {
 	if start != simProduct && v.chance(0.65) {
 		v.page(simProduct, "")
 	}
+	// The rules' own steps: their pages and their events, now and then.
+	for _, p := range v.c.rules.pages {
+		if v.chance(0.3) {
+			v.page(p, "")
+		}
+	}
+	for _, name := range v.c.rules.events {
+		if v.chance(0.2 * lift) {
+			v.event(simProduct, name, nil)
+		}
+	}
 	if start == "/pricing" || v.chance(0.25) {
 		if start != "/pricing" {
 			v.page("/pricing", "")
@@ -276,6 +287,9 @@ func (v *simVisitor) session(s int, ch *simChannel) {
 		props[p] = simPrice * float64(qty)
 	}
 	v.event("/checkout/pay", "purchase", props)
+	for _, name := range v.c.rules.conversions {
+		v.event("/checkout/pay", name, props) // the rules' own conversion events, as the order
+	}
 	v.page("/thanks", "")
 	v.carted = false
 	v.t += 5_000
@@ -366,7 +380,11 @@ func (v *simVisitor) page(pathQuery, ref string) {
 	if path == "/pricing" {
 		v.pricing++
 	}
-	e := simEvent{Type: "pageview", URL: simShopURL + pathQuery, Ref: ref, Title: simPages[path].title}
+	title := simPages[path].title
+	if title == "" {
+		title = "Trailhead"
+	}
+	e := simEvent{Type: "pageview", URL: simShopURL + pathQuery, Ref: ref, Title: title}
 	v.emit(e, v.slots(path))
 }
 

@@ -21,9 +21,11 @@ Sends realistic traffic for a site to a running server through POST /api/v1/impo
 arrive over the last --days days from the GA4 channels (each with its own conversion
 propensity) and browse the demo shop, Trailhead (sdk-js/demo): the jacket's page, where they
 add it to the cart (129 USD), the club's pricing and signup, the cart, where checkout
-begins, the checkout, the payment (the purchase) and the thank-you page. They answer the
-surveys of the rules the server runs (GET /api/v1/rules) and ask for page slots as the
-snippet does, with the slot of each of the rules' experiments (so experiments expose them).
+begins, the checkout, the payment (the purchase) and the thank-you page. They follow the
+rules the server runs (GET /api/v1/rules): they visit the pages and send the events its steps
+ask for that the shop does not have, send its conversion steps' events with the purchase,
+answer its surveys, and ask for page slots as the snippet does, with the slot of each of its
+experiments (so experiments expose them).
 The paid visits' cost is sent as spend (PUT /api/v1/spend/simulate-<site>-<seed>), so CAC
 and ROAS can be computed. The same --seed and --end give the same events, ids included. It
 stops after --max-duration.

@@ -17,12 +17,15 @@ import (
 )
 
 // otherRules are rules unlike the demo's: other surveys of every type, an experiment on a
-// slot no demo page has, and a conversion whose value is in another prop.
+// slot no demo page has, steps on a page and an event the demo shop does not have, and a
+// conversion on another event whose value is in another prop.
 const otherRules = `stages: [visit, buy]
 steps:
   - {id: visited, stage: visit, when: {event.type: pageview}}
   - {id: carted, stage: buy, when: {event.type: event, event.name: add_to_cart}}
-  - {id: ordered, stage: buy, when: {event.type: event, event.name: purchase}, conversion: true, value: amount}
+  - {id: guided, stage: visit, when: {page.path: /guides/jackets}}
+  - {id: subscribed, stage: visit, when: {event.type: event, event.name: subscribe}}
+  - {id: ordered, stage: buy, when: {event.type: event, event.name: order}, conversion: true, value: amount}
 surveys:
   fit: {question: How well does it fit?, type: rating, show: always}
   missing: {question: What is missing?, type: text, show: always}
@@ -88,10 +91,21 @@ func TestSimulateFollowsServerRules(t *testing.T) {
 	if exposed == 0 {
 		t.Errorf("experiment promo_test exposed nobody: %+v", x.Data.Experiments)
 	}
+	var j struct{ Data analytics.JourneyReport }
+	get("journey", &j)
+	reached := map[string]int{}
+	for _, n := range j.Data.Steps {
+		reached[n.Name] = n.Visitors
+	}
+	for _, id := range []string{"visited", "carted", "guided", "subscribed", "ordered"} {
+		if reached[id] == 0 {
+			t.Errorf("nobody reached step %s; reached = %v", id, reached)
+		}
+	}
 	var o struct{ Data analytics.Overview }
 	get("overview", &o)
 	if o.Data.Conversions == 0 || o.Data.Value < 129*float64(o.Data.Conversions) {
-		t.Errorf("overview: %d conversions worth %v; want the orders, at 129 each (the amount prop)", o.Data.Conversions, o.Data.Value)
+		t.Errorf("overview: %d conversions worth %v; want the orders (the order event), at 129 each (the amount prop)", o.Data.Conversions, o.Data.Value)
 	}
 	var cac struct{ Data analytics.CACReport }
 	get("cac", &cac)

@@ -243,7 +243,8 @@ func (c *compiler) steps(rs *rawSet) {
 			continue // a duplicate, reported
 		}
 		st := &step{sites: rst.scope.sites, info: StepInfo{ID: rst.id, Description: rst.desc, Stage: rst.stage,
-			Conversion: rst.conversion, ValueProp: rst.value, Sites: rst.scope.sites.list()}}
+			Conversion: rst.conversion, ValueProp: rst.value, Sites: rst.scope.sites.list(),
+			Event: rst.when.exact("event.name"), Path: rst.when.exact("page.path")}}
 		idx, ok := c.set.stageIndex[rst.stage]
 		if !ok && rst.stage != "" {
 			c.errAt(rst.stageAt, "unknown stage %q (stages are %s)%s", rst.stage, strings.Join(c.set.stages, ", "), suggest(rst.stage, c.set.stages))
@@ -254,6 +255,23 @@ func (c *compiler) steps(rs *rawSet) {
 		c.set.steps = append(c.set.steps, st)
 		c.set.conversion = c.set.conversion || rst.conversion
 	}
+}
+
+// exact returns the one string a condition's field must equal at its top level (field: x,
+// or field: {$eq: x}); "" when the condition says otherwise or nothing about it.
+func (rc *rawCond) exact(field string) string {
+	if rc == nil {
+		return ""
+	}
+	switch v := rc.tree[field].(type) {
+	case string:
+		return v
+	case map[string]any:
+		if eq, ok := v["$eq"].(string); ok && len(v) == 1 {
+			return eq
+		}
+	}
+	return ""
 }
 
 // impliedType returns the event type a step's condition applies to when it says nothing

@@ -166,6 +166,11 @@ type StepInfo struct {
 	Conversion  bool     `json:"conversion,omitempty"`
 	ValueProp   string   `json:"value,omitempty"`
 	Sites       []string `json:"sites,omitempty"` // the sites it serves; empty for every site
+	// Event and Path are the custom event name and the page path the step's condition asks
+	// for, when it asks for exactly one at its top level ("" otherwise): enough for a client
+	// such as `pathlight simulate` to send traffic that reaches the step.
+	Event string `json:"event,omitempty"`
+	Path  string `json:"path,omitempty"`
 }
 
 // ExperimentInfo describes an experiment for reports.
