@@ -127,6 +127,9 @@ const defaultGap = 10_000
 func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 	var (
 		st      journey.State
+		as      AutoState
+		before  Before
+		fires   []Fire
 		d       Decisions
 		ev      event.Event
 		h       event.Hit
@@ -148,6 +151,23 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 		if th.url != "" {
 			pageURL = resolveURL(tf.baseURL, th.url)
 		}
+		consent := cmp.Or(th.consent, tc.visitor.consent) != "denied"
+		// Timers fall due as the clock moves, before the hit that moves it is applied.
+		fires = fires[:0]
+		if consent {
+			fires = set.AutoDue(&st, &as, at, fires)
+		}
+		if th.typ == "" {
+			// A hit that only moves the clock: timers fire, nothing else happens.
+			label := fmt.Sprintf("case %q, hit %d (wait)", tc.name, i+1)
+			d.Reset()
+			site := cmp.Or(tc.site, tf.site)
+			fails = append(fails, compare(set, th.expect, label, site, &st, &d, fires)...)
+			if i == len(tc.hits)-1 {
+				fails = append(fails, compare(set, tc.expect, fmt.Sprintf("case %q, after the last hit", tc.name), site, &st, &d, fires)...)
+			}
+			continue
+		}
 		buildHit(th, &tc.visitor, pageURL, tc.vid, at, &ev, &h)
 		h.Site = cmp.Or(tc.site, tf.site)
 		label := fmt.Sprintf("case %q, hit %d (%s)", tc.name, i+1, hitLabel(th, &h))
@@ -156,8 +176,12 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			fails = append(fails, PosError{File: th.at.file, Line: th.at.line, Col: th.at.col,
 				Msg: label + ": the server rejects this hit: " + err.Error()})
 		} else {
+			set.AutoBefore(&st, &before)
 			journey.Apply(&st, &h, journey.Options{DefaultConversion: set.DefaultConversion(h.Site)})
 			set.Observe(&st, &h)
+			if consent && !h.Device.Bot {
+				fires = set.Automate(&before, &st, &h, &as, fires)
+			}
 		}
 
 		last := i == len(tc.hits)-1
@@ -170,9 +194,9 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 			DefaultsOnly: h.Device.Bot || cmp.Or(th.consent, tc.visitor.consent) == "denied"}
 		set.decideHoldout(&st, &h, req, &d, tc.holdout)
 
-		fails = append(fails, compare(set, th.expect, label, h.Site, &st, &d)...)
+		fails = append(fails, compare(set, th.expect, label, h.Site, &st, &d, fires)...)
 		if last {
-			fails = append(fails, compare(set, tc.expect, fmt.Sprintf("case %q, after the last hit", tc.name), h.Site, &st, &d)...)
+			fails = append(fails, compare(set, tc.expect, fmt.Sprintf("case %q, after the last hit", tc.name), h.Site, &st, &d, fires)...)
 		}
 	}
 	sortErrors(fails)
@@ -213,7 +237,7 @@ func hitLabel(th *testHit, h *event.Hit) string {
 }
 
 // compare checks one expectation against the state and decisions after a hit.
-func compare(set *Set, x *expectation, label, site string, st *journey.State, d *Decisions) []PosError {
+func compare(set *Set, x *expectation, label, site string, st *journey.State, d *Decisions, fires []Fire) []PosError {
 	if x == nil {
 		return nil
 	}
@@ -267,6 +291,24 @@ func compare(set *Set, x *expectation, label, site string, st *journey.State, d 
 		}
 		if !slices.Equal(got, x.prompts) {
 			fail(x.promptsAt, "prompts = %s; want %s", list(got), list(x.prompts))
+		}
+	}
+	if x.hasAutos {
+		got := make([]string, len(fires))
+		for i, f := range fires {
+			got[i] = f.Automation
+		}
+		for _, id := range x.automations {
+			if set.automation(id) == nil {
+				ids := make([]string, len(set.autos))
+				for i, a := range set.autos {
+					ids[i] = a.info.ID
+				}
+				fail(x.autosAt, "unknown automation %q%s", id, suggest(id, ids))
+			}
+		}
+		if !slices.Equal(got, x.automations) {
+			fail(x.autosAt, "automations fired = %s; want %s", list(got), list(x.automations))
 		}
 	}
 	if x.holdout != nil && d.Holdout != *x.holdout {

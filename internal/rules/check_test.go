@@ -116,7 +116,7 @@ func TestCheckBadTestFile(t *testing.T) {
 	if !errors.As(err, &le) {
 		t.Fatalf("CheckFS = %v; want a *LoadError", err)
 	}
-	want := `r/tests/bad.yaml:4:9: a hit needs a type: pageview: <url>, event: <name>, identify: <user id>, prompt: <id> or type: …
+	want := `r/tests/bad.yaml:4:9: a hit needs a type: pageview: <url>, event: <name>, identify: <user id>, prompt: <id> or type: …; or only wait: (or at:) to move the clock
 r/tests/bad.yaml:5:23: a hit has one type; "event" conflicts with "pageview"
 r/tests/bad.yaml:6:9: a hit takes at or wait, not both
 r/tests/bad.yaml:7:31: device must be desktop, mobile, tablet or bot, not "phone"

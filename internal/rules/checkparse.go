@@ -81,6 +81,9 @@ type expectation struct {
 	value       *float64
 	valueAt     pos
 	experiments []expectSlot // slot = experiment id, variant = arm
+	automations []string     // the automations that fired at this hit (or timer), in order
+	hasAutos    bool
+	autosAt     pos
 }
 
 type expectCount struct {
@@ -108,7 +111,7 @@ var (
 		"device", "os", "browser", "user_agent", "country", "region", "city", "timezone", "consent",
 		"channel", "source", "medium", "campaign", "slots", "expect",
 	}
-	expectKeys     = []string{"stage", "segments", "steps", "slots", "prompts", "holdout", "conversions", "value", "experiments"}
+	expectKeys     = []string{"stage", "segments", "steps", "slots", "prompts", "holdout", "conversions", "value", "experiments", "automations"}
 	expectSlotKeys = []string{"variant", "content", "experiment"}
 )
 
@@ -194,8 +197,8 @@ const defaultTestStart = 1736164800000
 func (d *dec) testHit(n ast.Node) *testHit {
 	h := &testHit{at: d.at(n), offset: -1, wait: -1}
 	d.object(n, "hit", hitKeys, func(e entry) { d.hitField(h, e) })
-	if h.typ == "" {
-		d.errorf(n, "a hit needs a type: pageview: <url>, event: <name>, identify: <user id>, prompt: <id> or type: …")
+	if h.typ == "" && h.wait < 0 && h.offset < 0 {
+		d.errorf(n, "a hit needs a type: pageview: <url>, event: <name>, identify: <user id>, prompt: <id> or type: …; or only wait: (or at:) to move the clock")
 	}
 	if h.offset >= 0 && h.wait >= 0 {
 		d.errorf(n, "a hit takes at or wait, not both")
@@ -342,6 +345,9 @@ func (d *dec) expectation(e entry) *expectation {
 		case "prompts":
 			x.prompts, _ = d.idList(f.v, "prompt")
 			x.hasPrompts, x.promptsAt = true, at
+		case "automations":
+			x.automations, _ = d.idList(f.v, "automation")
+			x.hasAutos, x.autosAt = true, at
 		case "holdout":
 			if b, ok := d.boolean(f.v, "holdout"); ok {
 				x.holdout, x.holdoutAt = &b, at

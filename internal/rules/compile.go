@@ -58,6 +58,7 @@ func compile(files []string, rs *rawSet) (*Set, []PosError) {
 	c.holdout(rs)
 	c.prompts(rs)
 	c.funnels(rs)
+	c.automations(rs)
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}

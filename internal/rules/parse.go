@@ -8,7 +8,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-var topKeys = []string{"sites", "stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels"}
+var topKeys = []string{"sites", "stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels", "automations", "destinations"}
 
 // parseFile decodes one rules file into rs, returning its mistakes and whether the file is
 // not valid YAML (then nothing of it is decoded).
@@ -134,6 +134,20 @@ func (d *dec) top(e entry, rs *rawSet) {
 			return
 		}
 		rs.caps = d.caps(e)
+	case "automations":
+		es, _ := d.entries(e.v, "automations")
+		for _, se := range es {
+			if a := d.automation(se); a != nil {
+				rs.automations = append(rs.automations, a)
+			}
+		}
+	case "destinations":
+		es, _ := d.entries(e.v, "destinations")
+		for _, se := range es {
+			if x := d.destination(se); x != nil {
+				rs.destinations = append(rs.destinations, x)
+			}
+		}
 	case "funnels":
 		es, _ := d.entries(e.v, "funnels")
 		for _, se := range es {

@@ -17,6 +17,9 @@ type rawSet struct {
 	prompts     []*rawPrompt
 	caps        *rawCaps
 	funnels     []*rawFunnel
+
+	automations  []*rawAutomation
+	destinations []*rawDestination
 }
 
 // rawCond is a condition as written: its JSON-like tree and its node, which locates the

@@ -36,6 +36,11 @@ type Set struct {
 	funnels    []Funnel
 	conversion bool // a step counts conversions
 
+	autos     []*automation
+	dests     []Destination
+	autoSteps []string // the steps whose arrivals triggers watch, for Before
+	autoSegs  bool     // a trigger watches segments
+
 	zones   *zoneCache
 	ctxPool sync.Pool // *Context for Observe and Explain, which have no Decisions to borrow
 }
