@@ -78,6 +78,7 @@ type Fire struct {
 // cap) and the timers of time-based triggers still waiting. The tracker stores it beside the
 // journey.
 type AutoState struct {
+	Site     string     `json:"site,omitempty"` // the site of the visitor's last hit
 	Segments []string   `json:"segments,omitempty"`
 	Fired    []FireStat `json:"fired,omitempty"`
 	Timers   []Timer    `json:"timers,omitempty"`
@@ -100,7 +101,7 @@ type Timer struct {
 
 // Reset empties a for reuse.
 func (a *AutoState) Reset() {
-	a.Segments, a.Fired, a.Timers = a.Segments[:0], a.Fired[:0], a.Timers[:0]
+	a.Site, a.Segments, a.Fired, a.Timers = "", a.Segments[:0], a.Fired[:0], a.Timers[:0]
 }
 
 // Empty reports whether a remembers nothing.

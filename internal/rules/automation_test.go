@@ -16,7 +16,7 @@ segments:
   hesitator: {when: {steps.viewed_pricing.count: {$gte: 3}, steps.purchased.count: 0}}
 destinations:
   crm: {url: "http://127.0.0.1:9/hook", secret_env: CRM_SECRET}
-  ads: {url: "https://ads.example/conv", format: meta_capi, timeout: 5s, concurrency: 2, rate: 10}
+  ads: {url: "https://ads.example/conv", format: segment, timeout: 5s, concurrency: 2, rate: 10}
 automations:
   demo_offer:
     on: {enters: hesitator}
@@ -128,7 +128,7 @@ func TestAutomationInfo(t *testing.T) {
 		t.Fatalf("automations = %+v", as)
 	}
 	d, ok := set.Destination("ads")
-	if !ok || d.Format != FormatMeta || d.Timeout != 5000 || d.Concurrency != 2 || d.Rate != 10 {
+	if !ok || d.Format != FormatSegment || d.Timeout != 5000 || d.Concurrency != 2 || d.Rate != 10 {
 		t.Fatalf("ads = %+v", d)
 	}
 	if d, _ := set.Destination("crm"); d.Format != FormatPathlight || d.SecretEnv != "CRM_SECRET" || d.Timeout != DefaultTimeout {

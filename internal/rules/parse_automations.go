@@ -16,7 +16,7 @@ const (
 	FormatGoogleAds = "google_ads" // a Google Ads click conversion, built from the gclid
 )
 
-var formats = []string{FormatPathlight, FormatSegment, FormatMeta, FormatGoogleAds}
+var formats = []string{FormatPathlight, FormatSegment}
 
 // Automation trigger kinds.
 const (

@@ -66,6 +66,9 @@ type Config struct {
 	// StateCache is the byte budget of the in-memory cache of visitor states: 0 means
 	// DefaultStateCache, a negative value turns the cache off.
 	StateCache int
+	// OnOutbox, when set, is called after a commit that stored deliveries or timers, so
+	// the deliverer need not wait for its next poll. It must not block.
+	OnOutbox func()
 }
 
 // DefaultStateCache is the default byte budget of the visitor-state cache: about 100,000
@@ -213,6 +216,7 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 		}
 		// An identity link moved under us: forget the attempt and lock again.
 		w.ops, w.seenIDs, w.extra = w.ops[:0], w.seenIDs[:0], w.extra[:0]
+		w.auto.reset()
 		res.Accepted, res.Duplicate, res.Rejected = res.Accepted[:0], res.Duplicate[:0], res.Rejected[:0]
 		res.Decisions.Reset()
 	}
@@ -358,8 +362,18 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			}
 			h := w.hit(i)
 			t.enrichHit(h, e, b.Site, w.cur, now, w)
+			auto := set.HasAutomations()
+			if auto {
+				// A visitor minted for this request has no automation memory to read yet.
+				if err := t.autoBefore(w, set, h, minted && w.cur == vid); err != nil {
+					return err
+				}
+			}
 			journey.Apply(&w.state, h, opt)
 			set.Observe(&w.state, h)
+			if auto {
+				t.autoAfter(w, set, h)
+			}
 			if e.Type == event.TypePrompt {
 				stampSegments(e, w.state.Segments)
 			}
@@ -394,6 +408,9 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	// back end asking /v1/decide without a visitor id would otherwise leave an empty journey
 	// and an exposure per call. Its cookie keeps the id, and experiments hash the id, so the
 	// next request decides the same.
+	if err := t.autoCommit(w, set); err != nil {
+		return err
+	}
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
@@ -401,6 +418,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}
 		t.cache.put(w.cur, w.stateBuf)
+		t.autoCommitted(w)
 	}
 	if w.cur != vid && t.cfg.Identity == IdentityCookie {
 		res.SetCookie = true

@@ -41,6 +41,8 @@ type work struct {
 	lockIDs []string
 	stripes []int
 	cur     string // the visitor id the batch is being recorded under
+
+	auto autoWork // the automations of the visitor being tracked (see automate.go)
 }
 
 func (w *work) reset() {
@@ -51,6 +53,7 @@ func (w *work) reset() {
 	w.seenIDs = w.seenIDs[:0]
 	w.extra = w.extra[:0]
 	w.cur = ""
+	w.auto.reset()
 	w.geo = event.Geo{}
 	w.device = event.Device{}
 	// Drop very large buffers instead of pooling them forever.

@@ -1,0 +1,51 @@
+package automate
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+)
+
+// Delivery is one message to one destination: what the outbox holds, from the commit of the
+// hit that fired it until the receiver acknowledges it (or, after the last attempt, as dead).
+// Body is sent byte for byte on every attempt, under the same ID.
+type Delivery struct {
+	ID          string          `json:"id"` // the webhook-id: the same on every attempt
+	Destination string          `json:"destination"`
+	Seq         uint64          `json:"seq"` // orders the outbox; part of the key
+	VID         string          `json:"vid"`
+	Site        string          `json:"site,omitempty"`
+	Automation  string          `json:"automation"`
+	Trigger     string          `json:"trigger"`
+	FiredAt     int64           `json:"fired_at"` // Unix ms the automation fired
+	Created     int64           `json:"created"`  // Unix ms the delivery was written
+	Attempts    int             `json:"attempts"`
+	Next        int64           `json:"next"` // Unix ms before which it is not tried again
+	LastStatus  int             `json:"last_status,omitempty"`
+	LastError   string          `json:"last_error,omitempty"`
+	DeadAt      int64           `json:"dead_at,omitempty"`
+	Body        json.RawMessage `json:"body"`
+}
+
+// Key returns the delivery's outbox key: pending, or dead.
+func (d *Delivery) Key(dead bool) []byte {
+	if dead {
+		return DeadKey(nil, d.Destination, d.Seq)
+	}
+	return QueueKey(nil, d.Destination, d.Seq)
+}
+
+// MessageID is the id of the delivery of occurrence n of an automation for a visitor to a
+// destination: derived, not random, so that the one occurrence always has the one id.
+func MessageID(vid, automation string, n uint32, dest string) string {
+	h := sha256.New()
+	h.Write([]byte(vid))
+	h.Write([]byte{0})
+	h.Write([]byte(automation))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.FormatUint(uint64(n), 10)))
+	h.Write([]byte{0})
+	h.Write([]byte(dest))
+	return "msg_" + hex.EncodeToString(h.Sum(nil)[:12])
+}
