@@ -32,7 +32,7 @@ const (
 var (
 	destinationKeys = []string{"url", "format", "secret_env", "secret_file", "timeout", "concurrency", "rate", "description"}
 	automationKeys  = []string{"on", "when", "cap", "to", "description"}
-	onKeys     = []string{OnEnters, OnLeaves, OnReaches, OnStage, OnConverts, OnAfter, OnInactive, "wait", "unless"}
+	onKeys          = []string{OnEnters, OnLeaves, OnReaches, OnStage, OnConverts, OnAfter, OnInactive, "wait", "unless"}
 	capKeys         = []string{"max", "cooldown"}
 )
 
