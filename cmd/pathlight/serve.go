@@ -21,6 +21,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/enrich"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
@@ -77,7 +78,13 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	}
 	// The feed hears every commit, so that reports see new hits without a rescan.
 	feed := analytics.NewFeed(nil)
-	tr := track.New(track.Watch(trackstore.New(db), feed), geo, nil, trackConfig(cfg, log))
+	// The deliverer is woken by the tracker's commits and works through the tracker.
+	var dl *deliver.Deliverer
+	tcfg := trackConfig(cfg, log)
+	tcfg.OnOutbox = func() { dl.Wake() }
+	ts := track.Watch(trackstore.New(db), feed)
+	tr := track.New(ts, geo, nil, tcfg)
+	dl = deliver.New(deliver.Config{Tracker: tr, Store: ts, Logger: log})
 	mgr := newRulesManager(cfg.Rules, tr.SetRules, log)
 	for _, s := range cfg.Sites {
 		mgr.sites = append(mgr.sites, s.ID)
@@ -111,7 +118,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db),
+		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: analytics.NewSpendSources(cfg.Data, spendAdmit(db)),
 	})
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
@@ -133,6 +140,11 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	go func() {
 		defer wg.Done()
 		reports.Run(ctx) // builds the report index, then keeps it current
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		dl.Run(ctx) // sends the outbox and fires due timers; waits for its requests at the end
 	}()
 
 	errc := make(chan error, 1)

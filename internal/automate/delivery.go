@@ -25,7 +25,7 @@ type Delivery struct {
 	LastStatus  int             `json:"last_status,omitempty"`
 	LastError   string          `json:"last_error,omitempty"`
 	DeadAt      int64           `json:"dead_at,omitempty"`
-	Body        json.RawMessage `json:"body"`
+	Body        json.RawMessage `json:"body,omitempty"`
 }
 
 // Key returns the delivery's outbox key: pending, or dead.

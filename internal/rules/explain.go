@@ -27,6 +27,9 @@ type Explanation struct {
 	Slots         []SlotExplain    `json:"slots,omitempty"`
 	Prompts       []PromptExplain  `json:"prompts,omitempty"`
 	Caps          *CapsExplanation `json:"caps,omitempty"`
+	// Automations says, per automation, how often it fired for the visitor and what would
+	// stop it now (filled by the tracker, which holds the visitor's automation memory).
+	Automations []AutomationExplain `json:"automations,omitempty"`
 }
 
 // Clause is a condition clause that failed: the field, the operator, what the rule wants

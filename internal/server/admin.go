@@ -32,6 +32,9 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 	if takes, ok := adminParams(parts); ok && ctx.IsGet() && !s.onlyParams(ctx, "GET "+string(ctx.Path()), takes...) {
 		return
 	}
+	if s.automationRoute(ctx, parts) {
+		return
+	}
 	switch {
 	case parts[0] == "visitors" && len(parts) == 2:
 		switch {

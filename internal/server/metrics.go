@@ -147,6 +147,9 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	}
 	ctx.SetContentType("text/plain; version=0.0.4")
 	s.m.set.WritePrometheus(ctx)
+	if s.deliverer != nil {
+		s.deliverer.WriteMetrics(ctx)
+	}
 }
 
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -69,20 +70,24 @@ type Options struct {
 	// Analytics answers /api/v1/reports/*, /api/v1/live and /api/v1/rules/reach; nil
 	// leaves them unanswered (404).
 	Analytics *analytics.Service
+	// Deliverer sends automations and answers the delivery routes and metrics; nil leaves
+	// the replay routes answering 503.
+	Deliverer *deliver.Deliverer
 }
 
 // Server serves Pathlight over HTTP.
 type Server struct {
-	cfg     *config.Config
-	tracker *track.Tracker
-	reports *analytics.Service
-	rules   RulesManager
-	disk    func() DiskStatus
-	log     *slog.Logger
-	srv     *fasthttp.Server
-	m       *serverMetrics
-	limits  *limiters
-	sites   map[string]*config.Site
+	cfg       *config.Config
+	tracker   *track.Tracker
+	reports   *analytics.Service
+	deliverer *deliver.Deliverer
+	rules     RulesManager
+	disk      func() DiskStatus
+	log       *slog.Logger
+	srv       *fasthttp.Server
+	m         *serverMetrics
+	limits    *limiters
+	sites     map[string]*config.Site
 	// siteOrigins are each site's allowed origins, allOrigins those of every site.
 	siteOrigins map[string]*originSet
 	allOrigins  originSet
@@ -105,16 +110,17 @@ type Server struct {
 func New(o Options) *Server {
 	cfg := o.Config
 	s := &Server{
-		cfg:     cfg,
-		tracker: o.Tracker,
-		reports: o.Analytics,
-		rules:   o.Rules,
-		disk:    o.Disk,
-		log:     o.Logger,
-		sites:   make(map[string]*config.Site, len(cfg.Sites)),
-		proxies: cfg.TrustedProxies,
-		decLim:  event.DefaultLimits(),
-		stop:    make(chan struct{}),
+		cfg:       cfg,
+		tracker:   o.Tracker,
+		reports:   o.Analytics,
+		deliverer: o.Deliverer,
+		rules:     o.Rules,
+		disk:      o.Disk,
+		log:       o.Logger,
+		sites:     make(map[string]*config.Site, len(cfg.Sites)),
+		proxies:   cfg.TrustedProxies,
+		decLim:    event.DefaultLimits(),
+		stop:      make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -189,5 +189,14 @@ func (t *Tracker) Explain(vid, site, pageURL, slot, prompt string) (rules.Explan
 		h = &w.decideHit
 		t.enrichHit(h, &w.decideEvent, site, st.VID, t.now().UnixMilli(), w)
 	}
-	return t.rules.Load().Explain(st, h, site, slot, prompt), nil
+	set := t.rules.Load()
+	ex := set.Explain(st, h, site, slot, prompt)
+	if set.HasAutomations() && slot == "" && prompt == "" {
+		as, err := t.AutoState(st.VID)
+		if err != nil {
+			return ex, err
+		}
+		ex.Automations = set.ExplainAutomations(st, &as, ex.Now)
+	}
+	return ex, nil
 }
