@@ -110,13 +110,22 @@ type serverProc struct {
 // the test if it is still running.
 func startServe(t *testing.T, dataDir string, extra ...string) *serverProc {
 	t.Helper()
+	return startServeWith(t, dataDir, crashRulesDir(t), nil, extra...)
+}
+
+// startServeWith is startServe with another rules directory and extra environment.
+func startServeWith(t *testing.T, dataDir, rulesDir string, env []string, extra ...string) *serverProc {
+	t.Helper()
 	args := append([]string{"serve",
-		"--addr", "127.0.0.1:0", "--data", dataDir, "--rules", crashRulesDir(t),
+		"--addr", "127.0.0.1:0", "--data", dataDir, "--rules", rulesDir,
 		"--admin-token", crashToken, "--log-level", "warn",
 		"--rate-ip", "1e9", "--burst-ip", "1000000000",
 		"--rate-visitor", "1e9", "--burst-visitor", "1000000000",
 		"--max-conns-per-ip", "100000"}, extra...)
 	cmd := exec.Command(pathlightBinary(t), args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	p := &serverProc{cmd: cmd, stderr: new(syncBuffer), done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
