@@ -45,7 +45,7 @@ const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 type receiver struct {
 	srv  *httptest.Server
 	wh   *standardwebhooks.Webhook
-	fail atomic.Int64 // answer 503 to this many more requests
+	fail atomic.Int64  // answer 503 to this many more requests
 	hold chan struct{} // when not nil, requests wait for it to close
 
 	mu       sync.Mutex
