@@ -17,13 +17,35 @@ type Message struct {
 	Site string
 	Fire *rules.Fire
 	St   *journey.State
+	// Granted reports that the visitor's hits said consent: granted; without it nothing
+	// goes to an ad platform.
+	Granted bool
+	Now     int64 // Unix ms the delivery is written
 }
 
 // Build returns the request body of m in the destination's format. ok is false when the
-// format has nothing to send for this visitor (no click id for an ad platform): then no
-// delivery is stored.
+// format has nothing to send for this visitor (for an ad platform: no explicit consent, no
+// click id, or a firing the platform would refuse as too old or too far from the click):
+// then no delivery is stored.
 func Build(dest *rules.Destination, m *Message) (body []byte, ok bool, err error) {
+	if dest.AdPlatform() && !m.Granted {
+		return nil, false, nil
+	}
 	switch dest.Format {
+	case rules.FormatMeta:
+		req, ok := metaEvent(dest, m)
+		if !ok {
+			return nil, false, nil
+		}
+		body, err = json.Marshal(req)
+		return body, err == nil, err
+	case rules.FormatGoogleAds:
+		req, ok := googleConversion(dest, m)
+		if !ok {
+			return nil, false, nil
+		}
+		body, err = json.Marshal(req)
+		return body, err == nil, err
 	case rules.FormatPathlight, "":
 		body, err = json.Marshal(envelope(m))
 		return body, err == nil, err
@@ -123,20 +145,6 @@ func ClickIDs(st *journey.State) map[string]string {
 		}
 	}
 	return out
-}
-
-// clickTime returns when the session that carried click id name (with the newest value)
-// started, Unix ms; 0 when none did.
-func clickTime(st *journey.State, name string) int64 {
-	var at int64
-	for _, tp := range st.Touchpoints {
-		for _, c := range tp.ClickIDs {
-			if c.Name == name {
-				at = tp.StartedAt
-			}
-		}
-	}
-	return at
 }
 
 func props(p event.Props) map[string]any {

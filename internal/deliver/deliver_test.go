@@ -319,3 +319,112 @@ func TestStuckReceiverNeverSlowsHitsAndEraseWins(t *testing.T) {
 	}
 	_ = vid2
 }
+
+// adReceiver records the requests an ad platform receiver got.
+type adReceiver struct {
+	mu   sync.Mutex
+	reqs []*http.Request
+	body [][]byte
+}
+
+func (a *adReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	a.mu.Lock()
+	a.reqs, a.body = append(a.reqs, r), append(a.body, b)
+	a.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+func (a *adReceiver) n() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.reqs)
+}
+
+// Conversions reach Meta and Google Ads receivers with their credentials added at sending,
+// only for a visitor who granted consent and came through an ad click.
+func TestAdPlatformsGetConsentedClicksOnly(t *testing.T) {
+	meta, google := &adReceiver{}, &adReceiver{}
+	ms, gs := httptest.NewServer(meta), httptest.NewServer(google)
+	defer ms.Close()
+	defer gs.Close()
+	src := fmt.Sprintf(`
+steps:
+  - {id: purchased, stage: retention, when: {event.name: purchase}, conversion: true, value: value}
+destinations:
+  meta: {url: "%s/v21.0/123/events", format: meta_capi, secret_env: META_TOKEN, currency: EUR, event_name: Purchase}
+  gads: {url: "%s/v17/customers/1234567890:uploadClickConversions", format: google_ads, secret_env: GADS_TOKEN,
+         currency: EUR, conversion_action: customers/1234567890/conversionActions/987654321}
+automations:
+  order:
+    on: {converts: purchased}
+    to: [meta, gads]
+`, ms.URL, gs.URL)
+	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	set, err := rules.Load(fstest.MapFS{"r/a.yaml": {Data: []byte(src)}}, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := trackstore.New(db)
+	tr := track.New(st, nil, set, track.Config{})
+	d := deliver.New(deliver.Config{Tracker: tr, Store: st, Getenv: func(k string) string {
+		return map[string]string{"META_TOKEN": "meta-token-1", "GADS_TOKEN": "ya29.token"}[k]
+	}})
+	send := func(vid string, consent event.Consent, url string) {
+		evs := []event.Event{
+			// The click's landing an hour before the purchase: Google takes only conversions after the click.
+			{ID: fmt.Sprintf("a%d", seq.Add(1)), Type: event.TypePageview, URL: url, TS: time.Now().Add(-time.Hour).UnixMilli()},
+			{ID: fmt.Sprintf("a%d", seq.Add(1)), Type: event.TypeEvent, Name: "purchase", URL: "https://shop.example/thanks",
+				Props: event.Props{{Key: "value", Val: event.NumberValue(49.5)}}},
+		}
+		var res track.Result
+		b := &event.Batch{Site: "shop", VID: vid, Consent: consent, Events: evs}
+		if err := tr.Track(&track.Request{Batch: b, UserAgent: "Mozilla/5.0 Chrome/124.0"}, &res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ad := "https://shop.example/?fbclid=IwAR2F4-dbP0l7Mn1IawQQ&gclid=Cj0KCQiA"
+	send(fmt.Sprintf("%032x", 1), event.ConsentGranted, ad)                      // both
+	send(fmt.Sprintf("%032x", 2), event.ConsentUnset, ad)                        // implied consent: none
+	send(fmt.Sprintf("%032x", 3), event.ConsentGranted, "https://shop.example/") // no click: none
+	d.Pass(context.Background())
+	d.Wait()
+	if meta.n() != 1 || google.n() != 1 {
+		t.Fatalf("meta got %d, google %d; want 1 each", meta.n(), google.n())
+	}
+	mr, gr := meta.reqs[0], google.reqs[0]
+	if mr.URL.Query().Get("access_token") != "meta-token-1" || mr.Header.Get("webhook-signature") != "" {
+		t.Errorf("meta request %s: the token goes in access_token, no webhook signature", mr.URL)
+	}
+	if gr.Header.Get("Authorization") != "Bearer ya29.token" {
+		t.Errorf("google Authorization = %q", gr.Header.Get("Authorization"))
+	}
+	var mb automate.MetaRequest
+	var gb automate.GoogleAdsRequest
+	if json.Unmarshal(meta.body[0], &mb) != nil || len(mb.Data) != 1 || !strings.HasPrefix(mb.Data[0].UserData.Fbc, "fb.1.") ||
+		!strings.HasSuffix(mb.Data[0].UserData.Fbc, ".IwAR2F4-dbP0l7Mn1IawQQ") || mb.Data[0].CustomData == nil || mb.Data[0].CustomData.Value != 49.5 {
+		t.Errorf("meta body %s", meta.body[0])
+	}
+	if json.Unmarshal(google.body[0], &gb) != nil || len(gb.Conversions) != 1 || gb.Conversions[0].Gclid != "Cj0KCQiA" || !gb.PartialFailure {
+		t.Errorf("google body %s", google.body[0])
+	}
+	// The token never reaches the outbox.
+	if n := countWith(t, db, "meta-token-1") + countWith(t, db, "ya29.token"); n != 0 {
+		t.Errorf("a token is stored in %d keys", n)
+	}
+}
+
+func countWith(t *testing.T, db *store.DB, s string) int {
+	n := 0
+	_ = db.Scan([]byte{0}, []byte{0xff}, func(k, v []byte) error {
+		if strings.Contains(string(v), s) || strings.Contains(string(k), s) {
+			n++
+		}
+		return nil
+	})
+	return n
+}

@@ -2,11 +2,13 @@ package deliver
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -116,7 +118,28 @@ func (d *Deliverer) attempt(ctx context.Context, ds *destState, dest rules.Desti
 func (d *Deliverer) post(ctx context.Context, dest rules.Destination, del *automate.Delivery) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(dest.Timeout)*time.Millisecond)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest.URL, bytes.NewReader(del.Body))
+	var secret string
+	if dest.SecretEnv != "" || dest.SecretFile != "" {
+		s, err := d.cfg.Secret(dest)
+		if err != nil {
+			return 0, err
+		}
+		secret = s
+	}
+	target := dest.URL
+	if dest.Format == rules.FormatMeta && secret != "" {
+		// Meta takes its access token as a parameter; it is added here, at each attempt,
+		// so that it is neither in the rules nor in the outbox.
+		u, err := url.Parse(dest.URL)
+		if err != nil {
+			return 0, err
+		}
+		q := u.Query()
+		q.Set("access_token", secret)
+		u.RawQuery = q.Encode()
+		target = u.String()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(del.Body))
 	if err != nil {
 		return 0, err
 	}
@@ -125,11 +148,11 @@ func (d *Deliverer) post(ctx context.Context, dest rules.Destination, del *autom
 	req.Header.Set("User-Agent", "Pathlight-Webhooks/1")
 	req.Header.Set(standardwebhooks.HeaderWebhookID, del.ID)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(now.Unix(), 10))
-	if dest.SecretEnv != "" || dest.SecretFile != "" {
-		secret, err := d.cfg.Secret(dest)
-		if err != nil {
-			return 0, err
-		}
+	switch {
+	case secret == "":
+	case dest.Format == rules.FormatGoogleAds:
+		req.Header.Set("Authorization", "Bearer "+secret)
+	case dest.Format != rules.FormatMeta:
 		sig, err := Sign(secret, del.ID, now, del.Body)
 		if err != nil {
 			return 0, err
@@ -138,6 +161,10 @@ func (d *Deliverer) post(ctx context.Context, dest rules.Destination, del *autom
 	}
 	resp, err := d.cfg.Client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL may carry an access token: never log it
+		}
 		return 0, err
 	}
 	defer resp.Body.Close()

@@ -21,6 +21,17 @@ type Destination struct {
 	Timeout     int64   `json:"timeout_ms"`
 	Concurrency int     `json:"concurrency"`
 	Rate        float64 `json:"rate,omitempty"` // requests per second at most; 0: no limit
+	// The ad platform formats: Meta's event name (default: the automation id), the currency
+	// of conversion values, and the Google Ads conversion action.
+	EventName        string `json:"event_name,omitempty"`
+	Currency         string `json:"currency,omitempty"`
+	ConversionAction string `json:"conversion_action,omitempty"`
+}
+
+// AdPlatform reports whether the destination is an ad platform's conversion API: those get
+// only visitors who granted consent explicitly, and only with a click id.
+func (d *Destination) AdPlatform() bool {
+	return d.Format == FormatMeta || d.Format == FormatGoogleAds
 }
 
 // AutomationInfo describes an automation of the rules.
@@ -78,7 +89,10 @@ type Fire struct {
 // cap) and the timers of time-based triggers still waiting. The tracker stores it beside the
 // journey.
 type AutoState struct {
-	Site     string     `json:"site,omitempty"` // the site of the visitor's last hit
+	Site string `json:"site,omitempty"` // the site of the visitor's last hit
+	// Granted is when a hit of the visitor last said consent: granted (Unix ms; 0: never).
+	// Ad platform destinations get only such visitors.
+	Granted  int64      `json:"granted,omitempty"`
 	Segments []string   `json:"segments,omitempty"`
 	Fired    []FireStat `json:"fired,omitempty"`
 	Timers   []Timer    `json:"timers,omitempty"`
@@ -101,7 +115,7 @@ type Timer struct {
 
 // Reset empties a for reuse.
 func (a *AutoState) Reset() {
-	a.Site, a.Segments, a.Fired, a.Timers = "", a.Segments[:0], a.Fired[:0], a.Timers[:0]
+	a.Site, a.Granted, a.Segments, a.Fired, a.Timers = "", 0, a.Segments[:0], a.Fired[:0], a.Timers[:0]
 }
 
 // Empty reports whether a remembers nothing.

@@ -177,3 +177,27 @@ automations:
 		}
 	}
 }
+
+func TestAdPlatformDestinationErrors(t *testing.T) {
+	const bad = `destinations:
+  fb: {url: "https://graph.facebook.com/v21.0/1/events", format: meta_capi, currency: eur}
+  ga: {url: "https://googleads.googleapis.com/v17/customers/1:uploadClickConversions", format: google_ads, currency: EUR, conversion_action: "123"}
+  gb: {url: "https://x.example", format: google_ads}
+  hook: {url: "https://x.example", currency: EUR}
+`
+	_, err := Load(fstest.MapFS{"r/rules.yaml": {Data: []byte(bad)}}, "r")
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	for _, w := range []string{
+		`r/rules.yaml:2:87: currency "eur" must be an ISO 4217 code`,
+		`conversion_action "123" must be a resource name`,
+		`r/rules.yaml:4:3: destination "gb" (format google_ads) needs "currency"`,
+		`r/rules.yaml:4:3: destination "gb" (format google_ads) needs "conversion_action"`,
+		`r/rules.yaml:5:3: destination "hook": currency belongs to the ad platform formats`,
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -16,7 +17,7 @@ const (
 	FormatGoogleAds = "google_ads" // a Google Ads click conversion, built from the gclid
 )
 
-var formats = []string{FormatPathlight, FormatSegment}
+var formats = []string{FormatPathlight, FormatSegment, FormatMeta, FormatGoogleAds}
 
 // Automation trigger kinds.
 const (
@@ -30,7 +31,8 @@ const (
 )
 
 var (
-	destinationKeys = []string{"url", "format", "secret_env", "secret_file", "timeout", "concurrency", "rate", "description"}
+	destinationKeys = []string{"url", "format", "secret_env", "secret_file", "timeout", "concurrency", "rate", "description",
+		"event_name", "currency", "conversion_action"}
 	automationKeys  = []string{"on", "when", "cap", "to", "description"}
 	onKeys          = []string{OnEnters, OnLeaves, OnReaches, OnStage, OnConverts, OnAfter, OnInactive, "wait", "unless"}
 	capKeys         = []string{"max", "cooldown"}
@@ -125,15 +127,72 @@ func (d *dec) destination(e entry) *rawDestination {
 			}
 		case "description":
 			rd.dst.Description, _ = d.text(f.v, "description")
+		case "event_name":
+			if s, ok := d.str(f.v, "event_name"); ok {
+				if s == "" || len(s) > 100 {
+					d.errorf(f.v, "event_name must hold 1 to 100 characters")
+				}
+				rd.dst.EventName = s
+			}
+		case "currency":
+			if s, ok := d.str(f.v, "currency"); ok {
+				if !currencyCode(s) {
+					d.errorf(f.v, "currency %q must be an ISO 4217 code of three capital letters, such as EUR", s)
+				}
+				rd.dst.Currency = s
+			}
+		case "conversion_action":
+			if s, ok := d.str(f.v, "conversion_action"); ok {
+				if !conversionAction.MatchString(s) {
+					d.errorf(f.v, "conversion_action %q must be a resource name such as customers/1234567890/conversionActions/987654321", s)
+				}
+				rd.dst.ConversionAction = s
+			}
 		}
 	}) {
 		return nil
 	}
 	d.require(e.k, what, have, "url")
+	switch rd.dst.Format {
+	case FormatMeta:
+		d.require(e.k, what+" (format meta_capi)", have, "currency")
+		for _, k := range []string{"conversion_action"} {
+			if have[k] {
+				d.errorf(e.k, "%s: %s belongs to format google_ads", what, k)
+			}
+		}
+	case FormatGoogleAds:
+		d.require(e.k, what+" (format google_ads)", have, "currency", "conversion_action")
+		if have["event_name"] {
+			d.errorf(e.k, "%s: event_name belongs to format meta_capi", what)
+		}
+	default:
+		for _, k := range []string{"event_name", "currency", "conversion_action"} {
+			if have[k] {
+				d.errorf(e.k, "%s: %s belongs to the ad platform formats (meta_capi, google_ads)", what, k)
+			}
+		}
+	}
 	if have["secret_env"] && have["secret_file"] {
 		d.errorf(e.k, "%s takes secret_env or secret_file, not both", what)
 	}
 	return rd
+}
+
+// conversionAction is the resource name of a Google Ads conversion action.
+var conversionAction = regexp.MustCompile(`^customers/[0-9]+/conversionActions/[0-9]+$`)
+
+// currencyCode reports whether s looks like an ISO 4217 code.
+func currencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for _, c := range s {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // envName reports whether s can name an environment variable.

@@ -91,7 +91,7 @@ func (t *Tracker) autoLoad(w *work, vid string, fresh bool) error {
 // autoBefore prepares the evaluation of hit h: the memory of the visitor it is recorded
 // under (committing the memory of another visitor the batch left), the timers due by the
 // hit's time, and what the hit may change.
-func (t *Tracker) autoBefore(w *work, set *rules.Set, h *event.Hit, fresh bool) error {
+func (t *Tracker) autoBefore(w *work, set *rules.Set, h *event.Hit, consent event.Consent, fresh bool) error {
 	a := &w.auto
 	if !a.loaded || a.vid != w.cur {
 		if a.loaded {
@@ -104,6 +104,9 @@ func (t *Tracker) autoBefore(w *work, set *rules.Set, h *event.Hit, fresh bool) 
 		}
 	}
 	a.site, a.as.Site = h.Site, h.Site
+	if consent == event.ConsentGranted {
+		a.as.Granted = h.Time
+	}
 	a.fires = set.AutoDue(&w.state, &a.as, h.Time, a.fires)
 	set.AutoBefore(&w.state, &a.before)
 	return nil
@@ -134,7 +137,8 @@ func (t *Tracker) autoCommit(w *work, set *rules.Set) error {
 				ID: automate.MessageID(a.vid, f.Automation, f.N, id), Destination: id, Seq: t.seq.Add(1),
 				VID: a.vid, Site: a.site, Automation: f.Automation, Trigger: f.Trigger, FiredAt: f.At, Created: now, Next: now,
 			}
-			body, send, err := automate.Build(&dest, &automate.Message{ID: d.ID, Site: a.site, Fire: f, St: &w.state})
+			body, send, err := automate.Build(&dest, &automate.Message{ID: d.ID, Site: a.site, Fire: f, St: &w.state,
+				Granted: a.as.Granted > 0, Now: now})
 			if err != nil {
 				return fmt.Errorf("delivery of %s to %s: %w", f.Automation, id, err)
 			}

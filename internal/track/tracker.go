@@ -365,7 +365,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			auto := set.HasAutomations()
 			if auto {
 				// A visitor minted for this request has no automation memory to read yet.
-				if err := t.autoBefore(w, set, h, minted && w.cur == vid); err != nil {
+				if err := t.autoBefore(w, set, h, b.Consent, minted && w.cur == vid); err != nil {
 					return err
 				}
 			}
