@@ -29,8 +29,8 @@ func journeyWithClicks() *journey.State {
 			{StartedAt: clickAt, Channel: "Paid Social", Source: "facebook", Medium: "paid_social", Campaign: "spring",
 				ClickIDs: []event.ClickID{{Name: "fbclid", Value: fbclid}, {Name: "gclid", Value: "Cj0KCQ-new"}}},
 		},
-		Steps:          []journey.Count{{Key: "purchased", N: 1, FirstAt: fireAt, LastAt: fireAt}},
-		Conversions:    1, Value: 49.5,
+		Steps:       []journey.Count{{Key: "purchased", N: 1, FirstAt: fireAt, LastAt: fireAt}},
+		Conversions: 1, Value: 49.5,
 		ConversionList: []journey.Conversion{{Step: "purchased", At: fireAt, Value: 49.5}},
 		Traits:         event.Props{{Key: "plan", Val: event.StringValue("pro")}},
 	}
@@ -153,7 +153,7 @@ func TestMetaConversionsAPI(t *testing.T) {
 		t.Error("built without an fbclid")
 	}
 	m := message(journeyWithClicks(), true)
-	m.Now = fireAt + (8*24*time.Hour).Milliseconds()
+	m.Now = fireAt + (8 * 24 * time.Hour).Milliseconds()
 	if _, ok, _ := Build(&dest, m); ok {
 		t.Error("built an event Meta would refuse as older than 7 days")
 	}
@@ -197,7 +197,7 @@ func TestGoogleAdsClickConversion(t *testing.T) {
 		t.Error("built without a gclid")
 	}
 	m := message(journeyWithClicks(), true)
-	m.Fire.At = clickAt + (91*24*time.Hour).Milliseconds()
+	m.Fire.At = clickAt + (91 * 24 * time.Hour).Milliseconds()
 	if _, ok, _ := Build(&dest, m); ok {
 		t.Error("built a conversion 91 days after the click")
 	}

@@ -33,9 +33,9 @@ const (
 var (
 	destinationKeys = []string{"url", "format", "secret_env", "secret_file", "timeout", "concurrency", "rate", "description",
 		"event_name", "currency", "conversion_action"}
-	automationKeys  = []string{"on", "when", "cap", "to", "description"}
-	onKeys          = []string{OnEnters, OnLeaves, OnReaches, OnStage, OnConverts, OnAfter, OnInactive, "wait", "unless"}
-	capKeys         = []string{"max", "cooldown"}
+	automationKeys = []string{"on", "when", "cap", "to", "description"}
+	onKeys         = []string{OnEnters, OnLeaves, OnReaches, OnStage, OnConverts, OnAfter, OnInactive, "wait", "unless"}
+	capKeys        = []string{"max", "cooldown"}
 )
 
 // Defaults of a destination that does not say.
