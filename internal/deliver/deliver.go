@@ -73,10 +73,15 @@ type Deliverer struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool // outbox keys being sent
-	dests    map[string]*destState
-	oldest   map[string]int64 // per destination: Created of the oldest pending delivery, Unix ms
-	pending  map[string]int
-	wg       sync.WaitGroup
+	// settled holds outbox keys whose attempt finished, with the number of the last pass
+	// started by then: a pass that started no later read the outbox from a snapshot that
+	// may predate the outcome, and must not take the key for due again.
+	settled map[string]uint64
+	passes  uint64
+	dests   map[string]*destState
+	oldest  map[string]int64 // per destination: Created of the oldest pending delivery, Unix ms
+	pending map[string]int
+	wg      sync.WaitGroup
 }
 
 // New returns a Deliverer.
@@ -101,7 +106,7 @@ func New(cfg Config) *Deliverer {
 	}
 	d := &Deliverer{
 		cfg: cfg, wake: make(chan struct{}, 1), m: metrics.NewSet(),
-		inflight: map[string]bool{}, dests: map[string]*destState{}, oldest: map[string]int64{}, pending: map[string]int{},
+		inflight: map[string]bool{}, settled: map[string]uint64{}, dests: map[string]*destState{}, oldest: map[string]int64{}, pending: map[string]int{},
 	}
 	return d
 }
@@ -184,6 +189,10 @@ func (d *Deliverer) fireTimers() error {
 func (d *Deliverer) sendDue(ctx context.Context) error {
 	now := d.cfg.Now().UnixMilli()
 	set := d.cfg.Tracker.Rules()
+	d.mu.Lock()
+	d.passes++
+	pass := d.passes
+	d.mu.Unlock()
 	blocked := map[string]bool{} // destination 0 vid: an earlier delivery waits
 	var start []*automate.Delivery
 	start0, end := automate.Range(automate.PrefixQueue, "")
@@ -206,7 +215,8 @@ func (d *Deliverer) sendDue(ctx context.Context) error {
 			return nil
 		}
 		d.mu.Lock()
-		busy := d.inflight[string(k)]
+		_, stale := d.settled[string(k)]
+		busy := d.inflight[string(k)] || stale
 		d.mu.Unlock()
 		if busy {
 			return nil
@@ -217,6 +227,13 @@ func (d *Deliverer) sendDue(ctx context.Context) error {
 	if err != nil && !errors.Is(err, track.ErrStop) {
 		return err
 	}
+	d.mu.Lock()
+	for k, p := range d.settled {
+		if p < pass { // settled before this pass's snapshot was taken: it shows the outcome
+			delete(d.settled, k)
+		}
+	}
+	d.mu.Unlock()
 	for _, del := range start {
 		dest, ok := set.Destination(del.Destination)
 		if !ok {
@@ -237,6 +254,7 @@ func (d *Deliverer) sendDue(ctx context.Context) error {
 			ds.release()
 			d.mu.Lock()
 			delete(d.inflight, key)
+			d.settled[key] = d.passes
 			d.mu.Unlock()
 			d.Wake()
 		}()

@@ -428,3 +428,32 @@ func countWith(t *testing.T, db *store.DB, s string) int {
 	})
 	return n
 }
+
+// A pass reads the outbox from a snapshot; an attempt that finishes while the pass scans
+// must not be taken for due again from that snapshot. With the deliverer's own loop, many
+// visitors and a quick receiver, every delivery is acknowledged exactly once.
+func TestNoDeliveryTwiceFromAStaleSnapshot(t *testing.T) {
+	r := newReceiver(t)
+	e := newEnv(t, r.srv.URL, deliver.Backoff{First: time.Second, Max: time.Minute, Horizon: time.Hour})
+	const visitors = 150
+	for range visitors {
+		e.visit(t, "", "/p")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.d.Run(ctx); close(done) }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		acked, _, _, _ := r.snapshot()
+		if len(acked) == visitors || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	acked, _, attempts, _ := r.snapshot()
+	if len(acked) != visitors || attempts != visitors {
+		t.Fatalf("%d deliveries acknowledged in %d requests; want %d in as many", len(acked), attempts, visitors)
+	}
+}
