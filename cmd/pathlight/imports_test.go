@@ -13,7 +13,7 @@ const module = "github.com/pathlight/pathlight"
 
 // layers is the allowed order of the domain packages: a package may import only packages of
 // earlier layers (and siblings that sit beside the chain, listed in beside).
-var layers = []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/deliver", "internal/analytics", "internal/server", "cmd/pathlight"}
+var layers = []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/deliver", "internal/inbound", "internal/analytics", "internal/server", "cmd/pathlight"}
 
 // TestImportGraph enforces the import rules of the architecture with `go list -deps`:
 // the layering event ← journey ← rules ← track ← server ← cmd; only server imports fasthttp;
@@ -61,7 +61,7 @@ func TestImportGraph(t *testing.T) {
 		fasthttp = "github.com/valyala/fasthttp"
 		badger   = "github.com/dgraph-io/badger/v4"
 	)
-	domain := []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/analytics", "internal/enrich", "internal/report", "internal/config"}
+	domain := []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/inbound", "internal/analytics", "internal/enrich", "internal/report", "internal/config"}
 	for rel, p := range pkgs {
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, fasthttp) && rel != "internal/server" {

@@ -93,4 +93,8 @@ type Hit struct {
 	Geo    Geo
 	Page   Page
 	Source Source
+	// Offline marks an event a back end sent through the events API, not a browser: it
+	// happened off the site, so it never opens a session (which would credit a visit that
+	// did not happen) and is counted in the session live at its time, if any.
+	Offline bool
 }

@@ -137,7 +137,7 @@ func startsSession(t event.Type) bool {
 func (s *State) attach(h *event.Hit, t int64, late bool, c *Change) int {
 	cur := s.Session()
 	last := len(s.Touchpoints) - 1
-	starts := startsSession(h.Event.Type)
+	starts := startsSession(h.Event.Type) && !h.Offline
 	switch {
 	case cur == nil:
 		if !starts {

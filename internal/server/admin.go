@@ -23,6 +23,9 @@ import (
 
 // admin routes /api/v1/*: every call needs the admin bearer token.
 func (s *Server) admin(ctx *fasthttp.RequestCtx) {
+	if s.inboundRoute(ctx) {
+		return
+	}
 	if !s.authorised(ctx) {
 		s.unauthorised(ctx)
 		return
@@ -32,7 +35,7 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 	if takes, ok := adminParams(parts); ok && ctx.IsGet() && !s.onlyParams(ctx, "GET "+string(ctx.Path()), takes...) {
 		return
 	}
-	if s.automationRoute(ctx, parts) {
+	if s.automationRoute(ctx, parts) || s.keysRoute(ctx, parts) {
 		return
 	}
 	switch {

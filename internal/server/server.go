@@ -25,6 +25,7 @@ import (
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/inbound"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -73,6 +74,10 @@ type Options struct {
 	// Deliverer sends automations and answers the delivery routes and metrics; nil leaves
 	// the replay routes answering 503.
 	Deliverer *deliver.Deliverer
+	// Keys and Ingest answer the events API for back ends and its keys; nil leaves them
+	// answering 503.
+	Keys   *inbound.Keys
+	Ingest *inbound.Ingester
 }
 
 // Server serves Pathlight over HTTP.
@@ -81,6 +86,8 @@ type Server struct {
 	tracker   *track.Tracker
 	reports   *analytics.Service
 	deliverer *deliver.Deliverer
+	keys      *inbound.Keys
+	ingest    *inbound.Ingester
 	rules     RulesManager
 	disk      func() DiskStatus
 	log       *slog.Logger
@@ -114,6 +121,8 @@ func New(o Options) *Server {
 		tracker:   o.Tracker,
 		reports:   o.Analytics,
 		deliverer: o.Deliverer,
+		keys:      o.Keys,
+		ingest:    o.Ingest,
 		rules:     o.Rules,
 		disk:      o.Disk,
 		log:       o.Logger,

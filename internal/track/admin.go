@@ -200,3 +200,10 @@ func (t *Tracker) Explain(vid, site, pageURL, slot, prompt string) (rules.Explan
 	}
 	return ex, nil
 }
+
+// UserVID returns the visitor id linked to user uid of site, "" when the user has none.
+func (t *Tracker) UserVID(site, uid string) (string, error) {
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	return t.linkedVID(w, site, uid)
+}

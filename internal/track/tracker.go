@@ -153,6 +153,9 @@ type Request struct {
 	// importing historic traffic through the admin API. Event times are clamped to it, and
 	// a Watcher hears its records as imported.
 	Now int64
+	// Offline marks events a back end sent through the events API: no device (the sender
+	// is not the visitor's browser), and no session opened (see event.Hit.Offline).
+	Offline bool
 }
 
 // Result is the answer to a Request. Reuse it with Reset.
@@ -188,7 +191,11 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 	b := req.Batch
 
 	w.device = t.ua.Parse(req.UserAgent)
-	if req.IP.IsValid() {
+	w.offline = req.Offline
+	if req.Offline {
+		w.device = event.Device{}
+	}
+	if req.IP.IsValid() && !req.Offline {
 		w.geo = t.geo.Lookup(req.IP)
 	}
 	if req.CDNCountry != "" && w.geo.Country == "" {
@@ -458,7 +465,7 @@ func (t *Tracker) decisionHit(w *work, req *Request, vid string, now int64) *eve
 func (t *Tracker) enrichHit(h *event.Hit, e *event.Event, site, vid string, now int64, w *work) {
 	clickIDs := h.Source.ClickIDs[:0]
 	query := h.Page.Query[:0]
-	*h = event.Hit{Event: e, Site: site, VID: vid, Device: w.device, Geo: w.geo}
+	*h = event.Hit{Event: e, Site: site, VID: vid, Device: w.device, Geo: w.geo, Offline: w.offline}
 	h.Page.Query, h.Source.ClickIDs = query, clickIDs
 	h.Time = now
 	if e.TS > 0 && e.TS < now {

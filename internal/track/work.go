@@ -12,8 +12,9 @@ import (
 // A work belongs to one call from pool.Get to putWork; nothing in it outlives the call except
 // what the store copies on commit.
 type work struct {
-	device event.Device
-	geo    event.Geo
+	device  event.Device
+	geo     event.Geo
+	offline bool // the request's events come from a back end (Request.Offline)
 
 	state journey.State // the visitor being tracked
 	other journey.State // a second journey: the known user's, during identity linking
@@ -56,6 +57,7 @@ func (w *work) reset() {
 	w.auto.reset()
 	w.geo = event.Geo{}
 	w.device = event.Device{}
+	w.offline = false
 	// Drop very large buffers instead of pooling them forever.
 	if cap(w.arena) > 1<<20 {
 		w.arena = nil
