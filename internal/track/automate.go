@@ -212,6 +212,11 @@ func (t *Tracker) FireDue(vid string, now int64, timerKeys [][]byte) (int, error
 		return 0, err
 	}
 	w.auto.site = w.auto.as.Site
+	if w.state.FirstSeen == 0 && w.state.LastSeen == 0 {
+		// No journey under this id (erased, or merged into a known user's): its timers go
+		// without firing, with the memory that armed them.
+		w.auto.as.Reset()
+	}
 	w.auto.fires = set.AutoDue(&w.state, &w.auto.as, now, w.auto.fires)
 	n := 0
 	for _, f := range w.auto.fires {

@@ -160,3 +160,31 @@ func TestAutomationsNeedConsent(t *testing.T) {
 		t.Fatal("a visitor without consent set off an automation")
 	}
 }
+
+// A timer armed by an anonymous visitor who then merged into a known user's journey does
+// not fire on the empty journey the anonymous id leaves behind.
+func TestTimerOfAMergedVisitorDoesNotFireEmpty(t *testing.T) {
+	db := openStore(t)
+	clock := time.UnixMilli(1736164800000)
+	tr := newTrackerOn(t, db, track.Config{Now: func() time.Time { return clock }})
+	tr.SetRules(autoSet(t, autoTrackRules))
+	known := &client{}
+	known.send(t, tr, identify("u-1"))
+	anon := &client{}
+	res := anon.send(t, tr, named("add_to_cart"))
+	anonVID := res.VID
+	anon.send(t, tr, identify("u-1")) // merges into the known user's journey
+	var keys [][]byte
+	start, end := automate.TimersUpTo(clock.Add(2 * time.Hour).UnixMilli())
+	_ = db.Scan(start, end, func(k, _ []byte) error { keys = append(keys, append([]byte(nil), k...)); return nil })
+	if len(keys) != 1 {
+		t.Fatalf("timers: %d; want the anonymous visitor's one", len(keys))
+	}
+	n, err := tr.FireDue(anonVID, clock.Add(2*time.Hour).UnixMilli(), keys)
+	if err != nil || n != 0 {
+		t.Fatalf("FireDue on the merged id = %d, %v; want nothing", n, err)
+	}
+	if countKeys(t, db, automate.PrefixTimer) != 0 || countKeys(t, db, automate.PrefixQueue) != 0 {
+		t.Fatal("the orphaned timer is still there, or fired")
+	}
+}
