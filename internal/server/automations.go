@@ -55,11 +55,12 @@ func (s *Server) onlyGet(ctx *fasthttp.RequestCtx, known []string) bool {
 		return false
 	}
 	var bad string
-	ctx.QueryArgs().VisitAll(func(k, _ []byte) {
-		if bad == "" && !slices.Contains(known, string(k)) {
+	for k := range ctx.QueryArgs().All() {
+		if !slices.Contains(known, string(k)) {
 			bad = string(k)
+			break
 		}
-	})
+	}
 	if bad != "" {
 		msg := "unknown query parameter " + quote(bad)
 		if len(known) > 0 {
