@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -48,30 +47,14 @@ func (s *Server) automationRoute(ctx *fasthttp.RequestCtx, parts []string) bool 
 	return true
 }
 
-// onlyGet answers 405 for another method and 400 for a query parameter not in known.
+// onlyGet answers 405 for another method and, as every admin GET does, 400 for a query
+// parameter not in known.
 func (s *Server) onlyGet(ctx *fasthttp.RequestCtx, known []string) bool {
 	if !ctx.IsGet() {
 		s.methodNotAllowed(ctx, "GET")
 		return false
 	}
-	var bad string
-	for k := range ctx.QueryArgs().All() {
-		if !slices.Contains(known, string(k)) {
-			bad = string(k)
-			break
-		}
-	}
-	if bad != "" {
-		msg := "unknown query parameter " + quote(bad)
-		if len(known) > 0 {
-			msg += " (this route takes " + strings.Join(known, ", ") + ")"
-		} else {
-			msg += " (this route takes none)"
-		}
-		s.fail(ctx, fasthttp.StatusBadRequest, "unknown_parameter", msg)
-		return false
-	}
-	return true
+	return s.onlyParams(ctx, "GET "+string(ctx.Path()), known...)
 }
 
 func (s *Server) onlyPost(ctx *fasthttp.RequestCtx) bool {

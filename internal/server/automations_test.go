@@ -189,13 +189,13 @@ func TestAutomationDeliveryThroughTheAdminAPI(t *testing.T) {
 		status       int
 		reason       string
 	}{
-		{"GET", "/api/v1/deliveries?colour=red", 400, "unknown_parameter"},
+		{"GET", "/api/v1/deliveries?colour=red", 400, "bad_request"},
 		{"GET", "/api/v1/deliveries?state=lost", 400, "bad_request"},
 		{"GET", "/api/v1/deliveries?limit=0", 400, "bad_request"},
 		{"GET", "/api/v1/deliveries?destination=nope", 404, "unknown_destination"},
 		{"POST", "/api/v1/deliveries/crm/msg_nope/replay", 404, "unknown_delivery"},
 		{"GET", "/api/v1/destinations/crm/replay", 405, "method"},
-		{"GET", "/api/v1/automations?x=1", 400, "unknown_parameter"},
+		{"GET", "/api/v1/automations?x=1", 400, "bad_request"},
 	} {
 		status, reason, body := call(t, c.method, base+c.path, "")
 		if status != c.status || !strings.HasPrefix(reason, c.reason+":") {
