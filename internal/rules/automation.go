@@ -45,6 +45,7 @@ type AutomationInfo struct {
 	Max         int      `json:"max,omitempty"`
 	Cooldown    int64    `json:"cooldown_ms,omitempty"`
 	To          []string `json:"to"`
+	Sites       []string `json:"sites,omitempty"` // the sites whose hits set it off; empty: every site
 }
 
 // Trigger returns the trigger as the rules file writes it, such as "reaches pricing_view" or
@@ -69,14 +70,16 @@ func (a *AutomationInfo) Trigger() string {
 
 // automation is a compiled automation.
 type automation struct {
-	info AutomationInfo
-	when *condition
-	seg  int // the segment of enters and leaves
+	sites scope
+	info  AutomationInfo
+	when  *condition
+	seg   int // the segment of enters and leaves
 }
 
 // Fire is one occurrence of an automation for a visitor: the tracker stores one delivery per
 // destination of To in the same commit as the hit (or timer) that fired it.
 type Fire struct {
+	Site       string // the site of the hit that set it off (or armed its timer)
 	Automation string
 	Trigger    string // as AutomationInfo.Trigger
 	At         int64  // Unix ms
@@ -111,6 +114,7 @@ type Timer struct {
 	ID   string `json:"id"`
 	Due  int64  `json:"due"`
 	From int64  `json:"from"`
+	Site string `json:"site,omitempty"` // the site of the hit that armed it
 }
 
 // Reset empties a for reuse.
@@ -143,14 +147,14 @@ func (a *AutoState) Stat(id string) FireStat {
 	return FireStat{ID: id}
 }
 
-func (a *AutoState) arm(id string, due, from int64) {
+func (a *AutoState) arm(id string, due, from int64, site string) {
 	for i := range a.Timers {
 		if a.Timers[i].ID == id {
-			a.Timers[i].Due, a.Timers[i].From = due, from
+			a.Timers[i].Due, a.Timers[i].From, a.Timers[i].Site = due, from, site
 			return
 		}
 	}
-	a.Timers = append(a.Timers, Timer{ID: id, Due: due, From: from})
+	a.Timers = append(a.Timers, Timer{ID: id, Due: due, From: from, Site: site})
 }
 
 func (a *AutoState) cancel(id string) {
@@ -241,6 +245,9 @@ func (s *Set) Automate(b *Before, st *journey.State, h *event.Hit, as *AutoState
 		as.Segments = append(as.Segments[:0], now...)
 	}
 	for _, a := range s.autos {
+		if !a.sites.serves(h.Site) {
+			continue // another site's automation: this hit neither fires nor arms it
+		}
 		in := &a.info
 		hit := false
 		switch in.On {
@@ -259,14 +266,14 @@ func (s *Set) Automate(b *Before, st *journey.State, h *event.Hit, as *AutoState
 			if in.Unless != "" && b.reached(s, st, in.Unless) {
 				as.cancel(in.ID)
 			} else if b.reached(s, st, in.Target) {
-				as.arm(in.ID, at+in.Wait, at)
+				as.arm(in.ID, at+in.Wait, at, h.Site)
 			}
 		case OnInactive:
 			// Any hit is activity: the visitor is inactive once none came for the wait.
-			as.arm(in.ID, at+in.Wait, at)
+			as.arm(in.ID, at+in.Wait, at, h.Site)
 		}
 		if hit {
-			fires = s.fire(c, a, as, at, fires)
+			fires = s.fire(c, a, as, at, h.Site, fires)
 		}
 	}
 	return fires
@@ -293,15 +300,15 @@ func (s *Set) AutoDue(st *journey.State, as *AutoState, now int64, fires []Fire)
 	as.Timers = kept
 	for _, t := range due {
 		a := s.automation(t.ID)
-		if a == nil || !s.timerHolds(a, st, t) {
+		if a == nil || !a.sites.serves(t.Site) || !s.timerHolds(a, st, t) {
 			continue
 		}
 		if c == nil {
 			c = s.getContext()
 			defer s.putContext(c)
 		}
-		c.reset(s, st, nil, t.Due)
-		fires = s.fire(c, a, as, t.Due, fires)
+		c.reset(s, st, &event.Hit{Event: noEvent, Site: t.Site}, t.Due)
+		fires = s.fire(c, a, as, t.Due, t.Site, fires)
 	}
 	return fires
 }
@@ -328,14 +335,14 @@ func (s *Set) automation(id string) *automation {
 }
 
 // fire appends a's firing when its condition and cap allow it.
-func (s *Set) fire(c *Context, a *automation, as *AutoState, at int64, fires []Fire) []Fire {
+func (s *Set) fire(c *Context, a *automation, as *AutoState, at int64, site string, fires []Fire) []Fire {
 	if capBlock(a, as.Stat(a.info.ID), at) != "" || !a.when.Eval(c) {
 		return fires
 	}
 	fs := as.stat(a.info.ID)
 	fs.N++
 	fs.Last = at
-	return append(fires, Fire{Automation: a.info.ID, Trigger: a.info.Trigger(), At: at, N: fs.N, To: a.info.To})
+	return append(fires, Fire{Site: site, Automation: a.info.ID, Trigger: a.info.Trigger(), At: at, N: fs.N, To: a.info.To})
 }
 
 // capBlock says which cap keeps a from firing at `at` again, "" when none.
@@ -398,22 +405,26 @@ func (c *compiler) automations(rs *rawSet) {
 		}
 		autoAt[ra.id] = ra.at
 		a := &automation{
+			sites: ra.scope.sites,
 			info: AutomationInfo{ID: ra.id, Description: ra.desc, On: ra.on, Target: ra.target, Wait: ra.wait,
-				Unless: ra.unless, Max: ra.max, Cooldown: ra.cooldown, To: ra.to},
+				Unless: ra.unless, Max: ra.max, Cooldown: ra.cooldown, To: ra.to, Sites: ra.scope.sites.list()},
 			when: c.cond(ra.when, scopeRule), seg: -1,
 		}
+		what := "automation " + quote(ra.id)
 		step := func(id string, at pos) {
-			if _, ok := c.stepIndex[id]; !ok {
+			i, ok := c.stepIndex[id]
+			if !ok {
 				c.errAt(at, "unknown step %q%s", id, suggest(id, c.stepIDs))
 				return
 			}
+			c.stepServes(i, a.sites, at, what)
 			if !slices.Contains(c.set.autoSteps, id) {
 				c.set.autoSteps = append(c.set.autoSteps, id)
 			}
 		}
 		switch ra.on {
 		case OnEnters, OnLeaves:
-			a.seg = c.segmentRef(ra.target, ra.targetAt, nil, "automation "+quote(ra.id))
+			a.seg = c.segmentRef(ra.target, ra.targetAt, a.sites, what)
 			c.set.autoSegs = true
 		case OnReaches, OnAfter:
 			step(ra.target, ra.targetAt)
@@ -429,7 +440,10 @@ func (c *compiler) automations(rs *rawSet) {
 			}
 		case OnConverts:
 			if ra.target != "" {
-				_, ok := c.stepIndex[ra.target]
+				i, ok := c.stepIndex[ra.target]
+				if ok {
+					c.stepServes(i, a.sites, ra.targetAt, what)
+				}
 				conv := slices.ContainsFunc(rs.steps, func(st *rawStep) bool { return st.id == ra.target && st.conversion })
 				switch {
 				case !ok:

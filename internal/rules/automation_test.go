@@ -201,3 +201,64 @@ func TestAdPlatformDestinationErrors(t *testing.T) {
 		}
 	}
 }
+
+// An automation serves the sites of its own sites key, else of its file's: another site's
+// hits neither fire it nor arm its timers, and it may only watch steps and segments that
+// serve its sites.
+func TestAutomationSiteScopes(t *testing.T) {
+	const shop = `sites: [shop]
+steps:
+  - {id: added, stage: decision, when: {event.name: add_to_cart}}
+destinations:
+  crm: {url: "https://crm.example/hook"}
+automations:
+  cart_added: {on: {reaches: added}, to: crm}
+`
+	const every = `steps:
+  - {id: signed_up, stage: decision, when: {event.name: signup}}
+automations:
+  signup_blog: {on: {reaches: signed_up}, sites: blog, to: crm}
+  cart_late:
+    sites: [shop]
+    on: {after: signed_up, wait: 1h}
+    to: crm
+`
+	const tests = `
+cases:
+  - name: the shop's automation fires on the shop
+    site: shop
+    hits:
+      - event: add_to_cart
+        expect: {automations: [cart_added]}
+      - event: signup
+        expect: {automations: []}
+      - wait: 2h
+        expect: {automations: [cart_late]}
+  - name: and not on the blog
+    site: blog
+    hits:
+      - event: add_to_cart
+        expect: {automations: []}
+      - event: signup
+        expect: {automations: [signup_blog]}
+      - wait: 2h
+        expect: {automations: []}
+`
+	fsys := fstest.MapFS{"r/shop.yaml": {Data: []byte(shop)}, "r/every.yaml": {Data: []byte(every)}, "r/tests/t.yaml": {Data: []byte(tests)}}
+	r, err := CheckFS(fsys, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() || r.Cases != 2 {
+		t.Fatalf("report:\n%s", r)
+	}
+	set, _ := Load(fsys, "r")
+	if a := set.Automations(); len(a) != 3 || strings.Join(a[0].Sites, ",") != "blog" || strings.Join(a[2].Sites, ",") != "shop" {
+		t.Fatalf("automations = %+v", a)
+	}
+	bad := strings.Replace(every, "signup_blog: {on: {reaches: signed_up}, sites: blog, to: crm}", "signup_blog: {on: {reaches: added}, sites: blog, to: crm}", 1)
+	_, err = Load(fstest.MapFS{"r/shop.yaml": {Data: []byte(shop)}, "r/every.yaml": {Data: []byte(bad)}}, "r")
+	if err == nil || !strings.Contains(err.Error(), `step "added" serves only shop, and automation "signup_blog" only blog`) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -33,7 +33,7 @@ const (
 var (
 	destinationKeys = []string{"url", "format", "secret_env", "secret_file", "timeout", "concurrency", "rate", "description",
 		"event_name", "currency", "conversion_action"}
-	automationKeys = []string{"on", "when", "cap", "to", "description"}
+	automationKeys = []string{"on", "when", "cap", "to", "description", "sites"}
 	onKeys         = []string{OnEnters, OnLeaves, OnReaches, OnStage, OnConverts, OnAfter, OnInactive, "wait", "unless"}
 	capKeys        = []string{"max", "cooldown"}
 )
@@ -51,6 +51,7 @@ type rawDestination struct {
 
 type rawAutomation struct {
 	at       pos
+	scope    rawScope
 	id       string
 	desc     string
 	on       string
@@ -242,6 +243,8 @@ func (d *dec) automation(e entry) *rawAutomation {
 			}
 		case "description":
 			ra.desc, _ = d.text(f.v, "description")
+		case "sites":
+			ra.scope = d.scope(f)
 		}
 	}) {
 		return nil

@@ -115,13 +115,13 @@ func (d *dec) siteID(n ast.Node) string {
 
 // rawCounts is how many rules of each kind a rawSet holds, to find those a file added.
 type rawCounts struct {
-	steps, segments, slots, experiments, prompts, funnels int
-	holdout, caps                                         bool
+	steps, segments, slots, experiments, prompts, funnels, automations int
+	holdout, caps                                                      bool
 }
 
 func (rs *rawSet) counts() rawCounts {
 	return rawCounts{len(rs.steps), len(rs.segments), len(rs.slots), len(rs.experiments), len(rs.prompts), len(rs.funnels),
-		rs.holdout != nil, rs.caps != nil}
+		len(rs.automations), rs.holdout != nil, rs.caps != nil}
 }
 
 // applyFileScope gives the rules added since before that have no `sites` of their own the
@@ -153,6 +153,9 @@ func (rs *rawSet) applyFileScope(before rawCounts, fs rawScope) {
 	for _, r := range rs.funnels[before.funnels:] {
 		set(&r.scope)
 	}
+	for _, r := range rs.automations[before.automations:] {
+		set(&r.scope)
+	}
 	if !before.holdout && rs.holdout != nil {
 		set(&rs.holdout.scope)
 	}
@@ -163,7 +166,7 @@ func (rs *rawSet) applyFileScope(before rawCounts, fs rawScope) {
 
 // RuleScope is one rule and the sites it serves, as GET /api/v1/rules lists them.
 type RuleScope struct {
-	Kind  string   `json:"kind"` // step, segment, slot, experiment, survey, chat, funnel, holdout or caps
+	Kind  string   `json:"kind"` // step, segment, slot, experiment, survey, chat, funnel, automation, holdout or caps
 	ID    string   `json:"id,omitempty"`
 	Sites []string `json:"sites,omitempty"` // empty: every site
 }
@@ -190,6 +193,9 @@ func (s *Set) Scopes() []RuleScope {
 	}
 	for _, f := range s.funnels {
 		add("funnel", f.ID, f.Sites)
+	}
+	for _, a := range s.autos {
+		add("automation", a.info.ID, a.sites)
 	}
 	if s.holdout != nil {
 		add("holdout", "", s.holdout.sites)

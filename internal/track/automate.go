@@ -1,6 +1,7 @@
 package track
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,9 +136,9 @@ func (t *Tracker) autoCommit(w *work, set *rules.Set) error {
 			}
 			d := automate.Delivery{
 				ID: automate.MessageID(a.vid, f.Automation, f.N, id), Destination: id, Seq: t.seq.Add(1),
-				VID: a.vid, Site: a.site, Automation: f.Automation, Trigger: f.Trigger, FiredAt: f.At, Created: now, Next: now,
+				VID: a.vid, Site: cmp.Or(f.Site, a.site), Automation: f.Automation, Trigger: f.Trigger, FiredAt: f.At, Created: now, Next: now,
 			}
-			body, send, err := automate.Build(&dest, &automate.Message{ID: d.ID, Site: a.site, Fire: f, St: &w.state,
+			body, send, err := automate.Build(&dest, &automate.Message{ID: d.ID, Site: d.Site, Fire: f, St: &w.state,
 				Granted: a.as.Granted > 0, Now: now})
 			if err != nil {
 				return fmt.Errorf("delivery of %s to %s: %w", f.Automation, id, err)
