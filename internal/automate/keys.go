@@ -12,14 +12,42 @@ import (
 //	w <due ms BE64> <vid> 0 <automation>     a timer of a time-based trigger, empty value
 //	q <destination> 0 <seq BE64>             a pending delivery (Delivery, JSON)
 //	k <destination> 0 <seq BE64>             a dead delivery, kept for replay (Delivery, JSON)
+//	f <fired ms BE64> <seq BE64>             one firing, for counts per day (Fired, JSON)
 //
-// Every one of them is listed in the visitor's ownership index, so an erase drops them.
+// Every one of them but the firing log is listed in the visitor's ownership index, so an
+// erase drops them; the firing log names no visitor.
 const (
 	PrefixAuto  = 'x'
 	PrefixTimer = 'w'
 	PrefixQueue = 'q'
 	PrefixDead  = 'k'
+	PrefixFired = 'f'
 )
+
+// Fired is a record of the firing log: which automation fired, for which site.
+type Fired struct {
+	Automation string `json:"a"`
+	Site       string `json:"s,omitempty"`
+}
+
+// FiredKey appends the firing log key of a firing at ms to dst.
+func FiredKey(dst []byte, at int64, seq uint64) []byte {
+	dst = binary.BigEndian.AppendUint64(append(dst, PrefixFired), uint64(at))
+	return binary.BigEndian.AppendUint64(dst, seq)
+}
+
+// FiredAt returns the time of a firing log key.
+func FiredAt(k []byte) int64 {
+	if len(k) < 9 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(k[1:9]))
+}
+
+// FiredRange returns the scan range of the firings in [from, to), Unix ms.
+func FiredRange(from, to int64) (start, end []byte) {
+	return FiredKey(nil, max(from, 0), 0), FiredKey(nil, max(to, 0), 0)
+}
 
 // AutoKey appends the key of vid's automation memory to dst.
 func AutoKey(dst []byte, vid string) []byte { return append(append(dst, PrefixAuto), vid...) }

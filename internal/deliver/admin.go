@@ -131,6 +131,9 @@ func (d *Deliverer) replay(dest string, p byte, match func(*automate.Delivery) b
 func (d *Deliverer) count(dest, outcome string) {
 	d.m.GetOrCreateCounter(`pathlight_deliveries_total{destination="` + dest + `",outcome="` + outcome + `"}`).Inc()
 	d.mu.Lock()
+	if outcome == "delivered" {
+		d.delivered[dest]++
+	}
 	if _, ok := d.pending[dest]; !ok {
 		d.pending[dest] = 0 // listed from now on, even when empty
 	}

@@ -76,12 +76,13 @@ type Deliverer struct {
 	// settled holds outbox keys whose attempt finished, with the number of the last pass
 	// started by then: a pass that started no later read the outbox from a snapshot that
 	// may predate the outcome, and must not take the key for due again.
-	settled map[string]uint64
-	passes  uint64
-	dests   map[string]*destState
-	oldest  map[string]int64 // per destination: Created of the oldest pending delivery, Unix ms
-	pending map[string]int
-	wg      sync.WaitGroup
+	settled   map[string]uint64
+	passes    uint64
+	dests     map[string]*destState
+	oldest    map[string]int64 // per destination: Created of the oldest pending delivery, Unix ms
+	delivered map[string]int64 // per destination: deliveries acknowledged since start
+	pending   map[string]int
+	wg        sync.WaitGroup
 }
 
 // New returns a Deliverer.
@@ -106,7 +107,7 @@ func New(cfg Config) *Deliverer {
 	}
 	d := &Deliverer{
 		cfg: cfg, wake: make(chan struct{}, 1), m: metrics.NewSet(),
-		inflight: map[string]bool{}, settled: map[string]uint64{}, dests: map[string]*destState{}, oldest: map[string]int64{}, pending: map[string]int{},
+		inflight: map[string]bool{}, settled: map[string]uint64{}, dests: map[string]*destState{}, oldest: map[string]int64{}, delivered: map[string]int64{}, pending: map[string]int{},
 	}
 	return d
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -15,6 +16,7 @@ import (
 // The automation routes of the admin API:
 //
 //	GET  /api/v1/automations                          the automations and destinations in force
+//	GET  /api/v1/automations/stats?from=&to=          firings per day, the outbox per destination, the last errors
 //	GET  /api/v1/deliveries?destination=&state=&limit= pending or dead deliveries, oldest first
 //	POST /api/v1/deliveries/{destination}/{id}/replay  send one delivery again (dead or pending)
 //	POST /api/v1/destinations/{destination}/replay     send every dead delivery of a destination again
@@ -24,6 +26,10 @@ func (s *Server) automationRoute(ctx *fasthttp.RequestCtx, parts []string) bool 
 	case parts[0] == "automations" && len(parts) == 1:
 		if s.onlyGet(ctx, nil) {
 			s.listAutomations(ctx)
+		}
+	case parts[0] == "automations" && len(parts) == 2 && parts[1] == "stats":
+		if s.onlyGet(ctx, []string{"from", "to"}) && s.deliveryDest(ctx, "") {
+			s.automationStats(ctx)
 		}
 	case parts[0] == "deliveries" && len(parts) == 1:
 		if s.onlyGet(ctx, []string{"destination", "state", "limit"}) {
@@ -174,4 +180,40 @@ func (s *Server) visitorAutomations(ctx *fasthttp.RequestCtx, vid string) {
 		Memory      rules.AutoState           `json:"memory"`
 		Automations []rules.AutomationExplain `json:"automations"`
 	}{st.VID, as, s.tracker.Rules().ExplainAutomations(st, &as, 0)})
+}
+
+// automationStats answers the firings per day over [from, to) (Unix ms; by default the 30
+// days before now) and the outbox now.
+func (s *Server) automationStats(ctx *fasthttp.RequestCtx) {
+	args := ctx.QueryArgs()
+	to := time.Now().UnixMilli()
+	from := to - 30*24*3_600_000
+	for _, p := range []struct {
+		name string
+		dst  *int64
+	}{{"from", &from}, {"to", &to}} {
+		if v := args.Peek(p.name); len(v) > 0 {
+			n, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil || n < 0 {
+				s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", p.name+" must be a time in Unix milliseconds")
+				return
+			}
+			*p.dst = n
+		}
+	}
+	if to <= from {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to must be after from")
+		return
+	}
+	var dests []string
+	for _, d := range s.tracker.Rules().Destinations() {
+		dests = append(dests, d.ID)
+	}
+	st, err := s.deliverer.Stats(from, to, dests)
+	if err != nil {
+		s.log.Error("automation stats", "err", err)
+		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the automations could not be read")
+		return
+	}
+	s.writeJSON(ctx, fasthttp.StatusOK, st)
 }

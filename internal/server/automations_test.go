@@ -217,6 +217,19 @@ func TestAutomationDeliveryThroughTheAdminAPI(t *testing.T) {
 	if !strings.Contains(body, `"automations":[{"id":"pricing_seen"`) {
 		t.Fatalf("explain = %s", body)
 	}
+	_, _, body = call(t, "GET", base+"/api/v1/automations/stats", "")
+	var stats deliver.Stats
+	if err := json.Unmarshal([]byte(body), &stats); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	if stats.Fired[today]["pricing_seen"] != 2 || len(stats.Destinations) != 1 || stats.Destinations[0].Delivered != 2 ||
+		stats.Destinations[0].Pending != 0 || stats.Destinations[0].Dead != 0 {
+		t.Fatalf("stats = %s", body)
+	}
+	if status, reason, _ := call(t, "GET", base+"/api/v1/automations/stats?from=x", ""); status != 400 || !strings.HasPrefix(reason, "bad_request") {
+		t.Fatalf("stats with a bad from = %d %q", status, reason)
+	}
 	_, _, metrics := call(t, "GET", base+"/metrics", "")
 	for _, w := range []string{`pathlight_deliveries_total{destination="crm",outcome="delivered"} 2`, `pathlight_deliveries_total{destination="crm",outcome="dead"} 1`, `pathlight_outbox_oldest_seconds{destination="crm"} 0`} {
 		if !strings.Contains(metrics, w) {

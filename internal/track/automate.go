@@ -129,6 +129,12 @@ func (t *Tracker) autoCommit(w *work, set *rules.Set) error {
 	now := t.now().UnixMilli()
 	for i := range a.fires {
 		f := &a.fires[i]
+		rec, err := json.Marshal(automate.Fired{Automation: f.Automation, Site: cmp.Or(f.Site, a.site)})
+		if err != nil {
+			return err
+		}
+		fk := w.key(func(d []byte) []byte { return automate.FiredKey(d, f.At, t.seq.Add(1)) })
+		w.ops = append(w.ops, Op{Key: fk, Value: w.key(func(d []byte) []byte { return append(d, rec...) }), TTL: t.cfg.Retention})
 		for _, id := range f.To {
 			dest, ok := set.Destination(id)
 			if !ok {
