@@ -15,10 +15,11 @@ import health from "./views/health.js";
 import surveys from "./views/surveys.js";
 import experiments from "./views/experiments.js";
 import rules from "./views/rules.js";
+import automations from "./views/automations.js";
 import visitor from "./views/visitor.js";
 import live from "./views/live.js";
 
-const renderers = { overview, journey, funnels, attribution, health, surveys, experiments, rules, visitor, live };
+const renderers = { overview, journey, funnels, attribution, health, surveys, experiments, rules, automations, visitor, live };
 
 // Settings every view shares; a view's own settings are dropped when another view is opened.
 const GLOBAL = ["range", "from", "to", "site"];

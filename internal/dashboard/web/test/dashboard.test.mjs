@@ -91,6 +91,7 @@ test("every view renders with data and without console errors", async () => {
     ["surveys", "#/surveys?range=90d", "[data-survey]"],
     ["experiments", "#/experiments?range=90d", "[data-experiment]"],
     ["rules", "#/rules?range=90d", ".kpi"],
+    ["automations", "#/automations?range=90d", "#chart-fired canvas"],
     ["visitor", `#/visitor?range=90d&vid=${visitor}`, ".timeline .session"],
     ["live", "#/live?range=90d", "#chart-live canvas"],
   ];
@@ -212,6 +213,41 @@ test("numbers, names and colours read evenly", async () => {
     await page.setViewportSize({ width: 1280, height: 860 });
   }
   assert.deepEqual(errors, [], "console errors");
+});
+
+test("the automations view shows the admin API's figures and retries a failed delivery", async () => {
+  // Wait until the outbox settles: every delivery to crm acknowledged, every one to broken
+  // failed at least once.
+  const settled = await until(
+    "the outbox to settle",
+    async () => {
+      const s = await env.admin(`/api/v1/automations/stats?from=0&to=${Date.now() + 86400000}`);
+      const by = Object.fromEntries(s.destinations.map((d) => [d.destination, d]));
+      return by.crm && by.crm.pending === 0 && by.broken.pending > 0 && by.broken.retrying === by.broken.pending && s;
+    },
+    60000,
+    500,
+  );
+  const d = await open("#/automations?range=90d", "automations");
+  assert.equal(await page.$eval("main#view", (m) => [...m.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).length), 0, "no stray text in the view");
+  const api = await env.admin(`/api/v1/automations/stats?from=${d.from}&to=${d.to}`);
+  const fired = Object.values(api.fired).reduce((n, byAuto) => n + (byAuto.cart_started || 0), 0);
+  assert.ok(fired > 0, "the traffic fired the automation");
+  assert.equal(Number(await page.$eval(".kpi[data-kpi=fired]", (k) => k.dataset.value)), fired, "fired in the period");
+  assert.equal(Number(await page.$eval("tr[data-key=cart_started] [data-col=fired]", (c) => c.dataset.value)), fired);
+  const broken = settled.destinations.find((x) => x.destination === "broken");
+  assert.equal(Number(await page.$eval("tr[data-key=broken] [data-col=retrying]", (c) => c.dataset.value)), broken.retrying, "retrying to broken");
+  assert.equal(Number(await page.$eval("tr[data-key=crm] [data-col=pending]", (c) => c.dataset.value)), 0, "nothing waits for crm");
+  assert.ok(env.hooks.got.crm >= broken.pending, "crm received the deliveries");
+  // The receiver's answer is shown as text, never as markup.
+  const err = await page.$eval("[data-col=error]", (c) => ({ text: c.textContent, bold: !!c.querySelector("b") }));
+  assert.match(err.text, /HTTP 503: <b>maintenance window<\/b>/);
+  assert.equal(err.bold, false);
+  const before = env.hooks.got.broken;
+  await page.click("button[data-replay]");
+  await until("the retry's answer", () => page.$eval("#replay-result", (r) => /1 back in the outbox/.test(r.textContent)), 10000);
+  await until("the retried delivery to reach the receiver", () => env.hooks.got.broken > before, 10000);
+  await shot("automations-retry");
 });
 
 test("visitor text is shown as text", async () => {

@@ -89,12 +89,48 @@ async function rulesDir(dir) {
 }
 
 /**
+ * receivers starts the webhook receivers of the automations on 127.0.0.1: /crm acknowledges
+ * every delivery, /broken answers 503 to all. It counts what each got.
+ */
+async function receivers() {
+  const got = { crm: 0, broken: 0 };
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.url === "/crm") {
+        got.crm++;
+        res.writeHead(204).end();
+      } else {
+        got.broken++;
+        res.writeHead(503, { "Content-Type": "text/plain" }).end("<b>maintenance window</b>");
+      }
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { server, got, url: `http://127.0.0.1:${server.address().port}` };
+}
+
+// automationRules sends every visitor's first add to cart to both receivers.
+function automationRules(url) {
+  return `destinations:
+  crm: {url: "${url}/crm"}
+  broken: {url: "${url}/broken"}
+automations:
+  cart_started:
+    on: {reaches: added_to_cart}
+    cap: once
+    to: [crm, broken]
+`;
+}
+
+/**
  * setup builds and starts the server, fills it with traffic and starts Chromium. Call stop()
  * when done. The world:
  *   api               the server's origin
  *   admin(path)       a GET of the admin API with the bearer token, decoded from JSON
  *   browser           the browser context (English, UTC, a fresh profile)
  *   fill              what the traffic filler did: {how, visitors, xssVisitor}
+ *   hooks             the automations' webhook receivers: {url, got: {crm, broken}}
  */
 export async function setup() {
   const dir = await mkdtemp(path.join(tmpdir(), "pathlight-dash-"));
@@ -107,6 +143,8 @@ export async function setup() {
   }
   const rules = await rulesDir(dir);
   await writeFile(path.join(rules, "spend.csv"), spend(Date.now()));
+  const hooks = await receivers();
+  await writeFile(path.join(rules, "automations.yaml"), automationRules(hooks.url));
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
   const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", rules, "--admin-token", TOKEN, "--sites", `${SITE}=${ORIGIN}`, "--log-level", "warn", "--rate-ip", "100000", "--burst-ip", "100000", "--rate-visitor", "100000", "--burst-visitor", "100000"];
@@ -145,8 +183,10 @@ export async function setup() {
     fill,
     browser,
     serverLog: () => log,
+    hooks,
     async stop() {
       await browser.close().catch(() => {});
+      hooks.server.close();
       proc.kill("SIGTERM");
       await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000)]);
       if (proc.exitCode === null) proc.kill("SIGKILL");

@@ -10,6 +10,7 @@ export const VIEWS = [
   ["surveys", "Surveys"],
   ["experiments", "Experiments"],
   ["rules", "Rules"],
+  ["automations", "Automations"],
   ["visitor", "Visitor"],
   ["live", "Live"],
 ];

@@ -16,9 +16,14 @@ export default async function visitor(ctx) {
     return;
   }
   const path = "/api/v1/visitors/" + encodeURIComponent(vid);
-  let v, ex, evs;
+  let v, ex, evs, autos;
   try {
-    [v, ex, evs] = await Promise.all([getJSON(path, { signal: ctx.signal }), getJSON(path + "/explain", { signal: ctx.signal }), events(vid, ctx.signal)]);
+    [v, ex, evs, autos] = await Promise.all([
+      getJSON(path, { signal: ctx.signal }),
+      getJSON(path + "/explain", { signal: ctx.signal }),
+      events(vid, ctx.signal),
+      getJSON(path + "/automations", { signal: ctx.signal }).catch((e) => (e.name === "AbortError" ? Promise.reject(e) : null)),
+    ]);
   } catch (e) {
     if (e.status === 404) {
       ctx.main.append(notice("warn", "No visitor with this id is stored (never seen, erased, or past the retention)."));
@@ -26,7 +31,29 @@ export default async function visitor(ctx) {
     }
     throw e;
   }
-  ctx.main.append(summary(v), h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v, evs)), counts(v)), explain(ex));
+  ctx.main.append(summary(v), h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v, evs)), counts(v)), explain(ex), ...fired(autos));
+}
+
+// fired lists the visitor's automations: how often each fired and when last, a timer still
+// waiting, and what would stop it now.
+function fired(a) {
+  const list = (a && a.automations) || [];
+  if (!list.length) return [];
+  return [card(
+    "Automations",
+    table(
+      [
+        { label: "Automation", get: (x) => h("code", null, x.id) },
+        { label: "Trigger", get: (x) => x.trigger },
+        { id: "fired", label: "Fired", num: true, get: (x) => f.int(x.fired), value: (x) => x.fired },
+        { label: "Last fired", get: (x) => (x.last_fired ? f.time(x.last_fired) : f.dash) },
+        { label: "Waiting until", get: (x) => (x.due ? f.time(x.due) : f.dash) },
+        { label: "Now", get: (x) => (x.ready ? "would fire" : x.failed ? `${x.blocked_by}: ${x.failed.field} ${x.failed.op} ${x.failed.want} (has ${x.failed.got})` : x.blocked_by) },
+      ],
+      list,
+      { key: (x) => x.id },
+    ),
+  )];
 }
 
 function summary(v) {
