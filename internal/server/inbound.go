@@ -65,6 +65,19 @@ func (s *Server) inboundRoute(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
+// eventsKeyOK reports whether a request to the events API carries a valid site API key.
+func (s *Server) eventsKeyOK(ctx *fasthttp.RequestCtx) bool {
+	if s.keys == nil || string(ctx.Path()) != "/api/v1/events" {
+		return false
+	}
+	scheme, secret, _ := bytes.Cut(bytes.TrimSpace(ctx.Request.Header.Peek("Authorization")), []byte(" "))
+	if !bytes.EqualFold(scheme, []byte("Bearer")) {
+		return false
+	}
+	_, ok, err := s.keys.Check(string(bytes.TrimSpace(secret)))
+	return ok && err == nil
+}
+
 // keysRoute answers the admin routes of API keys; it reports whether the path was one.
 func (s *Server) keysRoute(ctx *fasthttp.RequestCtx, parts []string) bool {
 	if parts[0] != "keys" || len(parts) > 2 {

@@ -266,7 +266,7 @@ func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
 	}
 	var small *fasthttp.ErrSmallBuffer
 	switch {
-	case errors.Is(err, fasthttp.ErrBodyTooLarge) && hasPrefix(ctx.Path(), "/api/v1/") && !s.authorised(ctx):
+	case errors.Is(err, fasthttp.ErrBodyTooLarge) && hasPrefix(ctx.Path(), "/api/v1/") && !s.authorised(ctx) && !s.eventsKeyOK(ctx):
 		s.unauthorised(ctx) // who may not call the admin API learns that first, whatever the size
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		limit := s.cfg.BodyLimit

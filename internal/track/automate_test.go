@@ -2,6 +2,7 @@ package track_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -186,5 +187,25 @@ func TestTimerOfAMergedVisitorDoesNotFireEmpty(t *testing.T) {
 	}
 	if countKeys(t, db, automate.PrefixTimer) != 0 || countKeys(t, db, automate.PrefixQueue) != 0 {
 		t.Fatal("the orphaned timer is still there, or fired")
+	}
+}
+
+// Imported history (a request with its own clock) fires no automation and arms no timer.
+func TestImportFiresNothing(t *testing.T) {
+	db := openStore(t)
+	tr := newTrackerOn(t, db, track.Config{})
+	tr.SetRules(autoSet(t, autoTrackRules))
+	b := &event.Batch{Site: "shop", VID: fmt.Sprintf("%032x", 5), Events: []event.Event{pageview("https://shop.example/pricing", ""), named("add_to_cart")}}
+	var res track.Result
+	if err := tr.Track(&track.Request{Batch: b, UserAgent: chromeUA, Now: time.Now().Add(-24 * time.Hour).UnixMilli()}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Accepted) != 2 {
+		t.Fatalf("accepted %v", res.Accepted)
+	}
+	for _, p := range []byte{automate.PrefixQueue, automate.PrefixTimer, automate.PrefixAuto, automate.PrefixFired} {
+		if n := countKeys(t, db, p); n != 0 {
+			t.Errorf("%d %c keys after an import", n, p)
+		}
 	}
 }

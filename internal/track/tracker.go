@@ -369,7 +369,9 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			}
 			h := w.hit(i)
 			t.enrichHit(h, e, b.Site, w.cur, now, w)
-			auto := set.HasAutomations()
+			// History imported with its own clock (Request.Now) fires nothing: a backfill must
+			// not send webhooks, nor arm timers that fell due long ago.
+			auto := set.HasAutomations() && req.Now == 0
 			if auto {
 				// A visitor minted for this request has no automation memory to read yet.
 				if err := t.autoBefore(w, set, h, b.Consent, minted && w.cur == vid); err != nil {

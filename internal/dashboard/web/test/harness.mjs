@@ -110,6 +110,21 @@ async function receivers() {
   return { server, got, url: `http://127.0.0.1:${server.address().port}` };
 }
 
+// cartHits sends live add-to-cart hits of a few visitors, which fire the automation
+// (imported history fires none), and returns how many.
+async function cartHits(api) {
+  const n = 12;
+  const ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+  for (let i = 0; i < n; i++) {
+    const vid = (0xca7000 + i).toString(16).padStart(32, "0");
+    const url = ORIGIN + "/products/jacket";
+    const body = { site: SITE, vid, events: [{ id: `live-pv-${i}`, type: "pageview", url }, { id: `live-cart-${i}`, type: "event", name: "add_to_cart", url }] };
+    const r = await fetch(api + "/v1/hit", { method: "POST", headers: { "Content-Type": "text/plain", Origin: ORIGIN, "User-Agent": ua }, body: JSON.stringify(body) });
+    if (!r.ok) throw new Error(`live hit: ${r.status} ${await r.text()}`);
+  }
+  return n;
+}
+
 // automationRules sends every visitor's first add to cart to both receivers.
 function automationRules(url) {
   return `destinations:
@@ -129,7 +144,7 @@ automations:
  *   api               the server's origin
  *   admin(path)       a GET of the admin API with the bearer token, decoded from JSON
  *   browser           the browser context (English, UTC, a fresh profile)
- *   fill              what the traffic filler did: {how, visitors, xssVisitor}
+ *   fill              what the traffic filler did: {how, visitors, xssVisitor, fired}
  *   hooks             the automations' webhook receivers: {url, got: {crm, broken}}
  */
 export async function setup() {
@@ -164,6 +179,7 @@ export async function setup() {
     return r.json();
   };
   const fill = await traffic({ bin, api, token: TOKEN, site: SITE, origin: ORIGIN });
+  fill.fired = await cartHits(api);
 
   // One Chromium with a fresh profile directory: the tests sign in and out in it.
   const flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
