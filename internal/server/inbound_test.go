@@ -198,6 +198,13 @@ func TestEventsAPIMovesTheJourneyAndItsAttribution(t *testing.T) {
 			t.Errorf("auth %q body %.40q = %d %q %s; want %d %s", c.auth, c.body, status, reason, body, c.status, c.reason)
 		}
 	}
+	big := `{"site":"shop","events":[{"id":"big","user_id":"u-42","type":"event","name":"x","props":{"note":"` + strings.Repeat("x", 70_000) + `"}}]}`
+	if status, reason, _ := sendEvents(t, base, auth, big); status != 413 || !strings.HasPrefix(reason, "body_too_large") {
+		t.Errorf("an oversized request with a valid key = %d %q; want 413 body_too_large", status, reason)
+	}
+	if status, _, _ := sendEvents(t, base, "Bearer plk_nope", big); status != 401 {
+		t.Errorf("an oversized request without a valid key = %d; want 401", status)
+	}
 	if status, _, body := call(t, "DELETE", base+"/api/v1/keys/"+key.ID, ""); status != 200 {
 		t.Fatalf("revoke = %d %s", status, body)
 	}

@@ -250,6 +250,26 @@ test("the automations view shows the admin API's figures and retries a failed de
   await shot("automations-retry");
 });
 
+test("an API key is made and revoked in the automations view", async () => {
+  await open("#/automations?range=90d", "automations");
+  await page.selectOption("#key-site", "shop");
+  await page.fill("#key-name", "crm <b>sync</b>");
+  await page.click("#key-name ~ button[type=submit]");
+  const secret = await until("the new key's secret", () => page.$eval("[data-secret]", (c) => c.textContent).catch(() => ""), 10000);
+  assert.match(secret, /^plk_[A-Za-z0-9_-]{40,}$/);
+  const keys = (await env.admin("/api/v1/keys")).keys;
+  assert.equal(keys.length, 1);
+  assert.equal(keys[0].name, "crm <b>sync</b>", "the name is kept as typed");
+  assert.ok(!JSON.stringify(keys).includes(secret), "the admin API never shows the secret again");
+  const r = await fetch(env.api + "/api/v1/events", { method: "POST", headers: { Authorization: "Bearer " + secret }, body: JSON.stringify({ site: SITE, events: [{ id: "ui-key-1", user_id: "u-ui", type: "event", name: "deal_won" }] }) });
+  assert.equal(r.status, 200, "the key sends events");
+  await page.click(`button[data-revoke="${keys[0].id}"]`);
+  await until("the key to be revoked", async () => (await env.admin("/api/v1/keys")).keys.length === 0, 10000);
+  await ready(page, "automations");
+  assert.equal(await page.$(`button[data-revoke="${keys[0].id}"]`), null, "the revoked key is no longer listed");
+  await shot("automations-keys");
+});
+
 test("visitor text is shown as text", async () => {
   await open("#/surveys?range=90d", "surveys");
   const shown = await page.$$eval("[data-survey=thanks_feedback] td.answer", (tds) => tds.map((td) => td.textContent));

@@ -14,13 +14,15 @@ const DAY = 86400000;
 export default async function automations(ctx) {
   const p = period(ctx.params);
   const q = new URLSearchParams({ from: String(p.from), to: String(p.to) });
-  const [defs, st] = await Promise.all([
+  const [defs, st, keys, sites] = await Promise.all([
     getJSON("/api/v1/automations", { signal: ctx.signal }),
     getJSON("/api/v1/automations/stats?" + q, { signal: ctx.signal }),
+    getJSON("/api/v1/keys", { signal: ctx.signal }),
+    getJSON("/api/v1/sites", { signal: ctx.signal }),
   ]);
   const autos = defs.automations || [];
   if (!autos.length) {
-    ctx.main.append(notice("info", "The rules define no automation. See the automations section of the rules guide."));
+    ctx.main.append(notice("info", "The rules define no automation. See the automations section of the rules guide."), keysCard(ctx, keys.keys || [], sites.sites || []));
     return;
   }
   const days = [];
@@ -118,6 +120,7 @@ export default async function automations(ctx) {
         { key: (e) => e.id, empty: "No failed delivery is waiting." },
       ),
     ),
+    keysCard(ctx, keys.keys || [], sites.sites || []),
   );
   if (total) {
     ctx.charts.draw(byDay, (t) => ({
@@ -129,6 +132,71 @@ export default async function automations(ctx) {
       series: autos.map((a) => ({ name: a.id, type: "bar", stack: "fired", barMaxWidth: 18, data: days.map((d) => (fired[d] || {})[a.id] || 0) })),
     }));
   }
+}
+
+// keysCard lists the site API keys of the events API, makes one (showing its secret this
+// once) and revokes one.
+function keysCard(ctx, keys, sites) {
+  const site = h("select", { id: "key-site", "aria-label": "Site of the key" }, sites.filter((s) => s.id).map((s) => h("option", { value: s.id }, s.id)));
+  const name = h("input", { type: "text", id: "key-name", placeholder: "What sends with it (crm, orders…)", "aria-label": "Name of the key", maxlength: "100" });
+  const out = h("div", { id: "key-created", "aria-live": "polite" });
+  const form = h(
+    "form",
+    {
+      class: "lookup",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const r = await (await request("/api/v1/keys", { method: "POST", body: { site: site.value, name: name.value.trim() } })).json();
+          out.replaceChildren(notice("info", h("strong", null, `Key ${r.id} for ${r.site}: copy it now, it is not shown again. `), h("code", { "data-secret": "" }, r.key)));
+          list.replaceChildren(keyTable(ctx, [...keys, r]));
+        } catch (err) {
+          out.replaceChildren(notice("error", "The key could not be created: " + err.message));
+        }
+      },
+    },
+    site,
+    name,
+    h("button", { type: "submit" }, "Create key"),
+  );
+  const list = h("div", null, keyTable(ctx, keys));
+  return card(
+    "API keys for back ends",
+    h("p", { class: "hint" }, "A key sends events for its site to ", h("code", null, "POST /api/v1/events"), " and does nothing else; only its hash is stored."),
+    list,
+    form,
+    out,
+  );
+}
+
+function keyTable(ctx, keys) {
+  return table(
+    [
+      { label: "Key", get: (k) => h("code", null, k.id) },
+      { label: "Site", get: (k) => k.site },
+      { label: "Name", get: (k) => k.name || f.dash },
+      { label: "Created", get: (k) => f.time(k.created_at) },
+      {
+        label: "",
+        get: (k) =>
+          h(
+            "button",
+            {
+              type: "button",
+              class: "ghost",
+              "data-revoke": k.id,
+              onclick: async () => {
+                await request("/api/v1/keys/" + encodeURIComponent(k.id), { method: "DELETE" });
+                if (ctx.live()) ctx.reload();
+              },
+            },
+            "Revoke",
+          ),
+      },
+    ],
+    keys,
+    { key: (k) => k.id, empty: "No key yet." },
+  );
 }
 
 // trigger writes an automation's trigger as the rules do.
