@@ -16,8 +16,9 @@ type AutomationExplain struct {
 }
 
 // ExplainAutomations evaluates every automation for the visitor of st, whose automation memory
-// is as, at now (Unix ms; 0: when the visitor was last seen), without changing either.
-func (s *Set) ExplainAutomations(st *journey.State, as *AutoState, now int64) []AutomationExplain {
+// is as, at now (Unix ms; 0: when the visitor was last seen), for a hit of site ("" for any),
+// without changing either.
+func (s *Set) ExplainAutomations(st *journey.State, as *AutoState, now int64, site string) []AutomationExplain {
 	if len(s.autos) == 0 {
 		return nil
 	}
@@ -26,7 +27,9 @@ func (s *Set) ExplainAutomations(st *journey.State, as *AutoState, now int64) []
 	}
 	c := s.getContext()
 	defer s.putContext(c)
-	c.reset(s, st, lastPage(st), now)
+	h := lastPage(st)
+	h.Site = site
+	c.reset(s, st, h, now)
 	out := make([]AutomationExplain, 0, len(s.autos))
 	for _, a := range s.autos {
 		fs := as.Stat(a.info.ID)
@@ -36,7 +39,9 @@ func (s *Set) ExplainAutomations(st *journey.State, as *AutoState, now int64) []
 				e.Due = t.Due
 			}
 		}
-		if b := capBlock(a, fs, c.now); b != "" {
+		if !a.sites.serves(site) {
+			e.BlockedBy = "serves only " + a.sites.String()
+		} else if b := capBlock(a, fs, c.now); b != "" {
 			e.BlockedBy = b
 		} else if f := failed(a.when, c); f != nil {
 			e.BlockedBy, e.Failed = "when", f

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/pathlight/pathlight/internal/journey"
 )
 
 const autoRules = `
@@ -260,5 +262,32 @@ cases:
 	_, err = Load(fstest.MapFS{"r/shop.yaml": {Data: []byte(shop)}, "r/every.yaml": {Data: []byte(bad)}}, "r")
 	if err == nil || !strings.Contains(err.Error(), `step "added" serves only shop, and automation "signup_blog" only blog`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestExplainAutomations(t *testing.T) {
+	set, err := Load(fstest.MapFS{"r/rules.yaml": {Data: []byte(autoRules)}}, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &journey.State{VID: "v", LastSeen: 1736164800000, FirstSeen: 1736164800000}
+	as := &AutoState{Fired: []FireStat{{ID: "demo_offer", N: 1, Last: 1736164000000}, {ID: "pricing_views", N: 1, Last: 1736164700000}},
+		Timers: []Timer{{ID: "cart_abandoned", Due: 1736168400000, From: 1736164800000}}}
+	ex := set.ExplainAutomations(st, as, 0, "")
+	by := map[string]AutomationExplain{}
+	for _, e := range ex {
+		by[e.ID] = e
+	}
+	if e := by["demo_offer"]; e.Fired != 1 || e.Ready || !strings.Contains(e.BlockedBy, "once") {
+		t.Errorf("demo_offer = %+v; want fired once and capped", e)
+	}
+	if e := by["pricing_views"]; e.Ready || !strings.Contains(e.BlockedBy, "cooldown 1h") {
+		t.Errorf("pricing_views = %+v; want the cooldown", e)
+	}
+	if e := by["cart_abandoned"]; !e.Ready || e.Due != 1736168400000 {
+		t.Errorf("cart_abandoned = %+v; want ready with its timer", e)
+	}
+	if e := by["bought"]; !e.Ready || e.Fired != 0 {
+		t.Errorf("bought = %+v", e)
 	}
 }

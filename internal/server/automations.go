@@ -179,7 +179,7 @@ func (s *Server) visitorAutomations(ctx *fasthttp.RequestCtx, vid string) {
 		VID         string                    `json:"vid"`
 		Memory      rules.AutoState           `json:"memory"`
 		Automations []rules.AutomationExplain `json:"automations"`
-	}{st.VID, as, s.tracker.Rules().ExplainAutomations(st, &as, 0)})
+	}{st.VID, as, s.tracker.Rules().ExplainAutomations(st, &as, 0, "")})
 }
 
 // automationStats answers the firings per day over [from, to) (Unix ms; by default the 30

@@ -196,7 +196,7 @@ func (t *Tracker) Explain(vid, site, pageURL, slot, prompt string) (rules.Explan
 		if err != nil {
 			return ex, err
 		}
-		ex.Automations = set.ExplainAutomations(st, &as, ex.Now)
+		ex.Automations = set.ExplainAutomations(st, &as, ex.Now, site)
 	}
 	return ex, nil
 }
