@@ -93,8 +93,9 @@ type Fire struct {
 // journey.
 type AutoState struct {
 	Site string `json:"site,omitempty"` // the site of the visitor's last hit
-	// Granted is when a hit of the visitor last said consent: granted (Unix ms; 0: never).
-	// Ad platform destinations get only such visitors.
+	// Granted is when a hit of the visitor first said consent: granted (Unix ms; 0: never).
+	// Ad platform destinations get only such visitors. A visitor who later denies consent
+	// is not tracked at all, so nothing fires for them any more.
 	Granted  int64      `json:"granted,omitempty"`
 	Segments []string   `json:"segments,omitempty"`
 	Fired    []FireStat `json:"fired,omitempty"`

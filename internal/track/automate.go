@@ -105,8 +105,8 @@ func (t *Tracker) autoBefore(w *work, set *rules.Set, h *event.Hit, consent even
 		}
 	}
 	a.site, a.as.Site = h.Site, h.Site
-	if consent == event.ConsentGranted {
-		a.as.Granted = h.Time
+	if consent == event.ConsentGranted && a.as.Granted == 0 {
+		a.as.Granted = h.Time // once: a visitor's every hit saying so must not rewrite the memory
 	}
 	a.fires = set.AutoDue(&w.state, &a.as, h.Time, a.fires)
 	set.AutoBefore(&w.state, &a.before)
