@@ -121,7 +121,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: analytics.NewSpendSources(cfg.Data, spendAdmit(db)),
-		Keys: inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
+		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
 	})
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
 	if cfg.Demo {
