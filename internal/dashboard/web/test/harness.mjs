@@ -111,8 +111,8 @@ async function receivers() {
 }
 
 // cartHits sends live add-to-cart hits of a few visitors, which fire the automation
-// (imported history fires none), and returns how many.
-async function cartHits(api) {
+// (imported history fires none), notes their ids in vids and returns how many.
+async function cartHits(api, vids) {
   const n = 12;
   const ua = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
   for (let i = 0; i < n; i++) {
@@ -121,6 +121,7 @@ async function cartHits(api) {
     const body = { site: SITE, vid, events: [{ id: `live-pv-${i}`, type: "pageview", url }, { id: `live-cart-${i}`, type: "event", name: "add_to_cart", url }] };
     const r = await fetch(api + "/v1/hit", { method: "POST", headers: { "Content-Type": "text/plain", Origin: ORIGIN, "User-Agent": ua }, body: JSON.stringify(body) });
     if (!r.ok) throw new Error(`live hit: ${r.status} ${await r.text()}`);
+    vids.push(vid);
   }
   return n;
 }
@@ -144,7 +145,8 @@ automations:
  *   api               the server's origin
  *   admin(path)       a GET of the admin API with the bearer token, decoded from JSON
  *   browser           the browser context (English, UTC, a fresh profile)
- *   fill              what the traffic filler did: {how, visitors, xssVisitor, fired}
+ *   fill              what the traffic filler did: {how, visitors, xssVisitor, fired, liveVids}
+ *                     (liveVids: the visitors of live hits besides the xss visitor's)
  *   hooks             the automations' webhook receivers: {url, got: {crm, broken}}
  */
 export async function setup() {
@@ -179,7 +181,8 @@ export async function setup() {
     return r.json();
   };
   const fill = await traffic({ bin, api, token: TOKEN, site: SITE, origin: ORIGIN });
-  fill.fired = await cartHits(api);
+  fill.liveVids = [];
+  fill.fired = await cartHits(api, fill.liveVids);
 
   // One Chromium with a fresh profile directory: the tests sign in and out in it.
   const flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
