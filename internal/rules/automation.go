@@ -100,7 +100,18 @@ type AutoState struct {
 	Segments []string   `json:"segments,omitempty"`
 	Fired    []FireStat `json:"fired,omitempty"`
 	Timers   []Timer    `json:"timers,omitempty"`
+
+	changed bool // since Reset or Saved: the memory must be written again
 }
+
+// Changed reports whether a changed since it was loaded (Reset) or last Saved.
+func (a *AutoState) Changed() bool { return a.changed }
+
+// MarkChanged records a change made outside this package (the site, a consent grant).
+func (a *AutoState) MarkChanged() { a.changed = true }
+
+// Saved records that a has been written as it is.
+func (a *AutoState) Saved() { a.changed = false }
 
 // FireStat is how often one automation fired for the visitor and when last.
 type FireStat struct {
@@ -121,6 +132,7 @@ type Timer struct {
 // Reset empties a for reuse.
 func (a *AutoState) Reset() {
 	a.Site, a.Granted, a.Segments, a.Fired, a.Timers = "", 0, a.Segments[:0], a.Fired[:0], a.Timers[:0]
+	a.changed = false
 }
 
 // Empty reports whether a remembers nothing.
@@ -149,6 +161,7 @@ func (a *AutoState) Stat(id string) FireStat {
 }
 
 func (a *AutoState) arm(id string, due, from int64, site string) {
+	a.changed = true
 	for i := range a.Timers {
 		if a.Timers[i].ID == id {
 			a.Timers[i].Due, a.Timers[i].From, a.Timers[i].Site = due, from, site
@@ -158,8 +171,14 @@ func (a *AutoState) arm(id string, due, from int64, site string) {
 	a.Timers = append(a.Timers, Timer{ID: id, Due: due, From: from, Site: site})
 }
 
+func (a *AutoState) armed(id string) bool {
+	return slices.ContainsFunc(a.Timers, func(t Timer) bool { return t.ID == id })
+}
+
 func (a *AutoState) cancel(id string) {
+	n := len(a.Timers)
 	a.Timers = slices.DeleteFunc(a.Timers, func(t Timer) bool { return t.ID == id })
+	a.changed = a.changed || len(a.Timers) != n
 }
 
 // Before is what a hit may change that triggers compare against: taken by AutoBefore before
@@ -243,7 +262,10 @@ func (s *Set) Automate(b *Before, st *journey.State, h *event.Hit, as *AutoState
 				left = append(left, id)
 			}
 		}
-		as.Segments = append(as.Segments[:0], now...)
+		if len(entered) > 0 || len(left) > 0 {
+			as.Segments = append(as.Segments[:0], now...)
+			as.changed = true
+		}
 	}
 	for _, a := range s.autos {
 		if !a.sites.serves(h.Site) {
@@ -270,8 +292,12 @@ func (s *Set) Automate(b *Before, st *journey.State, h *event.Hit, as *AutoState
 				as.arm(in.ID, at+in.Wait, at, h.Site)
 			}
 		case OnInactive:
-			// Any hit is activity: the visitor is inactive once none came for the wait.
-			as.arm(in.ID, at+in.Wait, at, h.Site)
+			// Any hit is activity: the visitor is inactive once none came for the wait. The
+			// timer is armed once and moved only when it falls due (see AutoDue), so that
+			// hits do not rewrite it.
+			if !as.armed(in.ID) {
+				as.arm(in.ID, at+in.Wait, at, h.Site)
+			}
 		}
 		if hit {
 			fires = s.fire(c, a, as, at, h.Site, fires)
@@ -299,10 +325,20 @@ func (s *Set) AutoDue(st *journey.State, as *AutoState, now int64, fires []Fire)
 		due = append(due, t)
 	}
 	as.Timers = kept
+	as.changed = as.changed || len(due) > 0
 	for _, t := range due {
 		a := s.automation(t.ID)
 		if a == nil || !a.sites.serves(t.Site) || !s.timerHolds(a, st, t) {
 			continue
+		}
+		if a.info.On == OnInactive && st.LastSeen > t.From {
+			// The visitor came back since the timer was armed: inactive only a wait after
+			// the last visit.
+			t.From, t.Due = st.LastSeen, st.LastSeen+a.info.Wait
+			if t.Due > now {
+				as.arm(t.ID, t.Due, t.From, t.Site)
+				continue
+			}
 		}
 		if c == nil {
 			c = s.getContext()
@@ -321,7 +357,7 @@ func (s *Set) timerHolds(a *automation, st *journey.State, t Timer) bool {
 	case OnAfter:
 		return a.info.Unless == "" || st.Step(a.info.Unless).LastAt < t.From
 	case OnInactive:
-		return st.LastSeen <= t.From
+		return true // moved to a wait after the last visit by AutoDue
 	}
 	return false
 }
@@ -341,6 +377,7 @@ func (s *Set) fire(c *Context, a *automation, as *AutoState, at int64, site stri
 		return fires
 	}
 	fs := as.stat(a.info.ID)
+	as.changed = true
 	fs.N++
 	fs.Last = at
 	return append(fires, Fire{Site: site, Automation: a.info.ID, Trigger: a.info.Trigger(), At: at, N: fs.N, To: a.info.To})

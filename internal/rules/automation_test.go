@@ -87,6 +87,16 @@ cases:
         expect: {automations: [lapsed]}
       - wait: 31d
         expect: {automations: []}
+  - name: a visit moves the inactivity timer to a wait after it
+    hits:
+      - pageview: /
+      - pageview: /
+        wait: 20d
+        expect: {automations: []}
+      - wait: 11d
+        expect: {automations: []}
+      - wait: 20d
+        expect: {automations: [lapsed]}
   - name: no consent, no automation
     visitor: {consent: denied}
     hits:
@@ -105,7 +115,7 @@ func TestAutomationRuleTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.OK() || r.Cases != 4 {
+	if !r.OK() || r.Cases != 5 {
 		t.Fatalf("report:\n%s", r)
 	}
 	// The same cases with the expectations turned around must fail, at their lines.

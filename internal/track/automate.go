@@ -104,9 +104,14 @@ func (t *Tracker) autoBefore(w *work, set *rules.Set, h *event.Hit, consent even
 			return err
 		}
 	}
-	a.site, a.as.Site = h.Site, h.Site
+	a.site = h.Site
+	if a.as.Site != h.Site {
+		a.as.Site = h.Site
+		a.as.MarkChanged()
+	}
 	if consent == event.ConsentGranted && a.as.Granted == 0 {
 		a.as.Granted = h.Time // once: a visitor's every hit saying so must not rewrite the memory
+		a.as.MarkChanged()
 	}
 	a.fires = set.AutoDue(&w.state, &a.as, h.Time, a.fires)
 	set.AutoBefore(&w.state, &a.before)
@@ -174,6 +179,9 @@ func (t *Tracker) autoCommit(w *work, set *rules.Set) error {
 		}
 	}
 	a.timers = append(a.timers[:0], a.as.Timers...)
+	if !a.as.Changed() {
+		return nil
+	}
 	val, err := json.Marshal(&a.as)
 	if err != nil {
 		return err
@@ -186,6 +194,7 @@ func (t *Tracker) autoCommit(w *work, set *rules.Set) error {
 		}
 		a.was = append(a.was[:0], val...)
 	}
+	a.as.Saved()
 	return nil
 }
 
