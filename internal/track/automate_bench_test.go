@@ -10,8 +10,8 @@ import (
 )
 
 // BenchmarkTrackAutomations measures a returning visitor's pageview with the rules alone and
-// with automations watching steps, segments and inactivity (an inactivity timer moves on
-// every hit, the costliest case), and reports the ratio of the two in the same run.
+// with automations watching a segment, conversions and inactivity (each hit then reads the
+// visitor's automation memory), and reports the ratio of the two in the same run.
 func BenchmarkTrackAutomations(b *testing.B) {
 	const base = `
 steps:
