@@ -96,6 +96,7 @@ func (t *Tracker) Erase(vid string) (int, error) {
 	t.lock(w)
 	defer t.unlock(w)
 	t.cache.drop(vid)
+	t.cache.drop(autoCacheKey(vid))
 
 	// Delete what the index lists in chunks, each index entry with the keys it stands for,
 	// then the state together with the event keys still waiting in it.

@@ -72,22 +72,35 @@ func (t *Tracker) autoLoad(w *work, vid string, fresh bool) error {
 	if fresh {
 		return nil
 	}
-	val, err := t.st.Get(automate.AutoKey(nil, vid), nil)
-	if errors.Is(err, ErrNotFound) {
-		return nil
+	ck := autoCacheKey(vid)
+	val, cached := t.cache.get(ck, a.was[:0])
+	if !cached {
+		var err error
+		val, err = t.st.Get(automate.AutoKey(nil, vid), a.was[:0])
+		if errors.Is(err, ErrNotFound) {
+			val, err = val[:0], nil
+		}
+		if err != nil {
+			return fmt.Errorf("automations of %s: %w", vid, err)
+		}
+		t.cache.put(ck, val) // empty: the visitor has no automation memory
 	}
-	if err != nil {
-		return fmt.Errorf("automations of %s: %w", vid, err)
+	a.was = val
+	if len(val) == 0 {
+		return nil
 	}
 	if err := json.Unmarshal(val, &a.as); err != nil {
 		t.cfg.Logger.Error("automation memory does not decode; starting afresh", "vid", vid, "err", err)
 		a.as.Reset()
 		return nil
 	}
-	a.was = append(a.was[:0], val...)
 	a.timers = append(a.timers[:0], a.as.Timers...)
 	return nil
 }
+
+// autoCacheKey is the state cache's key of a visitor's automation memory, beside (and never
+// equal to) the visitor id the cache keeps the journey under.
+func autoCacheKey(vid string) string { return "x\x00" + vid }
 
 // autoBefore prepares the evaluation of hit h: the memory of the visitor it is recorded
 // under (committing the memory of another visitor the batch left), the timers due by the
@@ -99,6 +112,8 @@ func (t *Tracker) autoBefore(w *work, set *rules.Set, h *event.Hit, consent even
 			if err := t.autoCommit(w, set); err != nil {
 				return err
 			}
+			// Its memory is committed with the batch, after the cache would learn of it.
+			t.cache.drop(autoCacheKey(a.vid))
 		}
 		if err := t.autoLoad(w, w.cur, fresh); err != nil {
 			return err
@@ -198,8 +213,12 @@ func (t *Tracker) autoCommit(w *work, set *rules.Set) error {
 	return nil
 }
 
-// autoCommitted wakes the deliverer after a commit that stored deliveries or timers.
+// autoCommitted keeps the committed automation memory in the state cache and wakes the
+// deliverer after a commit that stored deliveries or timers.
 func (t *Tracker) autoCommitted(w *work) {
+	if w.auto.loaded {
+		t.cache.put(autoCacheKey(w.auto.vid), w.auto.was)
+	}
 	if w.auto.stored && t.cfg.OnOutbox != nil {
 		t.cfg.OnOutbox()
 	}

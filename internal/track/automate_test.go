@@ -209,3 +209,28 @@ func TestImportFiresNothing(t *testing.T) {
 		}
 	}
 }
+
+// The automation memory is cached with the journey and leaves with it: after an erase, the
+// same visitor id starts with no memory, so a once-capped automation fires again.
+func TestEraseForgetsTheCachedAutomationMemory(t *testing.T) {
+	db := openStore(t)
+	tr := newTrackerOn(t, db, track.Config{})
+	tr.SetRules(autoSet(t, autoTrackRules))
+	c := &client{}
+	res := c.send(t, tr, pageview("https://shop.example/pricing", ""))
+	c.send(t, tr, pageview("https://shop.example/pricing", ""))
+	if n := len(deliveries(t, db, automate.PrefixQueue)); n != 2 {
+		t.Fatalf("deliveries %d; want 2 (once, to two destinations)", n)
+	}
+	if _, err := tr.Erase(res.VID); err != nil {
+		t.Fatal(err)
+	}
+	c.send(t, tr, pageview("https://shop.example/pricing", ""))
+	if n := len(deliveries(t, db, automate.PrefixQueue)); n != 2 {
+		t.Fatalf("deliveries after the erase and a new visit: %d; want 2 (fired afresh)", n)
+	}
+	as, err := tr.AutoState(res.VID)
+	if err != nil || as.Stat("pricing").N != 1 {
+		t.Fatalf("memory after the erase: %+v, %v", as, err)
+	}
+}
