@@ -1,9 +1,11 @@
 package automate
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strconv"
 )
 
@@ -48,4 +50,49 @@ func MessageID(vid, automation string, n uint32, dest string) string {
 	h.Write([]byte{0})
 	h.Write([]byte(dest))
 	return "msg_" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// A delivery is stored as a record: one line of JSON with its head (what the deliverer
+// decides on at every pass: destination, visitor, next attempt, creation), a newline, then
+// the whole delivery as JSON. Reading the head skips the body, so a pass over a long backlog
+// does not parse every body. encoding/json never writes a raw newline, so the first one
+// ends the head.
+
+// Head is the part of a delivery a pass of the deliverer reads.
+type Head struct {
+	Destination string `json:"d"`
+	VID         string `json:"v"`
+	Next        int64  `json:"n"`
+	Created     int64  `json:"c"`
+}
+
+// MarshalRecord encodes d as it is stored.
+func (d *Delivery) MarshalRecord() ([]byte, error) {
+	head, err := json.Marshal(Head{Destination: d.Destination, VID: d.VID, Next: d.Next, Created: d.Created})
+	if err != nil {
+		return nil, err
+	}
+	full, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, '\n'), full...), nil
+}
+
+// UnmarshalHead decodes the head of a stored delivery.
+func UnmarshalHead(rec []byte, h *Head) error {
+	i := bytes.IndexByte(rec, '\n')
+	if i < 0 {
+		return errors.New("delivery record without a head")
+	}
+	return json.Unmarshal(rec[:i], h)
+}
+
+// UnmarshalRecord decodes a stored delivery.
+func UnmarshalRecord(rec []byte, d *Delivery) error {
+	i := bytes.IndexByte(rec, '\n')
+	if i < 0 {
+		return errors.New("delivery record without a head")
+	}
+	return json.Unmarshal(rec[i+1:], d)
 }

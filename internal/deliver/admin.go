@@ -1,7 +1,6 @@
 package deliver
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,7 +36,7 @@ func (d *Deliverer) List(dest, state string, limit int) ([]Listed, error) {
 	out := []Listed{}
 	err := d.cfg.Store.Scan(start, end, func(_, v []byte) error {
 		var del automate.Delivery
-		if err := json.Unmarshal(v, &del); err != nil {
+		if err := automate.UnmarshalRecord(v, &del); err != nil {
 			return nil
 		}
 		del.Body = nil
@@ -87,7 +86,7 @@ func (d *Deliverer) replay(dest string, p byte, match func(*automate.Delivery) b
 	start, end := automate.Range(p, dest)
 	err := d.cfg.Store.Scan(start, end, func(_, v []byte) error {
 		var del automate.Delivery
-		if json.Unmarshal(v, &del) == nil && match(&del) {
+		if automate.UnmarshalRecord(v, &del) == nil && match(&del) {
 			found = append(found, del)
 			if limit > 0 && len(found) >= limit {
 				return track.ErrStop
@@ -108,7 +107,7 @@ func (d *Deliverer) replay(dest string, p byte, match func(*automate.Delivery) b
 		if dead {
 			del.Created, del.Attempts = now, 0
 		}
-		val, err := json.Marshal(del)
+		val, err := del.MarshalRecord()
 		if err != nil {
 			return n, err
 		}
@@ -184,11 +183,8 @@ func (d *Deliverer) outboxStats() {
 		if n++; n > maxScan {
 			return track.ErrStop
 		}
-		var del struct {
-			Destination string `json:"destination"`
-			Created     int64  `json:"created"`
-		}
-		if json.Unmarshal(v, &del) != nil {
+		var del automate.Head
+		if automate.UnmarshalHead(v, &del) != nil {
 			return nil
 		}
 		pending[del.Destination]++

@@ -3,7 +3,6 @@ package deliver
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -91,12 +90,12 @@ func (d *Deliverer) attempt(ctx context.Context, ds *destState, dest rules.Desti
 		if next.Sub(time.UnixMilli(del.Created)) > d.cfg.Backoff.Horizon {
 			outcome = "dead"
 			del.DeadAt = now.UnixMilli()
-			val, _ := json.Marshal(del)
+			val, _ := del.MarshalRecord()
 			writes = append(writes, track.OwnedWrite{Key: guard, Delete: true}, track.OwnedWrite{Key: del.Key(true), Value: val})
 		} else {
 			outcome = "failed"
 			del.Next = next.UnixMilli()
-			val, _ := json.Marshal(del)
+			val, _ := del.MarshalRecord()
 			writes = append(writes, track.OwnedWrite{Key: guard, Value: val})
 		}
 	}

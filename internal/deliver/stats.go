@@ -93,7 +93,7 @@ func (d *Deliverer) Stats(from, to int64, dests []string) (*Stats, error) {
 				return track.ErrStop
 			}
 			var del automate.Delivery
-			if json.Unmarshal(v, &del) != nil {
+			if automate.UnmarshalRecord(v, &del) != nil {
 				return nil
 			}
 			ds := dest(del.Destination)

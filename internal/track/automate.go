@@ -173,7 +173,7 @@ func (t *Tracker) autoCommit(w *work, set *rules.Set) error {
 				continue
 			}
 			d.Body = body
-			val, err := json.Marshal(&d)
+			val, err := d.MarshalRecord()
 			if err != nil {
 				return err
 			}

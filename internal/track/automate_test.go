@@ -48,7 +48,7 @@ func deliveries(t testing.TB, db *store.DB, p byte) []automate.Delivery {
 	start, end := automate.Range(p, "")
 	if err := db.Scan(start, end, func(_, v []byte) error {
 		var d automate.Delivery
-		if err := json.Unmarshal(v, &d); err != nil {
+		if err := automate.UnmarshalRecord(v, &d); err != nil {
 			return err
 		}
 		out = append(out, d)
