@@ -457,3 +457,48 @@ func TestNoDeliveryTwiceFromAStaleSnapshot(t *testing.T) {
 		t.Fatalf("%d deliveries acknowledged in %d requests; want %d in as many", len(acked), attempts, visitors)
 	}
 }
+
+// A destination's rate bounds the requests a second, whatever its concurrency: on a frozen
+// clock one pass sends at most a second's worth, and a second later a second's worth more.
+func TestRateLimitPerDestination(t *testing.T) {
+	r := newReceiver(t)
+	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	src := fmt.Sprintf(`
+steps:
+  - {id: viewed, stage: consideration, when: {event.type: pageview}}
+destinations:
+  crm: {url: %q, secret_env: CRM_SECRET, concurrency: 10, rate: 3}
+automations:
+  every_page: {on: {reaches: viewed}, to: crm}
+`, r.srv.URL)
+	set, err := rules.Load(fstest.MapFS{"r/a.yaml": {Data: []byte(src)}}, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	clock := func() time.Time { return now }
+	st := trackstore.New(db)
+	e := &env{db: db, tr: track.New(st, nil, set, track.Config{Now: clock})}
+	e.d = deliver.New(deliver.Config{Tracker: e.tr, Store: st, Now: clock, Getenv: func(string) string { return secret }})
+	for range 10 {
+		e.visit(t, "", "/p")
+	}
+	sent := func() int { _, _, n, _ := r.snapshot(); return n }
+	for range 3 {
+		e.d.Pass(context.Background())
+		e.d.Wait()
+	}
+	if n := sent(); n != 3 {
+		t.Fatalf("requests on a frozen clock = %d; want 3 (the rate)", n)
+	}
+	now = now.Add(time.Second)
+	e.d.Pass(context.Background())
+	e.d.Wait()
+	if n := sent(); n != 6 {
+		t.Fatalf("requests a second later = %d; want 6", n)
+	}
+}
