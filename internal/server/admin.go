@@ -32,7 +32,7 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 	}
 	rest := strings.TrimPrefix(string(ctx.Path()), "/api/v1/")
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
-	if takes, ok := adminParams(parts); ok && ctx.IsGet() && !s.onlyParams(ctx, "GET "+string(ctx.Path()), takes...) {
+	if takes, ok := adminParams(string(ctx.Method()), parts); ok && !s.onlyParams(ctx, string(ctx.Method())+" "+string(ctx.Path()), takes...) {
 		return
 	}
 	if s.automationRoute(ctx, parts) || s.keysRoute(ctx, parts) {
@@ -83,10 +83,21 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// adminParams returns the query parameters the admin GET route of path parts takes (a
-// report's are analytics.ReportParams), and false for a path that is no GET route, which the
-// router answers itself (404, 405), whatever its query.
-func adminParams(parts []string) ([]string, bool) {
+// adminParams returns the query parameters that the admin route of path parts takes under
+// method (a report's are analytics.ReportParams), and false for a path and method that are no
+// route, which the router answers itself (404, 405), whatever its query. The routes that change
+// something take none: an import sent with ?dry_run=1 is refused rather than imported.
+func adminParams(method string, parts []string) ([]string, bool) {
+	if method != "GET" {
+		switch {
+		case method == "DELETE" && parts[0] == "visitors" && len(parts) == 2,
+			method == "POST" && len(parts) == 1 && parts[0] == "import",
+			method == "POST" && len(parts) == 2 && parts[0] == "rules" && parts[1] == "reload",
+			(method == "PUT" || method == "POST" || method == "DELETE") && parts[0] == "spend" && len(parts) == 2:
+			return nil, true
+		}
+		return nil, false
+	}
 	switch {
 	case parts[0] == "events" && len(parts) == 1:
 		return []string{"from", "to", "site", "bots", "vid"}, true

@@ -62,3 +62,45 @@ func TestAdminRefusesUnknownParams(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminWritesRefuseUnknownParams: the admin routes that change something hold their query
+// to the same rule as the GETs, and refuse before they act: an import sent with ?dry_run=1
+// must not be imported, nor a visitor erased by a DELETE whose ?confirm the server ignores.
+func TestAdminWritesRefuseUnknownParams(t *testing.T) {
+	base := startReports(t)
+	const vid = "00000000000000000000000000000001"
+	line := importLine(1, 2, 10, 0, `{"type":"pageview","id":"p1","ts":TS,"url":"https://shop.example/"}`)
+	refused := []struct{ method, path, body, says string }{
+		{"POST", "/api/v1/import?dry_run=1", line, `"dry_run": unknown parameter; POST /api/v1/import takes no parameters`},
+		{"POST", "/api/v1/rules/reload?dir=/tmp", "", `"dir": unknown parameter; POST /api/v1/rules/reload takes no parameters`},
+		{"PUT", "/api/v1/spend/ads?currency=EUR", "date,channel,campaign,amount,currency\n", `"currency": unknown parameter; PUT /api/v1/spend/ads takes no parameters`},
+		{"POST", "/api/v1/spend/ads?x=1", "date,channel,campaign,amount,currency\n", `"x": unknown parameter; POST /api/v1/spend/ads`},
+		{"DELETE", "/api/v1/spend/ads?x=1", "", `"x": unknown parameter; DELETE /api/v1/spend/ads`},
+	}
+	for _, c := range refused {
+		status, reason, body := call(t, c.method, base+c.path, c.body)
+		e := decode[struct{ Error, Reason string }](t, body)
+		if status != 400 || e.Reason != "bad_request" || !strings.Contains(e.Error, c.says) || !strings.HasPrefix(reason, "bad_request: ") {
+			t.Errorf("%s %s = %d %q %s; want 400 bad_request saying %q", c.method, c.path, status, reason, body, c.says)
+		}
+	}
+	if status, _, body := call(t, "GET", base+"/api/v1/events?vid="+vid, ""); status != 404 {
+		t.Fatalf("after a refused import, the visitor's events = %d %.200s; want 404 (nothing imported)", status, body)
+	}
+	if status, _, body := call(t, "POST", base+"/api/v1/import", line); status != 200 {
+		t.Fatalf("import = %d %.200s", status, body)
+	}
+	if status, _, body := call(t, "DELETE", base+"/api/v1/visitors/"+vid+"?confirm=false", ""); status != 400 || !strings.Contains(decode[struct{ Error string }](t, body).Error, `"confirm": unknown parameter; DELETE /api/v1/visitors/`+vid+" takes no parameters") {
+		t.Errorf("DELETE ?confirm=false = %d %.200s; want 400 naming confirm", status, body)
+	}
+	if status, _, body := call(t, "GET", base+"/api/v1/events?vid="+vid, ""); status != 200 {
+		t.Errorf("after a refused erase, the visitor's events = %d %.200s; want 200 (nothing erased)", status, body)
+	}
+	// A wrong method is still a 405 whatever its query, and the routes answer without one.
+	if status, _, body := call(t, "POST", base+"/api/v1/events?x=1", ""); status != 405 {
+		t.Errorf("POST /api/v1/events?x=1 = %d %.200s; want 405", status, body)
+	}
+	if status, _, body := call(t, "DELETE", base+"/api/v1/visitors/"+vid, ""); status != 200 {
+		t.Errorf("DELETE without a query = %d %.200s; want 200", status, body)
+	}
+}
