@@ -60,11 +60,16 @@ func (r *refusals) unknownSite(site string, originHeader []byte) {
 		return
 	}
 	from := origin
-	if from == "" {
-		from = "https://your.site" // a hit without Origin: a back end's, or same-origin
+	if from == "" || from == "null" {
+		// a hit without Origin (a back end's, or same-origin), or from a page that has no
+		// origin to allow: the null origin would let any sandboxed page in
+		from = "https://your.site"
 	}
 	hint := "the page's snippet says data-site=" + quote(site) + "; this server serves only " + r.siteList() +
 		": set data-site to one of those, or serve the site with --sites '" + site + "=" + from + "'"
+	if origin == "null" {
+		hint += "; Origin null is sent by sandboxed iframes, file:// pages and redirects across origins: serve the page over http(s)"
+	}
 	if r.anyOK {
 		hint += " (which replaces the default sites " + r.siteList() + "; list them too to keep them)"
 	}

@@ -34,3 +34,16 @@ func TestRefusalLogIsBounded(t *testing.T) {
 		t.Fatalf("log of a long origin with a newline: %q", out)
 	}
 }
+
+// TestUnknownSiteHintNeverSuggestsOriginNull: a hit for an unknown site from Origin null (a
+// sandboxed iframe, a file:// page) is not told to allow the origin null, which any sandboxed
+// page of any site may send.
+func TestUnknownSiteHintNeverSuggestsOriginNull(t *testing.T) {
+	var buf bytes.Buffer
+	r := newRefusals(slog.New(slog.NewTextHandler(&buf, nil)), map[string][]string{"shop": {"https://shop.example"}}, false)
+	r.unknownSite("blog", []byte("null"))
+	out := buf.String()
+	if strings.Contains(out, "blog=null") || !strings.Contains(out, "blog=https://your.site") || !strings.Contains(out, "Origin null") {
+		t.Fatalf("hint for an unknown site from Origin null: %q; want the placeholder origin and why null is no origin to allow", out)
+	}
+}
