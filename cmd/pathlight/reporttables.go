@@ -424,7 +424,12 @@ func experimentTables(x *analytics.ExperimentsReport) []table {
 		if e.SRM.Mismatch {
 			srm = ", SAMPLE RATIO MISMATCH: do not trust the comparison"
 		}
-		t := table{title: fmt.Sprintf("Experiment %s (goal %s, control %s%s)", e.ID, e.Goal, e.Control, srm),
+		// As the dashboard's lede: a control arm called "control" is not named twice.
+		control := "arms compared with the control"
+		if !strings.EqualFold(e.Control, "control") {
+			control += ", " + e.Control
+		}
+		t := table{title: fmt.Sprintf("Experiment %s (goal %s, %s%s)", e.ID, e.Goal, control, srm),
 			head: []string{"arm", "exposures", "conversions", "rate", "95% interval", "lift", "p", "chance to beat control", "chance to be best"}}
 		for _, a := range e.Arms {
 			lift, p, beat := "", "", ""
