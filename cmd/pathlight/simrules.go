@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/rules"
@@ -77,6 +78,14 @@ func newSimRules(site string, steps []rules.StepInfo, surveys []rules.SurveyInfo
 		}
 		if s.Path != "" && !slices.Contains(simShopPages, s.Path) {
 			r.pages = add(r.pages, s.Path)
+		}
+		// A step on pages under a path (`$regex: ^/docs/`) that no page of the shop is under is
+		// reached by a visit to a page there.
+		under, isUnder := strings.CutSuffix(s.PathExample, "/example")
+		if s.Path == "" && s.PathExample != "" && !slices.ContainsFunc(simShopPages, func(p string) bool {
+			return p == s.PathExample || isUnder && strings.HasPrefix(p, under+"/")
+		}) {
+			r.pages = add(r.pages, s.PathExample)
 		}
 	}
 	return r

@@ -17,13 +17,14 @@ import (
 )
 
 // otherRules are rules unlike the demo's: other surveys of every type, an experiment on a
-// slot no demo page has, steps on a page and an event the demo shop does not have, and a
-// conversion on another event whose value is in another prop.
+// slot no demo page has, steps on a page, pages under a path and an event the demo shop does
+// not have, and a conversion on another event whose value is in another prop.
 const otherRules = `stages: [visit, buy]
 steps:
   - {id: visited, stage: visit, when: {event.type: pageview}}
   - {id: carted, stage: buy, when: {event.type: event, event.name: add_to_cart}}
   - {id: guided, stage: visit, when: {page.path: /guides/jackets}}
+  - {id: read_docs, stage: visit, when: {page.path: {$regex: "^/docs/"}}}
   - {id: subscribed, stage: visit, when: {event.type: event, event.name: subscribe}}
   - {id: ordered, stage: buy, when: {event.type: event, event.name: order}, conversion: true, value: amount}
 surveys:
@@ -97,7 +98,7 @@ func TestSimulateFollowsServerRules(t *testing.T) {
 	for _, n := range j.Data.Steps {
 		reached[n.Name] = n.Visitors
 	}
-	for _, id := range []string{"visited", "carted", "guided", "subscribed", "ordered"} {
+	for _, id := range []string{"visited", "carted", "guided", "read_docs", "subscribed", "ordered"} {
 		if reached[id] == 0 {
 			t.Errorf("nobody reached step %s; reached = %v", id, reached)
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -245,7 +246,7 @@ func (c *compiler) steps(rs *rawSet) {
 		}
 		st := &step{sites: rst.scope.sites, info: StepInfo{ID: rst.id, Description: rst.desc, Stage: rst.stage,
 			Conversion: rst.conversion, ValueProp: rst.value, Sites: rst.scope.sites.list(),
-			Event: rst.when.exact("event.name"), Path: rst.when.exact("page.path")}}
+			Event: rst.when.exact("event.name"), Path: rst.when.exact("page.path"), PathExample: rst.when.regexExample("page.path")}}
 		idx, ok := c.set.stageIndex[rst.stage]
 		if !ok && rst.stage != "" {
 			c.errAt(rst.stageAt, "unknown stage %q (stages are %s)%s", rst.stage, strings.Join(c.set.stages, ", "), suggest(rst.stage, c.set.stages))
@@ -270,6 +271,37 @@ func (rc *rawCond) exact(field string) string {
 	case map[string]any:
 		if eq, ok := v["$eq"].(string); ok && len(v) == 1 {
 			return eq
+		}
+	}
+	return ""
+}
+
+// regexExample returns a page path that a condition's one $regex on field matches, built
+// from the pattern's literal start as pages arrive (no trailing "/" but the root's), and ""
+// when neither that start nor a page under it matches.
+func (rc *rawCond) regexExample(field string) string {
+	if rc == nil {
+		return ""
+	}
+	v, ok := rc.tree[field].(map[string]any)
+	if !ok || len(v) != 1 {
+		return ""
+	}
+	pattern, ok := v["$regex"].(string)
+	if !ok {
+		return ""
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return "" // reported where the condition is compiled
+	}
+	prefix, _ := re.LiteralPrefix()
+	if !strings.HasPrefix(prefix, "/") {
+		return ""
+	}
+	for _, p := range []string{strings.TrimSuffix(prefix, "/"), strings.TrimSuffix(prefix, "/") + "/example"} {
+		if p != "" && re.MatchString(p) {
+			return p
 		}
 	}
 	return ""

@@ -171,6 +171,11 @@ type StepInfo struct {
 	// such as `pathlight simulate` to send traffic that reaches the step.
 	Event string `json:"event,omitempty"`
 	Path  string `json:"path,omitempty"`
+	// PathExample is, for a step that asks for one page path pattern at its top level
+	// ($regex) instead, a path it matches built from the pattern's literal start, as pages
+	// arrive (no trailing "/"): "/docs/example" for `^/docs/`, "/checkout" for `^/checkout`;
+	// "" when there is none.
+	PathExample string `json:"path_example,omitempty"`
 }
 
 // ExperimentInfo describes an experiment for reports.
