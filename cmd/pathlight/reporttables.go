@@ -114,6 +114,23 @@ func money(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 // ratio formats a ratio such as ROAS with two decimals.
 func ratio(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
 
+// dec1 formats a figure estimated in fractions of a visitor (step health's visitors and
+// completions lost) with one decimal, always, as the dashboard does.
+func dec1(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// score formats a Net Promoter Score as the whole score the dashboard shows (36.8 is 37; a
+// half rounds up, as in the browser).
+func score(v float64) string { return strconv.FormatFloat(math.Floor(v+0.5), 'f', 0, 64) }
+
+// window formats a funnel's window: whole days as days (7d, as the rules write it), any other
+// as a short duration.
+func window(seconds float64) string {
+	if d := seconds / 86400; d >= 1 && d == math.Trunc(d) {
+		return strconv.FormatFloat(d, 'f', 0, 64) + "d"
+	}
+	return dur(report.Some(seconds))
+}
+
 func count(n int) string { return strconv.Itoa(n) }
 
 func pct(v float64) string { return strconv.FormatFloat(100*v, 'f', 1, 64) + "%" }
@@ -238,7 +255,7 @@ func funnelTables(f *analytics.FunnelReport) []table {
 	if f.Funnel == nil {
 		return []table{{title: "No funnel: the rules define none (funnels: " + strings.Join(f.Funnels, ", ") + ")", head: []string{"step"}}}
 	}
-	t := table{title: fmt.Sprintf("%s (%s, window %s, %d excluded)", title, f.Funnel.Mode, dur(report.Some(f.Funnel.Window)), f.Funnel.Excluded),
+	t := table{title: fmt.Sprintf("%s (%s, window %s, %d excluded)", title, f.Funnel.Mode, window(f.Funnel.Window), f.Funnel.Excluded),
 		head: []string{"step", "visitors", "from previous", "from first", "drop-off", "mean time", "median time"}}
 	for _, s := range f.Funnel.Steps {
 		t.add(s.Step, count(s.Visitors), nullPct(s.FromPrevious), nullPct(s.FromFirst), count(s.DropOff), dur(s.MeanTime), dur(s.MedianTime))
@@ -357,11 +374,11 @@ func healthTables(h *analytics.HealthReport) []table {
 	}
 	for _, tr := range h.Transitions {
 		t.add(tr.From, tr.To, count(tr.Visitors), nullPct(tr.Rate), nullPct(tr.Low)+" – "+nullPct(tr.High),
-			nullPct(tr.Baseline), nullNum(tr.Z, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }), string(tr.Status), num(tr.Lost))
+			nullPct(tr.Baseline), nullNum(tr.Z, func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }), string(tr.Status), dec1(tr.Lost))
 	}
 	fix := table{title: "Fix first", head: []string{"from", "to", "lost", "intent", "score"}}
 	for _, tr := range h.FixFirst {
-		fix.add(tr.From, tr.To, num(tr.Lost), nullNum(tr.Intent, frac), nullNum(tr.Score, num))
+		fix.add(tr.From, tr.To, dec1(tr.Lost), nullPct(tr.Intent), nullNum(tr.Score, dec1))
 	}
 	return []table{t, fix}
 }
@@ -393,7 +410,7 @@ func surveyTables(s *analytics.SurveysReport) []table {
 		}
 		nps := ""
 		if sv.NPS != nil {
-			nps = nullNum(sv.NPS.Score, num)
+			nps = nullNum(sv.NPS.Score, score)
 		}
 		sum.add(sv.ID, sv.Type, count(sv.Shown), count(sv.Answered), nullPct(sv.AnswerRate), nps)
 		if len(sv.Choices) > 0 {

@@ -29,3 +29,30 @@ func TestExperimentTitleNamesTheControlOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestReportFiguresKeepOneForm: a column holds one number form, as the dashboard shows it: the
+// visitors and completions that step health counts lost always with one decimal (not "16.43"
+// above "0"), the chance to complete as a percentage, an NPS as a whole score (36.8 is 37),
+// and a funnel's window of whole days as days ("7d", not "7.0d").
+func TestReportFiguresKeepOneForm(t *testing.T) {
+	h := &analytics.HealthReport{HealthReport: &report.HealthReport{
+		Transitions: []report.TransitionHealth{{From: "a", To: "b", Lost: 16.43}, {From: "b", To: "c", Lost: 0}},
+		FixFirst:    []report.TransitionHealth{{From: "a", To: "b", Lost: 16.43, Intent: report.Some(0.2049), Score: report.Some(3.3665)}},
+	}}
+	ts := healthTables(h)
+	if got := []string{ts[0].rows[0][8], ts[0].rows[1][8]}; got[0] != "16.4" || got[1] != "0.0" {
+		t.Errorf("health lost column = %q; want 16.4 and 0.0", got)
+	}
+	if got := ts[1].rows[0][2:]; got[0] != "16.4" || got[1] != "20.5%" || got[2] != "3.4" {
+		t.Errorf("fix-first row = %q; want lost 16.4, intent 20.5%%, score 3.4", got)
+	}
+	s := &analytics.SurveysReport{Surveys: []analytics.SurveyReport{{Type: "nps",
+		SurveyResult: &report.SurveyResult{ID: "nps", NPS: &report.NPS{Score: report.Some(36.8)}}}}}
+	if got := surveyTables(s)[0].rows[0][5]; got != "37" {
+		t.Errorf("NPS cell = %q; want 37", got)
+	}
+	f := &analytics.FunnelReport{ID: "purchase", Funnel: &report.FunnelResult{Mode: "ordered", Window: 7 * 86400}}
+	if title := funnelTables(f)[0].title; !strings.Contains(title, "window 7d,") {
+		t.Errorf("funnel title %q; want window 7d", title)
+	}
+}
