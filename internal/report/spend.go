@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 	"github.com/pathlight/pathlight/internal/yamlguard"
 )
 
@@ -114,15 +115,18 @@ func ReadSpendYAML(r io.Reader) ([]Spend, error) {
 		return nil, fmt.Errorf("read spend: larger than %d MiB", spendLimits.MaxBytes>>20)
 	}
 	// The file is checked within bounds before it is decoded: nested brackets or aliases
-	// would otherwise take the memory of the server that reads it for a report.
-	if _, err := yamlguard.Parse(data, spendLimits); err != nil {
+	// would otherwise take the memory of the server that reads it for a report. Mistakes are
+	// named by line, as in a CSV file, on one line of text.
+	doc, err := yamlguard.Parse(data, spendLimits)
+	if err != nil {
 		var ge *yamlguard.Error
-		if errors.As(err, &ge) && !ge.Syntax {
-			if ge.Line > 0 {
-				return nil, fmt.Errorf("read spend: [%d:%d] %s", ge.Line, ge.Col, ge.Msg)
-			}
-			return nil, fmt.Errorf("read spend: %s", ge.Msg)
+		if errors.As(err, &ge) && ge.Syntax {
+			return nil, fmt.Errorf("read spend: %s", yamlMistake(ge.Err))
 		}
+		if ge != nil && ge.Line > 0 {
+			return nil, fmt.Errorf("read spend: line %d, column %d: %s", ge.Line, ge.Col, ge.Msg)
+		}
+		return nil, fmt.Errorf("read spend: %w", err)
 	}
 	var rows []spendYAML
 	if startsWithList(data) {
@@ -135,17 +139,63 @@ func ReadSpendYAML(r io.Reader) ([]Spend, error) {
 		rows = doc.Spend
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read spend: %w", err)
+		return nil, fmt.Errorf("read spend: %s", yamlMistake(err))
 	}
+	lines := rowLines(doc)
 	out := make([]Spend, 0, len(rows))
 	for i, row := range rows {
 		s, err := newSpend(row.Date, row.Channel, row.Campaign, row.Amount, row.Currency)
 		if err != nil {
+			if i < len(lines) && lines[i] > 0 {
+				return nil, fmt.Errorf("read spend: line %d: %w", lines[i], err)
+			}
 			return nil, fmt.Errorf("read spend: row %d: %w", i+1, err)
 		}
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// yamlMistake renders a YAML parser's error as "line L, column C: message", without the
+// excerpt of the file that the parser's own text spreads over several lines.
+func yamlMistake(err error) string {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			return fmt.Sprintf("line %d, column %d: %s", tk.Position.Line, tk.Position.Column, ye.GetMessage())
+		}
+		return ye.GetMessage()
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
+}
+
+// rowLines returns the line of each row of a spend file's list (the document's own, or its
+// spend key's), or nil when the rows are not where a plain file has them.
+func rowLines(doc *yamlguard.Doc) []int {
+	if doc == nil || doc.File == nil || len(doc.File.Docs) == 0 {
+		return nil
+	}
+	body := doc.File.Docs[0].Body
+	if m, ok := body.(*ast.MappingNode); ok {
+		body = nil
+		for _, kv := range m.Values {
+			if kv.Key != nil && kv.Key.String() == "spend" {
+				body = kv.Value
+			}
+		}
+	}
+	seq, ok := body.(*ast.SequenceNode)
+	if !ok {
+		return nil
+	}
+	lines := make([]int, len(seq.Values))
+	for i, v := range seq.Values {
+		if tk := v.GetToken(); tk != nil && tk.Position != nil {
+			lines[i] = tk.Position.Line
+		}
+	}
+	return lines
 }
 
 // startsWithList reports whether a YAML document's first content line is a list item.

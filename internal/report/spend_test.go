@@ -41,15 +41,18 @@ func TestReadSpend(t *testing.T) {
 		{"csv negative", "date,channel,amount\n2025-03-01,x,-1\n", "line 2: amount", csvReader},
 		{"csv no channel", "date,channel,amount\n2025-03-01,,1\n", "line 2: channel", csvReader},
 		{"csv empty", "", "empty input", csvReader},
-		{"yaml unknown key", "spend:\n  - {date: 2025-03-01, channel: x, amount: 1, cost: 2}\n", "cost", yamlReader},
-		{"yaml bad amount", "- {date: 2025-03-01, channel: x, amount: lots}\n", "row 1: amount", yamlReader},
-		{"yaml nested too deep", "spend: " + strings.Repeat("[", 200_000) + strings.Repeat("]", 200_000) + "\n", "read spend: [1:15] nested more than 8 levels deep", yamlReader},
+		// A YAML file's mistakes are named by line, as a CSV file's are, on one line of text.
+		{"yaml unknown key", "spend:\n  - {date: 2025-03-01, channel: x, amount: 1, cost: 2}\n", "read spend: line 2, column 47: unknown field \"cost\"", yamlReader},
+		{"yaml bad amount", "- {date: 2025-03-01, channel: x, amount: lots}\n", "read spend: line 1: amount", yamlReader},
+		{"yaml bad amount in the third row", "# spend\nspend:\n  - {date: 2025-03-01, channel: x, amount: 1}\n  - date: 2025-03-02\n    channel: x\n    amount: 2\n\n  - {date: 2025-03-03, channel: x, amount: lots}\n", "read spend: line 8: amount", yamlReader},
+		{"yaml syntax", "spend:\n  - {date: 2025-03-01, channel: [\n", "read spend: line 2", yamlReader},
+		{"yaml nested too deep", "spend: " + strings.Repeat("[", 200_000) + strings.Repeat("]", 200_000) + "\n", "read spend: line 1, column 15: nested more than 8 levels deep", yamlReader},
 		{"yaml too large", "spend:\n" + strings.Repeat("  - {date: 2025-03-01, channel: Paid Search, amount: 1}\n", 80_000), "read spend: larger than 4 MiB", yamlReader},
 	}
 	for _, tt := range bad {
 		_, err := tt.read(tt.in)
-		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-			t.Errorf("%s: read(%q) error = %v; want it to contain %q", tt.name, tt.in, err, tt.wantErr)
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: read(%q) error = %v; want one line containing %q", tt.name, tt.in, err, tt.wantErr)
 		}
 	}
 }
