@@ -125,12 +125,13 @@ function act(p) {
 // warn reports the page's first refused hit in the console, for the site's developer: the
 // server's error body (its reason code and message), or without one a hint. pl.js calls it
 // without a body when a request to the server at origin failed without a reply the page may
-// read; if the server answers a plain request (which needs no CORS), it refused the page's
-// origin, and if it does not, it is down or the network is, which is no refusal.
+// read; if the server answers a plain request (which needs no CORS) for its health, which it
+// always serves and nobody caches, it refused the page's origin, and if it does not, it is down
+// or the network is, which is no refusal.
 let warned = 0;
 const warn = (origin, err) => {
   const say = () => warned++ || console.warn("Pathlight: hits refused:", err || "CORS: is this page's origin in --sites?");
-  err ? say() : fetch(origin, { mode: "no-cors" }).then(say, () => 0);
+  err ? say() : fetch(origin + "/healthz", { mode: "no-cors" }).then(say, () => 0);
 };
 
 if (window.pathlight) Object.assign(window.pathlight, { ui: show, warn });

@@ -68,8 +68,13 @@ test("a refusal the page may not read (no CORS headers): one console warning tha
     const ctx = await env.context();
     const page = await ctx.newPage();
     const w = watch(page);
+    // The snippet's check that the server is up asks for something the server serves: a
+    // "404 Not Found" of its own beside the refused hits would send the developer the wrong way.
+    const notFound = [];
+    page.on("response", (r) => r.url().startsWith(proxy.origin) && r.status() == 404 && notFound.push(r.url()));
     await refusedThrice(page, w, env.base + "/pricing?__site=nosuch&__api=" + encodeURIComponent(proxy.origin));
     assert.equal(w.warnings.length, 1, `warnings: ${JSON.stringify(w.warnings)}; want one`);
+    assert.deepEqual(notFound, [], "the snippet asked the server for something it does not serve");
     assert.match(w.warnings[0], /CORS/);
     assert.match(w.warnings[0], /--sites/);
     assert.ok(proxy.forwarded >= 3, `${proxy.forwarded} requests reached the server; want the three hits`);
