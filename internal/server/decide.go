@@ -13,8 +13,13 @@ import (
 
 // decodeDecide reads /v1/decide's parameters from the query string or a small JSON body:
 // site, vid, slots (comma-separated or a list), url and consent. It holds them to the same
-// rules as a hit and answers a bad request itself, returning false.
+// rules as a hit and answers a bad request itself, returning false. A query parameter of
+// another name, or one given twice, is refused as a body's member is: ?slot=hero must not
+// answer as if no slot had been asked for.
 func (s *Server) decodeDecide(ctx *fasthttp.RequestCtx, b *event.Batch, req *track.Request) bool {
+	if !s.onlyParams(ctx, string(ctx.Method())+" /v1/decide", "site", "vid", "slots", "url", "consent") {
+		return false
+	}
 	args := ctx.QueryArgs()
 	b.Site = string(args.Peek("site"))
 	b.VID = string(args.Peek("vid"))

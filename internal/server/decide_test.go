@@ -26,6 +26,10 @@ func TestDecideValidates(t *testing.T) {
 		{"consent in the body", "POST", "/v1/decide", `{"site":"shop","consent":"Denied"}`, nil, 400, "bad_json", `consent: unknown value "Denied"`},
 		{"consent in the query", "GET", "/v1/decide?site=shop&consent=no", "", nil, 400, "bad_request", "consent"},
 		{"trailing brace", "POST", "/v1/decide", `{"site":"shop"}}`, nil, 400, "bad_json", "unexpected '}'"},
+		// The query holds to the body's rule: a misspelt parameter is named, not ignored.
+		{"unknown query parameter", "GET", "/v1/decide?site=shop&slot=hero", "", nil, 400, "bad_request", `"slot": unknown parameter; GET /v1/decide takes site, vid, slots, url, consent`},
+		{"query parameter twice", "GET", "/v1/decide?site=shop&slots=hero&slots=promo", "", nil, 400, "bad_request", `"slots": given more than once`},
+		{"unknown query parameter of a POST", "POST", "/v1/decide?sites=shop", `{"site":"shop"}`, nil, 400, "bad_request", `"sites": unknown parameter; POST /v1/decide takes`},
 	}
 	for _, tt := range tests {
 		r := ts.do(t, tt.method, tt.path, tt.body, tt.headers...)
