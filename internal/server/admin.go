@@ -86,14 +86,19 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 // adminParams returns the query parameters that the admin route of path parts takes under
 // method (a report's are analytics.ReportParams), and false for a path and method that are no
 // route, which the router answers itself (404, 405), whatever its query. The routes that change
-// something take none: an import sent with ?dry_run=1 is refused rather than imported.
+// something (import, erase, spend, reload, API keys, replays) take none: an import sent with
+// ?dry_run=1 is refused rather than imported.
 func adminParams(method string, parts []string) ([]string, bool) {
 	if method != "GET" {
 		switch {
 		case method == "DELETE" && parts[0] == "visitors" && len(parts) == 2,
 			method == "POST" && len(parts) == 1 && parts[0] == "import",
 			method == "POST" && len(parts) == 2 && parts[0] == "rules" && parts[1] == "reload",
-			(method == "PUT" || method == "POST" || method == "DELETE") && parts[0] == "spend" && len(parts) == 2:
+			(method == "PUT" || method == "POST" || method == "DELETE") && parts[0] == "spend" && len(parts) == 2,
+			method == "POST" && len(parts) == 1 && parts[0] == "keys",
+			method == "DELETE" && len(parts) == 2 && parts[0] == "keys",
+			method == "POST" && len(parts) == 4 && parts[0] == "deliveries" && parts[3] == "replay",
+			method == "POST" && len(parts) == 3 && parts[0] == "destinations" && parts[2] == "replay":
 			return nil, true
 		}
 		return nil, false

@@ -76,6 +76,10 @@ func TestAdminWritesRefuseUnknownParams(t *testing.T) {
 		{"PUT", "/api/v1/spend/ads?currency=EUR", "date,channel,campaign,amount,currency\n", `"currency": unknown parameter; PUT /api/v1/spend/ads takes no parameters`},
 		{"POST", "/api/v1/spend/ads?x=1", "date,channel,campaign,amount,currency\n", `"x": unknown parameter; POST /api/v1/spend/ads`},
 		{"DELETE", "/api/v1/spend/ads?x=1", "", `"x": unknown parameter; DELETE /api/v1/spend/ads`},
+		{"POST", "/api/v1/keys?site=shop", `{"site":"shop"}`, `"site": unknown parameter; POST /api/v1/keys takes no parameters`},
+		{"DELETE", "/api/v1/keys/k1?force=1", "", `"force": unknown parameter; DELETE /api/v1/keys/k1`},
+		{"POST", "/api/v1/deliveries/hook/d1/replay?all=1", "", `"all": unknown parameter; POST /api/v1/deliveries/hook/d1/replay`},
+		{"POST", "/api/v1/destinations/hook/replay?limit=5", "", `"limit": unknown parameter; POST /api/v1/destinations/hook/replay`},
 	}
 	for _, c := range refused {
 		status, reason, body := call(t, c.method, base+c.path, c.body)
@@ -97,8 +101,8 @@ func TestAdminWritesRefuseUnknownParams(t *testing.T) {
 		t.Errorf("after a refused erase, the visitor's events = %d %.200s; want 200 (nothing erased)", status, body)
 	}
 	// A wrong method is still a 405 whatever its query, and the routes answer without one.
-	if status, _, body := call(t, "POST", base+"/api/v1/events?x=1", ""); status != 405 {
-		t.Errorf("POST /api/v1/events?x=1 = %d %.200s; want 405", status, body)
+	if status, _, body := call(t, "PUT", base+"/api/v1/rules?x=1", ""); status != 405 {
+		t.Errorf("PUT /api/v1/rules?x=1 = %d %.200s; want 405", status, body)
 	}
 	if status, _, body := call(t, "DELETE", base+"/api/v1/visitors/"+vid, ""); status != 200 {
 		t.Errorf("DELETE without a query = %d %.200s; want 200", status, body)
