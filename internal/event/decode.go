@@ -73,10 +73,11 @@ func (e *DecodeError) Error() string { return e.Reason }
 // Rejection is one event of a batch that was refused while the others were kept. The reasons
 // are short stable strings ("missing id", "url longer than 2048 bytes") meant for the
 // developer looking at the response in the browser's network panel.
+// Its JSON form, in replies encoded with encoding/json, has the keys of a hit's reply.
 type Rejection struct {
-	ID     string // the event id as sent, or "" when the id itself is missing or invalid
-	Index  int    // the position of the event in the request (0 for a single-event body)
-	Reason string
+	ID     string `json:"id"`     // the event id as sent, or "" when the id itself is missing or invalid
+	Index  int    `json:"index"`  // the position of the event in the request (0 for a single-event body)
+	Reason string `json:"reason"` // why, in words
 }
 
 // DecodeBatch decodes and validates a request body into b, which is reset first and may be a

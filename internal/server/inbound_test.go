@@ -177,6 +177,10 @@ func TestEventsAPIMovesTheJourneyAndItsAttribution(t *testing.T) {
 			t.Errorf("rejection %d = %q; want %q", i, res.Rejected[i].Reason, want)
 		}
 	}
+	// A rejection reads as a hit's does: lower-case "id" and "reason", and the event's index.
+	if !strings.Contains(body, `"rejected":[{"id":"n2","index":1,"reason":"`) {
+		t.Errorf("rejections %s; want them as a hit's: {\"id\", \"index\", \"reason\"}", body)
+	}
 	if vNew, _ := tr.UserVID("shop", "u-new"); vNew == "" || vNew == vid {
 		t.Errorf("u-new linked to %q", vNew)
 	}
