@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -79,6 +80,11 @@ func TestExampleRulesServeTheDemoOnly(t *testing.T) {
 	post("/v1/hit", `{"site":"mine","vid":"`+buyer+`","events":[{"id":"b1","type":"event","name":"purchase","url":"http://localhost:3000/thanks","props":{"value":30}}]}`)
 	if b := admin("/api/v1/visitors/"+buyer, http.StatusOK); b["conversions"] != 1.0 || b["value"] != 30.0 {
 		t.Errorf("a purchase on site mine: conversions %v, value %v; want 1 and 30", b["conversions"], b["value"])
+	}
+	// An answer to the demo's survey sent from site mine, where it is never offered, is refused.
+	ans := post("/v1/hit", `{"site":"mine","vid":"`+buyer+`","events":[{"id":"a1","type":"prompt","prompt":"pricing_exit","action":"answered","answer":"Price","url":"http://localhost:3000/pricing"}]}`)
+	if rej, _ := ans["rejected"].([]any); len(rej) != 1 || !strings.Contains(fmt.Sprint(rej[0]), "serves only demo") {
+		t.Errorf("an answer to the demo's survey on site mine: rejected %v; want it refused as serving only demo", ans["rejected"])
 	}
 	ex := admin("/api/v1/visitors/"+sitesVID+"/explain?site=mine", http.StatusOK)
 	if ex["site"] != "mine" || ex["slots"] != nil {

@@ -207,7 +207,7 @@ func runCase(set *Set, tf *testFile, tc *testCase) []PosError {
 // tracker makes before it applies an event, with the same functions.
 func rejected(set *Set, h *event.Hit) error {
 	if e := h.Event; e.Type == event.TypePrompt && e.Action == event.ActionAnswered {
-		return set.CheckAnswer(e.Prompt, e.Answer)
+		return set.CheckAnswer(h.Site, e.Prompt, e.Answer)
 	}
 	return nil
 }

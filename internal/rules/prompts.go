@@ -117,12 +117,15 @@ func (s *Set) decidePrompts(c *Context, d *Decisions) {
 
 // CheckAnswer validates the answer a visitor gave to survey id, as the snippet reports it:
 // one of the choices (single_choice), choices joined by "|" (multiple_choice), 1 to 5
-// (rating), 0 to 10 (nps), or up to 500 characters of text. Answers to chat prompts are not
-// checked.
-func (s *Set) CheckAnswer(id, answer string) error {
+// (rating), 0 to 10 (nps), or up to 500 characters of text. A prompt is answered only on the
+// sites it serves (site "" is any site). Answers to chat prompts are not checked further.
+func (s *Set) CheckAnswer(site, id, answer string) error {
 	p := s.prompt(id)
 	if p == nil {
 		return fmt.Errorf("unknown prompt %q", id)
+	}
+	if !p.sites.serves(site) {
+		return fmt.Errorf("prompt %q serves only %s, not site %q", id, strings.Join(p.sites, ", "), site)
 	}
 	if p.pub.Kind != KindSurvey {
 		return nil

@@ -176,7 +176,7 @@ chat:
 		{"talk", "anything", true}, {"nope", "x", false},
 	}
 	for _, tt := range tests {
-		err := set.CheckAnswer(tt.id, tt.answer)
+		err := set.CheckAnswer("", tt.id, tt.answer)
 		if (err == nil) != tt.ok {
 			t.Errorf("CheckAnswer(%q, %.20q) = %v; want ok %v", tt.id, tt.answer, err, tt.ok)
 		}

@@ -283,3 +283,19 @@ steps:
 		}
 	}
 }
+
+// TestAnswerOnlyWhereTheSurveyServes: an answer to a survey of other sites is refused, as
+// the survey would never have been offered there.
+func TestAnswerOnlyWhereTheSurveyServes(t *testing.T) {
+	set := scopedSet(t)
+	if err := set.CheckAnswer("demo", "demo_survey", "too dear"); err != nil {
+		t.Errorf("answer on the survey's own site: %v", err)
+	}
+	if err := set.CheckAnswer("", "demo_survey", "too dear"); err != nil {
+		t.Errorf("answer without a site (rule tests, explain): %v", err)
+	}
+	err := set.CheckAnswer("shop", "demo_survey", "too dear")
+	if err == nil || !strings.Contains(err.Error(), `serves only demo, not site "shop"`) {
+		t.Errorf("answer on another site: %v; want it refused, naming the survey's sites", err)
+	}
+}

@@ -304,7 +304,7 @@ func answerValid(set *rules.Set, b *event.Batch, i int, res *Result) bool {
 	if e.Type != event.TypePrompt || e.Action != event.ActionAnswered {
 		return true
 	}
-	if err := set.CheckAnswer(e.Prompt, e.Answer); err != nil {
+	if err := set.CheckAnswer(b.Site, e.Prompt, e.Answer); err != nil {
 		res.Rejected = append(res.Rejected, event.Rejection{ID: e.ID, Index: i, Reason: err.Error()})
 		return false
 	}
