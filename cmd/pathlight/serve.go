@@ -130,7 +130,10 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 				filepath.Join(cfg.Data, adminTokenFile), tok)
 		}
 	}
-	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
+	reports := analytics.New(tr, feed, analytics.Options{
+		Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules),
+		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
+	})
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
@@ -155,7 +158,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		reports.Run(ctx) // builds the report index, then keeps it current
+		reports.Run(ctx) // opens the report store, then keeps it current
 	}()
 	wg.Add(1)
 	go func() {
@@ -190,6 +193,11 @@ loop:
 	defer scancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
+	}
+	// No hit comes any more: the last commits go into the report store, which is then
+	// marked complete, so that the next start reads it as it is.
+	if err := reports.Close(); err != nil {
+		log.Error("close the report store", "err", err)
 	}
 	if err := db.Close(); err != nil {
 		return err
