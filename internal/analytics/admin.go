@@ -29,7 +29,7 @@ type SegmentReach struct {
 // their latest decision placed them.
 func (s *Service) Reach(site string) (*Reach, error) {
 	if err := s.fold(false); err != nil {
-		return nil, err
+		s.log.Warn("refresh the report store", "err", err) // read as it is, as reports do
 	}
 	s.mu.RLock()
 	visitors, counts, err := s.rs.Reach(site)
