@@ -12,7 +12,7 @@ PKGS      = ./...
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: run build test test-go test-js check fmt vet staticcheck race bench bench-load fuzz clean deps-js
+.PHONY: run build test test-go test-js check fmt vet staticcheck race bench bench-load bench-scale fuzz clean deps-js
 
 ## run: start the server with the demo shop, Badger under ./data and the example rules
 run:
@@ -58,6 +58,12 @@ bench:
 
 bench-load:
 	$(GO) test -run '^$$' -bench 'Load' -benchtime 1x -count 1 ./internal/server/ -load
+
+## bench-scale: fill data directories with SCALE simulated visitors over 365 days, restart the server on each and time every report
+SCALE     ?= 100000,1000000
+SCALE_DIR ?=
+bench-scale:
+	$(GO) test -run '^$$' -bench 'Scale' -benchtime 1x -count 1 -timeout 12h ./cmd/pathlight/ -scale $(SCALE) $(if $(SCALE_DIR),-scale.dir $(abspath $(SCALE_DIR)))
 
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:

@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 // pathlightBinary builds the binary from this package's directory, once for the test run.
-func pathlightBinary(t *testing.T) string {
+func pathlightBinary(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH: cannot build the binary")
@@ -69,7 +69,7 @@ const (
 )
 
 // crashRulesDir is the repository's example rules directory.
-func crashRulesDir(t *testing.T) string {
+func crashRulesDir(t testing.TB) string {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("..", "..", "rules"))
 	if err != nil {

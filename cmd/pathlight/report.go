@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
@@ -221,8 +222,18 @@ func localReport(dataDir, rulesDir string, set *rules.Set, name string, values m
 		return nil, err
 	}
 	defer db.Close()
-	tr := track.New(trackstore.New(db), nil, set, track.Config{})
-	svc := analytics.New(tr, nil, analytics.Options{Spend: analytics.SpendFiles(dataDir, rulesDir)})
+	retention := 400 * 24 * time.Hour // the server's default, for records this command writes
+	if d, err := config.ParseDuration(getenv("PATHLIGHT_RETENTION")); err == nil && d > 0 {
+		retention = d
+	}
+	tr := track.New(trackstore.New(db), nil, set, track.Config{Retention: retention})
+	svc := analytics.New(tr, nil, analytics.Options{Spend: analytics.SpendFiles(dataDir, rulesDir), Store: trackstore.New(db), Retention: retention})
+	// The report store the server kept: read as it is, built first when the server never
+	// made one, rebuilt when it stopped without closing it.
+	if err := svc.Open(); err != nil {
+		return nil, err
+	}
+	defer svc.Close()
 	q, err := analytics.NewQuery(values, time.Now())
 	if err != nil {
 		return nil, exitError{code: 2, msg: "pathlight report: " + err.Error()}

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -58,7 +60,18 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		log.Warn("no --sites given: the sites " + strings.Join(config.DevSites(), " and ") + " accept hits from any origin; set --sites in production")
 	}
 
-	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{SyncWrites: cfg.SyncWrites, Logger: log, DiskReserve: cfg.DiskReserve})
+	plan := cfg.MemoryPlan()
+	applyGoLimit(plan, getenv, log)
+	if getenv("GOMAXPROCS") == "" {
+		// One Go processor more than the cores: reports run on a thread of the lowest
+		// priority (see analytics), which must never hold the last processor while hits
+		// wait; the operating system then gives the cores to the hits first.
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	}
+	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{
+		SyncWrites: cfg.SyncWrites, Logger: log, DiskReserve: cfg.DiskReserve,
+		MemTableSize: plan.MemTable, MemTables: plan.MemTables, BlockCacheSize: plan.BlockCache, IndexCacheSize: plan.IndexCache,
+	})
 	if errors.Is(err, store.ErrDiskFull) {
 		return exitError{code: 1, msg: "pathlight serve: the disk of --data is full: " + err.Error()}
 	}
@@ -82,6 +95,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	// The deliverer is woken by the tracker's commits and works through the tracker.
 	var dl *deliver.Deliverer
 	tcfg := trackConfig(cfg, log)
+	tcfg.StateCache = int(plan.StateCache)
 	tcfg.OnOutbox = func() { dl.Wake() }
 	ts := track.Watch(trackstore.New(db), feed)
 	tr := track.New(ts, geo, nil, tcfg)
@@ -116,7 +130,10 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 				filepath.Join(cfg.Data, adminTokenFile), tok)
 		}
 	}
-	reports := analytics.New(tr, feed, analytics.Options{Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules)})
+	reports := analytics.New(tr, feed, analytics.Options{
+		Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules),
+		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
+	})
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
@@ -141,7 +158,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		reports.Run(ctx) // builds the report index, then keeps it current
+		reports.Run(ctx) // opens the report store, then keeps it current
 	}()
 	wg.Add(1)
 	go func() {
@@ -177,6 +194,11 @@ loop:
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
+	// No hit comes any more: the last commits go into the report store, which is then
+	// marked complete, so that the next start reads it as it is.
+	if err := reports.Close(); err != nil {
+		log.Error("close the report store", "err", err)
+	}
 	if err := db.Close(); err != nil {
 		return err
 	}
@@ -193,6 +215,17 @@ func diskStatus(db *store.DB) func() server.DiskStatus {
 		d, _ := db.Disk()
 		return server.DiskStatus{Free: d.Free, Reserve: d.Reserve, Full: d.Full, Refused: d.Refused}
 	}
+}
+
+// applyGoLimit sets the Go runtime's soft memory limit from the budget, unless GOMEMLIMIT
+// sets it already (the operator's word wins).
+func applyGoLimit(plan config.MemoryPlan, getenv func(string) string, log *slog.Logger) {
+	if getenv("GOMEMLIMIT") != "" {
+		log.Info("memory budget", "plan", plan.String(), "gomemlimit", "from GOMEMLIMIT")
+		return
+	}
+	debug.SetMemoryLimit(plan.GoLimit)
+	log.Info("memory budget", "plan", plan.String())
 }
 
 func trackConfig(cfg *config.Config, log *slog.Logger) track.Config {

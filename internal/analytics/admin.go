@@ -12,7 +12,7 @@ import (
 
 // Reach is how many visitors each segment of the rules holds now.
 type Reach struct {
-	// Visitors is every visitor of the site the index holds: the denominator of the shares.
+	// Visitors is every visitor of the site with a journey: the denominator of the shares.
 	Visitors int            `json:"visitors"`
 	Segments []SegmentReach `json:"segments"`
 }
@@ -28,19 +28,17 @@ type SegmentReach struct {
 // Reach counts the visitors of site ("" for every site) in each segment of the rules, as
 // their latest decision placed them.
 func (s *Service) Reach(site string) (*Reach, error) {
-	snap, err := s.current()
+	if err := s.fold(false); err != nil {
+		s.log.Warn("refresh the report store", "err", err) // read as it is, as reports do
+	}
+	s.mu.RLock()
+	visitors, counts, err := s.rs.Reach(site)
+	s.mu.RUnlock()
 	if err != nil {
 		return nil, err
 	}
-	v := snap.view(site)
 	ids := s.rules().Segments()
-	counts := make(map[string]int, len(ids))
-	for _, e := range v.entries {
-		for _, sg := range e.j.Segments {
-			counts[sg]++
-		}
-	}
-	r := &Reach{Visitors: len(v.entries), Segments: make([]SegmentReach, 0, len(ids))}
+	r := &Reach{Visitors: visitors, Segments: make([]SegmentReach, 0, len(ids))}
 	for _, id := range ids {
 		sr := SegmentReach{ID: id, Visitors: counts[id]}
 		if r.Visitors > 0 {

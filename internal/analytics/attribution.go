@@ -29,6 +29,23 @@ func runAttribution(rc *reportCtx) (any, error) {
 		return nil, rc.o.err
 	}
 	res := &AttributionReport{Models: map[string]*report.Attribution{}, Order: ao.Order, LookbackS: po.Lookback.Seconds()}
+	// Every model's missing days in one scan of the store.
+	var specs []rollupSpec
+	paths := false
+	for _, m := range models {
+		o := ao
+		o.Model = m
+		if m == report.MarkovChain || m == report.Shapley {
+			if !paths {
+				specs, paths = append(specs, pathSpec(rc, po)), true
+			}
+			continue
+		}
+		specs = append(specs, attributionSpec(rc, po, o))
+	}
+	if err := prefetchRollups(rc, specs); err != nil {
+		return nil, err
+	}
 	for _, m := range models {
 		o := ao
 		o.Model = m
@@ -116,6 +133,17 @@ func runCAC(rc *reportCtx) (any, error) {
 	}
 	ao.Model = models[0]
 	spend := rc.spend
+	first, all := po, po
+	first.FirstOnly, all.FirstOnly = true, false
+	var err error
+	if ao.Model == report.MarkovChain || ao.Model == report.Shapley {
+		err = prefetchRollups(rc, []rollupSpec{pathSpec(rc, first), pathSpec(rc, all)})
+	} else {
+		err = prefetchRollups(rc, []rollupSpec{attributionSpec(rc, first, ao), attributionSpec(rc, all, ao)})
+	}
+	if err != nil {
+		return nil, err
+	}
 	nc, value, err := report.CACAttributions(po, ao, rc.attribution)
 	if err != nil {
 		return nil, err

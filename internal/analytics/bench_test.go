@@ -167,7 +167,7 @@ func generate(tr *track.Tracker, n int, seed uint64) (int, error) {
 	return total, first
 }
 
-// BenchmarkRecompute1M rebuilds the report index from scratch over a store of one million
+// BenchmarkRecompute1M fills a report store in memory from scratch over a store of one million
 // events: the whole event log and every visitor state are read again.
 func BenchmarkRecompute1M(b *testing.B) {
 	tr, n := benchTracker(b, 1_000_000)
@@ -176,17 +176,20 @@ func BenchmarkRecompute1M(b *testing.B) {
 	visitors := 0
 	for b.Loop() {
 		s := New(tr, nil, Options{Now: func() time.Time { return benchEnd }})
-		snap, err := s.current()
+		if err := s.Rebuild(); err != nil {
+			b.Fatal(err)
+		}
+		r, err := s.Reach("")
 		if err != nil {
 			b.Fatal(err)
 		}
-		visitors = len(snap.entries)
+		visitors = r.Visitors
 	}
 	b.ReportMetric(float64(visitors), "visitors")
 }
 
 // BenchmarkReport90Days runs each report over the last 90 days of the 1 M-event store, with
-// the index built and the daily rollups kept (as the server's background job keeps them),
+// the report store filled and the daily rollups kept (as the server's background job keeps them),
 // but no cached result: each run asks for a period ending a millisecond later.
 func BenchmarkReport90Days(b *testing.B) {
 	tr, _ := benchTracker(b, 1_000_000)
@@ -209,10 +212,9 @@ func BenchmarkReport90Days(b *testing.B) {
 }
 
 // BenchmarkReportAfterHit is a live site's worst case: a hit arrives before each report and
-// the service may not share a snapshot (MaxStaleness < 0), so each report folds the commit
-// into the index and reads a new snapshot (its views and day buckets built afresh) before
-// it runs over the 90 days. With the default MaxStaleness, reports within two seconds share
-// the snapshot and its cached results instead.
+// the service may not share a state of the store (MaxStaleness < 0), so each report folds
+// the commit into the report store first and computes afresh over the 90 days. With the
+// default MaxStaleness, reports within two seconds share the cached results instead.
 func BenchmarkReportAfterHit(b *testing.B) {
 	benchTracker(b, 1_000_000)
 	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))

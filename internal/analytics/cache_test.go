@@ -49,3 +49,28 @@ func TestCachedResultsFollowRulesAndSpend(t *testing.T) {
 		t.Errorf("funnel report after the rules changed = %+v; want no funnels, as the rules in force define none", f)
 	}
 }
+
+// TestResultCacheKeepsToItsBound: results beyond the cache's byte bound are not kept, so
+// the cache never holds more than its share of the memory budget.
+func TestResultCacheKeepsToItsBound(t *testing.T) {
+	e := newEnv(t, at(20, 12, 0), func(o *analytics.Options) { o.CacheBytes = 1 })
+	shop(t, e)
+	q := analytics.Query{From: day(1).UnixMilli(), To: day(11).UnixMilli(), Options: map[string]string{}}
+	a, err := e.svc.Report("overview", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.svc.Report("overview", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b {
+		t.Error("a result larger than the cache's bound was kept and served again")
+	}
+	e2 := newEnv(t, at(20, 12, 0))
+	shop(t, e2)
+	a, _ = e2.svc.Report("overview", q)
+	if b, _ = e2.svc.Report("overview", q); a != b {
+		t.Error("with the default bound, the same report asked twice was computed twice")
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"hash/fnv"
 	"slices"
 
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/report"
+	"github.com/pathlight/pathlight/internal/rules"
 )
 
 // ExperimentsReport is the results of the rules' experiments over the period, and the lift
@@ -50,6 +52,12 @@ type ArmCount struct {
 func runExperiments(rc *reportCtx) (any, error) {
 	res := &ExperimentsReport{Experiments: []ExperimentReport{}, Holdout: []HoldoutLift{}}
 	from, to := rc.q.From, rc.q.To
+	type exp struct {
+		x    rules.ExperimentInfo
+		arms []report.Arm
+		er   ExperimentReport
+	}
+	var exps []*exp
 	for _, x := range rc.set.Experiments() {
 		if !rc.serves(x.Sites) {
 			continue
@@ -61,50 +69,67 @@ func runExperiments(rc *reportCtx) (any, error) {
 				arms[i].Weight = x.Weights[i]
 			}
 		}
-		er := ExperimentReport{ID: x.ID, Description: x.Description, Slot: x.Slot, Goal: x.Goal}
-		for _, e := range rc.v.entries {
-			for _, a := range e.j.Arms {
-				if a.Experiment != x.ID || !a.Exposed || a.At < from || a.At >= to {
-					continue
-				}
-				i := slices.IndexFunc(arms, func(arm report.Arm) bool { return arm.Name == a.Variant })
-				if i < 0 {
-					er.Unknown++
-					continue
-				}
-				arms[i].Exposures++
-				if reached(e, x.Goal, a.At, to) {
-					arms[i].Conversions++
+		exps = append(exps, &exp{x: x, arms: arms, er: ExperimentReport{ID: x.ID, Description: x.Description, Slot: x.Slot, Goal: x.Goal}})
+	}
+	holdout := newHoldoutAcc(from, to)
+	// Visitors first exposed in the period, and those with a prompt event in it.
+	ranges := []reportstore.Range{days(from, to, reportstore.FlagExposure), days(from, to, reportstore.FlagPrompt)}
+	err := rc.each(ranges, func(vs []*reportstore.Visitor) error {
+		for _, v := range vs {
+			holdout.add(rc.q.Site, v)
+			if !v.HasState {
+				continue
+			}
+			for _, e := range exps {
+				for _, a := range v.J.Arms {
+					if a.Experiment != e.x.ID || !a.Exposed || a.At < from || a.At >= to {
+						continue
+					}
+					i := slices.IndexFunc(e.arms, func(arm report.Arm) bool { return arm.Name == a.Variant })
+					if i < 0 {
+						e.er.Unknown++
+						continue
+					}
+					e.arms[i].Exposures++
+					if reached(v, e.x.Goal, a.At, to) {
+						e.arms[i].Conversions++
+					}
 				}
 			}
 		}
-		if len(arms) == 0 {
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range exps {
+		if len(e.arms) == 0 {
 			continue
 		}
-		r, err := report.AnalyzeExperiment(arms, arms[0].Name, seedOf(x.ID))
+		r, err := report.AnalyzeExperiment(e.arms, e.arms[0].Name, seedOf(e.x.ID))
 		if err != nil {
 			return nil, err
 		}
-		er.ExperimentResult = r
-		res.Experiments = append(res.Experiments, er)
+		e.er.ExperimentResult = r
+		res.Experiments = append(res.Experiments, e.er)
 	}
-	res.Holdout = holdoutLifts(rc)
+	res.Holdout = holdout.lifts()
 	return res, nil
 }
 
 // reached reports whether the visitor reached step goal in [at, to), or converted in it when
 // goal is empty. The step history holds the latest arrivals; the step's first and last
 // arrival cover older ones.
-func reached(e *entry, goal string, at, to int64) bool {
+func reached(v *reportstore.Visitor, goal string, at, to int64) bool {
 	if goal == "" {
-		return slices.ContainsFunc(e.j.Conversions, func(c journey.Conversion) bool { return c.At >= at && c.At < to })
+		return slices.ContainsFunc(v.J.Conversions, func(c journey.Conversion) bool { return c.At >= at && c.At < to })
 	}
-	for _, m := range e.j.Steps {
+	for _, m := range v.J.Steps {
 		if m.Step == goal && m.At >= at && m.At < to {
 			return true
 		}
 	}
-	for _, c := range e.steps {
+	for _, c := range v.Steps {
 		if c.Key == goal && ((c.FirstAt >= at && c.FirstAt < to) || (c.LastAt >= at && c.LastAt < to)) {
 			return true
 		}
@@ -112,57 +137,74 @@ func reached(e *entry, goal string, at, to int64) bool {
 	return false
 }
 
-// holdoutLifts compares each prompt's exposed visitors with its holdout.
-func holdoutLifts(rc *reportCtx) []HoldoutLift {
-	type first struct{ shown, held map[string]int64 }
-	byPrompt := map[string]*first{}
-	for _, pr := range rc.v.prompts {
-		if pr.at < rc.q.From || pr.at >= rc.q.To {
+// holdoutAcc compares each prompt's exposed visitors with its holdout: per prompt, the
+// visitors shown it in the period and the holdout visitors who would have been shown it,
+// and how many of each converted after that first moment, before the period's end.
+type holdoutAcc struct {
+	from, to int64
+	prompts  map[string]*[2]ArmCount // shown, holdout
+	held     map[string]bool         // prompts with a holdout visitor
+}
+
+func newHoldoutAcc(from, to int64) *holdoutAcc {
+	return &holdoutAcc{from: from, to: to, prompts: map[string]*[2]ArmCount{}, held: map[string]bool{}}
+}
+
+// add counts one visitor's prompt events of site ("" for every site).
+func (h *holdoutAcc) add(site string, v *reportstore.Visitor) {
+	type key struct {
+		prompt string
+		group  int
+	}
+	first := map[key]int64{}
+	for _, pr := range v.Prompts {
+		if pr.At < h.from || pr.At >= h.to || (site != "" && pr.Site != site) {
 			continue
 		}
-		var m *map[string]int64
-		f := byPrompt[pr.prompt]
-		if f == nil {
-			f = &first{shown: map[string]int64{}, held: map[string]int64{}}
-			byPrompt[pr.prompt] = f
-		}
-		switch pr.action {
+		g := -1
+		switch pr.Action {
 		case event.ActionShown:
-			m = &f.shown
-		case actionHoldout:
-			m = &f.held
-		default:
+			g = 0
+		case reportstore.ActionHoldout:
+			g = 1
+		}
+		if _, ok := h.prompts[pr.Prompt]; !ok {
+			h.prompts[pr.Prompt] = &[2]ArmCount{}
+		}
+		if g < 0 {
 			continue
 		}
-		if t, ok := (*m)[pr.vid]; !ok || pr.at < t {
-			(*m)[pr.vid] = pr.at
+		k := key{pr.Prompt, g}
+		if t, ok := first[k]; !ok || pr.At < t {
+			first[k] = pr.At
 		}
 	}
-	var out []HoldoutLift
-	for id, f := range byPrompt {
-		if len(f.held) == 0 {
+	for k, at := range first {
+		c := &h.prompts[k.prompt][k.group]
+		c.Visitors++
+		if k.group == 1 {
+			h.held[k.prompt] = true
+		}
+		if v.HasState && reached(v, "", at, h.to) {
+			c.Conversions++
+		}
+	}
+}
+
+// lifts returns the lift of each prompt with a holdout, by prompt id.
+func (h *holdoutAcc) lifts() []HoldoutLift {
+	out := []HoldoutLift{}
+	for id, c := range h.prompts {
+		if !h.held[id] {
 			continue
 		}
-		count := func(m map[string]int64) ArmCount {
-			var c ArmCount
-			for vid, at := range m {
-				c.Visitors++
-				if e := rc.v.entry(vid); e != nil && reached(e, "", at, rc.q.To) {
-					c.Conversions++
-				}
-			}
-			return c
-		}
-		h := HoldoutLift{Prompt: id, Exposed: count(f.shown), Holdout: count(f.held)}
-		h.Lift = report.HoldoutLift(
-			report.Arm{Name: "exposed", Exposures: h.Exposed.Visitors, Conversions: h.Exposed.Conversions},
-			report.Arm{Name: "holdout", Exposures: h.Holdout.Visitors, Conversions: h.Holdout.Conversions})
-		out = append(out, h)
+		l := HoldoutLift{Prompt: id, Exposed: c[0], Holdout: c[1]}
+		l.Lift = report.HoldoutLift(
+			report.Arm{Name: "exposed", Exposures: l.Exposed.Visitors, Conversions: l.Exposed.Conversions},
+			report.Arm{Name: "holdout", Exposures: l.Holdout.Visitors, Conversions: l.Holdout.Conversions})
+		out = append(out, l)
 	}
 	slices.SortFunc(out, func(a, b HoldoutLift) int { return cmp.Compare(a.Prompt, b.Prompt) })
-	if out == nil {
-		out = []HoldoutLift{}
-	}
 	return out
 }
 

@@ -20,7 +20,7 @@ const (
 )
 
 // Feed hears the tracker's commits (it is a track.Watcher: give it to track.Watch) and keeps
-// what the index has not read yet, plus the live view: hits per second over the last minute
+// what the report store has not taken in yet, plus the live view: hits per second over the last minute
 // and the newest events. Its methods are called on the hit path, so they do little work
 // under one short lock. A Feed is safe for concurrent use.
 type Feed struct {
@@ -54,7 +54,7 @@ type feedScratch struct {
 	e event.Event
 }
 
-// pending is what the feed heard since the index last took it.
+// pending is what the feed heard since the last fold took it.
 type pending struct {
 	dirty   map[string]struct{}            // visitors whose state was written or deleted
 	sites   map[string]map[string]struct{} // site → visitors with an event of the site
@@ -184,6 +184,42 @@ func (f *Feed) EventDeleted(key []byte) {
 			*r = liveRec{}
 		}
 	}
+}
+
+// hasPending reports whether the feed heard anything since the last take.
+func (f *Feed) hasPending() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.pending.empty()
+}
+
+// hasErase reports whether the feed heard an erase since the last take.
+func (f *Feed) hasErase() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pending.erased
+}
+
+// restore gives back what a take handed over and a fold could not write, so that the next
+// fold tries again (writing a visitor's record twice is harmless).
+func (f *Feed) restore(p pending) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for vid := range p.dirty {
+		f.pending.dirty[vid] = struct{}{}
+	}
+	for site, vids := range p.sites {
+		m := f.pending.sites[site]
+		if m == nil {
+			m = map[string]struct{}{}
+			f.pending.sites[site] = m
+		}
+		for vid := range vids {
+			m[vid] = struct{}{}
+		}
+	}
+	f.pending.prompts = append(p.prompts, f.pending.prompts...)
+	f.pending.erased = f.pending.erased || p.erased
 }
 
 // take hands what the feed heard to the caller and starts afresh.

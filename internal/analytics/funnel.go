@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/report"
 	"github.com/pathlight/pathlight/internal/rules"
 )
@@ -32,11 +33,18 @@ func runFunnel(rc *reportCtx) (any, error) {
 	}
 	// Attempts start at a step-1 arrival in the period: visitors without a step arrival in
 	// it cannot count.
-	fr, err := report.BuildFunnel(rc.v.stepping(rc.q.From, rc.q.To), f, rc.q.From, rc.q.To)
+	b, err := report.NewFunnelBuilder(f, rc.q.From, rc.q.To)
 	if err != nil {
 		return nil, &QueryError{"funnel", err.Error()}
 	}
-	res.Funnel = fr
+	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+		b.Add(js)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Funnel = b.Result()
 	return res, nil
 }
 
@@ -61,20 +69,31 @@ func runHealth(rc *reportCtx) (any, error) {
 		return res, rc.o.err
 	}
 	f.Breakdown = report.DimNone
-	week := func(i int) (*report.FunnelResult, error) {
+	// The current week and the baseline weeks, in one pass over the visitors with a step
+	// arrival in any of them: each week's funnel counts only its own attempts.
+	weeks := make([]*report.FunnelBuilder, report.BaselineWeeks+1)
+	for i := range weeks {
 		to := rc.q.To - int64(i)*weekMS
-		from := to - weekMS
-		return report.BuildFunnel(rc.v.stepping(from, to), f, from, to)
+		b, err := report.NewFunnelBuilder(f, to-weekMS, to)
+		if err != nil {
+			return nil, &QueryError{"funnel", err.Error()}
+		}
+		weeks[i] = b
 	}
-	cur, err := week(0)
+	from := rc.q.To - int64(len(weeks))*weekMS
+	err := rc.eachJourneys([]reportstore.Range{days(from, rc.q.To, reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+		for _, b := range weeks {
+			b.Add(js)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, &QueryError{"funnel", err.Error()}
+		return nil, err
 	}
+	cur := weeks[0].Result()
 	base := make([]*report.FunnelResult, report.BaselineWeeks)
 	for i := range base {
-		if base[i], err = week(report.BaselineWeeks - i); err != nil {
-			return nil, err
-		}
+		base[i] = weeks[report.BaselineWeeks-i].Result()
 	}
 	h, err := report.StepHealth(cur, base)
 	if err != nil {

@@ -66,7 +66,8 @@ func newEnvRules(t testing.TB, now time.Time, set *rules.Set, opts ...func(*anal
 		SiteHosts: map[string][]string{"shop": {"shop.example"}, "blog": {"blog.example"}},
 		Now:       clk.now,
 	})
-	o := analytics.Options{Now: clk.now, MaxStaleness: -1}
+	// The report store lives in the same Badger as the journeys, as on a server.
+	o := analytics.Options{Now: clk.now, MaxStaleness: -1, Store: trackstore.New(db)}
 	for _, f := range opts {
 		f(&o)
 	}

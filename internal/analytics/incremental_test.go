@@ -28,7 +28,7 @@ func reportJSON(t *testing.T, s *analytics.Service, name string, from, to time.T
 
 var allReports = []string{"overview", "journey", "funnel", "paths", "attribution", "ttc", "health", "cac", "surveys", "experiments", "micro"}
 
-// TestIncrementalEqualsRebuild sends traffic in parts with reports in between (so the index
+// TestIncrementalEqualsRebuild sends traffic in parts with reports in between (so the store
 // is built early and kept current from the commits, and daily rollups are kept and then
 // dropped by backdated traffic), and checks every report against a service that reads the
 // finished store from scratch.
@@ -109,8 +109,8 @@ func TestMergeAndErase(t *testing.T) {
 	}
 }
 
-// TestStaleness checks that on a busy site reports share one snapshot for MaxStaleness, and
-// then see every commit.
+// TestStaleness checks that on a busy site reports share one state of the store for
+// MaxStaleness, and then see every commit.
 func TestStaleness(t *testing.T) {
 	e := newEnv(t, at(20, 12, 0), func(o *analytics.Options) { o.MaxStaleness = time.Minute })
 	shop(t, e)
@@ -119,7 +119,7 @@ func TestStaleness(t *testing.T) {
 	}
 	e.send(t, hit{at: at(5, 8, 0), n: 7, evs: []ev{pv("/", "")}})
 	if o := run[*analytics.Overview](t, e, "overview", day(1), day(11)); o.Visitors != 3 {
-		t.Errorf("visitors within a minute of the last snapshot = %d; want 3 (the snapshot is kept)", o.Visitors)
+		t.Errorf("visitors within a minute of the last snapshot = %d; want 3 (the last fold is kept)", o.Visitors)
 	}
 	e.clk.set(at(20, 12, 1))
 	if o := run[*analytics.Overview](t, e, "overview", day(1), day(11)); o.Visitors != 4 {
@@ -127,8 +127,8 @@ func TestStaleness(t *testing.T) {
 	}
 }
 
-// TestRunStopsWithItsContext runs the background job: it builds the index and computes the
-// default rollups, keeps the index current, and returns when its context ends.
+// TestRunStopsWithItsContext runs the background job: it opens the report store and computes
+// the default rollups, keeps the store current, and returns when its context ends.
 func TestRunStopsWithItsContext(t *testing.T) {
 	e := newEnv(t, at(20, 12, 0), func(o *analytics.Options) { o.RefreshEvery = time.Millisecond })
 	shop(t, e)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/report"
 	"github.com/pathlight/pathlight/internal/rules"
@@ -45,36 +46,30 @@ func randomJourneys(seed uint64, n int) []report.Journey {
 	return js
 }
 
-// viewOf puts journeys into a one-site view, as a snapshot would.
-func viewOf(js []report.Journey) *view {
-	v := &view{}
-	for _, j := range js {
-		e := &entry{j: j, lo: math.MaxInt64, hi: math.MinInt64}
-		for _, t := range j.Touches {
-			e.span(t.StartedAt)
-			e.span(t.LastAt)
-		}
-		for _, s := range j.Steps {
-			e.span(s.At)
-		}
-		v.entries = append(v.entries, e)
-		v.js = append(v.js, j)
+// storeOf puts journeys into a report store in memory, as folds would.
+func storeOf(t testing.TB, js []report.Journey) *reportstore.Store {
+	rs := reportstore.New(reportstore.NewMemory(), 0)
+	news := make([]*reportstore.Visitor, len(js))
+	for i, j := range js {
+		news[i] = &reportstore.Visitor{J: j, HasState: true}
 	}
-	return v
+	if _, err := rs.Put(make([]*reportstore.Visitor, len(js)), news); err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }
 
 // TestDailyRollupsEqualDirect checks that attribution and path tables summed from daily
 // rollups (kept, then read again) equal the report package's result over all journeys, for
 // every model and for periods that start and end inside a day.
 func TestDailyRollupsEqualDirect(t *testing.T) {
-	js := randomJourneys(1, 3000)
+	js := randomJourneys(1, 8000) // several hundred a day: a day's rollup adds up parts of pieceBatch journeys
 	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return time.UnixMilli(70 * testDay) }})
-	v := viewOf(js)
-	snap := &snapshot{views: map[string]*view{"": v}}
+	rs := storeOf(t, js)
 	periods := [][2]int64{{5 * testDay, 40 * testDay}, {5*testDay + 3_600_000, 40*testDay - 1}, {10 * testDay, 10*testDay + 5}}
 	for _, p := range periods {
 		for pass := range 2 { // the second pass reads the kept rollups
-			rc := &reportCtx{s: s, snap: snap, v: v, q: Query{From: p[0], To: p[1]}, now: time.UnixMilli(70 * testDay)}
+			rc := &reportCtx{s: s, rs: rs, q: Query{From: p[0], To: p[1]}, now: time.UnixMilli(70 * testDay)}
 			po := report.PathOptions{From: p[0], To: p[1], Lookback: 7 * 24 * time.Hour}
 			got, err := rc.pathTable(po)
 			if err != nil {
@@ -146,9 +141,9 @@ func sameAttribution(a, b *report.Attribution) bool {
 
 func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
-// TestParallelJourneyMapEqualsDirect checks that the journey map added up from parts is the
-// report package's map of all the journeys, order included.
-func TestParallelJourneyMapEqualsDirect(t *testing.T) {
+// TestChunkedJourneyMapEqualsDirect checks that the journey map added up from chunks of
+// visitors is the report package's map of all the journeys, order included.
+func TestChunkedJourneyMapEqualsDirect(t *testing.T) {
 	js := randomJourneys(2, 20000)
 	stages := map[string]string{"landed": "awareness", "viewed_product": "consideration", "added_to_cart": "decision", "purchased": "retention"}
 	for _, top := range []int{3, 10, 1000} {
@@ -158,14 +153,19 @@ func TestParallelJourneyMapEqualsDirect(t *testing.T) {
 			t.Fatal(err)
 		}
 		w, _ := json.Marshal(want)
-		// However many CPUs run the test, the map is summed from parts.
-		for _, parts := range []int{2, 3, 7} {
-			got, err := journeyMapIn(js, o, parts)
+		for _, chunk := range []int{len(js), 7000, 2048, 333} {
+			b := &mapBuilder{o: o}
+			for lo := 0; lo < len(js); lo += chunk {
+				if err := b.add(js[lo:min(lo+chunk, len(js))]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := b.result()
 			if err != nil {
 				t.Fatal(err)
 			}
 			if g, _ := json.Marshal(got); string(g) != string(w) {
-				t.Errorf("journey map (top %d) from %d parts =\n%s\nwant\n%s", top, parts, g, w)
+				t.Errorf("journey map (top %d) from chunks of %d =\n%s\nwant\n%s", top, chunk, g, w)
 			}
 		}
 	}
@@ -188,6 +188,79 @@ func TestPieces(t *testing.T) {
 	for _, c := range cases {
 		if got := pieces(c.from, c.to, now); !reflect.DeepEqual(got, c.want) {
 			t.Errorf("pieces(%d, %d) = %v; want %v", c.from, c.to, got, c.want)
+		}
+	}
+}
+
+// TestRollupsOfTwoStoresAddUp: the daily rollups two servers make from disjoint visitors add
+// up to the rollups one server makes from all of them, as a cluster will need.
+func TestRollupsOfTwoStoresAddUp(t *testing.T) {
+	js := randomJourneys(3, 2000)
+	now := time.UnixMilli(70 * testDay)
+	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return now }})
+	all, a, b := storeOf(t, js), storeOf(t, js[:700]), storeOf(t, js[700:])
+	po := report.PathOptions{Lookback: 7 * 24 * time.Hour}
+	ao := report.AttributionOptions{Model: report.Linear, FirstWeight: report.DefaultFirstWeight, LastWeight: report.DefaultLastWeight, HalfLife: report.DefaultHalfLife}
+	for d := int64(10); d < 40; d += 7 {
+		q := Query{From: d * testDay, To: (d + 1) * testDay}
+		ctx := func(rs *reportstore.Store) *reportCtx { return &reportCtx{s: s, rs: rs, q: q, now: now} }
+		want, err := ctx(all).pathTable(po)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta, _ := ctx(a).pathTable(po)
+		tb, _ := ctx(b).pathTable(po)
+		ta.Merge(tb)
+		ta.Sort()
+		if !sameTables(ta, want) {
+			t.Errorf("day %d: path tables of two stores add up to %v; want %v", d, fmt.Sprint(ta.Totals()), fmt.Sprint(want.Totals()))
+		}
+		wa, _ := ctx(all).attribution(po, ao)
+		aa, _ := ctx(a).attribution(po, ao)
+		ab, _ := ctx(b).attribution(po, ao)
+		if got := report.MergeAttributions(ao.Model, []*report.Attribution{aa, ab}); !sameAttribution(got, wa) {
+			t.Errorf("day %d: linear credits of two stores do not add up to one store's", d)
+		}
+	}
+}
+
+// TestPrefetchedRollupsEqualDirect: the rollups one scan computes for every model at once
+// give the same credits and path tables as the report package over all the journeys.
+func TestPrefetchedRollupsEqualDirect(t *testing.T) {
+	js := randomJourneys(4, 8000)
+	now := time.UnixMilli(70 * testDay)
+	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return now }})
+	po := report.PathOptions{From: 5*testDay + 3_600_000, To: 40 * testDay, Lookback: 7 * 24 * time.Hour}
+	rc := &reportCtx{s: s, rs: storeOf(t, js), q: Query{From: po.From, To: po.To}, now: now}
+	specs := []rollupSpec{pathSpec(rc, po)}
+	var aos []report.AttributionOptions
+	for _, m := range AllModels()[:6] {
+		ao := report.AttributionOptions{Model: m, FirstWeight: report.DefaultFirstWeight, LastWeight: report.DefaultLastWeight, HalfLife: report.DefaultHalfLife}
+		aos = append(aos, ao)
+		specs = append(specs, attributionSpec(rc, po, ao))
+	}
+	if err := prefetchRollups(rc, specs); err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range specs {
+		if ok, err := sp.kept("", 20); !ok || err != nil {
+			t.Fatalf("after the prefetch, %s of day 20 kept = %v, %v; want it kept", sp.key, ok, err)
+		}
+	}
+	got, err := rc.pathTable(po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := report.BuildPaths(js, po); !sameTables(got, want) {
+		t.Errorf("path table from prefetched rollups: totals %v; want %v", fmt.Sprint(got.Totals()), fmt.Sprint(want.Totals()))
+	}
+	for _, ao := range aos {
+		got, err := rc.attribution(po, ao)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want, _ := report.AttributeJourneys(js, po, ao); !sameAttribution(got, want) {
+			t.Errorf("%s from prefetched rollups differs from the direct credits", ao.Model)
 		}
 	}
 }

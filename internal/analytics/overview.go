@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/report"
 )
@@ -128,16 +129,23 @@ func runOverview(rc *reportCtx) (any, error) {
 		return nil, &QueryError{"from", "the overview covers at most ten years"}
 	}
 	prev := from - (to - from)
-	js := rc.v.active(prev, to)
 	res := &Overview{ByDay: make([]DayFigures, d1-d0+1), ByChannel: []ChannelFigures{}}
 	for i := range res.ByDay {
 		res.ByDay[i].Date = time.UnixMilli((d0 + int64(i)) * dayMS).UTC().Format(time.DateOnly)
 	}
 	acc := overviewAcc{from: from, to: to, d0: d0, days: res.ByDay, dayMark: make([]int, len(res.ByDay)), chans: map[string]*chanAcc{}}
 	pacc := overviewAcc{from: prev, to: from}
-	for i := range js {
-		acc.add(&js[i], i+1)
-		pacc.add(&js[i], i+1)
+	stamp := 0
+	err := rc.each([]reportstore.Range{days(prev, to, reportstore.FlagActive)}, func(vs []*reportstore.Visitor) error {
+		for _, v := range vs {
+			stamp++
+			acc.add(&v.J, stamp)
+			pacc.add(&v.J, stamp)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res.Figures = acc.figures()
 	res.Previous = pacc.figures()

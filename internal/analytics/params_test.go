@@ -21,8 +21,7 @@ func TestReportParamsCoverWhatReportsRead(t *testing.T) {
 	}
 	now := time.UnixMilli(70 * testDay)
 	s := newService(nil, func() *rules.Set { return set }, nil, Options{Now: func() time.Time { return now }})
-	v := viewOf(randomJourneys(1, 200))
-	snap := &snapshot{views: map[string]*view{"": v}}
+	rs := storeOf(t, randomJourneys(1, 200))
 	step := set.Steps()[0].ID
 	optionSets := []map[string]string{
 		{},
@@ -35,7 +34,7 @@ func TestReportParamsCoverWhatReportsRead(t *testing.T) {
 	for name, def := range reportDefs {
 		asked := map[string]bool{}
 		for _, o := range optionSets {
-			rc := &reportCtx{s: s, snap: snap, v: v, q: Query{From: 5 * testDay, To: 40 * testDay, Options: o}, o: opts{m: o}, set: set, now: now}
+			rc := &reportCtx{s: s, rs: rs, q: Query{From: 5 * testDay, To: 40 * testDay, Options: o}, o: opts{m: o}, set: set, now: now}
 			_, _ = def.run(rc) // an option out of place may fail the report; what it asked for counts
 			for _, n := range rc.o.asked {
 				asked[n] = true

@@ -65,3 +65,9 @@ func readHead(rec []byte) recordHead {
 	h.hasPayload = h.typ == event.TypePrompt || (h.typ == event.TypeEvent && string(h.name) == track.HoldoutPromptEvent)
 	return h
 }
+
+// eventTime returns the time of a version-1 record (its head was read).
+func eventTime(rec []byte) int64 {
+	t, _ := binary.Varint(rec[4:])
+	return t
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/report"
 )
 
@@ -67,15 +68,24 @@ func runJourney(rc *reportCtx) (any, error) {
 	if rc.o.err != nil {
 		return nil, rc.o.err
 	}
-	m, err := journeyMap(rc.v.stepping(rc.q.From, rc.q.To), o)
+	mb := &mapBuilder{o: o}
+	micro, err := report.NewMicroBuilder(stepIDs(rc), rc.q.From, rc.q.To)
 	if err != nil {
 		return nil, err
 	}
-	micro, err := report.MicroConversionRates(rc.v.active(rc.q.From, rc.q.To), stepIDs(rc), rc.q.From, rc.q.To)
+	// Visitors active in the period: those with a step arrival in it make the map.
+	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagActive|reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+		micro.Add(js)
+		return mb.add(js)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &JourneyReport{JourneyMap: m, Micro: micro}, nil
+	m, err := mb.result()
+	if err != nil {
+		return nil, err
+	}
+	return &JourneyReport{JourneyMap: m, Micro: micro.Result()}, nil
 }
 
 func runMicro(rc *reportCtx) (any, error) {
@@ -86,7 +96,18 @@ func runMicro(rc *reportCtx) (any, error) {
 	if len(steps) == 0 {
 		steps = stepIDs(rc)
 	}
-	return report.MicroConversionRates(rc.v.active(rc.q.From, rc.q.To), steps, rc.q.From, rc.q.To)
+	b, err := report.NewMicroBuilder(steps, rc.q.From, rc.q.To)
+	if err != nil {
+		return nil, err
+	}
+	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagActive)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+		b.Add(js)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b.Result(), nil
 }
 
 // stepIDs returns the ids of the rules' steps that serve the report's site, in their order.
@@ -162,5 +183,17 @@ func runTTC(rc *reportCtx) (any, error) {
 	if rc.o.err != nil {
 		return nil, rc.o.err
 	}
-	return report.TimeToConversion(rc.v.attributable(rc.q.From, rc.q.To, po.LookbackMS()), po)
+	b, err := report.NewTTCBuilder(po)
+	if err != nil {
+		return nil, err
+	}
+	// Every conversion of the period is in a journey with a conversion that day.
+	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagConversion)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+		b.Add(js)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return b.Result(), nil
 }

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/report"
 )
 
@@ -14,91 +14,10 @@ import (
 // conversion and every non-converting journey belongs to exactly one UTC day (the day of
 // the conversion, or of the journey's expiry), and its path and credits depend only on the
 // journey before that moment. So the figures of a closed day (one that ended before today)
-// are computed once, from the journeys that convert or expire that day, kept, and summed
-// with the other days of a period. A commit that changes a journey at time t drops the
-// rollups of t's day and every later day; live traffic only ever changes today, which is
-// never kept.
-
-// maxRollups bounds the rollups kept: a year of days for a few sites and option sets.
-const maxRollups = 20000
-
-// rollupKey names one day's figures for one site and one set of options.
-type rollupKey struct {
-	site string
-	day  int64
-	what string // pathKey of the options, then the model's key when it is an attribution
-}
-
-// invalidation is one drop of rollups, from a day on.
-type invalidation struct {
-	epoch uint64
-	from  int64
-}
-
-// rollupStore keeps daily rollups. Values are *report.PathTable or *report.Attribution and
-// are never changed once stored.
-type rollupStore struct {
-	mu    sync.Mutex
-	epoch uint64
-	m     map[rollupKey]any
-	log   []invalidation // the latest drops, for computations that began before them
-}
-
-const invalidationLog = 1024
-
-func (r *rollupStore) init() { r.m = map[rollupKey]any{} }
-
-// invalidate drops the rollups of day from and later.
-func (r *rollupStore) invalidate(from int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.epoch++
-	for k := range r.m {
-		if k.day >= from {
-			delete(r.m, k)
-		}
-	}
-	r.log = append(r.log, invalidation{r.epoch, from})
-	if len(r.log) > invalidationLog {
-		r.log = r.log[len(r.log)-invalidationLog:]
-	}
-}
-
-// get returns a rollup, nil when none is kept.
-func (r *rollupStore) get(k rollupKey) any {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.m[k]
-}
-
-// currentEpoch counts the drops so far: a snapshot made now holds every change dropped so
-// far.
-func (r *rollupStore) currentEpoch() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.epoch
-}
-
-// put keeps v, computed from a snapshot made at epoch, unless a change to its day came
-// after the snapshot: then v is already out of date.
-func (r *rollupStore) put(k rollupKey, v any, epoch uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if epoch != r.epoch {
-		if len(r.log) == 0 || r.log[0].epoch > epoch+1 {
-			return // too old to tell
-		}
-		for _, inv := range r.log {
-			if inv.epoch > epoch && inv.from <= k.day {
-				return
-			}
-		}
-	}
-	if len(r.m) >= maxRollups {
-		clear(r.m)
-	}
-	r.m[k] = v
-}
+// are computed once, from the journeys that convert or expire that day, kept in the report
+// store, and summed with the other days of a period. A change to a journey at time t drops
+// the rollups of t's day and every later day (reportstore.Store.Put); live traffic only
+// ever changes today, which is never kept.
 
 // piece is a part of a period: a closed day whose rollup is kept, or a range computed from
 // the journeys directly.
@@ -148,36 +67,171 @@ func modelKey(ao *report.AttributionOptions) string {
 }
 
 // rollupParts returns one part per piece of the query's period: a kept day's part from the
-// rollups when it is there, else built from the journeys attributable in the piece (and kept
-// when the piece is a whole day). key names what build computes, apart from the period.
-func rollupParts[T any](rc *reportCtx, po report.PathOptions, key string, build func([]report.Journey, report.PathOptions) (T, error)) ([]T, error) {
+// report store when it is there, else built from the journeys attributable in the piece
+// (and kept when the piece is a whole day). key names what build computes, apart from the
+// period; merge adds up the parts of disjoint sets of visitors.
+//
+// The pieces not kept are computed in one scan of the store over all of them: each
+// visitor's journey goes to the pieces it is attributable in, and each piece builds a part
+// every pieceBatch journeys and adds the parts up. A piece's journeys come in the store's
+// order whatever the other pieces are, so its rollup is the same however it was asked for.
+func rollupParts[T any](rc *reportCtx, po report.PathOptions, key string, build func([]report.Journey, report.PathOptions) (T, error), merge func(a, b T) T) ([]T, error) {
 	l := po.LookbackMS()
-	var parts []T
-	for _, p := range pieces(rc.q.From, rc.q.To, rc.now.UnixMilli()) {
-		k := rollupKey{rc.q.Site, p.day, key}
+	ps := pieces(rc.q.From, rc.q.To, rc.now.UnixMilli())
+	parts := make([]T, len(ps))
+	var missing []int
+	for i, p := range ps {
 		if p.day != noDay {
-			if v := rc.s.rollups.get(k); v != nil {
-				parts = append(parts, v.(T))
+			ok, err := rc.rs.GetRollup(rc.q.Site, p.day, key, &parts[i])
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				continue
 			}
 		}
-		o := po
-		o.From, o.To = p.from, p.to
-		part, err := build(rc.v.attributable(p.from, p.to, l), o)
+		missing = append(missing, i)
+	}
+	if len(missing) == 0 {
+		return parts, nil
+	}
+	type acc struct {
+		o      report.PathOptions
+		buf    []report.Journey
+		part   T
+		has    bool
+		direct bool // a part of a day, or today: not kept, its journeys kept for the report
+		cached bool // its journeys are in rc.direct already
+	}
+	accs := make([]acc, len(missing))
+	scan := false
+	for k, i := range missing {
+		a := &accs[k]
+		a.o = po
+		a.o.From, a.o.To = ps[i].from, ps[i].to
+		a.direct = ps[i].day == noDay
+		if a.direct {
+			a.buf, a.cached = rc.direct[directKey{ps[i].from, ps[i].to, l}]
+		}
+		scan = scan || !a.cached
+	}
+	flush := func(a *acc) error {
+		part, err := build(a.buf, a.o)
+		if err != nil {
+			return err
+		}
+		if a.has {
+			a.part = merge(a.part, part)
+		} else {
+			a.part, a.has = part, true
+		}
+		a.buf = a.buf[:0]
+		return nil
+	}
+	if scan {
+		lo, hi := ps[missing[0]].from, ps[missing[len(missing)-1]].to
+		var picked []int
+		err := rc.each(attributableRanges(lo, hi, l), func(vs []*reportstore.Visitor) error {
+			for _, v := range vs {
+				picked = attributableIn(&v.J, ps, missing, l, picked[:0])
+				for _, k := range picked {
+					a := &accs[k]
+					if a.cached {
+						continue
+					}
+					a.buf = append(a.buf, cloneJourney(&v.J))
+					if !a.direct && len(a.buf) == pieceBatch {
+						if err := flush(a); err != nil {
+							return err
+						}
+					}
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return nil, err
 		}
-		if p.day != noDay {
-			rc.s.rollups.put(k, part, rc.snap.epoch)
+	}
+	for k, i := range missing {
+		a := &accs[k]
+		if a.direct {
+			// Every model of the report reads the same few journeys of a part of a day:
+			// read once, built whole.
+			if rc.direct == nil {
+				rc.direct = map[directKey][]report.Journey{}
+			}
+			rc.direct[directKey{ps[i].from, ps[i].to, l}] = a.buf
+			part, err := build(a.buf, a.o)
+			if err != nil {
+				return nil, err
+			}
+			parts[i] = part
+			continue
 		}
-		parts = append(parts, part)
+		if len(a.buf) > 0 || !a.has {
+			if err := flush(a); err != nil {
+				return nil, err
+			}
+		}
+		parts[i] = a.part
+		// Kept for later reports; a store refusing writes (a full disk) only costs speed.
+		_ = rc.rs.PutRollup(rc.q.Site, ps[i].day, key, a.part)
 	}
 	return parts, nil
 }
 
+// directKey names the journeys of a piece that is not kept: its period and lookback.
+type directKey struct{ from, to, lookback int64 }
+
+// pieceBatch is how many journeys a piece holds before it builds a part of them: small, as
+// every missing day of a long period holds its own.
+const pieceBatch = 256
+
+// attributableIn appends the positions in missing of the pieces j is attributable in, as
+// attributableRanges picks journeys: a conversion on one of the piece's days, or a touch
+// whose lookback expires on one of them.
+func attributableIn(j *report.Journey, ps []piece, missing []int, l int64, dst []int) []int {
+	for k, i := range missing {
+		p := ps[i]
+		d0, d1 := dayOf(p.from), dayOf(p.to-1)
+		t0, t1 := dayOf(p.from-l), dayOf(p.to-1-l)
+		hit := false
+		for _, c := range j.Conversions {
+			if d := dayOf(c.At); d >= d0 && d <= d1 {
+				hit = true
+				break
+			}
+		}
+		for x := 0; !hit && x < len(j.Touches); x++ {
+			if d := dayOf(j.Touches[x].StartedAt); d >= t0 && d <= t1 {
+				hit = true
+			}
+		}
+		if hit {
+			dst = append(dst, k)
+		}
+	}
+	return dst
+}
+
+// cloneJourney returns j with lists of its own: a chunk's records share their memory, which
+// a piece must not keep alive.
+func cloneJourney(j *report.Journey) report.Journey {
+	c := *j
+	c.Touches = slices.Clone(j.Touches)
+	c.Steps = nil // path tables and credits read touches and conversions only
+	c.Conversions = slices.Clone(j.Conversions)
+	c.Segments, c.Arms = nil, nil
+	return c
+}
+
 // pathTable returns the path table of the site's journeys over the query's period.
 func (rc *reportCtx) pathTable(po report.PathOptions) (*report.PathTable, error) {
-	parts, err := rollupParts(rc, po, pathOptsKey(&po), report.BuildPaths)
+	parts, err := rollupParts(rc, po, pathOptsKey(&po), report.BuildPaths, func(a, b *report.PathTable) *report.PathTable {
+		a.Merge(b)
+		return a
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -203,9 +257,153 @@ func (rc *reportCtx) attribution(po report.PathOptions, ao report.AttributionOpt
 	parts, err := rollupParts(rc, po, pathOptsKey(&po)+" "+modelKey(&ao),
 		func(js []report.Journey, o report.PathOptions) (*report.Attribution, error) {
 			return report.AttributeJourneys(js, o, ao)
+		}, func(a, b *report.Attribution) *report.Attribution {
+			return report.MergeAttributions(ao.Model, []*report.Attribution{a, b})
 		})
 	if err != nil {
 		return nil, err
 	}
 	return report.MergeAttributions(ao.Model, parts), nil
+}
+
+// rollupSpec is one figure a report sums from daily rollups: its key (apart from the
+// period), its options, how to build it from journeys and how parts add up.
+type rollupSpec struct {
+	key   string
+	po    report.PathOptions
+	build func([]report.Journey, report.PathOptions) (any, error)
+	merge func(a, b any) any
+	// kept reports whether the store keeps the figure's rollup of a day.
+	kept func(site string, day int64) (bool, error)
+}
+
+func pathSpec(rc *reportCtx, po report.PathOptions) rollupSpec {
+	key := pathOptsKey(&po)
+	return rollupSpec{key: key, po: po,
+		build: func(js []report.Journey, o report.PathOptions) (any, error) { return report.BuildPaths(js, o) },
+		merge: func(a, b any) any { a.(*report.PathTable).Merge(b.(*report.PathTable)); return a },
+		kept: func(site string, day int64) (bool, error) {
+			var t *report.PathTable
+			return rc.rs.GetRollup(site, day, key, &t)
+		},
+	}
+}
+
+func attributionSpec(rc *reportCtx, po report.PathOptions, ao report.AttributionOptions) rollupSpec {
+	key := pathOptsKey(&po) + " " + modelKey(&ao)
+	return rollupSpec{key: key, po: po,
+		build: func(js []report.Journey, o report.PathOptions) (any, error) {
+			return report.AttributeJourneys(js, o, ao)
+		},
+		merge: func(a, b any) any {
+			return report.MergeAttributions(ao.Model, []*report.Attribution{a.(*report.Attribution), b.(*report.Attribution)})
+		},
+		kept: func(site string, day int64) (bool, error) {
+			var a *report.Attribution
+			return rc.rs.GetRollup(site, day, key, &a)
+		},
+	}
+}
+
+// prefetchRollups computes, in one scan of the store, the daily rollups of the query's
+// period that the store lacks for any of specs (which share one lookback), as rollupParts
+// would compute them for each, and keeps them; a report with several figures (every model,
+// or CAC's two) then reads them all kept instead of scanning once per figure.
+func prefetchRollups(rc *reportCtx, specs []rollupSpec) error {
+	if len(specs) < 2 {
+		return nil
+	}
+	l := specs[0].po.LookbackMS()
+	ps := pieces(rc.q.From, rc.q.To, rc.now.UnixMilli())
+	need := make([][]bool, len(ps)) // need[i][s]: spec s lacks the day of piece i
+	var missing []int
+	for i, p := range ps {
+		if p.day == noDay {
+			continue // parts of days: read once per report by rollupParts
+		}
+		lacks := false
+		need[i] = make([]bool, len(specs))
+		for s, sp := range specs {
+			ok, err := sp.kept(rc.q.Site, p.day)
+			if err != nil {
+				return err
+			}
+			need[i][s] = !ok
+			lacks = lacks || !ok
+		}
+		if lacks {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	type acc struct {
+		buf   []report.Journey
+		parts []any
+	}
+	accs := make([]acc, len(missing))
+	for k := range accs {
+		accs[k].parts = make([]any, len(specs))
+	}
+	flush := func(k int) error {
+		a := &accs[k]
+		i := missing[k]
+		for s, sp := range specs {
+			if !need[i][s] {
+				continue
+			}
+			o := sp.po
+			o.From, o.To = ps[i].from, ps[i].to
+			part, err := sp.build(a.buf, o)
+			if err != nil {
+				return err
+			}
+			if a.parts[s] == nil {
+				a.parts[s] = part
+			} else {
+				a.parts[s] = sp.merge(a.parts[s], part)
+			}
+		}
+		a.buf = a.buf[:0]
+		return nil
+	}
+	lo, hi := ps[missing[0]].from, ps[missing[len(missing)-1]].to
+	var picked []int
+	err := rc.each(attributableRanges(lo, hi, l), func(vs []*reportstore.Visitor) error {
+		for _, v := range vs {
+			picked = attributableIn(&v.J, ps, missing, l, picked[:0])
+			for _, k := range picked {
+				accs[k].buf = append(accs[k].buf, cloneJourney(&v.J))
+				if len(accs[k].buf) == pieceBatch {
+					if err := flush(k); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for k, i := range missing {
+		unbuilt := false
+		for s := range specs {
+			unbuilt = unbuilt || (need[i][s] && accs[k].parts[s] == nil)
+		}
+		if len(accs[k].buf) > 0 || unbuilt {
+			if err := flush(k); err != nil {
+				return err
+			}
+		}
+		for s, sp := range specs {
+			if need[i][s] {
+				if err := rc.rs.PutRollup(rc.q.Site, ps[i].day, sp.key, accs[k].parts[s]); err != nil {
+					return nil // not kept (a full disk): each figure computes its days itself
+				}
+			}
+		}
+	}
+	return nil
 }

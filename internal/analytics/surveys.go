@@ -1,8 +1,10 @@
 package analytics
 
 import (
+	"cmp"
 	"slices"
 
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/report"
 	"github.com/pathlight/pathlight/internal/rules"
 )
@@ -26,28 +28,38 @@ func runSurveys(rc *reportCtx) (any, error) {
 		return nil, rc.o.err
 	}
 	stages := stageClock(rc.set)
+	// The prompt events of the period, of every visitor with one; in time order.
+	var evs []report.PromptEvent
+	err := rc.each([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagPrompt)}, func(vs []*reportstore.Visitor) error {
+		for _, v := range vs {
+			for _, pr := range v.Prompts {
+				if pr.At < rc.q.From || pr.At >= rc.q.To || pr.Action == reportstore.ActionHoldout || (rc.q.Site != "" && pr.Site != rc.q.Site) {
+					continue
+				}
+				pe := report.PromptEvent{VID: v.J.VID, Prompt: pr.Prompt, Action: pr.Action, Answer: pr.Answer, At: pr.At}
+				if v.HasState {
+					pe.Stage = stages.at(v, pr.At)
+					pe.Segments = v.J.Segments // for events logged before segments were recorded
+				}
+				if pr.Segments != nil {
+					pe.Segments = pr.Segments
+				}
+				pe.Segments = slices.Clip(slices.Clone(pe.Segments)) // the chunk's memory is reused
+				evs = append(evs, pe)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(evs, func(a, b report.PromptEvent) int { return cmp.Compare(a.At, b.At) })
 	res := &SurveysReport{Surveys: []SurveyReport{}}
 	for _, si := range rc.set.Surveys() {
 		if !rc.serves(si.Sites) {
 			continue
 		}
-		s := surveyOf(si)
-		var evs []report.PromptEvent
-		for _, pr := range rc.v.prompts {
-			if pr.prompt != si.ID || pr.at < rc.q.From || pr.at >= rc.q.To || pr.action == actionHoldout {
-				continue
-			}
-			pe := report.PromptEvent{VID: pr.vid, Prompt: pr.prompt, Action: pr.action, Answer: pr.answer, At: pr.at}
-			if e := rc.v.entry(pr.vid); e != nil {
-				pe.Stage = stages.at(e, pr.at)
-				pe.Segments = e.j.Segments // for events logged before segments were recorded
-			}
-			if pr.segments != nil {
-				pe.Segments = pr.segments
-			}
-			evs = append(evs, pe)
-		}
-		r, err := report.SurveyResults(s, evs, rc.q.From, rc.q.To, texts)
+		r, err := report.SurveyResults(surveyOf(si), evs, rc.q.From, rc.q.To, texts)
 		if err != nil {
 			return nil, err
 		}
@@ -89,9 +101,9 @@ func stageClock(set *rules.Set) stageOrder {
 }
 
 // at returns the stage of the visitor at time t, "" before any step.
-func (o stageOrder) at(e *entry, t int64) string {
+func (o stageOrder) at(v *reportstore.Visitor, t int64) string {
 	best := -1
-	for _, c := range e.steps {
+	for _, c := range v.Steps {
 		if i, ok := o.stepStage[c.Key]; ok && c.FirstAt <= t && i > best {
 			best = i
 		}

@@ -223,3 +223,31 @@ func TestParseBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryBudget(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Memory != 512<<20 {
+		t.Errorf("default memory = %d; want 512 MiB", c.Memory)
+	}
+	c, err = Load([]string{"--memory", "2GiB"}, env(map[string]string{"PATHLIGHT_MEMORY": "1GiB"}))
+	if err != nil || c.Memory != 2<<30 {
+		t.Fatalf("--memory 2GiB = %d, %v; want 2 GiB (the flag beats the environment)", c.Memory, err)
+	}
+	for _, bad := range []string{"lots", "10MiB", "-5GiB"} {
+		if _, err := Load([]string{"--memory", bad}, env(nil)); err == nil || !strings.Contains(err.Error(), "--memory") {
+			t.Errorf("--memory %q: error %v; want one naming --memory", bad, err)
+		}
+	}
+	// The parts never add up to more than the budget, whatever its size; memtables are never
+	// smaller than 32 MiB.
+	for _, b := range []int64{MinMemory, 512 << 20, 3<<30 + 7} {
+		p := PlanMemory(b)
+		sum := int64(p.MemTables)*p.MemTable + p.BlockCache + p.IndexCache + p.StateCache + p.ReportCache + p.Work
+		if sum != b || p.Work <= 0 || p.GoLimit > b || p.MemTable < 32<<20 {
+			t.Errorf("PlanMemory(%d) = %+v: parts add up to %d; want the budget, with headroom left", b, p, sum)
+		}
+	}
+}

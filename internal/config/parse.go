@@ -114,6 +114,9 @@ func build(raw map[string]string) (*Config, []error) {
 	} else {
 		c.DiskReserve = v
 	}
+	if c.Memory, err = ParseBytes(raw["memory"]); err != nil || c.Memory < MinMemory {
+		bad("memory", "%q: want a size of at least 256MiB, such as 512MiB or 2GiB", raw["memory"])
+	}
 	bools := []struct {
 		name string
 		dst  *bool

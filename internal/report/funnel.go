@@ -280,6 +280,30 @@ func (a *funnelAcc) steps(names []string) []FunnelStep {
 // reached furthest, the earliest of equals, and the times between steps are that attempt's.
 // A visitor with an exclusion step inside any attempt is removed from the funnel.
 func BuildFunnel(js []Journey, f Funnel, from, to int64) (*FunnelResult, error) {
+	b, err := NewFunnelBuilder(f, from, to)
+	if err != nil {
+		return nil, err
+	}
+	b.Add(js)
+	return b.Result(), nil
+}
+
+// FunnelBuilder computes a funnel over visitors handed to it in parts (see BuildFunnel):
+// every figure is a count over visitors or a mean or median of their times, so the parts of
+// disjoint sets of visitors make the funnel of all. It keeps one time per visitor and step.
+type FunnelBuilder struct {
+	p        *funnelPlan
+	from, to int64
+	total    *funnelAcc
+	groups   map[string]*funnelAcc
+	r        funnelRun
+	codes    []int
+	cur      []int64
+	keys     []string
+}
+
+// NewFunnelBuilder validates the funnel and its period.
+func NewFunnelBuilder(f Funnel, from, to int64) (*FunnelBuilder, error) {
 	p, err := f.plan()
 	if err != nil {
 		return nil, err
@@ -287,35 +311,37 @@ func BuildFunnel(js []Journey, f Funnel, from, to int64) (*FunnelResult, error) 
 	if to <= from {
 		return nil, fmt.Errorf("funnel: period: to (%d) must be after from (%d)", to, from)
 	}
-	m := len(p.Steps)
-	total := newFunnelAcc(m)
-	groups := make(map[string]*funnelAcc)
-	var (
-		r     funnelRun
-		codes []int
-		cur   []int64
-		keys  []string
-	)
+	return &FunnelBuilder{p: p, from: from, to: to, total: newFunnelAcc(len(p.Steps)), groups: map[string]*funnelAcc{}}, nil
+}
+
+// Add counts the visitors of js.
+func (b *FunnelBuilder) Add(js []Journey) {
+	p, m := b.p, len(b.p.Steps)
 	for i := range js {
 		j := &js[i]
-		codes, cur = p.eval(sortedSteps(j.Steps), from, to, codes, &r, cur)
-		if r.reached == 0 && !r.excluded {
+		b.codes, b.cur = p.eval(sortedSteps(j.Steps), b.from, b.to, b.codes, &b.r, b.cur)
+		if b.r.reached == 0 && !b.r.excluded {
 			continue
 		}
-		total.add(&r)
+		b.total.add(&b.r)
 		if p.Breakdown == DimNone {
 			continue
 		}
-		keys = p.Breakdown.keys(j, sortedTouches(j.Touches), r.start, keys[:0])
-		for _, k := range keys {
-			g := groups[k]
+		b.keys = p.Breakdown.keys(j, sortedTouches(j.Touches), b.r.start, b.keys[:0])
+		for _, k := range b.keys {
+			g := b.groups[k]
 			if g == nil {
 				g = newFunnelAcc(m)
-				groups[k] = g
+				b.groups[k] = g
 			}
-			g.add(&r)
+			g.add(&b.r)
 		}
 	}
+}
+
+// Result returns the funnel of every visitor added so far.
+func (b *FunnelBuilder) Result() *FunnelResult {
+	p, total := b.p, b.total
 	res := &FunnelResult{
 		Mode:      p.Mode,
 		Window:    p.Window.Seconds(),
@@ -324,7 +350,7 @@ func BuildFunnel(js []Journey, f Funnel, from, to int64) (*FunnelResult, error) 
 		Steps:     total.steps(p.Steps),
 		Breakdown: p.Breakdown,
 	}
-	for k, g := range groups {
+	for k, g := range b.groups {
 		res.Groups = append(res.Groups, FunnelGroup{Key: k, Excluded: g.excluded, Steps: g.steps(p.Steps)})
 	}
 	slices.SortFunc(res.Groups, func(a, b FunnelGroup) int {
@@ -333,5 +359,5 @@ func BuildFunnel(js []Journey, f Funnel, from, to int64) (*FunnelResult, error) 
 		}
 		return cmp.Compare(a.Key, b.Key)
 	})
-	return res, nil
+	return res
 }

@@ -49,36 +49,65 @@ type TTC struct {
 // the time from the first touchpoint in its lookback window to the conversion, and how many
 // touchpoints that window holds.
 func TimeToConversion(js []Journey, o PathOptions) (*TTC, error) {
+	b, err := NewTTCBuilder(o)
+	if err != nil {
+		return nil, err
+	}
+	b.Add(js)
+	return b.Result(), nil
+}
+
+// TTCBuilder measures the time to conversion over visitors handed to it in parts (see
+// TimeToConversion): it keeps every conversion's time and touch count, so the quantiles
+// of the parts together are exact.
+type TTCBuilder struct {
+	o   PathOptions
+	res TTC
+	all ttcAcc
+	by  map[string]*ttcAcc
+}
+
+type ttcAcc struct{ secs, touches []float64 }
+
+// NewTTCBuilder validates the options.
+func NewTTCBuilder(o PathOptions) (*TTCBuilder, error) {
 	if err := o.validate(); err != nil {
 		return nil, fmt.Errorf("time to conversion: %w", err)
 	}
-	res := &TTC{}
-	type acc struct{ secs, touches []float64 }
-	all := &acc{}
-	by := make(map[string]*acc)
+	return &TTCBuilder{o: o, by: map[string]*ttcAcc{}}, nil
+}
+
+// Add measures the conversions of js.
+func (b *TTCBuilder) Add(js []Journey) {
 	for i := range js {
 		ts := sortedTouches(js[i].Touches)
-		o.eachConversion(ts, sortedConversions(js[i].Conversions), js[i].EarlierConversions, func(c *journey.Conversion, win []journey.Touchpoint) {
+		b.o.eachConversion(ts, sortedConversions(js[i].Conversions), js[i].EarlierConversions, func(c *journey.Conversion, win []journey.Touchpoint) {
 			if len(win) == 0 {
-				res.NoTouch++
+				b.res.NoTouch++
 				return
 			}
-			res.Conversions++
+			b.res.Conversions++
 			secs := float64(c.At-win[0].StartedAt) / 1000
 			n := float64(len(win))
-			all.secs, all.touches = append(all.secs, secs), append(all.touches, n)
+			b.all.secs, b.all.touches = append(b.all.secs, secs), append(b.all.touches, n)
 			ch := channelOf(&win[0])
-			g := by[ch]
+			g := b.by[ch]
 			if g == nil {
-				g = &acc{}
-				by[ch] = g
+				g = &ttcAcc{}
+				b.by[ch] = g
 			}
 			g.secs, g.touches = append(g.secs, secs), append(g.touches, n)
 		})
 	}
-	res.Seconds, res.Touches = summarize(all.secs), summarize(all.touches)
+}
+
+// Result returns the figures of every conversion measured so far. The builder must not be
+// used after it.
+func (b *TTCBuilder) Result() *TTC {
+	res := b.res
+	res.Seconds, res.Touches = summarize(b.all.secs), summarize(b.all.touches)
 	res.ByFirstChannel = []TTCGroup{}
-	for ch, g := range by {
+	for ch, g := range b.by {
 		res.ByFirstChannel = append(res.ByFirstChannel, TTCGroup{
 			Channel: ch, Conversions: len(g.secs), Seconds: summarize(g.secs), Touches: summarize(g.touches),
 		})
@@ -89,7 +118,7 @@ func TimeToConversion(js []Journey, o PathOptions) (*TTC, error) {
 		}
 		return cmp.Compare(a.Channel, b.Channel)
 	})
-	return res, nil
+	return &res
 }
 
 // MicroConversion is the micro-conversion rate of one step.
@@ -112,12 +141,35 @@ type MicroConversions struct {
 // reached it in the period. With no steps given, every step reached is listed, most reached
 // first.
 func MicroConversionRates(js []Journey, steps []string, from, to int64) (*MicroConversions, error) {
+	b, err := NewMicroBuilder(steps, from, to)
+	if err != nil {
+		return nil, err
+	}
+	b.Add(js)
+	return b.Result(), nil
+}
+
+// MicroBuilder counts micro-conversions over visitors handed to it in parts (see
+// MicroConversionRates): every figure is a count of visitors, so parts add up.
+type MicroBuilder struct {
+	steps    []string
+	from, to int64
+	counts   map[string]int
+	seen     map[string]bool
+	visitors int
+}
+
+// NewMicroBuilder validates the period.
+func NewMicroBuilder(steps []string, from, to int64) (*MicroBuilder, error) {
 	if to <= from {
 		return nil, fmt.Errorf("micro-conversions: period: to (%d) must be after from (%d)", to, from)
 	}
-	counts := make(map[string]int)
-	seen := make(map[string]bool)
-	res := &MicroConversions{}
+	return &MicroBuilder{steps: steps, from: from, to: to, counts: map[string]int{}, seen: map[string]bool{}}, nil
+}
+
+// Add counts the visitors of js.
+func (b *MicroBuilder) Add(js []Journey) {
+	from, to := b.from, b.to
 	for i := range js {
 		j := &js[i]
 		active := false
@@ -127,20 +179,26 @@ func MicroConversionRates(js []Journey, steps []string, from, to int64) (*MicroC
 				break
 			}
 		}
-		clear(seen)
+		clear(b.seen)
 		for _, s := range j.Steps {
 			if s.At >= from && s.At < to {
 				active = true
-				if !seen[s.Step] {
-					seen[s.Step] = true
-					counts[s.Step]++
+				if !b.seen[s.Step] {
+					b.seen[s.Step] = true
+					b.counts[s.Step]++
 				}
 			}
 		}
 		if active {
-			res.Visitors++
+			b.visitors++
 		}
 	}
+}
+
+// Result returns the rates of every visitor counted so far.
+func (b *MicroBuilder) Result() *MicroConversions {
+	counts, steps := b.counts, slices.Clone(b.steps)
+	res := &MicroConversions{Visitors: b.visitors}
 	if len(steps) == 0 {
 		for s := range counts {
 			steps = append(steps, s)
@@ -158,5 +216,5 @@ func MicroConversionRates(js []Journey, steps []string, from, to int64) (*MicroC
 			Step: s, Visitors: counts[s], Rate: ratio(float64(counts[s]), float64(res.Visitors)),
 		})
 	}
-	return res, nil
+	return res
 }

@@ -150,6 +150,7 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 	if s.deliverer != nil {
 		s.deliverer.WriteMetrics(ctx)
 	}
+	metrics.WriteProcessMetrics(ctx) // Go runtime (heap, GC pauses, goroutines) and process (RSS, CPU, fds)
 }
 
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {

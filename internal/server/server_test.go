@@ -491,6 +491,8 @@ func TestMetricsAndHealth(t *testing.T) {
 		`pathlight_requests_rejected_total{reason="bad_json"} 1`,
 		`pathlight_request_duration_seconds_bucket{route="hit",le="+Inf"} 2`,
 		`pathlight_badger_lsm_bytes`,
+		// The Go runtime and the process, beside Pathlight's own.
+		`go_memstats_heap_inuse_bytes`, `go_gc_pauses_seconds`, `go_goroutines`, `process_resident_memory_bytes`,
 	} {
 		if !strings.Contains(m.body, want) {
 			t.Errorf("/metrics lacks %s", want)

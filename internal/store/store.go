@@ -29,6 +29,14 @@ type Options struct {
 	SyncWrites bool
 	// Small shrinks Badger's memtables and caches, for tests and small sites.
 	Small bool
+	// MemTableSize and MemTables size Badger's memtables (each, and how many are kept);
+	// BlockCacheSize and IndexCacheSize bound its block cache and its cache of table
+	// indexes and Bloom filters. Zero keeps Badger's default (for the index cache: no bound,
+	// every index in memory). Small sets its own sizes.
+	MemTableSize   int64
+	MemTables      int
+	BlockCacheSize int64
+	IndexCacheSize int64
 	// GCInterval is how often the value log is garbage-collected; 0 means 5 minutes.
 	GCInterval time.Duration
 	// Logger receives Badger's warnings and errors; nil discards them.
@@ -39,6 +47,9 @@ type Options struct {
 	// it. 0 keeps no reserve; otherwise it must be at least MinDiskReserve.
 	DiskReserve int64
 }
+
+// minMemTable is the smallest memtable Badger accepts with its default value threshold.
+const minMemTable = 8 << 20
 
 // DB is an open Badger database. It is safe for concurrent use.
 type DB struct {
@@ -57,6 +68,20 @@ func Open(dir string, opt Options) (*DB, error) {
 		WithSyncWrites(opt.SyncWrites).
 		WithLogger(badgerLogger{opt.Logger}).
 		WithMetricsEnabled(false)
+	if opt.MemTableSize > 0 {
+		// A memtable must hold a batch of Badger's largest inline value (1 MiB).
+		bo = bo.WithMemTableSize(max(opt.MemTableSize, minMemTable))
+	}
+	if opt.MemTables > 0 {
+		// Badger stalls writes when every memtable is full: keep at least two.
+		bo = bo.WithNumMemtables(max(opt.MemTables, 2))
+	}
+	if opt.BlockCacheSize > 0 {
+		bo = bo.WithBlockCacheSize(opt.BlockCacheSize)
+	}
+	if opt.IndexCacheSize > 0 {
+		bo = bo.WithIndexCacheSize(opt.IndexCacheSize)
+	}
 	if opt.Small {
 		bo = bo.WithMemTableSize(8 << 20).
 			WithBlockCacheSize(8 << 20).

@@ -142,3 +142,30 @@ func TestOpenBadDir(t *testing.T) {
 		t.Fatal("Open(/dev/null/nope) succeeded; want an error")
 	}
 }
+
+// TestMemorySizes checks that the sizes a memory budget gives reach Badger, and that a store
+// so sized works.
+func TestMemorySizes(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{MemTableSize: 9 << 20, MemTables: 1, BlockCacheSize: 5 << 20, IndexCacheSize: 2 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	o := db.db.Opts()
+	if o.MemTableSize != 9<<20 || o.NumMemtables != 2 || o.BlockCacheSize != 5<<20 || o.IndexCacheSize != 2<<20 {
+		t.Errorf("Badger options: memtable %d × %d, block cache %d, index cache %d; want 9 MiB × 2 (at least two), 5 MiB, 2 MiB",
+			o.MemTableSize, o.NumMemtables, o.BlockCacheSize, o.IndexCacheSize)
+	}
+	if err := db.Write([]Op{{Key: []byte("k"), Value: []byte("v")}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Get([]byte("k"), nil); err != nil || string(v) != "v" {
+		t.Errorf("Get = %q, %v; want v", v, err)
+	}
+	// The smallest budget's memtables are raised to what Badger accepts.
+	small, err := Open(t.TempDir(), Options{MemTableSize: 4 << 20})
+	if err != nil {
+		t.Fatalf("Open with 4 MiB memtables: %v; want them raised to %d", err, minMemTable)
+	}
+	small.Close()
+}

@@ -1,0 +1,83 @@
+package analytics
+
+import (
+	"math"
+
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
+	"github.com/pathlight/pathlight/internal/report"
+)
+
+// dayMS is one UTC day in milliseconds: rollups, by-day figures and spend use UTC days.
+const dayMS = reportstore.DayMS
+
+// dayOf returns the UTC day of t, in days since 1970-01-01.
+func dayOf(t int64) int64 { return reportstore.DayOf(t) }
+
+// days returns the UTC days of [from, to) on which a visitor must have one of flags.
+func days(from, to int64, flags byte) reportstore.Range {
+	return reportstore.Range{From: dayOf(from), To: dayOf(to - 1), Flags: flags}
+}
+
+// each streams the visitors of the query's site that the ranges pick, a chunk at a time in
+// visitor-id order; every report reads the store through it, so a report holds one chunk
+// of records at a time whatever the period.
+func (rc *reportCtx) each(ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
+	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner(), fn)
+}
+
+// eachJourneys is each with the chunk's journeys, for the report package; js is reused.
+func (rc *reportCtx) eachJourneys(ranges []reportstore.Range, fn func(js []report.Journey, vs []*reportstore.Visitor) error) error {
+	var js []report.Journey
+	return rc.each(ranges, func(vs []*reportstore.Visitor) error {
+		js = js[:0]
+		for _, v := range vs {
+			js = append(js, v.J)
+		}
+		return fn(js, vs)
+	})
+}
+
+// attributableRanges picks the journeys that can contribute to a path table or an
+// attribution over [from, to) with lookback l (ms): those with a conversion in the
+// period, and those with a touch whose lookback expires in it (a possible non-converting
+// journey).
+func attributableRanges(from, to, l int64) []reportstore.Range {
+	return []reportstore.Range{
+		days(from, to, reportstore.FlagConversion),
+		days(from-l, to-l, reportstore.FlagTouch),
+	}
+}
+
+// mapBuilder adds up a journey map over chunks of visitors: each chunk's map lists every
+// session path, and their sum keeps the top paths only at the end (see
+// report.MergeJourneyMaps), so the result is the map of all the visitors at once.
+type mapBuilder struct {
+	o   report.JourneyMapOptions
+	acc *report.JourneyMap
+}
+
+func (b *mapBuilder) add(js []report.Journey) error {
+	po := b.o
+	po.TopPaths = math.MaxInt32
+	part, err := report.BuildJourneyMap(js, po)
+	if err != nil {
+		return err
+	}
+	if b.acc == nil {
+		b.acc = part
+		return nil
+	}
+	b.acc = report.MergeJourneyMaps([]*report.JourneyMap{b.acc, part}, math.MaxInt32)
+	return nil
+}
+
+func (b *mapBuilder) result() (*report.JourneyMap, error) {
+	if b.acc == nil {
+		return report.BuildJourneyMap(nil, b.o)
+	}
+	top := b.o.TopPaths
+	if top == 0 {
+		top = report.DefaultTopPaths
+	}
+	return report.MergeJourneyMaps([]*report.JourneyMap{b.acc}, top), nil
+}

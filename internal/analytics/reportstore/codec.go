@@ -1,0 +1,417 @@
+package reportstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/journey"
+)
+
+// recordVersion is the first byte of an encoded Visitor.
+const recordVersion = 2
+
+// errCorrupt is a record that does not decode.
+var errCorrupt = errors.New("reportstore: corrupt visitor record")
+
+// appendVisitor appends the encoding of v (without its id, which is the key's) to dst.
+func appendVisitor(dst []byte, v *Visitor) []byte {
+	var flags byte
+	if v.HasState {
+		flags = 1
+	}
+	dst = append(dst, recordVersion, flags)
+	// The head: sites and days, all a scan reads of a record outside the period.
+	dst = appendStrs(dst, v.Sites)
+	days := v.days()
+	ds := make([]int64, 0, len(days))
+	for d := range days {
+		ds = append(ds, d)
+	}
+	slices.Sort(ds)
+	dst = binary.AppendUvarint(dst, uint64(len(ds)))
+	prev := int64(0)
+	for _, d := range ds {
+		dst = binary.AppendVarint(dst, d-prev)
+		dst = append(dst, days[d])
+		prev = d
+	}
+	j := &v.J
+	dst = binary.AppendUvarint(dst, uint64(len(j.Touches)))
+	for i := range j.Touches {
+		t := &j.Touches[i]
+		dst = binary.AppendVarint(dst, t.StartedAt)
+		dst = binary.AppendVarint(dst, t.LastAt-t.StartedAt)
+		dst = appendStr(dst, t.Channel)
+		dst = appendStr(dst, t.Source)
+		dst = appendStr(dst, t.Medium)
+		dst = appendStr(dst, t.Campaign)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(j.Steps)))
+	for _, m := range j.Steps {
+		dst = appendStr(dst, m.Step)
+		dst = binary.AppendVarint(dst, m.At)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(j.Conversions)))
+	for _, c := range j.Conversions {
+		dst = appendStr(dst, c.Step)
+		dst = binary.AppendVarint(dst, c.At)
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(c.Value))
+	}
+	dst = binary.AppendUvarint(dst, uint64(j.EarlierConversions))
+	dst = append(dst, byte(j.Device))
+	dst = appendStr(dst, j.Country)
+	dst = appendStrs(dst, j.Segments)
+	dst = binary.AppendUvarint(dst, uint64(len(j.Arms)))
+	for _, a := range j.Arms {
+		dst = appendStr(dst, a.Experiment)
+		dst = appendStr(dst, a.Variant)
+		dst = binary.AppendVarint(dst, a.At)
+		dst = appendBool(dst, a.Exposed)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(v.Steps)))
+	for _, c := range v.Steps {
+		dst = appendStr(dst, c.Key)
+		dst = binary.AppendUvarint(dst, uint64(c.N))
+		dst = binary.AppendVarint(dst, c.FirstAt)
+		dst = binary.AppendVarint(dst, c.LastAt)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(v.Prompts)))
+	for i := range v.Prompts {
+		p := &v.Prompts[i]
+		dst = appendStr(dst, p.Site)
+		dst = appendStr(dst, p.ID)
+		dst = appendStr(dst, p.Prompt)
+		dst = appendStr(dst, p.Action)
+		dst = appendStr(dst, p.Answer)
+		dst = binary.AppendVarint(dst, p.At)
+		if p.Segments == nil {
+			dst = append(dst, 0)
+		} else {
+			dst = append(dst, 1)
+			dst = appendStrs(dst, p.Segments)
+		}
+	}
+	return dst
+}
+
+func appendStr(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendStrs(dst []byte, ss []string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ss)))
+	for _, s := range ss {
+		dst = appendStr(dst, s)
+	}
+	return dst
+}
+
+func appendBool(dst []byte, b bool) []byte {
+	if b {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
+}
+
+// Interner shares one copy of each repeated string (channels, steps, countries) among the
+// visitors decoded with it. The zero value is not ready: use NewInterner. It is not safe
+// for concurrent use.
+type Interner struct{ m map[string]string }
+
+// NewInterner returns an empty Interner.
+func NewInterner() *Interner { return &Interner{m: map[string]string{}} }
+
+// get returns the shared copy of b.
+func (in *Interner) get(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := in.m[string(b)]; ok {
+		return s
+	}
+	if len(in.m) > 1<<16 {
+		clear(in.m) // unbounded text (answers, campaigns): keep the table small
+	}
+	s := string(b)
+	in.m[s] = s
+	return s
+}
+
+// decoder reads an encoded Visitor; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+	in  *Interner
+	a   *arena
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a list length, refusing one the rest of the record cannot hold.
+func (d *decoder) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = errCorrupt
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) == 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) str() string {
+	n := d.count()
+	if d.err != nil {
+		return ""
+	}
+	s := d.in.get(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) strs() []string {
+	n := d.count()
+	if n == 0 || d.err != nil {
+		return nil
+	}
+	var out []string
+	if d.a != nil {
+		out = take(&d.a.strs, n)
+	} else {
+		out = make([]string, n)
+	}
+	for i := range out {
+		out[i] = d.str()
+	}
+	return out
+}
+
+func (d *decoder) float() float64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.err = errCorrupt
+		return 0
+	}
+	f := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return f
+}
+
+// headMatches reports whether a record is of site ("" for every site) and has one of a
+// range's flags on one of its days, reading only its head.
+func headMatches(b []byte, site string, ranges []Range) bool {
+	if len(b) < 2 || b[0] != recordVersion {
+		return true // let the decoder report it
+	}
+	d := &decoder{b: b[2:]}
+	n := d.count()
+	found := site == ""
+	for range n {
+		l := d.count()
+		if d.err != nil {
+			return true
+		}
+		if !found && string(d.b[:l]) == site {
+			found = true
+		}
+		d.b = d.b[l:]
+	}
+	if !found {
+		return false
+	}
+	day := int64(0)
+	for range d.count() {
+		day += d.varint()
+		f := d.byte()
+		if d.err != nil {
+			return true
+		}
+		for _, r := range ranges {
+			if day >= r.From && day <= r.To && f&r.Flags != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// arena hands out the slices of the records of one chunk from a few large blocks: a
+// chunk's records are read together and dropped together, and the next chunk reuses the
+// blocks (reset), so a scan of a million records allocates about one chunk's worth.
+type arena struct {
+	touches pool[journey.Touchpoint]
+	marks   pool[journey.StepMark]
+	convs   pool[journey.Conversion]
+	counts  pool[journey.Count]
+	strs    pool[string]
+	arms    pool[journey.Assignment]
+	visits  pool[Visitor]
+}
+
+func newArena() *arena { return &arena{} }
+
+// reset makes the arena's memory free for the next chunk: everything handed out before is
+// overwritten.
+func (a *arena) reset() {
+	a.touches.reset()
+	a.marks.reset()
+	a.convs.reset()
+	a.counts.reset()
+	a.strs.reset()
+	a.arms.reset()
+	a.visits.reset()
+}
+
+// pool is a block of Ts handed out in slices.
+type pool[T any] struct {
+	block []T
+	used  int // of block
+	total int // handed out since the last reset, also from blocks given up
+}
+
+// take returns n zeroed elements.
+func take[T any](p *pool[T], n int) []T {
+	if n == 0 {
+		return nil
+	}
+	if p.used+n > len(p.block) {
+		p.block, p.used = make([]T, max(2*len(p.block), n, 1024)), 0
+	}
+	out := p.block[p.used : p.used+n : p.used+n]
+	p.used += n
+	p.total += n
+	return out
+}
+
+// reset zeroes what was handed out and keeps one block large enough for as much again.
+func (p *pool[T]) reset() {
+	if p.total > len(p.block) {
+		p.block = make([]T, p.total)
+	} else {
+		clear(p.block[:p.used])
+	}
+	p.used, p.total = 0, 0
+}
+
+// decodeVisitor decodes a record of vid into memory of its own.
+func decodeVisitor(vid string, b []byte, in *Interner) (*Visitor, error) {
+	return decodeVisitorIn(vid, b, in, nil)
+}
+
+// decodeVisitorIn decodes a record of vid, its slices from a when not nil. Its strings are
+// the interner's or its own: it shares nothing with b.
+func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena) (*Visitor, error) {
+	if a == nil {
+		a = newArena()
+	}
+	if len(b) < 2 || b[0] != recordVersion {
+		return nil, errCorrupt
+	}
+	v := &take(&a.visits, 1)[0]
+	v.HasState = b[1]&1 != 0
+	v.J.VID = vid
+	d := &decoder{b: b[2:], in: in, a: a}
+	v.Sites = d.strs()
+	for range d.count() { // the days: the rest holds them in full
+		d.varint()
+		d.byte()
+	}
+	j := &v.J
+	if n := d.count(); n > 0 {
+		j.Touches = take(&a.touches, n)
+		for i := range j.Touches {
+			t := &j.Touches[i]
+			t.StartedAt = d.varint()
+			t.LastAt = t.StartedAt + d.varint()
+			t.Channel, t.Source, t.Medium, t.Campaign = d.str(), d.str(), d.str(), d.str()
+		}
+	}
+	if n := d.count(); n > 0 {
+		j.Steps = take(&a.marks, n)
+		for i := range j.Steps {
+			j.Steps[i] = journey.StepMark{Step: d.str(), At: d.varint()}
+		}
+	}
+	if n := d.count(); n > 0 {
+		j.Conversions = take(&a.convs, n)
+		for i := range j.Conversions {
+			c := &j.Conversions[i]
+			c.Step, c.At = d.str(), d.varint()
+			c.Value = d.float()
+		}
+	}
+	j.EarlierConversions = int(d.uvarint())
+	j.Device = event.DeviceType(d.byte())
+	j.Country = d.str()
+	j.Segments = d.strs()
+	if n := d.count(); n > 0 {
+		j.Arms = take(&a.arms, n)
+		for i := range j.Arms {
+			x := &j.Arms[i]
+			x.Experiment, x.Variant, x.At = d.str(), d.str(), d.varint()
+			x.Exposed = d.byte() != 0
+		}
+	}
+	if n := d.count(); n > 0 {
+		v.Steps = take(&a.counts, n)
+		for i := range v.Steps {
+			c := &v.Steps[i]
+			c.Key = d.str()
+			c.N = uint32(d.uvarint())
+			c.FirstAt, c.LastAt = d.varint(), d.varint()
+		}
+	}
+	if n := d.count(); n > 0 {
+		v.Prompts = make([]Prompt, n)
+		for i := range v.Prompts {
+			p := &v.Prompts[i]
+			p.Site, p.ID, p.Prompt, p.Action, p.Answer = d.str(), d.str(), d.str(), d.str(), d.str()
+			p.At = d.varint()
+			if d.byte() == 1 {
+				p.Segments = d.strs()
+				if p.Segments == nil {
+					p.Segments = []string{}
+				}
+			}
+		}
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return v, nil
+}

@@ -1,0 +1,312 @@
+// Package reportstore keeps what Pathlight's reports read, in the same byte-level store as
+// the journeys (the track.Store API: Get, GetMany, Write, Scan), so that reports need no
+// index of every visitor in memory and a restarted server has it at once. It is the only
+// code that knows the layout of its keys:
+//
+//	L <day, 4 bytes BE> <vid, 16 bytes>   the visitor's record (Visitor, encoded), under the
+//	                                      last UTC day the visitor did something on
+//	J <vid, 16 bytes>                     that day: where the visitor's record is
+//	R <day, 4 bytes BE> <site> 0 <what>   a daily rollup (gob), see PutRollup
+//	K <name>                              metadata: the build state, segment reach
+//
+// Records are written per commit, by Put, from the changed visitors. A record begins with
+// the visitor's sites and the days it did something on, with what it did on each (a
+// session, a step, a conversion, an exposure, a prompt event); reports read a period
+// through Each, which scans the records filed under the period's first day and later, in
+// key order, reads only the head of those that did nothing in the period, and hands the
+// others over in chunks. A scan in key order reads the disk sequentially, where looking
+// each visitor up would seek once per visitor. Everything a report adds up over days is
+// kept as daily rollups, dropped by Put from the first day a change touches. Records
+// expire with the retention, as the journeys do.
+//
+// Mergeable: a record is a function of one visitor's journey and events, and a daily
+// rollup the sum over the visitors that convert or expire that day, so the records of
+// disjoint sets of visitors (two servers) together are the records of all, and their daily
+// rollups add up to the rollups of all.
+package reportstore
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// Key prefixes: none of them is one of the tracker's.
+const (
+	pRecord = 'L'
+	pWhere  = 'J'
+	pRollup = 'R'
+	pMeta   = 'K'
+)
+
+// vidBytes is the length of a visitor id in keys: its 128 bits.
+const vidBytes = 16
+
+// Store is the report store over a byte-level store. It is safe for concurrent use; Put
+// calls must not run concurrently with each other (one writer: the report service's fold).
+type Store struct {
+	kv        track.Store
+	retention time.Duration
+}
+
+// New returns the report store over kv. Records expire after retention (0: never),
+// counted from their last write.
+func New(kv track.Store, retention time.Duration) *Store {
+	return &Store{kv: kv, retention: retention}
+}
+
+// vidKey appends the 16 bytes of a visitor id to dst; false when vid is not 32 hex digits.
+func vidKey(dst []byte, vid string) ([]byte, bool) {
+	if !track.ValidVID(vid) {
+		return dst, false
+	}
+	var b [vidBytes]byte
+	if _, err := hex.Decode(b[:], []byte(vid)); err != nil {
+		return dst, false
+	}
+	return append(dst, b[:]...), true
+}
+
+// dayBytes encodes a day so that byte order is day order.
+func dayBytes(dst []byte, day int64) []byte {
+	return binary.BigEndian.AppendUint32(dst, uint32(int32(day))^0x80000000)
+}
+
+func dayOfKey(b []byte) int64 {
+	return int64(int32(binary.BigEndian.Uint32(b) ^ 0x80000000))
+}
+
+func recordKey(day int64, vid16 []byte) []byte {
+	return append(dayBytes([]byte{pRecord}, day), vid16...)
+}
+
+// Get returns the records of vids, nil for those without one.
+func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
+	out := make([]*Visitor, len(vids))
+	where := make([][]byte, 0, len(vids))
+	idx := make([]int, 0, len(vids))
+	for i, vid := range vids {
+		if k, ok := vidKey([]byte{pWhere}, vid); ok {
+			where = append(where, k)
+			idx = append(idx, i)
+		}
+	}
+	keys := make([][]byte, 0, len(where))
+	at := make([]int, 0, len(where))
+	err := s.kv.GetMany(where, func(i int, val []byte) error {
+		if len(val) == 4 {
+			keys = append(keys, recordKey(dayOfKey(val), where[i][1:]))
+			at = append(at, idx[i])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read visitor records: %w", err)
+	}
+	var derr error
+	err = s.kv.GetMany(keys, func(i int, val []byte) error {
+		vid := vids[at[i]]
+		v, err := decodeVisitor(vid, val, in)
+		if err != nil {
+			derr = fmt.Errorf("visitor %s: %w", vid, err)
+			return nil
+		}
+		v.filed, v.filedOK = dayOfKey(keys[i][1:]), true
+		out[at[i]] = v
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read visitor records: %w", err)
+	}
+	return out, derr
+}
+
+// Put writes the new records of visitors (nil: the visitor is gone) given their old ones
+// as Get returned them (nil: none), with the segment reach, and drops the daily rollups
+// from the first day a change touches. It returns the earliest time a change touches,
+// MaxInt64 when none touches what rollups read. olds[i] and news[i] are the same visitor.
+func (s *Store) Put(olds, news []*Visitor) (int64, error) {
+	changedAt := int64(math.MaxInt64)
+	var ops []track.Op
+	reach := map[string]map[string]int{}
+	for i := range news {
+		o, n := olds[i], news[i]
+		v := n
+		if v == nil {
+			v = o
+		}
+		if v == nil {
+			continue
+		}
+		wk, ok := vidKey([]byte{pWhere}, v.J.VID)
+		if !ok {
+			continue // not an id the tracker gives: never stored
+		}
+		id := wk[1:]
+		changedAt = min(changedAt, FirstDiff(o, n))
+		if o != nil && (n == nil || n.lastDay() != o.filedDay()) {
+			ops = append(ops, track.Op{Key: recordKey(o.filedDay(), id), Delete: true})
+		}
+		if n == nil {
+			ops = append(ops, track.Op{Key: wk, Delete: true})
+		} else {
+			day := n.lastDay()
+			ops = append(ops, track.Op{Key: recordKey(day, id), Value: appendVisitor(nil, n), TTL: s.retention})
+			if o == nil || o.filedDay() != day || s.retention > 0 {
+				ops = append(ops, track.Op{Key: wk, Value: dayBytes(nil, day), TTL: s.retention})
+			}
+		}
+		countReach(reach, o, -1)
+		countReach(reach, n, +1)
+	}
+	if changedAt != math.MaxInt64 {
+		var err error
+		if ops, err = s.dropRollups(ops, changedAt); err != nil {
+			return changedAt, err
+		}
+	}
+	var err error
+	if ops, err = s.reachOps(ops, reach); err != nil {
+		return changedAt, err
+	}
+	if len(ops) == 0 {
+		return changedAt, nil
+	}
+	if err := s.kv.Write(ops); err != nil {
+		return changedAt, fmt.Errorf("write visitor records: %w", err)
+	}
+	return changedAt, nil
+}
+
+// Range is a run of days [From, To] (UTC days, both included) and the flags a visitor must
+// have on one of them.
+type Range struct {
+	From, To int64
+	Flags    byte
+}
+
+// ChunkSize is how many records Each hands over at a time.
+const ChunkSize = 2048
+
+// Each calls fn with the records of the visitors of site ("" for every site) that have one
+// of a range's flags on one of its days, each visitor once, in chunks of at most ChunkSize
+// in the store's order (by last day, then id). The records' memory is reused by the next
+// chunk: fn must copy what it keeps of them (strings may be kept as they are). Memory: one
+// chunk of records.
+func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visitor) error) error {
+	lo := int64(math.MaxInt64)
+	for _, r := range ranges {
+		if r.To >= r.From {
+			lo = min(lo, r.From)
+		}
+	}
+	if lo == math.MaxInt64 {
+		return nil
+	}
+	var (
+		chunk = make([]*Visitor, 0, ChunkSize)
+		a     = newArena()
+		ferr  error
+		id    [2 * vidBytes]byte
+	)
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := fn(chunk)
+		clear(chunk)
+		chunk = chunk[:0]
+		a.reset()
+		return err
+	}
+	err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), []byte{pRecord + 1}, func(key, val []byte) error {
+		if len(key) != 5+vidBytes || !headMatches(val, site, ranges) {
+			return nil
+		}
+		hex.Encode(id[:], key[5:])
+		v, err := decodeVisitorIn(string(id[:]), val, in, a)
+		if err != nil {
+			ferr = fmt.Errorf("visitor %x: %w", key[5:], err)
+			return nil
+		}
+		chunk = append(chunk, v)
+		if len(chunk) == ChunkSize {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return fmt.Errorf("read visitor records: %w", err)
+	}
+	return nil
+}
+
+// ErrNotBuilt is returned by State when the store was never filled.
+var ErrNotBuilt = errors.New("reportstore: not built")
+
+// Build states, kept under K state.
+const (
+	// StateClean: every commit up to the last clean stop is in the store.
+	StateClean = "clean"
+	// StateOpen: a server is (or was, when it crashed) writing the store: commits of its
+	// last seconds may be missing until a rebuild.
+	StateOpen = "open"
+)
+
+func metaKey(name string) []byte { return append([]byte{pMeta}, name...) }
+
+// State returns the build state: StateClean, StateOpen, or ErrNotBuilt.
+func (s *Store) State() (string, error) {
+	v, err := s.kv.Get(metaKey("state"), nil)
+	if errors.Is(err, track.ErrNotFound) {
+		return "", ErrNotBuilt
+	}
+	if err != nil {
+		return "", fmt.Errorf("read report store state: %w", err)
+	}
+	return string(v), nil
+}
+
+// SetState records the build state.
+func (s *Store) SetState(state string) error {
+	return s.kv.Write([]track.Op{{Key: metaKey("state"), Value: []byte(state)}})
+}
+
+// IDs returns the ids of the records in (after, upTo], in order.
+func (s *Store) IDs(after, upTo string) ([]string, error) {
+	start := []byte{pWhere}
+	if after != "" {
+		k, ok := vidKey([]byte{pWhere}, after)
+		if !ok {
+			return nil, fmt.Errorf("reportstore: %q is not a visitor id", after)
+		}
+		start = append(k, 0)
+	}
+	end, ok := vidKey([]byte{pWhere}, upTo)
+	if !ok {
+		return nil, fmt.Errorf("reportstore: %q is not a visitor id", upTo)
+	}
+	end = append(end, 0)
+	var out []string
+	err := s.kv.Scan(start, end, func(key, _ []byte) error {
+		if len(key) == 1+vidBytes {
+			out = append(out, hex.EncodeToString(key[1:]))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan visitor records: %w", err)
+	}
+	return out, nil
+}

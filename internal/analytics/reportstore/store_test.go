@@ -1,0 +1,200 @@
+package reportstore
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"testing"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/journey"
+	"github.com/pathlight/pathlight/internal/report"
+)
+
+const day = DayMS
+
+func vid(n int) string { return fmt.Sprintf("%032x", n) }
+
+// visitor returns a visitor with a session on each of days, a step on the first and a
+// conversion on the last.
+func visitor(n int, sites []string, days ...int64) *Visitor {
+	v := &Visitor{HasState: true, Sites: sites}
+	v.J.VID = vid(n)
+	for _, d := range days {
+		v.J.Touches = append(v.J.Touches, journey.Touchpoint{StartedAt: d*day + 3600_000, LastAt: d*day + 3700_000, Channel: "Email", Campaign: "weekly"})
+	}
+	v.J.Steps = []journey.StepMark{{Step: "landed", At: days[0]*day + 3600_000}}
+	v.J.Conversions = []journey.Conversion{{Step: "purchased", At: days[len(days)-1]*day + 3650_000, Value: 12.5}}
+	v.J.Segments = []string{"returning"}
+	return v
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	v := visitor(7, []string{"shop", "blog"}, 3, 5)
+	v.J.EarlierConversions = 2
+	v.J.Device = event.DeviceMobile
+	v.J.Country = "DE"
+	v.J.Arms = []journey.Assignment{{Experiment: "x", Variant: "b", At: 42, Exposed: true}}
+	v.J.Conversions = append(v.J.Conversions, journey.Conversion{Step: "purchased", At: 6 * day, Value: math.NaN()})
+	v.Steps = []journey.Count{{Key: "landed", N: 3, FirstAt: 1, LastAt: 9}}
+	v.Prompts = []Prompt{{Site: "shop", ID: "p1", Prompt: "nps", Action: "answered", Answer: "9", At: 77, Segments: []string{}},
+		{Site: "shop", ID: "p2", Prompt: "nps", Action: "shown", At: 70}}
+	got, err := decodeVisitor(v.J.VID, appendVisitor(nil, v), NewInterner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := got.J.Conversions[1].Value
+	got.J.Conversions[1].Value, v.J.Conversions[1].Value = 0, 0
+	if !math.IsNaN(nan) || !reflect.DeepEqual(got, v) {
+		t.Errorf("decoded =\n%+v\nwant\n%+v", got, v)
+	}
+	for i := range len(appendVisitor(nil, v)) {
+		if _, err := decodeVisitor("x", appendVisitor(nil, v)[:i], NewInterner()); err == nil {
+			t.Fatalf("a record cut at %d bytes decodes", i)
+		}
+	}
+}
+
+// each returns the ids Each hands over.
+func each(t *testing.T, s *Store, site string, r ...Range) []string {
+	t.Helper()
+	var out []string
+	if err := s.Each(site, r, NewInterner(), func(vs []*Visitor) error {
+		for _, v := range vs {
+			out = append(out, v.J.VID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestPutAndEach(t *testing.T) {
+	s := New(NewMemory(), 0)
+	a, b, c := visitor(3, []string{"shop"}, 10, 12), visitor(1, []string{"blog"}, 11), visitor(2, []string{"shop", "blog"}, 12, 20)
+	if _, err := s.Put([]*Visitor{nil, nil, nil}, []*Visitor{a, b, c}); err != nil {
+		t.Fatal(err)
+	}
+	all := Range{From: 0, To: 100, Flags: FlagActive}
+	// In the store's order: by last day (11, 12, 20), then id.
+	if got := each(t, s, "", all); !reflect.DeepEqual(got, []string{vid(1), vid(3), vid(2)}) {
+		t.Errorf("every visitor = %v; want each once, by last day", got)
+	}
+	if got := each(t, s, "shop", all); !reflect.DeepEqual(got, []string{vid(3), vid(2)}) {
+		t.Errorf("shop's visitors = %v; want 3 and 2", got)
+	}
+	if got := each(t, s, "", Range{From: 12, To: 12, Flags: FlagConversion}); !reflect.DeepEqual(got, []string{vid(3)}) {
+		t.Errorf("conversions on day 12 = %v; want visitor 3's", got)
+	}
+	if got := each(t, s, "", Range{From: 12, To: 12, Flags: FlagTouch}, Range{From: 11, To: 11, Flags: FlagStep}); !reflect.DeepEqual(got, []string{vid(1), vid(3), vid(2)}) {
+		t.Errorf("two ranges = %v; want 1, 3, 2", got)
+	}
+	if got := each(t, s, "", Range{From: 19, To: 30, Flags: FlagActive}); !reflect.DeepEqual(got, []string{vid(2)}) {
+		t.Errorf("days 19 to 30 = %v; want visitor 2 only", got)
+	}
+	// Visitor 3 changes: its day 10 goes; then it is erased.
+	a2 := visitor(3, []string{"shop"}, 12)
+	changed, err := s.Put([]*Visitor{a}, []*Visitor{a2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed != 10*day+3600_000 {
+		t.Errorf("change at %d; want the first touch that went (%d)", changed, 10*day+3600_000)
+	}
+	if got := each(t, s, "", Range{From: 10, To: 10, Flags: FlagActive}); len(got) != 0 {
+		t.Errorf("day 10 after the change = %v; want nobody", got)
+	}
+	if n, segs, err := s.Reach("shop"); err != nil || n != 2 || segs["returning"] != 2 {
+		t.Errorf("shop reach = %d, %v, %v; want 2 visitors, 2 returning", n, segs, err)
+	}
+	if _, err := s.Put([]*Visitor{a2}, []*Visitor{nil}); err != nil {
+		t.Fatal(err)
+	}
+	if got := each(t, s, "", all); !reflect.DeepEqual(got, []string{vid(1), vid(2)}) {
+		t.Errorf("after the erase = %v; want 1 and 2", got)
+	}
+	if got, err := s.Get([]string{vid(3), vid(2)}, NewInterner()); err != nil || got[0] != nil || got[1] == nil || got[1].J.VID != vid(2) {
+		t.Errorf("Get(3, 2) = %v, %v; want no record for 3 and 2's", got, err)
+	}
+	if n, _, _ := s.Reach(""); n != 2 {
+		t.Errorf("reach of every site = %d; want 2", n)
+	}
+	if err := s.Recount(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, segs, _ := s.Reach("blog"); n != 2 || segs["returning"] != 2 {
+		t.Errorf("blog reach after a recount = %d, %v; want 2, 2", n, segs)
+	}
+}
+
+func TestRollupsDroppedFromTheDayOfAChange(t *testing.T) {
+	s := New(NewMemory(), 0)
+	v := visitor(1, []string{"shop"}, 5)
+	if _, err := s.Put([]*Visitor{nil}, []*Visitor{v}); err != nil {
+		t.Fatal(err)
+	}
+	tab := &report.PathTable{}
+	tab.Add([]string{"Email"}, 1, 12.5, 0)
+	for d := int64(3); d <= 8; d++ {
+		if err := s.PutRollup("shop", d, "k", tab); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A backdated session on day 6.
+	v2 := visitor(1, []string{"shop"}, 5, 6)
+	if _, err := s.Put([]*Visitor{v}, []*Visitor{v2}); err != nil {
+		t.Fatal(err)
+	}
+	for d := int64(3); d <= 8; d++ {
+		var got *report.PathTable
+		ok, err := s.GetRollup("shop", d, "k", &got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := d < 5; ok != want {
+			t.Errorf("rollup of day %d kept = %v; want %v (the change touched day 5: the conversion moved to day 6)", d, ok, want)
+		}
+		if ok && (len(got.Rows) != 1 || got.Rows[0].Value != 12.5) {
+			t.Errorf("rollup of day %d = %+v; want the table kept", d, got.Rows)
+		}
+	}
+}
+
+// TestEachReusesMemoryCleanly: chunks reuse the memory of the previous one, and a record
+// never shows what an earlier record left there.
+func TestEachReusesMemoryCleanly(t *testing.T) {
+	s := New(NewMemory(), 0)
+	const n = 2*ChunkSize + 77
+	var olds, news []*Visitor
+	for i := range n {
+		v := visitor(i+1, []string{"shop"}, int64(10+i%5))
+		if i%2 == 0 {
+			v.J.Arms = []journey.Assignment{{Experiment: "x", Variant: fmt.Sprint("arm", i), At: 1, Exposed: true}}
+			v.J.Touches = append(v.J.Touches, journey.Touchpoint{StartedAt: int64(10+i%5)*day + 1, Channel: "Direct"})
+		} else {
+			v.J.Segments = nil
+		}
+		olds, news = append(olds, nil), append(news, v)
+	}
+	if _, err := s.Put(olds, news); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, v := range news {
+		want[v.J.VID] = fmt.Sprint(len(v.J.Touches), v.J.Arms, v.J.Segments, v.J.Conversions)
+	}
+	seen := 0
+	err := s.Each("", []Range{{From: 0, To: 100, Flags: FlagActive}}, NewInterner(), func(vs []*Visitor) error {
+		for _, v := range vs {
+			seen++
+			if got := fmt.Sprint(len(v.J.Touches), v.J.Arms, v.J.Segments, v.J.Conversions); got != want[v.J.VID] {
+				t.Fatalf("visitor %s read as %s; want %s", v.J.VID, got, want[v.J.VID])
+			}
+		}
+		return nil
+	})
+	if err != nil || seen != n {
+		t.Fatalf("Each handed over %d visitors, %v; want %d", seen, err, n)
+	}
+}
