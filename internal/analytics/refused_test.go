@@ -2,12 +2,11 @@ package analytics
 
 import (
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
@@ -35,10 +34,7 @@ func TestRefusedWritesCostOnlySpeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := rulestest.Example(t, "shop") // the demo's rules, for the test's site
 	clock := func() time.Time { return restartEnd }
 	feed := NewFeed(clock)
 	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{Now: clock,

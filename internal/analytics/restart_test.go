@@ -3,14 +3,13 @@ package analytics
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/journey"
-	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
@@ -50,10 +49,7 @@ func startServer(t *testing.T, dir string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := rulestest.Example(t, "shop") // the demo's rules, for the test's site
 	clock := func() time.Time { return restartEnd }
 	feed := NewFeed(clock)
 	tr := track.New(track.Watch(trackstore.New(db), feed), nil, set, track.Config{Now: clock,
