@@ -60,6 +60,7 @@ func compile(files []string, rs *rawSet) (*Set, []PosError) {
 	c.prompts(rs)
 	c.funnels(rs)
 	c.automations(rs)
+	c.captures(rs)
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}

@@ -45,6 +45,8 @@ func (s *Set) decideHoldout(st *journey.State, h *event.Hit, req Request, d *Dec
 		s.defaults(req.Slots, d)
 		return
 	}
+	// Capture only observes: holdout visitors are sampled too.
+	s.decideCapture(c, d)
 	in := mode == holdoutIn || (mode == holdoutAuto && s.inHoldout(st, c.hit))
 	if in {
 		d.Holdout = true

@@ -7,7 +7,8 @@ import (
 )
 
 // AppendJSON appends d as the "decisions" object of the wire contract:
-// {"slots": {"<slot>": {"variant", "content", "experiment"?}}, "prompts": [...]}. It produces
+// {"slots": {"<slot>": {"variant", "content", "experiment"?}}, "prompts": [...],
+// "capture"?: {"rule", "heatmap", "replay"}} (capture only when the page is sampled). It produces
 // what encoding/json would for the same fields (without its HTML escaping, which a JSON
 // reply does not need) and allocates nothing beyond growing b, so the reply of a hit can be
 // written from a pooled buffer. WouldHave, Exposures and Holdout are for logs, not the wire.
@@ -36,7 +37,17 @@ func (d *Decisions) AppendJSON(b []byte) []byte {
 		}
 		b = d.Prompts[i].appendJSON(b)
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	if d.Capture.Any() {
+		b = append(b, `,"capture":{"rule":`...)
+		b = event.AppendJSONString(b, d.Capture.Rule)
+		b = append(b, `,"heatmap":`...)
+		b = strconv.AppendBool(b, d.Capture.Heatmap)
+		b = append(b, `,"replay":`...)
+		b = strconv.AppendBool(b, d.Capture.Replay)
+		b = append(b, '}')
+	}
+	return append(b, '}')
 }
 
 func (p *Prompt) appendJSON(b []byte) []byte {

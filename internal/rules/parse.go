@@ -8,7 +8,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-var topKeys = []string{"sites", "stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels", "automations", "destinations"}
+var topKeys = []string{"sites", "stages", "steps", "segments", "slots", "experiments", "holdout", "surveys", "chat", "caps", "funnels", "automations", "destinations", "capture"}
 
 // parseFile decodes one rules file into rs, returning its mistakes and whether the file is
 // not valid YAML (then nothing of it is decoded).
@@ -146,6 +146,13 @@ func (d *dec) top(e entry, rs *rawSet) {
 		for _, se := range es {
 			if x := d.destination(se); x != nil {
 				rs.destinations = append(rs.destinations, x)
+			}
+		}
+	case "capture":
+		es, _ := d.entries(e.v, "capture")
+		for _, se := range es {
+			if cp := d.capture(se); cp != nil {
+				rs.captures = append(rs.captures, cp)
 			}
 		}
 	case "funnels":

@@ -20,6 +20,7 @@ type rawSet struct {
 
 	automations  []*rawAutomation
 	destinations []*rawDestination
+	captures     []*rawCapture
 }
 
 // rawCond is a condition as written: its JSON-like tree and its node, which locates the

@@ -115,13 +115,13 @@ func (d *dec) siteID(n ast.Node) string {
 
 // rawCounts is how many rules of each kind a rawSet holds, to find those a file added.
 type rawCounts struct {
-	steps, segments, slots, experiments, prompts, funnels, automations int
-	holdout, caps                                                      bool
+	steps, segments, slots, experiments, prompts, funnels, automations, captures int
+	holdout, caps                                                                bool
 }
 
 func (rs *rawSet) counts() rawCounts {
 	return rawCounts{len(rs.steps), len(rs.segments), len(rs.slots), len(rs.experiments), len(rs.prompts), len(rs.funnels),
-		len(rs.automations), rs.holdout != nil, rs.caps != nil}
+		len(rs.automations), len(rs.captures), rs.holdout != nil, rs.caps != nil}
 }
 
 // applyFileScope gives the rules added since before that have no `sites` of their own the
@@ -156,6 +156,9 @@ func (rs *rawSet) applyFileScope(before rawCounts, fs rawScope) {
 	for _, r := range rs.automations[before.automations:] {
 		set(&r.scope)
 	}
+	for _, r := range rs.captures[before.captures:] {
+		set(&r.scope)
+	}
 	if !before.holdout && rs.holdout != nil {
 		set(&rs.holdout.scope)
 	}
@@ -166,7 +169,7 @@ func (rs *rawSet) applyFileScope(before rawCounts, fs rawScope) {
 
 // RuleScope is one rule and the sites it serves, as GET /api/v1/rules lists them.
 type RuleScope struct {
-	Kind  string   `json:"kind"` // step, segment, slot, experiment, survey, chat, funnel, automation, holdout or caps
+	Kind  string   `json:"kind"` // step, segment, slot, experiment, survey, chat, funnel, automation, capture, holdout or caps
 	ID    string   `json:"id,omitempty"`
 	Sites []string `json:"sites,omitempty"` // empty: every site
 }
@@ -196,6 +199,9 @@ func (s *Set) Scopes() []RuleScope {
 	}
 	for _, a := range s.autos {
 		add("automation", a.info.ID, a.sites)
+	}
+	for _, cr := range s.captures {
+		add("capture", cr.id, cr.sites)
 	}
 	if s.holdout != nil {
 		add("holdout", "", s.holdout.sites)

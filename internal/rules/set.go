@@ -34,6 +34,7 @@ type Set struct {
 	prompts    []*prompt // in priority order
 	caps       caps
 	funnels    []Funnel
+	captures   []*captureRule
 	conversion bool // a step counts conversions
 
 	autos     []*automation

@@ -25,6 +25,7 @@ type Decisions struct {
 	Prompts   []Prompt       // prompts the snippet should arm now, highest priority first
 	Exposures []Exposure     // new experiment exposures to log, once per visitor and experiment
 	Holdout   bool           // the visitor is in the global holdout: defaults only, no prompts
+	Capture   Capture        // what the snippet records on the page (capture rules)
 	// WouldHave is, for a holdout visitor, what they would have got: log it to measure
 	// lift, never serve it. Nil otherwise.
 	WouldHave *Decisions
@@ -39,6 +40,7 @@ func (d *Decisions) Reset() {
 	d.Prompts = d.Prompts[:0]
 	d.Exposures = d.Exposures[:0]
 	d.Holdout = false
+	d.Capture = Capture{}
 	d.WouldHave = nil
 }
 
