@@ -162,3 +162,8 @@ func identifying(seg string) bool {
 	}
 	return false
 }
+
+// RedactPath returns p with each path segment that may identify a person replaced by
+// ":redacted", as anonymous records keep it. Aggregates keyed by page (the heatmaps) use it,
+// so that no page key holds an address or a token.
+func RedactPath(p string) string { return redactPath(p) }
