@@ -1,5 +1,6 @@
-// Builds the snippet bundles into dist/: pl.js (every page) and pl-ui.js (the prompt UI and
-// the console diagnostics, loaded lazily). esbuild bundles and minifies; terser then squeezes
+// Builds the snippet bundles into dist/: pl.js (every page), pl-ui.js (the prompt UI and
+// the console diagnostics, loaded lazily) and pl-hm.js (the heatmap capture, loaded lazily
+// for sampled pageviews). esbuild bundles and minifies; terser then squeezes
 // out a few percent more, which the size budget needs. The build is deterministic: the same
 // sources give the same bytes, which a test checks against the committed dist/.
 //
@@ -15,7 +16,7 @@ import path from "node:path";
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** The bundles: output file name → entry point under src/. */
-export const entries = { "pl.js": "src/pl.js", "pl-ui.js": "src/ui.js" };
+export const entries = { "pl.js": "src/pl.js", "pl-ui.js": "src/ui.js", "pl-hm.js": "src/heatmap.js" };
 
 // CSS imported from JS arrives as a minified string.
 const cssText = {

@@ -16,6 +16,8 @@ var (
 	snippet string
 	//go:embed dist/pl-ui.js
 	ui string
+	//go:embed dist/pl-hm.js
+	heatmap string
 	//go:embed demo
 	demo embed.FS
 )
@@ -28,6 +30,10 @@ func Snippet() []byte { return []byte(snippet) }
 // UI returns the survey and chat prompt UI (/pl-ui.js), which the snippet loads from its own
 // origin only when the server sends a prompt. It returns a new copy on each call.
 func UI() []byte { return []byte(ui) }
+
+// Heatmap returns the heatmap capture chunk (/pl-hm.js), which the snippet loads only for a
+// pageview the capture rules sample. It returns a new copy on each call.
+func Heatmap() []byte { return []byte(heatmap) }
 
 // Demo returns the demo shop's static pages, rooted so that "index.html" is the landing page
 // and "products/jacket/index.html" is /products/jacket. Every page embeds the snippet as

@@ -13,8 +13,9 @@ func TestBundles(t *testing.T) {
 		get  func() []byte
 		want []string // substrings the bundle must contain
 	}{
-		{"Snippet", Snippet, []string{"/v1/hit", "/v1/beacon", "pathlight:decision", "pl-ui.js"}},
+		{"Snippet", Snippet, []string{"/v1/hit", "/v1/beacon", "pathlight:decision", "pl-ui.js", "pl-hm.js"}},
 		{"UI", UI, []string{"pathlight-prompt", "attachShadow", "role=dialog"}},
+		{"Heatmap", Heatmap, []string{"/v1/capture", "MutationObserver", "pl_hq"}},
 	}
 	for _, tt := range tests {
 		b := tt.get()

@@ -25,6 +25,7 @@ import (
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/enrich"
+	"github.com/pathlight/pathlight/internal/heatmap"
 	"github.com/pathlight/pathlight/internal/inbound"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
@@ -139,6 +140,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: analytics.NewSpendSources(cfg.Data, spendAdmit(db)),
 		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
+		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
 	})
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
 	if cfg.Demo {

@@ -16,6 +16,7 @@ type Batch struct {
 	Consent string      `json:"consent"`
 	VID     string      `json:"vid"` // accepted for symmetry with hits, never stored
 	ID      string      `json:"id"`  // a random id per batch: a retry is counted once
+	TS      int64       `json:"ts"`  // when the chunk made the batch (Unix ms); the server dates it by arrival
 	URL     string      `json:"url"`
 	Width   float64     `json:"w"` // the viewport's width, CSS pixels
 	Clicks  []WireClick `json:"clicks"`

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/heatmap"
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -110,6 +111,8 @@ func adminParams(method string, parts []string) ([]string, bool) {
 		return []string{"site", "url", "slot", "prompt"}, true
 	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach":
 		return []string{"site"}, true
+	case parts[0] == "reports" && len(parts) == 2 && parts[1] == "heatmap":
+		return heatmap.Params, true
 	case parts[0] == "reports" && len(parts) == 2:
 		takes := analytics.ReportParams(parts[1])
 		return takes, takes != nil

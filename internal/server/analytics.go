@@ -32,7 +32,7 @@ func (s *Server) analytics(ctx *fasthttp.RequestCtx, parts []string) {
 	case parts[0] == "reports" && len(parts) == 1:
 		s.writeJSON(ctx, fasthttp.StatusOK, struct {
 			Reports string `json:"reports"`
-		}{analytics.ReportNames()})
+		}{analytics.ReportNames() + ", heatmap"})
 	case parts[0] == "reports" && len(parts) == 2:
 		s.report(ctx, parts[1])
 	case parts[0] == "live" && len(parts) == 1:
@@ -65,6 +65,10 @@ func (s *Server) report(ctx *fasthttp.RequestCtx, name string) {
 		return
 	}
 	if !s.knownSite(ctx, q.Site) {
+		return
+	}
+	if name == "heatmap" {
+		s.heatmapReport(ctx, q)
 		return
 	}
 	r, err := s.reports.Report(name, q)

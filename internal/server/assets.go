@@ -44,6 +44,7 @@ func newCompressedAsset(body []byte, contentType string) asset {
 type assets struct {
 	snippet asset
 	ui      asset
+	heatmap asset // the heatmap capture chunk
 	demo    fs.FS // nil when demo mode is off
 }
 
@@ -51,6 +52,7 @@ func newAssets(demo bool) *assets {
 	a := &assets{
 		snippet: newCompressedAsset(sdkjs.Snippet(), "application/javascript; charset=utf-8"),
 		ui:      newCompressedAsset(sdkjs.UI(), "application/javascript; charset=utf-8"),
+		heatmap: newCompressedAsset(sdkjs.Heatmap(), "application/javascript; charset=utf-8"),
 	}
 	if demo {
 		a.demo = sdkjs.Demo()
@@ -58,7 +60,7 @@ func newAssets(demo bool) *assets {
 	return a
 }
 
-// serveScript serves /pl.js and /pl-ui.js. They are cached for an hour and revalidated with
+// serveScript serves /pl.js, /pl-ui.js and /pl-hm.js. They are cached for an hour and revalidated with
 // their ETag, so a new release reaches every site within the hour.
 func (s *Server) serveScript(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() && !ctx.IsHead() {
@@ -66,8 +68,11 @@ func (s *Server) serveScript(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	a := &s.assets.snippet
-	if string(ctx.Path()) == "/pl-ui.js" {
+	switch string(ctx.Path()) {
+	case "/pl-ui.js":
 		a = &s.assets.ui
+	case "/pl-hm.js":
+		a = &s.assets.heatmap
 	}
 	s.serveAsset(ctx, a, "public, max-age=3600")
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")

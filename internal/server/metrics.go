@@ -25,6 +25,8 @@ type serverMetrics struct {
 	// imports count the events and lines of POST /api/v1/import apart from live traffic:
 	// accepted, duplicate and rejected events, then lines that could not be used.
 	imports [4]*metrics.Counter
+	// clicks counts the clicks of accepted capture batches.
+	clicks *metrics.Counter
 
 	mu      sync.Mutex
 	reasons map[string]*metrics.Counter
@@ -47,6 +49,7 @@ func newServerMetrics(o Options) *serverMetrics {
 		m.imports[i] = s.NewCounter(`pathlight_import_events_total{result="` + r + `"}`)
 	}
 	m.imports[3] = s.NewCounter(`pathlight_import_bad_lines_total`)
+	m.clicks = s.NewCounter(`pathlight_capture_clicks_total`)
 	for i, r := range []string{"hit", "beacon", "decide"} {
 		m.latency[i] = s.NewPrometheusHistogramExt(`pathlight_request_duration_seconds{route="`+r+`"}`, latencyBuckets)
 	}
@@ -161,4 +164,10 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	b = event.AppendJSONString(b, s.tracker.Rules().Version())
 	b = append(b, '}')
 	ctx.SetBody(b)
+}
+
+// captured counts a capture batch of POST /v1/capture by result: accepted, duplicate, or
+// no_consent (answered, nothing stored).
+func (m *serverMetrics) captured(result string) {
+	m.counter(`pathlight_capture_batches_total{result="` + result + `"}`).Inc()
 }

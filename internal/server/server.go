@@ -25,6 +25,7 @@ import (
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/heatmap"
 	"github.com/pathlight/pathlight/internal/inbound"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -78,6 +79,9 @@ type Options struct {
 	// answering 503.
 	Keys   *inbound.Keys
 	Ingest *inbound.Ingester
+	// Heatmaps keeps the capture batches of POST /v1/capture and answers the heatmap
+	// report; nil leaves both unanswered (404).
+	Heatmaps *heatmap.Recorder
 }
 
 // Server serves Pathlight over HTTP.
@@ -85,6 +89,7 @@ type Server struct {
 	cfg       *config.Config
 	tracker   *track.Tracker
 	reports   *analytics.Service
+	heatmaps  *heatmap.Recorder
 	deliverer *deliver.Deliverer
 	keys      *inbound.Keys
 	ingest    *inbound.Ingester
@@ -120,6 +125,7 @@ func New(o Options) *Server {
 		cfg:       cfg,
 		tracker:   o.Tracker,
 		reports:   o.Analytics,
+		heatmaps:  o.Heatmaps,
 		deliverer: o.Deliverer,
 		keys:      o.Keys,
 		ingest:    o.Ingest,
@@ -221,7 +227,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.public(ctx, routeBeacon)
 	case "/v1/decide":
 		s.public(ctx, routeDecide)
-	case "/pl.js", "/pl-ui.js":
+	case "/v1/capture":
+		s.capture(ctx)
+	case "/pl.js", "/pl-ui.js", "/pl-hm.js":
 		s.serveScript(ctx)
 	case "/healthz":
 		s.handleHealth(ctx)

@@ -13,10 +13,10 @@ export function depth(top, view, full) {
  */
 export function meter() {
   let ms = 0;
-  let since = -1;
+  let since = 0; // when the current engaged stretch began (times are never 0); 0 when not engaged
   return (active, now, take) => {
-    if (since >= 0) ms += now - since;
-    since = active ? now : -1;
+    ms += since && now - since;
+    since = active && now;
     const v = ms;
     if (take) ms = 0;
     return v;

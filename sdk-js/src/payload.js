@@ -30,6 +30,6 @@ export function body(site, consent, events, slots, vid) {
   if (consent) b.consent = consent;
   if (vid) b.vid = vid;
   b.events = events;
-  if (slots && slots.length) b.slots = slots;
+  if (slots?.[0]) b.slots = slots;
   return JSON.stringify(b);
 }

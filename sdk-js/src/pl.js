@@ -193,6 +193,7 @@ function start() {
       uncover();
     }
     const prompts = (dec.prompts || []).filter((p) => !shown[p.id]);
+    if (dec.capture) d.head.appendChild(d.createElement("script")).src = new URL("pl-hm.js", src);
     if (v == view && prompts.length) {
       trig.add(prompts);
       ui();
@@ -206,7 +207,7 @@ function start() {
     uiLoad ||
     (uiLoad = new Promise((ok, no) => {
       const s = d.createElement("script");
-      s.src = new URL("pl-ui.js", src).href;
+      s.src = new URL("pl-ui.js", src); // a URL reads as its href
       s.onload = () => ok(w.pathlight);
       s.onerror = () => no((uiLoad = 0));
       d.head.appendChild(s);
@@ -216,9 +217,7 @@ function start() {
     const p = trig?.feed(kind, v, now());
     if (p) {
       shown[p.id] = 1;
-      ui()
-        .then((pl) => pl.ui(p, (action, answer) => track("prompt", { prompt: p.id, action, answer })))
-        .catch(() => {});
+      ui().then((pl) => pl.ui(p, (action, answer) => track("prompt", { prompt: p.id, action, answer })), () => 0);
     }
   }
 
@@ -245,7 +244,7 @@ function start() {
     url = e.url;
     scroll = scrollSent = 0;
     trig = arm(now(), mobile);
-    slots = consent == DENIED ? [] : [...new Set(Array.from(d.querySelectorAll(SLOT), (el) => el.dataset.plSlot))];
+    slots = consent == DENIED ? [] : [...new Set([...d.querySelectorAll(SLOT)].map((el) => el.dataset.plSlot))];
     // The first view's slots have been hidden since the snippet started.
     if (!slots.length || consent === 0) uncover();
     else if (view > 1) cover(view);
@@ -314,10 +313,10 @@ function start() {
     const routed = () => setTimeout(() => ready && pageUrl(location.href) != url && page());
     ["pushState", "replaceState"].forEach((m) => {
       const orig = history[m];
+      // routed looks at the URL on a timer, once the state has changed.
       history[m] = function () {
-        const r = orig.apply(this, arguments);
         routed();
-        return r;
+        return orig.apply(this, arguments);
       };
     });
     on(w, "popstate", routed);

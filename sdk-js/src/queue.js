@@ -37,9 +37,7 @@ export function enqueue(queue, events, now, max = MAX_QUEUE) {
 
 /** Returns the queue without the events whose ids are in sent. */
 export function remove(queue, sent) {
-  const ids = {};
-  sent.forEach((e) => (ids[e.id] = 1));
-  return queue.filter((e) => !ids[e.id]);
+  return queue.filter((e) => !sent.some((s) => s.id == e.id));
 }
 
 /**
