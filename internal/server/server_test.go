@@ -21,6 +21,7 @@ import (
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/enrich"
 	"github.com/pathlight/pathlight/internal/enrich/geotest"
+	"github.com/pathlight/pathlight/internal/heatmap"
 	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
@@ -86,7 +87,8 @@ func startLogged(t testing.TB, clock func() time.Time, logs io.Writer, flags ...
 	if logs != nil {
 		log = slog.New(slog.NewJSONHandler(logs, nil))
 	}
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Logger: log})
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Logger: log,
+		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
