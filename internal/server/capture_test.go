@@ -180,3 +180,19 @@ func TestHitReplySamplesCapture(t *testing.T) {
 		t.Errorf("GPC reply %s; want no capture", r.body)
 	}
 }
+
+func TestDashboardFramesOnlyTheSites(t *testing.T) {
+	for _, c := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, "frame-src 'self' https://shop.example"},
+		{[]string{"--sites", "shop=*"}, "frame-src 'self' http: https:"},
+	} {
+		ts := start(t, c.flags...)
+		csp := ts.do(t, "GET", "/dashboard/login", "").header.Get("Content-Security-Policy")
+		if !strings.HasSuffix(csp, "; "+c.want) || !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%v: Content-Security-Policy %q; want it to end with %q and keep frame-ancestors 'none'", c.flags, csp, c.want)
+		}
+	}
+}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pathlight/pathlight/internal/config"
+
 	"github.com/pathlight/pathlight/internal/dashboard"
 )
 
@@ -30,10 +32,33 @@ const (
 )
 
 // dashCSP keeps the dashboard to its own scripts and data: no inline script, nothing from
-// another origin, no framing. Inline styles are allowed because the chart library positions
-// its tooltips with style attributes; they cannot run code.
+// another origin, no framing of the dashboard. Inline styles are allowed because the chart
+// library positions its tooltips with style attributes; they cannot run code. frame-src is
+// added by dashFrameSrc.
 const dashCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+// dashFrameSrc returns the frame-src directive of the dashboard's CSP: the Heatmaps view
+// previews a page of a site in a sandboxed iframe (no scripts), so the dashboard may frame
+// its own origin (the demo shop) and the origins of the sites it serves; any http or https
+// origin without --sites, when a site accepts any origin.
+func dashFrameSrc(cfg *config.Config) string {
+	src := "frame-src 'self'"
+	if cfg.AnyOrigin {
+		return src + " http: https:"
+	}
+	for _, s := range cfg.Sites {
+		for _, o := range s.Origins {
+			if o == "*" {
+				return "frame-src 'self' http: https:"
+			}
+			if !strings.ContainsAny(o, " ;,'") {
+				src += " " + o
+			}
+		}
+	}
+	return src
+}
 
 // dashboardSite is the embedded dashboard and its sign-in sessions.
 type dashboardSite struct {
@@ -82,7 +107,7 @@ func newDashboardSite(now func() time.Time) *dashboardSite {
 func (s *Server) serveDashboard(ctx *fasthttp.RequestCtx) {
 	d := s.dash
 	h := &ctx.Response.Header
-	h.Set("Content-Security-Policy", dashCSP)
+	h.Set("Content-Security-Policy", s.dashCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	p := string(ctx.Path())

@@ -106,6 +106,7 @@ type Server struct {
 	proxies     []netip.Prefix
 	assets      *assets
 	dash        *dashboardSite
+	dashCSP     string // the dashboard's Content-Security-Policy
 	refusals    *refusals
 	// spendSources keeps the spend sent to /api/v1/spend/{source} in the data directory.
 	spendSources *analytics.SpendSources
@@ -156,6 +157,7 @@ func New(o Options) *Server {
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
 	s.assets = newAssets(cfg.Demo)
 	s.dash = newDashboardSite(time.Now)
+	s.dashCSP = dashCSP + "; " + dashFrameSrc(cfg)
 	s.spendSources = o.SpendSources
 	if s.spendSources == nil {
 		s.spendSources = analytics.NewSpendSources(cfg.Data, nil)

@@ -406,6 +406,68 @@ test("dark theme and a phone screen", async () => {
   }
 });
 
+test("the heatmaps view lays the click map over the page, beside the scroll map, with the rage and dead clicks", async () => {
+  // Where the pricing page's second plan button is, at the desktop band's 1280 px.
+  const probe = await env.browser.newPage();
+  await probe.setViewportSize({ width: 1280, height: 800 });
+  await probe.goto(env.api + "/pricing");
+  const at = await probe.$eval("a.btn.alt", (el) => {
+    const r = el.getBoundingClientRect();
+    return { x: r.left + r.width / 2 + scrollX, y: r.top + r.height / 2 + scrollY };
+  });
+  await probe.close();
+  // Captured clicks on it, as the snippet's chunk sends them, and one pageview's scroll.
+  const click = (extra = {}) => ({ s: "main>section>a.btn.alt", x: 0.5, y: 0.5, px: Math.round(at.x), py: Math.round(at.y), ...extra });
+  const send = async (id, clicks, scroll) => {
+    const body = { site: SITE, id, url: ORIGIN + "/pricing", w: 1280, clicks };
+    if (scroll != null) body.scroll = scroll;
+    const r = await fetch(env.api + "/v1/capture", { method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify(body) });
+    assert.equal(r.status, 204, await r.text());
+  };
+  await send("hm-1", [click(), click(), click({ r: true }), click()]);
+  await send("hm-2", [{ s: "#hero>img", x: 0.2, y: 0.7, px: 200, py: 300, d: true }], 50);
+  await send("hm-3", [], 100);
+
+  const d = await open(`#/heatmaps?range=7d&site=${SITE}&page=/pricing&band=desktop&origin=${encodeURIComponent(env.api)}`, "heatmaps");
+  assert.ok(d.ready);
+  const frame = await page.$("#heat-stage iframe");
+  assert.equal(await frame.getAttribute("src"), env.api + "/pricing");
+  assert.equal(await frame.getAttribute("sandbox"), "", "the preview runs no script");
+  // The busiest cell of the overlay covers the clicked button in the preview.
+  const hot = await page.$eval(".heat-cell[data-count='4']", (c) => {
+    const r = c.getBoundingClientRect();
+    return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+  });
+  const preview = page.frames().find((f) => f.url() === env.api + "/pricing");
+  assert.ok(preview, "the preview frame is loaded");
+  await preview.waitForSelector("a.btn.alt");
+  const box = await frame.boundingBox();
+  const scale = Number(await page.$eval("#heat-stage", (s) => s.dataset.scale));
+  const el = await preview.$eval("a.btn.alt", (e) => {
+    const r = e.getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  });
+  const cx = box.x + el.x * scale;
+  const cy = box.y + el.y * scale;
+  assert.ok(cx >= hot.left && cx <= hot.right && cy >= hot.top && cy <= hot.bottom, `the button's centre (${cx}, ${cy}) lies outside the busiest cell ${JSON.stringify(hot)}`);
+  // The scroll map: both pageviews reach 50 %, one of two reaches 100 %.
+  assert.equal(await page.$eval(".scroll-map li[data-depth='50']", (li) => li.dataset.share), "1");
+  assert.equal(await page.$eval(".scroll-map li[data-depth='100']", (li) => li.dataset.share), "0.5");
+  const rows = (sel) => page.$$eval(sel, (trs) => trs.map((tr) => [tr.dataset.key, tr.querySelector("[data-col]").dataset.value]));
+  const cards = await page.$$("main .grid2 .card");
+  assert.deepEqual(await cards[0].$$eval("tbody tr", (trs) => trs.map((tr) => [tr.dataset.key, tr.querySelector("[data-col]").dataset.value])), [["main>section>a.btn.alt", "1"]]);
+  assert.deepEqual(await cards[1].$$eval("tbody tr", (trs) => trs.map((tr) => [tr.dataset.key, tr.querySelector("[data-col]").dataset.value])), [["#hero>img", "1"]]);
+  assert.deepEqual((await rows("main > .card tbody tr")).slice(0, 2), [["main>section>a.btn.alt", "4"], ["#hero>img", "1"]]);
+  assert.equal(await page.$eval(".kpi[data-kpi=clicks]", (k) => k.dataset.value), "5");
+  await shot("heatmaps");
+  // The preview's own scripts are refused, as they should be (the sandbox), and Chromium says
+  // so in the console; nothing else may be there.
+  const sandboxed = (e) => /frame is sandboxed and the 'allow-scripts' permission is not set/.test(e);
+  assert.ok(errors.some(sandboxed), "the preview's scripts ran");
+  errors.splice(0, errors.length, ...errors.filter((e) => !sandboxed(e)));
+  assert.deepEqual(errors, [], "console errors");
+});
+
 test("signing out ends the session", async () => {
   const cookie = (await env.browser.cookies(env.api)).find((c) => c.name === "pl_dash");
   await Promise.all([page.waitForURL(/\/dashboard\/login$/, { timeout: 10000 }), page.click("text=Sign out")]);

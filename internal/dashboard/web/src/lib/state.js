@@ -9,6 +9,7 @@ export const VIEWS = [
   ["health", "Step health"],
   ["surveys", "Surveys"],
   ["experiments", "Experiments"],
+  ["heatmaps", "Heatmaps"],
   ["rules", "Rules"],
   ["automations", "Automations"],
   ["visitor", "Visitor"],
