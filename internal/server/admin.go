@@ -349,7 +349,8 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 	}
 	// steps maps each step to its stage (the dashboard joins a clicked journey-map step to
 	// the survey answers given at that stage); surveys and experiments let a client such as
-	// `pathlight simulate` send traffic the rules know. Each says which sites it serves.
+	// `pathlight simulate` send traffic the rules know; captures are the capture rules. Each
+	// says which sites it serves.
 	// scopes lists every rule with the sites it serves; warnings name the sites rules serve
 	// that this server does not, whose rules never apply.
 	out := struct {
@@ -357,13 +358,15 @@ func (s *Server) rulesStatus(ctx *fasthttp.RequestCtx) {
 		Steps       []rules.StepInfo       `json:"steps"`
 		Surveys     []rules.SurveyInfo     `json:"surveys"`
 		Experiments []rules.ExperimentInfo `json:"experiments"`
+		Captures    []rules.CaptureInfo    `json:"captures"`
 		Scopes      []rules.RuleScope      `json:"scopes"`
 		Warnings    []string               `json:"warnings,omitempty"`
-	}{rulesStatus: statusOf(s.rules.Status()), Steps: []rules.StepInfo{}, Surveys: []rules.SurveyInfo{}, Experiments: []rules.ExperimentInfo{}, Scopes: []rules.RuleScope{}}
+	}{rulesStatus: statusOf(s.rules.Status()), Steps: []rules.StepInfo{}, Surveys: []rules.SurveyInfo{}, Experiments: []rules.ExperimentInfo{}, Captures: []rules.CaptureInfo{}, Scopes: []rules.RuleScope{}}
 	if set := s.tracker.Rules(); set != nil {
 		out.Steps = append(out.Steps, set.Steps()...)
 		out.Surveys = append(out.Surveys, set.Surveys()...)
 		out.Experiments = append(out.Experiments, set.Experiments()...)
+		out.Captures = append(out.Captures, set.Captures()...)
 		out.Scopes = append(out.Scopes, set.Scopes()...)
 		served := slices.Sorted(maps.Keys(s.sites))
 		for _, site := range set.SitesNotIn(served) {

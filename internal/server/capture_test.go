@@ -196,3 +196,24 @@ func TestDashboardFramesOnlyTheSites(t *testing.T) {
 		}
 	}
 }
+
+func TestRulesStatusListsCaptures(t *testing.T) {
+	base := startManaged(t, &fixedRules{}, t.TempDir())
+	_, _, body := call(t, "GET", base+"/api/v1/rules", "")
+	var status struct {
+		Captures []struct {
+			ID      string   `json:"id"`
+			Pages   []string `json:"pages"`
+			Share   float64  `json:"share"`
+			Heatmap bool     `json:"heatmap"`
+			Sites   []string `json:"sites"`
+		} `json:"captures"`
+	}
+	if err := json.Unmarshal([]byte(body), &status); err != nil || len(status.Captures) != 1 {
+		t.Fatalf("GET /api/v1/rules = %s; want one capture rule", body)
+	}
+	c := status.Captures[0]
+	if c.ID != "shop_pages" || c.Share != 1 || !c.Heatmap || len(c.Pages) != 5 || strings.Join(c.Sites, ",") != "shop,blog" {
+		t.Errorf("capture %+v; want the example rule shop_pages for shop and blog", c)
+	}
+}
