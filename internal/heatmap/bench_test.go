@@ -41,7 +41,7 @@ func BenchmarkRecordBaseline(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		mark := []byte(fmt.Sprintf("kdemo\x00base-%d", i))
+		mark := []byte(fmt.Sprintf("cdemo\x00base-%d", i))
 		if _, err := r.st.Get(mark, nil); err == nil {
 			b.Fatal("mark exists")
 		}

@@ -12,5 +12,5 @@
 //
 // Tables are stored through track.Store (bytes in, bytes out) under keys of kind 'h'; each
 // batch is applied with a read, a merge and a write under a lock of its key, together with
-// a dedup mark of its batch id (kind 'k', 48 hours), so a retried batch counts once.
+// a dedup mark of its batch id (kind 'c', 48 hours), so a retried batch counts once.
 package heatmap

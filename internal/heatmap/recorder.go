@@ -15,7 +15,7 @@ import (
 // Key kinds, beside the tracker's (docs/architecture.md lists them all).
 const (
 	kindTable = 'h' // h site 0 day(4, BE) band(1) path → Table
-	kindMark  = 'k' // k site 0 batch id → empty: the batch is counted
+	kindMark  = 'c' // c site 0 batch id → empty: the batch is counted
 )
 
 // markTTL is how long a batch id is remembered: the snippet retries for at most a day.
