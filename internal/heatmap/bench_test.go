@@ -19,7 +19,23 @@ func BenchmarkRecordClickBatch(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		batch.ID = fmt.Sprintf("batch-%d", i)
-		if _, err := r.Record("demo", batch, at); err != nil {
+		if _, err := r.Record("demo", batch, nil, at); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRecordClickBatchDims is BenchmarkRecordClickBatch for a visitor in 5 dimensions
+// (a channel, two segments, an arm, a step): six tables to update.
+func BenchmarkRecordClickBatchDims(b *testing.B) {
+	r, batch := benchSetup(b)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	dims := []string{"channel:Paid Social", "segment:paid", "segment:returning", "arm:banner:loud", "step:viewed_pricing"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		batch.ID = fmt.Sprintf("batch-%d", i)
+		if _, err := r.Record("demo", batch, dims, at); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -30,10 +46,10 @@ func BenchmarkRecordClickBatch(b *testing.B) {
 func BenchmarkRecordBaseline(b *testing.B) {
 	r, batch := benchSetup(b)
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	if _, err := r.Record("demo", batch, at); err != nil {
+	if _, err := r.Record("demo", batch, nil, at); err != nil {
 		b.Fatal(err)
 	}
-	key := tableKey("demo", dayOf(at.UnixMilli()), 2, "/pricing")
+	key := tableKey("demo", dayOf(at.UnixMilli()), 2, "", "/pricing")
 	val, err := r.st.Get(key, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -59,7 +75,7 @@ func benchSetup(b *testing.B) (*Recorder, *Batch) {
 	for i := range TopClicks {
 		fill.Clicks = append(fill.Clicks, WireClick{Sel: fmt.Sprintf("main>section:nth-of-type(%d)>button", i), X: 0.5, Y: 0.5, PX: float64(i * 10), PY: float64(i * 40)})
 	}
-	if _, err := r.Record("demo", fill, at); err != nil {
+	if _, err := r.Record("demo", fill, nil, at); err != nil {
 		b.Fatal(err)
 	}
 	batch := &Batch{URL: "https://shop.example/pricing", Width: 1280}
@@ -74,7 +90,7 @@ func benchSetup(b *testing.B) (*Recorder, *Batch) {
 func BenchmarkFoldClickBatch(b *testing.B) {
 	r, batch := benchSetup(b)
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	val, err := r.st.Get(tableKey("demo", dayOf(at.UnixMilli()), 2, "/pricing"), nil)
+	val, err := r.st.Get(tableKey("demo", dayOf(at.UnixMilli()), 2, "", "/pricing"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 )
@@ -27,7 +28,7 @@ func TestRecordAndReport(t *testing.T) {
 	day := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	send := func(id, url string, w float64, at time.Time, scroll *float64, clicks ...WireClick) Result {
 		t.Helper()
-		res, err := r.Record("demo", &Batch{Site: "demo", ID: id, URL: url, Width: w, Clicks: clicks, Scroll: scroll}, at)
+		res, err := r.Record("demo", &Batch{Site: "demo", ID: id, URL: url, Width: w, Clicks: clicks, Scroll: scroll}, nil, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +49,7 @@ func TestRecordAndReport(t *testing.T) {
 	send("b6", "https://shop.example/pricing", 1280, day.Add(5*24*time.Hour), nil, buy) // outside the period
 
 	from := day.Truncate(24 * time.Hour).UnixMilli()
-	rep, err := r.Report("demo", "", "", from, from+2*dayMs)
+	rep, err := r.Report("demo", "", "", "", from, from+2*dayMs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +80,14 @@ func TestRecordAndReport(t *testing.T) {
 	if len(rep.Bands) != 2 || rep.Bands[0].Band != "phone" {
 		t.Errorf("bands %+v", rep.Bands)
 	}
-	ph, err := r.Report("demo", "/pricing", "phone", from, from+2*dayMs)
+	ph, err := r.Report("demo", "/pricing", "phone", "", from, from+2*dayMs)
 	if err != nil || ph.Clicks != 1 || ph.Dead != 1 || ph.Views != 1 || ph.Scroll[4].Share != 1 || ph.Scroll[5].Share != 0 {
 		t.Errorf("phone: %+v, %v", ph, err)
 	}
-	if _, err := r.Report("demo", "", "watch", from, from+dayMs); err == nil {
+	if _, err := r.Report("demo", "", "watch", "", from, from+dayMs); err == nil {
 		t.Error("band watch: no error")
 	}
-	other, err := r.Report("shop", "", "", from, from+2*dayMs)
+	other, err := r.Report("shop", "", "", "", from, from+2*dayMs)
 	if err != nil || len(other.Pages) != 0 || other.Clicks != 0 {
 		t.Errorf("another site: %+v, %v; want nothing", other, err)
 	}
@@ -143,5 +144,46 @@ func TestParseBatch(t *testing.T) {
 		if _, err := ParseBatch([]byte(bad)); err == nil {
 			t.Errorf("ParseBatch(%s) = nil error", bad)
 		}
+	}
+}
+
+func TestDimensionsFilterTheReport(t *testing.T) {
+	r := openRecorder(t)
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	from := at.Truncate(24 * time.Hour).UnixMilli()
+	click := []WireClick{{Sel: "#buy", X: 0.5, Y: 0.5, PX: 10, PY: 10}}
+	paid := []string{"channel:Paid Social", "segment:paid", "arm:banner:loud", "step:viewed_pricing"}
+	for i, dims := range [][]string{paid, paid, {"channel:Direct"}, nil} {
+		if _, err := r.Record("demo", &Batch{ID: fmt.Sprint("b", i), URL: "https://shop.example/pricing", Width: 1280, Clicks: click}, dims, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for dim, want := range map[string]uint64{"": 4, "channel:Paid Social": 2, "segment:paid": 2, "arm:banner:loud": 2, "step:viewed_pricing": 2, "channel:Direct": 1, "segment:other": 0} {
+		rep, err := r.Report("demo", "/pricing", "", dim, from, from+dayMs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Clicks != want || rep.Filter != dim {
+			t.Errorf("filter %q: %d clicks (filter %q); want %d", dim, rep.Clicks, rep.Filter, want)
+		}
+	}
+}
+
+func TestDimsOf(t *testing.T) {
+	st := &journey.State{
+		Touchpoints: []journey.Touchpoint{{Channel: "Organic Search"}, {Channel: "Paid Social"}},
+		Segments:    []string{"paid", "returning"},
+		Experiments: []journey.Assignment{{Experiment: "banner", Variant: "loud"}},
+		Steps:       []journey.Count{{Key: "landed", N: 1}, {Key: "never", N: 0}},
+	}
+	want := []string{"channel:Paid Social", "segment:paid", "segment:returning", "arm:banner:loud", "step:landed"}
+	if got := DimsOf(st); !reflect.DeepEqual(got, want) {
+		t.Errorf("DimsOf = %q; want %q", got, want)
+	}
+	for range 40 {
+		st.Segments = append(st.Segments, "s")
+	}
+	if got := DimsOf(st); len(got) != MaxDims {
+		t.Errorf("DimsOf of many segments: %d dims; want at most %d", len(got), MaxDims)
 	}
 }

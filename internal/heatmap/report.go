@@ -7,14 +7,15 @@ import (
 )
 
 // Params are the query parameters of the heatmap report, beside the period and site.
-var Params = []string{"from", "to", "site", "page", "band"}
+var Params = []string{"from", "to", "site", "page", "band", "channel", "segment", "step", "arm"}
 
 // Report is the data of GET /api/v1/reports/heatmap.
 type Report struct {
-	Page  string      `json:"page"`  // the page shown: the one asked for, else the most clicked
-	Band  string      `json:"band"`  // the band shown: the one asked for, else the busiest of the page
-	Pages []PageCount `json:"pages"` // every page with data in the period, busiest first (at most 200)
-	Bands []BandCount `json:"bands"` // the page's bands
+	Page   string      `json:"page"`   // the page shown: the one asked for, else the most clicked
+	Filter string      `json:"filter"` // the visitors counted: "" for all, else a dimension such as channel:Paid Social
+	Band   string      `json:"band"`   // the band shown: the one asked for, else the busiest of the page
+	Pages  []PageCount `json:"pages"`  // every page with data in the period, busiest first (at most 200)
+	Bands  []BandCount `json:"bands"`  // the page's bands
 
 	Clicks uint64 `json:"clicks"`
 	Rage   uint64 `json:"rage_clicks"`
@@ -80,8 +81,9 @@ type QueryError struct{ Param, Msg string }
 func (e *QueryError) Error() string { return e.Param + ": " + e.Msg }
 
 // Report answers the heatmap report of site ("" for every site) over [from, to) (Unix ms),
-// for page and band ("" for the busiest). A band that is not a band is a *QueryError.
-func (r *Recorder) Report(site, page, band string, from, to int64) (*Report, error) {
+// for page and band ("" for the busiest), of the visitors of dim ("" for all; see DimsOf).
+// A band that is not a band is a *QueryError.
+func (r *Recorder) Report(site, page, band, dim string, from, to int64) (*Report, error) {
 	if band != "" && !slices.Contains(Bands, band) {
 		return nil, &QueryError{"band", fmt.Sprintf("%q is not a band; use phone, tablet or desktop", band)}
 	}
@@ -95,7 +97,7 @@ func (r *Recorder) Report(site, page, band string, from, to int64) (*Report, err
 		band int
 	}
 	tables := map[pb]*Table{}
-	err := r.scanDays(site, d0, d1, func(_ string, b int, path string, t *Table) error {
+	err := r.scanDays(site, dim, d0, d1, func(_ string, b int, path string, t *Table) error {
 		pc := pages[path]
 		if pc == nil {
 			pc = &PageCount{Page: path}
@@ -114,7 +116,7 @@ func (r *Recorder) Report(site, page, band string, from, to int64) (*Report, err
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Page: page, Band: band, Days: int(d1-d0) + 1, Sampled: true, Grid: Grid{Cols: GridCols, RowPx: GridRowPx, Cells: [][3]uint64{}},
+	rep := &Report{Page: page, Band: band, Filter: dim, Days: int(d1-d0) + 1, Sampled: true, Grid: Grid{Cols: GridCols, RowPx: GridRowPx, Cells: [][3]uint64{}},
 		Pages: []PageCount{}, Bands: []BandCount{}, Elements: []Element{}, Scroll: []ScrollDepth{}, RageTop: []Issue{}, DeadTop: []Issue{}}
 	for _, pc := range pages {
 		rep.Pages = append(rep.Pages, *pc)

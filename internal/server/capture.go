@@ -2,6 +2,8 @@ package server
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -9,6 +11,7 @@ import (
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/heatmap"
+	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -56,7 +59,7 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
 	}
-	res, err := s.heatmaps.Record(site, b, start)
+	res, err := s.heatmaps.Record(site, b, s.captureDims(ctx, b), start)
 	switch {
 	case errors.Is(err, track.ErrDiskFull):
 		s.diskFull(ctx, "the capture batch")
@@ -75,13 +78,39 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
-// heatmapReport answers GET /api/v1/reports/heatmap with the reports' envelope.
+// captureDims returns what the batch's visitor is counted under beside all visitors (their
+// channel, segments, arms and steps: heatmap.DimsOf), read from their journey: the visitor
+// id is the body's or the pl_vid cookie's, as for a hit. None for a visitor without a
+// journey, and none when it cannot be read (the batch still counts for all visitors).
+func (s *Server) captureDims(ctx *fasthttp.RequestCtx, b *heatmap.Batch) []string {
+	vid := b.VID
+	if vid == "" {
+		vid = string(ctx.Request.Header.Cookie(cookieName))
+	}
+	if vid == "" || track.CheckVID(vid) != nil {
+		return nil
+	}
+	var st journey.State
+	if ok, err := s.tracker.State(vid, &st); !ok || err != nil {
+		return nil
+	}
+	return heatmap.DimsOf(&st)
+}
+
+// heatmapReport answers GET /api/v1/reports/heatmap with the reports' envelope. At most one
+// of channel, segment, step and arm (experiment:variant) filters the visitors; a segment,
+// step or arm the rules do not define is refused with those they do.
 func (s *Server) heatmapReport(ctx *fasthttp.RequestCtx, q analytics.Query) {
 	if s.heatmaps == nil {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_report", "the heatmap report is not enabled on this server")
 		return
 	}
-	rep, err := s.heatmaps.Report(q.Site, q.Options["page"], q.Options["band"], q.From, q.To)
+	dim, err := s.heatmapFilter(q.Options)
+	if err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	rep, err := s.heatmaps.Report(q.Site, q.Options["page"], q.Options["band"], dim, q.From, q.To)
 	var qe *heatmap.QueryError
 	switch {
 	case errors.As(err, &qe):
@@ -92,4 +121,50 @@ func (s *Server) heatmapReport(ctx *fasthttp.RequestCtx, q analytics.Query) {
 		return
 	}
 	s.writeJSON(ctx, fasthttp.StatusOK, analytics.Result{Report: "heatmap", From: q.From, To: q.To, Site: q.Site, GeneratedAt: time.Now().UnixMilli(), Data: rep})
+}
+
+// heatmapFilter returns the dimension of the heatmap report's filter, "" for none.
+func (s *Server) heatmapFilter(opts map[string]string) (string, error) {
+	var kind, value string
+	for _, k := range []string{"channel", "segment", "step", "arm"} {
+		if v := opts[k]; v != "" {
+			if kind != "" {
+				return "", &heatmap.QueryError{Param: k, Msg: "give one of channel, segment, step and arm, not " + kind + " and " + k}
+			}
+			kind, value = k, v
+		}
+	}
+	set := s.tracker.Rules()
+	var known []string
+	switch {
+	case kind == "" || kind == "channel" || set == nil:
+		return dimOrNone(kind, value), nil
+	case kind == "segment":
+		known = set.Segments()
+	case kind == "step":
+		for _, st := range set.Steps() {
+			known = append(known, st.ID)
+		}
+	case kind == "arm":
+		for _, x := range set.Experiments() {
+			for _, v := range x.Variants {
+				known = append(known, x.ID+":"+v)
+			}
+		}
+	}
+	if !slices.Contains(known, value) {
+		list := strings.Join(known, ", ")
+		if list == "" {
+			list = "none"
+		}
+		return "", &heatmap.QueryError{Param: kind, Msg: quote(value) + " is not defined by the rules; they define " + list}
+	}
+	return heatmap.Dim(kind, value), nil
+}
+
+func dimOrNone(kind, value string) string {
+	if kind == "" {
+		return ""
+	}
+	return heatmap.Dim(kind, value)
 }

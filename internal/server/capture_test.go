@@ -217,3 +217,44 @@ func TestRulesStatusListsCaptures(t *testing.T) {
 		t.Errorf("capture %+v; want the example rule shop_pages for shop and blog", c)
 	}
 }
+
+func TestHeatmapFiltersByTheVisitorsJourney(t *testing.T) {
+	ts := start(t)
+	origin := []string{"Origin", "https://shop.example"}
+	r := ts.do(t, "POST", "/v1/hit", `{"site":"shop","events":[{"id":"p1","type":"pageview","url":"https://shop.example/pricing?utm_source=facebook&utm_medium=paid_social"}]}`, origin...)
+	vid := decode[hitReply](t, r.body).VID
+	if vid == "" {
+		t.Fatalf("hit: %s", r.body)
+	}
+	// One batch of the paid visitor (by the body's vid), one of a visitor without a journey.
+	if r := ts.do(t, "POST", "/v1/capture", strings.Replace(captureBody("paid", ""), `"id":`, `"vid":"`+vid+`","id":`, 1), origin...); r.status != 204 {
+		t.Fatalf("capture: %d %s", r.status, r.body)
+	}
+	ts.do(t, "POST", "/v1/capture", captureBody("nobody", ""), origin...)
+	for q, want := range map[string]int{
+		"":                            4,
+		"&channel=Paid%20Social":      2,
+		"&channel=Direct":             0,
+		"&segment=paid_social":        2,
+		"&segment=returning_visitor":  0,
+		"&step=viewed_pricing":        2,
+		"&arm=checkout_trust:control": 0,
+	} {
+		h := ts.heatmap(t, "site=shop&page=/pricing"+q)
+		if h.Data.Clicks != want {
+			t.Errorf("heatmap%s: %d clicks; want %d", q, h.Data.Clicks, want)
+		}
+	}
+	auth := []string{"Authorization", "Bearer " + token}
+	for q, want := range map[string]string{
+		"segment=nope":                       "is not defined by the rules; they define paid_social",
+		"step=nope":                          "viewed_pricing",
+		"arm=nope:x":                         "is not defined",
+		"channel=Direct&segment=paid_social": "give one of channel, segment, step and arm",
+	} {
+		r := ts.do(t, "GET", "/api/v1/reports/heatmap?"+q, "", auth...)
+		if r.status != 400 || !strings.Contains(r.body, want) {
+			t.Errorf("heatmap?%s: %d %s; want 400 with %q", q, r.status, r.body, want)
+		}
+	}
+}

@@ -6,7 +6,9 @@
 // DOM changed and the URL stayed); and, once, the deepest scroll of the pageview. Batches go
 // to POST /v1/capture through a queue of their own with the snippet's retry rules
 // (queue.js). Nothing is recorded, stored or sent without consent or with Global Privacy
-// Control, and no visitor id is sent.
+// Control. The visitor id goes with the batch (pl.js's copy and the cookie, as with a hit) so
+// that the server counts the clicks under the visitor's channel, segments, arms and steps
+// too; it is not stored.
 //
 // pl.js only adds the script tag (its budget has no room for more): the chunk finds the
 // snippet's tag for the site and the API's origin, reads consent as pl.js keeps it (Global
@@ -125,6 +127,9 @@ function batch(end) {
   clicks = clicks.filter((c) => !cs.includes(c));
   const b = { id: uuid(), ts: now(), site, url, w: innerWidth, clicks: cs.map(({ ready, ...c }) => c) };
   if (consent()) b.consent = consent();
+  try {
+    if (localStorage.pl_vid) b.vid = localStorage.pl_vid; // pl.js's copy: for the report's filters only
+  } catch (e) {}
   if (end && !ended) (b.scroll = scroll), (ended = 1);
   if (!ok() || (!b.clicks.length && b.scroll === undefined)) return;
   storage(enqueue(storage(), [b], now(), 20));
@@ -141,7 +146,7 @@ function flush(hide) {
   if (busy || pause || !q.length) return;
   busy = 1;
   const b = q[0];
-  fetch(origin + "/v1/capture", { method: "POST", body: JSON.stringify(b), keepalive: true, credentials: "omit" })
+  fetch(origin + "/v1/capture", { method: "POST", body: JSON.stringify(b), keepalive: true, credentials: "include" })
     .then((r) => {
       if (r.status > 499 || r.status == 429) throw r;
       storage(remove(storage(), [b]));

@@ -20,8 +20,8 @@ function requests(page) {
   return got;
 }
 
-async function heatmap(page, band = "desktop") {
-  const r = await fetch(`${env.api}/api/v1/reports/heatmap?site=test&page=${encodeURIComponent(page)}&band=${band}&from=0`, {
+async function heatmap(page, band = "desktop", filter = "") {
+  const r = await fetch(`${env.api}/api/v1/reports/heatmap?site=test&page=${encodeURIComponent(page)}&band=${band}&from=0${filter}`, {
     headers: { Authorization: "Bearer " + TOKEN },
   });
   assert.equal(r.status, 200, await r.clone().text());
@@ -64,8 +64,9 @@ test("rage and dead clicks land on the right elements; a real link and a DOM cha
   assert.ok(real && real.clicks == 1, `elements ${JSON.stringify(d.elements)}: want the real link's click recorded`);
   assert.equal(d.band, "desktop");
   assert.ok(d.scroll.length == 21 && d.scroll[0].share == 1, `scroll ${JSON.stringify(d.scroll)}`);
-  // The page's own origin is the capture chunk's: the batches carry no visitor id.
-  for (const b of got.batches) assert.equal(b.vid, undefined, "a capture batch carried a visitor id");
+  // The clicks count under the visitor's channel too (a direct visit), and not under another.
+  assert.equal((await heatmap("/t/heat.html", "desktop", "&channel=Direct")).clicks, 6);
+  assert.equal((await heatmap("/t/heat.html", "desktop", "&channel=Paid%20Social")).clicks, 0);
 });
 
 test("a page no capture rule samples never loads the chunk", async () => {

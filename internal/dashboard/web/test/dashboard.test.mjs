@@ -460,6 +460,24 @@ test("the heatmaps view lays the click map over the page, beside the scroll map,
   assert.deepEqual((await rows("main > .card tbody tr")).slice(0, 2), [["main>section>a.btn.alt", "4"], ["#hero>img", "1"]]);
   assert.equal(await page.$eval(".kpi[data-kpi=clicks]", (k) => k.dataset.value), "5");
   await shot("heatmaps");
+
+  // A visitor of the Paid Social channel: the "Visitors" picker keeps their clicks only.
+  const hit = await fetch(env.api + "/v1/hit", {
+    method: "POST",
+    headers: { "Content-Type": "text/plain" },
+    body: JSON.stringify({ site: SITE, events: [{ id: "hm-paid-pv", type: "pageview", url: ORIGIN + "/pricing?utm_source=facebook&utm_medium=paid_social" }] }),
+  });
+  const vid = (await hit.json()).vid;
+  assert.ok(vid, "the hit's visitor id");
+  const paid = { site: SITE, vid, id: "hm-paid", url: ORIGIN + "/pricing", w: 1280, clicks: [click(), click()] };
+  assert.equal((await fetch(env.api + "/v1/capture", { method: "POST", headers: { "Content-Type": "text/plain" }, body: JSON.stringify(paid) })).status, 204);
+  await page.reload(); // the same view, drawn again with the new batch
+  await ready(page, "heatmaps");
+  assert.equal(await page.$eval(".kpi[data-kpi=clicks]", (k) => k.dataset.value), "7");
+  await Promise.all([page.waitForFunction(() => /who=channel/.test(location.hash)), page.selectOption("#hm-who", "channel:Paid Social")]);
+  await ready(page, "heatmaps");
+  assert.equal(await page.$eval(".kpi[data-kpi=clicks]", (k) => k.dataset.value), "2", "the Paid Social visitor's clicks only");
+  assert.equal(await page.$eval("#hm-who", (s) => s.value), "channel:Paid Social");
   // The preview's own scripts are refused, as they should be (the sandbox), and Chromium says
   // so in the console; nothing else may be there.
   const sandboxed = (e) => /frame is sandboxed and the 'allow-scripts' permission is not set/.test(e);

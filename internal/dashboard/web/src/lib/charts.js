@@ -46,7 +46,7 @@ function base(t) {
 
 // CHANNELS gives the GA4 channel groups their own colour (an index into the palette), so
 // that a channel looks the same in every chart and no two common channels share one.
-const CHANNELS = ["Direct", "Organic Search", "Email", "Paid Search", "Paid Social", "Organic Social", "Referral", "Affiliates", "Display", "Organic Video", "Paid Video", "Unassigned"];
+export const CHANNELS = ["Direct", "Organic Search", "Email", "Paid Search", "Paid Social", "Organic Social", "Referral", "Affiliates", "Display", "Organic Video", "Paid Video", "Unassigned"];
 
 /**
  * channelColors returns a colour for each channel name, in order: a known channel its own,

@@ -4,11 +4,13 @@
 // and scaled to fit. The preview's origin is the site's first configured origin, else the
 // dashboard's own (the demo shop); the "Page served at" field changes it (the dashboard's
 // Content-Security-Policy frames only the sites' origins). Beside it, the scroll map, and
-// below the most clicked, rage-clicked and dead-clicked elements.
+// below the most clicked, rage-clicked and dead-clicked elements. "Visitors" keeps the
+// clicks of one channel, segment, step reached or experiment arm.
 
 import { h, card, table, notice, select } from "../lib/dom.js";
 import { report, getJSON } from "../lib/api.js";
 import * as f from "../lib/format.js";
+import { CHANNELS } from "../lib/charts.js";
 
 // The width each band's preview is drawn at: a common viewport of the band.
 const WIDTHS = { phone: 390, tablet: 1024, desktop: 1280 };
@@ -20,10 +22,20 @@ const BANDS = [
 // The preview shows at least this many CSS pixels of the page, and at most the grid's depth.
 const MIN_HEIGHT = 900;
 
+// FILTERS are the report's visitor filters: a view setting "who" holds kind:value.
+const FILTERS = ["channel", "segment", "step", "arm"];
+
 export default async function heatmaps(ctx) {
-  const r = await report("heatmap", ctx.params, { page: ctx.params.page, band: ctx.params.band }, { signal: ctx.signal });
+  const [kind, ...rest] = (ctx.params.who || "").split(":");
+  const who = FILTERS.includes(kind) && rest.length ? { [kind]: rest.join(":") } : {};
+  const [r, rules] = await Promise.all([
+    report("heatmap", ctx.params, { page: ctx.params.page, band: ctx.params.band, ...who }, { signal: ctx.signal }),
+    getJSON("/api/v1/rules", { signal: ctx.signal }).catch(() => ({})),
+  ]);
   const d = r.data;
+  const whoPick = select("Visitors", whoOptions(rules), ctx.params.who || "", (v) => ctx.set({ who: v }), { id: "hm-who" });
   if (!d.pages.length) {
+    if (d.filter) ctx.main.append(h("div", { class: "controls heat-controls" }, whoPick));
     ctx.main.append(
       notice("info", "No heatmap data in this period. Pages are captured for the visitors a capture rule samples (see the rules guide, capture); the snippet sends their clicks and scroll depth."),
     );
@@ -41,7 +53,7 @@ export default async function heatmaps(ctx) {
     onchange: (e) => ctx.set({ origin: e.target.value.trim().replace(/\/+$/, "") }),
   });
   ctx.main.append(
-    h("div", { class: "controls heat-controls" }, pagePick, bandPick, h("label", { class: "field" }, h("span", null, "Page served at"), originInput)),
+    h("div", { class: "controls heat-controls" }, pagePick, bandPick, whoPick, h("label", { class: "field" }, h("span", null, "Page served at"), originInput)),
     kpis(d),
     h("div", { class: "heat-layout" }, clickMap(d, origin), scrollMap(d)),
     card(
@@ -149,4 +161,15 @@ async function previewOrigin(ctx, site) {
     // the preview falls back to the dashboard's origin
   }
   return location.origin;
+}
+
+// whoOptions lists the visitor filters: every visitor, each channel, and the segments, steps
+// and experiment arms the rules define.
+function whoOptions(rules) {
+  const opts = [["", "All visitors"]];
+  for (const c of CHANNELS) opts.push(["channel:" + c, "Channel: " + c]);
+  for (const s of rules.scopes || []) if (s.kind === "segment") opts.push(["segment:" + s.id, "Segment: " + f.label(s.id)]);
+  for (const s of rules.steps || []) opts.push(["step:" + s.id, "Reached step: " + f.label(s.id)]);
+  for (const x of rules.experiments || []) for (const v of x.variants || []) opts.push([`arm:${x.id}:${v}`, `Arm: ${x.id} · ${v}`]);
+  return opts;
 }
