@@ -1,6 +1,7 @@
 // Package heatmap aggregates the clicks and scroll depths that the snippet's capture chunk
 // sends for sampled pageviews into bounded tables, one per site, page, UTC day and viewport
-// band, and answers the heatmap report from them.
+// band for every visitor, and one more per dimension of the visitor's journey (channel,
+// segment, experiment arm, step reached: DimsOf), and answers the heatmap report from them.
 //
 // A table holds the most clicked elements (by their selector, with a 4×4 grid of where in
 // the element they were clicked), the most rage-clicked and dead-clicked elements, a coarse
