@@ -106,6 +106,8 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	s.m.count(res, rejected)
 	if res.SetCookie && res.VID != "" {
 		s.setCookie(ctx, res.VID, viaProxy)
+	} else if res.ClearCookie {
+		s.clearCookie(ctx, viaProxy)
 	}
 	if r == routeBeacon {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
@@ -183,6 +185,24 @@ func (s *Server) setCookie(ctx *fasthttp.RequestCtx, vid string, viaProxy bool) 
 	c.SetValue(vid)
 	c.SetPath("/")
 	c.SetMaxAge(cookieMaxAge)
+	c.SetHTTPOnly(true)
+	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
+	if s.cfg.CookieDomain != "" {
+		c.SetDomain(s.cfg.CookieDomain)
+	}
+	if secure(ctx, viaProxy) {
+		c.SetSecure(true)
+	}
+	ctx.Response.Header.SetCookie(c)
+}
+
+// clearCookie expires the pl_vid cookie: a visitor without consent keeps no identifier.
+func (s *Server) clearCookie(ctx *fasthttp.RequestCtx, viaProxy bool) {
+	c := fasthttp.AcquireCookie()
+	defer fasthttp.ReleaseCookie(c)
+	c.SetKey(cookieName)
+	c.SetPath("/")
+	c.SetExpire(fasthttp.CookieExpireDelete)
 	c.SetHTTPOnly(true)
 	c.SetSameSite(fasthttp.CookieSameSiteLaxMode)
 	if s.cfg.CookieDomain != "" {

@@ -162,6 +162,9 @@ type Request struct {
 type Result struct {
 	VID       string // "" when no per-visitor state is kept (no consent, bot)
 	SetCookie bool   // the transport should (re)set the pl_vid cookie to VID
+	// ClearCookie: the hit had no consent but came with a pl_vid cookie, which the transport
+	// should expire.
+	ClearCookie bool
 	Tracked   bool   // per-visitor state was kept
 	Bot       bool
 	Accepted  []string
@@ -174,7 +177,7 @@ type Result struct {
 
 // Reset clears r for reuse, keeping capacity.
 func (r *Result) Reset() {
-	r.VID, r.SetCookie, r.Tracked, r.Bot = "", false, false, false
+	r.VID, r.SetCookie, r.ClearCookie, r.Tracked, r.Bot = "", false, false, false, false
 	r.Accepted, r.Duplicate, r.Rejected = r.Accepted[:0], r.Duplicate[:0], r.Rejected[:0]
 	r.Decisions.Reset()
 }
@@ -209,6 +212,17 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 	}
 
 	if res.Bot || !t.consented(b.Consent, req.GPC) {
+		if !res.Bot {
+			// A visitor without consent keeps no id: the cookie goes, and what was armed
+			// for the id while consent held is cancelled (see withdraw). History imported
+			// with its own clock cancels nothing, as it fires nothing.
+			res.ClearCookie = req.CookieVID != "" && !req.Offline
+			if vid := withdrawnVID(req); vid != "" && req.Now == 0 {
+				if _, err := t.withdraw(w, vid); err != nil {
+					return err
+				}
+			}
+		}
 		return t.trackAnonymous(w, req, res, now)
 	}
 
