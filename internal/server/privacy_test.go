@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pathlight/pathlight/internal/enrich/geotest"
 )
@@ -30,7 +31,7 @@ func TestExportHoldsNoIdentifierWithoutConsent(t *testing.T) {
 			`{"id":"%[1]s5","type":"prompt","prompt":"pricing_exit","action":"answered","answer":"Price",%[2]s}]`, prefix, common)
 	}
 	const vid = "0123456789abcdef0123456789abcdef"
-	send := func(body string, headers ...string) {
+	send := func(refusal bool, body string, headers ...string) {
 		t.Helper()
 		headers = append(headers, "X-Forwarded-For", "81.2.69.160", "Cookie", "pl_vid="+vid)
 		r := ts.do(t, "POST", "/v1/hit", body, headers...)
@@ -38,13 +39,16 @@ func TestExportHoldsNoIdentifierWithoutConsent(t *testing.T) {
 		if r.status != 200 || h.VID != "" || len(h.Accepted) != 5 {
 			t.Fatalf("hit = %d %s; want 5 events accepted without a visitor", r.status, r.body)
 		}
-		if len(r.cookies) != 0 {
+		// A refusal expires the cookie the browser sent; nothing else is set.
+		cleared := len(r.cookies) == 1 && r.cookies[0].Name == "pl_vid" && r.cookies[0].Value == "" &&
+			!r.cookies[0].Expires.IsZero() && r.cookies[0].Expires.Before(time.Now())
+		if refusal && !cleared || !refusal && len(r.cookies) != 0 {
 			t.Errorf("cookies %v set without consent", r.cookies)
 		}
 	}
-	send(`{"site":"shop","vid":"`+vid+`","events":`+events("gpc")+`}`, "Sec-GPC", "1")
-	send(`{"site":"shop","vid":"` + vid + `","consent":"denied","events":` + events("denied") + `}`)
-	send(`{"site":"shop","events":`+events("bot")+`}`, "User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
+	send(true, `{"site":"shop","vid":"`+vid+`","events":`+events("gpc")+`}`, "Sec-GPC", "1")
+	send(true, `{"site":"shop","vid":"`+vid+`","consent":"denied","events":`+events("denied")+`}`)
+	send(false, `{"site":"shop","events":`+events("bot")+`}`, "User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
 
 	r := ts.do(t, "GET", "/api/v1/events?from=0&bots=1", "", "Authorization", "Bearer "+token)
 	if r.status != 200 {

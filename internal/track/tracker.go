@@ -162,13 +162,13 @@ type Request struct {
 type Result struct {
 	VID       string // "" when no per-visitor state is kept (no consent, bot)
 	SetCookie bool   // the transport should (re)set the pl_vid cookie to VID
-	// ClearCookie: the hit had no consent but came with a pl_vid cookie, which the transport
-	// should expire.
+	// ClearCookie: the hit refused consent (Sec-GPC: 1 or "denied") but came with a pl_vid
+	// cookie, which the transport should expire.
 	ClearCookie bool
-	Tracked   bool   // per-visitor state was kept
-	Bot       bool
-	Accepted  []string
-	Duplicate []string
+	Tracked     bool // per-visitor state was kept
+	Bot         bool
+	Accepted    []string
+	Duplicate   []string
 	// Rejected lists events the rules refused, such as a survey answer that is not one of
 	// the survey's choices; the wire decoder's own rejections come on top.
 	Rejected  []event.Rejection
@@ -212,10 +212,12 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 	}
 
 	if res.Bot || !t.consented(b.Consent, req.GPC) {
-		if !res.Bot {
-			// A visitor without consent keeps no id: the cookie goes, and what was armed
-			// for the id while consent held is cancelled (see withdraw). History imported
-			// with its own clock cancels nothing, as it fires nothing.
+		if !res.Bot && (req.GPC || b.Consent == event.ConsentDenied) {
+			// A visitor who says no keeps no id: the cookie goes, and what was armed for
+			// the id while consent held is cancelled (see withdraw). A hit that only lacks
+			// the grant --consent required asks for is not taken for a refusal: it may come
+			// from a page that never asked (another subdomain sharing the cookie, a back
+			// end). History imported with its own clock cancels nothing, as it fires nothing.
 			res.ClearCookie = req.CookieVID != "" && !req.Offline
 			if vid := withdrawnVID(req); vid != "" && req.Now == 0 {
 				if _, err := t.withdraw(w, vid); err != nil {

@@ -42,20 +42,28 @@ func dueTimerKeys(t testing.TB, db *store.DB, now time.Time) [][]byte {
 // stays. A visitor who never withdraws is the control: the same timer fires.
 func TestWithdrawnConsentCancelsTimersAndDeliveries(t *testing.T) {
 	for _, how := range []struct {
-		name    string
-		consent event.Consent
-		gpc     bool
-		body    bool // the id comes as the body's vid, not the cookie
+		name     string
+		consent  event.Consent
+		gpc      bool
+		body     bool // the id comes as the body's vid, not the cookie
+		required bool // --consent required, and the later hit does not state consent
 	}{
 		{name: "gpc", gpc: true},
 		{name: "denied", consent: event.ConsentDenied},
 		{name: "denied with a body vid", consent: event.ConsentDenied, body: true},
 		{name: "never"},
+		// Without the grant --consent required asks for, the hit is anonymous, but not a
+		// refusal: a page that never asked (another subdomain sharing the cookie) says nothing.
+		{name: "unstated under required", required: true},
 	} {
 		t.Run(how.name, func(t *testing.T) {
 			db := openStore(t)
 			clock := time.UnixMilli(1736164800000)
-			tr := newTrackerOn(t, db, track.Config{Now: func() time.Time { return clock }})
+			cfg := track.Config{Now: func() time.Time { return clock }}
+			if how.required {
+				cfg.Consent = track.ConsentRequired
+			}
+			tr := newTrackerOn(t, db, cfg)
 			tr.SetRules(autoSet(t, autoTrackRules))
 			res := sendConsent(t, tr, "", "", event.ConsentGranted, false, pageview("https://shop.example/pricing", ""), named("add_to_cart"))
 			vid := res.VID
@@ -76,6 +84,12 @@ func TestWithdrawnConsentCancelsTimersAndDeliveries(t *testing.T) {
 			clock = clock.Add(10 * time.Minute)
 
 			withdrawn := how.gpc || how.consent == event.ConsentDenied
+			if how.required {
+				res = sendConsent(t, tr, vid, "", event.ConsentUnset, false, pageview("https://shop.example/cart", ""))
+				if res.Tracked || res.ClearCookie || countKeys(t, db, automate.PrefixTimer) != 1 {
+					t.Fatalf("unstated consent: tracked %v, clear cookie %v, %d timers", res.Tracked, res.ClearCookie, countKeys(t, db, automate.PrefixTimer))
+				}
+			}
 			if withdrawn {
 				cookie, body := vid, ""
 				if how.body {
@@ -106,6 +120,7 @@ func TestWithdrawnConsentCancelsTimersAndDeliveries(t *testing.T) {
 			if withdrawn && (n != 0 || left != 0) {
 				t.Fatalf("after the withdrawal the timer fired %d deliveries; %d pending", n, left)
 			}
+			// The control: the pending one of the pricing firing, and the timer's.
 			if !withdrawn && (n != 1 || left != 2) {
 				t.Fatalf("control: the timer fired %d deliveries, %d pending; want 1 and 2", n, left)
 			}
