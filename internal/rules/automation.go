@@ -94,8 +94,9 @@ type Fire struct {
 type AutoState struct {
 	Site string `json:"site,omitempty"` // the site of the visitor's last hit
 	// Granted is when a hit of the visitor first said consent: granted (Unix ms; 0: never).
-	// Ad platform destinations get only such visitors. A visitor who later denies consent
-	// is not tracked at all, so nothing fires for them any more.
+	// Ad platform destinations get only such visitors. A visitor who later refuses consent
+	// is not tracked at all, and the refusal clears it with the waiting timers (see the
+	// tracker's withdraw), so nothing fires for them any more.
 	Granted  int64      `json:"granted,omitempty"`
 	Segments []string   `json:"segments,omitempty"`
 	Fired    []FireStat `json:"fired,omitempty"`
