@@ -118,7 +118,8 @@ func hitAs(t *testing.T, base, cookie string, gpc bool, body string) (vid string
 // Consent, a cart (a timer armed for an hour later), then a hit with Sec-GPC that still
 // carries the cookie: the reply expires the cookie, and when the clock passes the hour the
 // timer fires nothing and the receiver gets nothing for that visitor. The control visitor
-// never withdraws, and its timer, due later, fires and is delivered.
+// never withdraws, and its timer, due later, fires and is delivered. A third visitor's refusal
+// comes from a back end, through /v1/decide.
 func TestWithdrawnConsentFiresNothingOverHTTP(t *testing.T) {
 	hook := &hookReceiver{}
 	hs := httptest.NewServer(hook)
@@ -135,6 +136,12 @@ func TestWithdrawnConsentFiresNothingOverHTTP(t *testing.T) {
 	}
 	now.Add(time.Minute.Milliseconds())
 	stays, _, _ := hitAs(t, base, "", false, `{"site":"shop","consent":"granted","type":"event","id":"b1","name":"add_to_cart","url":"https://shop.example/cart"}`)
+
+	// A back end reports another visitor's refusal through /v1/decide, naming it by vid.
+	viaBackEnd, _, _ := hitAs(t, base, "", false, `{"site":"shop","consent":"granted","type":"event","id":"c1","name":"add_to_cart","url":"https://shop.example/cart"}`)
+	if status, _, body := call(t, "GET", base+"/v1/decide?site=shop&consent=denied&vid="+viaBackEnd, ""); status != 200 || !strings.Contains(body, `"vid":""`) {
+		t.Fatalf("decide with consent denied = %d %s", status, body)
+	}
 
 	now.Add(time.Minute.Milliseconds())
 	vid, keep, set := hitAs(t, base, gone, true, `{"site":"shop","type":"pageview","id":"a2","url":"https://shop.example/cart"}`)
