@@ -57,6 +57,18 @@ function shell() {
     periodLabel,
   );
   document.body.append(header, toolbar, main);
+  window.addEventListener("resize", fitNav);
+  document.fonts?.ready.then(fitNav);
+}
+
+/**
+ * fitNav keeps every view in sight: when the views do not fit on one line between the brand
+ * and the actions, they move to a line of their own under them, where they wrap.
+ */
+function fitNav() {
+  const top = nav.parentElement;
+  top.classList.remove("stacked");
+  top.classList.toggle("stacked", nav.scrollWidth > nav.clientWidth + 1);
 }
 
 function syncShell() {
@@ -72,6 +84,7 @@ function syncShell() {
   toInput.value = state.params.to || isoDay(p.to - 86400000);
   siteInput.value = state.params.site || "";
   periodLabel.textContent = `${isoDay(p.from)} to ${isoDay(p.to - 86400000)} (UTC)`;
+  fitNav();
   document.title = VIEWS.find(([v]) => v === state.view)[1] + " · Pathlight";
 }
 
