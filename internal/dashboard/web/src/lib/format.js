@@ -24,6 +24,22 @@ export const ratio = (n) => (n == null || Number.isNaN(n) ? dash : ratioFmt.form
 /** pct formats a rate (0.123 → 12.3%); null is undefined. */
 export const pct = (r) => (r == null || Number.isNaN(r) ? dash : pctFmt.format(r));
 
+/**
+ * niceRate rounds a rate up to a clean end for a scale from 0: a multiple of 10% above 10%,
+ * 1, 2 or 5 times a power of ten below, and never past 100%.
+ */
+export function niceRate(r) {
+  if (!(r > 0) || r >= 1) return 1;
+  if (r > 0.1) return Math.ceil(r * 10 - 1e-9) / 10;
+  const p = 10 ** Math.floor(Math.log10(r));
+  return [1, 2, 5, 10].map((m) => m * p).find((v) => r <= v * (1 + 1e-9));
+}
+
+const scaleFmt = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 2 });
+
+/** pctScale formats a mark of a scale without trailing zeros (0%, 60%, 2.5%). */
+export const pctScale = (r) => scaleFmt.format(r);
+
 /** signedPct formats a change with its sign (+4.2%). */
 export const signedPct = (r) => (r == null || Number.isNaN(r) ? dash : (r > 0 ? "+" : "") + pctFmt.format(r));
 

@@ -41,6 +41,9 @@ export default async function health(ctx) {
     ctx.main.append(notice("info", "No transition to judge: the funnel has fewer than two steps, or nobody reached it."));
     return;
   }
+  // One scale for every row, from 0 to a clean end above the highest figure drawn, so that
+  // the rows read against each other.
+  const scale = f.niceRate(Math.max(...all.map(top)) * 1.1);
   ctx.main.append(
     card(
       "Fix first",
@@ -61,7 +64,7 @@ export default async function health(ctx) {
     card(
       "Every transition",
       h("div", { class: "legend-band" }, h("span", { class: "sw rate" }), "this week's rate and its 95% interval ", h("span", { class: "sw base" }), "baseline ", h("span", { class: "sw band" }), "expected range (±2σ′, ±3σ′)"),
-      h("ul", { class: "health-list" }, all.map((t) => row(t))),
+      h("ul", { class: "health-list" }, all.map((t) => row(t, scale))),
     ),
   );
 }
@@ -71,13 +74,23 @@ function badge(t) {
   return h("span", { class: "badge " + cls, title: t.reason || null }, label);
 }
 
-// row draws one transition: figures and its interval plot.
-function row(t) {
+// sigma is a transition's σ′ as a rate: the spread of its expected range; null when unknown.
+function sigma(t) {
+  const pbar = t.baseline;
+  return pbar != null && t.sigma_z != null && t.visitors > 0 ? Math.sqrt((pbar * (1 - pbar)) / t.visitors) * t.sigma_z : null;
+}
+
+// top is the highest figure a transition's plot draws.
+function top(t) {
+  const sig = sigma(t);
+  return Math.max(t.high ?? 0, t.baseline != null && sig != null ? t.baseline + 3 * sig : 0, t.baseline ?? 0, t.rate ?? 0);
+}
+
+// row draws one transition: figures and its interval plot on a scale from 0 to scale.
+function row(t, scale) {
   const n = t.visitors;
   const pbar = t.baseline;
-  const sig = pbar != null && t.sigma_z != null && n > 0 ? Math.sqrt((pbar * (1 - pbar)) / n) * t.sigma_z : null;
-  const hi = Math.max(t.high ?? 0, pbar != null && sig != null ? pbar + 3 * sig : 0, pbar ?? 0, t.rate ?? 0);
-  const scale = Math.min(1, hi * 1.15 || 1);
+  const sig = sigma(t);
   const pos = (v) => Math.max(0, Math.min(100, (v / scale) * 100)) + "%";
   const plot = h("div", { class: "plot", role: "img", "aria-label": `Rate ${f.pct(t.rate)}, interval ${f.pct(t.low)} to ${f.pct(t.high)}, baseline ${f.pct(pbar)}` });
   const span = (cls, a, b) => {
@@ -112,6 +125,6 @@ function row(t) {
       t.reason ? h("span", { class: "muted" }, t.reason) : null,
     ),
     plot,
-    h("div", { class: "scale" }, h("span", null, "0%"), h("span", null, f.pct(scale))),
+    h("div", { class: "scale" }, [0, scale / 2, scale].map((v) => h("span", null, f.pctScale(v)))),
   );
 }

@@ -35,7 +35,8 @@ function survey(ctx, s) {
   const body = [stats];
   if (s.kind === "nps" && s.nps) {
     const n = s.nps;
-    const el = h("div", { class: "chart short" });
+    const el = h("div", { class: "chart short", "data-chart-kind": "nps" });
+    el.style.height = "120px";
     body.push(
       h("div", { class: "nps" }, h("span", { class: "label" }, "NPS"), h("span", { class: "score", "data-nps": n.score ?? "" }, n.score == null ? f.dash : Math.round(n.score)), n.invalid ? h("span", { class: "muted" }, `${f.int(n.invalid)} answers were not 0–10`) : null),
       el,
@@ -44,7 +45,8 @@ function survey(ctx, s) {
       ctx.charts.draw(el, (t) => ({
         grid: { left: 8, right: 16, top: 32, bottom: 8, containLabel: true },
         tooltip: { trigger: "item", formatter: (x) => tip(x.seriesName, [["Answers", f.int(x.value)]]) },
-        xAxis: axis(t, { type: "value", show: false }),
+        // The answers in all are the axis's end, so that the bar fills its width.
+        xAxis: axis(t, { type: "value", show: false, min: 0, max: Math.max(1, n.detractors + n.passives + n.promoters) }),
         yAxis: axis(t, { type: "category", data: ["Answers"], show: false }),
         series: [
           ["Detractors (0–6)", n.detractors, "--bad"],
