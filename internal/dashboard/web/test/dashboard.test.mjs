@@ -106,6 +106,85 @@ test("every view renders with data and without console errors", async () => {
   assert.deepEqual(errors, [], "console errors");
 });
 
+test("every view is in sight in the navigation, from a phone to a wide screen", async () => {
+  const p = await env.browser.newPage();
+  try {
+    const errs = watch(p);
+    for (const [width, height] of [[1280, 860], [1024, 768], [1440, 900], [390, 844]]) {
+      await p.setViewportSize({ width, height });
+      await p.goto(env.api + "/dashboard/#/overview?range=90d");
+      await ready(p, "overview");
+      const links = await p.$$eval("nav.views a", (as) =>
+        as.map((a) => {
+          const r = a.getBoundingClientRect();
+          const n = a.closest("nav").getBoundingClientRect();
+          const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          return {
+            view: a.dataset.view,
+            inWindow: r.left >= 0 && r.right <= innerWidth && r.top >= 0 && r.bottom <= innerHeight,
+            inNav: r.left >= n.left - 0.5 && r.right <= n.right + 0.5 && r.top >= n.top - 0.5 && r.bottom <= n.bottom + 0.5,
+            onTop: !!hit && a.contains(hit),
+          };
+        }),
+      );
+      assert.ok(links.length >= 12 && links.some((l) => l.view === "live"), `${width} px: the views are linked; got ${links.map((l) => l.view)}`);
+      const hidden = links.filter((l) => !(l.inWindow && l.inNav && l.onTop)).map((l) => `${l.view} ${JSON.stringify(l)}`);
+      assert.deepEqual(hidden, [], `${width} px: every view's link is whole and in sight`);
+      const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 1, `${width} px: the page does not scroll sideways (by ${overflow} px)`);
+      await p.screenshot({ path: path.join(artifacts, `nav-${width}.png`) });
+      await p.click('nav.views a[data-view="live"]');
+      await ready(p, "live");
+    }
+    assert.deepEqual(errs, []);
+  } finally {
+    await p.close();
+  }
+});
+
+test("the NPS bar fills its width", async () => {
+  await open("#/surveys?range=90d", "surveys");
+  await page.waitForSelector('.survey .nps + .chart[data-chart="ready"] canvas');
+  // The bar's ends, read off the canvas: the grid spans the chart but for its 8 px and 16 px
+  // margins, and the stacked bar of all answers should span the grid.
+  const bar = await page.$eval(".survey .nps + .chart canvas", (c) => {
+    const k = c.width / c.clientWidth;
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let left = Infinity;
+    let right = -1;
+    for (let y = Math.round(40 * k); y < c.height; y++) {
+      for (let x = 0; x < c.width; x++) {
+        if (d[(y * c.width + x) * 4 + 3] > 200) {
+          left = Math.min(left, x);
+          right = Math.max(right, x);
+        }
+      }
+    }
+    return { left: left / k, right: right / k, width: c.clientWidth };
+  });
+  assert.ok(bar.right >= 0, "the NPS bar is drawn");
+  assert.ok(bar.left <= 12, `the bar starts at the chart's left: ${JSON.stringify(bar)}`);
+  assert.ok(bar.right >= bar.width - 20, `the bar ends at the chart's right, not short of it: ${JSON.stringify(bar)}`);
+  await shot("surveys-nps");
+});
+
+test("step health plots end at a clean rate", async () => {
+  await open("#/health?range=90d", "health");
+  const scales = await page.$$eval(".health-row .scale", (ss) => ss.map((s) => [...s.children].map((c) => c.textContent)));
+  assert.ok(scales.length >= 2, `plots are drawn; got ${scales.length}`);
+  for (const marks of scales) {
+    assert.equal(marks[0], "0%", `a plot starts at 0%: ${marks}`);
+    const end = marks.at(-1);
+    const v = Number(end.replace("%", ""));
+    const clean = (v % 10 === 0 && v > 0 && v <= 100) || [0.1, 0.2, 0.5, 1, 2, 5].includes(v);
+    assert.ok(clean, `a plot ends at a clean rate (a multiple of 10%, or 1, 2 or 5 times a power of ten below): ${end}`);
+  }
+  assert.equal(new Set(scales.map((m) => m.at(-1))).size, 1, `every row shares one scale, so that rows compare: ${JSON.stringify(scales)}`);
+  // Every figure drawn lies on the scale.
+  const off = await page.$$eval(".health-row .plot > span", (ss) => ss.filter((s) => parseFloat(s.style.left) > 100).length);
+  assert.equal(off, 0, "no mark is drawn past the scale's end");
+});
+
 test("the funnel view shows the admin API's figures", async () => {
   for (const breakdown of ["", "&breakdown=device"]) {
     const d = await open(`#/funnels?range=90d&funnel=purchase${breakdown}`, "funnels");

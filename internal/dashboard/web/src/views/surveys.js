@@ -35,7 +35,7 @@ function survey(ctx, s) {
   const body = [stats];
   if (s.kind === "nps" && s.nps) {
     const n = s.nps;
-    const el = h("div", { class: "chart short", "data-chart-kind": "nps" });
+    const el = h("div", { class: "chart short" });
     el.style.height = "120px";
     body.push(
       h("div", { class: "nps" }, h("span", { class: "label" }, "NPS"), h("span", { class: "score", "data-nps": n.score ?? "" }, n.score == null ? f.dash : Math.round(n.score)), n.invalid ? h("span", { class: "muted" }, `${f.int(n.invalid)} answers were not 0–10`) : null),
