@@ -137,7 +137,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	})
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
+		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: analytics.NewSpendSources(cfg.Data, spendAdmit(db)),
 		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
 		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),

@@ -54,8 +54,14 @@ func newServerMetrics(o Options) *serverMetrics {
 		m.latency[i] = s.NewPrometheusHistogramExt(`pathlight_request_duration_seconds{route="`+r+`"}`, latencyBuckets)
 	}
 	if sizes := o.StoreSizes; sizes != nil {
-		s.NewGauge(`pathlight_badger_lsm_bytes`, func() float64 { l, _ := sizes(); return float64(l) })
-		s.NewGauge(`pathlight_badger_vlog_bytes`, func() float64 { _, v := sizes(); return float64(v) })
+		s.NewGauge(`pathlight_badger_lsm_bytes`, func() float64 { l, _, _ := sizes(); return float64(l) })
+		s.NewGauge(`pathlight_badger_vlog_bytes`, func() float64 { _, v, _ := sizes(); return float64(v) })
+		s.NewGauge(`pathlight_wal_bytes`, func() float64 { _, _, w := sizes(); return float64(w) })
+	}
+	if backlog := o.StoreBacklog; backlog != nil {
+		s.NewGauge(`pathlight_store_backlog_bytes`, func() float64 { b, _, _ := backlog(); return float64(b) })
+		s.NewGauge(`pathlight_store_applied_writes_total`, func() float64 { _, a, _ := backlog(); return float64(a) })
+		s.NewGauge(`pathlight_wal_segments_removed_total`, func() float64 { _, _, r := backlog(); return float64(r) })
 	}
 	if groups := o.StoreGroups; groups != nil {
 		s.NewGauge(`pathlight_store_commit_groups_total`, func() float64 { g, _ := groups(); return float64(g) })

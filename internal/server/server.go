@@ -58,8 +58,12 @@ type Options struct {
 	Tracker *track.Tracker
 	Rules   RulesManager
 	Logger  *slog.Logger
-	// StoreSizes reports the LSM and value-log sizes for /metrics; nil omits them.
-	StoreSizes func() (lsm, vlog int64)
+	// StoreSizes reports the LSM, value-log and write-ahead log sizes for /metrics; nil
+	// omits them.
+	StoreSizes func() (lsm, vlog, wal int64)
+	// StoreBacklog reports the writes waiting to be applied to Badger, for /metrics; nil
+	// omits them.
+	StoreBacklog func() (bytes int64, applied, segmentsRemoved uint64)
 	// StoreGroups reports the group commits sent to Badger and the writes they held, for
 	// /metrics; nil omits them.
 	StoreGroups func() (groups, writes uint64)

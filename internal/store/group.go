@@ -1,26 +1,23 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
-
-	"github.com/dgraph-io/badger/v4"
+	"time"
 )
 
-// Group commit. Every Badger transaction pays a fixed price on top of its keys: a commit
-// timestamp under the oracle's lock, two watermark updates through a channel, a request to
-// Badger's writer and a wake-up of the waiting goroutine. At thousands of small commits per
-// second (one per hit) that price is a large share of a hit's cost. Write therefore hands its
-// ops to one committer goroutine, which folds the writes of every caller waiting at that
-// moment into one transaction, commits it without waiting (Badger keeps commits in order)
-// and wakes each caller when the shared commit is durable. A caller still sees its own ops
-// applied all together or not at all: a group holds whole writes only, and when a group
-// cannot be committed as one, each of its writes is committed on its own.
+// Group commit. Write hands its ops to one committer goroutine, which folds the writes of
+// every caller waiting at that moment into one buffer of log records, appends it to the
+// write-ahead log with one write(2) (and, with SyncWrites, one fdatasync), records the ops in
+// the overlay and wakes each caller. A caller's ops are one record, so they are replayed all
+// together or not at all. Badger is updated from the records in the background (apply.go):
+// no request waits on Badger's writer, its commit watermark or its memtables.
 const (
-	// groupMaxOps and groupMaxBytes bound one group, far below Badger's own transaction
-	// limits; a single write above them is committed alone.
+	// groupMaxOps and groupMaxBytes bound one group; a single write above them is a group
+	// of its own.
 	groupMaxOps   = 1024
 	groupMaxBytes = 1 << 20
 	// groupQueue is how many writes may wait for the committer.
@@ -30,6 +27,15 @@ const (
 // errClosed is returned by Write after Close.
 var errClosed = errors.New("store: closed")
 
+// ErrBacklog is returned by Write when Badger has fallen so far behind the log that the
+// writes not yet applied fill Options.MaxBacklog, and stayed so for BacklogWait: the caller
+// should answer "busy, retry later" rather than queue without bound.
+var ErrBacklog = errors.New("store: writes are waiting to be applied beyond the backlog limit")
+
+// BacklogWait is how long a Write waits for the backlog to fall under its limit before it
+// gives up with ErrBacklog.
+const BacklogWait = 2 * time.Second
+
 // pending is one caller's write waiting in the queue.
 type pending struct {
 	ops  []Op
@@ -38,19 +44,23 @@ type pending struct {
 
 var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan error, 1)} }}
 
-// committer owns the queue of writes and the goroutine that commits them in groups.
+// committer owns the queue of writes, the log writer and the goroutine that commits them.
 type committer struct {
-	db     *badger.DB
-	queue  chan *pending
-	mu     sync.RWMutex // guards closed against a send on the closed queue
-	closed bool
-	wg     sync.WaitGroup // the loop and the commits it has in flight
+	log     *walWriter
+	ov      *overlay
+	ap      *applier
+	nextSeq uint64
+	limit   int64 // overlay bytes beyond which writes wait
+	queue   chan *pending
+	mu      sync.RWMutex // guards closed against a send on the closed queue
+	closed  bool
+	wg      sync.WaitGroup
 
 	groups, writes atomic.Uint64 // committed so far, for GroupStats
 }
 
-func newCommitter(db *badger.DB) *committer {
-	c := &committer{db: db, queue: make(chan *pending, groupQueue)}
+func newCommitter(log *walWriter, ov *overlay, ap *applier, nextSeq uint64, limit int64) *committer {
+	c := &committer{log: log, ov: ov, ap: ap, nextSeq: nextSeq, limit: limit, queue: make(chan *pending, groupQueue)}
 	c.wg.Add(1)
 	go c.loop()
 	return c
@@ -58,8 +68,10 @@ func newCommitter(db *badger.DB) *committer {
 
 // write commits ops as one group member and waits for the outcome.
 func (c *committer) write(ops []Op) error {
-	if opsSize(ops) > groupMaxBytes || len(ops) > groupMaxOps {
-		return commitAlone(c.db, ops)
+	if c.ov.size() > c.limit {
+		if err := c.ap.waitBelow(c.ov, c.limit, BacklogWait); err != nil {
+			return err
+		}
 	}
 	p := pendingPool.Get().(*pending)
 	p.ops = ops
@@ -77,9 +89,13 @@ func (c *committer) write(ops []Op) error {
 	return err
 }
 
-// close stops taking writes, commits those already queued and waits for every commit.
+// close stops taking writes, commits those already queued and waits for them.
 func (c *committer) close() {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
 	c.closed = true
 	close(c.queue)
 	c.mu.Unlock()
@@ -90,8 +106,9 @@ func (c *committer) close() {
 // group bounds, and commits them together.
 func (c *committer) loop() {
 	defer c.wg.Done()
+	group := make([]*pending, 0, 64)
 	for first := range c.queue {
-		group := []*pending{first}
+		group = append(group[:0], first)
 		n, size := len(first.ops), opsSize(first.ops)
 	gather:
 		for n < groupMaxOps && size < groupMaxBytes {
@@ -108,71 +125,58 @@ func (c *committer) loop() {
 		}
 		c.groups.Add(1)
 		c.writes.Add(uint64(len(group)))
-		c.commit(group)
-	}
-}
-
-// commit sends one group to Badger and returns without waiting for the disk; the callback
-// wakes the group's callers. A group Badger refuses whole is committed write by write.
-func (c *committer) commit(group []*pending) {
-	txn := c.db.NewTransaction(true)
-	for _, p := range group {
-		if err := setOps(txn, p.ops); err != nil {
-			txn.Discard()
-			c.commitEach(group)
-			return
-		}
-	}
-	c.wg.Add(1)
-	txn.CommitWith(func(err error) {
-		defer c.wg.Done()
-		if err != nil {
-			err = fmt.Errorf("commit: %w", err)
-		}
+		err := c.commit(group)
 		for _, p := range group {
 			p.done <- err
 		}
-	})
+		clear(group)
+	}
 }
 
-func (c *committer) commitEach(group []*pending) {
+// commit appends the group's records to the log and, once they are there, records their ops
+// in the overlay and queues them for Badger.
+func (c *committer) commit(group []*pending) error {
+	size := 0
 	for _, p := range group {
-		p.done <- commitAlone(c.db, p.ops)
+		size += recordBound(p.ops)
 	}
-}
-
-// commitAlone commits ops in a transaction of their own and waits for it.
-func commitAlone(db *badger.DB, ops []Op) error {
-	txn := db.NewTransaction(true)
-	defer txn.Discard()
-	if err := setOps(txn, ops); err != nil {
-		return err
+	// One buffer of exactly enough capacity: the decoded ops point into it, so it must
+	// never move; it is never written again once the group is in the log.
+	buf := make([]byte, 0, size)
+	recs := make([]walRecord, len(group))
+	now := time.Now()
+	first := c.nextSeq
+	for i, p := range group {
+		recs[i].seq = c.nextSeq
+		buf = encodeRecord(buf, c.nextSeq, p.ops, now, &recs[i])
+		c.nextSeq++
 	}
-	if err := txn.Commit(); err != nil {
-		return fmt.Errorf("commit %d ops: %w", len(ops), err)
+	if err := c.log.append(buf, first); err != nil {
+		return fmt.Errorf("commit: %w", err)
 	}
+	c.ov.put(recs)
+	c.ap.enqueue(recs, len(buf))
 	return nil
 }
 
-// setOps adds ops to txn.
-func setOps(txn *badger.Txn, ops []Op) error {
+// recordBound is an upper bound of the encoded size of a record of ops.
+func recordBound(ops []Op) int {
+	n := walHeader + 8 + binary.MaxVarintLen64
 	for i := range ops {
-		op := &ops[i]
-		var err error
-		if op.Delete {
-			err = txn.Delete(op.Key)
-		} else {
-			e := badger.NewEntry(op.Key, op.Value)
-			if op.TTL > 0 {
-				e = e.WithTTL(op.TTL)
-			}
-			err = txn.SetEntry(e)
-		}
-		if err != nil {
-			return fmt.Errorf("write %d ops: %w", len(ops), err)
-		}
+		n += 1 + 3*binary.MaxVarintLen64 + len(ops[i].Key) + len(ops[i].Value)
 	}
-	return nil
+	return n
+}
+
+// encodeRecord appends the record of ops to dst, which must have the capacity for it
+// (recordBound), and fills rec with ops that point into dst.
+func encodeRecord(dst []byte, seq uint64, ops []Op, now time.Time, rec *walRecord) []byte {
+	start := len(dst)
+	dst = appendRecord(dst, seq, ops, now)
+	if err := decodeBody(dst[start+walHeader:], rec); err != nil {
+		panic("store: a record just encoded does not decode: " + err.Error())
+	}
+	return dst
 }
 
 func opsSize(ops []Op) int {
@@ -182,3 +186,4 @@ func opsSize(ops []Op) int {
 	}
 	return n
 }
+

@@ -1,18 +1,25 @@
-// Package store is Pathlight's Badger adapter: bytes in, bytes out. It knows nothing of
-// visitors or events; the track package lays out the keys and declares the small interface it
-// needs, which *DB satisfies.
+// Package store is Pathlight's storage: bytes in, bytes out. It knows nothing of visitors or
+// events; the track package lays out the keys and declares the small interface it needs,
+// which *DB satisfies.
 //
-// Badger runs with SyncWrites off by default: a write is acknowledged once it is in Badger's
-// write-ahead value log in the operating system's page cache, which survives a crash of the
-// process (SIGKILL, panic) but not of the machine. Options.SyncWrites trades throughput for
-// surviving power loss too.
+// A write is acknowledged once it is appended to a write-ahead log of plain files (group
+// committed, see group.go and wal.go) and recorded in an in-memory overlay that every read
+// consults first; Badger is updated from the log in the background (apply.go) and holds
+// everything else. After a crash, Open replays the log from the last position applied to
+// Badger, so the log is the truth and nothing acknowledged is lost.
+//
+// Without Options.SyncWrites an acknowledged write is in the log in the operating system's
+// page cache, which survives a crash of the process (SIGKILL, panic) but not of the machine;
+// with it, every group commit is fsynced too.
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -25,7 +32,8 @@ var ErrNotFound = errors.New("store: key not found")
 
 // Options configure Open.
 type Options struct {
-	// SyncWrites makes every commit fsync before it returns.
+	// SyncWrites makes every group commit fsync the write-ahead log before it returns, and
+	// Badger sync before a log segment is deleted: writes survive power loss too.
 	SyncWrites bool
 	// Small shrinks Badger's memtables and caches, for tests and small sites.
 	Small bool
@@ -39,6 +47,11 @@ type Options struct {
 	IndexCacheSize int64
 	// GCInterval is how often the value log is garbage-collected; 0 means 5 minutes.
 	GCInterval time.Duration
+	// SegmentSize is the preallocated size of a write-ahead log segment; 0 means 64 MiB.
+	SegmentSize int64
+	// MaxBacklog bounds the memory of the writes in the log that Badger does not hold yet;
+	// beyond it writes wait, then fail with ErrBacklog. 0 means 256 MiB (32 MiB if Small).
+	MaxBacklog int64
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
 	// DiskReserve is the free space, in bytes, that the store keeps on the filesystem of the
@@ -51,23 +64,38 @@ type Options struct {
 // minMemTable is the smallest memtable Badger accepts with its default value threshold.
 const minMemTable = 8 << 20
 
-// DB is an open Badger database. It is safe for concurrent use.
+// DB is an open store: a write-ahead log, an overlay of the writes Badger does not hold yet,
+// and Badger. It is safe for concurrent use.
 type DB struct {
 	db     *badger.DB
 	com    *committer
 	gate   *DiskGate // nil without a disk reserve
+	ap     *applier
+	ov     *overlay
+	wal    *walWriter
 	dir    string
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	closed bool
 }
 
-// Open opens (or creates) the database in dir and starts its garbage-collection loop, which
-// Close stops.
+// WALDir is the directory of the write-ahead log inside the store's directory.
+const WALDir = "wal"
+
+// Open opens (or creates) the database in dir, replays the write-ahead log into Badger, and
+// starts the applier and the garbage-collection loop, which Close stops.
 func Open(dir string, opt Options) (*DB, error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	bo := badger.DefaultOptions(dir).
-		WithSyncWrites(opt.SyncWrites).
 		WithLogger(badgerLogger{opt.Logger}).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		// Badger's work happens beside the requests now: two compactors (Badger's
+		// minimum) rather than four keep it from taking both cores of a small machine.
+		WithNumCompactors(2)
 	if opt.MemTableSize > 0 {
 		// A memtable must hold a batch of Badger's largest inline value (1 MiB).
 		bo = bo.WithMemTableSize(max(opt.MemTableSize, minMemTable))
@@ -103,15 +131,77 @@ func Open(dir string, opt Options) (*DB, error) {
 		}
 		gate.Log = opt.Logger
 	}
-	db, err := badger.Open(bo)
+	db, err := badger.OpenManaged(bo)
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &DB{db: db, com: newCommitter(db), gate: gate, dir: dir, cancel: cancel}
+	s, err := startStore(db, bo, dir, opt, log)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	if gate != nil {
+		s.gate = gate
 		gate.Start()
 	}
+	return s, nil
+}
+
+// startStore replays the log into db and starts the store's goroutines.
+func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *slog.Logger) (*DB, error) {
+	walDir := filepath.Join(dir, WALDir)
+	if err := os.MkdirAll(walDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create the write-ahead log directory: %w", err)
+	}
+	pos, err := readApplied(db)
+	if err != nil {
+		return nil, err
+	}
+	ts := db.MaxVersion()
+	ov := newOverlay(ts)
+	ap := newApplier(db, bo, log, ov, ts, pos, opt.SyncWrites)
+	last, err := replay(ap, walDir, log)
+	if err != nil {
+		return nil, err
+	}
+	// A fresh segment for the new writes, and the replayed ones removed.
+	space := opt.SegmentSize
+	if space <= 0 {
+		space = walDefaultSpace
+	}
+	space = max(space, walMinSegment)
+	old, err := listSegments(walDir)
+	if err != nil {
+		return nil, err
+	}
+	w, err := openWriter(walDir, space, opt.SyncWrites, last+1, ap.rotated)
+	if err != nil {
+		return nil, err
+	}
+	if opt.SyncWrites && len(old) > 0 {
+		if err := db.Sync(); err != nil {
+			_ = w.close()
+			return nil, fmt.Errorf("sync badger after the replay: %w", err)
+		}
+	}
+	for _, sg := range old {
+		if err := os.Remove(sg.path); err != nil {
+			_ = w.close()
+			return nil, fmt.Errorf("remove a replayed log segment: %w", err)
+		}
+	}
+	limit := opt.MaxBacklog
+	if limit <= 0 {
+		limit = 256 << 20
+		if opt.Small {
+			limit = 32 << 20
+		}
+	}
+	ap.ov.setReadTs(ap.ts)
+	ap.start()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &DB{db: db, ap: ap, ov: ov, wal: w, dir: dir, cancel: cancel,
+		com: newCommitter(w, ov, ap, last+1, limit)}
 	interval := opt.GCInterval
 	if interval <= 0 {
 		interval = 5 * time.Minute
@@ -121,18 +211,88 @@ func Open(dir string, opt Options) (*DB, error) {
 	return s, nil
 }
 
-// Close stops the garbage-collection loop and closes Badger, flushing memtables to disk.
+// replay applies the records of the log after the applied position to Badger and returns
+// the sequence number of the last record in the log (or the applied position).
+func replay(ap *applier, walDir string, log *slog.Logger) (uint64, error) {
+	segs, err := listSegments(walDir)
+	if err != nil {
+		return 0, err
+	}
+	last := ap.pos
+	var batch []walRecord
+	bytes := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := ap.apply(batch, func([]walRecord, uint64, uint64) {})
+		batch, bytes = nil, 0
+		return err
+	}
+	replayed := 0
+	for _, sg := range segs {
+		err := readSegment(sg.path, log, func(rec *walRecord) error {
+			if rec.seq <= last {
+				if rec.seq > ap.pos {
+					log.Warn("write-ahead log: a record out of sequence is skipped", "segment", sg.path, "seq", rec.seq)
+				}
+				return nil
+			}
+			last = rec.seq
+			batch = append(batch, *rec)
+			replayed++
+			for i := range rec.ops {
+				bytes += len(rec.ops[i].key) + len(rec.ops[i].value)
+			}
+			if bytes >= applyEager {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("replay the write-ahead log: %w", err)
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, fmt.Errorf("replay the write-ahead log: %w", err)
+	}
+	if replayed > 0 {
+		log.Info("write-ahead log replayed into Badger", "writes", replayed, "segments", len(segs))
+	}
+	return last, nil
+}
+
+// Close stops taking writes, applies every logged write to Badger, removes the log and
+// closes Badger, flushing its memtables to disk.
 func (s *DB) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	s.cancel()
 	s.wg.Wait()
 	s.com.close()
+	applyErr := s.ap.close()
+	if err := s.wal.close(); err != nil && applyErr == nil {
+		applyErr = fmt.Errorf("close the write-ahead log: %w", err)
+	}
+	if applyErr == nil {
+		// Everything is in Badger: the log is no longer needed. (On an apply error it
+		// stays, and the next Open replays it.)
+		s.ap.mu.Lock()
+		segs := s.ap.segs
+		s.ap.mu.Unlock()
+		for _, sg := range segs {
+			_ = os.Remove(sg.path)
+		}
+	}
 	if s.gate != nil {
 		s.gate.Close()
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}
-	return nil
+	return applyErr
 }
 
 func (s *DB) gcLoop(ctx context.Context, every time.Duration) {
@@ -154,45 +314,79 @@ func (s *DB) gcLoop(ctx context.Context, every time.Duration) {
 // Get appends the value stored under key to dst and returns it. The returned slice is the
 // caller's: Badger's own buffer is only valid inside its callback, so the value is copied.
 func (s *DB) Get(key, dst []byte) ([]byte, error) {
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(key)
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			dst = append(dst, v...)
-			return nil
-		})
+	found := false
+	err := s.GetMany([][]byte{key}, func(_ int, v []byte) error {
+		dst, found = append(dst, v...), true
+		return nil
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return dst, ErrNotFound
-	}
 	if err != nil {
-		return dst, fmt.Errorf("get %q: %w", printable(key), err)
+		return dst, err
+	}
+	if !found {
+		return dst, ErrNotFound
 	}
 	return dst, nil
 }
 
 // GetMany reads keys from one snapshot, calling fn with the index and value of each key that
-// exists; val is valid only during the call. One snapshot for all the reads of a request
-// waits once for in-flight commits instead of once per key.
+// exists; val is valid only during the call. Keys the overlay holds are answered from it;
+// the others are read from Badger at the last applied timestamp, which never waits for a
+// commit in flight.
 func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
-		for i, k := range keys {
-			item, err := txn.Get(k)
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("get %q: %w", printable(k), err)
-			}
-			if err := item.Value(func(v []byte) error { return fn(i, v) }); err != nil {
-				return err
-			}
+	type ovHit struct {
+		i int
+		e ovEntry
+	}
+	var buf [8]ovHit
+	hits := buf[:0] // keys the overlay holds, in key order
+	s.ov.mu.RLock()
+	ts := s.ov.readTs
+	for i, k := range keys {
+		if e, ok := s.ov.maps[keyByte(k)][string(k)]; ok {
+			hits = append(hits, ovHit{i, e})
 		}
-		return nil
-	})
+	}
+	s.ov.mu.RUnlock()
+	now := nowSec()
+	var txn *badger.Txn
+	defer func() {
+		if txn != nil {
+			txn.Discard()
+		}
+	}()
+	for i, k := range keys {
+		if len(hits) > 0 && hits[0].i == i {
+			e := hits[0].e
+			hits = hits[1:]
+			if e.live(now) {
+				if err := fn(i, e.value); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if isReserved(k) {
+			continue
+		}
+		if txn == nil {
+			txn = s.db.NewTransactionAt(ts, false)
+		}
+		item, err := txn.Get(k)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get %q: %w", printable(k), err)
+		}
+		if err := item.Value(func(v []byte) error { return fn(i, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// isReserved reports whether key is the store's own.
+func isReserved(key []byte) bool { return string(key) == string(appliedKey) }
 
 // Op is one write of a Batch: a set (with an optional TTL) or a delete.
 type Op struct {
@@ -238,27 +432,68 @@ func deletesOnly(ops []Op) bool {
 
 // Scan calls fn for every key in [start, end) in key order; a nil end scans to the last key.
 // key and val are valid only during the call. Returning ErrStop from fn ends the scan early
-// without error.
+// without error. The scan sees one snapshot: the overlay's entries in the range, merged in
+// key order over Badger at the matching applied timestamp; the overlay's deletes and expired
+// entries hide Badger's older values.
 func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.DefaultIteratorOptions)
-		defer it.Close()
-		for it.Seek(start); it.Valid(); it.Next() {
-			item := it.Item()
-			k := item.Key()
-			if end != nil && string(k) >= string(end) {
-				return nil
+	ov, ts := s.ov.rangeOf(start, end)
+	now := nowSec()
+	txn := s.db.NewTransactionAt(ts, false)
+	defer txn.Discard()
+	it := txn.NewIterator(badger.DefaultIteratorOptions)
+	defer it.Close()
+	// emit calls fn and maps ErrStop to the end of the scan.
+	emit := func(k, v []byte) (bool, error) {
+		err := fn(k, v)
+		if errors.Is(err, ErrStop) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	// overlayUpTo emits the overlay entries before key k (all of them for nil k).
+	overlayUpTo := func(k []byte) (bool, error) {
+		for len(ov) > 0 && (k == nil || bytes.Compare(ov[0].key, k) < 0) {
+			e := ov[0]
+			ov = ov[1:]
+			if !e.e.live(now) {
+				continue
 			}
-			err := item.Value(func(v []byte) error { return fn(k, v) })
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
-			if err != nil {
-				return err
+			if ok, err := emit(e.key, e.e.value); !ok {
+				return false, err
 			}
 		}
-		return nil
-	})
+		return true, nil
+	}
+	for it.Seek(start); it.Valid(); it.Next() {
+		item := it.Item()
+		k := item.Key()
+		if end != nil && bytes.Compare(k, end) >= 0 {
+			break
+		}
+		if ok, err := overlayUpTo(k); !ok {
+			return err
+		}
+		if len(ov) > 0 && bytes.Equal(ov[0].key, k) {
+			continue // the overlay's newer op wins; emitted (or hidden) by overlayUpTo next
+		}
+		if isReserved(k) {
+			continue
+		}
+		var cont bool
+		err := item.Value(func(v []byte) error {
+			var err error
+			cont, err = emit(k, v)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !cont {
+			return nil
+		}
+	}
+	_, err := overlayUpTo(nil)
+	return err
 }
 
 // ErrStop ends a Scan early without error.
@@ -270,11 +505,12 @@ func (s *DB) GroupStats() (groups, writes uint64) {
 	return s.com.groups.Load(), s.com.writes.Load()
 }
 
-// Sizes returns the on-disk sizes of the LSM tree and the value log, in bytes. Badger's own
-// Size needs its expvar metrics, which are process-global; the tables are summed instead, and
-// the value-log files are measured by the blocks they occupy (they are sparse: their
-// apparent size is the preallocated maximum).
-func (s *DB) Sizes() (lsm, vlog int64) {
+// Sizes returns the on-disk sizes of Badger's LSM tree and value log and of the write-ahead
+// log, in bytes. Badger's own Size needs its expvar metrics, which are process-global; the
+// tables are summed instead, and the log files are measured by the blocks they occupy
+// (Badger's value-log files are sparse: their apparent size is the preallocated maximum;
+// the write-ahead log's segments are preallocated, so they count whole).
+func (s *DB) Sizes() (lsm, vlog, wal int64) {
 	for _, t := range s.db.Tables() {
 		lsm += int64(t.OnDiskSize)
 	}
@@ -288,11 +524,27 @@ func (s *DB) Sizes() (lsm, vlog int64) {
 	for _, m := range matches {
 		vlog += diskUsage(m)
 	}
-	return lsm, vlog
+	segs, _ := filepath.Glob(filepath.Join(s.dir, WALDir, "*"+walExt))
+	for _, m := range segs {
+		wal += diskUsage(m)
+	}
+	return lsm, vlog, wal
 }
 
-// Sync flushes pending writes to disk.
-func (s *DB) Sync() error { return s.db.Sync() }
+// Sync flushes the log and Badger to disk.
+func (s *DB) Sync() error {
+	if err := s.wal.sync(); err != nil {
+		return err
+	}
+	return s.db.Sync()
+}
+
+// Backlog reports the writes in the log that Badger does not hold yet, for metrics: the
+// memory the overlay holds for them, the writes applied to Badger since Open and the log
+// segments deleted since Open (all their writes applied).
+func (s *DB) Backlog() (bytes int64, applied, segmentsRemoved uint64) {
+	return s.ov.size(), s.ap.applied.Load(), s.ap.removed.Load()
+}
 
 func printable(key []byte) string {
 	if len(key) > 64 {

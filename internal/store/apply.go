@@ -1,0 +1,340 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The applier moves records from the log into Badger in the background: one goroutine, in
+// batches, at most one Badger transaction at a time. Every transaction also stores the
+// sequence number of the last record it completes under appliedKey, so the log position and
+// the data it covers are applied together and a replay after a crash starts exactly after
+// them (applying a record twice would be harmless anyway: its ops carry absolute expiries).
+// Badger runs in managed mode: the applier picks the commit timestamps, and reads use the
+// timestamp of the last applied transaction, so that they never wait for Badger's commit
+// watermark. A log segment is deleted once every record in it is applied.
+const (
+	// applyDelay is how long the applier lets records gather before it applies them,
+	// unless applyEager bytes are waiting: larger transactions cost less per key.
+	applyDelay = 20 * time.Millisecond
+	applyEager = 4 << 20
+	// discardLag is how far behind the applier Badger may drop old versions of keys, so
+	// that a read at an older timestamp, still running, keeps seeing its snapshot.
+	discardLag = 10 * time.Second
+)
+
+// appliedKey holds the sequence number of the last record applied to Badger. Pathlight's
+// keys never start with a zero byte; Scan and Get hide it anyway.
+var appliedKey = []byte("\x00store/applied")
+
+// applier owns the queue of records waiting for Badger.
+type applier struct {
+	db   *badger.DB
+	log  *slog.Logger
+	ov   *overlay
+	sync bool // fsync Badger before a segment is deleted
+
+	txnBytes int64 // Badger's transaction limits, with a margin
+	txnCount int64
+
+	mu       sync.Mutex
+	queue    []walRecord
+	queued   int // encoded bytes queued
+	segs     []segment
+	wake     chan struct{} // a record was queued
+	progress chan struct{} // closed and replaced after every applied batch
+	stop     chan struct{}
+	halt     atomic.Bool // stop at once, leaving the queue to the log (tests: a crash)
+	wg       sync.WaitGroup
+	err      error // the first apply error; the log keeps the records
+
+	ts          uint64 // the last commit timestamp used
+	pos         uint64 // the last record applied
+	discardNext uint64
+	discardAt   time.Time
+
+	applied, removed atomic.Uint64 // records applied, segments deleted
+}
+
+func newApplier(db *badger.DB, bo badger.Options, log *slog.Logger, ov *overlay, ts, pos uint64, sync bool) *applier {
+	maxSize := (15 * bo.MemTableSize) / 100 // as Badger computes its transaction limits
+	a := &applier{
+		db: db, log: log, ov: ov, sync: sync, ts: ts, pos: pos,
+		txnBytes: maxSize * 8 / 10,
+		txnCount: maxSize / 200, // Badger divides by its skiplist node size, about 100 bytes
+		wake:     make(chan struct{}, 1), progress: make(chan struct{}), stop: make(chan struct{}),
+		discardAt: time.Now(),
+	}
+	return a
+}
+
+func (a *applier) start() {
+	a.wg.Add(1)
+	go a.loop()
+}
+
+// enqueue queues recs (bytes long in the log) for Badger.
+func (a *applier) enqueue(recs []walRecord, bytes int) {
+	a.mu.Lock()
+	a.queue = append(a.queue, recs...)
+	a.queued += bytes
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// rotated records a new log segment.
+func (a *applier) rotated(s segment) {
+	a.mu.Lock()
+	a.segs = append(a.segs, s)
+	a.mu.Unlock()
+}
+
+// waitBelow waits until the overlay holds at most limit bytes, or d has passed.
+func (a *applier) waitBelow(ov *overlay, limit int64, d time.Duration) error {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		a.mu.Lock()
+		ch := a.progress
+		a.mu.Unlock()
+		if ov.size() <= limit {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			return ErrBacklog
+		}
+	}
+}
+
+// close applies what is queued and stops the loop.
+func (a *applier) close() error {
+	close(a.stop)
+	a.wg.Wait()
+	return a.err
+}
+
+func (a *applier) loop() {
+	defer a.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		select {
+		case <-a.wake:
+		case <-a.stop:
+			a.drain()
+			return
+		}
+		// Let a batch gather, unless much is waiting already.
+		a.mu.Lock()
+		eager := a.queued >= applyEager
+		a.mu.Unlock()
+		if !eager {
+			timer.Reset(applyDelay)
+			select {
+			case <-timer.C:
+			case <-a.stop:
+				timer.Stop()
+				a.drain()
+				return
+			}
+		}
+		if a.halt.Load() {
+			return
+		}
+		a.applyQueued()
+	}
+}
+
+// drain applies everything queued, unless halted.
+func (a *applier) drain() {
+	for !a.halt.Load() {
+		a.mu.Lock()
+		n := len(a.queue)
+		a.mu.Unlock()
+		if n == 0 || a.err != nil {
+			return
+		}
+		a.applyQueued()
+	}
+}
+
+// applyQueued applies the records queued so far.
+func (a *applier) applyQueued() {
+	a.mu.Lock()
+	recs := a.queue
+	a.queue, a.queued = nil, 0
+	a.mu.Unlock()
+	if len(recs) == 0 {
+		return
+	}
+	err := a.apply(recs, func(done []walRecord, pos, ts uint64) {
+		if pos > a.pos {
+			a.ov.release(done, pos, ts)
+		} else {
+			a.ov.setReadTs(ts)
+		}
+	})
+	if err != nil {
+		// The records stay in the log and the overlay; a restart replays them.
+		if a.err == nil {
+			a.err = err
+			a.log.Error("store: applying the write-ahead log to Badger failed; writes stay in the log and are replayed at the next start", "err", err)
+		}
+		a.mu.Lock()
+		a.queue = append(recs, a.queue...)
+		a.mu.Unlock()
+		return
+	}
+	a.applied.Add(uint64(len(recs)))
+	a.removeApplied()
+	a.mu.Lock()
+	close(a.progress)
+	a.progress = make(chan struct{})
+	a.mu.Unlock()
+}
+
+// removeApplied deletes the segments all of whose records are applied: every one but the
+// last whose successor starts at or below the applied position + 1.
+func (a *applier) removeApplied() {
+	a.mu.Lock()
+	var old []segment
+	for len(a.segs) > 1 && a.segs[1].firstSeq <= a.pos+1 {
+		old = append(old, a.segs[0])
+		a.segs = a.segs[1:]
+	}
+	a.mu.Unlock()
+	if len(old) == 0 {
+		return
+	}
+	if a.sync {
+		// The records leave the log only once Badger has them on disk.
+		if err := a.db.Sync(); err != nil {
+			a.log.Error("store: sync Badger before removing applied log segments", "err", err)
+			a.mu.Lock()
+			a.segs = append(old, a.segs...)
+			a.mu.Unlock()
+			return
+		}
+	}
+	for _, s := range old {
+		if err := os.Remove(s.path); err != nil {
+			a.log.Error("store: remove an applied log segment", "segment", s.path, "err", err)
+			continue
+		}
+		a.removed.Add(1)
+	}
+}
+
+// apply writes recs to Badger in as few transactions as its limits allow. After each
+// transaction, done is called with the records it completed, the position it stored and its
+// timestamp. A record too large for one transaction is split; its position is stored with
+// the transaction that completes it.
+func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts uint64)) error {
+	txn := a.db.NewTransactionAt(math.MaxUint64, true)
+	defer func() { txn.Discard() }()
+	var size, count int64
+	from := 0 // first record not yet reported done
+	pos := a.pos
+	commit := func(complete int) error {
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], pos)
+		if err := txn.Set(appliedKey, v[:]); err != nil {
+			return fmt.Errorf("apply: set position: %w", err)
+		}
+		a.ts++
+		if err := txn.CommitAt(a.ts, nil); err != nil {
+			return fmt.Errorf("apply: commit: %w", err)
+		}
+		done(recs[from:complete], pos, a.ts)
+		a.pos = pos
+		from = complete
+		a.setDiscard()
+		txn = a.db.NewTransactionAt(math.MaxUint64, true)
+		size, count = 0, 0
+		return nil
+	}
+	for r := range recs {
+		rec := &recs[r]
+		if rec.seq <= a.pos {
+			continue // replayed before
+		}
+		for i := range rec.ops {
+			op := &rec.ops[i]
+			est := int64(len(op.key)+len(op.value)) + 64
+			if count > 0 && (size+est > a.txnBytes || count+1 > a.txnCount) {
+				if err := commit(r); err != nil {
+					return err
+				}
+			}
+			err := setOp(txn, op)
+			if errors.Is(err, badger.ErrTxnTooBig) && count > 0 {
+				if err = commit(r); err == nil {
+					err = setOp(txn, op)
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("apply record %d: %w", rec.seq, err)
+			}
+			size += est
+			count++
+		}
+		pos = rec.seq
+	}
+	return commit(len(recs))
+}
+
+func setOp(txn *badger.Txn, op *walOp) error {
+	if op.del {
+		return txn.Delete(op.key)
+	}
+	e := badger.NewEntry(op.key, op.value)
+	e.ExpiresAt = op.expiresAt
+	return txn.SetEntry(e)
+}
+
+// setDiscard lets Badger drop versions older than the timestamp applied discardLag ago.
+func (a *applier) setDiscard() {
+	if time.Since(a.discardAt) < discardLag {
+		return
+	}
+	if a.discardNext > 0 {
+		a.db.SetDiscardTs(a.discardNext)
+	}
+	a.discardNext, a.discardAt = a.ts, time.Now()
+}
+
+// readApplied returns the position stored in Badger: 0 when nothing was ever applied.
+func readApplied(db *badger.DB) (uint64, error) {
+	txn := db.NewTransactionAt(math.MaxUint64, false)
+	defer txn.Discard()
+	item, err := txn.Get(appliedKey)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the applied log position: %w", err)
+	}
+	var pos uint64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("the applied log position is %d bytes, want 8", len(v))
+		}
+		pos = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	return pos, err
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+	"time"
+)
+
+// overlay holds the ops that are in the write-ahead log but not yet applied to Badger, the
+// latest op of each key, so that every read sees each acknowledged write at once. Reads look
+// here first and go to Badger only for keys the overlay does not hold, at readTs: the Badger
+// timestamp at which everything applied so far is visible. readTs moves forward and applied
+// entries leave under the same lock, so a read never misses a write between the two.
+//
+// Keys are kept in one map per first byte, so that a scan of one kind of key (Pathlight's
+// keys start with a kind byte) sorts only the overlay entries of that kind.
+type overlay struct {
+	mu     sync.RWMutex
+	maps   [256]map[string]ovEntry
+	bytes  int64  // approximate memory held by the entries
+	readTs uint64 // Badger reads use this timestamp
+}
+
+// ovEntry is the latest not-yet-applied op of a key. value points into the buffer of the
+// group it was committed with, which is never written again.
+type ovEntry struct {
+	value     []byte
+	expiresAt uint64 // Unix seconds, 0: never
+	seq       uint64 // the record that wrote it
+	del       bool
+}
+
+// entryOverhead approximates a map entry's memory beyond its key and value bytes.
+const entryOverhead = 64
+
+func newOverlay(readTs uint64) *overlay { return &overlay{readTs: readTs} }
+
+// put records the ops of rec.
+func (o *overlay) put(recs []walRecord) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for r := range recs {
+		rec := &recs[r]
+		for i := range rec.ops {
+			op := &rec.ops[i]
+			m := o.maps[keyByte(op.key)]
+			if m == nil {
+				m = make(map[string]ovEntry)
+				o.maps[keyByte(op.key)] = m
+			}
+			if old, ok := m[string(op.key)]; ok {
+				o.bytes -= int64(len(op.key) + len(old.value) + entryOverhead)
+			}
+			m[string(op.key)] = ovEntry{value: op.value, expiresAt: op.expiresAt, seq: rec.seq, del: op.del}
+			o.bytes += int64(len(op.key) + len(op.value) + entryOverhead)
+		}
+	}
+}
+
+// release makes readTs the Badger read timestamp and drops the entries of recs that no later
+// record has overwritten, once Badger holds every record up to seq pos at readTs.
+func (o *overlay) release(recs []walRecord, pos, readTs uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.readTs = readTs
+	for r := range recs {
+		rec := &recs[r]
+		if rec.seq > pos {
+			break
+		}
+		for i := range rec.ops {
+			op := &rec.ops[i]
+			m := o.maps[keyByte(op.key)]
+			if e, ok := m[string(op.key)]; ok && e.seq <= pos {
+				delete(m, string(op.key))
+				o.bytes -= int64(len(op.key) + len(e.value) + entryOverhead)
+			}
+		}
+	}
+}
+
+// setReadTs moves the Badger read timestamp forward without releasing entries: a part of a
+// record was applied.
+func (o *overlay) setReadTs(ts uint64) {
+	o.mu.Lock()
+	o.readTs = ts
+	o.mu.Unlock()
+}
+
+// size returns the approximate bytes the overlay holds.
+func (o *overlay) size() int64 {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.bytes
+}
+
+func keyByte(k []byte) byte {
+	if len(k) == 0 {
+		return 0
+	}
+	return k[0]
+}
+
+// live reports whether e is a value a read returns: not a delete, not expired at now.
+func (e *ovEntry) live(now uint64) bool {
+	return !e.del && (e.expiresAt == 0 || e.expiresAt > now)
+}
+
+func nowSec() uint64 { return uint64(time.Now().Unix()) }
+
+// ovKV is one overlay entry of a scan.
+type ovKV struct {
+	key []byte
+	e   ovEntry
+}
+
+// rangeOf returns the entries with keys in [start, end) (nil end: no bound) in key order,
+// and the read timestamp for the Badger part of the scan.
+func (o *overlay) rangeOf(start, end []byte) ([]ovKV, uint64) {
+	lo, hi := int(keyByte(start)), 255
+	if end != nil {
+		hi = int(keyByte(end))
+	}
+	var out []ovKV
+	o.mu.RLock()
+	ts := o.readTs
+	for b := lo; b <= hi; b++ {
+		for k, e := range o.maps[b] {
+			kb := []byte(k)
+			if bytes.Compare(kb, start) < 0 || (end != nil && bytes.Compare(kb, end) >= 0) {
+				continue
+			}
+			out = append(out, ovKV{key: kb, e: e})
+		}
+	}
+	o.mu.RUnlock()
+	slices.SortFunc(out, func(a, b ovKV) int { return bytes.Compare(a.key, b.key) })
+	return out, ts
+}
