@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -387,6 +388,61 @@ func TestCrashKeepsAcknowledgedHits(t *testing.T) {
 
 	p2 := startServe(t, data)
 	checkAcknowledged(t, accepted, exportIDs(t, p2, "k"))
+}
+
+// metricValue reads one number of the server's /metrics.
+func metricValue(t *testing.T, p *serverProc, name string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(metric(t, p.url, name), 64)
+	if err != nil {
+		t.Fatalf("/metrics %s: %v", name, err)
+	}
+	return v
+}
+
+// TestCrashDuringApplyAndRotation kills the server three times over the same data directory,
+// each time while hits stream in, the background apply has writes waiting (the backlog is
+// not empty and writes were applied before) and log segments (64 KiB here) are being
+// filled, rotated and deleted; after the last restart every acknowledged event of every
+// round is in the event log, once.
+func TestCrashDuringApplyAndRotation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the real binary; skipped in -short mode")
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	accepted := map[string]bool{}
+	for round := range 3 {
+		p := startServe(t, data, "--wal-segment-size", "65536")
+		hs := streamHits(p, 8, fmt.Sprintf("c%d.", round))
+		// Kill when segments have been rotated and removed, and the applier has both
+		// applied writes and writes still waiting.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			if metricValue(t, p, "pathlight_wal_segments_removed_total") >= 2 &&
+				metricValue(t, p, "pathlight_store_applied_writes_total") > 0 &&
+				metricValue(t, p, "pathlight_store_backlog_bytes") > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: no rotation with a backlog within 20s", round)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatalf("SIGKILL: %v", err)
+		}
+		p.wait(t, 10*time.Second)
+		got := hs.end()
+		if len(got) == 0 {
+			t.Fatalf("round %d: no event acknowledged", round)
+		}
+		for id := range got {
+			accepted[id] = true
+		}
+		t.Logf("round %d: %d events acknowledged of %d sent before SIGKILL", round, len(got), hs.sent)
+	}
+	p := startServe(t, data, "--wal-segment-size", "65536")
+	checkAcknowledged(t, accepted, exportIDs(t, p, "c"))
 }
 
 // TestGracefulShutdown sends SIGTERM while hits are in flight: the server must finish them,

@@ -88,6 +88,7 @@ func build(raw map[string]string) (*Config, []error) {
 	}{
 		{"body-limit", &c.BodyLimit, 1024}, {"burst-ip", &c.BurstIP, 1},
 		{"burst-visitor", &c.BurstVisitor, 1}, {"max-conns-per-ip", &c.MaxConnsPerIP, 1},
+		{"wal-segment-size", &c.WALSegment, 64 << 10},
 	}
 	for _, n := range ints {
 		v, err := strconv.Atoi(raw[n.name])

@@ -97,8 +97,13 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 			s.diskFull(ctx, "the hit")
 			return
 		}
-		s.log.Error("track", "site", site, "err", err)
 		ctx.Response.Header.Set("Retry-After", "1")
+		if errors.Is(err, track.ErrOverloaded) {
+			s.log.Warn("track: storage backlog full", "site", site)
+			s.fail(ctx, fasthttp.StatusServiceUnavailable, "overloaded", "the server is behind on storing hits; retry later")
+			return
+		}
+		s.log.Error("track", "site", site, "err", err)
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the hit could not be stored; retry later")
 		return
 	}

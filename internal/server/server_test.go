@@ -56,6 +56,12 @@ func startAt(t testing.TB, clock func() time.Time, flags ...string) *testServer 
 // startLogged is startAt with the server's log written to logs (nil: discarded).
 func startLogged(t testing.TB, clock func() time.Time, logs io.Writer, flags ...string) *testServer {
 	t.Helper()
+	return startWrapped(t, clock, logs, nil, flags...)
+}
+
+// startWrapped is startLogged with the tracker's store wrapped by wrap (nil: as it is).
+func startWrapped(t testing.TB, clock func() time.Time, logs io.Writer, wrap func(track.Store) track.Store, flags ...string) *testServer {
+	t.Helper()
 	args := append([]string{"--admin-token", token, "--sites", "shop=https://shop.example"}, flags...)
 	cfg, err := config.Load(args, func(string) string { return "" })
 	if err != nil {
@@ -81,13 +87,17 @@ func startLogged(t testing.TB, clock func() time.Time, logs io.Writer, flags ...
 	if cfg.Identity == "cookieless" {
 		tc.Identity = track.IdentityCookieless
 	}
-	tr := track.New(track.Watch(trackstore.New(db), feed), geo, set, tc)
+	var st track.Store = trackstore.New(db)
+	if wrap != nil {
+		st = wrap(st)
+	}
+	tr := track.New(track.Watch(st, feed), geo, set, tc)
 	reports := analytics.New(tr, feed, analytics.Options{Now: clock, MaxStaleness: -1})
 	var log *slog.Logger
 	if logs != nil {
 		log = slog.New(slog.NewJSONHandler(logs, nil))
 	}
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, Analytics: reports, Logger: log,
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Logger: log,
 		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -186,4 +186,3 @@ func opsSize(ops []Op) int {
 	}
 	return n
 }
-

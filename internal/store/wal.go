@@ -267,14 +267,14 @@ func allZero(r *bufio.Reader) bool {
 // walWriter appends records to the current segment and starts a new one when it is full.
 // It is used by one goroutine at a time (the committer).
 type walWriter struct {
-	mu       sync.Mutex // the committer appends; Sync and Close come from other goroutines
-	dir      string
-	space    int64 // preallocated size of a segment
-	doSync   bool
-	f        *os.File
-	cur      segment
-	off      int64
-	rotated  func(s segment) // called with each new segment, before it takes records
+	mu      sync.Mutex // the committer appends; Sync and Close come from other goroutines
+	dir     string
+	space   int64 // preallocated size of a segment
+	doSync  bool
+	f       *os.File
+	cur     segment
+	off     int64
+	rotated func(s segment) // called with each new segment, before it takes records
 }
 
 // openWriter starts a new segment whose first record will be firstSeq.

@@ -38,5 +38,9 @@ var ErrNotFound = errors.New("not found")
 // later" rather than counted as accepted.
 var ErrDiskFull = errors.New("disk full")
 
+// ErrOverloaded is what Store.Write returns when storage is too far behind to take more
+// writes for now: the caller should answer "busy, retry later".
+var ErrOverloaded = errors.New("storage is behind: retry later")
+
 // ErrStop, returned from a scan callback, ends the scan without error.
 var ErrStop = errors.New("stop scan")

@@ -6,6 +6,7 @@ package trackstore
 
 import (
 	"errors"
+	"fmt"
 	"unsafe"
 
 	"github.com/pathlight/pathlight/internal/store"
@@ -46,6 +47,9 @@ func (a Adapter) Write(ops []track.Op) error {
 	err := a.DB.Write(unsafe.Slice((*store.Op)(unsafe.Pointer(&ops[0])), len(ops)))
 	if errors.Is(err, store.ErrDiskFull) {
 		return diskFull{err}
+	}
+	if errors.Is(err, store.ErrBacklog) {
+		return fmt.Errorf("%w (%w)", track.ErrOverloaded, err)
 	}
 	return err
 }
