@@ -12,7 +12,7 @@ PKGS      = ./...
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: run build test test-go test-js check fmt vet staticcheck race bench bench-load bench-scale fuzz clean deps-js
+.PHONY: run build test test-go test-js check fmt vet staticcheck race bench bench-load bench-load-go bench-scale fuzz clean deps-js
 
 ## run: start the server with the demo shop, Badger under ./data and the example rules
 run:
@@ -56,7 +56,13 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/...
 	$(MAKE) bench-load
 
+## bench-load: the real binary and a bare 204 server as processes, driven by wrk and an open-loop
+## client (ROUNDS, PHASE, OPEN seconds, CONNS, PORT; BASE=<git revision> adds that build)
 bench-load:
+	internal/bench/bench-load.sh
+
+## bench-load-go: the in-process load run (Go load generator; checks every acknowledged event)
+bench-load-go:
 	$(GO) test -run '^$$' -bench 'Load' -benchtime 1x -count 1 ./internal/server/ -load
 
 ## bench-scale: fill data directories with SCALE simulated visitors over 365 days, restart the server on each and time every report

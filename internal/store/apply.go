@@ -25,8 +25,11 @@ import (
 const (
 	// applyDelay is how long the applier lets records gather before it applies them,
 	// unless applyEager bytes are waiting: larger transactions cost less per key.
-	applyDelay = 20 * time.Millisecond
-	applyEager = 4 << 20
+	applyDelay = 100 * time.Millisecond
+	applyEager = 8 << 20
+	// applyTxnBytes bounds one Badger transaction of the applier (below Badger's own
+	// limit), so that no single commit holds Badger's writer for long.
+	applyTxnBytes = 2 << 20
 	// discardLag is how far behind the applier Badger may drop old versions of keys, so
 	// that a read at an older timestamp, still running, keeps seeing its snapshot.
 	discardLag = 10 * time.Second
@@ -45,6 +48,7 @@ type applier struct {
 
 	txnBytes int64 // Badger's transaction limits, with a margin
 	txnCount int64
+	pace     int64 // overlay bytes above which the applier stops pausing between transactions
 
 	mu       sync.Mutex
 	queue    []walRecord
@@ -63,21 +67,24 @@ type applier struct {
 	discardAt   time.Time
 
 	applied, removed atomic.Uint64 // records applied, segments deleted
+	running          atomic.Bool   // the loop runs: pause between transactions (not in a replay)
 }
 
-func newApplier(db *badger.DB, bo badger.Options, log *slog.Logger, ov *overlay, ts, pos uint64, sync bool) *applier {
+func newApplier(db *badger.DB, bo badger.Options, log *slog.Logger, ov *overlay, ts, pos uint64, sync bool, limit int64) *applier {
 	maxSize := (15 * bo.MemTableSize) / 100 // as Badger computes its transaction limits
 	a := &applier{
 		db: db, log: log, ov: ov, sync: sync, ts: ts, pos: pos,
-		txnBytes: maxSize * 8 / 10,
+		txnBytes: min(maxSize*8/10, applyTxnBytes),
 		txnCount: maxSize / 200, // Badger divides by its skiplist node size, about 100 bytes
 		wake:     make(chan struct{}, 1), progress: make(chan struct{}), stop: make(chan struct{}),
 		discardAt: time.Now(),
+		pace:      limit / 4,
 	}
 	return a
 }
 
 func (a *applier) start() {
+	a.running.Store(true)
 	a.wg.Add(1)
 	go a.loop()
 }
@@ -239,34 +246,18 @@ func (a *applier) removeApplied() {
 	}
 }
 
-// apply writes recs to Badger in as few transactions as its limits allow. After each
-// transaction, done is called with the records it completed, the position it stored and its
-// timestamp. A record too large for one transaction is split; its position is stored with
-// the transaction that completes it.
+// apply writes recs to Badger. The batch is coalesced first: a key written several times in
+// it (a busy visitor's journey) is written once, with its last op, which spares Badger most
+// of its memtable inserts and flushes. The keys go in transactions of at most
+// applyTxnBytes; between two, the applier pauses for half the time the last one took, so
+// that it and Badger's writer leave the request handlers most of the machine. Only the last
+// transaction stores the batch's position: a crash in between replays the whole batch,
+// which is harmless, as each op carries its absolute expiry. done is called after it, with
+// the position and its timestamp.
 func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts uint64)) error {
-	txn := a.db.NewTransactionAt(math.MaxUint64, true)
-	defer func() { txn.Discard() }()
-	var size, count int64
-	from := 0 // first record not yet reported done
 	pos := a.pos
-	commit := func(complete int) error {
-		var v [8]byte
-		binary.BigEndian.PutUint64(v[:], pos)
-		if err := txn.Set(appliedKey, v[:]); err != nil {
-			return fmt.Errorf("apply: set position: %w", err)
-		}
-		a.ts++
-		if err := txn.CommitAt(a.ts, nil); err != nil {
-			return fmt.Errorf("apply: commit: %w", err)
-		}
-		done(recs[from:complete], pos, a.ts)
-		a.pos = pos
-		from = complete
-		a.setDiscard()
-		txn = a.db.NewTransactionAt(math.MaxUint64, true)
-		size, count = 0, 0
-		return nil
-	}
+	idx := make(map[string]int, 256)
+	ops := make([]*walOp, 0, 256)
 	for r := range recs {
 		rec := &recs[r]
 		if rec.seq <= a.pos {
@@ -274,27 +265,70 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 		}
 		for i := range rec.ops {
 			op := &rec.ops[i]
-			est := int64(len(op.key)+len(op.value)) + 64
-			if count > 0 && (size+est > a.txnBytes || count+1 > a.txnCount) {
-				if err := commit(r); err != nil {
-					return err
-				}
+			if j, ok := idx[string(op.key)]; ok {
+				ops[j] = op
+				continue
 			}
-			err := setOp(txn, op)
-			if errors.Is(err, badger.ErrTxnTooBig) && count > 0 {
-				if err = commit(r); err == nil {
-					err = setOp(txn, op)
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("apply record %d: %w", rec.seq, err)
-			}
-			size += est
-			count++
+			idx[string(op.key)] = len(ops)
+			ops = append(ops, op)
 		}
 		pos = rec.seq
 	}
-	return commit(len(recs))
+	if pos == a.pos {
+		return nil
+	}
+	txn := a.db.NewTransactionAt(math.MaxUint64, true)
+	defer func() { txn.Discard() }()
+	var size, count int64
+	commit := func(final bool) error {
+		at := a.pos
+		if final {
+			at = pos
+		}
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], at)
+		if err := txn.Set(appliedKey, v[:]); err != nil {
+			return fmt.Errorf("apply: set position: %w", err)
+		}
+		a.ts++
+		start := time.Now()
+		if err := txn.CommitAt(a.ts, nil); err != nil {
+			return fmt.Errorf("apply: commit: %w", err)
+		}
+		took := time.Since(start)
+		a.setDiscard()
+		if final {
+			done(recs, pos, a.ts)
+			a.pos = pos
+			return nil
+		}
+		txn = a.db.NewTransactionAt(math.MaxUint64, true)
+		size, count = 0, 0
+		if a.running.Load() && a.ov.size() < a.pace {
+			time.Sleep(took / 2)
+		}
+		return nil
+	}
+	for _, op := range ops {
+		est := int64(len(op.key)+len(op.value)) + 64
+		if count > 0 && (size+est > a.txnBytes || count+1 > a.txnCount) {
+			if err := commit(false); err != nil {
+				return err
+			}
+		}
+		err := setOp(txn, op)
+		if errors.Is(err, badger.ErrTxnTooBig) && count > 0 {
+			if err = commit(false); err == nil {
+				err = setOp(txn, op)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("apply up to record %d: %w", pos, err)
+		}
+		size += est
+		count++
+	}
+	return commit(true)
 }
 
 func setOp(txn *badger.Txn, op *walOp) error {

@@ -157,9 +157,16 @@ func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *
 	if err != nil {
 		return nil, err
 	}
+	limit := opt.MaxBacklog
+	if limit <= 0 {
+		limit = 256 << 20
+		if opt.Small {
+			limit = 32 << 20
+		}
+	}
 	ts := db.MaxVersion()
 	ov := newOverlay(ts)
-	ap := newApplier(db, bo, log, ov, ts, pos, opt.SyncWrites)
+	ap := newApplier(db, bo, log, ov, ts, pos, opt.SyncWrites, limit)
 	last, err := replay(ap, walDir, log)
 	if err != nil {
 		return nil, err
@@ -188,13 +195,6 @@ func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *
 		if err := os.Remove(sg.path); err != nil {
 			_ = w.close()
 			return nil, fmt.Errorf("remove a replayed log segment: %w", err)
-		}
-	}
-	limit := opt.MaxBacklog
-	if limit <= 0 {
-		limit = 256 << 20
-		if opt.Small {
-			limit = 32 << 20
 		}
 	}
 	ap.ov.setReadTs(ap.ts)

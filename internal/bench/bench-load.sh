@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# make bench-load: the end-to-end load run against real processes.
+#
+# Builds the pathlight binary, a bare fasthttp server that answers 204 (internal/server/benchbare)
+# and the open-loop client (internal/bench/openloop); with BASE=<git revision> it also builds
+# pathlight at that revision, to compare in the same run. Each server runs as its own process
+# on 127.0.0.1. Then:
+#   1. ROUNDS rounds; in each, every server in turn gets PHASE seconds of wrk (1 thread, CONNS
+#      connections) sending POST /v1/hit bodies of 1,000 returning visitors
+#      (internal/bench/wrk/hit.lua): req/s, p50/p99/p99.9/max, and the server's CPU per request
+#      (user + system time of its process, from /proc).
+#   2. For each Pathlight build, a constant-rate open-loop run (OPEN seconds) at half of the
+#      req/s it reached in step 1: p50/p99/p99.9/max from each request's scheduled send time,
+#      and the p99 of the worst 100 ms window.
+#   3. With perf available, a CPU profile of the Pathlight server under wrk load, summed into
+#      parts by function (user space).
+# The machine may be shared: read the ratios of servers measured in the same round.
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-3}
+PHASE=${PHASE:-15}
+OPEN=${OPEN:-15}
+CONNS=${CONNS:-64}
+PORT=${PORT:-18600}
+BASE=${BASE:-}
+PROFILE=${PROFILE:-1}
+GO=${GO:-go}
+
+root=$(git rev-parse --show-toplevel)
+cd "$root"
+
+if ! command -v wrk >/dev/null; then
+	echo "wrk is missing: installing it from Debian" >&2
+	if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "building…" >&2
+$GO build -trimpath -o "$tmp/pathlight" ./cmd/pathlight
+$GO build -trimpath -o "$tmp/bare" ./internal/server/benchbare
+$GO build -trimpath -o "$tmp/openloop" ./internal/bench/openloop
+names=(bare hit)
+ports=("$PORT" "$((PORT + 1))")
+if [ -n "$BASE" ]; then
+	mkdir "$tmp/base-src"
+	git archive "$BASE" | tar -x -C "$tmp/base-src"
+	(cd "$tmp/base-src" && $GO build -trimpath -o "$tmp/pathlight-base" ./cmd/pathlight)
+	names+=(base)
+	ports+=("$((PORT + 2))")
+fi
+
+declare -A pid
+start_pathlight() { # name binary port
+	mkdir -p "$tmp/data-$1"
+	"$2" serve --addr "127.0.0.1:$3" --data "$tmp/data-$1" --rules "$root/rules" \
+		--admin-token bench-admin-token-0123456789 --log-level warn \
+		--rate-ip 1e9 --burst-ip 1000000000 --rate-visitor 1e9 --burst-visitor 1000000000 \
+		--max-conns-per-ip 100000 >"$tmp/$1.log" 2>&1 &
+	pid[$1]=$!
+	pids+=($!)
+}
+"$tmp/bare" -addr "127.0.0.1:$PORT" >"$tmp/bare.log" 2>&1 &
+pid[bare]=$!
+pids+=($!)
+start_pathlight hit "$tmp/pathlight" "$((PORT + 1))"
+if [ -n "$BASE" ]; then start_pathlight base "$tmp/pathlight-base" "$((PORT + 2))"; fi
+for i in "${!names[@]}"; do
+	for _ in $(seq 100); do
+		curl -s -o /dev/null "http://127.0.0.1:${ports[$i]}/healthz" && break
+		sleep 0.1
+	done
+	curl -s -o /dev/null "http://127.0.0.1:${ports[$i]}/healthz" || { echo "${names[$i]} did not start:"; cat "$tmp/${names[$i]}.log"; exit 1; } >&2
+done
+
+tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+label() { case $1 in bare) echo "bare 204" ;; hit) echo "pathlight" ;; base) echo "base ${BASE:0:7}" ;; esac; }
+
+results="$tmp/results"
+echo
+echo "closed loop: wrk, 1 thread, $CONNS connections, $ROUNDS rounds of ${PHASE}s per server, alternating"
+printf '%-5s %-16s %9s %8s %8s %8s %8s %11s %s\n' round server "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" "CPU µs/req" "errors"
+for round in $(seq "$ROUNDS"); do
+	for i in "${!names[@]}"; do
+		n=${names[$i]}
+		c0=$(cpu_ticks "${pid[$n]}")
+		line=$(RUN="w$round$n" SEED=$round wrk -t1 -c"$CONNS" -d"${PHASE}s" --timeout 5s \
+			-s internal/bench/wrk/hit.lua "http://127.0.0.1:${ports[$i]}/" | grep '^BENCH')
+		c1=$(cpu_ticks "${pid[$n]}")
+		eval "$(echo "$line" | sed 's/^BENCH //; s/ /;/g')"
+		echo "$round $n $requests $seconds $p50 $p99 $p999 $max $((c1 - c0)) $non2xx $errors" >>"$results"
+		awk -v r="$round" -v l="$(label "$n")" -v q="$requests" -v s="$seconds" -v a="$p50" -v b="$p99" \
+			-v c="$p999" -v m="$max" -v t="$((c1 - c0))" -v tck="$tck" -v e="$non2xx/$errors" \
+			'BEGIN { printf "%-5s %-16s %9.0f %8.2f %8.2f %8.2f %8.1f %11.1f %s\n", r, l, q/s, a/1000, b/1000, c/1000, m/1000, t/tck*1e6/q, e }'
+	done
+done
+
+echo
+echo "summary (ranges over the rounds; the ratio is taken within each round)"
+awk -v base="$BASE" '
+	{ rps[$2, $1] = $3 / $4; n[$2]++; rounds[$1] = 1
+	  if (!($2 in lo) || $3/$4 < lo[$2]) lo[$2] = $3/$4
+	  if (!($2 in hi) || $3/$4 > hi[$2]) hi[$2] = $3/$4
+	  sum[$2] += $3 / $4 }
+	END {
+		for (s in n) printf "  %-9s req/s %6.0f–%6.0f (mean %.0f)\n", s, lo[s], hi[s], sum[s]/n[s]
+		for (s in n) {
+			if (s == "bare") continue
+			rl = 9; rh = 0
+			for (r in rounds) { x = rps[s, r] / rps["bare", r]; if (x < rl) rl = x; if (x > rh) rh = x }
+			printf "  ratio %s/bare %.2f–%.2f\n", s, rl, rh
+		}
+	}' "$results"
+
+echo
+echo "open loop: constant rate at half of each build's mean req/s above, ${OPEN}s, latency from the scheduled send time"
+printf '%-16s %7s %9s %8s %8s %8s %8s %14s %11s\n' server rate requests "p50 ms" "p99 ms" "p99.9 ms" "max ms" "worst 100ms p99" "CPU µs/req"
+for n in "${names[@]}"; do
+	[ "$n" = bare ] && continue
+	i=1
+	[ "$n" = base ] && i=2
+	rate=$(awk -v s="$n" '$2 == s { r += $3 / $4; k++ } END { printf "%.0f", r / k / 2 }' "$results")
+	c0=$(cpu_ticks "${pid[$n]}")
+	line=$("$tmp/openloop" -addr "127.0.0.1:${ports[$i]}" -rate "$rate" -d "${OPEN}s" -run "o$n" | grep '^OPENLOOP')
+	c1=$(cpu_ticks "${pid[$n]}")
+	eval "$(echo "$line" | sed 's/^OPENLOOP //; s/ /;/g')"
+	awk -v l="$(label "$n")" -v rate="$rate" -v q="$requests" -v f="$failed" -v a="$p50" -v b="$p99" -v c="$p999" \
+		-v m="$max" -v w="$worst100ms_p99" -v t="$((c1 - c0))" -v tck="$tck" \
+		'BEGIN { printf "%-16s %7d %9d %8.2f %8.2f %8.2f %8.1f %14.2f %11.1f%s\n", l, rate, q, a/1000, b/1000, c/1000, m/1000, w/1000, t/tck*1e6/q, (f > 0 ? "  failed " f : "") }'
+done
+
+if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
+	echo
+	echo "where the Pathlight server's CPU goes under wrk load (perf, user space, self time by function)"
+	for n in "${names[@]}"; do
+		[ "$n" = bare ] && continue
+		i=1
+		[ "$n" = base ] && i=2
+		RUN="p$n" SEED=9 wrk -t1 -c"$CONNS" -d"${PHASE}s" --timeout 5s -s internal/bench/wrk/hit.lua \
+			"http://127.0.0.1:${ports[$i]}/" >"$tmp/perf-wrk-$n" &
+		wrkpid=$!
+		sleep 2
+		c0=$(cpu_ticks "${pid[$n]}")
+		if ! perf record -q -F 999 -e cpu-clock -p "${pid[$n]}" -o "$tmp/perf-$n.data" -- sleep $((PHASE - 4)) 2>"$tmp/perf-$n.err"; then
+			echo "  perf record failed: $(head -c 300 "$tmp/perf-$n.err")"
+			wait "$wrkpid" || true
+			continue
+		fi
+		c1=$(cpu_ticks "${pid[$n]}")
+		wait "$wrkpid" || true
+		reqs=$(grep '^BENCH' "$tmp/perf-wrk-$n" | sed 's/.*requests=\([0-9]*\).*/\1/')
+		secs=$(grep '^BENCH' "$tmp/perf-wrk-$n" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
+		us_per=$(awk -v t="$((c1 - c0))" -v tck="$tck" -v q="$reqs" -v s="$secs" -v p="$((PHASE - 4))" \
+			'BEGIN { printf "%.1f", t/tck*1e6 / (q/s*p) }')
+		echo "  $(label "$n"): $us_per µs of CPU per request (user + system, during the profile)"
+		perf report -i "$tmp/perf-$n.data" --no-children --sort sym --stdio 2>/dev/null |
+			awk -v total="$us_per" -f internal/bench/parts.awk
+	done
+fi
