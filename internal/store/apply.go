@@ -24,9 +24,10 @@ import (
 // watermark. A log segment is deleted once every record in it is applied.
 const (
 	// applyDelay is how long the applier lets records gather before it applies them,
-	// unless applyEager bytes are waiting: larger transactions cost less per key.
-	applyDelay = 100 * time.Millisecond
-	applyEager = 8 << 20
+	// unless applyEager bytes are waiting: the longer a batch, the more rewrites of one
+	// key (a busy visitor's journey) it coalesces into one Badger write.
+	applyDelay = time.Second
+	applyEager = 32 << 20
 	// applyTxnBytes bounds one Badger transaction of the applier (below Badger's own
 	// limit), so that no single commit holds Badger's writer for long.
 	applyTxnBytes = 2 << 20

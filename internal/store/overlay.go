@@ -59,24 +59,31 @@ func (o *overlay) put(recs []walRecord) {
 }
 
 // release makes readTs the Badger read timestamp and drops the entries of recs that no later
-// record has overwritten, once Badger holds every record up to seq pos at readTs.
+// record has overwritten, once Badger holds every record up to seq pos at readTs. A batch
+// may hold a second of writes: the entries leave in chunks, each under a short hold of the
+// lock, so that reads and commits are never held up behind the whole batch.
 func (o *overlay) release(recs []walRecord, pos, readTs uint64) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.readTs = readTs
-	for r := range recs {
-		rec := &recs[r]
-		if rec.seq > pos {
-			break
-		}
-		for i := range rec.ops {
-			op := &rec.ops[i]
-			m := o.maps[keyByte(op.key)]
-			if e, ok := m[string(op.key)]; ok && e.seq <= pos {
-				delete(m, string(op.key))
-				o.bytes -= int64(len(op.key) + len(e.value) + entryOverhead)
+	o.setReadTs(readTs)
+	const chunk = 512
+	for r := 0; r < len(recs); {
+		o.mu.Lock()
+		for n := 0; r < len(recs) && n < chunk; r++ {
+			rec := &recs[r]
+			if rec.seq > pos {
+				r = len(recs)
+				break
+			}
+			for i := range rec.ops {
+				op := &rec.ops[i]
+				m := o.maps[keyByte(op.key)]
+				if e, ok := m[string(op.key)]; ok && e.seq <= pos {
+					delete(m, string(op.key))
+					o.bytes -= int64(len(op.key) + len(e.value) + entryOverhead)
+				}
+				n++
 			}
 		}
+		o.mu.Unlock()
 	}
 }
 

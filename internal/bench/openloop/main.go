@@ -51,8 +51,8 @@ type sample struct {
 }
 
 type result struct {
-	samples []sample
-	elapsed time.Duration
+	samples  []sample
+	elapsed  time.Duration
 	firstErr string
 }
 
@@ -68,13 +68,17 @@ func runLoad(addr string, rate float64, dur time.Duration, conns int, run string
 	jobs := make(chan job, n)
 	out := make(chan []sample, conns)
 	errs := make(chan string, conns)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for c := range conns {
-		conn, err := net.Dial("tcp", addr)
-		if err != nil {
+	// Every connection is open before the clock starts.
+	open := make([]net.Conn, conns)
+	for c := range open {
+		var err error
+		if open[c], err = net.Dial("tcp", addr); err != nil {
 			return nil, fmt.Errorf("connect %d: %w", c, err)
 		}
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, conn := range open {
 		wg.Go(func() {
 			defer conn.Close()
 			br := bufio.NewReaderSize(conn, 16<<10)
@@ -88,7 +92,7 @@ func runLoad(addr string, rate float64, dur time.Duration, conns int, run string
 					ok, bad = false, err.Error()
 				} else if status, err := readResponse(br); err != nil {
 					ok, bad = false, err.Error()
-				} else if status != 200 {
+				} else if status < 200 || status > 299 {
 					ok, bad = false, "status "+strconv.Itoa(status)
 				}
 				mine = append(mine, sample{at: j.at, lat: time.Since(start) - j.at, ok: ok})
