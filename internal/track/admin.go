@@ -97,6 +97,7 @@ func (t *Tracker) Erase(vid string) (int, error) {
 	defer t.unlock(w)
 	t.cache.drop(vid)
 	t.cache.drop(autoCacheKey(vid))
+	t.memo.forget(vid)
 
 	// Delete what the index lists in chunks, each index entry with the keys it stands for,
 	// then the state together with the event keys still waiting in it.

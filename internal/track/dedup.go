@@ -127,7 +127,12 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 			w.dup[i] = true
 		}
 	}
-	if w.dedup == dedupJourney && w.state.SpillUntil > w.wall {
+	switch {
+	case w.dedup == dedupBoth && !stored:
+		t.memo.begin(vid) // an id minted for this request: nothing is stored under it
+	case w.dedup == dedupJourney && w.state.SpillUntil <= w.wall:
+		t.memo.begin(vid) // no id of this journey is stored outside it
+	case w.dedup == dedupJourney:
 		return t.readSpilled(w, b, vid)
 	}
 	return nil
@@ -145,6 +150,31 @@ func (t *Tracker) sharedKeys(w *work, b *event.Batch) {
 // site-wide keys: ids pushed out of Recent, or taken while the visitor was not certain.
 func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
 	w.readKeys = w.readKeys[:0]
+	if t.memo.known(vid) {
+		// The memo holds every such id of this visitor: read only the ids it may hold.
+		w.memoIdx = w.memoIdx[:0]
+		for i, h := range w.hashes {
+			if !t.memo.mayHave(vid, h, w.wall) {
+				continue
+			}
+			id := b.Events[i].ID
+			w.readKeys = append(w.readKeys,
+				w.key(func(d []byte) []byte { return dedupKey(d, b.Site, id) }),
+				w.key(func(d []byte) []byte { return spillKey(d, h) }))
+			w.memoIdx = append(w.memoIdx, i, i)
+		}
+		if len(w.readKeys) == 0 {
+			return nil
+		}
+		err := t.st.GetMany(w.readKeys, func(j int, _ []byte) error {
+			w.dup[w.memoIdx[j]] = true
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read spilled event ids of %s: %w", vid, err)
+		}
+		return nil
+	}
 	t.sharedKeys(w, b)
 	for _, h := range w.hashes {
 		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return spillKey(d, h) }))
@@ -179,6 +209,7 @@ func (t *Tracker) markShared(w *work, site, id string) {
 	w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: DedupWindow})
 	if w.dedup != dedupShared {
 		w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)
+		w.memoAdds = append(w.memoAdds, memoAdd{vid: w.state.VID, hash: idHash(site, id), until: w.wall + dedupWindowSec})
 	}
 }
 
@@ -192,6 +223,7 @@ func (t *Tracker) spill(w *work, st *journey.State, r journey.RecentID) {
 	k := w.key(func(d []byte) []byte { return spillKey(d, r.Hash) })
 	w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: time.Duration(left) * time.Second})
 	st.SpillUntil = max(st.SpillUntil, r.At+dedupWindowSec)
+	w.memoAdds = append(w.memoAdds, memoAdd{vid: st.VID, hash: r.Hash, until: r.At + dedupWindowSec})
 }
 
 // leaveJourney is called when a batch moves from the journey in w.state to another one (an
@@ -209,6 +241,10 @@ func (t *Tracker) leaveJourney(w *work, site string) {
 	}
 	w.dedup = dedupBoth
 	w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)
+	// Both journeys now depend on site-wide ids the other one's part of the batch marks:
+	// their memos would miss them, so both are forgotten (the other one after the commit).
+	t.memo.forget(w.state.VID)
+	w.moved = true
 }
 
 // trimRecent forgets the expired ids of st and spills those pushed past its bound.
@@ -216,5 +252,23 @@ func (t *Tracker) trimRecent(w *work, st *journey.State) {
 	w.spilled = st.TrimRecent(w.wall, dedupWindowSec, w.spilled[:0])
 	for _, r := range w.spilled {
 		t.spill(w, st, r)
+	}
+}
+
+// memoAdd is an id stored outside a journey by the batch being recorded; the spill memo
+// hears of it once the batch is committed.
+type memoAdd struct {
+	vid   string
+	hash  uint64
+	until int64
+}
+
+// rememberSpills tells the spill memo the ids the committed batch stored outside journeys.
+func (t *Tracker) rememberSpills(w *work) {
+	for _, a := range w.memoAdds {
+		t.memo.add(a.vid, a.hash, a.until, w.wall)
+	}
+	if w.moved {
+		t.memo.forget(w.cur)
 	}
 }

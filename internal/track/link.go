@@ -94,6 +94,9 @@ func (t *Tracker) merge(w *work, linked string) error {
 		return fmt.Errorf("move keys of %s to %s: %w", old, linked, err)
 	}
 	t.cache.drop(old)
+	// The merged journey holds ids spilled by either: neither memo is complete any more.
+	t.memo.forget(old)
+	t.memo.forget(linked)
 	w.state, w.other = w.other, w.state
 	w.cur = linked
 	return nil

@@ -88,6 +88,7 @@ type Tracker struct {
 	salts    salts
 	seq      atomic.Uint64
 	cache    *stateCache
+	memo     *spillMemo
 	locks    [lockStripes]sync.Mutex
 	seed     maphash.Seed
 	pool     sync.Pool // *work
@@ -122,6 +123,7 @@ func New(st Store, geo *enrich.GeoDB, set *rules.Set, cfg Config) *Tracker {
 		budget = DefaultStateCache
 	}
 	t.cache = newStateCache(budget)
+	t.memo = newSpillMemo(budget / 4)
 	t.salts.st = st
 	t.seq.Store(uint64(time.Now().UnixNano()))
 	if set == nil {
@@ -238,7 +240,7 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 			return err
 		}
 		// An identity link moved under us: forget the attempt and lock again.
-		w.ops, w.seenIDs, w.extra = w.ops[:0], w.seenIDs[:0], w.extra[:0]
+		w.ops, w.seenIDs, w.extra, w.memoAdds, w.moved = w.ops[:0], w.seenIDs[:0], w.extra[:0], w.memoAdds[:0], false
 		w.auto.reset()
 		res.Accepted, res.Duplicate, res.Rejected = res.Accepted[:0], res.Duplicate[:0], res.Rejected[:0]
 		res.Decisions.Reset()
@@ -444,6 +446,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 		}
 		t.cache.put(w.cur, w.stateBuf)
 		t.autoCommitted(w)
+		t.rememberSpills(w)
 	}
 	if w.cur != vid && t.cfg.Identity == IdentityCookie {
 		res.SetCookie = true

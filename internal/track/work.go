@@ -35,6 +35,9 @@ type work struct {
 	dup      []bool   // per event of the batch: already accepted within the dedup window
 	hashes   []uint64 // per event of the batch: idHash, when the journey remembers ids
 	spilled  []journey.RecentID
+	memoAdds []memoAdd // ids stored outside journeys by this batch, for the spill memo
+	memoIdx  []int     // per read key of readSpilled: the event it checks
+	moved    bool      // the batch moved between journeys (leaveJourney)
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
 	wall  int64     // the server's clock in Unix seconds, for the dedup window
@@ -53,6 +56,8 @@ func (w *work) reset() {
 	w.arena = w.arena[:0]
 	w.seenIDs = w.seenIDs[:0]
 	w.extra = w.extra[:0]
+	w.memoAdds = w.memoAdds[:0]
+	w.moved = false
 	w.cur = ""
 	w.auto.reset()
 	w.geo = event.Geo{}

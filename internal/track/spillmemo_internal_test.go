@@ -1,0 +1,50 @@
+package track
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestSpillMemoBudget: the memo never holds more than its budget; a visitor it had to forget
+// answers "maybe" (read storage) rather than a wrong "no", and a remembered id is found
+// before and after the memo switches from exact ids to its Bloom filter.
+func TestSpillMemoBudget(t *testing.T) {
+	s := newSpillMemo(cacheShards * (64 << 10)) // the smallest budget: 64 KiB a shard
+	const wall, until = 1000, 1000 + 3600
+	for v := range 20000 {
+		vid := fmt.Sprintf("%032x", v)
+		s.begin(vid)
+		for i := range 40 {
+			s.add(vid, uint64(v*1000+i), until, wall)
+		}
+	}
+	for i := range s.shards {
+		if sh := &s.shards[i]; sh.bytes > sh.limit {
+			t.Fatalf("shard %d holds %d bytes; limit %d", i, sh.bytes, sh.limit)
+		}
+	}
+	forgotten, kept := 0, 0
+	for v := range 20000 {
+		vid := fmt.Sprintf("%032x", v)
+		if !s.known(vid) {
+			forgotten++
+			if !s.mayHave(vid, 12345, wall) {
+				t.Fatalf("forgotten visitor %s answered a certain no", vid)
+			}
+			continue
+		}
+		kept++
+		for i := range 40 {
+			if !s.mayHave(vid, uint64(v*1000+i), wall) {
+				t.Fatalf("visitor %s lost id %d", vid, i)
+			}
+		}
+		if s.mayHave(vid, uint64(v*1000+40), until) {
+			t.Fatalf("visitor %s still holds ids at the end of their window", vid)
+		}
+	}
+	if forgotten == 0 || kept == 0 {
+		t.Fatalf("%d visitors kept, %d forgotten; want the budget to keep some and forget some", kept, forgotten)
+	}
+}
+
