@@ -47,4 +47,3 @@ func TestSpillMemoBudget(t *testing.T) {
 		t.Fatalf("%d visitors kept, %d forgotten; want the budget to keep some and forget some", kept, forgotten)
 	}
 }
-
