@@ -159,9 +159,11 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 		wait "$wrkpid" || true
 		reqs=$(grep '^BENCH' "$tmp/perf-wrk-$n" | sed 's/.*requests=\([0-9]*\).*/\1/')
 		secs=$(grep '^BENCH' "$tmp/perf-wrk-$n" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
-		us_per=$(awk -v t="$((c1 - c0))" -v tck="$tck" -v q="$reqs" -v s="$secs" -v p="$((PHASE - 4))" \
+		prof=$(awk -v t="$((c1 - c0))" -v tck="$tck" -v q="$reqs" -v s="$secs" -v p="$((PHASE - 4))" \
 			'BEGIN { printf "%.1f", t/tck*1e6 / (q/s*p) }')
-		echo "  $(label "$n"): $us_per µs of CPU per request (user + system, during the profile)"
+		# The parts are shares of the CPU per request measured in the rounds, without perf.
+		us_per=$(awk -v s="$n" -v tck="$tck" '$2 == s { t += $9; q += $3 } END { printf "%.1f", t/tck*1e6/q }' "$results")
+		echo "  $(label "$n"): $us_per µs of CPU per request in the rounds ($prof µs while perf sampled)"
 		perf report -i "$tmp/perf-$n.data" --no-children --sort sym --stdio 2>/dev/null |
 			awk -v total="$us_per" -f internal/bench/parts.awk
 	done

@@ -4,28 +4,33 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Group commit. Write hands its ops to one committer goroutine, which folds the writes of
-// every caller waiting at that moment into one buffer of log records, appends it to the
-// write-ahead log with one write(2) (and, with SyncWrites, one fdatasync), records the ops in
-// the overlay and wakes each caller. A caller's ops are one record, so they are replayed all
-// together or not at all. Badger is updated from the records in the background (apply.go):
-// no request waits on Badger's writer, its commit watermark or its memtables.
+// Group commit. Every Write is one record of the write-ahead log. The first caller to find
+// no commit under way becomes the leader: it appends its own record and every record queued
+// meanwhile with one write(2) (and, with SyncWrites, one fdatasync), records their ops in the
+// overlay and wakes their callers; callers that arrive while a group is being written queue,
+// and the first of them leads the next group. An unhurried write is thus committed by its own
+// goroutine with no hand-off at all, and under load the groups grow by themselves. A
+// caller's ops are one record, replayed all together or not at all. Badger is updated from
+// the records in the background (apply.go): no request waits on Badger's writer, its commit
+// watermark or its memtables.
 const (
 	// groupMaxOps and groupMaxBytes bound one group; a single write above them is a group
 	// of its own.
 	groupMaxOps   = 1024
 	groupMaxBytes = 1 << 20
-	// groupQueue is how many writes may wait for the committer.
-	groupQueue = 1024
 )
 
 // errClosed is returned by Write after Close.
 var errClosed = errors.New("store: closed")
+
+// errLead wakes a queued caller to lead the next group rather than with its outcome.
+var errLead = errors.New("store: lead the next group")
 
 // ErrBacklog is returned by Write when Badger has fallen so far behind the log that the
 // writes not yet applied fill Options.MaxBacklog, and stayed so for BacklogWait: the caller
@@ -36,37 +41,38 @@ var ErrBacklog = errors.New("store: writes are waiting to be applied beyond the 
 // gives up with ErrBacklog.
 const BacklogWait = 2 * time.Second
 
-// pending is one caller's write waiting in the queue.
+// pending is one caller's write.
 type pending struct {
 	ops  []Op
-	done chan error // buffered: the committer never blocks on a caller
+	done chan error // buffered: a leader never blocks on a caller
 }
 
 var pendingPool = sync.Pool{New: func() any { return &pending{done: make(chan error, 1)} }}
 
-// committer owns the queue of writes, the log writer and the goroutine that commits them.
+// committer queues the writes and lets one caller at a time commit them in groups.
 type committer struct {
 	log     *walWriter
 	ov      *overlay
 	ap      *applier
-	nextSeq uint64
-	limit   int64 // overlay bytes beyond which writes wait
-	queue   chan *pending
-	mu      sync.RWMutex // guards closed against a send on the closed queue
+	nextSeq uint64 // owned by the leader
+	limit   int64  // overlay bytes beyond which writes wait
+
+	mu      sync.Mutex
+	waiting []*pending // queued for the next group
+	leading bool       // a caller is committing a group
 	closed  bool
-	wg      sync.WaitGroup
+	idle    sync.Cond // signalled when leading turns false
 
 	groups, writes atomic.Uint64 // committed so far, for GroupStats
 }
 
 func newCommitter(log *walWriter, ov *overlay, ap *applier, nextSeq uint64, limit int64) *committer {
-	c := &committer{log: log, ov: ov, ap: ap, nextSeq: nextSeq, limit: limit, queue: make(chan *pending, groupQueue)}
-	c.wg.Add(1)
-	go c.loop()
+	c := &committer{log: log, ov: ov, ap: ap, nextSeq: nextSeq, limit: limit}
+	c.idle.L = &c.mu
 	return c
 }
 
-// write commits ops as one group member and waits for the outcome.
+// write commits ops as one group member and returns the outcome.
 func (c *committer) write(ops []Op) error {
 	if c.ov.size() > c.limit {
 		if err := c.ap.waitBelow(c.ov, c.limit, BacklogWait); err != nil {
@@ -74,63 +80,67 @@ func (c *committer) write(ops []Op) error {
 		}
 	}
 	p := pendingPool.Get().(*pending)
+	defer func() { p.ops = nil; pendingPool.Put(p) }()
 	p.ops = ops
-	c.mu.RLock()
-	if c.closed {
-		c.mu.RUnlock()
-		pendingPool.Put(p)
-		return errClosed
-	}
-	c.queue <- p
-	c.mu.RUnlock()
-	err := <-p.done
-	p.ops = nil
-	pendingPool.Put(p)
-	return err
-}
-
-// close stops taking writes, commits those already queued and waits for them.
-func (c *committer) close() {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return errClosed
 	}
-	c.closed = true
-	close(c.queue)
-	c.mu.Unlock()
-	c.wg.Wait()
+	c.waiting = append(c.waiting, p)
+	if c.leading {
+		c.mu.Unlock()
+		if err := <-p.done; err != errLead {
+			return err
+		}
+	} else {
+		c.leading = true
+		c.mu.Unlock()
+	}
+	return c.lead(p)
 }
 
-// loop takes the first waiting write, adds every other write already queued, up to the
-// group bounds, and commits them together.
-func (c *committer) loop() {
-	defer c.wg.Done()
-	group := make([]*pending, 0, 64)
-	for first := range c.queue {
-		group = append(group[:0], first)
-		n, size := len(first.ops), opsSize(first.ops)
-	gather:
-		for n < groupMaxOps && size < groupMaxBytes {
-			select {
-			case p, ok := <-c.queue:
-				if !ok {
-					break gather
-				}
-				group = append(group, p)
-				n, size = n+len(p.ops), size+opsSize(p.ops)
-			default:
-				break gather
-			}
-		}
-		c.groups.Add(1)
-		c.writes.Add(uint64(len(group)))
-		err := c.commit(group)
-		for _, p := range group {
-			p.done <- err
-		}
-		clear(group)
+// lead commits the writes queued first (self among them: the leader is always first in the
+// queue), wakes their callers, and hands the lead to the next caller queued, if any.
+func (c *committer) lead(self *pending) error {
+	c.mu.Lock()
+	n, size, k := 0, 0, 0
+	for k < len(c.waiting) && (k == 0 || (n < groupMaxOps && size < groupMaxBytes)) {
+		n, size = n+len(c.waiting[k].ops), size+opsSize(c.waiting[k].ops)
+		k++
 	}
+	group := slices.Clone(c.waiting[:k])
+	c.waiting = append(c.waiting[:0], c.waiting[k:]...)
+	c.mu.Unlock()
+
+	c.groups.Add(1)
+	c.writes.Add(uint64(len(group)))
+	err := c.commit(group)
+	for _, p := range group[1:] {
+		p.done <- err
+	}
+
+	c.mu.Lock()
+	if len(c.waiting) > 0 {
+		next := c.waiting[0]
+		c.mu.Unlock()
+		next.done <- errLead
+	} else {
+		c.leading = false
+		c.idle.Broadcast()
+		c.mu.Unlock()
+	}
+	return err
+}
+
+// close stops taking writes and waits for the groups under way.
+func (c *committer) close() {
+	c.mu.Lock()
+	c.closed = true
+	for c.leading {
+		c.idle.Wait()
+	}
+	c.mu.Unlock()
 }
 
 // commit appends the group's records to the log and, once they are there, records their ops
