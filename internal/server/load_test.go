@@ -27,7 +27,7 @@ import (
 	"github.com/pathlight/pathlight/internal/event"
 )
 
-var loadFlag = flag.Bool("load", false, "run BenchmarkLoad, the end-to-end load run over 127.0.0.1 (make bench-load)")
+var loadFlag = flag.Bool("load", false, "run BenchmarkLoad, the in-process end-to-end load run over 127.0.0.1 (make bench-load-go)")
 
 // The load run's bounds. The bare handler and Pathlight take turns, loadRounds phases each of
 // loadPhase, so that whatever else the machine does weighs on both alike; a phase also ends
@@ -52,7 +52,7 @@ const (
 // -load.
 func BenchmarkLoad(b *testing.B) {
 	if !*loadFlag {
-		b.Skip("the end-to-end load run is off; run it with -load (make bench-load)")
+		b.Skip("the in-process load run is off; run it with -load (make bench-load-go)")
 	}
 	vids := benchVIDs(benchVisitors)
 	bare := &fasthttp.Server{Handler: bareHandler, Name: "bare"}
@@ -143,7 +143,7 @@ func BenchmarkLoad(b *testing.B) {
 		ratio, bareRun.cpuPerRequest()/hitRun.cpuPerRequest(), ms(hitRun.quantile(0.99)))
 	fmt.Fprintf(&s, "  events stored: %d in %d hits from %d visitors (%.1f hits each)\n",
 		hitRun.events, hitRun.requests, visitors, float64(hitRun.requests)/float64(visitors))
-	fmt.Fprintf(&s, "  group commit: %d Badger transactions, %.1f writes each\n", groups1-groups0, groupSize)
+	fmt.Fprintf(&s, "  group commit: %d appends to the write-ahead log, %.1f writes each\n", groups1-groups0, groupSize)
 	fmt.Fprintf(&s, "  visitor state after the load: p50 %d B, p90 %d B, max %d B over %d visitors\n",
 		loadSizes[len(loadSizes)/2], loadSizes[len(loadSizes)*9/10], loadSizes[len(loadSizes)-1], len(loadSizes))
 	fmt.Fprintf(&s, "  typical visitor (3 sessions, 13 pageviews, 4 events, a purchase): %d B (target < 1024 B)\n",
