@@ -96,6 +96,12 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := db.Write([]Op{{Key: []byte("k"), Value: []byte("v")}}); !errors.Is(err, errClosed) {
 		t.Fatalf("Write after Close = %v; want %v", err, errClosed)
 	}
+	if _, err := db.Get([]byte("k"), nil); !errors.Is(err, errClosed) {
+		t.Errorf("Get after Close = %v; want %v", err, errClosed)
+	}
+	if err := db.Scan(nil, nil, func(_, _ []byte) error { return nil }); !errors.Is(err, errClosed) {
+		t.Errorf("Scan after Close = %v; want %v", err, errClosed)
+	}
 }
 
 // BenchmarkWrite commits a hit's typical write (a 450-byte state and a 220-byte event

@@ -337,6 +337,9 @@ func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 		i int
 		e ovEntry
 	}
+	if s.db.IsClosed() {
+		return errClosed
+	}
 	var buf [8]ovHit
 	hits := buf[:0] // keys the overlay holds, in key order
 	s.ov.mu.RLock()
@@ -436,6 +439,9 @@ func deletesOnly(ops []Op) bool {
 // key order over Badger at the matching applied timestamp; the overlay's deletes and expired
 // entries hide Badger's older values.
 func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
+	if s.db.IsClosed() {
+		return errClosed
+	}
 	ov, ts := s.ov.rangeOf(start, end)
 	now := nowSec()
 	txn := s.db.NewTransactionAt(ts, false)
