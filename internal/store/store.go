@@ -47,7 +47,8 @@ type Options struct {
 	IndexCacheSize int64
 	// GCInterval is how often the value log is garbage-collected; 0 means 5 minutes.
 	GCInterval time.Duration
-	// SegmentSize is the preallocated size of a write-ahead log segment; 0 means 64 MiB.
+	// SegmentSize is the preallocated size of a write-ahead log segment; 0 means 64 MiB. With
+	// a DiskReserve it is at most a 64th of the reserve.
 	SegmentSize int64
 	// MaxBacklog bounds the memory of the writes in the log that Badger does not hold yet;
 	// beyond it writes wait, then fail with ErrBacklog. 0 means 256 MiB (32 MiB if Small).
@@ -175,6 +176,11 @@ func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *
 	space := opt.SegmentSize
 	if space <= 0 {
 		space = walDefaultSpace
+	}
+	if opt.DiskReserve > 0 {
+		// A preallocated segment takes its whole size at once: keep it a small part of the
+		// reserve, so that freeing a little more than the reserve opens the gate again.
+		space = min(space, opt.DiskReserve/64)
 	}
 	space = max(space, walMinSegment)
 	old, err := listSegments(walDir)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -295,7 +296,8 @@ func (w *walWriter) start(firstSeq uint64) error {
 	}
 	if err := preallocate(f, w.space); err != nil {
 		f.Close()
-		return fmt.Errorf("preallocate log segment: %w", err)
+		_ = os.Remove(s.path)
+		return diskFullErr(fmt.Errorf("preallocate log segment: %w", err))
 	}
 	if w.doSync {
 		if err := syncDir(w.dir); err != nil {
@@ -333,7 +335,7 @@ func (w *walWriter) append(buf []byte, firstSeq uint64) error {
 		// The tail may hold part of buf: put the next records in a fresh segment, so
 		// that they never follow a torn record.
 		w.off = w.space
-		return fmt.Errorf("append to log: %w", err)
+		return diskFullErr(fmt.Errorf("append to log: %w", err))
 	}
 	w.off += int64(len(buf))
 	if w.doSync {
@@ -379,4 +381,13 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync log directory: %w", err)
 	}
 	return nil
+}
+
+// diskFullErr marks err as ErrDiskFull when the filesystem ran out of space, so that the
+// caller answers "retry later" as for a write the disk gate refused.
+func diskFullErr(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
 }
