@@ -67,7 +67,8 @@ func badgerProfile(bo badger.Options, reserve int64) badger.Options {
 const openSlack = 4 << 20
 
 // openGate reads the free space before Badger opens. Opening replays the write-ahead logs
-// that a crash left behind (the .mem files) and flushes them into tables: on a disk without
+// that a crash left behind (Badger's .mem files and the store's own log segments) and
+// flushes them into tables: on a disk without
 // room for that, Badger would die of SIGBUS, so Open answers ErrDiskFull instead. With room
 // to open but less than the reserve, the store opens and refuses writes until space is
 // freed.
@@ -83,6 +84,12 @@ func openGate(dir string, reserve int64, statfs func(string) (int64, error)) (*D
 	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
 	for _, m := range mems {
 		need += diskUsage(m)
+	}
+	// The store's own write-ahead log is replayed into Badger too: its records pass through
+	// a memtable's log and then a table (segments count whole, so this errs on the safe side).
+	segs, _ := filepath.Glob(filepath.Join(dir, WALDir, "*"+walExt))
+	for _, sg := range segs {
+		need += 2 * diskUsage(sg)
 	}
 	if free := g.Stats().Free; free < need {
 		return nil, fmt.Errorf("%w: %s free for %s, and opening the database needs %s (to replay its write-ahead logs); free some space and start again",
