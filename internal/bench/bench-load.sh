@@ -86,6 +86,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 label() { case $1 in bare) echo "bare 204" ;; hit) echo "pathlight" ;; base) echo "base ${BASE:0:7}" ;; esac; }
 
 results="$tmp/results"
+echo "load average before the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "closed loop: wrk, 1 thread, $CONNS connections, $ROUNDS rounds of ${PHASE}s per server, alternating"
 printf '%-5s %-16s %9s %8s %8s %8s %8s %11s %s\n' round server "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" "CPU µs/req" "errors"
@@ -122,13 +123,16 @@ awk -v base="$BASE" '
 	}' "$results"
 
 echo
-echo "open loop: constant rate at half of each build's mean req/s above, ${OPEN}s, latency from the scheduled send time"
+echo "open loop: constant rate at half of each build's mean req/s above (the bare server at this release's rate:"
+echo "the machine's own floor), ${OPEN}s, latency from the scheduled send time"
 printf '%-16s %7s %9s %8s %8s %8s %8s %14s %11s\n' server rate requests "p50 ms" "p99 ms" "p99.9 ms" "max ms" "worst 100ms p99" "CPU µs/req"
 for n in "${names[@]}"; do
-	[ "$n" = bare ] && continue
-	i=1
+	i=0
+	[ "$n" = hit ] && i=1
 	[ "$n" = base ] && i=2
-	rate=$(awk -v s="$n" '$2 == s { r += $3 / $4; k++ } END { printf "%.0f", r / k / 2 }' "$results")
+	s=$n
+	[ "$n" = bare ] && s=hit
+	rate=$(awk -v s="$s" '$2 == s { r += $3 / $4; k++ } END { printf "%.0f", r / k / 2 }' "$results")
 	c0=$(cpu_ticks "${pid[$n]}")
 	line=$("$tmp/openloop" -addr "127.0.0.1:${ports[$i]}" -rate "$rate" -d "${OPEN}s" -run "o$n" | grep '^OPENLOOP')
 	c1=$(cpu_ticks "${pid[$n]}")
@@ -137,6 +141,8 @@ for n in "${names[@]}"; do
 		-v m="$max" -v w="$worst100ms_p99" -v t="$((c1 - c0))" -v tck="$tck" \
 		'BEGIN { printf "%-16s %7d %9d %8.2f %8.2f %8.2f %8.1f %14.2f %11.1f%s\n", l, rate, q, a/1000, b/1000, c/1000, m/1000, w/1000, t/tck*1e6/q, (f > 0 ? "  failed " f : "") }'
 done
+
+echo "load average after the open loop: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 	echo
