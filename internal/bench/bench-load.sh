@@ -58,9 +58,9 @@ if [ -n "$BASE" ]; then
 fi
 
 declare -A pid
-start_pathlight() { # name binary port
+start_pathlight() { # name binary port rules
 	mkdir -p "$tmp/data-$1"
-	"$2" serve --addr "127.0.0.1:$3" --data "$tmp/data-$1" --rules "$root/rules" \
+	"$2" serve --addr "127.0.0.1:$3" --data "$tmp/data-$1" --rules "$4" \
 		--admin-token bench-admin-token-0123456789 --log-level warn \
 		--rate-ip 1e9 --burst-ip 1000000000 --rate-visitor 1e9 --burst-visitor 1000000000 \
 		--max-conns-per-ip 100000 >"$tmp/$1.log" 2>&1 &
@@ -70,8 +70,9 @@ start_pathlight() { # name binary port
 "$tmp/bare" -addr "127.0.0.1:$PORT" >"$tmp/bare.log" 2>&1 &
 pid[bare]=$!
 pids+=($!)
-start_pathlight hit "$tmp/pathlight" "$((PORT + 1))"
-if [ -n "$BASE" ]; then start_pathlight base "$tmp/pathlight-base" "$((PORT + 2))"; fi
+start_pathlight hit "$tmp/pathlight" "$((PORT + 1))" "$root/rules"
+# Each build runs with the example rules of its own revision.
+if [ -n "$BASE" ]; then start_pathlight base "$tmp/pathlight-base" "$((PORT + 2))" "$tmp/base-src/rules"; fi
 for i in "${!names[@]}"; do
 	for _ in $(seq 100); do
 		curl -s -o /dev/null "http://127.0.0.1:${ports[$i]}/healthz" && break
