@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // overlay holds the ops that are in the write-ahead log but not yet applied to Badger, the
@@ -18,7 +19,7 @@ import (
 type overlay struct {
 	mu     sync.RWMutex
 	maps   [256]map[string]ovEntry
-	bytes  int64  // approximate memory held by the entries
+	bytes  int64  // approximate memory of the records not yet released
 	readTs uint64 // Badger reads use this timestamp
 }
 
@@ -36,7 +37,11 @@ const entryOverhead = 64
 
 func newOverlay(readTs uint64) *overlay { return &overlay{readTs: readTs} }
 
-// put records the ops of rec.
+// put records the ops of recs. The memory the overlay accounts for is that of the records
+// it has not released, not of its entries: an op that overwrites another does not free the
+// earlier record's buffer, which only the release of that record gives back. So a put costs
+// one map assignment per op, and the key's string points into the record's buffer (never
+// written again) instead of being copied.
 func (o *overlay) put(recs []walRecord) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -49,13 +54,28 @@ func (o *overlay) put(recs []walRecord) {
 				m = make(map[string]ovEntry)
 				o.maps[keyByte(op.key)] = m
 			}
-			if old, ok := m[string(op.key)]; ok {
-				o.bytes -= int64(len(op.key) + len(old.value) + entryOverhead)
-			}
-			m[string(op.key)] = ovEntry{value: op.value, expiresAt: op.expiresAt, seq: rec.seq, del: op.del}
-			o.bytes += int64(len(op.key) + len(op.value) + entryOverhead)
+			m[bufString(op.key)] = ovEntry{value: op.value, expiresAt: op.expiresAt, seq: rec.seq, del: op.del}
 		}
+		o.bytes += recordMemory(rec)
 	}
+}
+
+// recordMemory is what the overlay accounts for a record: its keys and values and a map
+// entry per op.
+func recordMemory(rec *walRecord) int64 {
+	n := 0
+	for i := range rec.ops {
+		n += len(rec.ops[i].key) + len(rec.ops[i].value) + entryOverhead
+	}
+	return int64(n)
+}
+
+// bufString returns b as a string without copying; b must never change.
+func bufString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // release makes readTs the Badger read timestamp and drops the entries of recs that no later
@@ -78,10 +98,10 @@ func (o *overlay) release(recs []walRecord, pos, readTs uint64) {
 				m := o.maps[keyByte(op.key)]
 				if e, ok := m[string(op.key)]; ok && e.seq <= pos {
 					delete(m, string(op.key))
-					o.bytes -= int64(len(op.key) + len(e.value) + entryOverhead)
 				}
 				n++
 			}
+			o.bytes -= recordMemory(rec)
 		}
 		o.mu.Unlock()
 	}
