@@ -9,9 +9,9 @@
 #      connections) sending POST /v1/hit bodies of 1,000 returning visitors
 #      (internal/bench/wrk/hit.lua): req/s, p50/p99/p99.9/max, and the server's CPU per request
 #      (user + system time of its process, from /proc).
-#   2. For each Pathlight build, a constant-rate open-loop run (OPEN seconds) at half of the
-#      req/s it reached in step 1: p50/p99/p99.9/max from each request's scheduled send time,
-#      and the p99 of the worst 100 ms window.
+#   2. For every server, a constant-rate open-loop run (OPEN seconds) at one rate: half of the
+#      slowest Pathlight build's req/s in step 1. p50/p99/p99.9/max from each request's
+#      scheduled send time, and the p99 of the worst 100 ms window.
 #   3. With perf available, a CPU profile of the Pathlight server under wrk load, summed into
 #      parts by function (user space).
 # The machine may be shared: read the ratios of servers measured in the same round.
@@ -124,16 +124,16 @@ awk -v base="$BASE" '
 	}' "$results"
 
 echo
-echo "open loop: constant rate at half of each build's mean req/s above (the bare server at this release's rate:"
-echo "the machine's own floor), ${OPEN}s, latency from the scheduled send time"
+# One rate for every server: half of the slowest Pathlight build's mean req/s, so that the
+# builds (and the bare server, the machine's own floor) are compared under the same load.
+rate=$(awk '$2 != "bare" { r[$2] += $3 / $4; k[$2]++ } END { m = 0; for (s in r) { x = r[s] / k[s]; if (m == 0 || x < m) m = x } printf "%.0f", m / 2 }' "$results")
+echo "open loop: every server at one constant rate, half of the slowest Pathlight build's mean req/s above,"
+echo "${OPEN}s, latency from the scheduled send time"
 printf '%-16s %7s %9s %8s %8s %8s %8s %14s %11s\n' server rate requests "p50 ms" "p99 ms" "p99.9 ms" "max ms" "worst 100ms p99" "CPU µs/req"
 for n in "${names[@]}"; do
 	i=0
 	[ "$n" = hit ] && i=1
 	[ "$n" = base ] && i=2
-	s=$n
-	[ "$n" = bare ] && s=hit
-	rate=$(awk -v s="$s" '$2 == s { r += $3 / $4; k++ } END { printf "%.0f", r / k / 2 }' "$results")
 	c0=$(cpu_ticks "${pid[$n]}")
 	line=$("$tmp/openloop" -addr "127.0.0.1:${ports[$i]}" -rate "$rate" -d "${OPEN}s" -run "o$n" | grep '^OPENLOOP')
 	c1=$(cpu_ticks "${pid[$n]}")
