@@ -148,7 +148,7 @@ func (a *applier) loop() {
 		}
 		// Let a batch gather, unless much is waiting already.
 		a.mu.Lock()
-		eager := a.queued >= applyEager
+		eager := int64(a.queued) >= min(applyEager, a.pace) // a small backlog bound applies sooner
 		a.mu.Unlock()
 		if !eager {
 			timer.Reset(applyDelay)
