@@ -72,8 +72,8 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{
 		SyncWrites: cfg.SyncWrites, SegmentSize: int64(cfg.WALSegment), Logger: log, DiskReserve: cfg.DiskReserve,
 		MemTableSize: plan.MemTable, MemTables: plan.MemTables, BlockCacheSize: plan.BlockCache, IndexCacheSize: plan.IndexCache,
-		// The writes waiting for Badger take an eighth of the memory budget at most.
-		MaxBacklog: max(cfg.Memory/8, 32<<20),
+		// The writes waiting for Badger take a quarter of the memory budget at most.
+		MaxBacklog: max(cfg.Memory/4, 32<<20),
 	})
 	if errors.Is(err, store.ErrDiskFull) {
 		return exitError{code: 1, msg: "pathlight serve: the disk of --data is full: " + err.Error()}

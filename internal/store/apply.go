@@ -146,20 +146,27 @@ func (a *applier) loop() {
 			a.drain()
 			return
 		}
-		// Let a batch gather, unless much is waiting already.
-		a.mu.Lock()
-		eager := int64(a.queued) >= min(applyEager, a.pace) // a small backlog bound applies sooner
-		a.mu.Unlock()
-		if !eager {
-			timer.Reset(applyDelay)
+		// Let a batch gather for applyDelay, or until enough waits: every new group
+		// wakes the loop to check (a small backlog bound applies sooner).
+		eager := func() bool {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return int64(a.queued) >= min(applyEager, a.pace/2)
+		}
+		timer.Reset(applyDelay)
+	gather:
+		for !eager() {
 			select {
 			case <-timer.C:
+				break gather
+			case <-a.wake:
 			case <-a.stop:
 				timer.Stop()
 				a.drain()
 				return
 			}
 		}
+		timer.Stop()
 		if a.halt.Load() {
 			return
 		}
