@@ -10,13 +10,13 @@ import (
 	"github.com/pathlight/pathlight/internal/track"
 )
 
-// countingStore counts the point reads of dedup keys (d) and spill keys (r).
-type countingStore struct {
+// dedupReadCounter counts the point reads of dedup keys (d) and spill keys (r).
+type dedupReadCounter struct {
 	track.Store
 	dedupReads atomic.Int64
 }
 
-func (s *countingStore) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
+func (s *dedupReadCounter) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 	for _, k := range keys {
 		if len(k) > 0 && (k[0] == 'd' || k[0] == 'r') {
 			s.dedupReads.Add(1)
@@ -32,7 +32,7 @@ func (s *countingStore) GetMany(keys [][]byte, fn func(i int, val []byte) error)
 func TestSpilledIDsFromMemory(t *testing.T) {
 	clk := newClock()
 	db := openStore(t)
-	cs := &countingStore{Store: trackstore.New(db)}
+	cs := &dedupReadCounter{Store: trackstore.New(db)}
 	tr := track.New(cs, nil, nil, track.Config{Now: clk.now, SiteHosts: map[string][]string{"shop": {"shop.example"}}})
 	c := &client{}
 	evs := pageviews(journey.MaxRecent + 100)
