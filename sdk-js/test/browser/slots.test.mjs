@@ -97,5 +97,7 @@ test("a dead server that cannot even serve pl.js: the inline style's own timer s
   await page.waitForSelector('[data-pl-slot="hero"] h1', { state: "visible", timeout: 5000 });
   const w = await page.evaluate(() => window.__hero);
   assert.equal(w.plAt, -1, "pl.js ran; want it unreachable");
-  assert.ok(w.visibleAt <= 1000 + SLACK, `the hero became visible at ${Math.round(w.visibleAt)} ms; want about 1000 ms (the inline timer)`);
+  // The inline timer (1000 ms) and nothing else reveals it: not before, and not much after
+  // on however busy a machine (waitForSelector above bounds it at 5 s in any case).
+  assert.ok(w.visibleAt >= 950 && w.visibleAt <= 1000 + 4 * SLACK, `the hero became visible at ${Math.round(w.visibleAt)} ms; want about 1000 ms (the inline timer)`);
 });
