@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/bench/hitgen"
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/server"
@@ -22,9 +22,6 @@ import (
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
-
-// benchUA is a desktop Chrome: a browser, so hits are tracked rather than set aside as bots.
-const benchUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 
 // benchVisitors is how many distinct visitors the benchmarks spread their hits over.
 const benchVisitors = 10_000
@@ -129,125 +126,6 @@ func benchVIDs(n int) []string {
 	return vids
 }
 
-// A hitGen writes realistic hit bodies: pageviews of a small shop (some landing from the
-// visitor's own campaign), commerce events with props, engagement reports and small
-// batches. Each visitor keeps one acquisition channel, as real visitors mostly do, so the
-// journeys grow the way real ones do rather than switching campaign on every hit.
-type hitGen struct {
-	rng    *rand.Rand
-	prefix string // makes event ids unique across generators
-	seq    uint64
-}
-
-var (
-	benchPaths = [...]string{
-		"/", "/products/trail-jacket", "/products/rain-shell", "/products/merino-base-layer",
-		"/category/jackets", "/category/outlet", "/pricing", "/cart", "/checkout",
-		"/blog/layering-guide", "/about", "/signup",
-	}
-	// benchCampaigns pairs the query a landing page carries with the referrer it came from.
-	benchCampaigns = [...]struct{ query, ref string }{
-		{"", ""},
-		{"?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring&utm_content=video_a", "https://l.facebook.com/"},
-		{"?utm_source=newsletter&utm_medium=email&utm_campaign=april_digest", ""},
-		{"?gclid=Cj0KCQjwn7mwBhCiARIsAGoxjaL0", "https://www.google.com/"},
-		{"", "https://www.google.com/"},
-		{"", "https://news.ycombinator.com/item?id=40000000"},
-		{"?utm_source=tiktok&utm_medium=cpc&utm_campaign=trail_launch&ttclid=E.C.P.abc", "https://www.tiktok.com/"},
-	}
-	// benchEvents are the custom events, with their share of all events in percent.
-	benchEvents = [...]struct {
-		name, props string
-		pct         int
-	}{
-		{"view_item", `{"sku":"RS-7","price":89,"currency":"EUR"}`, 40},
-		{"add_to_cart", `{"sku":"TJ-42","price":129.5,"currency":"EUR","qty":1}`, 30},
-		{"begin_checkout", `{"value":129.5,"currency":"EUR","items":1}`, 15},
-		{"signup", `{"plan":"free"}`, 10},
-		{"purchase", `{"value":129.5,"currency":"EUR","order":"A-1001"}`, 5},
-	}
-)
-
-// benchSlots are the page slots the example rules define.
-const benchSlots = `"slots":["hero","home_returning","cart_message","pricing_offer"]`
-
-// next appends the body of one hit for visitor v (an index into the visitor ids) and returns
-// it with the number of events it carries.
-func (g *hitGen) next(dst []byte, v int) ([]byte, int) {
-	dst = append(dst, `{"site":"demo","events":[`...)
-	n := 1
-	switch r := g.rng.IntN(100); {
-	case r < 55:
-		dst = g.pageview(dst, v)
-	case r < 80:
-		dst = g.event(dst)
-	case r < 95:
-		dst = g.engagement(dst)
-	default:
-		dst = g.pageview(dst, v)
-		dst = append(dst, ',')
-		dst = g.event(dst)
-		n = 2
-	}
-	dst = append(dst, `],`...)
-	dst = append(dst, benchSlots...)
-	return append(dst, '}'), n
-}
-
-func (g *hitGen) id(dst []byte) []byte {
-	g.seq++
-	dst = append(dst, `{"id":"`...)
-	dst = append(dst, g.prefix...)
-	dst = strconv.AppendUint(dst, g.seq, 36)
-	return append(dst, '"')
-}
-
-func (g *hitGen) pageview(dst []byte, v int) []byte {
-	path := benchPaths[g.rng.IntN(len(benchPaths))]
-	dst = g.id(dst)
-	dst = append(dst, `,"type":"pageview","url":"https://shop.example`...)
-	dst = append(dst, path...)
-	// One pageview in five lands from the visitor's campaign; the rest browse on.
-	var ref string
-	if g.rng.IntN(5) == 0 {
-		c := benchCampaigns[v%len(benchCampaigns)]
-		dst = append(dst, c.query...)
-		ref = c.ref
-	} else {
-		ref = "https://shop.example/"
-	}
-	dst = append(dst, `","ref":"`...)
-	dst = append(dst, ref...)
-	dst = append(dst, `","title":"Trail Outfitters `...)
-	dst = append(dst, path...)
-	return append(dst, `"}`...)
-}
-
-func (g *hitGen) event(dst []byte) []byte {
-	e := &benchEvents[len(benchEvents)-1]
-	for r, i := g.rng.IntN(100), 0; i < len(benchEvents); i++ {
-		if r -= benchEvents[i].pct; r < 0 {
-			e = &benchEvents[i]
-			break
-		}
-	}
-	dst = g.id(dst)
-	dst = append(dst, `,"type":"event","name":"`...)
-	dst = append(dst, e.name...)
-	dst = append(dst, `","url":"https://shop.example/products/trail-jacket","props":`...)
-	dst = append(dst, e.props...)
-	return append(dst, '}')
-}
-
-func (g *hitGen) engagement(dst []byte) []byte {
-	dst = g.id(dst)
-	dst = append(dst, `,"type":"engagement","url":"https://shop.example/products/trail-jacket","engaged_ms":`...)
-	dst = strconv.AppendInt(dst, int64(1000+g.rng.IntN(60_000)), 10)
-	dst = append(dst, `,"scroll":`...)
-	dst = strconv.AppendInt(dst, int64(g.rng.IntN(101)), 10)
-	return append(dst, '}')
-}
-
 // benchRequest fills ctx with a POST /v1/hit from a browser at a fixed client address.
 func benchRequest(ctx *fasthttp.RequestCtx) {
 	var req fasthttp.Request
@@ -255,7 +133,7 @@ func benchRequest(ctx *fasthttp.RequestCtx) {
 	req.SetRequestURI("/v1/hit")
 	req.Header.SetHost("pathlight.shop.example")
 	req.Header.SetContentType("text/plain;charset=UTF-8")
-	req.Header.SetUserAgent(benchUA)
+	req.Header.SetUserAgent(hitgen.UserAgent)
 	req.Header.Set("Origin", "https://shop.example")
 	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(81, 2, 69, 160), Port: 50000}, nil)
 }
@@ -265,7 +143,7 @@ func pageviewBody(dst []byte, seq uint64) []byte {
 	dst = append(dst, `{"site":"demo","events":[{"id":"b`...)
 	dst = strconv.AppendUint(dst, seq, 36)
 	dst = append(dst, `","type":"pageview","url":"https://shop.example/products/trail-jacket?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring","ref":"https://l.facebook.com/","title":"Trail Jacket"}],`...)
-	dst = append(dst, benchSlots...)
+	dst = append(dst, hitgen.Slots...)
 	return append(dst, '}')
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pathlight/pathlight/internal/bench/hitgen"
 	"github.com/pathlight/pathlight/internal/event"
 )
 
@@ -233,14 +234,15 @@ func runLoad(r *loadRun, addr string, vids []string, prefix string, seed uint64)
 		w := &workers[i]
 		w.lat = make([]time.Duration, 0, 4096)
 		wg.Go(func() {
-			g := &hitGen{rng: rand.New(rand.NewPCG(seed, uint64(i))), prefix: prefix + strconv.Itoa(i) + "-"}
+			rng := rand.New(rand.NewPCG(seed, uint64(i)))
+			g := hitgen.New(rng, prefix+strconv.Itoa(i)+"-")
 			req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
 			req.SetRequestURI("http://" + addr + "/v1/hit")
 			req.Header.SetMethod(fasthttp.MethodPost)
 			req.Header.SetContentType("text/plain;charset=UTF-8")
-			req.Header.SetUserAgent(benchUA)
+			req.Header.SetUserAgent(hitgen.UserAgent)
 			req.Header.Set("Origin", "https://shop.example")
 			var body []byte
 			for len(w.lat) < perWorker {
@@ -248,9 +250,9 @@ func runLoad(r *loadRun, addr string, vids []string, prefix string, seed uint64)
 				if !t0.Before(deadline) {
 					return
 				}
-				v := g.rng.IntN(len(vids))
+				v := rng.IntN(len(vids))
 				var n int
-				body, n = g.next(body[:0], v)
+				body, n = g.Next(body[:0], v)
 				req.SetBody(body)
 				req.Header.SetCookie("pl_vid", vids[v])
 				err := hc.DoTimeout(req, resp, loadTimeout)
@@ -348,7 +350,7 @@ func typicalVisitors(addr string) ([]string, error) {
 	req.SetRequestURI("http://" + addr + "/v1/hit")
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("text/plain;charset=UTF-8")
-	req.Header.SetUserAgent(benchUA)
+	req.Header.SetUserAgent(hitgen.UserAgent)
 	vids := make([]string, typicalSample)
 	now := time.Now()
 	for v := range vids {
@@ -357,7 +359,7 @@ func typicalVisitors(addr string) ([]string, error) {
 		for i, h := range journey {
 			// Each event gets its id and its time in front of its other members.
 			body := fmt.Sprintf(`{"site":"demo","events":[{"id":"t%d-%d","ts":%d,%s],%s}`,
-				v, i, now.Add(-h.ago).UnixMilli(), h.body[1:], benchSlots)
+				v, i, now.Add(-h.ago).UnixMilli(), h.body[1:], hitgen.Slots)
 			req.SetBodyString(body)
 			if err := hc.DoTimeout(req, resp, loadTimeout); err != nil {
 				return nil, err

@@ -16,12 +16,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/pathlight/pathlight/internal/bench/hitgen"
 )
 
 func main() {
@@ -108,15 +111,17 @@ func runLoad(addr string, rate float64, dur time.Duration, conns int, run string
 			errs <- bad
 		})
 	}
-	gen := newGen(run)
+	rng := rand.New(rand.NewPCG(1, 2))
+	gen := hitgen.New(rng, run+".")
 	interval := time.Duration(float64(time.Second) / rate)
 	for i := range n {
 		at := time.Duration(i) * interval
 		if d := at - time.Since(start); d > 200*time.Microsecond {
 			time.Sleep(d)
 		}
-		v := gen.rng.IntN(visitors)
-		jobs <- job{at: at, body: gen.body(nil, v), vid: v}
+		v := rng.IntN(visitors)
+		body, _ := gen.Next(nil, v)
+		jobs <- job{at: at, body: body, vid: v}
 	}
 	close(jobs)
 	wg.Wait()
@@ -174,7 +179,7 @@ func appendRequest(dst []byte, host string, body []byte, v int) []byte {
 	dst = append(dst, "POST /v1/hit HTTP/1.1\r\nHost: "...)
 	dst = append(dst, host...)
 	dst = append(dst, "\r\nContent-Type: text/plain;charset=UTF-8\r\nUser-Agent: "...)
-	dst = append(dst, userAgent...)
+	dst = append(dst, hitgen.UserAgent...)
 	dst = append(dst, "\r\nOrigin: https://shop.example\r\nCookie: pl_vid="...)
 	dst = append(dst, vid(v)...)
 	dst = append(dst, "\r\nContent-Length: "...)

@@ -1,33 +1,29 @@
-package main
+// Package hitgen writes realistic POST /v1/hit bodies for Pathlight's load runs: pageviews
+// of a small shop (some landing from the visitor's own campaign), commerce events with props,
+// engagement reports and small batches, all asking for the slots of the example rules. The
+// open-loop client of `make bench-load` and the server's benchmarks and load test share it;
+// internal/bench/wrk/hit.lua writes the same mix for wrk.
+package hitgen
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 )
 
-// The hits of the load: the same mix as internal/bench/wrk/hit.lua, which drives the
-// closed-loop part of the run.
-const visitors = 1000
+// UserAgent is a desktop Chrome: a browser, so hits are tracked rather than set aside as bots.
+const UserAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 
-const userAgent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
-
-var vids = func() []string {
-	v := make([]string, visitors)
-	for i := range v {
-		v[i] = fmt.Sprintf("%016x%016x", 0x5eed0000+i+1, (i+1)*2654435761)
-	}
-	return v
-}()
-
-func vid(v int) string { return vids[v] }
+// Slots is the body field asking for the page slots the example rules define.
+const Slots = `"slots":["hero","home_returning","cart_message","pricing_offer"]`
 
 var (
+	// paths are the pages of the shop.
 	paths = [...]string{
 		"/", "/products/trail-jacket", "/products/rain-shell", "/products/merino-base-layer",
 		"/category/jackets", "/category/outlet", "/pricing", "/cart", "/checkout",
 		"/blog/layering-guide", "/about", "/signup",
 	}
+	// campaigns pairs the query a landing page carries with the referrer it came from.
 	campaigns = [...]struct{ query, ref string }{
 		{"", ""},
 		{"?utm_source=facebook&utm_medium=paid_social&utm_campaign=spring&utm_content=video_a", "https://l.facebook.com/"},
@@ -37,6 +33,7 @@ var (
 		{"", "https://news.ycombinator.com/item?id=40000000"},
 		{"?utm_source=tiktok&utm_medium=cpc&utm_campaign=trail_launch&ttclid=E.C.P.abc", "https://www.tiktok.com/"},
 	}
+	// events are the custom events, with their share of all events in percent.
 	events = [...]struct {
 		name, props string
 		pct         int
@@ -49,20 +46,26 @@ var (
 	}
 )
 
-const slots = `"slots":["hero","home_returning","cart_message","pricing_offer"]`
-
-// gen writes hit bodies with event ids unique per run.
-type gen struct {
-	rng *rand.Rand
-	run string
-	seq uint64
+// A Gen writes hit bodies from its random source. Each visitor keeps one acquisition
+// channel, as real visitors mostly do, so journeys grow the way real ones do rather than
+// switching campaign on every hit. Event ids are the Gen's prefix followed by a sequence
+// number in base 36, so generators with distinct prefixes never repeat an id. A Gen is not
+// safe for concurrent use.
+type Gen struct {
+	rng    *rand.Rand
+	prefix string
+	seq    uint64
 }
 
-func newGen(run string) *gen { return &gen{rng: rand.New(rand.NewPCG(1, 2)), run: run} }
+// New returns a Gen drawing from rng whose event ids start with prefix.
+func New(rng *rand.Rand, prefix string) *Gen { return &Gen{rng: rng, prefix: prefix} }
 
-// body appends the body of one hit of visitor v.
-func (g *gen) body(dst []byte, v int) []byte {
+// Next appends the body of one hit of visitor v (an index into the caller's visitor ids,
+// which picks the visitor's campaign) and returns it with the number of events it carries:
+// 55% a pageview, 25% a commerce event, 15% an engagement report, 5% a pageview and an event.
+func (g *Gen) Next(dst []byte, v int) ([]byte, int) {
 	dst = append(dst, `{"site":"demo","events":[`...)
+	n := 1
 	switch r := g.rng.IntN(100); {
 	case r < 55:
 		dst = g.pageview(dst, v)
@@ -74,32 +77,34 @@ func (g *gen) body(dst []byte, v int) []byte {
 		dst = g.pageview(dst, v)
 		dst = append(dst, ',')
 		dst = g.event(dst)
+		n = 2
 	}
 	dst = append(dst, `],`...)
-	dst = append(dst, slots...)
-	return append(dst, '}')
+	dst = append(dst, Slots...)
+	return append(dst, '}'), n
 }
 
-func (g *gen) id(dst []byte) []byte {
+// id opens an event object with a fresh event id.
+func (g *Gen) id(dst []byte) []byte {
 	g.seq++
 	dst = append(dst, `{"id":"`...)
-	dst = append(dst, g.run...)
-	dst = append(dst, '.')
-	dst = strconv.AppendUint(dst, g.seq, 10)
+	dst = append(dst, g.prefix...)
+	dst = strconv.AppendUint(dst, g.seq, 36)
 	return append(dst, '"')
 }
 
-func (g *gen) pageview(dst []byte, v int) []byte {
+func (g *Gen) pageview(dst []byte, v int) []byte {
 	path := paths[g.rng.IntN(len(paths))]
-	query, ref := "", "https://shop.example/"
-	if g.rng.IntN(5) == 0 {
-		c := campaigns[v%len(campaigns)]
-		query, ref = c.query, c.ref
-	}
 	dst = g.id(dst)
 	dst = append(dst, `,"type":"pageview","url":"https://shop.example`...)
 	dst = append(dst, path...)
-	dst = append(dst, query...)
+	// One pageview in five lands from the visitor's campaign; the rest browse on.
+	ref := "https://shop.example/"
+	if g.rng.IntN(5) == 0 {
+		c := campaigns[v%len(campaigns)]
+		dst = append(dst, c.query...)
+		ref = c.ref
+	}
 	dst = append(dst, `","ref":"`...)
 	dst = append(dst, ref...)
 	dst = append(dst, `","title":"Trail Outfitters `...)
@@ -107,7 +112,7 @@ func (g *gen) pageview(dst []byte, v int) []byte {
 	return append(dst, `"}`...)
 }
 
-func (g *gen) event(dst []byte) []byte {
+func (g *Gen) event(dst []byte) []byte {
 	e := &events[len(events)-1]
 	for r, i := g.rng.IntN(100), 0; i < len(events); i++ {
 		if r -= events[i].pct; r < 0 {
@@ -123,7 +128,7 @@ func (g *gen) event(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-func (g *gen) engagement(dst []byte) []byte {
+func (g *Gen) engagement(dst []byte) []byte {
 	dst = g.id(dst)
 	dst = append(dst, `,"type":"engagement","url":"https://shop.example/products/trail-jacket","engaged_ms":`...)
 	dst = strconv.AppendInt(dst, int64(1000+g.rng.IntN(60_000)), 10)
