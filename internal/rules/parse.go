@@ -91,26 +91,11 @@ func (d *dec) top(e entry, rs *rawSet) {
 			}
 		}
 	case "segments":
-		es, _ := d.entries(e.v, "segments")
-		for _, se := range es {
-			if sg := d.segment(se); sg != nil {
-				rs.segments = append(rs.segments, sg)
-			}
-		}
+		rs.segments = appendEntries(d, rs.segments, e.v, "segments", d.segment)
 	case "slots":
-		es, _ := d.entries(e.v, "slots")
-		for _, se := range es {
-			if sl := d.slot(se); sl != nil {
-				rs.slots = append(rs.slots, sl)
-			}
-		}
+		rs.slots = appendEntries(d, rs.slots, e.v, "slots", d.slot)
 	case "experiments":
-		es, _ := d.entries(e.v, "experiments")
-		for _, se := range es {
-			if x := d.experiment(se); x != nil {
-				rs.experiments = append(rs.experiments, x)
-			}
-		}
+		rs.experiments = appendEntries(d, rs.experiments, e.v, "experiments", d.experiment)
 	case "holdout":
 		if rs.holdout != nil {
 			d.errorf(e.k, "holdout already defined at %s", rs.holdout.at)
@@ -118,16 +103,11 @@ func (d *dec) top(e entry, rs *rawSet) {
 		}
 		rs.holdout = d.holdout(e)
 	case "surveys", "chat":
-		es, _ := d.entries(e.v, e.key)
 		kind := "survey"
 		if e.key == "chat" {
 			kind = "chat"
 		}
-		for _, se := range es {
-			if p := d.prompt(se, kind); p != nil {
-				rs.prompts = append(rs.prompts, p)
-			}
-		}
+		rs.prompts = appendEntries(d, rs.prompts, e.v, e.key, func(se entry) *rawPrompt { return d.prompt(se, kind) })
 	case "caps":
 		if rs.caps != nil {
 			d.errorf(e.k, "caps already defined at %s", rs.caps.at)
@@ -135,34 +115,26 @@ func (d *dec) top(e entry, rs *rawSet) {
 		}
 		rs.caps = d.caps(e)
 	case "automations":
-		es, _ := d.entries(e.v, "automations")
-		for _, se := range es {
-			if a := d.automation(se); a != nil {
-				rs.automations = append(rs.automations, a)
-			}
-		}
+		rs.automations = appendEntries(d, rs.automations, e.v, "automations", d.automation)
 	case "destinations":
-		es, _ := d.entries(e.v, "destinations")
-		for _, se := range es {
-			if x := d.destination(se); x != nil {
-				rs.destinations = append(rs.destinations, x)
-			}
-		}
+		rs.destinations = appendEntries(d, rs.destinations, e.v, "destinations", d.destination)
 	case "capture":
-		es, _ := d.entries(e.v, "capture")
-		for _, se := range es {
-			if cp := d.capture(se); cp != nil {
-				rs.captures = append(rs.captures, cp)
-			}
-		}
+		rs.captures = appendEntries(d, rs.captures, e.v, "capture", d.capture)
 	case "funnels":
-		es, _ := d.entries(e.v, "funnels")
-		for _, se := range es {
-			if f := d.funnel(se); f != nil {
-				rs.funnels = append(rs.funnels, f)
-			}
+		rs.funnels = appendEntries(d, rs.funnels, e.v, "funnels", d.funnel)
+	}
+}
+
+// appendEntries decodes each entry of the mapping n, the value of key, with parse and
+// appends to list those that decode; parse has reported why an entry does not.
+func appendEntries[T any](d *dec, list []*T, n ast.Node, key string, parse func(entry) *T) []*T {
+	es, _ := d.entries(n, key)
+	for _, se := range es {
+		if x := parse(se); x != nil {
+			list = append(list, x)
 		}
 	}
+	return list
 }
 
 // cond decodes a condition: a mapping of field paths and operators.
