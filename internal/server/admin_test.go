@@ -1,10 +1,8 @@
 package server_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,10 +11,8 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
-	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
-	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -43,14 +39,7 @@ func (f *fixedRules) Status() server.RulesStatus { return f.status }
 // rules manager and the spend files of spendDir, as `pathlight serve` wires them.
 func startManaged(t *testing.T, mgr server.RulesManager, spendDir string) string {
 	t.Helper()
-	cfg, err := config.Load([]string{"--admin-token", token, "--sites", "shop=https://shop.example;blog=https://blog.example"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db := openRig(t, "shop=https://shop.example;blog=https://blog.example")
 	set := rulestest.Example(t, "shop", "blog") // the demo's rules, for the test's sites
 	clock := func() time.Time { return reportsNow }
 	feed := analytics.NewFeed(clock)
@@ -58,25 +47,7 @@ func startManaged(t *testing.T, mgr server.RulesManager, spendDir string) string
 		SiteHosts: map[string][]string{"shop": {"shop.example"}, "blog": {"blog.example"}}, Now: clock})
 	reports := analytics.New(tr, feed, analytics.Options{Now: clock, MaxStaleness: -1, Spend: analytics.SpendFiles(spendDir)})
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, Rules: mgr, Analytics: reports})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		http.DefaultClient.CloseIdleConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-		db.Close()
-	})
-	return "http://" + ln.Addr().String()
+	return serveRig(t, srv)
 }
 
 // TestRulesReloadFailureFollowsTheErrorContract: a failed reload answers 422 with error,

@@ -1,26 +1,21 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/server"
-	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -61,14 +56,7 @@ func (h *hookReceiver) acked() int {
 // startAutomated runs a server with a deliverer whose retries give up after a second.
 func startAutomated(t *testing.T, hookURL string) string {
 	t.Helper()
-	cfg, err := config.Load([]string{"--admin-token", token, "--sites", "shop=https://shop.example"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db := openRig(t, "shop=https://shop.example")
 	src := fmt.Sprintf(`
 steps:
   - {id: viewed_pricing, stage: consideration, when: {page.path: /pricing}}
@@ -80,56 +68,23 @@ automations:
     cap: once
     to: crm
 `, hookURL)
-	set, err := rules.Load(fstest.MapFS{"r/a.yaml": {Data: []byte(src)}}, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := loadRules(t, src)
 	var dl *deliver.Deliverer
 	st := trackstore.New(db)
 	tr := track.New(st, nil, set, track.Config{SiteHosts: map[string][]string{"shop": {"shop.example"}}, OnOutbox: func() { dl.Wake() }})
 	dl = deliver.New(deliver.Config{Tracker: tr, Store: st, Poll: 10 * time.Millisecond,
 		Backoff: deliver.Backoff{First: 10 * time.Millisecond, Max: 50 * time.Millisecond, Horizon: time.Second},
 		Getenv:  func(k string) string { return map[string]string{"HOOK_SECRET": hookSecret}[k] }})
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { dl.Run(ctx); close(runDone) }()
+	runDeliverer(t, dl)
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, Rules: &fixedRules{}, Deliverer: dl})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		http.DefaultClient.CloseIdleConnections()
-		cancel()
-		<-runDone
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-		<-done
-		db.Close()
-	})
-	return "http://" + ln.Addr().String()
+	return serveRig(t, srv)
 }
 
+// postHit posts body as a browser without a cookie and returns the reply's vid.
 func postHit(t *testing.T, base, body string) string {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/v1/hit", strings.NewReader(body))
-	req.Header.Set("Origin", "https://shop.example")
-	req.Header.Set("Content-Type", "text/plain")
-	req.Header.Set("User-Agent", chromeUA)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r struct{ VID string }
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || json.Unmarshal(b, &r) != nil {
-		t.Fatalf("hit = %d %s", resp.StatusCode, b)
-	}
-	return r.VID
+	vid, _, _ := hitAs(t, base, "", false, body)
+	return vid
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -1,26 +1,20 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
-	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/inbound"
-	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/server"
-	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -28,14 +22,7 @@ import (
 // startInbound runs a server with the events API, reports and a deliverer.
 func startInbound(t *testing.T, hookURL string) (string, *track.Tracker) {
 	t.Helper()
-	cfg, err := config.Load([]string{"--admin-token", token, "--sites", "shop=https://shop.example;blog=https://blog.example"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db := openRig(t, "shop=https://shop.example;blog=https://blog.example")
 	src := fmt.Sprintf(`
 steps:
   - {id: landed, stage: awareness, when: {event.type: pageview}}
@@ -47,10 +34,7 @@ automations:
     on: {converts: deal_won}
     to: crm
 `, hookURL)
-	set, err := rules.Load(fstest.MapFS{"r/a.yaml": {Data: []byte(src)}}, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := loadRules(t, src)
 	feed := analytics.NewFeed(nil)
 	st := track.Watch(trackstore.New(db), feed)
 	var dl *deliver.Deliverer
@@ -58,28 +42,10 @@ automations:
 	dl = deliver.New(deliver.Config{Tracker: tr, Store: st, Poll: 10 * time.Millisecond,
 		Getenv: func(k string) string { return map[string]string{"HOOK_SECRET": hookSecret}[k] }})
 	reports := analytics.New(tr, feed, analytics.Options{MaxStaleness: -1})
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { dl.Run(ctx); close(runDone) }()
+	runDeliverer(t, dl)
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, Rules: &fixedRules{}, Deliverer: dl, Analytics: reports,
 		Keys: inbound.NewKeys(st, nil), Ingest: inbound.NewIngester(tr, 0)})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		http.DefaultClient.CloseIdleConnections()
-		cancel()
-		<-runDone
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-		<-done
-		db.Close()
-	})
-	return "http://" + ln.Addr().String(), tr
+	return serveRig(t, srv), tr
 }
 
 // sendEvents posts body to the events API with auth as the Authorization header.

@@ -1,25 +1,19 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/fstest"
 	"time"
 
-	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/deliver"
-	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/server"
-	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -28,14 +22,7 @@ import (
 // cart-abandonment automation that posts to hookURL an hour after the cart.
 func startTimed(t *testing.T, hookURL string, now *atomic.Int64) (string, *deliver.Deliverer) {
 	t.Helper()
-	cfg, err := config.Load([]string{"--admin-token", token, "--sites", "shop=https://shop.example"}, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, db := openRig(t, "shop=https://shop.example")
 	src := fmt.Sprintf(`
 steps:
   - {id: added_to_cart, stage: decision, when: {event.name: add_to_cart}}
@@ -47,37 +34,16 @@ automations:
     on: {after: added_to_cart, wait: 1h, unless: purchased}
     to: crm
 `, hookURL)
-	set, err := rules.Load(fstest.MapFS{"r/a.yaml": {Data: []byte(src)}}, "r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := loadRules(t, src)
 	clock := func() time.Time { return time.UnixMilli(now.Load()) }
 	var dl *deliver.Deliverer
 	st := trackstore.New(db)
 	tr := track.New(st, nil, set, track.Config{Now: clock, SiteHosts: map[string][]string{"shop": {"shop.example"}}, OnOutbox: func() { dl.Wake() }})
 	dl = deliver.New(deliver.Config{Tracker: tr, Store: st, Now: clock, Poll: 10 * time.Millisecond,
 		Getenv: func(k string) string { return map[string]string{"HOOK_SECRET": hookSecret}[k] }})
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { dl.Run(ctx); close(runDone) }()
+	runDeliverer(t, dl)
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, Rules: &fixedRules{}, Deliverer: dl})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		http.DefaultClient.CloseIdleConnections()
-		cancel()
-		<-runDone
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-		<-done
-		db.Close()
-	})
-	return "http://" + ln.Addr().String(), dl
+	return serveRig(t, srv), dl
 }
 
 // hitAs posts body with the pl_vid cookie (when not "") and Sec-GPC (when gpc), and returns
