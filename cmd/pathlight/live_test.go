@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,24 +17,11 @@ func TestLiveShowsArrivals(t *testing.T) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	do := func(method, path, body string) string {
 		t.Helper()
-		req, err := http.NewRequest(method, url+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+		code, b := sendAdmin(t, client, url, method, path, body)
+		if code != 200 {
+			t.Fatalf("%s %s = %d %s", method, path, code, b)
 		}
-		req.Header.Set("Authorization", "Bearer "+testToken)
-		req.Header.Set("Content-Type", "text/plain")
-		req.Header.Set("Origin", "https://shop.example")
-		req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0.0.0")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s %s = %d %s", method, path, resp.StatusCode, b)
-		}
-		return string(b)
+		return b
 	}
 	now := time.Now()
 	var lines []string
