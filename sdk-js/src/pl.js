@@ -15,7 +15,6 @@ import { depth, meter } from "./engage.js";
 
 const w = window;
 const d = document;
-const nav = navigator;
 const QUEUE = "pl_q"; // localStorage: events not yet acknowledged
 const GRANT = "pl_c"; // localStorage: consent was granted (data-consent="required" sites)
 const VID = "pl_vid"; // localStorage: the visitor id the server last answered (see send)
@@ -32,7 +31,7 @@ function start() {
   const origin = new URL(cfg.api || src).origin;
   const wait = +cfg.timeout || 400;
   const mobile = matchMedia("(pointer:coarse)").matches;
-  const gpc = !!nav.globalPrivacyControl;
+  const gpc = !!navigator.globalPrivacyControl;
   const now = () => Date.now();
   const t0 = now(); // the first pageview is dated just before: see page()
   // storage reads key k, or writes v (removes the key when v is falsy); localStorage may throw
@@ -67,6 +66,7 @@ function start() {
   let scroll = 0; // maximum scroll depth of the current view, and the part already reported
   let scrollSent = 0;
   let trig; // the prompt triggers of the current view
+  let bye; // the visitor id a withdrawal of consent names, until its request is built
   let ticking;
   let uiLoad;
   const shown = {}; // prompts shown on this page: never twice
@@ -113,7 +113,7 @@ function start() {
   function flush(hide) {
     const q = load().filter((e) => !flying[e.id]);
     const events = q.slice(0, most);
-    if (!ready || consent === 0 || pause || !events.length || (!hide && busy)) return;
+    if (!ready || consent === 0 || pause || !(events.length || bye) || (!hide && busy)) return;
     // Slots are asked for with the request that empties the queue: it holds the current
     // view's pageview, or only this view's events after it (the queue is in time order).
     const s = !hide && !q[most] && slots;
@@ -121,17 +121,21 @@ function start() {
     // The visitor id goes in the body too: where the page and the server are on different
     // sites, browsers keep no cookie of the server's, and the page's own storage is all that
     // holds a journey together.
-    const b = body(cfg.site, consent, events, s, mayStore() && storage(VID));
+    // A withdrawal names the visitor once, with the cookie, so that the server cancels what
+    // it holds waiting for the id (see api).
+    const id = bye || (mayStore() && storage(VID));
+    const b = body(cfg.site, consent, events, s, id);
+    bye = 0;
     const done = () => save(remove(load(), events));
     if (s) slots = 0;
-    if (hide && consent != DENIED && nav.sendBeacon(origin + "/v1/beacon", b)) return done();
+    if (hide && consent != DENIED && navigator.sendBeacon(origin + "/v1/beacon", b)) return done();
     if (!hide) busy = 1;
     events.forEach((e) => (flying[e.id] = 1));
     fetch(origin + "/v1/hit", {
       method: "POST",
       body: b,
       keepalive: true,
-      credentials: consent == DENIED ? "omit" : "include",
+      credentials: consent != DENIED || id ? "include" : "omit",
       // A hung request gives up after 10 s (where the browser has AbortSignal.timeout).
       signal: AbortSignal.timeout?.(1e4),
     })
@@ -244,7 +248,7 @@ function start() {
     url = e.url;
     scroll = scrollSent = 0;
     trig = arm(now(), mobile);
-    slots = consent == DENIED ? [] : [...new Set([...d.querySelectorAll(SLOT)].map((el) => el.dataset.plSlot))];
+    slots = consent != DENIED && [...new Set([...d.querySelectorAll(SLOT)].map((el) => el.dataset.plSlot))];
     // The first view's slots have been hidden since the snippet started.
     if (!slots.length || consent === 0) uncover();
     else if (view > 1) cover(view);
@@ -259,11 +263,13 @@ function start() {
       if (cmd == "page" && ready) page();
       if (cmd == "consent" && !gpc) {
         // Granted: what waited in memory may now be stored and sent. Denied: nothing stays in
-        // storage, and identify events are dropped.
+        // storage, and identify events are dropped; a visitor id kept from before (consent
+        // was given, or the site did not ask) goes in one last request, which tells the
+        // server whose consent ended.
         let q = load();
         consent = a == GRANTED ? GRANTED : DENIED;
         storage(GRANT, consent == GRANTED && "1");
-        if (consent == DENIED) (q = q.filter((e) => e.type != "identify")), forget(), (slots = 0);
+        if (consent == DENIED) (q = q.filter((e) => e.type != "identify")), (bye = storage(VID)), forget(), (slots = 0);
         save(q);
         flush();
       }
@@ -283,14 +289,15 @@ function start() {
 
   const on = (t, type, f) => t.addEventListener(type, f, true);
   const input = () => check("input");
-  const queued = w.pathlight?.q || [];
+  const queued = w.pathlight?.q;
   w.pathlight = api;
   api.v = 1;
-  queued.forEach((args) => api.apply(0, args));
-  if (consent === "" || consent == GRANTED) cover(1);
+  queued?.forEach((args) => api.apply(0, args));
+  if (mayStore()) cover(1);
   else uncover();
 
-  ["click", "submit"].forEach((t) => on(d, t, declared));
+  on(d, "click", declared);
+  on(d, "submit", declared);
   ["mousemove", "keydown", "pointerdown"].forEach((t) => on(w, t, input));
   on(w, "scroll", () => {
     measure();
@@ -298,7 +305,8 @@ function start() {
     check("scroll", { depth: scroll, y: w.scrollY });
   });
   on(d, "mouseout", (e) => !mobile && !e.relatedTarget && e.clientY < 10 && check("exit"));
-  ["focus", "blur"].forEach((t) => on(w, t, () => measure()));
+  on(w, "focus", () => measure());
+  on(w, "blur", () => measure());
   on(w, "online", resume);
   // Page hide: report engagement and send what is queued before the page may be gone.
   const hidden = (e) => {

@@ -91,6 +91,53 @@ test("consent required, then denied: no cookie, no storage, no visitor state", a
   if (vid) assert.equal(await env.visitor(vid), null, `the server keeps state for visitor ${vid}`);
 });
 
+test("consent withdrawn in the page: one request names the visitor, then nothing does", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  // Every hit in order, with the cookie it carried and the cookie its reply set.
+  const sent = [];
+  page.on("requestfinished", async (r) => {
+    if (!/\/v1\/(hit|beacon)$/.test(r.url())) return;
+    const h = { body: JSON.parse(r.postData() || "{}"), cookie: "", setCookie: "" };
+    sent.push(h);
+    h.cookie = (await r.allHeaders()).cookie || "";
+    h.setCookie = (await (await r.response())?.allHeaders())?.["set-cookie"] || "";
+    h.done = true;
+  });
+  // Consent implied (the site does not ask): the visitor is tracked and keeps an id.
+  await page.goto(env.base + "/pricing");
+  const vid = await until("the pl_vid cookie", () => env.vid(ctx));
+  assert.equal(await until("the page's copy of the id", () => page.evaluate(() => localStorage.getItem("pl_vid"))), vid);
+  await until("the visitor", () => env.visitor(vid));
+  const before = sent.length;
+  assert.ok(sent.every((h) => h.body.consent === undefined), "a hit before the refusal said consent");
+
+  await page.evaluate(() => window.pathlight("consent", "denied"));
+  const bye = await until("the refusing hit", () => sent.find((h) => h.body.consent == "denied" && h.done));
+  assert.equal(sent.indexOf(bye), before, "the refusal was not the next request");
+  assert.equal(bye.body.vid, vid, `the refusing hit named ${bye.body.vid}; want the visitor ${vid}`);
+  assert.match(bye.cookie, new RegExp("(^|; )pl_vid=" + vid + "($|;)"), "the refusing hit went without the visitor's cookie");
+  assert.match(bye.setCookie, /(^|\n)pl_vid=;[^\n]*expires=[^\n]*2009/i, `the reply did not expire the cookie: ${JSON.stringify(bye.setCookie)}`);
+  assert.equal(await env.vid(ctx), "", "the cookie outlived the refusal");
+  assert.deepEqual(await storageKeys(page), [], "the snippet kept something after the refusal");
+
+  // Later hits name nobody, on this page and the next, where the site says no again (before
+  // the snippet loads, as a consent banner that remembers the answer does).
+  await page.evaluate(() => window.pathlight("event", "after_refusal"));
+  await ctx.addInitScript(() => (window.pathlight = { q: [["consent", "denied"]] }));
+  await page.goto(env.base + "/");
+  await page.evaluate(() => window.pathlight("event", "next_page"));
+  await until("the later hits", () => sent.some((h) => h.done && h.body.events?.some((e) => e.name == "next_page")));
+  const later = sent.slice(before + 1);
+  assert.ok(later.length >= 2, `${later.length} hits after the refusal; want the event and the next page's`);
+  for (const h of later) {
+    assert.equal(h.body.consent, "denied");
+    assert.equal(h.body.vid, undefined, `a hit after the refusal carried the id ${h.body.vid}`);
+    assert.doesNotMatch(h.cookie, /pl_vid=/, "a hit after the refusal carried the cookie");
+  }
+  assert.equal(sent.filter((h) => h.body.vid == vid && h.body.consent == "denied").length, 1, "the visitor was named more than once while refusing");
+});
+
 test("the demo's signup and checkout forms put no personal data into a tracked URL", async () => {
   const ctx = await env.context();
   const page = await ctx.newPage();
