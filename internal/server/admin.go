@@ -18,6 +18,7 @@ import (
 	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/heatmap"
+	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/track"
 )
@@ -175,18 +176,28 @@ func (s *Server) methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
 	s.fail(ctx, fasthttp.StatusMethodNotAllowed, "method", "method "+string(ctx.Method())+" not allowed; use "+allow)
 }
 
-func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
+// readVisitor reads the journey of vid for an admin route, answering the request itself when
+// it cannot: 400 for a malformed id, 404 for an unknown visitor, 503 when storage fails.
+func (s *Server) readVisitor(ctx *fasthttp.RequestCtx, vid string) (*journey.State, bool) {
 	if !s.validVID(ctx, vid) {
-		return
+		return nil, false
 	}
 	st, err := s.tracker.Visitor(vid)
 	if errors.Is(err, track.ErrUnknownVisitor) {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.log.Error("read visitor", "vid", vid, "err", err)
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor could not be read")
+		return nil, false
+	}
+	return st, true
+}
+
+func (s *Server) getVisitor(ctx *fasthttp.RequestCtx, vid string) {
+	st, ok := s.readVisitor(ctx, vid)
+	if !ok {
 		return
 	}
 	ctx.SetContentType("application/json")

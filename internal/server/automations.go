@@ -10,7 +10,6 @@ import (
 
 	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/rules"
-	"github.com/pathlight/pathlight/internal/track"
 )
 
 // The automation routes of the admin API:
@@ -158,18 +157,11 @@ func (s *Server) replayDead(ctx *fasthttp.RequestCtx, dest string) {
 }
 
 func (s *Server) visitorAutomations(ctx *fasthttp.RequestCtx, vid string) {
-	if !s.validVID(ctx, vid) {
+	st, ok := s.readVisitor(ctx, vid)
+	if !ok {
 		return
 	}
-	st, err := s.tracker.Visitor(vid)
-	if errors.Is(err, track.ErrUnknownVisitor) {
-		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
-		return
-	}
-	as, err2 := s.tracker.AutoState(vid)
-	if err == nil {
-		err = err2
-	}
+	as, err := s.tracker.AutoState(vid)
 	if err != nil {
 		s.log.Error("visitor automations", "vid", vid, "err", err)
 		s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "visitor could not be read")

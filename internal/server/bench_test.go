@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/pathlight/pathlight/internal/bench/hitgen"
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
@@ -51,7 +51,7 @@ func newBenchRig(tb testing.TB) *benchRig {
 	if err != nil {
 		tb.Fatalf("config.Load: %v", err)
 	}
-	set, err := rules.LoadDir(filepath.Join(benchRepoRoot(tb), "rules"))
+	set, err := rules.LoadDir(filepath.Join(rulestest.Root(tb), "rules"))
 	if err != nil {
 		tb.Fatalf("rules.LoadDir(example rules): %v", err)
 	}
@@ -96,25 +96,6 @@ func (r *benchRig) close() error {
 		err = cerr
 	}
 	return err
-}
-
-// benchRepoRoot walks up from the package directory to the directory holding go.mod.
-func benchRepoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
 }
 
 // benchVIDs returns n well-formed visitor ids (32 lower-case hex digits), the same on every call.
