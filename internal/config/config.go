@@ -50,6 +50,12 @@ type Config struct {
 	// Memory is the memory budget in bytes: see MemoryPlan for what each part gets.
 	Memory     int64
 	WALSegment int // preallocated bytes of a write-ahead log segment
+	// ReplayRetention is how long session replay recordings are kept.
+	ReplayRetention time.Duration
+	// ReplaySessionCap and ReplayDailyCap bound the stored bytes of replay recordings: of
+	// one recorded session, and of all the recordings that arrive in one UTC day.
+	ReplaySessionCap int64
+	ReplayDailyCap   int64
 	Demo       bool
 	LogLevel   string
 	// AnyOrigin is true when no --sites were given: the development sites (DevSites) accept
@@ -113,6 +119,9 @@ var options = []option{
 	{"disk-reserve", "1GiB", "free space to keep on the data directory's filesystem: below it hits and imports are refused with 503 disk_full until space is freed, so that the database always has room to finish its own writes; Badger's memtables are sized from it (at least 512MiB; 0 turns the check off, and a full disk then stops the server)"},
 	{"memory", "512MiB", "memory budget (e.g. 512MiB, 2GiB): sizes Badger's memtables and caches, the visitor-state and report caches, and the Go heap limit (GOMEMLIMIT); at least 64MiB"},
 	{"wal-segment-size", "67108864", "bytes preallocated for each segment of the write-ahead log that hits are acknowledged from (at least 65536; at most 1/64 of --disk-reserve)"},
+	{"replay-retention", "30d", "how long session replay recordings are kept (shorter than --retention: they show what visitors typed and saw, masked)"},
+	{"replay-session-cap", "5MiB", "most bytes (compressed) of one recorded session: chunks beyond it are refused with 429 replay_session_cap"},
+	{"replay-daily-cap", "1GiB", "most bytes (compressed) of replay chunks stored per UTC day, all sites together: chunks beyond it are refused with 429 replay_daily_cap until the next day"},
 	{"demo", "false", "serve the demo shop at / (make run turns it on)"},
 	{"log-level", "info", "debug, info, warn or error"},
 }

@@ -71,7 +71,7 @@ func build(raw map[string]string) (*Config, []error) {
 		name string
 		dst  *time.Duration
 	}{
-		{"retention", &c.Retention}, {"read-timeout", &c.ReadTimeout},
+		{"retention", &c.Retention}, {"replay-retention", &c.ReplayRetention}, {"read-timeout", &c.ReadTimeout},
 		{"write-timeout", &c.WriteTimeout}, {"idle-timeout", &c.IdleTimeout},
 	}
 	for _, d := range durations {
@@ -114,6 +114,16 @@ func build(raw map[string]string) (*Config, []error) {
 		bad("disk-reserve", "%q is below the minimum of 512MiB (0 turns the check off)", raw["disk-reserve"])
 	} else {
 		c.DiskReserve = v
+	}
+	for _, cp := range []struct {
+		name string
+		dst  *int64
+	}{{"replay-session-cap", &c.ReplaySessionCap}, {"replay-daily-cap", &c.ReplayDailyCap}} {
+		if v, err := ParseBytes(raw[cp.name]); err != nil || v < 64<<10 {
+			bad(cp.name, "%q: want a size of at least 64KiB, such as 5MiB or 1GiB", raw[cp.name])
+		} else {
+			*cp.dst = v
+		}
 	}
 	if c.Memory, err = ParseBytes(raw["memory"]); err != nil || c.Memory < MinMemory {
 		bad("memory", "%q: want a size of at least 256MiB, such as 512MiB or 2GiB", raw["memory"])

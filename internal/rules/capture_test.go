@@ -116,3 +116,34 @@ func TestGlobMatch(t *testing.T) {
 		}
 	}
 }
+
+// A rule may ask for replay, alone or beside heatmap data; the kinds of every rule that
+// samples the pageview add up, and the first names the capture.
+func TestCaptureReplayRules(t *testing.T) {
+	set := mustLoad(t, `
+capture:
+  checkout_replays:
+    pages: [/checkout]
+    share: 100%
+    replay: true
+  everything:
+    share: 100%
+    heatmap: true
+`)
+	s := newSim(set, "v-replay")
+	s.pageview("/checkout")
+	d := s.decide()
+	if d.Capture != (Capture{Rule: "checkout_replays", Heatmap: true, Replay: true}) {
+		t.Errorf("/checkout: capture %+v; want checkout_replays with heatmap and replay", d.Capture)
+	}
+	if b := string(d.AppendJSON(nil)); !strings.Contains(b, `"capture":{"rule":"checkout_replays","heatmap":true,"replay":true}`) {
+		t.Errorf("decisions JSON %s; want replay true", b)
+	}
+	s.pageview("/pricing")
+	if d := s.decide(); d.Capture != (Capture{Rule: "everything", Heatmap: true}) {
+		t.Errorf("/pricing: capture %+v; want heatmap only", d.Capture)
+	}
+	if got := set.Captures(); len(got) != 2 || !got[0].Replay || got[0].Heatmap {
+		t.Errorf("Captures() = %+v; want the replay rule first, replay only", got)
+	}
+}

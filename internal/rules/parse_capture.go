@@ -70,10 +70,7 @@ func (d *dec) capture(e entry) *rawCapture {
 		case "replay":
 			var ok bool
 			cp.replay, ok = d.boolean(f.v, "replay")
-			badKind = badKind || !ok || cp.replay
-			if cp.replay {
-				d.errorf(f.v, "%s: replay capture is not available yet; capture heatmap data only (replay: false)", what)
-			}
+			badKind = badKind || !ok
 		case "description":
 			cp.desc, _ = d.text(f.v, "description")
 		case "sites":
@@ -84,7 +81,7 @@ func (d *dec) capture(e entry) *rawCapture {
 	}
 	d.require(e.k, what, have, "share")
 	if !cp.heatmap && !cp.replay && !badKind {
-		d.errorf(e.k, "%s captures nothing: set heatmap: true", what)
+		d.errorf(e.k, "%s captures nothing: set heatmap: true, replay: true or both", what)
 	}
 	return cp
 }
