@@ -56,8 +56,8 @@ type Config struct {
 	// one recorded session, and of all the recordings that arrive in one UTC day.
 	ReplaySessionCap int64
 	ReplayDailyCap   int64
-	Demo       bool
-	LogLevel   string
+	Demo             bool
+	LogLevel         string
 	// AnyOrigin is true when no --sites were given: the development sites (DevSites) accept
 	// every origin, a default that the server warns about.
 	AnyOrigin bool

@@ -10,7 +10,10 @@
 // that the server counts the clicks under the visitor's channel, segments, arms and steps
 // too; it is not stored.
 //
-// pl.js only adds the script tag (its budget has no room for more): the chunk finds the
+// pl.js only adds the script tag and keeps the decision it last answered on its function (api.c,
+// {rule, heatmap, replay}; its budget has no room for more): this chunk records clicks when
+// the decision says heatmap, and loads the replay chunk (pl-rr.js) once when it says replay
+// and consent allows. The chunk finds the
 // snippet's tag for the site and the API's origin, reads consent as pl.js keeps it (Global
 // Privacy Control, the stored grant of a data-consent="required" site) and hears later calls
 // of pathlight('consent', …) by wrapping the pathlight function. pl.js adds the tag again for
@@ -35,7 +38,6 @@ const LIVE = "a[href],input,select,textarea,label,option";
 const me = [...d.scripts].find((s) => s.dataset.site && s.src) || {};
 const cfg = me.dataset || {};
 const origin = me.src && new URL(cfg.api || me.src).origin;
-const site = cfg.site;
 let denied = 0; // pathlight('consent', 'denied') since the chunk loaded
 let url; // the sampled view's reported URL
 let clicks = []; // recorded clicks not yet in a batch (ready: their dead-click verdict is in)
@@ -47,6 +49,7 @@ let busy = 0;
 let pause = 0;
 let tries = 0;
 let timer;
+let rr; // pl-rr.js is loaded
 
 const now = () => Date.now();
 // consent returns "denied", "granted", "" (the site does not ask) or 0 (it asks, no answer).
@@ -125,7 +128,7 @@ const later = () => (timer = timer || setTimeout(() => ((timer = 0), batch()), 2
 function batch(end) {
   const cs = end ? clicks : clicks.filter((c) => c.ready);
   clicks = clicks.filter((c) => !cs.includes(c));
-  const b = { id: uuid(), ts: now(), site, url, w: innerWidth, clicks: cs.map(({ ready, ...c }) => c) };
+  const b = { id: uuid(), ts: now(), site: cfg.site, url, w: innerWidth, clicks: cs.map(({ ready, ...c }) => c) };
   if (consent()) b.consent = consent();
   try {
     if (localStorage.pl_vid) b.vid = localStorage.pl_vid; // pl.js's copy: for the report's filters only
@@ -170,12 +173,17 @@ function hide() {
   if (d.visibilityState == "hidden" && here()) measure(), batch(1);
 }
 
-// start captures the current view, which the server sampled.
+// start captures the current view, which the server sampled: the decision is the one pl.js
+// last answered (api.c, {rule, heatmap, replay}). A view sampled for replay loads the replay
+// chunk (pl-rr.js), once, with consent; one sampled for replay only records no clicks.
 function start() {
-  const u = pageUrl(location.href);
+  const c = api.c || {};
+  if (c.replay && !rr && ok()) rr = d.head.appendChild(d.createElement("script")).src = new URL("pl-rr.js", me.src);
+  const u = c.heatmap && pageUrl(location.href);
   if (u == url || !origin) return;
   if (url && !ended) batch(1); // an SPA route left the sampled view
   url = u;
+  if (!u) return;
   scroll = ended = 0;
   recent = [];
   measure();
@@ -195,9 +203,8 @@ const api = w.pathlight;
 if (api?.hm) api.hm();
 else if (api) {
   w.pathlight = Object.assign(function (cmd, a) {
-    if (cmd == "consent" && a != GRANTED) denied = 1;
-    if (cmd == "consent" && a == GRANTED) denied = 0;
+    if (cmd == "consent") denied = a != GRANTED;
     return api.apply(this, arguments);
-  }, api, { hm: start });
+  }, api, { hm: start, o: api });
   start();
 }

@@ -31,7 +31,7 @@ function start() {
   const origin = new URL(cfg.api || src).origin;
   const wait = +cfg.timeout || 400;
   const mobile = matchMedia("(pointer:coarse)").matches;
-  const gpc = !!navigator.globalPrivacyControl;
+  const gpc = navigator.globalPrivacyControl;
   const now = () => Date.now();
   const t0 = now(); // the first pageview is dated just before: see page()
   // storage reads key k, or writes v (removes the key when v is falsy); localStorage may throw
@@ -197,7 +197,7 @@ function start() {
       uncover();
     }
     const prompts = (dec.prompts || []).filter((p) => !shown[p.id]);
-    if (dec.capture) d.head.appendChild(d.createElement("script")).src = new URL("pl-hm.js", src);
+    if ((api.c = dec.capture)) d.head.appendChild(d.createElement("script")).src = new URL("pl-hm.js", src);
     if (v == view && prompts.length) {
       trig.add(prompts);
       ui();
@@ -210,11 +210,10 @@ function start() {
   const ui = () =>
     uiLoad ||
     (uiLoad = new Promise((ok, no) => {
-      const s = d.createElement("script");
-      s.src = new URL("pl-ui.js", src); // a URL reads as its href
+      const s = d.head.appendChild(d.createElement("script"));
       s.onload = () => ok(w.pathlight);
       s.onerror = () => no((uiLoad = 0));
-      d.head.appendChild(s);
+      s.src = new URL("pl-ui.js", src); // a URL reads as its href
     }));
 
   function check(kind, v) {
