@@ -1,6 +1,7 @@
 // Builds the snippet bundles into dist/: pl.js (every page), pl-ui.js (the prompt UI and
-// the console diagnostics, loaded lazily) and pl-hm.js (the heatmap capture, loaded lazily
-// for sampled pageviews). esbuild bundles and minifies; terser then squeezes
+// the console diagnostics, loaded lazily), pl-hm.js (the heatmap capture, loaded lazily
+// for sampled pageviews) and pl-rr.js (session replay: rrweb's recorder, loaded by pl-hm.js
+// for pageviews sampled for replay). esbuild bundles and minifies; terser then squeezes
 // out a few percent more, which the size budget needs. unsafe_arrows lets terser write the
 // function expressions that use neither this nor arguments as arrows: no source calls one with
 // new or reads its prototype, and terser leaves the ones that use this as they are. The build is deterministic: the same
@@ -18,7 +19,7 @@ import path from "node:path";
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** The bundles: output file name → entry point under src/. */
-export const entries = { "pl.js": "src/pl.js", "pl-ui.js": "src/ui.js", "pl-hm.js": "src/heatmap.js" };
+export const entries = { "pl.js": "src/pl.js", "pl-ui.js": "src/ui.js", "pl-hm.js": "src/heatmap.js", "pl-rr.js": "src/replay.js" };
 
 // CSS imported from JS arrives as a minified string.
 const cssText = {

@@ -18,6 +18,8 @@ var (
 	ui string
 	//go:embed dist/pl-hm.js
 	heatmap string
+	//go:embed dist/pl-rr.js
+	replay string
 	//go:embed demo
 	demo embed.FS
 )
@@ -34,6 +36,11 @@ func UI() []byte { return []byte(ui) }
 // Heatmap returns the heatmap capture chunk (/pl-hm.js), which the snippet loads only for a
 // pageview the capture rules sample. It returns a new copy on each call.
 func Heatmap() []byte { return []byte(heatmap) }
+
+// Replay returns the session replay chunk (/pl-rr.js, rrweb's recorder), which the heatmap
+// chunk loads only for a pageview the capture rules sample for replay, with consent. It
+// returns a new copy on each call.
+func Replay() []byte { return []byte(replay) }
 
 // Demo returns the demo shop's static pages, rooted so that "index.html" is the landing page
 // and "products/jacket/index.html" is /products/jacket. Every page embeds the snippet as

@@ -15,7 +15,8 @@ func TestBundles(t *testing.T) {
 	}{
 		{"Snippet", Snippet, []string{"/v1/hit", "/v1/beacon", "pathlight:decision", "pl-ui.js", "pl-hm.js"}},
 		{"UI", UI, []string{"pathlight-prompt", "attachShadow", "role=dialog"}},
-		{"Heatmap", Heatmap, []string{"/v1/capture", "MutationObserver", "pl_hq"}},
+		{"Heatmap", Heatmap, []string{"/v1/capture", "MutationObserver", "pl_hq", "pl-rr.js"}},
+		{"Replay", Replay, []string{"/v1/replay", "pl_rq", "pl-block", "pl-unmask", "CompressionStream"}},
 	}
 	for _, tt := range tests {
 		b := tt.get()

@@ -61,7 +61,7 @@ func TestImportGraph(t *testing.T) {
 		fasthttp = "github.com/valyala/fasthttp"
 		badger   = "github.com/dgraph-io/badger/v4"
 	)
-	domain := []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/inbound", "internal/analytics", "internal/enrich", "internal/report", "internal/config"}
+	domain := []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/inbound", "internal/analytics", "internal/enrich", "internal/report", "internal/config", "internal/replay"}
 	for rel, p := range pkgs {
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, fasthttp) && rel != "internal/server" {

@@ -27,6 +27,7 @@ import (
 	"github.com/pathlight/pathlight/internal/enrich"
 	"github.com/pathlight/pathlight/internal/heatmap"
 	"github.com/pathlight/pathlight/internal/inbound"
+	"github.com/pathlight/pathlight/internal/replay"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
 	"github.com/pathlight/pathlight/internal/store/trackstore"
@@ -143,6 +144,9 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		SpendSources: analytics.NewSpendSources(cfg.Data, spendAdmit(db)),
 		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
 		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
+		Replays: replay.New(trackstore.New(db), replay.Config{
+			Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap,
+		}),
 	})
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
 	if cfg.Demo {

@@ -56,6 +56,21 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		s.explainVisitor(ctx, parts[1])
+	case parts[0] == "visitors" && len(parts) == 3 && parts[2] == "replays":
+		if !ctx.IsGet() {
+			s.methodNotAllowed(ctx, "GET")
+			return
+		}
+		s.visitorReplays(ctx, parts[1])
+	case parts[0] == "replays" && len(parts) <= 2:
+		switch {
+		case !ctx.IsGet():
+			s.methodNotAllowed(ctx, "GET")
+		case len(parts) == 1:
+			s.periodReplays(ctx)
+		default:
+			s.getReplay(ctx, parts[1])
+		}
 	case parts[0] == "events" && len(parts) == 1:
 		if !ctx.IsGet() {
 			s.methodNotAllowed(ctx, "GET")
@@ -110,6 +125,11 @@ func adminParams(method string, parts []string) ([]string, bool) {
 		return []string{"from", "to", "site", "bots", "vid"}, true
 	case parts[0] == "visitors" && len(parts) == 3 && parts[2] == "explain":
 		return []string{"site", "url", "slot", "prompt"}, true
+	case parts[0] == "replays" && len(parts) == 1:
+		return replayParams, true
+	case parts[0] == "replays" && len(parts) == 2,
+		parts[0] == "visitors" && len(parts) == 3 && parts[2] == "replays":
+		return nil, true
 	case parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach":
 		return []string{"site"}, true
 	case parts[0] == "reports" && len(parts) == 2 && parts[1] == "heatmap":
@@ -231,7 +251,26 @@ func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
 	if !s.validVID(ctx, vid) {
 		return
 	}
+	// The ids merged into the journey are read before the erase deletes their aliases: the
+	// session recordings are filed under the id they were made with.
+	ids, err := s.tracker.VisitorIDs(vid)
+	if err != nil {
+		ids = []string{vid}
+	}
+	if !slices.Contains(ids, vid) {
+		ids = append(ids, vid)
+	}
 	n, err := s.tracker.Erase(vid)
+	rec := 0
+	if s.replays != nil && (err == nil || errors.Is(err, track.ErrUnknownVisitor)) {
+		var rerr error
+		if rec, rerr = s.replays.Erase(ids...); rerr != nil && err == nil {
+			err = rerr
+		}
+		if rec > 0 && errors.Is(err, track.ErrUnknownVisitor) {
+			err = nil // the journey had expired; its recordings had not
+		}
+	}
 	if errors.Is(err, track.ErrUnknownVisitor) {
 		s.fail(ctx, fasthttp.StatusNotFound, "unknown_visitor", err.Error())
 		return
@@ -247,7 +286,7 @@ func (s *Server) deleteVisitor(ctx *fasthttp.RequestCtx, vid string) {
 		return
 	}
 	ctx.SetContentType("application/json")
-	ctx.SetBodyString(`{"deleted":` + strconv.Itoa(n) + `}`)
+	ctx.SetBodyString(`{"deleted":` + strconv.Itoa(n) + `,"replays":` + strconv.Itoa(rec) + `}`)
 }
 
 // exportWindow is the period an event export covers when it names no from: the day before

@@ -45,6 +45,7 @@ type assets struct {
 	snippet asset
 	ui      asset
 	heatmap asset // the heatmap capture chunk
+	replay  asset // the session replay chunk
 	demo    fs.FS // nil when demo mode is off
 }
 
@@ -53,6 +54,7 @@ func newAssets(demo bool) *assets {
 		snippet: newCompressedAsset(sdkjs.Snippet(), "application/javascript; charset=utf-8"),
 		ui:      newCompressedAsset(sdkjs.UI(), "application/javascript; charset=utf-8"),
 		heatmap: newCompressedAsset(sdkjs.Heatmap(), "application/javascript; charset=utf-8"),
+		replay:  newCompressedAsset(sdkjs.Replay(), "application/javascript; charset=utf-8"),
 	}
 	if demo {
 		a.demo = sdkjs.Demo()
@@ -60,7 +62,7 @@ func newAssets(demo bool) *assets {
 	return a
 }
 
-// serveScript serves /pl.js, /pl-ui.js and /pl-hm.js. They are cached for an hour and revalidated with
+// serveScript serves /pl.js, /pl-ui.js, /pl-hm.js and /pl-rr.js. They are cached for an hour and revalidated with
 // their ETag, so a new release reaches every site within the hour.
 func (s *Server) serveScript(ctx *fasthttp.RequestCtx) {
 	if !ctx.IsGet() && !ctx.IsHead() {
@@ -73,6 +75,8 @@ func (s *Server) serveScript(ctx *fasthttp.RequestCtx) {
 		a = &s.assets.ui
 	case "/pl-hm.js":
 		a = &s.assets.heatmap
+	case "/pl-rr.js":
+		a = &s.assets.replay
 	}
 	s.serveAsset(ctx, a, "public, max-age=3600")
 	ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")

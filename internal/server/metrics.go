@@ -27,6 +27,8 @@ type serverMetrics struct {
 	imports [4]*metrics.Counter
 	// clicks counts the clicks of accepted capture batches.
 	clicks *metrics.Counter
+	// replayBytes counts the stored bytes of accepted replay chunks.
+	replayBytes *metrics.Counter
 
 	mu      sync.Mutex
 	reasons map[string]*metrics.Counter
@@ -50,6 +52,7 @@ func newServerMetrics(o Options) *serverMetrics {
 	}
 	m.imports[3] = s.NewCounter(`pathlight_import_bad_lines_total`)
 	m.clicks = s.NewCounter(`pathlight_capture_clicks_total`)
+	m.replayBytes = s.NewCounter(`pathlight_replay_bytes_total`)
 	for i, r := range []string{"hit", "beacon", "decide"} {
 		m.latency[i] = s.NewPrometheusHistogramExt(`pathlight_request_duration_seconds{route="`+r+`"}`, latencyBuckets)
 	}
@@ -170,6 +173,16 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	b = event.AppendJSONString(b, s.tracker.Rules().Version())
 	b = append(b, '}')
 	ctx.SetBody(b)
+}
+
+// replayed counts a replay chunk of POST /v1/replay by result: accepted (with the bytes
+// stored), duplicate, or the reason it was refused (no_consent, session_cap, daily_cap,
+// too_large, bad_replay …).
+func (m *serverMetrics) replayed(result string, bytes int) {
+	m.counter(`pathlight_replay_chunks_total{result="` + result + `"}`).Inc()
+	if bytes > 0 {
+		m.replayBytes.Add(bytes)
+	}
 }
 
 // captured counts a capture batch of POST /v1/capture by result: accepted, duplicate, or

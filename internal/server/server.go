@@ -27,6 +27,7 @@ import (
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/heatmap"
 	"github.com/pathlight/pathlight/internal/inbound"
+	"github.com/pathlight/pathlight/internal/replay"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -86,6 +87,9 @@ type Options struct {
 	// Heatmaps keeps the capture batches of POST /v1/capture and answers the heatmap
 	// report; nil leaves both unanswered (404).
 	Heatmaps *heatmap.Recorder
+	// Replays keeps the session recordings of POST /v1/replay and answers the replay routes;
+	// nil leaves them unanswered (404).
+	Replays *replay.Recordings
 }
 
 // Server serves Pathlight over HTTP.
@@ -94,6 +98,7 @@ type Server struct {
 	tracker   *track.Tracker
 	reports   *analytics.Service
 	heatmaps  *heatmap.Recorder
+	replays   *replay.Recordings
 	deliverer *deliver.Deliverer
 	keys      *inbound.Keys
 	ingest    *inbound.Ingester
@@ -131,6 +136,7 @@ func New(o Options) *Server {
 		tracker:   o.Tracker,
 		reports:   o.Analytics,
 		heatmaps:  o.Heatmaps,
+		replays:   o.Replays,
 		deliverer: o.Deliverer,
 		keys:      o.Keys,
 		ingest:    o.Ingest,
@@ -235,7 +241,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		s.public(ctx, routeDecide)
 	case "/v1/capture":
 		s.capture(ctx)
-	case "/pl.js", "/pl-ui.js", "/pl-hm.js":
+	case "/v1/replay":
+		s.replayIngest(ctx)
+	case "/pl.js", "/pl-ui.js", "/pl-hm.js", "/pl-rr.js":
 		s.serveScript(ctx)
 	case "/healthz":
 		s.handleHealth(ctx)
@@ -260,10 +268,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 const importBodyLimit = 64 << 20
 
 // bodyLimit raises the body limit for an authorised import once its headers are read, before
-// any of the body is, whatever its query string; every other request keeps the configured
-// limit.
+// any of the body is, whatever its query string, and for a replay chunk (replay.MaxBody: a
+// page's full snapshot, compressed); every other request keeps the configured limit.
 func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	path, _, _ := bytes.Cut(h.RequestURI(), []byte("?"))
+	if string(path) == "/v1/replay" && s.replays != nil && replay.MaxBody > s.cfg.BodyLimit {
+		return fasthttp.RequestConfig{MaxRequestBodySize: replay.MaxBody}
+	}
 	if string(path) == "/api/v1/import" && string(h.Method()) == fasthttp.MethodPost {
 		if s.bearerOK(h.Peek("Authorization")) {
 			return fasthttp.RequestConfig{MaxRequestBodySize: importBodyLimit}

@@ -22,6 +22,7 @@ import (
 	"github.com/pathlight/pathlight/internal/enrich"
 	"github.com/pathlight/pathlight/internal/enrich/geotest"
 	"github.com/pathlight/pathlight/internal/heatmap"
+	"github.com/pathlight/pathlight/internal/replay"
 	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
@@ -98,7 +99,8 @@ func startWrapped(t testing.TB, clock func() time.Time, logs io.Writer, wrap fun
 		log = slog.New(slog.NewJSONHandler(logs, nil))
 	}
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Logger: log,
-		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention)})
+		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
+		Replays:  replay.New(trackstore.New(db), replay.Config{Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap})})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -191,6 +191,16 @@ func TestIdentifyMergesAnonymousIntoKnownUser(t *testing.T) {
 	if st2, err := tr.Visitor(anon); err != nil || st2.VID != r1.VID {
 		t.Fatalf("Visitor(old id) = %v, %v; want the user's journey", st2, err)
 	}
+	// Either id names both: the user's id first, then the merged one.
+	for _, asked := range []string{r1.VID, anon} {
+		ids, err := tr.VisitorIDs(asked)
+		if err != nil || len(ids) != 2 || ids[0] != r1.VID || ids[1] != anon {
+			t.Errorf("VisitorIDs(%s) = %v, %v; want [%s %s]", asked, ids, err, r1.VID, anon)
+		}
+	}
+	if ids, err := tr.VisitorIDs(r1.VID[:10]); err == nil {
+		t.Errorf("VisitorIDs of a malformed id = %v; want an error", ids)
+	}
 }
 
 func TestNeverMergeTwoKnownUsers(t *testing.T) {

@@ -17,6 +17,8 @@ const PAGE_BUDGET = 3 * KB;
 const TOTAL_BUDGET = 5 * KB;
 // The heatmap capture chunk, loaded only on sampled pageviews.
 const HEATMAP_BUDGET = 2 * KB;
+// The replay chunk (rrweb's recorder), loaded only on pageviews sampled for replay.
+const REPLAY_BUDGET = 24 * KB;
 
 const built = bundles();
 
@@ -40,9 +42,12 @@ test("size budget", async (t) => {
   const page = gz(fresh["pl.js"]);
   const ui = gz(fresh["pl-ui.js"]);
   const hm = gz(fresh["pl-hm.js"]);
+  const rr = gz(fresh["pl-rr.js"]);
   t.diagnostic(`size: pl.js ${page} B gzipped (${fresh["pl.js"].length} B raw), pl-ui.js ${ui} B gzipped (${fresh["pl-ui.js"].length} B raw), total ${page + ui} B gzipped`);
   t.diagnostic(`size: pl-hm.js ${hm} B gzipped (${fresh["pl-hm.js"].length} B raw)`);
-  t.diagnostic(`budget: pl.js ${PAGE_BUDGET} B, total ${TOTAL_BUDGET} B, pl-hm.js ${HEATMAP_BUDGET} B`);
+  t.diagnostic(`size: pl-rr.js ${rr} B gzipped (${fresh["pl-rr.js"].length} B raw)`);
+  t.diagnostic(`budget: pl.js ${PAGE_BUDGET} B, total ${TOTAL_BUDGET} B, pl-hm.js ${HEATMAP_BUDGET} B, pl-rr.js ${REPLAY_BUDGET} B`);
+  assert.ok(rr <= REPLAY_BUDGET, `pl-rr.js is ${rr} B gzipped; the budget is ${REPLAY_BUDGET} B`);
   assert.ok(hm <= HEATMAP_BUDGET, `pl-hm.js is ${hm} B gzipped; the budget is ${HEATMAP_BUDGET} B`);
   assert.ok(page <= PAGE_BUDGET, `pl.js is ${page} B gzipped; the budget is ${PAGE_BUDGET} B`);
   assert.ok(page + ui <= TOTAL_BUDGET, `pl.js + pl-ui.js are ${page + ui} B gzipped; the budget is ${TOTAL_BUDGET} B`);

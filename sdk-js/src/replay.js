@@ -1,0 +1,225 @@
+// Pathlight session replay (pl-rr.js): loaded by the heatmap chunk (pl-hm.js) only for a
+// pageview the server's capture rules sampled for replay (decisions.capture.replay), and only
+// with consent. It records the page with rrweb's recorder and sends what it recorded to
+// POST /v1/replay every few seconds and at page hide.
+//
+// Privacy by default, whatever the page does:
+// - every input's value is masked (each character becomes "*"), and a password field is
+//   never recorded at all: it is blocked like a pl-block element, and its value, should a
+//   script make one a password field later, is recorded as nothing;
+// - every text on the page is masked unless the element (or an ancestor) has the class
+//   pl-unmask or the attribute data-pl-unmask;
+// - an element with the class pl-block or the attribute data-pl-block is left out whole
+//   (the recording shows an empty box of its size);
+// - nothing is recorded or sent without consent or with Global Privacy Control, and a
+//   withdrawal of consent (pathlight('consent', 'denied')) stops the recording and drops
+//   what was not sent.
+//
+// A recorded session is the run of the tab's sampled pageviews: its id is kept in the tab's
+// sessionStorage until 30 minutes pass without a chunk, and its chunks are numbered. A view
+// the rules do not sample (an SPA route outside the rule's pages) is not recorded: the
+// recording pauses, and takes a full snapshot when a sampled view comes back.
+//
+// Batches go through a queue of their own with the snippet's retry rules (queue.js): one
+// request at a time, compressed with the browser's CompressionStream (gzip; the server knows
+// it by its magic bytes, since a page cannot set Content-Encoding without a CORS preflight);
+// a failure (network, 5xx, 429) waits for the backoff and keeps the batch, other refusals
+// drop it; at page hide, sendBeacon sends what is queued as JSON (a beacon cannot wait for
+// compression), and what a beacon cannot take (over 64 KiB) waits in localStorage for the next
+// sampled page.
+
+import { record } from "@rrweb/record";
+import { remove, backoff, MAX_AGE } from "./queue.js";
+import { pageUrl } from "./url.js";
+import { uuid } from "./payload.js";
+
+const w = window;
+const d = document;
+const Q = "pl_rq"; // localStorage: replay batches not yet acknowledged
+const S = "pl_rs"; // sessionStorage: the tab's recorded session {id, seq, at}
+const GRANTED = "granted";
+const IDLE = 18e5; // a session ends after 30 minutes without a chunk
+const EVERY = 5e3; // a batch every 5 seconds
+const MAX_BATCHES = 20; // queued batches kept at most, oldest dropped first
+const MAX_QUEUED = 2e6; // and at most this many bytes of them (localStorage holds about 5 MB)
+
+/** rrweb's recording options: Pathlight's privacy defaults. */
+export const UNMASK = ".pl-unmask,[data-pl-unmask]";
+export const options = {
+  maskAllInputs: true,
+  maskTextSelector: "*",
+  maskTextFn: (text, el) => (el?.closest?.(UNMASK) ? text : text.replace(/\S/g, "*")),
+  maskInputFn: (text, el) => (el?.type == "password" ? "" : "*".repeat(text.length)),
+  blockClass: "pl-block",
+  blockSelector: "[data-pl-block],input[type=password]",
+  slimDOMOptions: "all",
+  sampling: { mousemove: 100, scroll: 150, media: 800, input: "last" },
+  inlineImages: false,
+  recordCanvas: false,
+  collectFonts: false,
+};
+
+const me = [...d.scripts].find((s) => s.dataset.site && s.src) || {};
+const cfg = me.dataset || {};
+const origin = me.src && new URL(cfg.api || me.src).origin;
+let denied = 0; // pathlight('consent', 'denied') since the chunk loaded
+let events = []; // recorded, not yet in a batch
+let paused = 0; // the current view is not sampled
+let stop; // ends the recording
+let halted = 0; // consent is gone: nothing more is recorded on this page
+let busy = 0;
+let pause = 0;
+let tries = 0;
+
+const now = () => Date.now();
+const consent = () => {
+  let grant;
+  try {
+    grant = localStorage.pl_c;
+  } catch (e) {}
+  return navigator.globalPrivacyControl || denied ? "denied" : grant ? GRANTED : cfg.consent == "required" ? 0 : "";
+};
+const ok = () => consent() === "" || consent() == GRANTED;
+// sampled reads the decision pl.js last answered, on its own function (pl-hm.js keeps it as o).
+const sampled = () => {
+  const p = w.pathlight;
+  return !!(p?.o || p)?.c?.replay;
+};
+const storage = (v) => {
+  try {
+    return v === undefined ? JSON.parse(localStorage[Q] || "[]") : v.length ? (localStorage[Q] = JSON.stringify(v)) : delete localStorage[Q];
+  } catch (e) {
+    return [];
+  }
+};
+
+/**
+ * Returns the queue to keep after adding batch b at time now: without batches older than a
+ * day, at most MAX_BATCHES of them and MAX_QUEUED bytes of JSON, oldest dropped first.
+ */
+export function keep(queue, b, now) {
+  let size = 0;
+  return queue
+    .concat(b)
+    .filter((x) => x && now - x.ts < MAX_AGE)
+    .slice(-MAX_BATCHES)
+    .reverse()
+    .filter((x) => (size += JSON.stringify(x).length) <= MAX_QUEUED)
+    .reverse();
+}
+
+/** Returns the session to number the next chunk with: the stored one, or a new one after IDLE. */
+export function session(stored, now, mint) {
+  return stored && stored.id && now - stored.at < IDLE ? stored : { id: mint(), seq: 0 };
+}
+
+function nextChunk() {
+  let s;
+  try {
+    s = JSON.parse(sessionStorage[S] || "null");
+  } catch (e) {}
+  s = session(s, now(), uuid);
+  const seq = s.seq++;
+  s.at = now();
+  try {
+    sessionStorage[S] = JSON.stringify(s);
+  } catch (e) {}
+  return [s.id, seq];
+}
+
+// batch queues what was recorded as one batch.
+function batch(hide) {
+  if (!ok()) return halt();
+  if (events.length) {
+    const [session, seq] = nextChunk();
+    const b = { id: uuid(), ts: now(), site: cfg.site, session, page: pageUrl(location.href), seq, events };
+    events = [];
+    if (consent()) b.consent = consent();
+    try {
+      if (localStorage.pl_vid) b.vid = localStorage.pl_vid; // pl.js's copy, as with a hit
+    } catch (e) {}
+    storage(keep(storage(), b, now()));
+  }
+  flush(hide);
+}
+
+const strip = ({ id, ts, ...b }) => JSON.stringify(b);
+
+// gzip compresses text with the browser's CompressionStream; the text itself where there is
+// none (the server takes both).
+const gzip = (text) =>
+  w.CompressionStream ? new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).blob() : Promise.resolve(text);
+
+// flush sends the queued batches one at a time; at page hide by beacon.
+function flush(hide) {
+  const q = storage();
+  if (!ok()) return halt();
+  const url = origin + "/v1/replay";
+  if (hide) return q.forEach((b) => navigator.sendBeacon(url, strip(b)) && storage(remove(storage(), [b])));
+  if (busy || pause || !q.length) return;
+  busy = 1;
+  const b = q[0];
+  gzip(strip(b))
+    .then((body) => fetch(url, { method: "POST", body: new Blob([body], { type: "text/plain" }), credentials: "include" }))
+    .then((r) => {
+      if (r.status > 499 || r.status == 429) throw r;
+      storage(remove(storage(), [b]));
+      tries = 0;
+    })
+    .catch(() => {
+      pause = 1;
+      setTimeout(() => ((pause = 0), flush()), backoff(tries++));
+    })
+    .finally(() => {
+      busy = 0;
+      if (!pause) flush();
+    });
+}
+
+// halt ends the recording for good and drops what was not sent: consent is gone.
+function halt() {
+  halted = 1;
+  stop?.();
+  events = [];
+  storage([]);
+}
+
+function emit(e) {
+  if (halted) return;
+  if (!ok()) return halt();
+  if (!sampled()) return (paused = 1);
+  if (paused) {
+    // A sampled view again: the events of the unsampled one were not kept, so the player
+    // needs the page whole once more.
+    paused = 0;
+    setTimeout(() => record.takeFullSnapshot(true));
+  }
+  events.push(e);
+}
+
+function start() {
+  if (!origin || !ok()) return;
+  stop = record({ emit, ...options });
+  const on = (t, type, f) => t.addEventListener(type, f, true);
+  setInterval(() => batch(), EVERY);
+  on(d, "visibilitychange", () => d.visibilityState == "hidden" && batch(1));
+  on(w, "pagehide", () => batch(1));
+  on(w, "online", () => flush());
+  flush();
+}
+
+const api = w.pathlight;
+if (api && !api.rr) {
+  w.pathlight = Object.assign(
+    function (cmd, a) {
+      if (cmd == "consent") {
+        denied = a != GRANTED;
+        if (denied) halt();
+      }
+      return api.apply(this, arguments);
+    },
+    api,
+    { rr: 1, o: api.o || api },
+  );
+  start();
+}
