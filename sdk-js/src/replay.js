@@ -48,7 +48,7 @@ export const UNMASK = ".pl-unmask,[data-pl-unmask]";
 export const options = {
   maskAllInputs: true,
   maskTextSelector: "*",
-  maskTextFn: (text, el) => (el?.closest?.(UNMASK) ? text : text.replace(/\S/g, "*")),
+  maskTextFn: (text, el) => (el?.closest?.(UNMASK) ? text : stars(text)),
   maskInputFn: (text, el) => (el?.type == "password" ? "" : "*".repeat(text.length)),
   blockClass: "pl-block",
   blockSelector: "[data-pl-block],input[type=password]",
@@ -58,6 +58,43 @@ export const options = {
   recordCanvas: false,
   collectFonts: false,
 };
+
+// Attributes that show or speak text (a tooltip, an image's alternative, a placeholder, a
+// button's label, what a screen reader says) are masked like text; inline event handlers
+// (code, which may hold text too) are dropped. rrweb records attributes as they are.
+const TEXTY = /^(title|alt|placeholder|label|value|content|summary|aria-(label|description|valuetext|placeholder|roledescription))$/i;
+const stars = (t) => t.replace(/\S/g, "*");
+const optedIn = (a) => /(^|\s)pl-unmask(\s|$)/.test(a.class || "") || "data-pl-unmask" in a;
+
+/** Masks the text-bearing attributes of a in place, and drops its event handlers. */
+export function maskAttributes(a, unmasked) {
+  for (const k in a) {
+    if (/^on/i.test(k)) delete a[k];
+    else if (!unmasked && TEXTY.test(k) && typeof a[k] == "string") a[k] = stars(a[k]);
+  }
+}
+
+/** Masks the attributes of a serialized node tree (rrweb's snapshot), under an unmasked ancestor or not. */
+export function maskTree(n, unmasked) {
+  if (!n) return;
+  if (n.attributes) {
+    unmasked = unmasked || optedIn(n.attributes);
+    maskAttributes(n.attributes, unmasked);
+  }
+  n.childNodes?.forEach((c) => maskTree(c, unmasked));
+}
+
+const unmaskedNode = (id) => !!record.mirror.getNode(id)?.closest?.(UNMASK);
+
+// scrub masks the attributes of a full snapshot (type 2) or a DOM mutation (type 3, source 0).
+function scrub(e) {
+  if (e.type == 2) maskTree(e.data.node);
+  if (e.type == 3 && e.data.source == 0) {
+    e.data.adds?.forEach((x) => maskTree(x.node, unmaskedNode(x.parentId)));
+    e.data.attributes?.forEach((x) => maskAttributes(x.attributes, unmaskedNode(x.id)));
+  }
+  return e;
+}
 
 const me = [...d.scripts].find((s) => s.dataset.site && s.src) || {};
 const cfg = me.dataset || {};
@@ -194,7 +231,7 @@ function emit(e) {
     paused = 0;
     setTimeout(() => record.takeFullSnapshot(true));
   }
-  events.push(e);
+  events.push(scrub(e));
 }
 
 function start() {

@@ -154,7 +154,7 @@ export async function setup(opts = {}) {
   const crossBase = pagesSrv.origin.replace("127.0.0.1", "localhost");
   const srv = await startServer(bin, dir, opts.crossSite ? `${pagesSrv.origin},${crossBase}` : pagesSrv.origin, apiPort);
   // The server must serve the snippet under test: the committed bundles.
-  for (const name of ["pl.js", "pl-ui.js", "pl-hm.js"]) {
+  for (const name of ["pl.js", "pl-ui.js", "pl-hm.js", "pl-rr.js"]) {
     const served = await (await fetch(`${srv.api}/${name}`)).text();
     if (served !== (await readFile(path.join(sdk, "dist", name), "utf8"))) {
       srv.proc.kill("SIGKILL");
