@@ -38,6 +38,9 @@ type Batch struct {
 	Page    string            `json:"page"`
 	Seq     *int64            `json:"seq"`
 	Events  []json.RawMessage `json:"events"`
+	// Snapshot says that the chunk's full snapshot is to be kept as the page's latest, for
+	// the heatmap view (the snippet says so at most once per page per day).
+	Snapshot bool `json:"snapshot"`
 	// First and Last are the earliest and latest event timestamps (Unix ms), set by Parse.
 	First, Last int64 `json:"-"`
 	// Stored is what is kept of the chunk: the body gzip-compressed (as sent, when it was).

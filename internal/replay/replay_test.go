@@ -324,3 +324,48 @@ func TestParse(t *testing.T) {
 		t.Errorf("a gzip body over MaxRaw decompressed (%d B sent): %v; want ErrTooLarge", len(bomb), err)
 	}
 }
+
+// snapChunk is a chunk that starts a page: a meta event of viewport width w, then a full
+// snapshot whose text is label; with snapshot set, it asks to be the page's snapshot.
+func snapChunk(session string, seq int64, w int, label string, snapshot bool) []byte {
+	return fmt.Appendf(nil, `{"site":"demo","session":%q,"page":"https://shop.example/pricing?x=1","seq":%d,"snapshot":%v,"events":[`+
+		`{"type":4,"timestamp":%d,"data":{"href":"https://shop.example/pricing","width":%d,"height":800}},`+
+		`{"type":2,"timestamp":%d,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":3,"id":2,"textContent":%q}]},"initialOffset":{"top":0,"left":0}}}]}`,
+		session, seq, snapshot, base.UnixMilli(), w, base.UnixMilli(), label)
+}
+
+func TestPageSnapshots(t *testing.T) {
+	r, _ := openRecordings(t, Config{Retention: time.Hour, SessionCap: 1 << 20, DailyCap: 1 << 30})
+	if _, found, err := r.Snapshot("demo", "/pricing", "desktop"); found || err != nil {
+		t.Fatalf("snapshot before any: %v %v; want none", found, err)
+	}
+	record(t, r, "v1", snapChunk("session-snap1", 0, 1280, "first", true))
+	record(t, r, "v1", snapChunk("session-snap1", 1, 1280, "not asked for", false))
+	record(t, r, "v2", snapChunk("session-snap2", 0, 390, "phone", true))
+	ev, found, err := r.Snapshot("demo", "/pricing", "desktop")
+	if err != nil || !found || !bytes.Contains(ev, []byte(`"first"`)) || !bytes.HasPrefix(ev, []byte(`{"type":2`)) {
+		t.Fatalf("desktop snapshot %s %v %v; want the first chunk's full snapshot event", ev, found, err)
+	}
+	record(t, r, "v3", snapChunk("session-snap3", 0, 1440, "latest", true))
+	if ev, _, _ := r.Snapshot("demo", "/pricing", "desktop"); !bytes.Contains(ev, []byte(`"latest"`)) {
+		t.Errorf("desktop snapshot %s; want the latest", ev)
+	}
+	if ev, _, _ := r.Snapshot("demo", "/pricing", "phone"); !bytes.Contains(ev, []byte(`"phone"`)) {
+		t.Errorf("phone snapshot %s; want the 390 px one", ev)
+	}
+	if _, found, _ := r.Snapshot("demo", "/pricing", "tablet"); found {
+		t.Error("a tablet snapshot where none was sent")
+	}
+	if _, _, err := r.Snapshot("demo", "/pricing", "watch"); err == nil {
+		t.Error("band watch: want an error")
+	}
+	// A chunk that asks for a snapshot without holding one is refused, whole.
+	noSnap := []byte(`{"site":"demo","session":"session-snap4","page":"https://shop.example/","seq":0,"snapshot":true,"events":[{"type":3,"timestamp":1,"data":{}}]}`)
+	var bi *BadInput
+	if _, err := r.Record("demo", "v4", mustParse(t, noSnap), base); !errors.As(err, &bi) {
+		t.Errorf("snapshot without a full snapshot: %v; want a BadInput", err)
+	}
+	if _, found, _ := r.Session("session-snap4"); found {
+		t.Error("the refused chunk was stored")
+	}
+}

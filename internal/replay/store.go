@@ -134,6 +134,14 @@ func (r *Recordings) Record(site, vid string, b *Batch, at time.Time) (Result, e
 	if sess.VID != "" {
 		ops = append(ops, track.Op{Key: visitorKey(sess.VID, sess.ID), Value: []byte{}, TTL: ttl})
 	}
+	if b.Snapshot {
+		op, err := snapshotOp(site, path, b)
+		if err != nil {
+			return 0, err
+		}
+		op.TTL = ttl
+		ops = append(ops, op)
+	}
 	return Stored, r.st.Write(ops)
 }
 

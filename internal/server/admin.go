@@ -93,6 +93,12 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx) {
 		s.reloadRules(ctx)
 	case parts[0] == "spend" && len(parts) == 2:
 		s.spend(ctx, parts[1])
+	case parts[0] == "reports" && len(parts) == 3 && parts[1] == "heatmap" && parts[2] == "snapshot":
+		if !ctx.IsGet() {
+			s.methodNotAllowed(ctx, "GET")
+			return
+		}
+		s.heatmapSnapshot(ctx)
 	case parts[0] == "reports" || parts[0] == "import" || parts[0] == "live" || (parts[0] == "rules" && len(parts) == 2 && parts[1] == "reach"):
 		s.analytics(ctx, parts)
 	default:
@@ -134,6 +140,8 @@ func adminParams(method string, parts []string) ([]string, bool) {
 		return []string{"site"}, true
 	case parts[0] == "reports" && len(parts) == 2 && parts[1] == "heatmap":
 		return heatmap.Params, true
+	case parts[0] == "reports" && len(parts) == 3 && parts[1] == "heatmap" && parts[2] == "snapshot":
+		return []string{"site", "page", "band"}, true
 	case parts[0] == "reports" && len(parts) == 2:
 		takes := analytics.ReportParams(parts[1])
 		return takes, takes != nil

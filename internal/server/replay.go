@@ -467,3 +467,45 @@ func (s *Server) replayStorage(ctx *fasthttp.RequestCtx, err error) {
 	s.log.Error("replays", "err", err)
 	s.fail(ctx, fasthttp.StatusServiceUnavailable, "storage", "the recordings could not be read; retry later")
 }
+
+// heatmapSnapshot answers GET /api/v1/reports/heatmap/snapshot?site=&page=&band=: the latest
+// DOM snapshot of the page in the band (an rrweb full-snapshot event, from a recording of
+// the page), or 404 not_found when none was recorded within the replay retention (the
+// Heatmaps view then shows the live page).
+func (s *Server) heatmapSnapshot(ctx *fasthttp.RequestCtx) {
+	if !s.replaysOn(ctx) {
+		return
+	}
+	args := ctx.QueryArgs()
+	site, page, band := string(args.Peek("site")), string(args.Peek("page")), string(args.Peek("band"))
+	if site == "" && len(s.sites) == 1 {
+		for id := range s.sites {
+			site = id
+		}
+	}
+	switch {
+	case site == "":
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "site: required (this server has several sites)")
+		return
+	case !s.knownSite(ctx, site):
+		return
+	case page == "":
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "page: required, the page's path (such as /pricing)")
+		return
+	}
+	if band == "" {
+		band = "desktop"
+	}
+	ev, found, err := s.replays.Snapshot(site, page, band)
+	if err != nil {
+		s.replayStorage(ctx, err)
+		return
+	}
+	if !found {
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no snapshot of "+quote(page)+" ("+band+") was recorded within --replay-retention; pages are snapshotted from session recordings")
+		return
+	}
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetBody(ev)
+}

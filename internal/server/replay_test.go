@@ -288,3 +288,34 @@ func TestReplayScript(t *testing.T) {
 		t.Errorf("/pl-rr.js revalidated: %d; want 304", again.status)
 	}
 }
+
+func TestHeatmapSnapshotRoute(t *testing.T) {
+	ts := start(t)
+	origin := []string{"Origin", "https://shop.example"}
+	path := "/api/v1/reports/heatmap/snapshot?site=shop&page=/pricing&band=desktop"
+	if r := ts.admin(t, path); r.status != 404 || !strings.Contains(r.body, "not_found") {
+		t.Errorf("before any recording: %d %s; want 404 not_found", r.status, r.body)
+	}
+	chunk := strings.Replace(replayChunk("", "session-snapshot", 0, time.Now().UnixMilli(), "https://shop.example/pricing", false), `"seq":0`, `"seq":0,"snapshot":true`, 1)
+	if r := ts.do(t, "POST", "/v1/replay", gzipped(chunk), origin...); r.status != 204 {
+		t.Fatalf("chunk with a snapshot: %d %s", r.status, r.body)
+	}
+	r := ts.admin(t, path)
+	if r.status != 200 || !strings.HasPrefix(r.body, `{"type":2,`) || !strings.Contains(r.header.Get("Content-Type"), "application/json") {
+		t.Fatalf("snapshot: %d %s; want the full-snapshot event", r.status, r.body)
+	}
+	// The meta event says 1280 px: a desktop snapshot, no phone one.
+	if r := ts.admin(t, "/api/v1/reports/heatmap/snapshot?site=shop&page=/pricing&band=phone"); r.status != 404 {
+		t.Errorf("phone snapshot: %d %s; want 404", r.status, r.body)
+	}
+	for q, want := range map[string]string{
+		"site=shop&page=/pricing&band=watch": "band",
+		"site=shop&band=desktop":             "page",
+		"site=shop&page=pricing":             "page",
+		"site=shop&page=/pricing&x=1":        "x",
+	} {
+		if r := ts.admin(t, "/api/v1/reports/heatmap/snapshot?"+q); r.status != 400 || !strings.Contains(r.body, want) {
+			t.Errorf("%s: %d %s; want 400 about %s", q, r.status, r.body, want)
+		}
+	}
+}

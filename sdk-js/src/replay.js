@@ -15,6 +15,10 @@
 //   withdrawal of consent (pathlight('consent', 'denied')) stops the recording and drops
 //   what was not sent.
 //
+// The first full snapshot of a page each day also goes to the server as the page's latest
+// snapshot ("snapshot": true on its chunk), which the dashboard's Heatmaps view draws the
+// click map over.
+//
 // A recorded session is the run of the tab's sampled pageviews: its id is kept in the tab's
 // sessionStorage until 30 minutes pass without a chunk, and its chunks are numbered. A view
 // the rules do not sample (an SPA route outside the rule's pages) is not recorded: the
@@ -37,6 +41,7 @@ const w = window;
 const d = document;
 const Q = "pl_rq"; // localStorage: replay batches not yet acknowledged
 const S = "pl_rs"; // sessionStorage: the tab's recorded session {id, seq, at}
+const SN = "pl_sn"; // localStorage: {path: UTC day} of the pages whose snapshot went today
 const GRANTED = "granted";
 const IDLE = 18e5; // a session ends after 30 minutes without a chunk
 const EVERY = 5e3; // a batch every 5 seconds
@@ -104,6 +109,7 @@ let events = []; // recorded, not yet in a batch
 let paused = 0; // the current view is not sampled
 let stop; // ends the recording
 let halted = 0; // consent is gone: nothing more is recorded on this page
+let snap = 0; // the next batch holds a full snapshot to keep as the page's (for the heatmaps)
 let busy = 0;
 let pause = 0;
 let tries = 0;
@@ -145,6 +151,26 @@ export function keep(queue, b, now) {
     .reverse();
 }
 
+/**
+ * Returns the map of snapshotted pages to keep after the snapshot of path on day: today's
+ * entries only, so that it never grows past the pages of one day.
+ */
+export function snapped(map, path, day) {
+  const out = {};
+  for (const k in map) if (map[k] == day) out[k] = day;
+  out[path] = day;
+  return out;
+}
+
+const day = () => Math.floor(now() / 864e5);
+const snaps = () => {
+  try {
+    return JSON.parse(localStorage[SN] || "{}");
+  } catch (e) {
+    return { [location.pathname]: day() }; // no storage: no snapshot, rather than one per view
+  }
+};
+
 /** Returns the session to number the next chunk with: the stored one, or a new one after IDLE. */
 export function session(stored, now, mint) {
   return stored && stored.id && now - stored.at < IDLE ? stored : { id: mint(), seq: 0 };
@@ -171,6 +197,14 @@ function batch(hide) {
     const [session, seq] = nextChunk();
     const b = { id: uuid(), ts: now(), site: cfg.site, session, page: pageUrl(location.href), seq, events };
     events = [];
+    if (snap) {
+      // The page's snapshot for the heatmap view, at most once per page per day.
+      b.snapshot = true;
+      snap = 0;
+      try {
+        localStorage[SN] = JSON.stringify(snapped(snaps(), location.pathname, day()));
+      } catch (e) {}
+    }
     if (consent()) b.consent = consent();
     try {
       if (localStorage.pl_vid) b.vid = localStorage.pl_vid; // pl.js's copy, as with a hit
@@ -231,6 +265,7 @@ function emit(e) {
     paused = 0;
     setTimeout(() => record.takeFullSnapshot(true));
   }
+  if (e.type == 2 && snaps()[location.pathname] != day()) snap = 1;
   events.push(scrub(e));
 }
 

@@ -116,6 +116,13 @@ test("a sampled pageview records the session: chunks stored in order, typed text
   assert.ok(all.includes("Free shipping on every order"), "the pl-unmask text is missing");
   assert.ok(all.includes("Opted in by an ancestor"), "the text under data-pl-unmask is missing");
   assert.ok(all.includes("******* ***** ***** **********"), "the greeting is not masked character by character");
+  // The page's first full snapshot of the day is its snapshot for the heatmap view, masked.
+  assert.equal(got.chunks.filter((c) => c.snapshot).length, 1, "one chunk carries the page's snapshot");
+  const sr = await fetch(`${env.api}/api/v1/reports/heatmap/snapshot?site=test&page=/t/replay.html&band=desktop`, { headers: { Authorization: "Bearer " + TOKEN } });
+  assert.equal(sr.status, 200);
+  const snap = await sr.text();
+  assert.ok(snap.startsWith('{"type":2,') && snap.includes("Free shipping on every order"), `snapshot ${snap.slice(0, 200)}`);
+  for (const s of SECRETS) assert.ok(!snap.includes(s), `the snapshot holds ${JSON.stringify(s)}`);
   // The journey's pageview is on the timeline.
   assert.ok(rp.journey.some((m) => m.type == "pageview"), `journey ${JSON.stringify(rp.journey)}`);
 });

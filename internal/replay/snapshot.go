@@ -1,0 +1,93 @@
+package replay
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/pathlight/pathlight/internal/heatmap"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// kindSnapshot keys a page's latest DOM snapshot, for the heatmap view:
+// g site 0 band(1) path → the rrweb full-snapshot event, gzip.
+const kindSnapshot = 'g'
+
+func snapshotKey(site string, band int, path string) []byte {
+	k := make([]byte, 0, len(site)+len(path)+3)
+	k = append(append(append(k, kindSnapshot), site...), 0, byte(band))
+	return append(k, path...)
+}
+
+// snapshotOf returns the first full snapshot (type 2) among evs and the viewport width of the
+// meta event (type 4) before it; false when there is none.
+func snapshotOf(evs []json.RawMessage) (json.RawMessage, float64, bool) {
+	width := 0.0
+	for _, raw := range evs {
+		var e struct {
+			Type int `json:"type"`
+			Data struct {
+				Width float64         `json:"width"`
+				Node  json.RawMessage `json:"node"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(raw, &e) != nil {
+			continue
+		}
+		switch {
+		case e.Type == 4:
+			width = e.Data.Width
+		case e.Type == 2 && len(e.Data.Node) > 0:
+			return raw, width, true
+		}
+	}
+	return nil, 0, false
+}
+
+// snapshotOp returns the write of b's full snapshot as the page's latest, for a chunk that
+// says it carries one ("snapshot": true); the band is the meta event's viewport width's.
+func snapshotOp(site, path string, b *Batch) (track.Op, error) {
+	ev, width, ok := snapshotOf(b.Events)
+	if !ok {
+		return track.Op{}, bad(`"snapshot" is true but the chunk has no full snapshot (an event of type 2 with data.node)`)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(ev)
+	_ = zw.Close()
+	band := slices.Index(heatmap.Bands, heatmap.BandOf(width))
+	return track.Op{Key: snapshotKey(site, band, path), Value: buf.Bytes()}, nil
+}
+
+// Snapshot returns the latest DOM snapshot of a page (its path, as the heatmap report names
+// pages) in a viewport band (phone, tablet or desktop): an rrweb full-snapshot event. False
+// when none was sent within the replay retention.
+func (r *Recordings) Snapshot(site, path, band string) (json.RawMessage, bool, error) {
+	bi := slices.Index(heatmap.Bands, band)
+	if bi < 0 {
+		return nil, false, bad("band %q is not a band; use phone, tablet or desktop", band)
+	}
+	if path == "" || path[0] != '/' {
+		return nil, false, bad("page %q is not a page path; give the path, starting with /", path)
+	}
+	v, err := r.st.Get(snapshotKey(site, bi, path), nil)
+	if errors.Is(err, track.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(v))
+	if err != nil {
+		return nil, false, fmt.Errorf("snapshot of %s: %w", path, err)
+	}
+	ev, err := io.ReadAll(io.LimitReader(zr, MaxRaw))
+	if err != nil {
+		return nil, false, fmt.Errorf("snapshot of %s: %w", path, err)
+	}
+	return ev, true, nil
+}
