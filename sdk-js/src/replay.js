@@ -33,7 +33,8 @@
 // sampled page.
 
 import { record } from "@rrweb/record";
-import { remove, backoff, MAX_AGE } from "./queue.js";
+import { remove, backoff } from "./queue.js";
+import { keep, session, snapped, maskAttributes, maskTree, stars } from "./replayparts.js";
 import { pageUrl } from "./url.js";
 import { uuid } from "./payload.js";
 
@@ -43,10 +44,7 @@ const Q = "pl_rq"; // localStorage: replay batches not yet acknowledged
 const S = "pl_rs"; // sessionStorage: the tab's recorded session {id, seq, at}
 const SN = "pl_sn"; // localStorage: {path: UTC day} of the pages whose snapshot went today
 const GRANTED = "granted";
-const IDLE = 18e5; // a session ends after 30 minutes without a chunk
 const EVERY = 5e3; // a batch every 5 seconds
-const MAX_BATCHES = 20; // queued batches kept at most, oldest dropped first
-const MAX_QUEUED = 2e6; // and at most this many bytes of them (localStorage holds about 5 MB)
 
 /** rrweb's recording options: Pathlight's privacy defaults. */
 export const UNMASK = ".pl-unmask,[data-pl-unmask]";
@@ -64,30 +62,6 @@ export const options = {
   collectFonts: false,
 };
 
-// Attributes that show or speak text (a tooltip, an image's alternative, a placeholder, a
-// button's label, what a screen reader says) are masked like text; inline event handlers
-// (code, which may hold text too) are dropped. rrweb records attributes as they are.
-const TEXTY = /^(title|alt|placeholder|label|value|content|summary|aria-(label|description|valuetext|placeholder|roledescription))$/i;
-const stars = (t) => t.replace(/\S/g, "*");
-const optedIn = (a) => /(^|\s)pl-unmask(\s|$)/.test(a.class || "") || "data-pl-unmask" in a;
-
-/** Masks the text-bearing attributes of a in place, and drops its event handlers. */
-export function maskAttributes(a, unmasked) {
-  for (const k in a) {
-    if (/^on/i.test(k)) delete a[k];
-    else if (!unmasked && TEXTY.test(k) && typeof a[k] == "string") a[k] = stars(a[k]);
-  }
-}
-
-/** Masks the attributes of a serialized node tree (rrweb's snapshot), under an unmasked ancestor or not. */
-export function maskTree(n, unmasked) {
-  if (!n) return;
-  if (n.attributes) {
-    unmasked = unmasked || optedIn(n.attributes);
-    maskAttributes(n.attributes, unmasked);
-  }
-  n.childNodes?.forEach((c) => maskTree(c, unmasked));
-}
 
 const unmaskedNode = (id) => !!record.mirror.getNode(id)?.closest?.(UNMASK);
 
@@ -136,31 +110,7 @@ const storage = (v) => {
   }
 };
 
-/**
- * Returns the queue to keep after adding batch b at time now: without batches older than a
- * day, at most MAX_BATCHES of them and MAX_QUEUED bytes of JSON, oldest dropped first.
- */
-export function keep(queue, b, now) {
-  let size = 0;
-  return queue
-    .concat(b)
-    .filter((x) => x && now - x.ts < MAX_AGE)
-    .slice(-MAX_BATCHES)
-    .reverse()
-    .filter((x) => (size += JSON.stringify(x).length) <= MAX_QUEUED)
-    .reverse();
-}
 
-/**
- * Returns the map of snapshotted pages to keep after the snapshot of path on day: today's
- * entries only, so that it never grows past the pages of one day.
- */
-export function snapped(map, path, day) {
-  const out = {};
-  for (const k in map) if (map[k] == day) out[k] = day;
-  out[path] = day;
-  return out;
-}
 
 const day = () => Math.floor(now() / 864e5);
 const snaps = () => {
@@ -171,22 +121,23 @@ const snaps = () => {
   }
 };
 
-/** Returns the session to number the next chunk with: the stored one, or a new one after IDLE. */
-export function session(stored, now, mint) {
-  return stored && stored.id && now - stored.at < IDLE ? stored : { id: mint(), seq: 0 };
-}
 
-function nextChunk() {
-  let s;
+const stored = () => {
   try {
-    s = JSON.parse(sessionStorage[S] || "null");
+    return JSON.parse(sessionStorage[S] || "null");
   } catch (e) {}
-  s = session(s, now(), uuid);
-  const seq = s.seq++;
-  s.at = now();
+};
+const keepSession = (s) => {
   try {
     sessionStorage[S] = JSON.stringify(s);
   } catch (e) {}
+};
+
+function nextChunk() {
+  const s = session(stored(), now(), uuid);
+  const seq = s.seq++;
+  s.at = now();
+  keepSession(s);
   return [s.id, seq];
 }
 
@@ -232,7 +183,10 @@ function flush(hide) {
   const b = q[0];
   gzip(strip(b))
     .then((body) => fetch(url, { method: "POST", body: new Blob([body], { type: "text/plain" }), credentials: "include" }))
-    .then((r) => {
+    .then(async (r) => {
+      // A cap of the server (replay_session_cap, replay_daily_cap) is a 429 not worth a retry:
+      // the session records nothing more.
+      if (r.status == 429 && /^replay_/.test((await r.json().catch(() => 0))?.reason)) return full(b);
       if (r.status > 499 || r.status == 429) throw r;
       storage(remove(storage(), [b]));
       tries = 0;
@@ -245,6 +199,17 @@ function flush(hide) {
       busy = 0;
       if (!pause) flush();
     });
+}
+
+// full ends the recording of a session the server has no more room for, here and on its next
+// pages (the session is marked full), and drops its chunks.
+function full(b) {
+  const s = stored();
+  if (s?.id == b.session) keepSession({ ...s, full: 1 });
+  stop?.();
+  halted = 1;
+  events = [];
+  storage(storage().filter((x) => x.session != b.session));
 }
 
 // halt ends the recording for good and drops what was not sent: consent is gone.
@@ -270,7 +235,7 @@ function emit(e) {
 }
 
 function start() {
-  if (!origin || !ok()) return;
+  if (!origin || !ok() || session(stored(), now(), uuid).full) return;
   stop = record({ emit, ...options });
   const on = (t, type, f) => t.addEventListener(type, f, true);
   setInterval(() => batch(), EVERY);

@@ -133,7 +133,8 @@ async function buildServer(dir) {
 
 /**
  * setup starts the world for one test file and returns it. Call stop() when done. With
- * opts.crossSite, the server also allows the pages from crossBase.
+ * opts.crossSite, the server also allows the pages from crossBase; opts.flags are more flags
+ * of pathlight serve.
  *   api, base         the server's origin and the pages' origin
  *   crossBase         the pages' origin on another site than the server's (localhost, where the
  *                     server is on 127.0.0.1): allowed only with opts.crossSite
@@ -152,7 +153,7 @@ export async function setup(opts = {}) {
   const apiPort = await freePort();
   const pagesSrv = await pageServer(`http://127.0.0.1:${apiPort}`);
   const crossBase = pagesSrv.origin.replace("127.0.0.1", "localhost");
-  const srv = await startServer(bin, dir, opts.crossSite ? `${pagesSrv.origin},${crossBase}` : pagesSrv.origin, apiPort);
+  const srv = await startServer(bin, dir, opts.crossSite ? `${pagesSrv.origin},${crossBase}` : pagesSrv.origin, apiPort, opts.flags);
   // The server must serve the snippet under test: the committed bundles.
   for (const name of ["pl.js", "pl-ui.js", "pl-hm.js", "pl-rr.js"]) {
     const served = await (await fetch(`${srv.api}/${name}`)).text();
@@ -215,9 +216,9 @@ export async function setup(opts = {}) {
  * startServer runs `pathlight serve` on port with the test rules, allowing site "test" from
  * the pages' origins (comma-separated), and waits until it answers /healthz.
  */
-async function startServer(bin, dir, pagesOrigins, port) {
+async function startServer(bin, dir, pagesOrigins, port, flags = []) {
   const api = `http://127.0.0.1:${port}`;
-  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", path.join(sdk, "test/rules"), "--admin-token", TOKEN, "--sites", `test=${pagesOrigins}`, "--log-level", "warn"];
+  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", path.join(sdk, "test/rules"), "--admin-token", TOKEN, "--sites", `test=${pagesOrigins}`, "--log-level", "warn", ...flags];
   const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   proc.stderr.on("data", (b) => (log = (log + b).slice(-4000)));
