@@ -206,15 +206,19 @@ func TestRulesStatusListsCaptures(t *testing.T) {
 			Pages   []string `json:"pages"`
 			Share   float64  `json:"share"`
 			Heatmap bool     `json:"heatmap"`
+			Replay  bool     `json:"replay"`
 			Sites   []string `json:"sites"`
 		} `json:"captures"`
 	}
-	if err := json.Unmarshal([]byte(body), &status); err != nil || len(status.Captures) != 1 {
-		t.Fatalf("GET /api/v1/rules = %s; want one capture rule", body)
+	if err := json.Unmarshal([]byte(body), &status); err != nil || len(status.Captures) != 2 {
+		t.Fatalf("GET /api/v1/rules = %s; want two capture rules", body)
 	}
 	c := status.Captures[0]
-	if c.ID != "shop_pages" || c.Share != 1 || !c.Heatmap || len(c.Pages) != 5 || strings.Join(c.Sites, ",") != "shop,blog" {
+	if c.ID != "shop_pages" || c.Share != 1 || !c.Heatmap || c.Replay || len(c.Pages) != 5 || strings.Join(c.Sites, ",") != "shop,blog" {
 		t.Errorf("capture %+v; want the example rule shop_pages for shop and blog", c)
+	}
+	if r := status.Captures[1]; r.ID != "shop_replays" || r.Heatmap || !r.Replay || len(r.Pages) != 5 {
+		t.Errorf("capture %+v; want the example rule shop_replays, replay only", r)
 	}
 }
 

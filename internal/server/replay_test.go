@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -195,13 +196,27 @@ func TestReplayRefusals(t *testing.T) {
 		{"bad session", strings.Replace(good, "session-refusals", "a/b", 1), origin, 400, "bad_replay"},
 		{"no events", fmt.Sprintf(`{"site":"shop","session":"session-refusals","page":"https://shop.example/","seq":0,"events":[]}`), origin, 400, "bad_replay"},
 		{"content type", good, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, origin...), 415, "content_type"},
-		{"too large", strings.Repeat("x", 2<<20), origin, 413, "body_too_large"},
 	}
 	for _, c := range cases {
 		r := ts.do(t, "POST", "/v1/replay", c.body, c.headers...)
 		if r.status != c.status || !strings.Contains(r.body, c.reason) {
 			t.Errorf("%s: %d %s; want %d %s", c.name, r.status, r.body, c.status, c.reason)
 		}
+	}
+	// A body over the route's limit (1 MiB) is refused from its Content-Length. The client asks
+	// first (Expect: 100-continue): a server that refuses a body while it is being sent resets
+	// the connection under the sender's feet.
+	req, _ := http.NewRequest("POST", ts.url+"/v1/replay", strings.NewReader(strings.Repeat("x", 2<<20)))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Origin", "https://shop.example")
+	req.Header.Set("Expect", "100-continue")
+	resp, err := (&http.Client{Transport: &http.Transport{ExpectContinueTimeout: 5 * time.Second}}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 413 || !strings.HasPrefix(resp.Header.Get("X-Pathlight-Reason"), "body_too_large") {
+		t.Errorf("a body of 2 MiB: %d %q; want 413 body_too_large", resp.StatusCode, resp.Header.Get("X-Pathlight-Reason"))
 	}
 	// The session cap: chunks of about 20 KB compressed (random text compresses badly) until
 	// the fourth is refused with 429, and nothing of it is stored.
