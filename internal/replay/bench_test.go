@@ -14,15 +14,11 @@ import (
 	"github.com/pathlight/pathlight/internal/heatmap"
 )
 
-// typicalChunk returns the JSON of a typical replay chunk, with SESSION… and SEQ to fill in,
+// demoChunk returns the JSON of a typical replay chunk, with SESSION… and SEQ to fill in,
 // and its size: testdata/demo-session.json.gz holds the events of a minute on the demo shop
 // (browsing, adding to the cart, typing in the checkout form), recorded by pl-rr.js in
-// Chromium; they are cut into the 5-second chunks the snippet sends, and the chunk of
-// median size is taken.
-func typicalChunk(tb testing.TB) (body []byte, raw int) { return demoChunk(tb, false) }
-
-// demoChunk is typicalChunk, or with largest the largest chunk of the minute (a page's full
-// snapshot).
+// Chromium; they are cut into the 5-second chunks the snippet sends, and the chunk of median
+// size is taken, or with largest the largest (a page's full snapshot).
 func demoChunk(tb testing.TB, largest bool) (body []byte, raw int) {
 	f, err := os.Open("testdata/demo-session.json.gz")
 	if err != nil {

@@ -194,7 +194,7 @@ func TestReplayRefusals(t *testing.T) {
 		{"bad json", `{"site":"shop",`, origin, 400, "bad_replay"},
 		{"unknown member", strings.Replace(good, `"site":"shop"`, `"site":"shop","x":1`, 1), origin, 400, "bad_replay"},
 		{"bad session", strings.Replace(good, "session-refusals", "a/b", 1), origin, 400, "bad_replay"},
-		{"no events", fmt.Sprintf(`{"site":"shop","session":"session-refusals","page":"https://shop.example/","seq":0,"events":[]}`), origin, 400, "bad_replay"},
+		{"no events", `{"site":"shop","session":"session-refusals","page":"https://shop.example/","seq":0,"events":[]}`, origin, 400, "bad_replay"},
 		{"content type", good, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, origin...), 415, "content_type"},
 	}
 	for _, c := range cases {
