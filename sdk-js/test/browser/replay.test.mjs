@@ -187,3 +187,36 @@ test("without consent nothing is recorded: GPC, a required consent not given, a 
   assert.equal(got.chunks.length, before, "chunks sent after the denial");
   assert.equal(await page.evaluate(() => localStorage.pl_rq), undefined, "replay batches kept after the denial");
 });
+
+test("an SPA route the rules do not sample is not recorded; a sampled one after it starts with a full snapshot", async () => {
+  const ctx = await env.context();
+  const page = await ctx.newPage();
+  const got = await requests(ctx, page);
+  const replies = [];
+  page.on("requestfinished", async (r) => {
+    if (/\/v1\/hit$/.test(r.url())) replies.push(JSON.parse((await (await r.response()).text()) || "{}"));
+  });
+  await page.goto(env.base + "/spa/rec-one");
+  await until("the recording to start", () => page.evaluate(() => !!window.pathlight.rr));
+  await until("the first chunk", () => got.chunks.length >= 1, 15000);
+  // A route outside the rule's pages: once its reply is in, what happens there is not kept.
+  const n = replies.length;
+  await page.evaluate(() => go("/spa/elsewhere", "Elsewhere"));
+  await until("the unsampled route's reply", () => replies.length > n && !replies.at(-1).decisions?.capture);
+  const outFrom = Date.now();
+  await page.evaluate(() => (document.getElementById("app").textContent = "typed on an unsampled route"));
+  await page.waitForTimeout(300);
+  const outTo = Date.now();
+  // Back on a sampled route: the recording starts again with a full snapshot.
+  const m = replies.length;
+  await page.evaluate(() => go("/spa/rec-two", "Two"));
+  await until("the sampled route's reply", () => replies.length > m && replies.at(-1).decisions?.capture?.replay);
+  await page.evaluate(() => (document.getElementById("app").textContent = "back on a sampled route"));
+  const before = got.chunks.length;
+  await until("a chunk after the return", () => got.chunks.length > before, 15000);
+  const evs = got.chunks.flatMap((c) => c.events);
+  const unsampled = evs.filter((e) => e.timestamp >= outFrom && e.timestamp <= outTo);
+  assert.deepEqual(unsampled, [], "events of the unsampled route were sent");
+  const after = got.chunks.slice(before).flatMap((c) => c.events);
+  assert.ok(after.some((e) => e.type == 2), `no full snapshot after the return: types ${after.map((e) => e.type)}`);
+});
