@@ -118,8 +118,8 @@ func (s *Server) replayVisitor(ctx *fasthttp.RequestCtx, b *replay.Batch) string
 	if vid == "" || track.CheckVID(vid) != nil {
 		return ""
 	}
-	if ids, err := s.tracker.VisitorIDs(vid); err == nil {
-		return ids[0]
+	if id, err := s.tracker.JourneyID(vid); err == nil {
+		return id
 	}
 	return vid
 }

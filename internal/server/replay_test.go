@@ -334,3 +334,45 @@ func TestHeatmapSnapshotRoute(t *testing.T) {
 		}
 	}
 }
+
+// A recording made under an anonymous id belongs to the known user it is merged into: it is
+// listed under the user and erased with them.
+func TestReplayOfAMergedVisitor(t *testing.T) {
+	ts := start(t)
+	origin := []string{"Origin", "https://shop.example"}
+	now := time.Now().UnixMilli()
+	hit := func(vid, events string) string {
+		t.Helper()
+		body := `{"site":"shop",` + vid + `"events":[` + events + `]}`
+		r := ts.do(t, "POST", "/v1/hit", body, origin...)
+		if r.status != 200 {
+			t.Fatalf("hit: %d %s", r.status, r.body)
+		}
+		return decode[hitReply](t, r.body).VID
+	}
+	user := hit("", fmt.Sprintf(`{"id":"u1","type":"identify","user_id":"u-7","ts":%d,"url":"https://shop.example/"}`, now))
+	anon := hit("", fmt.Sprintf(`{"id":"a1","type":"pageview","ts":%d,"url":"https://shop.example/cart"}`, now))
+	if r := ts.do(t, "POST", "/v1/replay", replayChunk(anon, "session-of-anon", 0, now, "https://shop.example/cart", false), origin...); r.status != 204 {
+		t.Fatalf("replay: %d %s", r.status, r.body)
+	}
+	if merged := hit(`"vid":"`+anon+`",`, fmt.Sprintf(`{"id":"a2","type":"identify","user_id":"u-7","ts":%d,"url":"https://shop.example/cart"}`, now+1000)); merged != user {
+		t.Fatalf("after identify: %s; want the user's journey %s", merged, user)
+	}
+	// A chunk after the merge, under the old id, goes to the user's journey too.
+	if r := ts.do(t, "POST", "/v1/replay", replayChunk(anon, "session-after-merge", 0, now+2000, "https://shop.example/cart", false), origin...); r.status != 204 {
+		t.Fatalf("replay: %d %s", r.status, r.body)
+	}
+	list := decode[struct{ Replays []replaySummary }](t, ts.admin(t, "/api/v1/visitors/"+user+"/replays").body).Replays
+	if len(list) != 2 || list[0].ID != "session-after-merge" || list[0].VID != user || list[1].ID != "session-of-anon" {
+		t.Fatalf("user's replays %+v; want both sessions, newest first, the later filed under the user", list)
+	}
+	del := ts.do(t, "DELETE", "/api/v1/visitors/"+user, "", "Authorization", "Bearer "+token)
+	if del.status != 200 || !strings.Contains(del.body, `"replays":2`) {
+		t.Fatalf("erase: %d %s; want both sessions erased", del.status, del.body)
+	}
+	for _, id := range []string{"session-of-anon", "session-after-merge"} {
+		if r := ts.admin(t, "/api/v1/replays/"+id); r.status != 404 {
+			t.Errorf("%s after the erase: %d", id, r.status)
+		}
+	}
+}

@@ -198,6 +198,12 @@ func TestIdentifyMergesAnonymousIntoKnownUser(t *testing.T) {
 			t.Errorf("VisitorIDs(%s) = %v, %v; want [%s %s]", asked, ids, err, r1.VID, anon)
 		}
 	}
+	if id, err := tr.JourneyID(anon); err != nil || id != r1.VID {
+		t.Errorf("JourneyID(merged id) = %s, %v; want %s", id, err, r1.VID)
+	}
+	if id, err := tr.JourneyID(r1.VID); err != nil || id != r1.VID {
+		t.Errorf("JourneyID(user's id) = %s, %v; want it back", id, err)
+	}
 	if ids, err := tr.VisitorIDs(r1.VID[:10]); err == nil {
 		t.Errorf("VisitorIDs of a malformed id = %v; want an error", ids)
 	}

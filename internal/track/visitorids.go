@@ -26,3 +26,18 @@ func (t *Tracker) VisitorIDs(vid string) ([]string, error) {
 	})
 	return ids, err
 }
+
+// JourneyID returns the id of the journey visitor vid belongs to: vid, or the known user's id
+// it was merged into. One read; a malformed vid is ErrInvalidVisitorID.
+func (t *Tracker) JourneyID(vid string) (string, error) {
+	if err := CheckVID(vid); err != nil {
+		return "", err
+	}
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	canon, ok, err := t.alias(w, vid)
+	if err != nil || !ok {
+		return vid, err
+	}
+	return canon, nil
+}
