@@ -18,7 +18,7 @@ after(async () => await env?.stop());
 // from inside too: what it is given is what goes on the wire. Beacons at page hide reach
 // neither (playwright does not report them): what they carried is read back from the server.
 async function requests(ctx, page) {
-  const got = { hm: 0, rr: 0, bodies: [], chunks: [] };
+  const got = { hm: 0, rr: 0, capture: 0, bodies: [], chunks: [] };
   const body = (u, buf) => {
     const text = (buf[0] == 0x1f && buf[1] == 0x8b ? gunzipSync(buf) : buf).toString("utf8");
     got.bodies.push(text);
@@ -28,6 +28,7 @@ async function requests(ctx, page) {
     const u = r.url();
     if (u.endsWith("/pl-hm.js")) got.hm++;
     if (u.endsWith("/pl-rr.js")) got.rr++;
+    if (u.endsWith("/v1/capture")) got.capture++;
     const buf = r.postDataBuffer();
     if (buf) body(u, buf);
   });
@@ -87,6 +88,7 @@ test("a sampled pageview records the session: chunks stored in order, typed text
   }
   assert.deepEqual(got.chunks.map((c) => c.seq), got.chunks.map((_, i) => i), "chunks numbered in order");
   assert.ok(got.chunks.every((c) => c.gzip), "a chunk was fetched uncompressed");
+  assert.equal(got.capture, 0, "heatmap batches sent from a page sampled for replay only");
 
   // Nothing secret in any request the page made, compressed or not.
   for (const body of got.bodies) for (const s of SECRETS) assert.ok(!body.includes(s), `a request carried ${JSON.stringify(s)}: …${body.slice(Math.max(0, body.indexOf(s) - 300), body.indexOf(s) + 100)}`);
