@@ -19,8 +19,9 @@ import automations from "./views/automations.js";
 import visitor from "./views/visitor.js";
 import live from "./views/live.js";
 import heatmaps from "./views/heatmaps.js";
+import replays from "./views/replays.js";
 
-const renderers = { overview, journey, funnels, attribution, health, surveys, experiments, heatmaps, rules, automations, visitor, live };
+const renderers = { overview, journey, funnels, attribution, health, surveys, experiments, heatmaps, replays, rules, automations, visitor, live };
 
 // Settings every view shares; a view's own settings are dropped when another view is opened.
 const GLOBAL = ["range", "from", "to", "site"];

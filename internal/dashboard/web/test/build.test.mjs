@@ -9,6 +9,7 @@ import { bundles, dist } from "../build.mjs";
 
 const KB = 1024;
 const APP_BUDGET = 240 * KB; // app.js gzipped: the app and the charts it draws
+const PLAYER_BUDGET = 110 * KB; // the replay player chunk gzipped: rrweb's Replayer and its controls
 
 const built = bundles();
 
@@ -33,6 +34,23 @@ test("size budget", async () => {
   const app = gz(fresh["app.js"]);
   console.log(`# size: app.js ${app} B gzipped (${fresh["app.js"].length} B raw), app.css ${gz(fresh["app.css"])} B gzipped`);
   assert.ok(app <= APP_BUDGET, `app.js is ${app} B gzipped; the budget is ${APP_BUDGET} B`);
+});
+
+test("the replay player is a chunk of its own, loaded only when asked for", async () => {
+  const fresh = await built;
+  const players = Object.keys(fresh).filter((n) => /^player-[A-Z0-9]+\.js$/.test(n));
+  assert.equal(players.length, 1, `one player chunk; got ${Object.keys(fresh)}`);
+  const player = fresh[players[0]];
+  // rrweb's Replayer names its iframe wrapper; app.js must not carry it, only import it lazily.
+  assert.match(player, /replayer-wrapper/, "the chunk holds rrweb's Replayer");
+  assert.doesNotMatch(fresh["app.js"], /replayer-wrapper/, "app.js does not bundle the Replayer");
+  assert.ok(fresh["app.js"].includes(`import("./${players[0]}")`), "app.js imports the player chunk with import()");
+  assert.doesNotMatch(fresh["app.js"], new RegExp(`^import[^(]*["']\\./${players[0]}`, "m"), "app.js does not import the player statically");
+  const gz = (s) => gzipSync(Buffer.from(s), { level: 9 }).length;
+  const size = gz(player);
+  console.log(`# size: ${players[0]} ${size} B gzipped (${player.length} B raw)`);
+  assert.ok(size <= PLAYER_BUDGET, `the player is ${size} B gzipped; the budget is ${PLAYER_BUDGET} B`);
+  assert.match(fresh["licenses.txt"], /==== rrweb[^\n]*====\s+MIT License/, "rrweb's licence is listed");
 });
 
 test("no markup is built from strings", async () => {

@@ -10,6 +10,7 @@ export const VIEWS = [
   ["surveys", "Surveys"],
   ["experiments", "Experiments"],
   ["heatmaps", "Heatmaps"],
+  ["replays", "Replays"],
   ["rules", "Rules"],
   ["automations", "Automations"],
   ["visitor", "Visitor"],

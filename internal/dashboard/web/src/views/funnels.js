@@ -5,6 +5,7 @@
 import { h, card, table, notice, select } from "../lib/dom.js";
 import { axis, tip } from "../lib/charts.js";
 import { report } from "../lib/api.js";
+import { stoppedHref } from "../lib/replays.js";
 import * as f from "../lib/format.js";
 
 const BREAKDOWNS = [
@@ -59,6 +60,7 @@ export default async function funnels(ctx) {
           { label: "From first", id: "from_first", num: true, get: (s) => f.pct(s.conversion_from_first), value: (s) => s.conversion_from_first },
           { label: "Drop-off", id: "drop_off", num: true, get: (s) => f.int(s.drop_off), value: (s) => s.drop_off },
           { label: "Median time", id: "median_time", num: true, get: (s) => h("span", { title: "Mean " + f.duration(s.mean_time_s) }, f.duration(s.median_time_s)), value: (s) => s.median_time_s },
+          { label: "Replays", id: "replays", get: (s) => (s.drop_off ? h("a", { href: stoppedHref(p, s.step), "data-replays": s.step, title: `Recorded sessions of the visitors who reached ${f.label(s.step)} and went no further` }, "Who stopped here") : null) },
         ],
         steps,
         { key: (s) => s.step },

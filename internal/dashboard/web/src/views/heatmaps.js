@@ -1,16 +1,20 @@
 // Heatmaps: where the sampled visitors of a page click and how far they scroll, by device
-// band. The click map is drawn over a live preview of the page: a sandboxed iframe, scripts
-// off (so the preview sends no hits and runs none of the page's code), at the band's width
-// and scaled to fit. The preview's origin is the site's first configured origin, else the
-// dashboard's own (the demo shop); the "Page served at" field changes it (the dashboard's
-// Content-Security-Policy frames only the sites' origins). Beside it, the scroll map, and
-// below the most clicked, rage-clicked and dead-clicked elements. "Visitors" keeps the
-// clicks of one channel, segment, step reached or experiment arm.
+// band. The click map is drawn over the page at the band's width, scaled to fit: the page as
+// captured (its latest rrweb DOM snapshot, rebuilt by the lazily loaded player in an iframe
+// sandboxed to allow-same-origin, scripts off) when the server has one, else a live preview:
+// a sandboxed iframe of the page as it is now, scripts off (so the preview sends no hits and
+// runs none of the page's code). The live preview's origin is the site's first configured
+// origin, else the dashboard's own (the demo shop); the "Page served at" field changes it
+// (the dashboard's Content-Security-Policy frames only the sites' origins); preview=live
+// asks for it even when a snapshot exists. Beside it, the scroll map, and below the most
+// clicked, rage-clicked and dead-clicked elements. "Visitors" keeps the clicks of one
+// channel, segment, step reached or experiment arm.
 
 import { h, card, table, notice, select } from "../lib/dom.js";
 import { report, getJSON } from "../lib/api.js";
 import * as f from "../lib/format.js";
 import { CHANNELS } from "../lib/charts.js";
+import { loadPlayer } from "../lib/replays.js";
 
 // The width each band's preview is drawn at: a common viewport of the band.
 const WIDTHS = { phone: 390, tablet: 1024, desktop: 1280 };
@@ -41,7 +45,11 @@ export default async function heatmaps(ctx) {
     );
     return;
   }
-  const origin = ctx.params.origin || (await previewOrigin(ctx, r.site));
+  const live = ctx.params.preview === "live";
+  const [origin, snap] = await Promise.all([
+    ctx.params.origin || previewOrigin(ctx, r.site),
+    live ? { snapshot: null } : snapshot(ctx, r.site, d.page, d.band),
+  ]);
   const pagePick = select("Page", d.pages.map((p) => [p.page, `${p.page} · ${f.int(p.clicks)} clicks`]), d.page, (v) => ctx.set({ page: v, band: "" }), { id: "hm-page" });
   const bands = BANDS.filter(([b]) => d.bands.some((x) => x.band === b));
   const bandPick = select("Device band", bands, d.band, (v) => ctx.set({ band: v }), { id: "hm-band" });
@@ -52,10 +60,13 @@ export default async function heatmaps(ctx) {
     placeholder: "https://www.example.com",
     onchange: (e) => ctx.set({ origin: e.target.value.trim().replace(/\/+$/, "") }),
   });
+  const originField = h("label", { class: "field" }, h("span", null, "Page served at"), originInput);
+  originField.hidden = !!snap.snapshot;
+  const map = clickMap(d, origin, snap, ctx);
   ctx.main.append(
-    h("div", { class: "controls heat-controls" }, pagePick, bandPick, whoPick, h("label", { class: "field" }, h("span", null, "Page served at"), originInput)),
+    h("div", { class: "controls heat-controls" }, pagePick, bandPick, whoPick, originField),
     kpis(d),
-    h("div", { class: "heat-layout" }, clickMap(d, origin), scrollMap(d)),
+    h("div", { class: "heat-layout" }, map.card, scrollMap(d)),
     card(
       "Most clicked elements",
       table(
@@ -76,6 +87,23 @@ export default async function heatmaps(ctx) {
       card("Dead clicks", h("p", { class: "hint" }, "Clicks on something that is not a link or a form control, after which nothing on the page changed for a second."), issues(d.dead_top, "dead")),
     ),
   );
+  if (!(await map.mount())) originField.hidden = false;
+}
+
+/**
+ * snapshot fetches the page's latest DOM snapshot for the band: {snapshot} (null on 404:
+ * none was captured), or {snapshot: null, error} when it could not be read; either way the
+ * view falls back to the live preview.
+ */
+async function snapshot(ctx, site, page, band) {
+  const q = new URLSearchParams({ page, band });
+  if (site) q.set("site", site);
+  try {
+    return { snapshot: await getJSON("/api/v1/reports/heatmap/snapshot?" + q, { signal: ctx.signal }) };
+  } catch (e) {
+    if (e.name === "AbortError") throw e;
+    return { snapshot: null, error: e.status === 404 ? null : e };
+  }
 }
 
 function kpis(d) {
@@ -94,9 +122,13 @@ function issues(list, kind) {
   );
 }
 
-// clickMap draws the page in a sandboxed iframe at the band's width, scaled to the card, with
-// the click grid over it: each cell's opacity is its share of the busiest cell's clicks.
-function clickMap(d, origin) {
+// clickMap draws the page at the band's width, scaled to the card, with the click grid over
+// it: each cell's opacity is its share of the busiest cell's clicks. The page is its DOM
+// snapshot when snap has one, else the live page in a sandboxed iframe. It returns the card
+// and mount(), called once the card is in the document, which rebuilds the snapshot (the
+// player chunk is loaded for it) and resolves to whether the snapshot is shown: when it
+// cannot be, the live preview takes its place.
+function clickMap(d, origin, snap, ctx) {
   const width = WIDTHS[d.band] || 1280;
   const g = d.grid;
   const rows = Math.max(0, ...g.cells.map((c) => c[0] + 1));
@@ -106,9 +138,13 @@ function clickMap(d, origin) {
   stage.style.width = width + "px";
   stage.style.height = height + "px";
   const src = origin + d.page;
-  const frame = h("iframe", { src, title: "Preview of " + d.page, sandbox: "", scrolling: "no", referrerpolicy: "no-referrer", tabindex: "-1" });
-  frame.style.width = width + "px";
-  frame.style.height = height + "px";
+  const liveFrame = () => {
+    const frame = h("iframe", { src, title: "Preview of " + d.page, sandbox: "", scrolling: "no", referrerpolicy: "no-referrer", tabindex: "-1" });
+    frame.style.width = width + "px";
+    frame.style.height = height + "px";
+    return frame;
+  };
+  const page = h("div", { class: "heat-page" });
   const overlay = h("div", { class: "heat-overlay", "aria-hidden": "true" });
   for (const [row, col, n] of g.cells) {
     const cell = h("span", { class: "heat-cell", "data-row": row, "data-col": col, "data-count": n, title: `${n} clicks` });
@@ -119,7 +155,7 @@ function clickMap(d, origin) {
     cell.style.opacity = String(0.15 + 0.7 * (n / max));
     overlay.append(cell);
   }
-  stage.append(frame, overlay);
+  stage.append(page, overlay);
   const box = h("div", { class: "heat-frame" }, stage);
   // Scale the stage to the card's width once it is laid out, and again when it resizes.
   const fit = () => {
@@ -129,12 +165,37 @@ function clickMap(d, origin) {
     box.style.height = height * s + "px";
   };
   new ResizeObserver(fit).observe(box);
-  return card(
-    "Click map",
-    h("p", { class: "lede" }, `${d.page} at ${width} px · ${f.int(d.clicks)} clicks in cells of ${100 / g.cols}% × ${g.row_px} px`),
-    box,
-    h("p", { class: "hint" }, "The preview is the page as it is now, without its scripts; the clicks were made on the page as it was."),
-  );
+  const hint = h("p", { class: "hint", id: "heat-source" });
+  const showLive = (why) => {
+    stage.dataset.source = "live";
+    page.replaceChildren(liveFrame());
+    hint.replaceChildren("The preview is the page as it is now, without its scripts; the clicks were made on the page as it was." + (why ? ` (${why})` : ""));
+  };
+  const mount = async () => {
+    const s = snap.snapshot;
+    if (!s) {
+      showLive(snap.error ? "The page's snapshot could not be read: " + snap.error.message : "");
+      return false;
+    }
+    try {
+      const { renderSnapshot } = await loadPlayer();
+      renderSnapshot(page, s, width, height);
+    } catch (e) {
+      if (e.name === "AbortError") throw e;
+      page.replaceChildren();
+      showLive("The page's snapshot could not be shown: " + (e.message || e));
+      return false;
+    }
+    stage.dataset.source = "snapshot";
+    const when = Number(s.timestamp) ? " on " + f.time(Number(s.timestamp)) : "";
+    hint.replaceChildren(
+      `The page as captured${when}, without its scripts. `,
+      h("a", { href: "#", id: "heat-live", onclick: (e) => (e.preventDefault(), ctx.set({ preview: "live" })) }, "Show the page as it is now"),
+    );
+    return true;
+  };
+  const c = card("Click map", h("p", { class: "lede" }, `${d.page} at ${width} px · ${f.int(d.clicks)} clicks in cells of ${100 / g.cols}% × ${g.row_px} px`), box, hint);
+  return { card: c, mount };
 }
 
 // scrollMap draws, for every depth, the share of the captured pageviews that scrolled to it.

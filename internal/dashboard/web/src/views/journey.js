@@ -5,6 +5,7 @@ import { h, card, table, notice, clear } from "../lib/dom.js";
 import { tip } from "../lib/charts.js";
 import { report, getJSON } from "../lib/api.js";
 import * as f from "../lib/format.js";
+import { stoppedHref } from "../lib/replays.js";
 
 const END = "(journey stops)";
 
@@ -157,6 +158,7 @@ async function stepDetail(ctx, el, level, n, edges) {
         [["Visitors", n.visitors], ["Arrivals", n.arrivals], ["Started here", n.entries], ["Stopped here", n.exits]].map(([l, v]) => h("div", { class: "kpi" }, h("span", { class: "label" }, l), h("span", { class: "value" }, f.int(v)))),
       ),
       h("div", { class: "grid2" }, flows(ins, "From"), flows(outs, "To")),
+      level === "steps" && n.exits ? h("p", null, h("a", { href: stoppedHref(ctx.params, n.name), id: "step-replays", "data-replays": n.name }, "Replays of visitors who stopped here")) : null,
       h("div", { class: "who", "data-who": n.name }, h("p", { class: "hint" }, "Loading who they are…")),
     ),
   );

@@ -1,10 +1,12 @@
 // Visitor: one visitor's journey as a dated timeline (sessions with their channel, pageviews,
-// events, steps, conversions, prompts shown and answered, experiment exposures) and the
-// explain trace: why each slot and prompt was decided as it was.
+// events, steps, conversions, prompts shown and answered, experiment exposures), their
+// recorded sessions with the replay player, and the explain trace: why each slot and prompt
+// was decided as it was.
 
 import { h, card, table, notice } from "../lib/dom.js";
 import { getJSON, request } from "../lib/api.js";
 import * as f from "../lib/format.js";
+import { replayTable, showReplay, offline } from "../lib/replays.js";
 
 export default async function visitor(ctx) {
   const vid = (ctx.params.vid || "").trim();
@@ -16,13 +18,15 @@ export default async function visitor(ctx) {
     return;
   }
   const path = "/api/v1/visitors/" + encodeURIComponent(vid);
-  let v, ex, evs, autos;
+  let v, ex, evs, autos, reps;
   try {
-    [v, ex, evs, autos] = await Promise.all([
+    [v, ex, evs, autos, reps] = await Promise.all([
       getJSON(path, { signal: ctx.signal }),
       getJSON(path + "/explain", { signal: ctx.signal }),
       events(vid, ctx.signal),
       getJSON(path + "/automations", { signal: ctx.signal }).catch((e) => (e.name === "AbortError" ? Promise.reject(e) : null)),
+      // The recordings are shown apart: the journey shows without them.
+      getJSON(path + "/replays", { signal: ctx.signal }).catch((e) => (e.name === "AbortError" ? Promise.reject(e) : { error: e })),
     ]);
   } catch (e) {
     if (e.status === 404) {
@@ -31,7 +35,40 @@ export default async function visitor(ctx) {
     }
     throw e;
   }
-  ctx.main.append(summary(v), h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v, evs)), counts(v)), explain(ex), ...fired(autos));
+  const rec = recordings(ctx, reps);
+  ctx.main.append(summary(v), rec.card, h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v, evs)), counts(v)), explain(ex), ...fired(autos));
+  await rec.start();
+}
+
+// recordings lists the visitor's recorded sessions, newest first, with a panel that plays
+// the one chosen; the view's "replay" setting names it, so a link can open it.
+function recordings(ctx, reps) {
+  const panel = h("div", { class: "rr-panel", id: "replay-panel", "aria-live": "polite" });
+  const open = (id) => {
+    ctx.replace({ replay: id });
+    for (const b of list.querySelectorAll("[data-play]")) b.setAttribute("aria-pressed", String(b.dataset.play === id));
+    return showReplay(panel, id, { signal: ctx.signal, onStop: ctx.onStop }).catch((e) => {
+      if (e.name !== "AbortError") throw e;
+    });
+  };
+  let list;
+  if (reps.error) {
+    const e = reps.error;
+    list = notice(e.status === 404 || offline(e) ? "warn" : "error", "The recorded sessions could not be loaded: " + (offline(e) ? "the server did not answer (network error)." : e.message));
+  } else {
+    list = replayTable(reps.replays || [], {
+      open: (r) => {
+        open(r.id);
+        panel.scrollIntoView({ block: "nearest" });
+      },
+      empty: "No recorded session. Sessions are recorded for the visitors a capture rule with replay: true samples, after consent.",
+    });
+  }
+  const c = card("Recorded sessions", list, panel);
+  c.id = "replays";
+  // A recording named by a link opens even when the list could not be read: it says itself
+  // when it is gone.
+  return { card: c, start: () => (ctx.params.replay ? open(ctx.params.replay) : null) };
 }
 
 // fired lists the visitor's automations: how often each fired and when last, a timer still
