@@ -181,7 +181,7 @@ func TestHitReplySamplesCapture(t *testing.T) {
 	}
 }
 
-func TestDashboardFramesOnlyTheSites(t *testing.T) {
+func TestDashboardFramesAndLoadsFromOnlyTheSites(t *testing.T) {
 	for _, c := range []struct {
 		flags []string
 		want  string
@@ -193,6 +193,16 @@ func TestDashboardFramesOnlyTheSites(t *testing.T) {
 		csp := ts.do(t, "GET", "/dashboard/login", "").header.Get("Content-Security-Policy")
 		if !strings.HasSuffix(csp, "; "+c.want) || !strings.Contains(csp, "frame-ancestors 'none'") {
 			t.Errorf("%v: Content-Security-Policy %q; want it to end with %q and keep frame-ancestors 'none'", c.flags, csp, c.want)
+		}
+		// A page rebuilt from its recording loads its images, fonts and styles from its site.
+		sites := strings.TrimPrefix(c.want, "frame-src 'self'")
+		for _, d := range []string{"img-src 'self' data:" + sites + ";", "font-src 'self' data:" + sites + ";", "style-src 'self' 'unsafe-inline'" + sites + ";", "media-src 'self'" + sites + ";"} {
+			if !strings.Contains(csp, d) {
+				t.Errorf("%v: Content-Security-Policy %q; want %q", c.flags, csp, d)
+			}
+		}
+		if !strings.Contains(csp, "script-src 'self';") || !strings.Contains(csp, "connect-src 'self';") {
+			t.Errorf("%v: Content-Security-Policy %q; want scripts and connections from the dashboard's origin only", c.flags, csp)
 		}
 	}
 }

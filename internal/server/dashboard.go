@@ -31,26 +31,33 @@ const (
 	dashIDLen       = 43 // base64url of 32 random bytes
 )
 
-// dashCSP keeps the dashboard to its own scripts and data: no inline script, nothing from
-// another origin, no framing of the dashboard. Inline styles are allowed because the chart
-// library positions its tooltips with style attributes; they cannot run code. frame-src is
-// added by dashFrameSrc.
-const dashCSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+// dashCSP returns the dashboard's Content-Security-Policy: its own scripts and data only, no
+// inline script, no framing of the dashboard. Inline styles are allowed because the chart
+// library positions its tooltips with style attributes; they cannot run code. The sites'
+// origins (dashSiteSources) may be framed, for the Heatmaps view's live preview of a page in
+// a sandboxed iframe (no scripts), and may serve images, fonts, styles and media, for the
+// pages that the replay player and the Heatmaps view rebuild from their recordings in
+// iframes sandboxed to allow-same-origin: those iframes inherit this policy, and a recorded
+// page refers to its images, fonts and stylesheets on its own site. frame-src comes last.
+func dashCSP(cfg *config.Config) string {
+	src := dashSiteSources(cfg)
+	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'" + src + "; img-src 'self' data:" + src +
+		"; font-src 'self' data:" + src + "; media-src 'self'" + src + "; connect-src 'self'; object-src 'none'; base-uri 'none'" +
+		"; frame-ancestors 'none'; form-action 'self'; frame-src 'self'" + src
+}
 
-// dashFrameSrc returns the frame-src directive of the dashboard's CSP: the Heatmaps view
-// previews a page of a site in a sandboxed iframe (no scripts), so the dashboard may frame
-// its own origin (the demo shop) and the origins of the sites it serves; any http or https
-// origin without --sites, when a site accepts any origin.
-func dashFrameSrc(cfg *config.Config) string {
-	src := "frame-src 'self'"
+// dashSiteSources returns the origins of the sites the server serves as CSP sources, each
+// after a space: any http or https origin without --sites, or when a site accepts any
+// origin.
+func dashSiteSources(cfg *config.Config) string {
 	if cfg.AnyOrigin {
-		return src + " http: https:"
+		return " http: https:"
 	}
+	src := ""
 	for _, s := range cfg.Sites {
 		for _, o := range s.Origins {
 			if o == "*" {
-				return "frame-src 'self' http: https:"
+				return " http: https:"
 			}
 			if !strings.ContainsAny(o, " ;,'") {
 				src += " " + o

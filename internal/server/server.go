@@ -167,7 +167,7 @@ func New(o Options) *Server {
 	s.limits = newLimiters(cfg.RateIP, cfg.BurstIP, cfg.RateVisitor, cfg.BurstVisitor)
 	s.assets = newAssets(cfg.Demo)
 	s.dash = newDashboardSite(time.Now)
-	s.dashCSP = dashCSP + "; " + dashFrameSrc(cfg)
+	s.dashCSP = dashCSP(cfg)
 	s.spendSources = o.SpendSources
 	if s.spendSources == nil {
 		s.spendSources = analytics.NewSpendSources(cfg.Data, nil)

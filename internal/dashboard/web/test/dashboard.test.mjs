@@ -90,6 +90,7 @@ test("every view renders with data and without console errors", async () => {
     ["health", "#/health?range=90d", ".health-row"],
     ["surveys", "#/surveys?range=90d", "[data-survey]"],
     ["experiments", "#/experiments?range=90d", "[data-experiment]"],
+    ["replays", "#/replays?range=90d", "#rp-count"],
     ["rules", "#/rules?range=90d", ".kpi"],
     ["automations", "#/automations?range=90d", "#chart-fired canvas"],
     ["visitor", `#/visitor?range=90d&vid=${visitor}`, ".timeline .session"],
@@ -561,6 +562,251 @@ test("the heatmaps view lays the click map over the page, beside the scroll map,
   // so in the console; nothing else may be there.
   const sandboxed = (e) => /frame is sandboxed and the 'allow-scripts' permission is not set/.test(e);
   assert.ok(errors.some(sandboxed), "the preview's scripts ran");
+  errors.splice(0, errors.length, ...errors.filter((e) => !sandboxed(e)));
+  assert.deepEqual(errors, [], "console errors");
+});
+
+// ---- Session replay: real recordings made by the snippet in another Chromium ----
+
+// recordVisit drives the site's replay page (pages/replay.html, recorded for replay by
+// rules/replay.yaml) as a new visitor: types in the text and password fields, adds to cart
+// and, with buy, buys. It keeps a screenshot of the page at a moment (at, the page's clock)
+// before the cart is used, then leaves the page, which sends the rest of the recording.
+async function recordVisit({ buy = false, typed = "Grace Hopper", password = "hunter2-secret" } = {}) {
+  const ctx = await env.visitor({ width: 1280, height: 800 });
+  try {
+    const p = await ctx.newPage();
+    let vid = "";
+    const sent = { chunk: 0, batches: 0 };
+    p.on("request", (r) => {
+      if (r.url().endsWith("/pl-rr.js")) sent.chunk++;
+      if (r.url().endsWith("/v1/replay")) sent.batches++;
+    });
+    p.on("response", async (r) => {
+      if (!r.url().endsWith("/v1/hit") || !r.ok()) return;
+      const b = await r.json().catch(() => ({}));
+      vid ||= b.vid || "";
+    });
+    await p.goto(env.pages + "/replay.html");
+    await until("the visitor's id", () => vid, 10000);
+    await until("the replay chunk to load", () => sent.chunk >= 1, 10000);
+    await p.waitForTimeout(800); // the chunk starts recording with a full snapshot
+    await p.locator("#name").pressSequentially(typed, { delay: 15 });
+    await p.locator("#pw").pressSequentially(password, { delay: 15 });
+    await p.locator("#name").blur();
+    await p.waitForTimeout(600);
+    const at = await p.evaluate(() => Date.now());
+    const picture = await p.screenshot();
+    await p.waitForTimeout(400);
+    await p.click("#add");
+    await p.waitForTimeout(900);
+    if (buy) {
+      await p.click("#buy");
+      await p.waitForTimeout(600);
+    }
+    await p.goto(env.pages + "/bye.html"); // page hide: the last batch goes
+    const list = await until(`the recording of ${vid} to be stored`, async () => {
+      const r = await env.admin(`/api/v1/visitors/${vid}/replays`);
+      return r.replays.length && r.replays;
+    }, 15000);
+    return { vid, at, picture, typed, password, batches: sent.batches, replay: list[0] };
+  } finally {
+    await ctx.close();
+  }
+}
+
+// compare scales two PNG pictures of the same aspect down to a grid of w×h cells and returns
+// the mean absolute difference of their colours (0 = equal, 1 = black against white) and the
+// colour of a point (fractions of width and height) in each.
+async function compare(a, b, points = [], w = 64, h = 40) {
+  const p = await env.browser.newPage();
+  try {
+    return await p.evaluate(
+      async ([a, b, points, w, h]) => {
+        const grid = async (b64) => {
+          const img = new Image();
+          img.src = "data:image/png;base64," + b64;
+          await img.decode();
+          const c = document.createElement("canvas");
+          c.width = w;
+          c.height = h;
+          const g = c.getContext("2d");
+          g.drawImage(img, 0, 0, w, h);
+          const px = g.getImageData(0, 0, w, h).data;
+          const full = document.createElement("canvas");
+          full.width = img.naturalWidth;
+          full.height = img.naturalHeight;
+          full.getContext("2d").drawImage(img, 0, 0);
+          const at = points.map(([x, y]) => Array.from(full.getContext("2d").getImageData(Math.floor(x * img.naturalWidth), Math.floor(y * img.naturalHeight), 1, 1).data.slice(0, 3)));
+          return { px, at };
+        };
+        const [ga, gb] = [await grid(a), await grid(b)];
+        let sum = 0;
+        for (let i = 0; i < ga.px.length; i += 4) for (let k = 0; k < 3; k++) sum += Math.abs(ga.px[i + k] - gb.px[i + k]);
+        return { diff: sum / ((ga.px.length / 4) * 3 * 255), a: ga.at, b: gb.at };
+      },
+      [a.toString("base64"), b.toString("base64"), points, w, h],
+    );
+  } finally {
+    await p.close();
+  }
+}
+
+const near = (rgb, want, tol = 24) => rgb.every((v, i) => Math.abs(v - want[i]) <= tol);
+const MAGENTA = [0xe0, 0x21, 0x8a]; // #hero
+const AMBER = [0xf5, 0x9e, 0x0b]; // #added, once the cart is used
+const WHITE = [255, 255, 255];
+// Points of the recorded 1280 × 800 viewport: the middle of #hero, and of #added.
+const HERO = [(96 + 260) / 1280, (160 + 130) / 800];
+const ADDED = [(96 + 200) / 1280, (620 + 50) / 800];
+
+let stopper; // a visitor who added to cart and went no further
+let buyer; // a visitor who went on to buy
+
+test("the visitor view lists a recorded session and plays it back as it was, typed text masked", async () => {
+  stopper = await recordVisit();
+  buyer = await recordVisit({ buy: true, typed: "Ada Lovelace" });
+  const { vid, replay } = stopper;
+  await open(`#/visitor?range=7d&vid=${vid}`, "visitor");
+  const rows = await page.$$eval("#replays tbody tr", (trs) => trs.map((tr) => tr.dataset.key));
+  const api = await env.admin(`/api/v1/visitors/${vid}/replays`);
+  assert.deepEqual(rows, api.replays.map((r) => r.id), "the visitor's recordings, as the API lists them");
+  assert.ok(rows.includes(replay.id));
+  assert.match(await page.$eval(`#replays tr[data-key="${replay.id}"]`, (tr) => tr.textContent), /\/replay\.html/, "the recording's page is listed");
+
+  await page.click(`#replays [data-play="${replay.id}"]`);
+  await until("the player", () => page.$('#replay-panel[data-state="playing"] .rr-box[data-state="paused"]'), 15000);
+  assert.match(page.url(), new RegExp(`[?&]replay=${replay.id}`), "the URL names the recording");
+  const box = await page.$eval("#replay-panel .rr-box", (b) => ({ ...b.dataset }));
+  const start = Number(box.start);
+  assert.ok(Number(box.total) > 2000, `the recording lasts ${box.total} ms`);
+
+  // The player at the moment of the page's screenshot shows what the page showed.
+  const seek = (ms) =>
+    page.$eval(".rr-seek", (s, ms) => {
+      s.value = String(ms);
+      s.dispatchEvent(new Event("input"));
+    }, ms);
+  await seek(stopper.at - start);
+  await page.waitForTimeout(300);
+  const screen = await page.$(".rr-screen");
+  const played = await screen.screenshot();
+  const atShot = await compare(stopper.picture, played, [HERO, ADDED]);
+  console.log(`# replay vs page at ${stopper.at - start} ms: mean colour difference ${(atShot.diff * 100).toFixed(2)} %`);
+  assert.ok(near(atShot.a[0], MAGENTA) && near(atShot.b[0], MAGENTA), `the hero block is magenta in the page ${atShot.a[0]} and the player ${atShot.b[0]}`);
+  assert.ok(near(atShot.a[1], WHITE) && near(atShot.b[1], WHITE), `no cart banner yet in the page ${atShot.a[1]} or the player ${atShot.b[1]}`);
+  assert.ok(atShot.diff < 0.03, `the player's picture differs from the page's by ${(atShot.diff * 100).toFixed(2)} % (want under 3 %)`);
+  await shot("replay-player");
+
+  // Typed text shows masked: the replayed fields hold stars, and the recording nothing typed.
+  const fields = await page.$eval(".rr-screen iframe", (f) => ({ name: f.contentDocument.querySelector("#name").value, pw: f.contentDocument.querySelector("#pw").value }));
+  assert.match(fields.name, /^\*+$/, `the name field shows ${JSON.stringify(fields.name)}`);
+  assert.equal(fields.name.length, stopper.typed.length, "one star per typed character");
+  assert.ok(!fields.pw.includes("secret") && /^\**$/.test(fields.pw), `the password field shows ${JSON.stringify(fields.pw)}`);
+  const rec = JSON.stringify(await env.admin(`/api/v1/replays/${replay.id}`));
+  for (const t of [stopper.typed, stopper.password, "Grace", "hunter2"]) assert.ok(!rec.includes(t), `the stored recording holds the typed ${JSON.stringify(t)}`);
+
+  // Playing runs the clock on.
+  await page.click(".rr-play");
+  await until("playback to move on", () => page.$eval(".rr-box", (b) => b.dataset.state !== "playing" || Number(b.dataset.time) > 0), 5000);
+  assert.deepEqual(errors, [], "console errors");
+});
+
+test("a journey marker on the player's timeline seeks to its moment", async () => {
+  const start = Number(await page.$eval("#replay-panel .rr-box", (b) => b.dataset.start));
+  await page.$eval(".rr-box", (b) => b.dataset.state === "playing" && b.closest(".rr-player").querySelector(".rr-play").click());
+  const marks = await page.$$eval(".rr-mark", (ms) => ms.map((m) => ({ type: m.dataset.type, at: Number(m.dataset.at), title: m.title })));
+  const rec = await env.admin(`/api/v1/replays/${stopper.replay.id}`);
+  assert.equal(marks.length, rec.journey.length, `a marker per journey event: ${JSON.stringify(marks)} for ${JSON.stringify(rec.journey)}`);
+  const cart = marks.find((m) => /add(ed)?_to_cart/.test(m.title));
+  assert.ok(cart, `a marker for the cart: ${JSON.stringify(marks)}`);
+  const j = rec.journey.find((x) => /add(ed)?_to_cart/.test(x.name));
+  assert.equal(cart.at, Math.max(0, Math.min(Number(await page.$eval(".rr-box", (b) => b.dataset.total)), j.ts - start)), "the marker sits at the event's time");
+  // From the start of the recording, the marker jumps to the moment the cart was used.
+  await page.$eval(".rr-seek", (s) => ((s.value = "0"), s.dispatchEvent(new Event("input"))));
+  assert.equal(await page.$eval(".rr-screen iframe", (f) => !!f.contentDocument.querySelector("#added")), false, "no cart banner at the start");
+  await page.click(`.rr-mark[data-at="${cart.at}"]`);
+  await until("the player to jump", () => page.$eval(".rr-box", (b, at) => b.dataset.time === String(at), cart.at), 5000);
+  assert.equal(await page.$eval(".rr-screen iframe", (f) => !!f.contentDocument.querySelector("#added")), true, "the cart banner is on the page at the marker");
+  const played = await (await page.$(".rr-screen")).screenshot();
+  const c = await compare(stopper.picture, played, [ADDED]);
+  assert.ok(near(c.b[0], AMBER), `the cart banner shows amber in the player: ${c.b[0]}`);
+  // The journey list below jumps too.
+  await page.click(".rr-journey li:first-child button");
+  await until("the list to jump", () => page.$eval(".rr-box", (b) => Number(b.dataset.time) < cart.at), 5000);
+  await shot("replay-marker");
+  assert.deepEqual(errors, [], "console errors");
+});
+
+test("a funnel step links to the replays of the visitors who stopped there", async () => {
+  const d = await open("#/funnels?range=7d&funnel=purchase", "funnels");
+  const link = await page.$('a[data-replays="added_to_cart"]');
+  assert.ok(link, "the added_to_cart step links to its replays");
+  await link.click();
+  const r = await ready(page, "replays");
+  assert.match(page.url(), /#\/replays\?.*step=added_to_cart/);
+  assert.match(page.url(), /stopped=true/);
+  const shown = await page.$$eval("main tbody tr", (trs) => trs.map((tr) => tr.querySelector("a.mono").textContent));
+  const api = await env.admin(`/api/v1/replays?from=${d.from}&to=${d.to}&step=added_to_cart&stopped=true&limit=200`);
+  assert.deepEqual(shown, api.replays.map((x) => x.vid), "the visitors the API lists");
+  assert.ok(shown.includes(stopper.vid), "the visitor who stopped at the cart is listed");
+  assert.ok(!shown.includes(buyer.vid), "the visitor who went on to buy is not");
+  assert.equal(r.from, d.from, "the same period");
+  // Without "went no further", both.
+  await Promise.all([page.waitForFunction(() => !/stopped=true/.test(location.hash)), page.uncheck("#rp-stopped")]);
+  await ready(page, "replays");
+  const reached = await page.$$eval("main tbody tr", (trs) => trs.map((tr) => tr.querySelector("a.mono").textContent));
+  assert.ok(reached.includes(stopper.vid) && reached.includes(buyer.vid), `both visitors reached the cart: ${reached}`);
+  // A recording plays in the list's panel, and the visitor's id leads to their view.
+  await page.click(`main tbody tr[data-key="${buyer.replay.id}"] [data-play]`);
+  await until("the player", () => page.$('#replay-panel[data-state="playing"]'), 15000);
+  await shot("replays");
+  // The journey map's step links to the same list.
+  await open("#/journey?range=7d&step=added_to_cart", "journey");
+  const href = await until("the step's replays link", () => page.$eval("#step-replays", (a) => a.getAttribute("href")).catch(() => null), 5000);
+  assert.match(href, /^#\/replays\?.*step=added_to_cart.*stopped=true/);
+  assert.deepEqual(errors, [], "console errors");
+});
+
+test("a recording that is gone or cannot be fetched says so", async () => {
+  await open(`#/visitor?range=7d&vid=${stopper.vid}&replay=no-such-recording`, "visitor");
+  await until("the notice", () => page.$('#replay-panel[data-state="missing"]'), 10000);
+  assert.match(await page.$eval("#replay-panel .notice", (n) => n.textContent), /no longer stored/);
+  // The network fails (the request is aborted in the browser): a notice with a retry.
+  await page.route("**/api/v1/replays/**", (r) => r.abort("internetdisconnected"));
+  try {
+    await open(`#/visitor?range=7d&vid=${stopper.vid}&replay=${stopper.replay.id}`, "visitor");
+    await until("the notice", () => page.$('#replay-panel[data-state="error"]'), 10000);
+    assert.match(await page.$eval("#replay-panel .notice", (n) => n.textContent), /network error/);
+  } finally {
+    await page.unroute("**/api/v1/replays/**");
+  }
+  await page.click("#replay-panel button");
+  await until("the player after the retry", () => page.$('#replay-panel[data-state="playing"]'), 15000);
+  errors.splice(0, errors.length, ...errors.filter((e) => !/ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(e)));
+  assert.deepEqual(errors, [], "console errors");
+});
+
+test("the heatmaps view draws the page from its DOM snapshot when there is one", async () => {
+  const q = `site=${SITE}&page=${encodeURIComponent("/replay.html")}&band=desktop`;
+  const snap = await env.admin(`/api/v1/reports/heatmap/snapshot?${q}`);
+  assert.equal(snap.type, 2, "the route answers an rrweb full snapshot");
+  await open(`#/heatmaps?range=7d&${q}`, "heatmaps");
+  await until("the snapshot", () => page.$('#heat-stage[data-source="snapshot"]'), 15000);
+  const hero = await page.$eval("#heat-stage iframe", (f) => {
+    const e = f.contentDocument.querySelector("#hero");
+    return e && getComputedStyle(e).backgroundColor;
+  });
+  assert.equal(hero, "rgb(224, 33, 138)", "the page's hero block is rebuilt from the snapshot");
+  assert.equal(await page.$eval("#heat-stage iframe", (f) => f.getAttribute("sandbox")), "allow-same-origin", "no script runs in the rebuilt page");
+  assert.ok(await page.$("#heat-stage .heat-overlay"), "the click overlay stays");
+  assert.equal(await page.$eval("#hm-origin", (i) => i.closest("label").hidden), true, "the live preview's origin is not asked for");
+  await shot("heatmaps-snapshot");
+  // A page without a snapshot falls back to the live page (checked above for /pricing).
+  await page.click("#heat-live");
+  await ready(page, "heatmaps");
+  assert.equal(await page.$eval("#heat-stage", (s) => s.dataset.source), "live");
+  const sandboxed = (e) => /frame is sandboxed and the 'allow-scripts' permission is not set|Failed to load resource/.test(e);
   errors.splice(0, errors.length, ...errors.filter((e) => !sandboxed(e)));
   assert.deepEqual(errors, [], "console errors");
 });

@@ -1,6 +1,7 @@
 // The dashboard tests' world: the real pathlight server built from this repository, serving
-// the example rules plus this directory's rules/ (an open-answer survey), filled with
-// simulated traffic, and Debian's Chromium driven by playwright-core.
+// the example rules plus this directory's rules/ (an open-answer survey, replay capture),
+// filled with simulated traffic, a site's pages (pages/) served on an origin of their own
+// with the real snippet, and Debian's Chromium driven by playwright-core.
 //
 // Every wait here is bounded: a test fails rather than hangs.
 
@@ -28,7 +29,11 @@ export const TOKEN = "dashboard-test-token-0123456789";
 export const SITE = "shop";
 export const ORIGIN = "https://shop.example";
 
+/** Chromium's user agent without "Headless", which the server would rightly class as a bot. */
+export const USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 const run = promisify(execFile);
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,6 +115,26 @@ async function receivers() {
   return { server, got, url: `http://127.0.0.1:${server.address().port}` };
 }
 
+/**
+ * pageServer serves pages/ as pages of the site on an origin of their own (a second origin
+ * of the site), with {{API}} in them replaced by the server's origin: the snippet tag loads
+ * pl.js from the server as on a real site.
+ */
+async function pageServer(api) {
+  const dir = path.join(here, "pages");
+  const server = createServer(async (req, res) => {
+    try {
+      const name = path.basename(new URL(req.url, "http://x").pathname);
+      const body = (await readFile(path.join(dir, name), "utf8")).replaceAll("{{API}}", api);
+      res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" }).end(body);
+    } catch {
+      res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
+    }
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { server, origin: `http://127.0.0.1:${server.address().port}` };
+}
+
 // cartHits sends live add-to-cart hits of a few visitors, which fire the automation
 // (imported history fires none), notes their ids in vids and returns how many.
 async function cartHits(api, vids) {
@@ -148,6 +173,8 @@ automations:
  *   fill              what the traffic filler did: {how, visitors, xssVisitor, fired, liveVids}
  *                     (liveVids: the visitors of live hits besides the xss visitor's)
  *   hooks             the automations' webhook receivers: {url, got: {crm, broken}}
+ *   pages             the origin that serves pages/ as the site's pages, with the snippet
+ *   visitor()         a fresh browser context for a visitor of those pages
  */
 export async function setup() {
   const dir = await mkdtemp(path.join(tmpdir(), "pathlight-dash-"));
@@ -164,7 +191,8 @@ export async function setup() {
   await writeFile(path.join(rules, "automations.yaml"), automationRules(hooks.url));
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
-  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", rules, "--admin-token", TOKEN, "--sites", `${SITE}=${ORIGIN}`, "--demo", "--log-level", "warn", "--rate-ip", "100000", "--burst-ip", "100000", "--rate-visitor", "100000", "--burst-visitor", "100000"];
+  const pages = await pageServer(api);
+  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", rules, "--admin-token", TOKEN, "--sites", `${SITE}=${ORIGIN},${pages.origin}`, "--demo", "--log-level", "warn", "--rate-ip", "100000", "--burst-ip", "100000", "--rate-visitor", "100000", "--burst-visitor", "100000"];
   const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   proc.stderr.on("data", (b) => (log = (log + b).slice(-8000)));
@@ -185,26 +213,39 @@ export async function setup() {
   fill.fired = await cartHits(api, fill.liveVids);
 
   // One Chromium with a fresh profile directory: the tests sign in and out in it.
-  const flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
   const browser = await chromium.launchPersistentContext(path.join(dir, "profile"), {
     executablePath: CHROMIUM,
     headless: true,
-    args: flags,
+    args: FLAGS,
     timeout: 30000,
     locale: "en-US",
     timezoneId: "UTC",
     viewport: { width: 1280, height: 860 },
   });
   browser.setDefaultTimeout(10000);
+  let visitors = null;
   return {
     api,
     admin,
     fill,
     browser,
+    pages: pages.origin,
     serverLog: () => log,
     hooks,
+    /**
+     * visitor opens a browser context of a new visitor of the site's pages: another Chromium
+     * than the dashboard's, with a user agent the server does not class as a bot.
+     */
+    async visitor(viewport = { width: 1280, height: 800 }) {
+      visitors ??= await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30000 });
+      const ctx = await visitors.newContext({ userAgent: USER_AGENT, viewport, locale: "en-US", timezoneId: "UTC" });
+      ctx.setDefaultTimeout(10000);
+      return ctx;
+    },
     async stop() {
       await browser.close().catch(() => {});
+      await visitors?.close().catch(() => {});
+      pages.server.close();
       hooks.server.close();
       proc.kill("SIGTERM");
       await Promise.race([new Promise((r) => proc.once("exit", r)), sleep(5000)]);
