@@ -256,11 +256,17 @@ export async function setup() {
 }
 
 /**
- * watch collects a page's console errors and uncaught exceptions.
+ * watch collects a page's console errors and uncaught exceptions. A failed load names its
+ * address ("Failed to load resource: … (url)"), so that a test can tell an answer the
+ * dashboard expects (a 404 that means "none") from any other.
  */
 export function watch(page) {
   const errors = [];
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("console", (m) => {
+    if (m.type() !== "error") return;
+    const url = m.location()?.url || "";
+    errors.push(/^Failed to load resource/.test(m.text()) && url ? `${m.text()} (${url})` : m.text());
+  });
   page.on("pageerror", (e) => errors.push(String(e)));
   return errors;
 }
