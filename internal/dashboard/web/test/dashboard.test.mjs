@@ -703,10 +703,17 @@ test("the visitor view lists a recorded session and plays it back as it was, typ
   await shot("replay-player");
 
   // Typed text shows masked: the replayed fields hold stars, and the recording nothing typed.
-  const fields = await page.$eval(".rr-screen iframe", (f) => ({ name: f.contentDocument.querySelector("#name").value, pw: f.contentDocument.querySelector("#pw").value }));
+  const fields = await page.$eval(".rr-screen iframe", (f) => {
+    const d = f.contentDocument;
+    const pw = d.querySelector("#pw");
+    return { name: d.querySelector("#name").value, pw: pw && pw.value, html: d.documentElement.outerHTML, values: [...d.querySelectorAll("input")].map((i) => i.value) };
+  });
   assert.match(fields.name, /^\*+$/, `the name field shows ${JSON.stringify(fields.name)}`);
   assert.equal(fields.name.length, stopper.typed.length, "one star per typed character");
-  assert.ok(!fields.pw.includes("secret") && /^\**$/.test(fields.pw), `the password field shows ${JSON.stringify(fields.pw)}`);
+  assert.ok(fields.pw == null || /^\**$/.test(fields.pw), `the password field shows ${JSON.stringify(fields.pw)}`);
+  for (const t of [stopper.typed, stopper.password]) {
+    assert.ok(!fields.html.includes(t) && !fields.values.some((v) => v.includes(t)), `the replayed page shows the typed ${JSON.stringify(t)}`);
+  }
   const rec = JSON.stringify(await env.admin(`/api/v1/replays/${replay.id}`));
   for (const t of [stopper.typed, stopper.password, "Grace", "hunter2"]) assert.ok(!rec.includes(t), `the stored recording holds the typed ${JSON.stringify(t)}`);
 
