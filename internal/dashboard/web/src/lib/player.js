@@ -5,7 +5,7 @@
 // The Replayer rebuilds the recorded page in an iframe sandboxed to allow-same-origin only:
 // none of the page's scripts run, and the dashboard's Content-Security-Policy applies to it.
 
-import { Replayer, EventType } from "rrweb";
+import { Replayer, EventType, IncrementalSource } from "rrweb";
 import { h, clear } from "./dom.js";
 import * as f from "./format.js";
 
@@ -45,6 +45,46 @@ export function marks(journey, start, total) {
   return out.sort((a, b) => a.at - b.at);
 }
 
+// NEAR is how close two markers may stand on the timeline, as a share of its width, before
+// they are drawn as one (which jumps to the first and names all in its title).
+const NEAR = 0.008;
+
+/** groups gathers marks (sorted by time) that would overlap on the timeline. */
+export function groups(ms, total) {
+  const out = [];
+  for (const m of ms) {
+    const last = out[out.length - 1];
+    if (last && total && (m.at - last.at) / total < NEAR) last.marks.push(m);
+    else out.push({ at: m.at, marks: [m] });
+  }
+  return out;
+}
+
+// isHandler names the attributes of inline event handlers (onclick, onsubmit …).
+const isHandler = (k) => /^on/i.test(k);
+
+function dropHandlers(n) {
+  if (!n) return;
+  if (n.attributes) for (const k of Object.keys(n.attributes)) if (isHandler(k)) delete n.attributes[k];
+  for (const c of n.childNodes || []) dropHandlers(c);
+}
+
+/**
+ * inert removes the recorded pages' inline event handlers (on… attributes) from events, in
+ * place: the sandbox refuses to run them anyway, and says so in the console for each one.
+ * The rebuilt page's scripts are already left out by rrweb (a script becomes a noscript).
+ */
+export function inert(events) {
+  for (const e of events) {
+    if (e.type === EventType.FullSnapshot) dropHandlers(e.data && e.data.node);
+    else if (e.type === EventType.IncrementalSnapshot && e.data && e.data.source === IncrementalSource.Mutation) {
+      for (const a of e.data.adds || []) dropHandlers(a.node);
+      for (const a of e.data.attributes || []) for (const k of Object.keys(a.attributes || {})) if (isHandler(k)) delete a.attributes[k];
+    }
+  }
+  return events;
+}
+
 /**
  * mountPlayer shows a recording in box: the page as the visitor saw it, play and pause, a
  * timeline to seek on with the journey's events as markers, the speed, and the journey
@@ -53,7 +93,7 @@ export function marks(journey, start, total) {
  * state (data-state playing|paused|ended, data-time, data-total) for tests and styles.
  */
 export function mountPlayer(box, rec) {
-  const events = (rec.events || []).slice().sort((a, b) => a.timestamp - b.timestamp);
+  const events = inert((rec.events || []).slice().sort((a, b) => a.timestamp - b.timestamp));
   if (!events.some((e) => e.type === EventType.FullSnapshot)) throw new Error("The recording holds no full page snapshot: nothing can be shown.");
   clear(box);
   box.classList.add("rr-player");
@@ -102,20 +142,23 @@ export function mountPlayer(box, rec) {
     SPEEDS.map((s) => h("option", { value: String(s) }, s + "×")),
   );
   const skip = h("input", { type: "checkbox", checked: true, onchange: (e) => replayer.setConfig({ skipInactive: e.target.checked }) });
+  const what = (m) => `${MARK_KINDS[m.type] || m.type}: ${m.name || ""}`;
   const track = h(
     "div",
     { class: "rr-marks" },
-    ms.map((m) => {
+    groups(ms, total).map((g) => {
+      const first = g.marks[0];
       const b = h("button", {
         type: "button",
-        class: "rr-mark " + m.type,
-        "data-type": m.type,
-        "data-at": m.at,
-        title: `${clock(m.at)} · ${MARK_KINDS[m.type] || m.type}: ${m.name || ""}`,
-        "aria-label": `Jump to ${clock(m.at)}: ${MARK_KINDS[m.type] || m.type} ${m.name || ""}`,
-        onclick: () => seek(m.at),
+        class: "rr-mark " + (g.marks.every((m) => m.type === first.type) ? first.type : "many"),
+        "data-type": g.marks.map((m) => m.type).join(" "),
+        "data-at": g.at,
+        "data-count": g.marks.length,
+        title: `${clock(g.at)} · ` + g.marks.map(what).join(" · "),
+        "aria-label": `Jump to ${clock(g.at)}: ` + g.marks.map(what).join(", "),
+        onclick: () => seek(g.at),
       });
-      b.style.left = (total ? (m.at / total) * 100 : 0) + "%";
+      b.style.left = (total ? (g.at / total) * 100 : 0) + "%";
       return b;
     }),
   );
@@ -158,14 +201,22 @@ export function mountPlayer(box, rec) {
     show(replayer.getCurrentTime());
     if (state === "playing") raf = requestAnimationFrame(tick);
   };
+  // rrweb applies the events strictly before the offset it is given, and rebuilds the page
+  // only from a full snapshot before it: a seek goes 1 ms past its moment and never before
+  // the first full snapshot, so that the page shown is the page at that moment whichever
+  // way the seek went.
+  const full = events.find((e) => e.type === EventType.FullSnapshot);
+  const fullAt = full.timestamp - meta.startTime;
+  const past = (t) => Math.max(t, fullAt) + 1;
   const play = (t) => {
-    replayer.play(t);
+    replayer.play(past(t));
     setState("playing");
     cancelAnimationFrame(raf);
     raf = requestAnimationFrame(tick);
   };
   const pause = (t) => {
-    replayer.pause(t);
+    if (t == null) replayer.pause();
+    else replayer.pause(past(t));
     cancelAnimationFrame(raf);
     setState("paused");
     show(t == null ? replayer.getCurrentTime() : t);
@@ -206,11 +257,12 @@ export function mountPlayer(box, rec) {
  */
 export function renderSnapshot(stage, snapshot, width, height) {
   if (!snapshot || snapshot.type !== EventType.FullSnapshot || !snapshot.data || !snapshot.data.node) throw new Error("not an rrweb full snapshot");
+  // The viewport first, the page 1 ms later; rrweb applies the events before the offset.
   const ts = Number(snapshot.timestamp) || 1;
   const meta = { type: EventType.Meta, timestamp: ts, data: { href: "", width, height } };
-  const full = { ...snapshot, timestamp: ts, data: { ...snapshot.data, initialOffset: { top: 0, left: 0 } } };
+  const full = inert([{ ...snapshot, timestamp: ts + 1, data: { ...snapshot.data, initialOffset: { top: 0, left: 0 } } }])[0];
   const r = new Replayer([meta, full], { root: stage, showWarning: false, mouseTail: false, triggerFocus: false });
-  r.pause(0);
+  r.pause(2);
   r.iframe.style.width = width + "px";
   r.iframe.style.height = height + "px";
   return r.iframe;

@@ -74,7 +74,10 @@ export async function showReplay(panel, id, { signal, onStop }) {
     [rec, mod] = await Promise.all([getJSON("/api/v1/replays/" + encodeURIComponent(id), { signal }), loadPlayer()]);
   } catch (e) {
     if (e.name === "AbortError") throw e;
-    if (e.status === 404) return fail("warn", "missing", h("strong", null, "This recording is no longer stored. "), "Recordings are kept for a limited time (30 days unless the server says otherwise) and are removed when the visitor is erased.");
+    if (e.status === 404) {
+      if (/not enabled/.test(e.message)) return fail("warn", "missing", h("strong", null, "Session replay is not enabled on this server. "), e.message);
+      return fail("warn", "missing", h("strong", null, "This recording is no longer stored. "), "Recordings are kept for a limited time (30 days unless the server says otherwise) and are removed when the visitor is erased.");
+    }
     if (offline(e)) return fail("error", "error", h("strong", null, "The recording could not be loaded: "), "the server did not answer (network error). ", retry());
     return fail("error", "error", h("strong", null, "The recording could not be loaded: "), e.message, " ", retry());
   }

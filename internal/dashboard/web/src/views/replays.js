@@ -20,7 +20,20 @@ export default async function replays(ctx) {
   if (p.step) q.set("step", p.step);
   const stopped = p.step && p.stopped === "true";
   if (stopped) q.set("stopped", "true");
-  const [r, rules] = await Promise.all([getJSON("/api/v1/replays?" + q, { signal: ctx.signal }), getJSON("/api/v1/rules", { signal: ctx.signal }).catch(() => ({}))]);
+  let r, rules;
+  try {
+    [r, rules] = await Promise.all([getJSON("/api/v1/replays?" + q, { signal: ctx.signal }), getJSON("/api/v1/rules", { signal: ctx.signal }).catch(() => ({}))]);
+  } catch (e) {
+    if (e.status === 400 && !p.site && /^site:/.test(e.message)) {
+      ctx.main.append(notice("info", "This server serves several sites: choose one in the Site field to list its recordings."));
+      return;
+    }
+    if (e.status === 404) {
+      ctx.main.append(notice("warn", "No recording can be listed: " + e.message));
+      return;
+    }
+    throw e;
+  }
   const steps = (rules.steps || []).map((s) => s.id);
   if (p.step && !steps.includes(p.step)) steps.push(p.step);
   const stepPick = select("Visitors", [["", "Every recorded visitor"], ...steps.map((s) => [s, "Reached " + f.label(s)])], p.step || "", (v) => ctx.set({ step: v, replay: "" }), { id: "rp-step" });
