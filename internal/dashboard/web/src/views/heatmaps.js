@@ -91,9 +91,10 @@ export default async function heatmaps(ctx) {
 }
 
 /**
- * snapshot fetches the page's latest DOM snapshot for the band: {snapshot} (null on 404:
- * none was captured), or {snapshot: null, error} when it could not be read; either way the
- * view falls back to the live preview.
+ * snapshot fetches the page's latest DOM snapshot for the band: {snapshot}, null when the
+ * server has none to give (404: none captured, or replay is off; another 4xx: the view's
+ * settings do not name one page of one site), or {snapshot: null, error} when it could not
+ * be read (the network, the server); either way the view falls back to the live preview.
  */
 async function snapshot(ctx, site, page, band) {
   const q = new URLSearchParams({ page, band });
@@ -102,7 +103,7 @@ async function snapshot(ctx, site, page, band) {
     return { snapshot: await getJSON("/api/v1/reports/heatmap/snapshot?" + q, { signal: ctx.signal }) };
   } catch (e) {
     if (e.name === "AbortError") throw e;
-    return { snapshot: null, error: e.status === 404 ? null : e };
+    return { snapshot: null, error: e.status >= 400 && e.status < 500 ? null : e };
   }
 }
 
