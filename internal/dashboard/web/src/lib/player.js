@@ -188,6 +188,7 @@ export function mountPlayer(box, rec) {
   const show = (t) => {
     const c = Math.min(total, Math.max(0, t));
     slider.value = String(c);
+    slider.setAttribute("aria-valuetext", `${clock(c)} of ${clock(total)}`);
     now.textContent = `${clock(c)} / ${clock(total)}`;
     box.dataset.time = String(Math.round(c));
   };
