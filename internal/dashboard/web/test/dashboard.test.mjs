@@ -720,6 +720,10 @@ test("the visitor view lists a recorded session and plays it back as it was, typ
   const rec = JSON.stringify(await env.admin(`/api/v1/replays/${replay.id}`));
   for (const t of [stopper.typed, stopper.password, "Grace", "hunter2"]) assert.ok(!rec.includes(t), `the stored recording holds the typed ${JSON.stringify(t)}`);
 
+  // The journey's session the recording belongs to plays it too.
+  await page.click(`.timeline [data-replay-session="${replay.id}"]`);
+  await until("the player again", () => page.$(`#replay-panel[data-state="playing"][data-replay="${replay.id}"] .rr-box`), 15000);
+
   // Playing runs the clock on.
   await page.click(".rr-play");
   await until("playback to move on", () => page.$eval(".rr-box", (b) => b.dataset.state !== "playing" || Number(b.dataset.time) > 0), 5000);

@@ -36,7 +36,7 @@ export default async function visitor(ctx) {
     throw e;
   }
   const rec = recordings(ctx, reps);
-  ctx.main.append(summary(v), rec.card, h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v, evs)), counts(v)), explain(ex), ...fired(autos));
+  ctx.main.append(summary(v), rec.card, h("div", { class: "grid2 wide-left" }, card("Journey", timeline(v, evs, (reps && reps.replays) || [], rec.play)), counts(v)), explain(ex), ...fired(autos));
   await rec.start();
 }
 
@@ -68,7 +68,11 @@ function recordings(ctx, reps) {
   c.id = "replays";
   // A recording named by a link opens even when the list could not be read: it says itself
   // when it is gone.
-  return { card: c, start: () => (ctx.params.replay ? open(ctx.params.replay) : null) };
+  const play = (id) => {
+    open(id);
+    c.scrollIntoView({ block: "start" });
+  };
+  return { card: c, play, start: () => (ctx.params.replay ? open(ctx.params.replay) : null) };
 }
 
 // fired lists the visitor's automations: how often each fired and when last, a timer still
@@ -152,8 +156,9 @@ function eventItem(e) {
   }
 }
 
-// timeline merges the journey's dated records and the visitor's events, grouped by session.
-function timeline(v, evs = []) {
+// timeline merges the journey's dated records and the visitor's events, grouped by session;
+// a session during which a recording started gets a button that plays it (play(id)).
+function timeline(v, evs = [], recs = [], play = null) {
   const ms = (t) => (t ? (typeof t === "number" ? t : Date.parse(t)) : 0);
   const sessions = (v.sessions || []).map((s, i) => ({ ...s, i, at: ms(s.started_at), items: [] }));
   const items = [];
@@ -193,6 +198,11 @@ function timeline(v, evs = []) {
           h("strong", null, `Session ${s.i + 1}`),
           h("span", { class: "badge none" }, s.channel || "Unassigned"),
           h("time", null, f.time(s.started_at)),
+          play
+            ? recs
+                .filter((r) => r.started_at >= s.at && !sessions.some((x) => x.at > s.at && x.at <= r.started_at))
+                .map((r) => h("button", { type: "button", class: "ghost small", "data-replay-session": r.id, onclick: () => play(r.id) }, "Replay"))
+            : null,
         ),
         h(
           "p",
