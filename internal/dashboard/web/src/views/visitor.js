@@ -54,7 +54,9 @@ function recordings(ctx, reps) {
   let list;
   if (reps.error) {
     const e = reps.error;
-    list = notice(e.status === 404 || offline(e) ? "warn" : "error", "The recorded sessions could not be loaded: " + (offline(e) ? "the server did not answer (network error)." : e.message));
+    // 404: this server records no session (replay is off); say so without alarm.
+    if (e.status === 404) list = notice("info", "No recorded session can be shown: " + e.message);
+    else list = notice(offline(e) ? "warn" : "error", "The recorded sessions could not be loaded: " + (offline(e) ? "the server did not answer (network error)." : e.message));
   } else {
     list = replayTable(reps.replays || [], {
       open: (r) => {
