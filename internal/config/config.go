@@ -61,6 +61,25 @@ type Config struct {
 	// AnyOrigin is true when no --sites were given: the development sites (DevSites) accept
 	// every origin, a default that the server warns about.
 	AnyOrigin bool
+	// Cluster is the fleet to join; nil without --cluster (one embedded server, no NATS).
+	Cluster *Cluster
+}
+
+// Cluster is the configuration of cluster mode (--cluster and the --cluster-* settings).
+type Cluster struct {
+	URLs     []string      // NATS server URLs, nats:// or tls://
+	Node     string        // this node's name, unique in the fleet
+	Replicas int           // replicas of the stream and buckets created at first start
+	Shards   int           // visitor shards; must match the fleet's
+	Wait     time.Duration // the longest a hit waits on a forward, takeover or election
+	Outbox   int64         // bytes of the local outbox before hits are refused
+	Lease    time.Duration // lifetime of a shard lease and a membership heartbeat
+	Creds    string        // NATS credentials file
+	TLSCA    string
+	TLSCert  string
+	TLSKey   string
+	User     string
+	Password string
 }
 
 // devSites are the sites served when no --sites are given (development only, from any
@@ -124,6 +143,19 @@ var options = []option{
 	{"replay-daily-cap", "1GiB", "most bytes (compressed) of replay chunks stored per UTC day, all sites together: chunks beyond it are refused with 429 replay_daily_cap until the next day"},
 	{"demo", "false", "serve the demo shop at / (make run turns it on)"},
 	{"log-level", "info", "debug, info, warn or error"},
+	{"cluster", "", "join a fleet: comma-separated NATS server URLs with JetStream (nats://host:4222 or tls://host:4222); empty runs one embedded server without NATS"},
+	{"node", "", "this node's name in the fleet (letters, digits, - and _; unique per node); required with --cluster"},
+	{"cluster-replicas", "3", "replicas of the stream and key-value buckets created at the fleet's first start (1 for a single NATS server)"},
+	{"cluster-shards", "64", "visitor shards leased among the nodes; must be the same on every node"},
+	{"cluster-wait", "2s", "the longest a hit waits on a forward to another node, a shard takeover or a stream leader election before it is answered from local state (degraded)"},
+	{"cluster-outbox", "256MiB", "bytes of commits kept in the local outbox while the stream is unreachable; past it hits get 503 outbox_full"},
+	{"cluster-lease", "5s", "lifetime of a shard lease and of a node's heartbeat, renewed at a third of it"},
+	{"cluster-creds", "", "NATS credentials file (user JWT and NKey seed)"},
+	{"cluster-tls-ca", "", "CA certificate file to verify the NATS servers"},
+	{"cluster-tls-cert", "", "client certificate file for NATS (with --cluster-tls-key)"},
+	{"cluster-tls-key", "", "client key file for NATS (with --cluster-tls-cert)"},
+	{"cluster-user", "", "NATS user name (with --cluster-password)"},
+	{"cluster-password", "", "NATS password; prefer the environment variable PATHLIGHT_CLUSTER_PASSWORD"},
 }
 
 // Usage returns the help text of the serve flags.

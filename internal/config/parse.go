@@ -139,6 +139,11 @@ func build(raw map[string]string) (*Config, []error) {
 		}
 		*b.dst = v
 	}
+	if raw["cluster"] != "" {
+		c.Cluster = buildCluster(raw, bad)
+	} else if raw["node"] != "" {
+		bad("node", "is set but --cluster is not: give the NATS URLs of the fleet with --cluster")
+	}
 	return c, errs
 }
 
