@@ -59,6 +59,10 @@ type Config struct {
 	Secret func(d rules.Destination) (string, error)
 	// Getenv reads the environment for the default Secret; nil: os.Getenv.
 	Getenv func(string) string
+	// Owns, when set, says whether this server is the one to fire a visitor's timers and
+	// send its deliveries: in cluster mode, the owner of the visitor's shard, so that a
+	// webhook goes out once for the fleet and not once per node. nil: every visitor.
+	Owns func(vid string) bool
 }
 
 // maxScan bounds the deliveries and timers one pass reads.
@@ -176,6 +180,9 @@ func (d *Deliverer) fireTimers() error {
 		if err != nil {
 			return nil // not ours to judge; leave it
 		}
+		if d.cfg.Owns != nil && !d.cfg.Owns(vid) {
+			return nil // another node's visitor: fired there
+		}
 		if byVID[vid] == nil {
 			order = append(order, vid)
 		}
@@ -220,6 +227,9 @@ func (d *Deliverer) sendDue(ctx context.Context) error {
 		if err := automate.UnmarshalHead(v, &del); err != nil {
 			d.cfg.Logger.Error("outbox record does not decode; left alone", "key", string(k), "err", err)
 			return nil
+		}
+		if d.cfg.Owns != nil && !d.cfg.Owns(del.VID) {
+			return nil // another node's visitor: sent there
 		}
 		lane := del.Destination + "\x00" + del.VID
 		if blocked[lane] {

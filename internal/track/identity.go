@@ -45,7 +45,8 @@ const saltTTL = 50 * time.Hour
 // that every restart within a day gives the same visitor ids, and expire so they cannot be
 // recovered later.
 type salts struct {
-	st Store
+	st  Store
+	src SaltSource // the fleet's, in cluster mode; nil: st
 
 	mu   sync.Mutex
 	day  string
@@ -58,6 +59,16 @@ func (s *salts) get(now time.Time) ([]byte, error) {
 	defer s.mu.Unlock()
 	if s.day == day {
 		return s.salt, nil
+	}
+	if s.src != nil {
+		fresh := make([]byte, 32)
+		_, _ = rand.Read(fresh)
+		salt, err := s.src.Salt(day, fresh)
+		if err != nil {
+			return nil, fmt.Errorf("cookieless salt for %s: %w", day, err)
+		}
+		s.day, s.salt = day, salt
+		return salt, nil
 	}
 	key := metaKey(nil, "salt/"+day)
 	salt, err := s.st.Get(key, nil)

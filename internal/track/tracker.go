@@ -69,6 +69,9 @@ type Config struct {
 	// OnOutbox, when set, is called after a commit that stored deliveries or timers, so
 	// the deliverer need not wait for its next poll. It must not block.
 	OnOutbox func()
+	// Salts, when set, keeps the cookieless salts where a fleet of servers shares them;
+	// nil keeps them in the store.
+	Salts SaltSource
 }
 
 // DefaultStateCache is the default byte budget of the visitor-state cache: about 100,000
@@ -124,7 +127,7 @@ func New(st Store, geo *enrich.GeoDB, set *rules.Set, cfg Config) *Tracker {
 	}
 	t.cache = newStateCache(budget)
 	t.memo = newSpillMemo(budget / 4)
-	t.salts.st = st
+	t.salts.st, t.salts.src = st, cfg.Salts
 	t.seq.Store(uint64(time.Now().UnixNano()))
 	if set == nil {
 		set = rules.Empty()
@@ -158,6 +161,9 @@ type Request struct {
 	// Offline marks events a back end sent through the events API: no device (the sender
 	// is not the visitor's browser), and no session opened (see event.Hit.Offline).
 	Offline bool
+	// NewVID, when a valid id, is the id given to a new visitor (one without a body or
+	// cookie id) instead of a random one: a cluster mints it into a shard this server owns.
+	NewVID string
 }
 
 // Result is the answer to a Request. Reuse it with Reset.
@@ -175,11 +181,14 @@ type Result struct {
 	// the survey's choices; the wire decoder's own rejections come on top.
 	Rejected  []event.Rejection
 	Decisions rules.Decisions
+	// Queued: the accepted events are committed locally and kept in the local outbox, not
+	// yet in the fleet's replicated stream (cluster mode, stream out of reach).
+	Queued bool
 }
 
 // Reset clears r for reuse, keeping capacity.
 func (r *Result) Reset() {
-	r.VID, r.SetCookie, r.ClearCookie, r.Tracked, r.Bot = "", false, false, false, false
+	r.VID, r.SetCookie, r.ClearCookie, r.Tracked, r.Bot, r.Queued = "", false, false, false, false, false
 	r.Accepted, r.Duplicate, r.Rejected = r.Accepted[:0], r.Duplicate[:0], r.Rejected[:0]
 	r.Decisions.Reset()
 }
@@ -271,6 +280,8 @@ func (t *Tracker) identify(req *Request, res *Result, now int64) (vid string, mi
 		return req.Batch.VID, false, nil
 	case ValidVID(req.CookieVID):
 		return req.CookieVID, false, nil
+	case ValidVID(req.NewVID):
+		return req.NewVID, true, nil
 	}
 	return NewVID(), true, nil
 }
@@ -302,9 +313,11 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			res.Accepted = append(res.Accepted, e.ID)
 		}
 		if len(w.ops) > 0 {
-			if err := t.write(w.ops, req.Now > 0); err != nil {
+			queued, err := t.write(w.ops, req.Now > 0)
+			if err != nil {
 				return fmt.Errorf("commit anonymous hits: %w", err)
 			}
+			res.Queued = queued
 		}
 	}
 	if req.Decisions {
@@ -441,9 +454,11 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
-		if err := t.write(w.ops, req.Now > 0); err != nil {
+		queued, err := t.write(w.ops, req.Now > 0)
+		if err != nil {
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}
+		res.Queued = queued
 		t.cache.put(w.cur, w.stateBuf)
 		t.autoCommitted(w)
 		t.rememberSpills(w)

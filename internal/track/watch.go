@@ -37,6 +37,12 @@ func (s watched) write(ops []Op, imported bool) error {
 	if err := s.Store.Write(ops); err != nil {
 		return err
 	}
+	s.notify(ops, imported)
+	return nil
+}
+
+// notify reports the visitor states and event-log records among ops, once committed.
+func (s watched) notify(ops []Op, imported bool) {
 	for i := range ops {
 		op := &ops[i]
 		if len(op.Key) == 0 {
@@ -55,13 +61,10 @@ func (s watched) write(ops []Op, imported bool) error {
 			}
 		}
 	}
-	return nil
 }
 
-// write commits the ops of one request; imported says whether it is an import line.
-func (t *Tracker) write(ops []Op, imported bool) error {
-	if w, ok := t.st.(watched); ok {
-		return w.write(ops, imported)
-	}
-	return t.st.Write(ops)
+// write commits the ops of one request; imported says whether it is an import line. It
+// returns whether the commit is only queued locally (cluster mode, stream out of reach).
+func (t *Tracker) write(ops []Op, imported bool) (bool, error) {
+	return WriteCommit(t.st, ops, imported)
 }

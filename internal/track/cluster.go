@@ -1,0 +1,143 @@
+package track
+
+import (
+	"errors"
+	"time"
+)
+
+// Hooks for cluster mode. Without a cluster none of them is used: the tracker writes to its
+// store, mints random ids and keeps its own cookieless salts, as it always did.
+
+// CommitWriter is a Store that can say where a commit went: a cluster store publishes each
+// commit to a replicated stream before writing it locally, or keeps it in a local outbox
+// when the stream is out of reach (queued). The tracker reports queued in Result.Queued.
+type CommitWriter interface {
+	Store
+	// WriteCommit commits ops as Write does; imported says the records come from an import.
+	WriteCommit(ops []Op, imported bool) (queued bool, err error)
+}
+
+// SaltSource keeps the cookieless salt of each UTC day where every server of a fleet finds
+// the same one: Salt returns the day's salt, storing fresh when the day has none yet.
+type SaltSource interface {
+	Salt(day string, fresh []byte) ([]byte, error)
+}
+
+// ErrQueueFull is what a CommitWriter returns, wrapped, when its local outbox is full: the
+// hit is refused (nothing stored) and should be retried later.
+var ErrQueueFull = errors.New("local outbox full")
+
+// WriteCommit commits ops through st the way the tracker does: through a CommitWriter when
+// st is one, telling a watcher whether the records were imported.
+func WriteCommit(st Store, ops []Op, imported bool) (queued bool, err error) {
+	switch s := st.(type) {
+	case CommitWriter:
+		return s.WriteCommit(ops, imported)
+	case watched:
+		return false, s.write(ops, imported)
+	}
+	return false, st.Write(ops)
+}
+
+// WriteCommit commits ops, then reports them to the watcher (the outer store is a cluster
+// store wrapping the watched one, or the other way round; both work).
+func (s watched) WriteCommit(ops []Op, imported bool) (bool, error) {
+	queued, err := WriteCommit(s.Store, ops, imported)
+	if err != nil {
+		return false, err
+	}
+	s.notify(ops, imported)
+	return queued, nil
+}
+
+// ApplyCommit writes a commit another server of the fleet made to st (the local store,
+// watched so that reports hear it), under the locks of the visitors it touches, and drops
+// what this tracker remembers of them (cached journeys and automation memory, spill memos),
+// so that its next hit reads what the other server wrote.
+func (t *Tracker) ApplyCommit(st Store, ops []Op, imported bool) error {
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	w.lockIDs = w.lockIDs[:0]
+	for i := range ops {
+		if vid := opVisitor(ops[i].Key); vid != "" && !containsString(w.lockIDs, vid) {
+			w.lockIDs = append(w.lockIDs, vid)
+		}
+	}
+	t.lock(w)
+	defer t.unlock(w)
+	if _, err := WriteCommit(st, ops, imported); err != nil {
+		return err
+	}
+	for _, vid := range w.lockIDs {
+		t.cache.drop(vid)
+		t.cache.drop(autoCacheKey(vid))
+		t.memo.forget(vid)
+	}
+	return nil
+}
+
+// OpVisitor returns the visitor id a key of the tracker's belongs to ("" for keys of no one
+// visitor: event records, dedup marks, server metadata): a state, an alias, an ownership
+// index entry or an automation memory.
+func OpVisitor(key []byte) string { return opVisitor(key) }
+
+func opVisitor(key []byte) string {
+	if len(key) < 1+VIDLen {
+		return ""
+	}
+	switch key[0] {
+	case pVisitor, pAlias, 'x':
+		if len(key) == 1+VIDLen {
+			return string(key[1:])
+		}
+	case pOwner:
+		if len(key) > 1+VIDLen && key[1+VIDLen] == 0 {
+			return string(key[1 : 1+VIDLen])
+		}
+	case 'w': // an automation timer: due time, then the visitor
+		if len(key) > 9+VIDLen && key[9+VIDLen] == 0 {
+			return string(key[9 : 9+VIDLen])
+		}
+	}
+	return ""
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// PeekVID returns the visitor id the tracker will use for req, when it is known before
+// tracking: the body's or the cookie's in cookie mode, the day's hash in cookieless mode. ""
+// means a new visitor (an id will be minted), a hit kept without per-visitor state (no
+// consent, a bot), or an id not yet known. A cluster routes the hit by it.
+func (t *Tracker) PeekVID(req *Request) string {
+	b := req.Batch
+	if !t.consented(b.Consent, req.GPC) {
+		return ""
+	}
+	if t.cfg.Identity == IdentityCookieless {
+		now := t.now().UnixMilli()
+		if req.Now > 0 {
+			now = req.Now
+		}
+		salt, err := t.salts.get(timeOf(now))
+		if err != nil {
+			return ""
+		}
+		return cookielessVID(salt, b.Site, req.IP, req.UserAgent)
+	}
+	switch {
+	case ValidVID(b.VID):
+		return b.VID
+	case ValidVID(req.CookieVID):
+		return req.CookieVID
+	}
+	return ""
+}
+
+func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
