@@ -1,7 +1,10 @@
 package track
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -14,7 +17,10 @@ import (
 type CommitWriter interface {
 	Store
 	// WriteCommit commits ops as Write does; imported says the records come from an import.
-	WriteCommit(ops []Op, imported bool) (queued bool, err error)
+	// id names the commit for deduplication in the stream ("" for a unique name): the
+	// tracker names a commit that accepted events by the site and the events' ids, so that a
+	// batch retried after a crash is stored once.
+	WriteCommit(ops []Op, imported bool, id string) (queued bool, err error)
 }
 
 // SaltSource keeps the cookieless salt of each UTC day where every server of a fleet finds
@@ -29,10 +35,10 @@ var ErrQueueFull = errors.New("local outbox full")
 
 // WriteCommit commits ops through st the way the tracker does: through a CommitWriter when
 // st is one, telling a watcher whether the records were imported.
-func WriteCommit(st Store, ops []Op, imported bool) (queued bool, err error) {
+func WriteCommit(st Store, ops []Op, imported bool, id string) (queued bool, err error) {
 	switch s := st.(type) {
 	case CommitWriter:
-		return s.WriteCommit(ops, imported)
+		return s.WriteCommit(ops, imported, id)
 	case watched:
 		return false, s.write(ops, imported)
 	}
@@ -41,8 +47,8 @@ func WriteCommit(st Store, ops []Op, imported bool) (queued bool, err error) {
 
 // WriteCommit commits ops, then reports them to the watcher (the outer store is a cluster
 // store wrapping the watched one, or the other way round; both work).
-func (s watched) WriteCommit(ops []Op, imported bool) (bool, error) {
-	queued, err := WriteCommit(s.Store, ops, imported)
+func (s watched) WriteCommit(ops []Op, imported bool, id string) (bool, error) {
+	queued, err := WriteCommit(s.Store, ops, imported, id)
 	if err != nil {
 		return false, err
 	}
@@ -65,7 +71,7 @@ func (t *Tracker) ApplyCommit(st Store, ops []Op, imported bool) error {
 	}
 	t.lock(w)
 	defer t.unlock(w)
-	if _, err := WriteCommit(st, ops, imported); err != nil {
+	if _, err := WriteCommit(st, ops, imported, ""); err != nil {
 		return err
 	}
 	for _, vid := range w.lockIDs {
@@ -141,3 +147,17 @@ func (t *Tracker) PeekVID(req *Request) string {
 }
 
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
+
+// commitID names a commit that accepted events: the site and the events' ids (hashed when
+// long); "" when it accepted none.
+func commitID(site string, accepted []string) string {
+	if len(accepted) == 0 {
+		return ""
+	}
+	id := site + ":" + strings.Join(accepted, ",")
+	if len(id) <= 200 {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return site + ":" + hex.EncodeToString(sum[:])
+}

@@ -313,7 +313,7 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			res.Accepted = append(res.Accepted, e.ID)
 		}
 		if len(w.ops) > 0 {
-			queued, err := t.write(w.ops, req.Now > 0)
+			queued, err := t.write(w.ops, req.Now > 0, commitID(b.Site, res.Accepted))
 			if err != nil {
 				return fmt.Errorf("commit anonymous hits: %w", err)
 			}
@@ -454,7 +454,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
-		queued, err := t.write(w.ops, req.Now > 0)
+		queued, err := t.write(w.ops, req.Now > 0, commitID(b.Site, res.Accepted))
 		if err != nil {
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}

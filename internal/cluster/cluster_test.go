@@ -1,0 +1,114 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// Two nodes on one NATS server: hits on each reach the other's store through the stream,
+// through the watched store (so its reports hear them), and a node started later with an
+// empty data directory replays the whole stream.
+func TestReplicationBetweenNodes(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+
+	var vids []string
+	for i := 0; i < 20; i++ {
+		n := a
+		if i%2 == 1 {
+			n = b
+		}
+		res := n.hit(t, "", fmt.Sprintf("first-%d", i))
+		if res.Queued || len(res.Accepted) != 1 {
+			t.Fatalf("hit %d: queued %v, accepted %v", i, res.Queued, res.Accepted)
+		}
+		if !n.node.Owns(res.VID) {
+			t.Fatalf("hit %d: %s minted %s in a shard it does not own", i, n.name, res.VID)
+		}
+		vids = append(vids, res.VID)
+	}
+	// A second hit of each visitor on its owner.
+	for i, vid := range vids {
+		n := a
+		if b.node.Owns(vid) {
+			n = b
+		}
+		n.hit(t, vid, fmt.Sprintf("second-%d", i))
+	}
+	for _, n := range []*testNode{a, b} {
+		waitFor(t, 10*time.Second, n.name+" hears every event", func() bool { return n.feed.eventCount() == 40 })
+		for _, vid := range vids {
+			if got := n.pageviews(t, vid); got != 2 {
+				t.Errorf("%s: visitor %s has %d pageviews; want 2", n.name, vid, got)
+			}
+		}
+	}
+	// A third node with an empty data directory replays the stream.
+	c := startNode(t, t.TempDir(), nodeOptions("c", ns.url()))
+	waitFor(t, 10*time.Second, "c replays the stream", func() bool { return c.feed.eventCount() == 40 })
+	for _, vid := range vids {
+		if got := c.pageviews(t, vid); got != 2 {
+			t.Errorf("c: visitor %s has %d pageviews; want 2", vid, got)
+		}
+	}
+	st := c.node.Status()
+	if st.AppliedSeq != st.StreamLastSeq || st.Applied == 0 {
+		t.Errorf("c: status %+v; want applied up to the stream's last sequence", st)
+	}
+}
+
+// A node that lost its lease (another node took the shard and published to it) has its
+// write refused by JetStream's fence, and nothing of it is stored locally either.
+func TestStaleOwnerIsFenced(t *testing.T) {
+	ns := startNATS(t)
+	opt := nodeOptions("a", ns.url())
+	opt.Shards = 1
+	a := startNode(t, t.TempDir(), opt)
+	waitOwned(t, a)
+	vid := a.hit(t, "", "one").VID
+
+	// Another process takes the shard over behind a's back (as after a pause longer than
+	// the lease) and publishes to it.
+	st := a.node.own.ready(0)
+	ctx := context.Background()
+	if _, err := a.node.leases.Update(ctx, leaseKey(0), []byte("b"), st.rev); err != nil {
+		t.Fatal(err)
+	}
+	msg := a.node.message(subjectShard+"0", "other", false, encodeOps(nil, nil, time.Now()))
+	if _, err := a.node.js.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	before := a.feed.eventCount()
+	b := a.tracker
+	_ = b
+	err := trackErr(a, vid, "two")
+	if !errors.Is(err, ErrFenced) || !errors.Is(err, track.ErrOverloaded) {
+		t.Fatalf("write of a stale owner: err = %v; want ErrFenced", err)
+	}
+	if a.feed.eventCount() != before || a.pageviews(t, vid) != 1 {
+		t.Fatalf("a fenced write was stored locally: %d events, %d pageviews", a.feed.eventCount(), a.pageviews(t, vid))
+	}
+	if a.node.Owns(vid) {
+		t.Fatal("a still owns the shard after its write was fenced")
+	}
+	info, _ := a.node.stream.Info(ctx)
+	if info.State.Msgs != 2 {
+		t.Fatalf("stream holds %d messages; want 2 (a's first commit, the other's)", info.State.Msgs)
+	}
+}
+
+func trackErr(n *testNode, vid, id string) error {
+	res := &track.Result{}
+	req := hitRequest(vid, id)
+	return n.tracker.Track(req, res)
+}
+
+var _ = strings.Contains

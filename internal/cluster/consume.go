@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// readApplied reads the last stream sequence applied to the local store (0: none, so a
+// node with an empty data directory replays the whole stream).
+func readApplied(st track.Store) (uint64, error) {
+	v, err := st.Get(appliedKey, nil)
+	if errors.Is(err, track.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, errors.New("cluster: the applied sequence in the store does not decode")
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func (n *Node) saveApplied() error {
+	return n.local.Write([]track.Op{{Key: appliedKey, Value: binary.BigEndian.AppendUint64(nil, n.applied.Load())}})
+}
+
+// consume applies the stream, from the sequence after the last applied, to the local store:
+// commits of other nodes (and of this node's earlier processes) through the tracker, so that
+// reports hear them and the tracker forgets what it cached of their visitors. Commits of
+// this process are in the local store already and are only counted.
+func (n *Node) consume() error {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if a := n.applied.Load(); a > 0 {
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: a + 1}
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+	defer cancel()
+	cons, err := n.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	cc, err := cons.Consume(n.apply)
+	if err != nil {
+		return err
+	}
+	n.stopConsumer = cc.Stop
+	return nil
+}
+
+// apply applies one message of the stream.
+func (n *Node) apply(m jetstream.Msg) {
+	meta, err := m.Metadata()
+	if err != nil {
+		n.log.Error("cluster: stream message without metadata", "err", err)
+		return
+	}
+	seq := meta.Sequence.Stream
+	if seq <= n.applied.Load() {
+		return
+	}
+	h := m.Headers()
+	if h.Get(hdrInstance) != n.instance {
+		ops, err := decodeOps(m.Data(), time.Now())
+		if err != nil {
+			n.log.Error("cluster: a commit of the stream does not decode; skipped", "seq", seq, "err", err)
+		} else {
+			ops = append(ops, track.Op{Key: appliedKey, Value: binary.BigEndian.AppendUint64(nil, seq)})
+			imported := h.Get(hdrImported) == "1"
+			for {
+				err := n.applyOps(ops, imported)
+				if err == nil || n.ctx.Err() != nil {
+					break
+				}
+				n.log.Error("cluster: applying a commit of the stream failed; retrying", "seq", seq, "err", err)
+				time.Sleep(time.Second)
+			}
+			n.appliedN.Add(1)
+		}
+	}
+	n.applied.Store(seq)
+	if seq > n.lastSeq.Load() {
+		n.lastSeq.Store(seq)
+	}
+}
+
+func (n *Node) applyOps(ops []track.Op, imported bool) error {
+	if t := n.tracker.Load(); t != nil {
+		return t.ApplyCommit(n.local, ops, imported)
+	}
+	_, err := track.WriteCommit(n.local, ops, imported, "")
+	return err
+}
+
+// watchStream follows the stream's last sequence and whether it answers, and saves the
+// applied sequence every second.
+func (n *Node) watchStream() {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var saved uint64
+	last := time.Now()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
+		info, err := n.stream.Info(ctx)
+		cancel()
+		if err != nil {
+			if n.reachable.Swap(false) {
+				n.log.Warn("cluster: the stream is unreachable; hits are answered from local state and queued", "err", err)
+			}
+		} else {
+			n.lastSeq.Store(info.State.LastSeq)
+			if !n.reachable.Swap(true) {
+				n.log.Info("cluster: the stream is reachable again")
+			}
+		}
+		if a := n.applied.Load(); a != saved && time.Since(last) >= time.Second {
+			if err := n.saveApplied(); err == nil {
+				saved, last = a, time.Now()
+			}
+		}
+	}
+}
+
+// streamUp reports whether the stream answered lately.
+func (n *Node) streamUp() bool { return n.reachable.Load() }

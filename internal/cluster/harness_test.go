@@ -1,0 +1,231 @@
+package cluster
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/event"
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// natsBinary finds nats-server: the test runs real servers. Without it the tests are
+// skipped, unless PATHLIGHT_REQUIRE_NATS is set (CI), where its absence fails them.
+func natsBinary(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("NATS_SERVER"), "/usr/sbin/nats-server", "/usr/bin/nats-server"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if p, err := exec.LookPath("nats-server"); err == nil {
+		return p
+	}
+	if os.Getenv("PATHLIGHT_REQUIRE_NATS") != "" {
+		t.Fatal("nats-server is not installed and PATHLIGHT_REQUIRE_NATS is set: install the Debian package nats-server")
+	}
+	t.Skip("nats-server is not installed: install the Debian package nats-server to run the cluster tests")
+	return ""
+}
+
+// natsServer is one nats-server process with JetStream on 127.0.0.1.
+type natsServer struct {
+	t    *testing.T
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startNATS starts one server with JetStream in a temporary directory.
+func startNATS(t *testing.T) *natsServer {
+	s := &natsServer{t: t, bin: natsBinary(t), dir: t.TempDir(), port: freePort(t)}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(s.port) }
+
+func (s *natsServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-js", "-sd", s.dir)
+	s.cmd.Stdout, s.cmd.Stderr = nil, nil
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port)); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatal("nats-server did not start listening within 10s")
+}
+
+func (s *natsServer) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		s.cmd = nil
+	}
+}
+
+// recorder is a track.Watcher that remembers the event records it heard.
+type recorder struct {
+	mu     sync.Mutex
+	events int
+	states map[string]int
+}
+
+func (r *recorder) StateChanged(vid []byte, deleted bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.states == nil {
+		r.states = map[string]int{}
+	}
+	r.states[string(vid)]++
+}
+func (r *recorder) EventLogged(key, rec []byte, imported bool) {
+	r.mu.Lock()
+	r.events++
+	r.mu.Unlock()
+}
+func (r *recorder) EventDeleted(key []byte) {}
+
+func (r *recorder) eventCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.events
+}
+
+// testNode is one Pathlight node: a real store in a temporary directory, a tracker and
+// its cluster membership.
+type testNode struct {
+	name    string
+	dir     string
+	db      *store.DB
+	feed    *recorder
+	node    *Node
+	tracker *track.Tracker
+}
+
+func nodeOptions(name string, urls ...string) Options {
+	return Options{URLs: urls, Node: name, Replicas: 1, Shards: 8, Wait: time.Second, Outbox: 1 << 20, Lease: time.Second}
+}
+
+func startNode(t *testing.T, dir string, opt Options) *testNode {
+	t.Helper()
+	db, err := store.Open(dir, store.Options{Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &testNode{name: opt.Node, dir: dir, db: db, feed: &recorder{}}
+	opt.Local = track.Watch(trackstore.New(db), n.feed)
+	n.node, err = Start(opt)
+	if err != nil {
+		_ = db.Close()
+		t.Fatal(err)
+	}
+	n.tracker = track.New(n.node.Store(), nil, nil, track.Config{Salts: n.node})
+	n.node.SetTracker(n.tracker)
+	if err := n.node.Run(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.close)
+	return n
+}
+
+func (n *testNode) close() {
+	if n.node != nil {
+		_ = n.node.Close()
+		n.node = nil
+	}
+	if n.db != nil {
+		_ = n.db.Close()
+		n.db = nil
+	}
+}
+
+// hit tracks one pageview of vid ("" for a new visitor) and returns the result.
+func (n *testNode) hit(t *testing.T, vid, id string) *track.Result {
+	t.Helper()
+	res := &track.Result{}
+	req := hitRequest(vid, id)
+	if vid == "" {
+		req.NewVID = n.node.MintVID()
+	}
+	if err := n.tracker.Track(req, res); err != nil {
+		t.Fatalf("%s: track %s: %v", n.name, id, err)
+	}
+	return res
+}
+
+func hitRequest(vid, id string) *track.Request {
+	b := &event.Batch{Site: "shop", VID: vid, Events: []event.Event{{ID: id, Type: event.TypePageview, URL: "https://shop.example/p/" + id}}}
+	return &track.Request{Batch: b, UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", IP: netip.MustParseAddr("192.0.2.1"), Decisions: true}
+}
+
+// pageviews returns the number of pageviews in vid's journey as n's store holds it.
+func (n *testNode) pageviews(t *testing.T, vid string) int {
+	t.Helper()
+	st, err := n.tracker.Visitor(vid)
+	if err != nil {
+		return 0
+	}
+	return int(st.Pageviews)
+}
+
+// waitFor polls cond every 20ms for up to d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitOwned waits until the nodes own every shard between them.
+func waitOwned(t *testing.T, nodes ...*testNode) {
+	t.Helper()
+	waitFor(t, 15*time.Second, "every shard owned, each node its share", func() bool {
+		total, fair := 0, nodes[0].node.opt.Shards/len(nodes)
+		for _, n := range nodes {
+			owned := n.node.Status().ShardsOwned
+			if owned < fair {
+				return false
+			}
+			total += owned
+		}
+		return total == nodes[0].node.opt.Shards
+	})
+}
+
+var _ = filepath.Join
+var _ = strings.Join

@@ -1,0 +1,280 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// shardState is a shard this node holds the lease of.
+type shardState struct {
+	rev   uint64 // revision of the lease entry, for renewal by compare-and-set
+	ready bool   // caught up: the node serves and publishes for the shard
+	since time.Time
+	mu    sync.Mutex // one publish at a time, so that the fence is known
+	last  uint64     // the stream sequence of the shard subject's last message (the fence)
+}
+
+// ownership is what this node knows of the leases: its own, and who holds the others.
+type ownership struct {
+	mu     sync.RWMutex
+	owned  map[int]*shardState
+	owners []string // per shard: the holder at the last look, "" when free
+}
+
+func (o *ownership) init(shards int) {
+	o.owned = map[int]*shardState{}
+	o.owners = make([]string, shards)
+}
+
+// owns reports whether this node holds shard's lease and has caught up.
+func (o *ownership) owns(shard int) bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	s := o.owned[shard]
+	return s != nil && s.ready
+}
+
+// ready returns the state of shard when this node holds it and has caught up, else nil.
+func (o *ownership) ready(shard int) *shardState {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if s := o.owned[shard]; s != nil && s.ready {
+		return s
+	}
+	return nil
+}
+
+// held reports whether this node holds shard's lease, caught up or not.
+func (o *ownership) held(shard int) bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.owned[shard] != nil
+}
+
+func (o *ownership) owner(shard int) string {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.owners[shard]
+}
+
+func (o *ownership) count() (owned, ready int) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	for _, s := range o.owned {
+		owned++
+		if s.ready {
+			ready++
+		}
+	}
+	return owned, ready
+}
+
+// lose forgets shard: its lease was lost (not renewed in time, or a fenced write refused).
+func (o *ownership) lose(shard int) {
+	o.mu.Lock()
+	delete(o.owned, shard)
+	o.mu.Unlock()
+}
+
+func leaseKey(shard int) string { return "s" + strconv.Itoa(shard) }
+
+// leaseLoop heartbeats, renews the leases held, takes free shards up to a fair share and
+// releases extras, every third of the lease.
+func (n *Node) leaseLoop() {
+	tick := time.NewTicker(n.opt.Lease / 3)
+	defer tick.Stop()
+	for {
+		n.leaseRound()
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (n *Node) leaseRound() {
+	ctx, cancel := context.WithTimeout(n.ctx, n.opt.Lease/3)
+	defer cancel()
+	if _, err := n.nodes.Put(ctx, n.opt.Node, []byte(n.instance)); err != nil {
+		n.log.Warn("cluster: heartbeat", "err", err)
+		n.reachable.Store(false)
+		return
+	}
+	n.renew(ctx)
+	live, err := n.nodes.Keys(ctx)
+	if err != nil || len(live) == 0 {
+		live = []string{n.opt.Node}
+	}
+	share := (n.opt.Shards + len(live) - 1) / len(live)
+	held, _ := n.own.count()
+	// Look at every lease: who holds it, and which are free or expired.
+	start := int(hashString(n.opt.Node) % uint32(n.opt.Shards))
+	for i := 0; i < n.opt.Shards; i++ {
+		shard := (start + i) % n.opt.Shards
+		e, err := n.leases.Get(ctx, leaseKey(shard))
+		switch {
+		case err == nil && time.Since(e.Created()) < n.opt.Lease:
+			n.setOwner(shard, string(e.Value()))
+			continue
+		case err != nil && !errors.Is(err, jetstream.ErrKeyNotFound):
+			if ctx.Err() != nil {
+				return
+			}
+			continue
+		}
+		n.setOwner(shard, "")
+		if held >= share || n.own.held(shard) {
+			continue
+		}
+		var rev uint64
+		if err == nil { // expired but not yet removed: take it over by compare-and-set
+			rev, err = n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), e.Revision())
+		} else {
+			rev, err = n.leases.Create(ctx, leaseKey(shard), []byte(n.opt.Node))
+		}
+		if err != nil {
+			continue // another node was quicker
+		}
+		held++
+		n.acquired(shard, rev)
+	}
+	if held > share {
+		n.releaseExtras(ctx, held-share)
+	}
+}
+
+func (n *Node) setOwner(shard int, node string) {
+	n.own.mu.Lock()
+	n.own.owners[shard] = node
+	n.own.mu.Unlock()
+}
+
+// renew extends every lease held; one that cannot be renewed is lost.
+func (n *Node) renew(ctx context.Context) {
+	n.own.mu.RLock()
+	revs := map[int]uint64{}
+	for shard, s := range n.own.owned {
+		revs[shard] = s.rev
+	}
+	n.own.mu.RUnlock()
+	for shard, rev := range revs {
+		nrev, err := n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), rev)
+		if err != nil {
+			if ctx.Err() != nil {
+				return // out of time, not necessarily lost: tried again next round
+			}
+			n.log.Warn("cluster: lease lost", "shard", shard, "err", err)
+			n.own.lose(shard)
+			continue
+		}
+		n.own.mu.Lock()
+		if s := n.own.owned[shard]; s != nil {
+			s.rev = nrev
+		}
+		n.own.mu.Unlock()
+	}
+}
+
+// acquired records a new lease and catches up before serving the shard: every message of
+// the stream up to its last sequence at acquisition is applied first.
+func (n *Node) acquired(shard int, rev uint64) {
+	s := &shardState{rev: rev, since: time.Now()}
+	n.own.mu.Lock()
+	n.own.owned[shard] = s
+	n.own.owners[shard] = n.opt.Node
+	n.own.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.catchUp(shard, s)
+	}()
+}
+
+func (n *Node) catchUp(shard int, s *shardState) {
+	for n.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
+		info, err := n.stream.Info(ctx)
+		var last uint64
+		if err == nil {
+			target := info.State.LastSeq
+			for n.applied.Load() < target && n.ctx.Err() == nil {
+				time.Sleep(5 * time.Millisecond)
+			}
+			var m *jetstream.RawStreamMsg
+			m, err = n.stream.GetLastMsgForSubject(ctx, subjectShard+strconv.Itoa(shard))
+			if err == nil {
+				last = m.Sequence
+			} else if errors.Is(err, jetstream.ErrMsgNotFound) {
+				err = nil
+			}
+		}
+		cancel()
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		n.own.mu.Lock()
+		if n.own.owned[shard] == s {
+			s.last, s.ready = last, true
+		}
+		n.own.mu.Unlock()
+		n.takeovers.Add(1)
+		n.takeoverNs.Store(int64(time.Since(s.since)))
+		return
+	}
+}
+
+// releaseExtras gives back k shards (the last taken) so that a node that joins gets its share.
+func (n *Node) releaseExtras(ctx context.Context, k int) {
+	n.own.mu.Lock()
+	var drop []int
+	for shard := range n.own.owned {
+		drop = append(drop, shard)
+	}
+	// Give back the shards farthest from this node's starting point.
+	start := int(hashString(n.opt.Node) % uint32(n.opt.Shards))
+	dist := func(s int) int { return (s - start + n.opt.Shards) % n.opt.Shards }
+	for i := range drop {
+		for j := i + 1; j < len(drop); j++ {
+			if dist(drop[j]) > dist(drop[i]) {
+				drop[i], drop[j] = drop[j], drop[i]
+			}
+		}
+	}
+	drop = drop[:k]
+	revs := make([]uint64, len(drop))
+	for i, shard := range drop {
+		revs[i] = n.own.owned[shard].rev
+		delete(n.own.owned, shard)
+	}
+	n.own.mu.Unlock()
+	for i, shard := range drop {
+		_ = n.leases.Delete(ctx, leaseKey(shard), jetstream.LastRevision(revs[i]))
+	}
+}
+
+// releaseAll gives back every lease, at a clean stop.
+func (n *Node) releaseAll() {
+	n.own.mu.Lock()
+	owned := n.own.owned
+	n.own.owned = map[int]*shardState{}
+	n.own.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), n.opt.Wait)
+	defer cancel()
+	for shard, s := range owned {
+		_ = n.leases.Delete(ctx, leaseKey(shard), jetstream.LastRevision(s.rev))
+	}
+}
+
+func hashString(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum32()
+}

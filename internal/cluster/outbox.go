@@ -1,0 +1,245 @@
+package cluster
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// The outbox keeps, in the local store, the commits the stream did not take: each entry is
+// written in the same atomic write as the commit's own ops, so a crash of the process keeps
+// both or neither. Keys: Z o <seq BE64>; value: queued-at Unix ms BE64, events BE32, flags
+// (1: imported), instance (16 hex), id length, id, the encoded commit.
+var outboxPrefix = []byte{'Z', 'o'}
+
+// appliedKey holds the last stream sequence applied to the local store.
+var appliedKey = []byte{'Z', 'a'}
+
+type outbox struct {
+	mu     sync.Mutex
+	next   uint64
+	count  int   // entries
+	events int64 // event records in them
+	bytes  int64
+	oldest int64 // queued-at of the first entry, Unix ms
+	limit  int64
+	wake   chan struct{}
+}
+
+func outboxKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), outboxPrefix...), seq)
+}
+
+type outboxEntry struct {
+	queued   int64
+	events   int
+	imported bool
+	instance string
+	id       string
+	data     []byte
+}
+
+func (e *outboxEntry) encode() []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(e.queued))
+	b = binary.BigEndian.AppendUint32(b, uint32(e.events))
+	var flags byte
+	if e.imported {
+		flags = 1
+	}
+	b = append(b, flags)
+	b = append(b, e.instance...)
+	b = binary.AppendUvarint(b, uint64(len(e.id)))
+	b = append(b, e.id...)
+	return append(b, e.data...)
+}
+
+func decodeEntry(v []byte) (outboxEntry, error) {
+	var e outboxEntry
+	if len(v) < 8+4+1+16 {
+		return e, errors.New("short outbox entry")
+	}
+	e.queued = int64(binary.BigEndian.Uint64(v))
+	e.events = int(binary.BigEndian.Uint32(v[8:]))
+	e.imported = v[12] == 1
+	e.instance = string(v[13:29])
+	l, k := binary.Uvarint(v[29:])
+	if k <= 0 || uint64(len(v)-29-k) < l {
+		return e, errors.New("bad outbox entry")
+	}
+	e.id = string(v[29+k : 29+k+int(l)])
+	e.data = v[29+k+int(l):]
+	return e, nil
+}
+
+// open counts what the outbox holds after a restart.
+func (o *outbox) open(st track.Store, limit int64) error {
+	o.limit = limit
+	o.wake = make(chan struct{}, 1)
+	o.next = uint64(time.Now().UnixNano())
+	end := append(append([]byte(nil), outboxPrefix...), 0xff)
+	return st.Scan(outboxPrefix, end, func(k, v []byte) error {
+		e, err := decodeEntry(v)
+		if err != nil {
+			return fmt.Errorf("outbox entry %x: %w", k, err)
+		}
+		if o.count == 0 {
+			o.oldest = e.queued
+		}
+		o.count++
+		o.events += int64(e.events)
+		o.bytes += int64(len(v))
+		if s := binary.BigEndian.Uint64(k[2:]); s >= o.next {
+			o.next = s + 1
+		}
+		return nil
+	})
+}
+
+func (o *outbox) empty() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.count == 0
+}
+
+// full reports whether the outbox has reached its bound.
+func (o *outbox) full() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.bytes >= o.limit
+}
+
+// add writes the commit's ops and its outbox entry in one atomic local write.
+func (o *outbox) add(st track.Store, ops []track.Op, imported bool, id, instance string, data []byte, events int, now time.Time) error {
+	e := outboxEntry{queued: now.UnixMilli(), events: events, imported: imported, instance: instance, id: id, data: data}
+	v := e.encode()
+	o.mu.Lock()
+	if o.bytes+int64(len(v)) > o.limit {
+		o.mu.Unlock()
+		return fmt.Errorf("%w: %d bytes of commits wait for the stream", track.ErrQueueFull, o.bytes)
+	}
+	seq := o.next
+	o.next++
+	// Counted before the write, so that a concurrent commit sees a non-empty outbox and
+	// queues behind this one rather than overtaking it on the stream.
+	if o.count == 0 {
+		o.oldest = e.queued
+	}
+	o.count++
+	o.events += int64(events)
+	o.bytes += int64(len(v))
+	o.mu.Unlock()
+	all := append(ops[:len(ops):len(ops)], track.Op{Key: outboxKey(seq), Value: v})
+	if _, err := track.WriteCommit(st, all, imported, ""); err != nil {
+		o.mu.Lock()
+		o.count--
+		o.events -= int64(events)
+		o.bytes -= int64(len(v))
+		o.mu.Unlock()
+		return err
+	}
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// stats returns the outbox's entries, events, bytes and the age of its oldest entry.
+func (o *outbox) stats() (count int, events, bytes int64, age time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.count > 0 {
+		age = time.Since(time.UnixMilli(o.oldest))
+	}
+	return o.count, o.events, o.bytes, age
+}
+
+// drainLoop publishes the outbox, in order and each entry once, whenever the stream is
+// reachable and the outbox is not empty.
+func (n *Node) drainLoop() {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-tick.C:
+		case <-n.out.wake:
+		}
+		if n.out.empty() || !n.streamUp() {
+			continue
+		}
+		if err := n.drain(); err != nil {
+			n.log.Warn("cluster: outbox drain paused", "err", err)
+			n.reachable.Store(false)
+		}
+	}
+}
+
+// drain publishes the outbox's entries in order until it is empty or a publish fails. The
+// stream deduplicates by the entry's id, so an entry published whose deletion was lost is
+// not stored twice.
+func (n *Node) drain() error {
+	for n.ctx.Err() == nil {
+		type item struct {
+			key []byte
+			e   outboxEntry
+			n   int
+		}
+		var batch []item
+		end := append(append([]byte(nil), outboxPrefix...), 0xff)
+		err := n.local.Scan(outboxPrefix, end, func(k, v []byte) error {
+			e, err := decodeEntry(v)
+			if err != nil {
+				return err
+			}
+			e.data = append([]byte(nil), e.data...)
+			batch = append(batch, item{append([]byte(nil), k...), e, len(v)})
+			if len(batch) == 256 {
+				return track.ErrStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, track.ErrStop) {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil // an entry counted but not yet written: the next round takes it
+		}
+		for _, it := range batch {
+			ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
+			msg := n.message(subjectGlobal, it.e.instance, it.e.imported, it.e.data)
+			_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(it.e.id))
+			cancel()
+			if err != nil {
+				return err
+			}
+			if err := n.local.Write([]track.Op{{Key: it.key, Delete: true}}); err != nil {
+				return err
+			}
+			n.out.mu.Lock()
+			n.out.count--
+			n.out.events -= int64(it.e.events)
+			n.out.bytes -= int64(it.n)
+			if n.out.count > 0 {
+				n.out.oldest = it.e.queued // about: the next one is no older
+			}
+			empty := n.out.count == 0
+			n.out.mu.Unlock()
+			if empty {
+				n.log.Info("cluster: outbox drained")
+			}
+		}
+	}
+	return nil
+}
+
+// OutboxFull reports whether the outbox has reached --cluster-outbox: hits are refused.
+func (n *Node) OutboxFull() bool { return n.out.full() }

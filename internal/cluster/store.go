@@ -1,0 +1,120 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// ErrFenced is what a commit of a shard this node no longer owns gets: JetStream refused it
+// because another node published to the shard since (it wraps track.ErrOverloaded, so the
+// hit is answered "retry later", and the retry is forwarded to the new owner).
+var ErrFenced = fmt.Errorf("%w: this node lost the visitor's shard", track.ErrOverloaded)
+
+// Store returns the store the tracker (and every other writer of shared data) should use:
+// reads go to the local store; each write is published to the stream first and written
+// locally after the stream acknowledged it, or kept in the outbox when the stream is out of
+// reach.
+func (n *Node) Store() track.Store { return clusterStore{n} }
+
+type clusterStore struct{ n *Node }
+
+var _ track.CommitWriter = clusterStore{}
+
+func (s clusterStore) Get(key, dst []byte) ([]byte, error) { return s.n.local.Get(key, dst) }
+func (s clusterStore) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
+	return s.n.local.GetMany(keys, fn)
+}
+func (s clusterStore) Scan(start, end []byte, fn func(key, val []byte) error) error {
+	return s.n.local.Scan(start, end, fn)
+}
+func (s clusterStore) Write(ops []track.Op) error {
+	_, err := s.n.commit(ops, false, "")
+	return err
+}
+func (s clusterStore) WriteCommit(ops []track.Op, imported bool, id string) (bool, error) {
+	return s.n.commit(ops, imported, id)
+}
+
+// commit publishes ops and writes them locally; see Store.
+func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, err error) {
+	if len(ops) == 0 {
+		return false, nil
+	}
+	now := time.Now()
+	if id == "" {
+		id = n.opt.Node + "." + n.instance + "." + strconv.FormatUint(n.msgSeq.Add(1), 10)
+	}
+	data := encodeOps(nil, ops, now)
+	if n.reachable.Load() && n.out.empty() {
+		shard := shardOf(ops, n.opt.Shards)
+		err := n.publish(shard, id, imported, data)
+		if err == nil {
+			_, err = track.WriteCommit(n.local, ops, imported, "")
+			return false, err
+		}
+		if errors.Is(err, ErrFenced) {
+			return false, err
+		}
+		n.log.Warn("cluster: the stream did not take a commit; keeping commits in the outbox", "err", err)
+		n.reachable.Store(false)
+	}
+	if err := n.out.add(n.local, ops, imported, id, n.instance, data, eventCount(ops), now); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// publish sends one commit: fenced on the shard's subject when this node owns the shard,
+// else on the global subject.
+func (n *Node) publish(shard int, id string, imported bool, data []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.opt.Wait)
+	defer cancel()
+	var st *shardState
+	if shard >= 0 {
+		st = n.own.ready(shard)
+	}
+	subject := subjectGlobal
+	if st != nil {
+		subject = subjectShard + strconv.Itoa(shard)
+	}
+	msg := n.message(subject, n.instance, imported, data)
+	if st == nil {
+		_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectLastSequencePerSubject(st.last))
+	if err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+			n.log.Warn("cluster: a write to a shard was fenced off: another node owns it now", "shard", shard)
+			n.own.lose(shard)
+			return ErrFenced
+		}
+		return err
+	}
+	if !ack.Duplicate {
+		st.last = ack.Sequence
+	}
+	return nil
+}
+
+func (n *Node) message(subject, instance string, imported bool, data []byte) *nats.Msg {
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	msg.Header.Set(hdrNode, n.opt.Node)
+	msg.Header.Set(hdrInstance, instance)
+	if imported {
+		msg.Header.Set(hdrImported, "1")
+	}
+	return msg
+}
