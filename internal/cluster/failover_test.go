@@ -1,0 +1,118 @@
+package cluster
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// A node that stops renewing (killed: its process gone without releasing) loses its shards
+// to the survivor once the leases expire; the survivor catches up first, then serves the
+// dead node's visitors with their whole journeys.
+func TestLeaseTakeoverAfterOwnerStops(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	var vids []string
+	for i := 0; i < 10; i++ {
+		vids = append(vids, b.hit(t, "", fmt.Sprintf("b-%d", i)).VID)
+	}
+	// b dies: no release, no more renewals.
+	b.node.cancel()
+	b.node.wg.Wait()
+	b.node.nc.Close()
+	b.node = nil
+	waitFor(t, 10*time.Second, "a owns every shard", func() bool { return a.node.Status().ShardsOwned == 8 })
+	st := a.node.Status()
+	if st.Takeovers < 8 || st.TakeoverSeconds <= 0 {
+		t.Errorf("status %+v; want takeovers counted and timed", st)
+	}
+	for i, vid := range vids {
+		res := a.hit(t, vid, fmt.Sprintf("a-%d", i))
+		if res.Queued {
+			t.Errorf("hit of %s queued; the stream is up", vid)
+		}
+		if got := a.pageviews(t, vid); got != 2 {
+			t.Errorf("visitor %s has %d pageviews on a after the takeover; want 2", vid, got)
+		}
+	}
+}
+
+// A hit of a visitor whose shard another node owns goes to that node and its reply comes
+// back; with the owner gone quiet, the hit is not forwarded and is answered locally.
+func TestForwardRoundTrip(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	b.node.HandleForwarded(func(req []byte) []byte { return append([]byte("b saw "), req...) })
+	vid := b.hit(t, "", "x").VID
+	reply, forwarded := a.node.Forward(vid, []byte("hello"))
+	if !forwarded || string(reply) != "b saw hello" {
+		t.Fatalf("forward: %q, %v; want b's reply", reply, forwarded)
+	}
+	if _, forwarded := b.node.Forward(vid, []byte("hello")); forwarded {
+		t.Fatal("the owner forwarded a hit of its own shard")
+	}
+	if st := a.node.Status(); st.Forwarded != 1 {
+		t.Fatalf("forwarded = %d; want 1", st.Forwarded)
+	}
+	// b stops answering (its subscription is gone, its leases still held): a answers.
+	_ = b.node.sub.Unsubscribe()
+	start := time.Now()
+	if _, forwarded := a.node.Forward(vid, []byte("hello")); forwarded {
+		t.Fatal("forwarded to a node that does not answer")
+	}
+	if wait := time.Since(start); wait > 3*a.node.opt.Wait {
+		t.Fatalf("the hit waited %v; --cluster-wait is %v", wait, a.node.opt.Wait)
+	}
+	if st := a.node.Status(); st.ForwardFailures != 1 {
+		t.Fatalf("forward failures = %d; want 1", st.ForwardFailures)
+	}
+}
+
+// With the NATS server down, hits are answered and queued in the local outbox (durable in
+// the store); when it returns the outbox drains, each commit once, and the other node gets
+// every event once.
+func TestOutboxDrainsOnceAfterNATSRestart(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	vid := a.hit(t, "", "before").VID
+	waitFor(t, 10*time.Second, "b hears the first hit", func() bool { return b.feed.eventCount() == 1 })
+
+	ns.stop()
+	waitFor(t, 10*time.Second, "a sees the stream down", func() bool { return !a.node.Status().StreamConnected })
+	for i := 0; i < 5; i++ {
+		res := a.hit(t, vid, fmt.Sprintf("down-%d", i))
+		if !res.Queued || len(res.Accepted) != 1 {
+			t.Fatalf("hit while NATS is down: queued %v, accepted %v; want queued", res.Queued, res.Accepted)
+		}
+	}
+	st := a.node.Status()
+	if st.OutboxEvents != 5 || st.OutboxBytes == 0 {
+		t.Fatalf("outbox: %+v; want 5 events", st)
+	}
+	if got := a.pageviews(t, vid); got != 6 {
+		t.Fatalf("a's local journey has %d pageviews; want 6", got)
+	}
+
+	ns.start()
+	waitFor(t, 20*time.Second, "a's outbox drains", func() bool {
+		s := a.node.Status()
+		return s.StreamConnected && s.OutboxEvents == 0 && s.OutboxBytes == 0
+	})
+	waitFor(t, 10*time.Second, "b hears every event", func() bool { return b.feed.eventCount() >= 6 })
+	time.Sleep(500 * time.Millisecond) // a duplicate would arrive now
+	if got := b.feed.eventCount(); got != 6 {
+		t.Fatalf("b heard %d events; want 6, each once", got)
+	}
+	if got := b.pageviews(t, vid); got != 6 {
+		t.Fatalf("b's copy of the journey has %d pageviews; want 6", got)
+	}
+	if res := a.hit(t, vid, "after"); res.Queued {
+		t.Fatal("a hit after the drain is still queued")
+	}
+}
