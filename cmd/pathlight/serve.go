@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/cluster"
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/deliver"
 	"github.com/pathlight/pathlight/internal/enrich"
@@ -102,8 +103,20 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	tcfg.StateCache = int(plan.StateCache)
 	tcfg.OnOutbox = func() { dl.Wake() }
 	ts := track.Watch(trackstore.New(db), feed)
+	var node *cluster.Node
+	dcfg := deliver.Config{Logger: log}
+	if cfg.Cluster != nil {
+		// Cluster mode: the tracker's writes go through the fleet's stream; the local
+		// store, watched, takes the commits of every node.
+		if node, err = startCluster(cfg.Cluster, ts, log); err != nil {
+			_ = db.Close()
+			return exitError{code: 1, msg: "pathlight serve: cluster: " + err.Error()}
+		}
+		ts, tcfg.Salts, dcfg.Owns = node.Store(), node, node.Owns
+	}
 	tr := track.New(ts, geo, nil, tcfg)
-	dl = deliver.New(deliver.Config{Tracker: tr, Store: ts, Logger: log})
+	dcfg.Tracker, dcfg.Store = tr, ts
+	dl = deliver.New(dcfg)
 	mgr := newRulesManager(cfg.Rules, tr.SetRules, log)
 	for _, s := range cfg.Sites {
 		mgr.sites = append(mgr.sites, s.ID)
@@ -147,7 +160,17 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Replays: replay.New(trackstore.New(db), replay.Config{
 			Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap,
 		}),
+		Cluster:  clusterOf(node),
 	})
+	if node != nil {
+		node.SetTracker(tr)
+		node.HandleForwarded(srv.ServeForwarded)
+		if err := node.Run(); err != nil {
+			_ = ln.Close()
+			_ = db.Close()
+			return fmt.Errorf("cluster: %w", err)
+		}
+	}
 	fmt.Fprintf(stdout, "Pathlight is listening on http://%s", ln.Addr())
 	if cfg.Demo {
 		fmt.Fprintf(stdout, " (demo shop at http://%s/)", ln.Addr())
@@ -201,6 +224,11 @@ loop:
 	defer scancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
+	}
+	if node != nil {
+		// No hit comes any more: give the shards back so that other nodes take them at
+		// once, and stop applying the stream before the store closes.
+		_ = node.Close()
 	}
 	// No hit comes any more: the last commits go into the report store, which is then
 	// marked complete, so that the next start reads it as it is.

@@ -102,6 +102,7 @@ type Node struct {
 	sub   *nats.Subscription
 
 	stopConsumer func()
+	closeOnce    sync.Once
 }
 
 // Start connects to NATS, creates the stream and buckets at the fleet's first start, checks
@@ -241,6 +242,11 @@ func (n *Node) Run() error {
 // Close releases the node's shards (so that others take them over at once), stops the
 // background work and disconnects.
 func (n *Node) Close() error {
+	n.closeOnce.Do(n.close)
+	return nil
+}
+
+func (n *Node) close() {
 	if n.cancel != nil {
 		n.cancel()
 	}
@@ -254,7 +260,6 @@ func (n *Node) Close() error {
 	}
 	_ = n.saveApplied()
 	n.nc.Close()
-	return nil
 }
 
 // Shard returns the shard of visitor vid among shards.

@@ -138,6 +138,9 @@ func (s *Server) isTrusted(a netip.Addr) bool {
 // secure reports whether the visitor's connection is HTTPS: TLS here, or a trusted proxy
 // (viaProxy, from clientIP) says so.
 func secure(ctx *fasthttp.RequestCtx, viaProxy bool) bool {
+	if fwd := forwardedFrom(ctx); fwd != nil {
+		return fwd.secure
+	}
 	if ctx.IsTLS() {
 		return true
 	}

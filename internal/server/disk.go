@@ -44,8 +44,12 @@ func (m *serverMetrics) diskMetrics(disk func() DiskStatus) {
 
 // appendDiskHealth adds the state of the disk to the /healthz body: "status" and, when the
 // disk is full, "reason" and "message", then "disk" with the figures.
-func (s *Server) appendDiskHealth(b []byte) []byte {
+func (s *Server) appendDiskHealth(b []byte, clusterDegraded bool) []byte {
+	const degraded = `"status":"degraded","reason":"cluster","message":"the fleet's stream is out of reach or this node's outbox is not yet drained: hits are answered from local state and queued"`
 	if s.disk == nil {
+		if clusterDegraded {
+			return append(b, degraded...)
+		}
 		return append(b, `"status":"ok"`...)
 	}
 	d := s.disk()
@@ -54,6 +58,8 @@ func (s *Server) appendDiskHealth(b []byte) []byte {
 		b = event.AppendJSONString(b, "free disk space ("+strconv.FormatInt(d.Free, 10)+
 			" bytes) is below the reserve ("+strconv.FormatInt(d.Reserve, 10)+
 			" bytes): hits and imports are refused with 503 until space is freed; reports and the admin API answer")
+	} else if clusterDegraded {
+		b = append(b, degraded...)
 	} else {
 		b = append(b, `"status":"ok"`...)
 	}

@@ -73,6 +73,9 @@ func newServerMetrics(o Options) *serverMetrics {
 	if o.Disk != nil {
 		m.diskMetrics(o.Disk)
 	}
+	if o.Cluster != nil {
+		m.clusterMetrics(o.Cluster)
+	}
 	if rules := o.Rules; rules != nil {
 		s.NewGauge(`pathlight_rules_reloads_total{result="ok"}`, func() float64 { return float64(rules.Status().Reloads) })
 		s.NewGauge(`pathlight_rules_reloads_total{result="error"}`, func() float64 { return float64(rules.Status().ReloadErrs) })
@@ -168,9 +171,18 @@ func (s *Server) handleMetrics(ctx *fasthttp.RequestCtx) {
 func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
-	b := s.appendDiskHealth([]byte{'{'})
+	var st ClusterStatus
+	degraded := false
+	if s.cluster != nil {
+		st = s.cluster.Status()
+		degraded = !st.StreamConnected || st.OutboxBytes > 0
+	}
+	b := s.appendDiskHealth([]byte{'{'}, degraded)
 	b = append(b, `,"rules_version":`...)
 	b = event.AppendJSONString(b, s.tracker.Rules().Version())
+	if s.cluster != nil {
+		b = appendClusterHealth(b, st)
+	}
 	b = append(b, '}')
 	ctx.SetBody(b)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -39,10 +40,17 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 		s.methodNotAllowed(ctx, allowed(r))
 		return
 	}
-	ip, viaProxy := s.clientIP(ctx)
-	if wait, ok := s.limits.allowIP(ip, start); !ok {
-		s.tooMany(ctx, "rate_limit_ip", wait)
-		return
+	fwd := forwardedFrom(ctx) // a hit another node of the fleet passed on: limits applied there
+	var ip netip.Addr
+	var viaProxy bool
+	if fwd != nil {
+		ip, viaProxy = fwd.ip, fwd.viaProxy
+	} else {
+		ip, viaProxy = s.clientIP(ctx)
+		if wait, ok := s.limits.allowIP(ip, start); !ok {
+			s.tooMany(ctx, "rate_limit_ip", wait)
+			return
+		}
 	}
 
 	b := s.batches.Get().(*event.Batch)
@@ -74,7 +82,7 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	if vkey == "" {
 		vkey = req.CookieVID
 	}
-	if vkey != "" {
+	if vkey != "" && fwd == nil {
 		if wait, ok := s.limits.allowVisitor(vkey, start); !ok {
 			s.tooMany(ctx, "rate_limit_visitor", wait)
 			return
@@ -90,11 +98,31 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 		req.CDNCountry = cdnCountry(ctx)
 	}
 
+	if s.cluster != nil {
+		if r != routeDecide && s.cluster.OutboxFull() {
+			s.outboxFull(ctx)
+			return
+		}
+		if fwd == nil {
+			// The owner of the visitor's shard answers; a new visitor gets an id in a shard
+			// of this node's.
+			if vid := s.tracker.PeekVID(&req); vid == "" {
+				req.NewVID = s.cluster.MintVID()
+			} else if s.forward(ctx, vid, ip, viaProxy, start) {
+				return
+			}
+		}
+	}
+
 	res := s.results.Get().(*track.Result)
 	defer func() { res.Reset(); s.results.Put(res) }()
 	if err := s.tracker.Track(&req, res); err != nil {
 		if errors.Is(err, track.ErrDiskFull) {
 			s.diskFull(ctx, "the hit")
+			return
+		}
+		if errors.Is(err, track.ErrQueueFull) {
+			s.outboxFull(ctx)
 			return
 		}
 		ctx.Response.Header.Set("Retry-After", "1")

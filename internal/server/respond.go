@@ -32,6 +32,9 @@ func appendResult(b []byte, r *track.Result, rejected []event.Rejection) []byte 
 	b = strconv.AppendBool(b, r.SetCookie && r.VID != "")
 	b = append(b, `,"accepted":`...)
 	b = appendStrings(b, r.Accepted)
+	if r.Queued {
+		b = append(b, `,"queued":true`...)
+	}
 	b = append(b, `,"duplicate":`...)
 	b = appendStrings(b, r.Duplicate)
 	b = append(b, `,"rejected":[`...)

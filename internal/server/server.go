@@ -90,6 +90,9 @@ type Options struct {
 	// Replays keeps the session recordings of POST /v1/replay and answers the replay routes;
 	// nil leaves them unanswered (404).
 	Replays *replay.Recordings
+	// Cluster joins the server to a fleet (cluster mode): hits go to the owner of their
+	// visitor, /healthz and /metrics show the node's state; nil runs on its own.
+	Cluster Cluster
 }
 
 // Server serves Pathlight over HTTP.
@@ -104,6 +107,7 @@ type Server struct {
 	ingest    *inbound.Ingester
 	rules     RulesManager
 	disk      func() DiskStatus
+	cluster   Cluster
 	log       *slog.Logger
 	srv       *fasthttp.Server
 	m         *serverMetrics
@@ -142,6 +146,7 @@ func New(o Options) *Server {
 		ingest:    o.Ingest,
 		rules:     o.Rules,
 		disk:      o.Disk,
+		cluster:   o.Cluster,
 		log:       o.Logger,
 		sites:     make(map[string]*config.Site, len(cfg.Sites)),
 		proxies:   cfg.TrustedProxies,
