@@ -13,12 +13,14 @@ const module = "github.com/pathlight/pathlight"
 
 // layers is the allowed order of the domain packages: a package may import only packages of
 // earlier layers (and siblings that sit beside the chain, listed in beside).
-var layers = []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/deliver", "internal/inbound", "internal/analytics", "internal/server", "cmd/pathlight"}
+var layers = []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/deliver", "internal/inbound", "internal/analytics", "internal/cluster", "internal/server", "cmd/pathlight"}
 
 // TestImportGraph enforces the import rules of the architecture with `go list -deps`:
 // the layering event ← journey ← rules ← track ← server ← cmd; only server imports fasthttp;
 // only store imports Badger; store imports no internal package; domain packages use neither
-// fasthttp, Badger nor net/http, even indirectly.
+// fasthttp, Badger nor net/http, even indirectly; only cluster imports NATS, only the command
+// imports cluster, and nothing but those two depends on NATS, so that a server without
+// --cluster runs no NATS code.
 func TestImportGraph(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH: cannot list the import graph")
@@ -60,6 +62,7 @@ func TestImportGraph(t *testing.T) {
 	const (
 		fasthttp = "github.com/valyala/fasthttp"
 		badger   = "github.com/dgraph-io/badger/v4"
+		nats     = "github.com/nats-io/"
 	)
 	domain := []string{"internal/event", "internal/journey", "internal/rules", "internal/automate", "internal/track", "internal/inbound", "internal/analytics", "internal/enrich", "internal/report", "internal/config", "internal/replay"}
 	for rel, p := range pkgs {
@@ -69,6 +72,12 @@ func TestImportGraph(t *testing.T) {
 			}
 			if strings.HasPrefix(imp, badger) && rel != "internal/store" {
 				t.Errorf("%s imports Badger; only internal/store may", rel)
+			}
+			if strings.HasPrefix(imp, nats) && rel != "internal/cluster" {
+				t.Errorf("%s imports %s; only internal/cluster may talk to NATS", rel, imp)
+			}
+			if imp == module+"/internal/cluster" && rel != "cmd/pathlight" {
+				t.Errorf("%s imports internal/cluster; only the command wires cluster mode", rel)
 			}
 			if !strings.HasPrefix(imp, module) {
 				continue
@@ -87,6 +96,14 @@ func TestImportGraph(t *testing.T) {
 			if (strings.HasPrefix(rel, "internal/enrich") || strings.HasPrefix(rel, "internal/report")) &&
 				(strings.HasPrefix(dep, "internal/server") || strings.HasPrefix(dep, "cmd/") || strings.HasPrefix(dep, "internal/track")) {
 				t.Errorf("%s imports %s; enrich and report sit beside the chain and never import track, server or cmd", rel, dep)
+			}
+		}
+		if rel != "internal/cluster" && rel != "cmd/pathlight" && !strings.HasSuffix(rel, "test") {
+			for _, d := range p.Deps {
+				if strings.HasPrefix(d, nats) {
+					t.Errorf("%s depends on %s; only internal/cluster (and the command) may, even indirectly", rel, d)
+					break
+				}
 			}
 		}
 		for _, d := range domain {
