@@ -215,7 +215,9 @@ func (n *Node) drain() error {
 		}
 		for _, it := range batch {
 			ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
-			msg := n.message(subjectGlobal, it.e.instance, it.e.imported, it.e.data)
+			// Under this process's name: the entry is in the local store already (written
+			// with it), so this node's consumer must not apply it again.
+			msg := n.message(subjectGlobal, n.instance, it.e.imported, it.e.data)
 			_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(it.e.id))
 			cancel()
 			if err != nil {
