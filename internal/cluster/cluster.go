@@ -138,9 +138,21 @@ func Start(opt Options) (*Node, error) {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", strings.Join(opt.URLs, ","), err)
 	}
 	n.nc = nc
-	if err := n.setup(); err != nil {
-		nc.Close()
-		return nil, err
+	// NATS servers that have just started may still be electing their JetStream leader:
+	// try again for a while before giving up.
+	deadline := time.Now().Add(setupPatience)
+	for {
+		err := n.setup()
+		if err == nil {
+			break
+		}
+		var cfgErr *setupError
+		if errors.As(err, &cfgErr) || time.Now().After(deadline) {
+			nc.Close()
+			return nil, err
+		}
+		n.log.Warn("cluster: JetStream not ready; trying again", "err", err)
+		time.Sleep(250 * time.Millisecond)
 	}
 	if err := n.out.open(opt.Local, opt.Outbox); err != nil {
 		nc.Close()
@@ -158,7 +170,7 @@ func Start(opt Options) (*Node, error) {
 
 // setup creates or opens the stream and the buckets, and checks the shard count.
 func (n *Node) setup() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second+n.opt.Wait)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*n.opt.Wait)
 	defer cancel()
 	js, err := jetstream.New(n.nc)
 	if err != nil {
@@ -211,11 +223,20 @@ func (n *Node) setup() error {
 			return fmt.Errorf("read the fleet's shard count: %w", err)
 		}
 		if got := string(e.Value()); got != want {
-			return fmt.Errorf("--cluster-shards %s differs from the fleet's %s: every node must use the same shard count", want, got)
+			return &setupError{fmt.Sprintf("--cluster-shards %s differs from the fleet's %s: every node must use the same shard count", want, got)}
 		}
 	}
 	return nil
 }
+
+// setupPatience is how long Start waits for JetStream to answer.
+const setupPatience = 30 * time.Second
+
+// setupError is a refusal that waiting does not cure, such as a shard count that differs
+// from the fleet's.
+type setupError struct{ msg string }
+
+func (e *setupError) Error() string { return e.msg }
 
 // SetTracker gives the node the tracker that commits go through; call it before Run.
 func (n *Node) SetTracker(t *track.Tracker) { n.tracker.Store(t) }

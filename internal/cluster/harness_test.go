@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,11 +41,12 @@ func natsBinary(t *testing.T) string {
 
 // natsServer is one nats-server process with JetStream on 127.0.0.1.
 type natsServer struct {
-	t    *testing.T
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	t     *testing.T
+	bin   string
+	dir   string
+	port  int
+	cmd   *exec.Cmd
+	extra []string // cluster flags
 }
 
 func freePort(t *testing.T) int {
@@ -70,7 +70,7 @@ func (s *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(s.
 
 func (s *natsServer) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-js", "-sd", s.dir)
+	s.cmd = exec.Command(s.bin, append([]string{"-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-js", "-sd", s.dir}, s.extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = nil, nil
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -139,6 +139,16 @@ func nodeOptions(name string, urls ...string) Options {
 
 func startNode(t *testing.T, dir string, opt Options) *testNode {
 	t.Helper()
+	n, err := tryStartNode(t, dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// tryStartNode is startNode returning the error of Start.
+func tryStartNode(t *testing.T, dir string, opt Options) (*testNode, error) {
+	t.Helper()
 	db, err := store.Open(dir, store.Options{Small: true})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +158,7 @@ func startNode(t *testing.T, dir string, opt Options) *testNode {
 	n.node, err = Start(opt)
 	if err != nil {
 		_ = db.Close()
-		t.Fatal(err)
+		return nil, err
 	}
 	n.tracker = track.New(n.node.Store(), nil, nil, track.Config{Salts: n.node})
 	n.node.SetTracker(n.tracker)
@@ -156,7 +166,7 @@ func startNode(t *testing.T, dir string, opt Options) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(n.close)
-	return n
+	return n, nil
 }
 
 func (n *testNode) close() {
@@ -227,5 +237,26 @@ func waitOwned(t *testing.T, nodes ...*testNode) {
 	})
 }
 
-var _ = filepath.Join
-var _ = strings.Join
+// startNATSCluster starts three servers with JetStream joined in one cluster by routes.
+func startNATSCluster(t *testing.T) []*natsServer {
+	bin := natsBinary(t)
+	var servers []*natsServer
+	routes := make([]int, 3)
+	for i := range routes {
+		routes[i] = freePort(t)
+	}
+	var urls []string
+	for _, p := range routes {
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", p))
+	}
+	for i := range routes {
+		s := &natsServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t),
+			extra: []string{"-n", fmt.Sprintf("n%d", i), "--cluster_name", "pl", "--cluster", urls[i], "--routes", strings.Join(urls, ",")}}
+		servers = append(servers, s)
+	}
+	for _, s := range servers {
+		s.start()
+		t.Cleanup(s.stop)
+	}
+	return servers
+}

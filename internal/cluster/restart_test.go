@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,5 +84,17 @@ func TestEraseAndSaltsAreGlobal(t *testing.T) {
 	}
 	if string(sa) != "salt-of-a" || string(sb) != "salt-of-a" {
 		t.Fatalf("salts %q and %q; want the first node's on both", sa, sb)
+	}
+}
+
+// A node whose --cluster-shards differs from the fleet's refuses to start, saying why.
+func TestShardCountMustMatchTheFleet(t *testing.T) {
+	ns := startNATS(t)
+	startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	opt := nodeOptions("b", ns.url())
+	opt.Shards = 16
+	_, err := tryStartNode(t, t.TempDir(), opt)
+	if err == nil || !strings.Contains(err.Error(), "--cluster-shards 16 differs from the fleet's 8") {
+		t.Fatalf("start with another shard count: %v", err)
 	}
 }
