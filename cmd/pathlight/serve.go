@@ -151,10 +151,16 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules),
 		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
 	})
+	spendSources := analytics.NewSpendSources(cfg.Data, spendAdmit(db))
+	if node != nil {
+		// Spend sent to one node is every node's.
+		spendSources.SetReplicate(node.ReplicateSpend)
+		node.SetSpendApplier(spendSources.ApplyReplicated)
+	}
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
-		SpendSources: analytics.NewSpendSources(cfg.Data, spendAdmit(db)),
+		SpendSources: spendSources,
 		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
 		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
 		Replays: replay.New(trackstore.New(db), replay.Config{

@@ -33,9 +33,33 @@ var ErrUnknownSpendSource = errors.New("unknown spend source")
 // the spend.d directory of the data directory, which SpendFiles reads with the spend files.
 // It is safe for concurrent use.
 type SpendSources struct {
-	dir   string
-	admit func(size int) error
-	mu    sync.Mutex
+	dir       string
+	admit     func(size int) error
+	replicate func(source string, csv []byte) error
+	mu        sync.Mutex
+}
+
+// SetReplicate makes every change of a source go to fn before it is written here: in
+// cluster mode, to the fleet's stream, so that every node keeps the same spend (csv is the
+// source's whole new content, nil for a deletion). An error of fn refuses the change. The
+// other nodes hand it to ApplyReplicated. Call it before the server starts.
+func (s *SpendSources) SetReplicate(fn func(source string, csv []byte) error) { s.replicate = fn }
+
+// ApplyReplicated writes a change another node made to a source (csv nil: deleted).
+func (s *SpendSources) ApplyReplicated(source string, csv []byte) error {
+	if !validSource.MatchString(source) {
+		return fmt.Errorf("spend: replicated source %q is not a source name", source)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if csv == nil {
+		err := os.Remove(filepath.Join(s.dir, source+".csv"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("spend: %w", err)
+		}
+		return nil
+	}
+	return s.writeFile(source, csv)
 }
 
 // NewSpendSources returns the spend sources kept under dataDir. admit, when not nil, is
@@ -93,25 +117,38 @@ func (s *SpendSources) Put(source string, body []byte, appendRows bool) (*SpendP
 			return nil, err
 		}
 	}
+	if s.replicate != nil {
+		if err := s.replicate(source, b.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.writeFile(source, b.Bytes()); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// writeFile replaces source's file with data, atomically; s.mu is held.
+func (s *SpendSources) writeFile(source string, data []byte) error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("spend: %w", err)
+		return fmt.Errorf("spend: %w", err)
 	}
 	tmp, err := os.CreateTemp(s.dir, "."+source+"-*.tmp")
 	if err != nil {
-		return nil, fmt.Errorf("spend: %w", err)
+		return fmt.Errorf("spend: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return nil, fmt.Errorf("spend: %w", err)
+		return fmt.Errorf("spend: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("spend: %w", err)
+		return fmt.Errorf("spend: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("spend: %w", err)
+	if err := os.Rename(tmp.Name(), filepath.Join(s.dir, source+".csv")); err != nil {
+		return fmt.Errorf("spend: %w", err)
 	}
-	return res, nil
+	return nil
 }
 
 // Delete removes source's spend.
@@ -121,7 +158,16 @@ func (s *SpendSources) Delete(source string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := os.Remove(filepath.Join(s.dir, source+".csv"))
+	path := filepath.Join(s.dir, source+".csv")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w %q", ErrUnknownSpendSource, source)
+	}
+	if s.replicate != nil {
+		if err := s.replicate(source, nil); err != nil {
+			return err
+		}
+	}
+	err := os.Remove(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w %q", ErrUnknownSpendSource, source)
 	}

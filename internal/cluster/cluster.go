@@ -103,6 +103,7 @@ type Node struct {
 
 	stopConsumer func()
 	closeOnce    sync.Once
+	spendFn      func(source string, csv []byte) error
 }
 
 // Start connects to NATS, creates the stream and buckets at the fleet's first start, checks

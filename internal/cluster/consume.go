@@ -81,6 +81,7 @@ func (n *Node) apply(m jetstream.Msg) {
 				n.log.Error("cluster: applying a commit of the stream failed; retrying", "seq", seq, "err", err)
 				time.Sleep(time.Second)
 			}
+			n.applySpend(ops)
 			n.appliedN.Add(1)
 		}
 	}

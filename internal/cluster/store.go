@@ -53,6 +53,10 @@ func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, er
 		id = n.opt.Node + "." + n.instance + "." + strconv.FormatUint(n.msgSeq.Add(1), 10)
 	}
 	data := encodeOps(nil, ops, now)
+	if max := n.nc.MaxPayload() - 4096; int64(len(data)) > max {
+		// Neither the stream nor, later, the outbox's drain could take it.
+		return false, fmt.Errorf("a commit of %d bytes is larger than NATS takes (%d bytes; max_payload of the servers)", len(data), max)
+	}
 	if n.reachable.Load() && n.out.empty() {
 		shard := shardOf(ops, n.opt.Shards)
 		err := n.publish(shard, id, imported, data)

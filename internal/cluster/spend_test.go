@@ -1,0 +1,37 @@
+package cluster
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/analytics"
+)
+
+// Spend sent to one node's admin API is written on every node; so is its deletion.
+func TestSpendReachesEveryNode(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	dirA, dirB := t.TempDir(), t.TempDir()
+	spendA, spendB := analytics.NewSpendSources(dirA, nil), analytics.NewSpendSources(dirB, nil)
+	spendA.SetReplicate(a.node.ReplicateSpend)
+	b.node.SetSpendApplier(spendB.ApplyReplicated)
+	if _, err := spendA.Put("ads", []byte("date,channel,campaign,amount,currency\n2026-12-01,Paid Search,boots,120.50,EUR\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	fileB := filepath.Join(dirB, "spend.d", "ads.csv")
+	waitFor(t, 10*time.Second, "b writes a's spend", func() bool {
+		data, err := os.ReadFile(fileB)
+		return err == nil && strings.Contains(string(data), "120.5")
+	})
+	if err := spendA.Delete("ads"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "b deletes the source", func() bool {
+		_, err := os.Stat(fileB)
+		return os.IsNotExist(err)
+	})
+}
