@@ -48,11 +48,11 @@ func TestForwardRoundTrip(t *testing.T) {
 	waitOwned(t, a, b)
 	b.node.HandleForwarded(func(req []byte) []byte { return append([]byte("b saw "), req...) })
 	vid := b.hit(t, "", "x").VID
-	reply, forwarded := a.node.Forward(vid, []byte("hello"))
+	reply, forwarded := a.node.Forward(vid, hello)
 	if !forwarded || string(reply) != "b saw hello" {
 		t.Fatalf("forward: %q, %v; want b's reply", reply, forwarded)
 	}
-	if _, forwarded := b.node.Forward(vid, []byte("hello")); forwarded {
+	if _, forwarded := b.node.Forward(vid, hello); forwarded {
 		t.Fatal("the owner forwarded a hit of its own shard")
 	}
 	if st := a.node.Status(); st.Forwarded != 1 {
@@ -61,7 +61,7 @@ func TestForwardRoundTrip(t *testing.T) {
 	// b stops answering (its subscription is gone, its leases still held): a answers.
 	_ = b.node.sub.Unsubscribe()
 	start := time.Now()
-	if _, forwarded := a.node.Forward(vid, []byte("hello")); forwarded {
+	if _, forwarded := a.node.Forward(vid, hello); forwarded {
 		t.Fatal("forwarded to a node that does not answer")
 	}
 	if wait := time.Since(start); wait > 3*a.node.opt.Wait {
@@ -116,3 +116,5 @@ func TestOutboxDrainsOnceAfterNATSRestart(t *testing.T) {
 		t.Fatal("a hit after the drain is still queued")
 	}
 }
+
+func hello() []byte { return []byte("hello") }

@@ -17,17 +17,18 @@ const (
 )
 
 // HandleForwarded sets the function that answers a hit another node forwarded: it takes
-// the request as Forward was given it and returns the reply to send back.
+// the request another node's Forward sent and returns the reply to send back.
 func (n *Node) HandleForwarded(fn func(req []byte) []byte) { n.fwdFn.Store(&fn) }
 
 // Forward routes a hit of visitor vid. When this node owns the visitor's shard it returns
 // forwarded false at once (or once it has caught up on a shard it just took): the caller
-// answers it. Otherwise it sends req to the owner and returns the owner's reply. When no
-// owner answers within --cluster-wait (none known, a takeover under way, the owner gone,
-// NATS out of reach), it returns forwarded false: the caller answers from its local state,
-// degraded.
-func (n *Node) Forward(vid string, req []byte) (reply []byte, forwarded bool) {
+// answers it. Otherwise it sends the request encode returns (called once, only then) to the
+// owner and returns the owner's reply. When no owner answers within --cluster-wait (none
+// known, a takeover under way, the owner gone, NATS out of reach), it returns forwarded
+// false: the caller answers from its local state, degraded.
+func (n *Node) Forward(vid string, encode func() []byte) (reply []byte, forwarded bool) {
 	shard := Shard(vid, n.opt.Shards)
+	var req []byte
 	deadline := time.Now().Add(n.opt.Wait)
 	for time.Now().Before(deadline) {
 		if n.own.owns(shard) {
@@ -37,6 +38,9 @@ func (n *Node) Forward(vid string, req []byte) (reply []byte, forwarded bool) {
 		if owner == "" || owner == n.opt.Node {
 			time.Sleep(10 * time.Millisecond) // a takeover under way, or this node catching up
 			continue
+		}
+		if req == nil {
+			req = encode()
 		}
 		msg := nats.NewMsg(subjectFwd + owner)
 		msg.Data = req

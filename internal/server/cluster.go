@@ -16,10 +16,11 @@ import (
 // Cluster is what the server needs of cluster mode (the command wires the cluster package
 // to it); nil runs one server on its own.
 type Cluster interface {
-	// Forward sends a hit of visitor vid, encoded, to the node that owns the visitor and
-	// returns its reply; forwarded false means this node answers: it owns the visitor, or
-	// no owner answered within --cluster-wait (degraded).
-	Forward(vid string, req []byte) (reply []byte, forwarded bool)
+	// Forward sends a hit of visitor vid to the node that owns the visitor and returns its
+	// reply; forwarded false means this node answers: it owns the visitor, or no owner
+	// answered within --cluster-wait (degraded). encode, called only when the hit goes
+	// elsewhere, returns the hit to send.
+	Forward(vid string, encode func() []byte) (reply []byte, forwarded bool)
 	// MintVID returns a new visitor id in a shard this node owns ("" for a random one).
 	MintVID() string
 	// OutboxFull reports whether the local outbox is full: hits are refused.
@@ -67,22 +68,23 @@ const (
 // forward hands the hit in ctx to the owner of vid; true when the owner's reply is now
 // ctx's response.
 func (s *Server) forward(ctx *fasthttp.RequestCtx, vid string, ip netip.Addr, viaProxy bool, start time.Time) bool {
-	var req fasthttp.Request
-	ctx.Request.CopyTo(&req)
-	req.Header.Set(hdrFwdIP, ip.String())
-	if viaProxy {
-		req.Header.Set(hdrFwdProxy, "1")
-	}
-	if secure(ctx, viaProxy) {
-		req.Header.Set(hdrFwdSecure, "1")
-	}
-	req.Header.Set(hdrFwdStart, strconv.FormatInt(start.UnixMilli(), 10))
-	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	if err := req.Write(w); err != nil || w.Flush() != nil {
-		return false
-	}
-	reply, ok := s.cluster.Forward(vid, buf.Bytes())
+	reply, ok := s.cluster.Forward(vid, func() []byte {
+		var req fasthttp.Request
+		ctx.Request.CopyTo(&req)
+		req.Header.Set(hdrFwdIP, ip.String())
+		if viaProxy {
+			req.Header.Set(hdrFwdProxy, "1")
+		}
+		if secure(ctx, viaProxy) {
+			req.Header.Set(hdrFwdSecure, "1")
+		}
+		req.Header.Set(hdrFwdStart, strconv.FormatInt(start.UnixMilli(), 10))
+		var buf bytes.Buffer
+		w := bufio.NewWriter(&buf)
+		_ = req.Write(w) // into memory: cannot fail
+		_ = w.Flush()
+		return buf.Bytes()
+	})
 	if !ok {
 		return false
 	}

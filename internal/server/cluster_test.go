@@ -29,7 +29,7 @@ type fakeFleet struct {
 	seen   []string // vids forwarded
 }
 
-func (f *fakeFleet) Forward(vid string, req []byte) ([]byte, bool) {
+func (f *fakeFleet) Forward(vid string, encode func() []byte) ([]byte, bool) {
 	f.mu.Lock()
 	owner := f.owner
 	f.mu.Unlock()
@@ -43,7 +43,7 @@ func (f *fakeFleet) Forward(vid string, req []byte) ([]byte, bool) {
 	f.mu.Lock()
 	f.seen = append(f.seen, vid)
 	f.mu.Unlock()
-	return s.ServeForwarded(req), true
+	return s.ServeForwarded(encode()), true
 }
 func (f *fakeFleet) MintVID() string              { return f.mint }
 func (f *fakeFleet) OutboxFull() bool             { f.mu.Lock(); defer f.mu.Unlock(); return f.full }
