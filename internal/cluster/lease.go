@@ -87,6 +87,10 @@ func leaseKey(shard int) string { return "s" + strconv.Itoa(shard) }
 // leaseLoop heartbeats, renews the leases held, takes free shards up to a fair share and
 // releases extras, every third of the lease.
 func (n *Node) leaseLoop() {
+	// A node joins the fleet (heartbeat, leases) only once it has applied the stream as it
+	// stood at its start: one started with an empty data directory replays it all first,
+	// while the others keep serving its share.
+	n.catchUpAtStart()
 	tick := time.NewTicker(n.opt.Lease / 3)
 	defer tick.Stop()
 	for {
@@ -277,4 +281,28 @@ func hashString(s string) uint32 {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(s))
 	return h.Sum32()
+}
+
+// catchUpAtStart waits until the stream is applied up to its last sequence when the node
+// started (or until the node stops).
+func (n *Node) catchUpAtStart() {
+	var target uint64
+	for n.ctx.Err() == nil {
+		ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
+		info, err := n.stream.Info(ctx)
+		cancel()
+		if err == nil {
+			target = info.State.LastSeq
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n.applied.Load() < target {
+		n.log.Info("cluster: applying the stream before joining", "from", n.applied.Load(), "to", target)
+		start := time.Now()
+		for n.applied.Load() < target && n.ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		n.log.Info("cluster: stream applied; joining", "seconds", time.Since(start).Seconds())
+	}
 }
