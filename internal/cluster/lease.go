@@ -214,7 +214,12 @@ func (n *Node) catchUp(shard int, s *shardState) {
 			var m *jetstream.RawStreamMsg
 			m, err = n.stream.GetLastMsgForSubject(ctx, subjectShard+strconv.Itoa(shard))
 			if err == nil {
+				// A stale owner may have written to the shard since the target was read:
+				// that write too is applied before this node serves the shard.
 				last = m.Sequence
+				for n.applied.Load() < last && n.ctx.Err() == nil {
+					time.Sleep(5 * time.Millisecond)
+				}
 			} else if errors.Is(err, jetstream.ErrMsgNotFound) {
 				err = nil
 			}
