@@ -36,11 +36,8 @@ var ErrQueueFull = errors.New("local outbox full")
 // WriteCommit commits ops through st the way the tracker does: through a CommitWriter when
 // st is one, telling a watcher whether the records were imported.
 func WriteCommit(st Store, ops []Op, imported bool, id string) (queued bool, err error) {
-	switch s := st.(type) {
-	case CommitWriter:
+	if s, ok := st.(CommitWriter); ok { // a watched store is one, and a cluster store
 		return s.WriteCommit(ops, imported, id)
-	case watched:
-		return false, s.write(ops, imported)
 	}
 	return false, st.Write(ops)
 }
