@@ -166,7 +166,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Replays: replay.New(trackstore.New(db), replay.Config{
 			Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap,
 		}),
-		Cluster:  clusterOf(node),
+		Cluster: clusterOf(node),
 	})
 	if node != nil {
 		node.SetTracker(tr)
