@@ -152,10 +152,13 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
 	})
 	spendSources := analytics.NewSpendSources(cfg.Data, spendAdmit(db))
+	var replayStore track.Store = trackstore.New(db)
 	if node != nil {
-		// Spend sent to one node is every node's.
+		// Spend sent to one node is every node's; so are session recordings, so that any
+		// node lists and plays them and an erase on any node removes them everywhere.
 		spendSources.SetReplicate(node.ReplicateSpend)
 		node.SetSpendApplier(spendSources.ApplyReplicated)
+		replayStore = node.Store()
 	}
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
@@ -163,7 +166,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		SpendSources: spendSources,
 		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
 		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
-		Replays: replay.New(trackstore.New(db), replay.Config{
+		Replays: replay.New(replayStore, replay.Config{
 			Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap,
 		}),
 		Cluster: clusterOf(node),
