@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/analytics"
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // Spend sent to one node's admin API is written on every node; so is its deletion.
@@ -34,4 +36,22 @@ func TestSpendReachesEveryNode(t *testing.T) {
 		_, err := os.Stat(fileB)
 		return os.IsNotExist(err)
 	})
+}
+
+// A write larger than the NATS servers take is refused at once, stored nowhere, and not left
+// in the outbox (where it would block the drain for good).
+func TestCommitLargerThanNATSTakesIsRefused(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	big := make([]byte, 2<<20)
+	err := a.node.Store().Write([]track.Op{{Key: []byte("Zs-big"), Value: big}})
+	if !errors.Is(err, track.ErrCommitTooLarge) {
+		t.Fatalf("write of 2 MiB: %v; want ErrCommitTooLarge", err)
+	}
+	if _, err := a.node.Store().Get([]byte("Zs-big"), nil); !errors.Is(err, track.ErrNotFound) {
+		t.Fatalf("the refused write was stored: %v", err)
+	}
+	if st := a.node.Status(); st.OutboxBytes != 0 {
+		t.Fatalf("outbox holds %d bytes; want none", st.OutboxBytes)
+	}
 }

@@ -55,7 +55,7 @@ func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, er
 	data := encodeOps(nil, ops, now)
 	if max := n.nc.MaxPayload() - 4096; int64(len(data)) > max {
 		// Neither the stream nor, later, the outbox's drain could take it.
-		return false, fmt.Errorf("a commit of %d bytes is larger than NATS takes (%d bytes; max_payload of the servers)", len(data), max)
+		return false, fmt.Errorf("%w: %d bytes, and the NATS servers take %d (raise their max_payload)", track.ErrCommitTooLarge, len(data), max)
 	}
 	if n.reachable.Load() && n.out.empty() {
 		shard := shardOf(ops, n.opt.Shards)

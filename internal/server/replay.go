@@ -93,6 +93,14 @@ func (s *Server) replayIngest(ctx *fasthttp.RequestCtx) {
 		s.m.replayed("disk_full", 0)
 		s.diskFull(ctx, "the replay chunk")
 		return
+	case errors.Is(err, track.ErrCommitTooLarge):
+		s.m.replayed("too_large", 0)
+		s.fail(ctx, fasthttp.StatusRequestEntityTooLarge, "replay_too_large", "the replay chunk is larger than the fleet's stream takes: "+err.Error())
+		return
+	case errors.Is(err, track.ErrQueueFull):
+		s.m.replayed("outbox_full", 0)
+		s.outboxFull(ctx)
+		return
 	case err != nil:
 		s.log.Error("replay", "site", site, "err", err)
 		s.m.replayed("storage", 0)

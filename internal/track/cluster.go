@@ -33,6 +33,11 @@ type SaltSource interface {
 // hit is refused (nothing stored) and should be retried later.
 var ErrQueueFull = errors.New("local outbox full")
 
+// ErrCommitTooLarge is what a CommitWriter returns, wrapped, for a commit larger than it can
+// carry (the NATS servers' max_payload): nothing is stored, and sending it again will not
+// help.
+var ErrCommitTooLarge = errors.New("commit too large for the fleet's stream")
+
 // WriteCommit commits ops through st the way the tracker does: through a CommitWriter when
 // st is one, telling a watcher whether the records were imported.
 func WriteCommit(st Store, ops []Op, imported bool, id string) (queued bool, err error) {
