@@ -104,6 +104,7 @@ type Node struct {
 	stopConsumer func()
 	closeOnce    sync.Once
 	spendFn      func(source string, csv []byte) error
+	mustApply    sync.Map // stream sequence → true: own commits the local store did not take
 }
 
 // Start connects to NATS, creates the stream and buckets at the fleet's first start, checks

@@ -66,7 +66,8 @@ func (n *Node) apply(m jetstream.Msg) {
 		return
 	}
 	h := m.Headers()
-	if h.Get(hdrInstance) != n.instance {
+	_, must := n.mustApply.LoadAndDelete(seq)
+	if must || h.Get(hdrInstance) != n.instance {
 		ops, err := decodeOps(m.Data(), time.Now())
 		if err != nil {
 			n.log.Error("cluster: a commit of the stream does not decode; skipped", "seq", seq, "err", err)

@@ -59,10 +59,15 @@ func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, er
 	}
 	if n.reachable.Load() && n.out.empty() {
 		shard := shardOf(ops, n.opt.Shards)
-		err := n.publish(shard, id, imported, data)
+		seq, err := n.publish(shard, id, imported, data)
 		if err == nil {
-			_, err = track.WriteCommit(n.local, ops, imported, "")
-			return false, err
+			if _, err := track.WriteCommit(n.local, ops, imported, ""); err != nil {
+				// In the stream but not here (a full disk): this node's consumer applies
+				// it when it comes by, rather than skipping it as its own.
+				n.mustApply.Store(seq, true)
+				return false, err
+			}
+			return false, nil
 		}
 		if errors.Is(err, ErrFenced) {
 			return false, err
@@ -78,7 +83,7 @@ func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, er
 
 // publish sends one commit: fenced on the shard's subject when this node owns the shard,
 // else on the global subject.
-func (n *Node) publish(shard int, id string, imported bool, data []byte) error {
+func (n *Node) publish(shard int, id string, imported bool, data []byte) (seq uint64, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), n.opt.Wait)
 	defer cancel()
 	var st *shardState
@@ -91,25 +96,44 @@ func (n *Node) publish(shard int, id string, imported bool, data []byte) error {
 	}
 	msg := n.message(subject, n.instance, imported, data)
 	if st == nil {
-		_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
-		return err
+		ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectLastSequencePerSubject(st.last))
-	if err != nil {
-		var apiErr *jetstream.APIError
-		if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-			n.log.Warn("cluster: a write to a shard was fenced off: another node owns it now", "shard", shard)
-			n.own.lose(shard)
-			return ErrFenced
+	for attempt := 0; ; attempt++ {
+		ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectLastSequencePerSubject(st.last))
+		if err == nil {
+			if !ack.Duplicate {
+				st.last = ack.Sequence
+			}
+			return ack.Sequence, nil
 		}
-		return err
+		if !wrongLastSeq(err) {
+			return 0, err
+		}
+		// The shard's subject moved on. When the last message there is this process's own
+		// (a publish that timed out but was stored), the fence just did not know it: learn
+		// it and publish again. Otherwise another node owns the shard now.
+		if attempt == 0 {
+			if m, gerr := n.stream.GetLastMsgForSubject(ctx, subject); gerr == nil && m.Header.Get(hdrInstance) == n.instance {
+				st.last = m.Sequence
+				continue
+			}
+		}
+		n.log.Warn("cluster: a write to a shard was fenced off: another node owns it now", "shard", shard)
+		n.own.lose(shard)
+		return 0, ErrFenced
 	}
-	if !ack.Duplicate {
-		st.last = ack.Sequence
-	}
-	return nil
+}
+
+func wrongLastSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 func (n *Node) message(subject, instance string, imported bool, data []byte) *nats.Msg {
