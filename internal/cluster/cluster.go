@@ -117,7 +117,7 @@ func Start(opt Options) (*Node, error) {
 	var inst [8]byte
 	_, _ = rand.Read(inst[:])
 	n := &Node{opt: opt, log: opt.Logger, instance: hex.EncodeToString(inst[:]), local: opt.Local}
-	n.own.init(opt.Shards)
+	n.own.init(opt.Shards, opt.Lease)
 	nopts := []nats.Option{
 		nats.Name("pathlight " + opt.Node), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(false), nats.Timeout(opt.Wait),
@@ -255,8 +255,9 @@ func (n *Node) Run() error {
 		return fmt.Errorf("subscribe to forwarded hits: %w", err)
 	}
 	n.sub = sub
-	n.wg.Add(3)
+	n.wg.Add(4)
 	go func() { defer n.wg.Done(); n.leaseLoop() }()
+	go func() { defer n.wg.Done(); n.watchLeases() }()
 	go func() { defer n.wg.Done(); n.watchStream() }()
 	go func() { defer n.wg.Done(); n.drainLoop() }()
 	return nil

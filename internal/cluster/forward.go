@@ -71,10 +71,10 @@ func (n *Node) refreshOwner(shard int) {
 	defer cancel()
 	e, err := n.leases.Get(ctx, leaseKey(shard))
 	if err != nil || time.Since(e.Created()) >= n.opt.Lease {
-		n.setOwner(shard, "")
+		n.setOwner(shard, "", time.Time{})
 		return
 	}
-	n.setOwner(shard, string(e.Value()))
+	n.setOwner(shard, string(e.Value()), e.Created())
 }
 
 // serveForward answers a hit another node forwarded, when this node owns its shard.

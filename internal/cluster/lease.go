@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,12 +25,16 @@ type shardState struct {
 type ownership struct {
 	mu     sync.RWMutex
 	owned  map[int]*shardState
-	owners []string // per shard: the holder at the last look, "" when free
+	owners []string    // per shard: the holder at the last look, "" when free
+	seen   []time.Time // per shard: when the holder last wrote its lease
+	ttl    time.Duration
 }
 
-func (o *ownership) init(shards int) {
+func (o *ownership) init(shards int, ttl time.Duration) {
 	o.owned = map[int]*shardState{}
 	o.owners = make([]string, shards)
+	o.seen = make([]time.Time, shards)
+	o.ttl = ttl
 }
 
 // owns reports whether this node holds shard's lease and has caught up.
@@ -57,10 +62,44 @@ func (o *ownership) held(shard int) bool {
 	return o.owned[shard] != nil
 }
 
+// owner returns the node holding shard's lease, "" when none holds it (or its lease ran
+// out without a renewal).
 func (o *ownership) owner(shard int) string {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
+	if o.owners[shard] != "" && time.Since(o.seen[shard]) >= o.ttl {
+		return ""
+	}
 	return o.owners[shard]
+}
+
+// watchLeases keeps the holders of the shards current from the lease bucket's updates, so
+// that hits are forwarded to a new owner as soon as it takes a shard.
+func (n *Node) watchLeases() {
+	for n.ctx.Err() == nil {
+		w, err := n.leases.WatchAll(n.ctx)
+		if err != nil {
+			time.Sleep(time.Second)
+			continue
+		}
+		for e := range w.Updates() {
+			if e == nil {
+				continue // the end of the current values
+			}
+			shard, err := strconv.Atoi(strings.TrimPrefix(e.Key(), "s"))
+			if err != nil || shard < 0 || shard >= n.opt.Shards {
+				continue
+			}
+			holder := ""
+			if e.Operation() == jetstream.KeyValuePut {
+				holder = string(e.Value())
+			}
+			n.own.mu.Lock()
+			n.own.owners[shard], n.own.seen[shard] = holder, e.Created()
+			n.own.mu.Unlock()
+		}
+		_ = w.Stop()
+	}
 }
 
 func (o *ownership) count() (owned, ready int) {
@@ -125,7 +164,7 @@ func (n *Node) leaseRound() {
 		e, err := n.leases.Get(ctx, leaseKey(shard))
 		switch {
 		case err == nil && time.Since(e.Created()) < n.opt.Lease:
-			n.setOwner(shard, string(e.Value()))
+			n.setOwner(shard, string(e.Value()), e.Created())
 			continue
 		case err != nil && !errors.Is(err, jetstream.ErrKeyNotFound):
 			if ctx.Err() != nil {
@@ -133,7 +172,7 @@ func (n *Node) leaseRound() {
 			}
 			continue
 		}
-		n.setOwner(shard, "")
+		n.setOwner(shard, "", time.Time{})
 		if held >= share || n.own.held(shard) {
 			continue
 		}
@@ -154,9 +193,9 @@ func (n *Node) leaseRound() {
 	}
 }
 
-func (n *Node) setOwner(shard int, node string) {
+func (n *Node) setOwner(shard int, node string, at time.Time) {
 	n.own.mu.Lock()
-	n.own.owners[shard] = node
+	n.own.owners[shard], n.own.seen[shard] = node, at
 	n.own.mu.Unlock()
 }
 
@@ -192,7 +231,7 @@ func (n *Node) acquired(shard int, rev uint64) {
 	s := &shardState{rev: rev, since: time.Now()}
 	n.own.mu.Lock()
 	n.own.owned[shard] = s
-	n.own.owners[shard] = n.opt.Node
+	n.own.owners[shard], n.own.seen[shard] = n.opt.Node, s.since
 	n.own.mu.Unlock()
 	n.wg.Add(1)
 	go func() {
