@@ -129,3 +129,30 @@ func TestOwnTimedOutPublishDoesNotFenceTheOwner(t *testing.T) {
 		t.Fatalf("owns %v, %d pageviews; want the shard kept and 2 pageviews", a.node.Owns(vid), a.pageviews(t, vid))
 	}
 }
+
+// A hit whose wait ran out before its commit (it waited on a forward first) is queued at
+// once instead of waiting on the stream again; the stream is not taken for down, and the
+// outbox drains.
+func TestCommitPastItsDeadlineIsQueued(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	waitOwned(t, a)
+	req := hitRequest("", "late")
+	req.NewVID = a.node.MintVID()
+	req.Deadline = time.Now().Add(-time.Millisecond)
+	var res track.Result
+	start := time.Now()
+	if err := a.tracker.Track(req, &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.Queued || time.Since(start) > a.node.opt.Wait {
+		t.Fatalf("queued %v after %v; want queued at once", res.Queued, time.Since(start))
+	}
+	if !a.node.Status().StreamConnected {
+		t.Fatal("a late hit marked the stream unreachable")
+	}
+	waitFor(t, 10*time.Second, "the outbox drains", func() bool { return a.node.Status().OutboxBytes == 0 })
+	if res := a.hit(t, res.VID, "next"); res.Queued {
+		t.Fatal("the next hit is queued")
+	}
+}

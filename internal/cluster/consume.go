@@ -96,7 +96,7 @@ func (n *Node) applyOps(ops []track.Op, imported bool) error {
 	if t := n.tracker.Load(); t != nil {
 		return t.ApplyCommit(n.local, ops, imported)
 	}
-	_, err := track.WriteCommit(n.local, ops, imported, "")
+	_, err := track.WriteCommit(n.local, ops, track.Commit{Imported: imported})
 	return err
 }
 

@@ -136,7 +136,7 @@ func (o *outbox) add(st track.Store, ops []track.Op, imported bool, id, instance
 	o.bytes += int64(len(v))
 	o.mu.Unlock()
 	all := append(ops[:len(ops):len(ops)], track.Op{Key: outboxKey(seq), Value: v})
-	if _, err := track.WriteCommit(st, all, imported, ""); err != nil {
+	if _, err := track.WriteCommit(st, all, track.Commit{Imported: imported}); err != nil {
 		o.mu.Lock()
 		o.count--
 		o.events -= int64(events)

@@ -15,7 +15,7 @@ var spendPrefix = []byte{'Z', 's'}
 // change is refused when neither the stream nor the outbox takes it.
 func (n *Node) ReplicateSpend(source string, csv []byte) error {
 	op := track.Op{Key: append(append([]byte(nil), spendPrefix...), source...), Value: csv, Delete: csv == nil}
-	_, err := n.commit([]track.Op{op}, false, "")
+	_, err := n.commit([]track.Op{op}, track.Commit{})
 	return err
 }
 

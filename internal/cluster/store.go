@@ -36,18 +36,19 @@ func (s clusterStore) Scan(start, end []byte, fn func(key, val []byte) error) er
 	return s.n.local.Scan(start, end, fn)
 }
 func (s clusterStore) Write(ops []track.Op) error {
-	_, err := s.n.commit(ops, false, "")
+	_, err := s.n.commit(ops, track.Commit{})
 	return err
 }
-func (s clusterStore) WriteCommit(ops []track.Op, imported bool, id string) (bool, error) {
-	return s.n.commit(ops, imported, id)
+func (s clusterStore) WriteCommit(ops []track.Op, c track.Commit) (bool, error) {
+	return s.n.commit(ops, c)
 }
 
 // commit publishes ops and writes them locally; see Store.
-func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, err error) {
+func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 	if len(ops) == 0 {
 		return false, nil
 	}
+	imported, id := c.Imported, c.ID
 	now := time.Now()
 	if id == "" {
 		id = n.opt.Node + "." + n.instance + "." + strconv.FormatUint(n.msgSeq.Add(1), 10)
@@ -57,11 +58,15 @@ func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, er
 		// Neither the stream nor, later, the outbox's drain could take it.
 		return false, fmt.Errorf("%w: %d bytes, and the NATS servers take %d (raise their max_payload)", track.ErrCommitTooLarge, len(data), max)
 	}
-	if n.reachable.Load() && n.out.empty() {
+	deadline := now.Add(n.opt.Wait)
+	if !c.Deadline.IsZero() && c.Deadline.Before(deadline) {
+		deadline = c.Deadline // what is left of the hit's wait after a forward that failed
+	}
+	if n.reachable.Load() && n.out.empty() && deadline.After(now) {
 		shard := shardOf(ops, n.opt.Shards)
-		seq, err := n.publish(shard, id, imported, data)
+		seq, err := n.publish(shard, id, imported, data, deadline)
 		if err == nil {
-			if _, err := track.WriteCommit(n.local, ops, imported, ""); err != nil {
+			if _, err := track.WriteCommit(n.local, ops, track.Commit{Imported: imported}); err != nil {
 				// In the stream but not here (a full disk): this node's consumer applies
 				// it when it comes by, rather than skipping it as its own.
 				n.mustApply.Store(seq, true)
@@ -72,8 +77,13 @@ func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, er
 		if errors.Is(err, ErrFenced) {
 			return false, err
 		}
-		n.log.Warn("cluster: the stream did not take a commit; keeping commits in the outbox", "err", err)
-		n.reachable.Store(false)
+		if errors.Is(err, context.DeadlineExceeded) && time.Until(now.Add(n.opt.Wait)) > 0 {
+			// The hit's own time ran out (it waited on a forward first): the stream may
+			// be fine. Queue this one commit and keep publishing the others.
+		} else {
+			n.log.Warn("cluster: the stream did not take a commit; keeping commits in the outbox", "err", err)
+			n.reachable.Store(false)
+		}
 	}
 	if err := n.out.add(n.local, ops, imported, id, n.instance, data, eventCount(ops), now); err != nil {
 		return false, err
@@ -83,8 +93,8 @@ func (n *Node) commit(ops []track.Op, imported bool, id string) (queued bool, er
 
 // publish sends one commit: fenced on the shard's subject when this node owns the shard,
 // else on the global subject.
-func (n *Node) publish(shard int, id string, imported bool, data []byte) (seq uint64, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), n.opt.Wait)
+func (n *Node) publish(shard int, id string, imported bool, data []byte, deadline time.Time) (seq uint64, err error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var st *shardState
 	if shard >= 0 {

@@ -54,7 +54,7 @@ func (f *fakeFleet) forwarded() []string {
 	defer f.mu.Unlock()
 	return append([]string(nil), f.seen...)
 }
-func (q *queueingStore) WriteCommit(ops []track.Op, imported bool, id string) (bool, error) {
+func (q *queueingStore) WriteCommit(ops []track.Op, c track.Commit) (bool, error) {
 	q.mu.Lock()
 	queue, err := q.queue, q.err
 	q.mu.Unlock()

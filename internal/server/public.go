@@ -99,6 +99,15 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 	}
 
 	if s.cluster != nil {
+		// A hit waits --cluster-wait at most, forward and stream together; the owner of a
+		// forwarded hit counts from when the first node took it.
+		from := start
+		if fwd != nil {
+			from = fwd.start
+		}
+		if s.cfg.Cluster != nil {
+			req.Deadline = from.Add(s.cfg.Cluster.Wait)
+		}
 		if r != routeDecide && s.cluster.OutboxFull() {
 			s.outboxFull(ctx)
 			return

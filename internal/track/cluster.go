@@ -16,11 +16,22 @@ import (
 // when the stream is out of reach (queued). The tracker reports queued in Result.Queued.
 type CommitWriter interface {
 	Store
-	// WriteCommit commits ops as Write does; imported says the records come from an import.
-	// id names the commit for deduplication in the stream ("" for a unique name): the
-	// tracker names a commit that accepted events by the site and the events' ids, so that a
-	// batch retried after a crash is stored once.
-	WriteCommit(ops []Op, imported bool, id string) (queued bool, err error)
+	// WriteCommit commits ops as Write does, as c describes them.
+	WriteCommit(ops []Op, c Commit) (queued bool, err error)
+}
+
+// Commit describes a commit to a CommitWriter.
+type Commit struct {
+	// Imported says the records come from an import (Tracker.Import).
+	Imported bool
+	// ID names the commit for deduplication in the stream ("" for a unique name): the
+	// tracker names a commit that accepted events by the site and the events' ids, so that
+	// a batch retried after a crash is stored once.
+	ID string
+	// Deadline, when set, is when the request waiting for the commit is to be answered
+	// (Request.Deadline): past it, a cluster store queues the commit rather than wait on
+	// the stream.
+	Deadline time.Time
 }
 
 // SaltSource keeps the cookieless salt of each UTC day where every server of a fleet finds
@@ -40,21 +51,21 @@ var ErrCommitTooLarge = errors.New("commit too large for the fleet's stream")
 
 // WriteCommit commits ops through st the way the tracker does: through a CommitWriter when
 // st is one, telling a watcher whether the records were imported.
-func WriteCommit(st Store, ops []Op, imported bool, id string) (queued bool, err error) {
+func WriteCommit(st Store, ops []Op, c Commit) (queued bool, err error) {
 	if s, ok := st.(CommitWriter); ok { // a watched store is one, and a cluster store
-		return s.WriteCommit(ops, imported, id)
+		return s.WriteCommit(ops, c)
 	}
 	return false, st.Write(ops)
 }
 
 // WriteCommit commits ops, then reports them to the watcher (the outer store is a cluster
 // store wrapping the watched one, or the other way round; both work).
-func (s watched) WriteCommit(ops []Op, imported bool, id string) (bool, error) {
-	queued, err := WriteCommit(s.Store, ops, imported, id)
+func (s watched) WriteCommit(ops []Op, c Commit) (bool, error) {
+	queued, err := WriteCommit(s.Store, ops, c)
 	if err != nil {
 		return false, err
 	}
-	s.notify(ops, imported)
+	s.notify(ops, c.Imported)
 	return queued, nil
 }
 
@@ -73,7 +84,7 @@ func (t *Tracker) ApplyCommit(st Store, ops []Op, imported bool) error {
 	}
 	t.lock(w)
 	defer t.unlock(w)
-	if _, err := WriteCommit(st, ops, imported, ""); err != nil {
+	if _, err := WriteCommit(st, ops, Commit{Imported: imported}); err != nil {
 		return err
 	}
 	for _, vid := range w.lockIDs {

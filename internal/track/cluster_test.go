@@ -20,14 +20,14 @@ type recordingStore struct {
 	queue   bool
 }
 
-func (r *recordingStore) WriteCommit(ops []track.Op, imported bool, id string) (bool, error) {
+func (r *recordingStore) WriteCommit(ops []track.Op, c track.Commit) (bool, error) {
 	r.mu.Lock()
 	cp := make([]track.Op, len(ops))
 	for i, op := range ops {
 		cp[i] = track.Op{Key: append([]byte(nil), op.Key...), Value: append([]byte(nil), op.Value...), TTL: op.TTL, Delete: op.Delete}
 	}
 	r.commits = append(r.commits, cp)
-	r.ids = append(r.ids, id)
+	r.ids = append(r.ids, c.ID)
 	r.mu.Unlock()
 	return r.queue, r.Store.Write(ops)
 }

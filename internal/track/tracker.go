@@ -164,6 +164,9 @@ type Request struct {
 	// NewVID, when a valid id, is the id given to a new visitor (one without a body or
 	// cookie id) instead of a random one: a cluster mints it into a shard this server owns.
 	NewVID string
+	// Deadline, when set, is when the request must be answered: in cluster mode a commit
+	// the stream has not taken by then is queued in the local outbox (see Commit).
+	Deadline time.Time
 }
 
 // Result is the answer to a Request. Reuse it with Reset.
@@ -313,7 +316,7 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			res.Accepted = append(res.Accepted, e.ID)
 		}
 		if len(w.ops) > 0 {
-			queued, err := t.write(w.ops, req.Now > 0, commitID(b.Site, res.Accepted))
+			queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, ID: commitID(b.Site, res.Accepted), Deadline: req.Deadline})
 			if err != nil {
 				return fmt.Errorf("commit anonymous hits: %w", err)
 			}
@@ -454,7 +457,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
-		queued, err := t.write(w.ops, req.Now > 0, commitID(b.Site, res.Accepted))
+		queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, ID: commitID(b.Site, res.Accepted), Deadline: req.Deadline})
 		if err != nil {
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}

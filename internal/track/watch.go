@@ -65,6 +65,6 @@ func (s watched) notify(ops []Op, imported bool) {
 
 // write commits the ops of one request; imported says whether it is an import line. It
 // returns whether the commit is only queued locally (cluster mode, stream out of reach).
-func (t *Tracker) write(ops []Op, imported bool, id string) (bool, error) {
-	return WriteCommit(t.st, ops, imported, id)
+func (t *Tracker) write(ops []Op, c Commit) (bool, error) {
+	return WriteCommit(t.st, ops, c)
 }
