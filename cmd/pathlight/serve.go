@@ -108,7 +108,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	if cfg.Cluster != nil {
 		// Cluster mode: the tracker's writes go through the fleet's stream; the local
 		// store, watched, takes the commits of every node.
-		if node, err = startCluster(cfg.Cluster, ts, log); err != nil {
+		if node, err = joinFleet(cfg.Cluster, ts, log); err != nil {
 			_ = db.Close()
 			return exitError{code: 1, msg: "pathlight serve: cluster: " + err.Error()}
 		}
@@ -169,7 +169,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Replays: replay.New(replayStore, replay.Config{
 			Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap,
 		}),
-		Cluster: clusterOf(node),
+		Cluster: serverFleetOf(node),
 	})
 	if node != nil {
 		node.SetTracker(tr)

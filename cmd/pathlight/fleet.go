@@ -9,8 +9,8 @@ import (
 	"github.com/pathlight/pathlight/internal/track"
 )
 
-// startCluster joins the fleet --cluster names; local is the node's own store, watched.
-func startCluster(c *config.Cluster, local track.Store, log *slog.Logger) (*cluster.Node, error) {
+// joinFleet joins the fleet --cluster names; local is the node's own store, watched.
+func joinFleet(c *config.Cluster, local track.Store, log *slog.Logger) (*cluster.Node, error) {
 	node, err := cluster.Start(cluster.Options{
 		URLs: c.URLs, Node: c.Node, Replicas: c.Replicas, Shards: c.Shards, Wait: c.Wait, Outbox: c.Outbox,
 		Lease: c.Lease, Creds: c.Creds, TLSCA: c.TLSCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey,
@@ -23,18 +23,18 @@ func startCluster(c *config.Cluster, local track.Store, log *slog.Logger) (*clus
 	return node, nil
 }
 
-// clusterOf adapts a node to the server's view of it; nil without a cluster.
-func clusterOf(n *cluster.Node) server.Cluster {
+// serverFleetOf adapts a node to the server's view of it; nil without a cluster.
+func serverFleetOf(n *cluster.Node) server.Cluster {
 	if n == nil {
 		return nil
 	}
-	return clusterView{n}
+	return fleetView{n}
 }
 
-type clusterView struct{ *cluster.Node }
+type fleetView struct{ *cluster.Node }
 
 // Status implements server.Cluster.
-func (v clusterView) Status() server.ClusterStatus {
+func (v fleetView) Status() server.ClusterStatus {
 	st := v.Node.Status()
 	return server.ClusterStatus{
 		Node: st.Node, StreamConnected: st.StreamConnected, ShardsOwned: st.ShardsOwned, Shards: st.Shards,
