@@ -189,6 +189,9 @@ func (n *Node) setup() error {
 	if err != nil {
 		return fmt.Errorf("stream %s: %w (is JetStream enabled on the NATS servers, with at least --cluster-replicas %d of them?)", StreamName, err, n.opt.Replicas)
 	}
+	if r := n.stream.CachedInfo().Config.Replicas; r != n.opt.Replicas {
+		n.log.Warn("cluster: the stream exists with another replica count than --cluster-replicas; it is kept as it is", "stream_replicas", r, "cluster_replicas", n.opt.Replicas)
+	}
 	bucket := func(name string, ttl time.Duration) (jetstream.KeyValue, error) {
 		kv, err := js.KeyValue(ctx, name)
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
