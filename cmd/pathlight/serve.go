@@ -152,20 +152,23 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
 	})
 	spendSources := analytics.NewSpendSources(cfg.Data, spendAdmit(db))
-	var replayStore track.Store = trackstore.New(db)
+	var replayStore, heatmapStore track.Store = trackstore.New(db), trackstore.New(db)
 	if node != nil {
 		// Spend sent to one node is every node's; so are session recordings, so that any
 		// node lists and plays them and an erase on any node removes them everywhere.
 		spendSources.SetReplicate(node.ReplicateSpend)
 		node.SetSpendApplier(spendSources.ApplyReplicated)
 		replayStore = node.Store()
+		// Heatmap tables too: the owner of a page's shard folds its batches (the server
+		// forwards them), and every node gets the tables.
+		heatmapStore = node.Store()
 	}
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: spendSources,
 		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
-		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
+		Heatmaps: heatmap.New(heatmapStore, cfg.Retention),
 		Replays: replay.New(replayStore, replay.Config{
 			Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap,
 		}),

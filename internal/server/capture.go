@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -35,10 +36,17 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "capture is not enabled on this server")
 		return
 	}
-	ip, _ := s.clientIP(ctx)
-	if wait, ok := s.limits.allowIP(ip, start); !ok {
-		s.tooMany(ctx, "rate_limit_ip", wait)
-		return
+	fwd := forwardedFrom(ctx) // another node of the fleet passed it on: limits applied there
+	var ip netip.Addr
+	var viaProxy bool
+	if fwd != nil {
+		ip, viaProxy = fwd.ip, fwd.viaProxy
+	} else {
+		ip, viaProxy = s.clientIP(ctx)
+		if wait, ok := s.limits.allowIP(ip, start); !ok {
+			s.tooMany(ctx, "rate_limit_ip", wait)
+			return
+		}
 	}
 	if !jsonOrText(ctx.Request.Header.ContentType()) {
 		s.fail(ctx, fasthttp.StatusUnsupportedMediaType, "content_type", "send JSON with Content-Type application/json or text/plain")
@@ -59,10 +67,21 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
 	}
+	if s.cluster != nil && fwd == nil {
+		// One node folds each page's batches (the owner of the page's shard), so that two
+		// nodes never update one table at once; every node gets the tables from the stream.
+		if path, err := heatmap.PagePath(b.URL); err == nil &&
+			s.forward(ctx, "heatmap\x00"+site+"\x00"+track.RedactPath(path), ip, viaProxy, start) {
+			return
+		}
+	}
 	res, err := s.heatmaps.Record(site, b, s.captureDims(ctx, b), start)
 	switch {
 	case errors.Is(err, track.ErrDiskFull):
 		s.diskFull(ctx, "the capture batch")
+		return
+	case errors.Is(err, track.ErrQueueFull):
+		s.outboxFull(ctx)
 		return
 	case err != nil:
 		s.log.Error("capture", "site", site, "err", err)

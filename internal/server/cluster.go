@@ -123,6 +123,8 @@ func (s *Server) ServeForwarded(raw []byte) []byte {
 		s.public(&ctx, routeBeacon)
 	case "/v1/decide":
 		s.public(&ctx, routeDecide)
+	case "/v1/capture":
+		s.capture(&ctx)
 	default:
 		s.fail(&ctx, fasthttp.StatusNotFound, "not_found", "no such route: "+string(ctx.Path()))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pathlight/pathlight/internal/config"
+	"github.com/pathlight/pathlight/internal/heatmap"
 	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
@@ -89,7 +90,7 @@ func startNode(t *testing.T, fleet server.Cluster, st func(track.Store) track.St
 		s = st(s)
 	}
 	tr := track.New(s, nil, rulestest.Example(t, "shop"), track.Config{Retention: cfg.Retention})
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, Cluster: fleet})
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, Cluster: fleet, Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention)})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +147,24 @@ func TestClusterHitIsForwardedToTheOwner(t *testing.T) {
 	r = a.do(t, "GET", "/v1/decide?site=shop&vid="+ownedVID+"&slots=hero", "")
 	if r.status != 200 || len(aFleet.forwarded()) != 2 {
 		t.Fatalf("decide: %d %s, forwarded %v", r.status, r.body, aFleet.forwarded())
+	}
+	// A capture batch goes to the owner of its page (its path, without the query), and is
+	// counted there only.
+	var routed []string
+	aFleet.set(func(f *fakeFleet) {
+		f.owner = func(key string) *server.Server { routed = append(routed, key); return b.srv }
+	})
+	if r := a.do(t, "POST", "/v1/capture", captureBody("c1", ""), "Origin", "https://shop.example"); r.status != 204 {
+		t.Fatalf("forwarded capture: %d %s", r.status, r.body)
+	}
+	if len(routed) != 1 || routed[0] != "heatmap\x00shop\x00/pricing" {
+		t.Fatalf("capture routed by %q; want the site and the page's path", routed)
+	}
+	if got := metricValue(t, b.do(t, "GET", "/metrics", "").body, `pathlight_capture_batches_total{result="accepted"}`); got != 1 {
+		t.Fatalf("the owner counted %v capture batches; want 1", got)
+	}
+	if strings.Contains(a.do(t, "GET", "/metrics", "").body, `pathlight_capture_batches_total{result="accepted"}`) {
+		t.Fatal("the node that forwarded the capture batch counted it too")
 	}
 	// A new visitor gets the id the fleet mints, and is not forwarded.
 	aFleet.set(func(f *fakeFleet) { f.owner, f.mint = nil, "fedcba9876543210fedcba9876543210" })
