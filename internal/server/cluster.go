@@ -125,6 +125,8 @@ func (s *Server) ServeForwarded(raw []byte) []byte {
 		s.public(&ctx, routeDecide)
 	case "/v1/capture":
 		s.capture(&ctx)
+	case "/v1/replay":
+		s.replayIngest(&ctx)
 	default:
 		s.fail(&ctx, fasthttp.StatusNotFound, "not_found", "no such route: "+string(ctx.Path()))
 	}

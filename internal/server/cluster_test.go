@@ -12,6 +12,7 @@ import (
 
 	"github.com/pathlight/pathlight/internal/config"
 	"github.com/pathlight/pathlight/internal/heatmap"
+	"github.com/pathlight/pathlight/internal/replay"
 	"github.com/pathlight/pathlight/internal/rules/rulestest"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
@@ -90,7 +91,8 @@ func startNode(t *testing.T, fleet server.Cluster, st func(track.Store) track.St
 		s = st(s)
 	}
 	tr := track.New(s, nil, rulestest.Example(t, "shop"), track.Config{Retention: cfg.Retention})
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, Cluster: fleet, Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention)})
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, Cluster: fleet, Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
+		Replays: replay.New(trackstore.New(db), replay.Config{SessionCap: 1 << 20, DailyCap: 1 << 30})})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -165,6 +167,18 @@ func TestClusterHitIsForwardedToTheOwner(t *testing.T) {
 	}
 	if strings.Contains(a.do(t, "GET", "/metrics", "").body, `pathlight_capture_batches_total{result="accepted"}`) {
 		t.Fatal("the node that forwarded the capture batch counted it too")
+	}
+	// A replay chunk goes to the owner of its session.
+	const session = "0f2c6a4e-7d1b-4c3e-9a55-2b8e1f0c9d77"
+	routed = nil
+	if r := a.do(t, "POST", "/v1/replay", replayChunk(ownedVID, session, 0, time.Now().UnixMilli(), "https://shop.example/", false), "Origin", "https://shop.example"); r.status != 204 {
+		t.Fatalf("forwarded replay chunk: %d %s", r.status, r.body)
+	}
+	if len(routed) != 1 || routed[0] != "replay\x00shop\x00"+session {
+		t.Fatalf("replay chunk routed by %q; want the site and the session", routed)
+	}
+	if got := metricValue(t, b.do(t, "GET", "/metrics", "").body, `pathlight_replay_chunks_total{result="accepted"}`); got != 1 {
+		t.Fatalf("the owner took %v replay chunks; want 1", got)
 	}
 	// A new visitor gets the id the fleet mints, and is not forwarded.
 	aFleet.set(func(f *fakeFleet) { f.owner, f.mint = nil, "fedcba9876543210fedcba9876543210" })

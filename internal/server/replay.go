@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -36,11 +37,18 @@ func (s *Server) replayIngest(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "session replay is not enabled on this server")
 		return
 	}
-	ip, _ := s.clientIP(ctx)
-	if wait, ok := s.limits.allowIP(ip, start); !ok {
-		s.m.replayed("rate_limit_ip", 0)
-		s.tooMany(ctx, "rate_limit_ip", wait)
-		return
+	fwd := forwardedFrom(ctx) // another node of the fleet passed it on: limits applied there
+	var ip netip.Addr
+	var viaProxy bool
+	if fwd != nil {
+		ip, viaProxy = fwd.ip, fwd.viaProxy
+	} else {
+		ip, viaProxy = s.clientIP(ctx)
+		if wait, ok := s.limits.allowIP(ip, start); !ok {
+			s.m.replayed("rate_limit_ip", 0)
+			s.tooMany(ctx, "rate_limit_ip", wait)
+			return
+		}
 	}
 	if !jsonOrText(ctx.Request.Header.ContentType()) {
 		s.m.replayed("content_type", 0)
@@ -73,6 +81,11 @@ func (s *Server) replayIngest(ctx *fasthttp.RequestCtx) {
 	if gpc || b.Consent == "denied" || (s.cfg.Consent == "required" && b.Consent != "granted") {
 		s.m.replayed("no_consent", 0)
 		s.fail(ctx, fasthttp.StatusForbidden, "no_consent", "a session is recorded only with the visitor's consent, and never with Global Privacy Control")
+		return
+	}
+	if s.cluster != nil && fwd == nil && s.forward(ctx, "replay\x00"+site+"\x00"+b.Session, ip, viaProxy, start) {
+		// One node writes each session (the owner of its shard), so that two nodes never
+		// update its record and counters at once.
 		return
 	}
 	res, err := s.replays.Record(site, s.replayVisitor(ctx, b), b, start)
