@@ -1,9 +1,12 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // A node that stops renewing (killed: its process gone without releasing) loses its shards
@@ -118,3 +121,50 @@ func TestOutboxDrainsOnceAfterNATSRestart(t *testing.T) {
 }
 
 func hello() []byte { return []byte("hello") }
+
+// Three nodes share the shards fairly; one that stops cleanly gives its shards back at once
+// and the two others take them all.
+func TestFairShareAndCleanLeave(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	c := startNode(t, t.TempDir(), nodeOptions("c", ns.url()))
+	waitOwned(t, a, b, c)
+	for _, n := range []*testNode{a, b, c} {
+		if owned := n.node.Status().ShardsOwned; owned > 3 {
+			t.Errorf("%s owns %d of 8 shards; want at most its share, 3", n.name, owned)
+		}
+	}
+	c.close()
+	waitOwned(t, a, b)
+}
+
+// Past --cluster-outbox, a commit the stream cannot take is refused (track.ErrQueueFull),
+// and nothing of it is stored.
+func TestOutboxBound(t *testing.T) {
+	ns := startNATS(t)
+	opt := nodeOptions("a", ns.url())
+	opt.Outbox = 4 << 10
+	a := startNode(t, t.TempDir(), opt)
+	waitOwned(t, a)
+	vid := a.hit(t, "", "first").VID
+	ns.stop()
+	waitFor(t, 10*time.Second, "a sees the stream down", func() bool { return !a.node.Status().StreamConnected })
+	var err error
+	queued := 0
+	for i := 0; i < 100 && err == nil; i++ {
+		var res track.Result
+		if err = a.tracker.Track(hitRequest(vid, fmt.Sprintf("q-%d", i)), &res); err == nil {
+			queued++
+		}
+	}
+	if !errors.Is(err, track.ErrQueueFull) || queued == 0 {
+		t.Fatalf("after %d queued hits: %v; want ErrQueueFull", queued, err)
+	}
+	if got := a.pageviews(t, vid); got != 1+queued {
+		t.Fatalf("%d pageviews; want the %d accepted, and nothing of the refused hit", got, 1+queued)
+	}
+	if st := a.node.Status(); st.OutboxEvents != int64(queued) || st.OutboxBytes > opt.Outbox {
+		t.Fatalf("status %+v; want %d events within the bound of %d bytes", st, queued, opt.Outbox)
+	}
+}
