@@ -152,6 +152,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
 	})
 	spendSources := analytics.NewSpendSources(cfg.Data, spendAdmit(db))
+	ingest := inbound.NewIngester(tr, cfg.Retention)
 	var replayStore, heatmapStore track.Store = trackstore.New(db), trackstore.New(db)
 	if node != nil {
 		// Spend sent to one node is every node's; so are session recordings, so that any
@@ -159,6 +160,8 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		spendSources.SetReplicate(node.ReplicateSpend)
 		node.SetSpendApplier(spendSources.ApplyReplicated)
 		replayStore = node.Store()
+		// Events from back ends are tracked by the owner of their visitor, as hits are.
+		ingest.SetTrack(node.Track(tr))
 		// Heatmap tables too: the owner of a page's shard folds its batches (the server
 		// forwards them), and every node gets the tables.
 		heatmapStore = node.Store()
@@ -167,7 +170,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
 		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: spendSources,
-		Keys:         inbound.NewKeys(ts, nil), Ingest: inbound.NewIngester(tr, cfg.Retention),
+		Keys:         inbound.NewKeys(ts, nil), Ingest: ingest,
 		Heatmaps: heatmap.New(heatmapStore, cfg.Retention),
 		Replays: replay.New(replayStore, replay.Config{
 			Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap,

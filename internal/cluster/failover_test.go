@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
@@ -166,5 +167,39 @@ func TestOutboxBound(t *testing.T) {
 	}
 	if st := a.node.Status(); st.OutboxEvents != int64(queued) || st.OutboxBytes > opt.Outbox {
 		t.Fatalf("status %+v; want %d events within the bound of %d bytes", st, queued, opt.Outbox)
+	}
+}
+
+// Events of back ends (the events API) reach the owner of their visitor through Track, and
+// come back with the owner's result.
+func TestTrackOnTheOwner(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	vid := b.hit(t, "", "b-1").VID
+	remote := a.node.Track(a.tracker)
+	req := hitRequest(vid, "api-1")
+	req.Batch.Events[0] = event.Event{ID: "api-1", Type: event.TypeEvent, Name: "order_paid", URL: "https://shop.example/",
+		Props: []event.Prop{{Key: "value", Val: event.NumberValue(42)}}}
+	req.Decisions, req.Offline = false, true
+	var res track.Result
+	if err := remote(req, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.VID != vid || !res.Tracked || len(res.Accepted) != 1 || res.Accepted[0] != "api-1" {
+		t.Fatalf("result %+v; want api-1 accepted for %s", res, vid)
+	}
+	if st := a.node.Status(); st.Forwarded != 1 {
+		t.Fatalf("forwarded %d; want the event tracked on b", st.Forwarded)
+	}
+	st, err := b.tracker.Visitor(vid)
+	if err != nil || len(st.Events) != 1 || st.Events[0].Key != "order_paid" {
+		t.Fatalf("b's journey: %+v, %v; want the event order_paid", st, err)
+	}
+	// Sent again, it is a duplicate there.
+	res.Reset()
+	if err := remote(req, &res); err != nil || len(res.Duplicate) != 1 {
+		t.Fatalf("retry: %+v, %v; want a duplicate", res, err)
 	}
 }

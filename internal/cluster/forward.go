@@ -27,6 +27,16 @@ func (n *Node) HandleForwarded(fn func(req []byte) []byte) { n.fwdFn.Store(&fn) 
 // known, a takeover under way, the owner gone, NATS out of reach), it returns forwarded
 // false: the caller answers from its local state, degraded.
 func (n *Node) Forward(vid string, encode func() []byte) (reply []byte, forwarded bool) {
+	return n.forward(vid, kindHTTP, encode)
+}
+
+// Kinds of forwarded requests.
+const (
+	kindHTTP  = ""      // an HTTP request, answered by HandleForwarded's function
+	kindTrack = "track" // a track.Request (Track), answered by the tracker
+)
+
+func (n *Node) forward(vid, kind string, encode func() []byte) (reply []byte, forwarded bool) {
 	shard := Shard(vid, n.opt.Shards)
 	var req []byte
 	deadline := time.Now().Add(n.opt.Wait)
@@ -45,6 +55,9 @@ func (n *Node) Forward(vid string, encode func() []byte) (reply []byte, forwarde
 		msg := nats.NewMsg(subjectFwd + owner)
 		msg.Data = req
 		msg.Header.Set(hdrShard, strconv.Itoa(shard))
+		if kind != kindHTTP {
+			msg.Header.Set(hdrKind, kind)
+		}
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		resp, err := n.nc.RequestMsgWithContext(ctx, msg)
 		cancel()
@@ -82,7 +95,8 @@ func (n *Node) serveForward(m *nats.Msg) {
 	go func() {
 		shard, err := strconv.Atoi(m.Header.Get(hdrShard))
 		fn := n.fwdFn.Load()
-		if err != nil || fn == nil || shard < 0 || shard >= n.opt.Shards {
+		kind := m.Header.Get(hdrKind)
+		if err != nil || (fn == nil && kind == kindHTTP) || shard < 0 || shard >= n.opt.Shards {
 			n.notOwner(m)
 			return
 		}
@@ -93,6 +107,10 @@ func (n *Node) serveForward(m *nats.Msg) {
 				return
 			}
 			time.Sleep(5 * time.Millisecond) // caught up soon
+		}
+		if kind == kindTrack {
+			_ = m.Respond(n.serveTrack(m.Data))
+			return
 		}
 		_ = m.Respond((*fn)(m.Data))
 	}()

@@ -38,7 +38,12 @@ type Result struct {
 type Ingester struct {
 	tr     *track.Tracker
 	maxAge time.Duration
+	track  func(*track.Request, *track.Result) error
 }
+
+// SetTrack makes the ingester track each event through fn instead of the tracker itself:
+// in cluster mode, through the node that owns the event's visitor. Call it before use.
+func (in *Ingester) SetTrack(fn func(*track.Request, *track.Result) error) { in.track = fn }
 
 // NewIngester returns an Ingester; events may be up to maxAge old (the retention).
 func NewIngester(tr *track.Tracker, maxAge time.Duration) *Ingester {
@@ -174,7 +179,11 @@ func (in *Ingester) one(site, consent string, i int, raw json.RawMessage, lim *e
 		return nil
 	}
 	var tr track.Result
-	if err := in.tr.Track(&track.Request{Batch: &b, Offline: true}, &tr); err != nil {
+	trackFn := in.track
+	if trackFn == nil {
+		trackFn = in.tr.Track
+	}
+	if err := trackFn(&track.Request{Batch: &b, Offline: true}, &tr); err != nil {
 		return err
 	}
 	for _, r := range tr.Rejected {
