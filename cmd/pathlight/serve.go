@@ -162,6 +162,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		replayStore = node.Store()
 		// Events from back ends are tracked by the owner of their visitor, as hits are.
 		ingest.SetTrack(node.Track(tr))
+		tr.SetImportVia(node.Track(tr)) // and imported history
 		// Heatmap tables too: the owner of a page's shard folds its batches (the server
 		// forwards them), and every node gets the tables.
 		heatmapStore = node.Store()

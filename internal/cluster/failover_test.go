@@ -202,4 +202,18 @@ func TestTrackOnTheOwner(t *testing.T) {
 	if err := remote(req, &res); err != nil || len(res.Duplicate) != 1 {
 		t.Fatalf("retry: %+v, %v; want a duplicate", res, err)
 	}
+	// Imported history goes the same way.
+	a.tracker.SetImportVia(remote)
+	ts := time.Now().Add(-time.Hour).UnixMilli()
+	line := fmt.Sprintf(`{"ts":%d,"ua":"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0","batch":{"site":"shop","vid":%q,"events":[{"id":"imp-1","type":"event","name":"signup","url":"https://shop.example/"}]}}`, ts, vid)
+	n, err := a.tracker.Import([]byte(line), &track.ImportScratch{}, func(id string) (string, bool) { return id, id == "shop" })
+	if err != nil || n.Accepted != 1 {
+		t.Fatalf("import: %+v, %v", n, err)
+	}
+	if st := a.node.Status(); st.Forwarded != 3 {
+		t.Fatalf("forwarded %d; want the imported line tracked on b too", st.Forwarded)
+	}
+	if st, _ := b.tracker.Visitor(vid); len(st.Events) != 2 {
+		t.Fatalf("b's journey events %+v; want order_paid and signup", st.Events)
+	}
 }

@@ -87,7 +87,11 @@ func (t *Tracker) Import(line []byte, sc *ImportScratch, site func(id string) (s
 	sc.batch.Site = id
 	sc.res.Reset()
 	req := Request{Batch: &sc.batch, UserAgent: l.UA, IP: ip, Decisions: true, Now: l.TS}
-	if err := t.Track(&req, &sc.res); err != nil {
+	trackFn := t.Track
+	if t.importVia != nil {
+		trackFn = t.importVia
+	}
+	if err := trackFn(&req, &sc.res); err != nil {
 		return n, err
 	}
 	n.Accepted = len(sc.res.Accepted)

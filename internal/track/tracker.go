@@ -95,7 +95,14 @@ type Tracker struct {
 	locks    [lockStripes]sync.Mutex
 	seed     maphash.Seed
 	pool     sync.Pool // *work
+	// importVia, when set, tracks the lines of an import instead of Track (SetImportVia).
+	importVia func(*Request, *Result) error
 }
+
+// SetImportVia makes Import track each line through fn, which must end in a Track of this
+// tracker or another's: in cluster mode, the tracker of the node that owns the line's
+// visitor. Call it before imports start.
+func (t *Tracker) SetImportVia(fn func(*Request, *Result) error) { t.importVia = fn }
 
 const lockStripes = 4096
 
