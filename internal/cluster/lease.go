@@ -143,24 +143,33 @@ func (n *Node) leaseLoop() {
 }
 
 func (n *Node) leaseRound() {
-	ctx, cancel := context.WithTimeout(n.ctx, n.opt.Lease/3)
-	defer cancel()
-	if _, err := n.nodes.Put(ctx, n.opt.Node, []byte(n.instance)); err != nil {
+	third := n.opt.Lease / 3
+	ctx, cancel := context.WithTimeout(n.ctx, third)
+	_, err := n.nodes.Put(ctx, n.opt.Node, []byte(n.instance))
+	cancel()
+	if err != nil {
 		n.log.Warn("cluster: heartbeat", "err", err)
-		n.reachable.Store(false)
-		return
 	}
+	ctx, cancel = context.WithTimeout(n.ctx, third)
 	n.renew(ctx)
+	cancel()
+	ctx, cancel = context.WithTimeout(n.ctx, third)
+	defer cancel()
 	live, err := n.nodes.Keys(ctx)
 	if err != nil || len(live) == 0 {
 		live = []string{n.opt.Node}
 	}
 	share := (n.opt.Shards + len(live) - 1) / len(live)
 	held, _ := n.own.count()
-	// Look at every lease: who holds it, and which are free or expired.
+	// Take free or expired shards up to the fair share, starting at this node's own place
+	// so that nodes starting together do not all reach for the same shards. The lease
+	// bucket's updates (watchLeases) say which shards look free; the bucket decides.
 	start := int(hashString(n.opt.Node) % uint32(n.opt.Shards))
-	for i := 0; i < n.opt.Shards; i++ {
+	for i := 0; i < n.opt.Shards && held < share; i++ {
 		shard := (start + i) % n.opt.Shards
+		if n.own.held(shard) || n.own.owner(shard) != "" {
+			continue
+		}
 		e, err := n.leases.Get(ctx, leaseKey(shard))
 		switch {
 		case err == nil && time.Since(e.Created()) < n.opt.Lease:
@@ -170,10 +179,6 @@ func (n *Node) leaseRound() {
 			if ctx.Err() != nil {
 				return
 			}
-			continue
-		}
-		n.setOwner(shard, "", time.Time{})
-		if held >= share || n.own.held(shard) {
 			continue
 		}
 		var rev uint64
@@ -207,22 +212,44 @@ func (n *Node) renew(ctx context.Context) {
 		revs[shard] = s.rev
 	}
 	n.own.mu.RUnlock()
+	// All at once: one after the other, a slow round trip each would leave the last ones
+	// unrenewed past their lease on a busy machine.
+	var wg sync.WaitGroup
 	for shard, rev := range revs {
-		nrev, err := n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), rev)
-		if err != nil {
-			if ctx.Err() != nil {
-				return // out of time, not necessarily lost: tried again next round
-			}
-			n.log.Warn("cluster: lease lost", "shard", shard, "err", err)
-			n.own.lose(shard)
-			continue
-		}
-		n.own.mu.Lock()
-		if s := n.own.owned[shard]; s != nil {
-			s.rev = nrev
-		}
-		n.own.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n.renewOne(ctx, shard, rev)
+		}()
 	}
+	wg.Wait()
+}
+
+// renewOne extends the lease of one shard; a lease that cannot be renewed is lost.
+func (n *Node) renewOne(ctx context.Context, shard int, rev uint64) {
+	nrev, err := n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), rev)
+	if err != nil && errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		// A renewal whose answer was lost (it timed out under load, yet was stored) leaves
+		// this node behind its own lease's revision: the lease is still this node's when
+		// the bucket says so, and still fresh.
+		if e, gerr := n.leases.Get(ctx, leaseKey(shard)); gerr == nil && string(e.Value()) == n.opt.Node &&
+			time.Since(e.Created()) < n.opt.Lease {
+			nrev, err = n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), e.Revision())
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return // out of time, not necessarily lost: tried again next round
+		}
+		n.log.Warn("cluster: lease lost", "shard", shard, "err", err)
+		n.own.lose(shard)
+		return
+	}
+	n.own.mu.Lock()
+	if s := n.own.owned[shard]; s != nil {
+		s.rev = nrev
+	}
+	n.own.mu.Unlock()
 }
 
 // acquired records a new lease and catches up before serving the shard: every message of

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -31,6 +32,42 @@ type outbox struct {
 	oldest int64 // queued-at of the first entry, Unix ms
 	limit  int64
 	wake   chan struct{}
+	// keys counts, by a hash of the key, the ops of the entries waiting: a commit that
+	// writes none of them may go to the stream directly while the outbox drains, since
+	// it cannot overtake an older write of the same key; one that writes any of them
+	// queues behind it. (Two keys with one hash only make a commit queue needlessly.)
+	keys map[uint64]int32
+	seed maphash.Seed
+}
+
+// pending reports whether any key of ops has a write waiting in the outbox; o.mu is held.
+func (o *outbox) pending(ops []track.Op) bool {
+	for i := range ops {
+		if o.keys[maphash.Bytes(o.seed, ops[i].Key)] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// countKeys adds d to the count of every key of ops; o.mu is held.
+func (o *outbox) countKeys(ops []track.Op, d int32) {
+	for i := range ops {
+		h := maphash.Bytes(o.seed, ops[i].Key)
+		if n := o.keys[h] + d; n > 0 {
+			o.keys[h] = n
+		} else {
+			delete(o.keys, h)
+		}
+	}
+}
+
+// direct reports whether a commit of ops may go to the stream now: nothing it writes waits
+// in the outbox.
+func (o *outbox) direct(ops []track.Op) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.count == 0 || !o.pending(ops)
 }
 
 func outboxKey(seq uint64) []byte {
@@ -83,12 +120,18 @@ func (o *outbox) open(st track.Store, limit int64) error {
 	o.limit = limit
 	o.wake = make(chan struct{}, 1)
 	o.next = uint64(time.Now().UnixNano())
+	o.keys, o.seed = map[uint64]int32{}, maphash.MakeSeed()
 	end := append(append([]byte(nil), outboxPrefix...), 0xff)
 	return st.Scan(outboxPrefix, end, func(k, v []byte) error {
 		e, err := decodeEntry(v)
 		if err != nil {
 			return fmt.Errorf("outbox entry %x: %w", k, err)
 		}
+		ops, err := decodeOps(e.data, time.Time{})
+		if err != nil {
+			return fmt.Errorf("outbox entry %x: %w", k, err)
+		}
+		o.countKeys(ops, 1)
 		if o.count == 0 {
 			o.oldest = e.queued
 		}
@@ -134,6 +177,7 @@ func (o *outbox) add(st track.Store, ops []track.Op, imported bool, id, instance
 	o.count++
 	o.events += int64(events)
 	o.bytes += int64(len(v))
+	o.countKeys(ops, 1)
 	o.mu.Unlock()
 	all := append(ops[:len(ops):len(ops)], track.Op{Key: outboxKey(seq), Value: v})
 	if _, err := track.WriteCommit(st, all, track.Commit{Imported: imported}); err != nil {
@@ -141,6 +185,7 @@ func (o *outbox) add(st track.Store, ops []track.Op, imported bool, id, instance
 		o.count--
 		o.events -= int64(events)
 		o.bytes -= int64(len(v))
+		o.countKeys(ops, -1)
 		o.mu.Unlock()
 		return err
 	}
@@ -226,10 +271,12 @@ func (n *Node) drain() error {
 			if err := n.local.Write([]track.Op{{Key: it.key, Delete: true}}); err != nil {
 				return err
 			}
+			ops, _ := decodeOps(it.e.data, time.Time{}) // it decoded when it was queued
 			n.out.mu.Lock()
 			n.out.count--
 			n.out.events -= int64(it.e.events)
 			n.out.bytes -= int64(it.n)
+			n.out.countKeys(ops, -1)
 			if n.out.count > 0 {
 				n.out.oldest = it.e.queued // about: the next one is no older
 			}

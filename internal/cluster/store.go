@@ -62,7 +62,7 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 	if !c.Deadline.IsZero() && c.Deadline.Before(deadline) {
 		deadline = c.Deadline // what is left of the hit's wait after a forward that failed
 	}
-	if n.reachable.Load() && n.out.empty() && deadline.After(now) {
+	if n.reachable.Load() && deadline.After(now) && n.out.direct(ops) {
 		shard := shardOf(ops, n.opt.Shards)
 		seq, err := n.publish(shard, id, imported, data, deadline)
 		if err == nil {
