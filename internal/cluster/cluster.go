@@ -241,6 +241,7 @@ const setupPatience = 30 * time.Second
 // from the fleet's.
 type setupError struct{ msg string }
 
+// Error implements error.
 func (e *setupError) Error() string { return e.msg }
 
 // SetTracker gives the node the tracker that commits go through; call it before Run.
