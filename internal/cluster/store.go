@@ -35,15 +35,18 @@ func (s clusterStore) Get(key, dst []byte) ([]byte, error) { return s.n.local.Ge
 func (s clusterStore) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 	return s.n.local.GetMany(keys, fn)
 }
+
 // Scan implements track.Store: a scan of the local replica.
 func (s clusterStore) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	return s.n.local.Scan(start, end, fn)
 }
+
 // Write implements track.Store: the commit goes to the stream, then to the local store.
 func (s clusterStore) Write(ops []track.Op) error {
 	_, err := s.n.commit(ops, track.Commit{})
 	return err
 }
+
 // WriteCommit implements track.CommitWriter.
 func (s clusterStore) WriteCommit(ops []track.Op, c track.Commit) (bool, error) {
 	return s.n.commit(ops, c)
