@@ -156,3 +156,18 @@ func TestCommitPastItsDeadlineIsQueued(t *testing.T) {
 		t.Fatal("the next hit is queued")
 	}
 }
+
+// CatchUp returns once this node has applied what the stream held when it was called.
+func TestCatchUp(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	for i := 0; i < 20; i++ {
+		vid := b.hit(t, "", fmt.Sprintf("c-%d", i)).VID
+		a.node.CatchUp()
+		if got := a.pageviews(t, vid); got != 1 {
+			t.Fatalf("after CatchUp, a has %d pageviews of b's new visitor; want 1", got)
+		}
+	}
+}

@@ -136,3 +136,17 @@ func (n *Node) watchStream() {
 
 // streamUp reports whether the stream answered lately.
 func (n *Node) streamUp() bool { return n.reachable.Load() }
+
+// CatchUp waits, at most --cluster-wait, until this node has applied every message the
+// stream holds now.
+func (n *Node) CatchUp() {
+	ctx, cancel := context.WithTimeout(context.Background(), n.opt.Wait)
+	defer cancel()
+	info, err := n.stream.Info(ctx)
+	if err != nil {
+		return
+	}
+	for n.applied.Load() < info.State.LastSeq && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -25,6 +25,10 @@ type Cluster interface {
 	MintVID() string
 	// OutboxFull reports whether the local outbox is full: hits are refused.
 	OutboxFull() bool
+	// CatchUp waits, at most --cluster-wait, until this node has applied every commit the
+	// fleet's stream holds now: before a hit that identifies a user, whose journey another
+	// node may have written a moment ago.
+	CatchUp()
 	// Status describes the node for /healthz and /metrics.
 	Status() ClusterStatus
 }
@@ -139,6 +143,16 @@ func encodeResponse(r *fasthttp.Response) []byte {
 	_ = r.Write(w)
 	_ = w.Flush()
 	return buf.Bytes()
+}
+
+// identifies reports whether b holds an identify event.
+func identifies(b *event.Batch) bool {
+	for i := range b.Events {
+		if b.Events[i].Type == event.TypeIdentify {
+			return true
+		}
+	}
+	return false
 }
 
 // forwardedFrom returns what the forwarding node knew of a forwarded hit; nil for a hit

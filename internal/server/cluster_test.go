@@ -29,6 +29,8 @@ type fakeFleet struct {
 	full   bool
 	status server.ClusterStatus
 	seen   []string // vids forwarded
+	// caughtUp counts the calls of CatchUp.
+	caughtUp int
 }
 
 func (f *fakeFleet) Forward(vid string, encode func() []byte) ([]byte, bool) {
@@ -48,6 +50,7 @@ func (f *fakeFleet) Forward(vid string, encode func() []byte) ([]byte, bool) {
 	return s.ServeForwarded(encode()), true
 }
 func (f *fakeFleet) MintVID() string              { return f.mint }
+func (f *fakeFleet) CatchUp()                     { f.mu.Lock(); f.caughtUp++; f.mu.Unlock() }
 func (f *fakeFleet) OutboxFull() bool             { f.mu.Lock(); defer f.mu.Unlock(); return f.full }
 func (f *fakeFleet) Status() server.ClusterStatus { f.mu.Lock(); defer f.mu.Unlock(); return f.status }
 func (f *fakeFleet) set(fn func(f *fakeFleet))    { f.mu.Lock(); defer f.mu.Unlock(); fn(f) }
@@ -179,6 +182,14 @@ func TestClusterHitIsForwardedToTheOwner(t *testing.T) {
 	}
 	if got := metricValue(t, b.do(t, "GET", "/metrics", "").body, `pathlight_replay_chunks_total{result="accepted"}`); got != 1 {
 		t.Fatalf("the owner took %v replay chunks; want 1", got)
+	}
+	// A hit that identifies a user first catches up with the stream, where it is tracked.
+	r = b.do(t, "POST", "/v1/hit", `{"site":"shop","vid":"`+ownedVID+`","events":[{"id":"i1","type":"identify","user_id":"u-1","url":"https://shop.example/"}]}`)
+	bFleet.mu.Lock()
+	caught := bFleet.caughtUp
+	bFleet.mu.Unlock()
+	if r.status != 200 || caught != 1 {
+		t.Fatalf("identify: %d %s, caught up %d times; want once", r.status, r.body, caught)
 	}
 	// A new visitor gets the id the fleet mints, and is not forwarded.
 	aFleet.set(func(f *fakeFleet) { f.owner, f.mint = nil, "fedcba9876543210fedcba9876543210" })

@@ -123,6 +123,10 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 		}
 	}
 
+	if s.cluster != nil && identifies(b) {
+		s.cluster.CatchUp()
+	}
+
 	res := s.results.Get().(*track.Result)
 	defer func() { res.Reset(); s.results.Put(res) }()
 	if err := s.tracker.Track(&req, res); err != nil {

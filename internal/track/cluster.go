@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/pathlight/pathlight/internal/event"
 )
 
 // Hooks for cluster mode. Without a cluster none of them is used: the tracker writes to its
@@ -130,11 +132,38 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// PeekVID returns the visitor id the tracker will use for req, when it is known before
-// tracking: the body's or the cookie's in cookie mode, the day's hash in cookieless mode. ""
-// means a new visitor (an id will be minted), a hit kept without per-visitor state (no
-// consent, a bot), or an id not yet known. A cluster routes the hit by it.
+// PeekVID returns the visitor whose journey tracking req will write, when it is known
+// before tracking: the body's or the cookie's id in cookie mode, the day's hash in
+// cookieless mode; the known user's id when that one was merged into a known user's
+// journey; and when the batch identifies a user already linked to another journey, that
+// journey's id, since the batch is merged into it. "" means a new visitor (an id will be
+// minted), a hit kept without per-visitor state (no consent, a bot), or an id not yet
+// known. A cluster routes the hit by it, to the one node that writes that journey.
 func (t *Tracker) PeekVID(req *Request) string {
+	vid := t.peekVID(req)
+	if vid == "" {
+		return ""
+	}
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	if !t.cache.has(vid) { // a cached journey is no alias
+		if canon, ok, err := t.alias(w, vid); err == nil && ok {
+			vid = canon
+		}
+	}
+	b := req.Batch
+	for i := range b.Events {
+		if e := &b.Events[i]; e.Type == event.TypeIdentify && e.UserID != "" {
+			if linked, err := t.linkedVID(w, b.Site, e.UserID); err == nil && linked != "" && linked != vid {
+				return linked
+			}
+		}
+	}
+	return vid
+}
+
+// peekVID is PeekVID before aliases and identity links.
+func (t *Tracker) peekVID(req *Request) string {
 	b := req.Batch
 	if !t.consented(b.Consent, req.GPC) {
 		return ""

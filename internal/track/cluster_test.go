@@ -139,3 +139,27 @@ func TestSharedSaltsGiveOneCookielessID(t *testing.T) {
 		t.Fatalf("PeekVID = %q; want %q", got, ra.VID)
 	}
 }
+
+// PeekVID names the journey a batch will write: a merged visitor's known user's, and the
+// journey a user the batch identifies is linked to.
+func TestPeekVIDFollowsMergesAndLinks(t *testing.T) {
+	tr := newTracker(t, track.Config{})
+	const known, anon, other = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "cccccccccccccccccccccccccccccccc"
+	var res track.Result
+	if err := tr.Track(hitOf(known, "", identify("u-7")), &res); err != nil { // links u-7 to known
+		t.Fatal(err)
+	}
+	if got := tr.PeekVID(hitOf(other, "", identify("u-7"))); got != known {
+		t.Fatalf("PeekVID of a batch identifying u-7 = %q; want the linked journey %q", got, known)
+	}
+	res.Reset()
+	if err := tr.Track(hitOf(anon, "", identify("u-7")), &res); err != nil { // merges anon into known
+		t.Fatal(err)
+	}
+	if res.VID != known {
+		t.Fatalf("merge: vid %q; want %q", res.VID, known)
+	}
+	if got := tr.PeekVID(hitOf(anon, "", pageview("https://shop.example/", ""))); got != known {
+		t.Fatalf("PeekVID of the merged visitor = %q; want the known user's journey %q", got, known)
+	}
+}
