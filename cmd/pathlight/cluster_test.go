@@ -141,6 +141,9 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 	waitConverged(t, client, fl.up(), 30*time.Second)
 	t.Logf("%d hits to the fleet and to the single server in %s", len(tr.results), time.Since(start).Round(time.Millisecond))
 
+	if len(tr.results) != clusterRounds*clusterVisitors {
+		t.Fatalf("%d hits answered by the fleet and the single server; want %d", len(tr.results), clusterRounds*clusterVisitors)
+	}
 	checkReplies(t, tr.results)
 	nodes := fl.up()
 	if len(nodes) != len(names) {
