@@ -117,6 +117,7 @@ type hitReply struct {
 
 // hitResult is one scripted hit as the fleet and the single server answered it.
 type hitResult struct {
+	sent           time.Time
 	visitor, round int
 	node           int  // the node that answered
 	retried        bool // an earlier attempt got no answer (the node was gone) or a 5xx
@@ -199,6 +200,7 @@ type traffic struct {
 	single  *serverProc
 	base    int64
 	workers int
+	pace    time.Duration // between two hits dispatched, when set
 	client  *http.Client
 	outage  atomic.Bool // every NATS server is stopped
 
@@ -239,6 +241,9 @@ func (tr *traffic) round(r, lo, hi, at int, action func(), until time.Time) int 
 	i := lo
 	for ; i < hi && (until.IsZero() || time.Now().Before(until)); i++ {
 		next <- i
+		if tr.pace > 0 {
+			time.Sleep(tr.pace)
+		}
 	}
 	close(next)
 	wg.Wait()
@@ -249,7 +254,7 @@ func (tr *traffic) round(r, lo, hi, at int, action func(), until time.Time) int 
 // one sends visitor i's hit of round r to the fleet, then to the single server.
 func (tr *traffic) one(i, r int) {
 	body := scriptHit(i, r, tr.base)
-	res := hitResult{visitor: i, round: r}
+	res := hitResult{visitor: i, round: r, sent: time.Now()}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		outage := tr.outage.Load()
