@@ -107,6 +107,12 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 	// queued; the outboxes drain once the servers are back, while hits go on. Half of the
 	// visitors send their hit during the outage, spread over it; the others while the
 	// outboxes drain.
+	for _, n := range fl.up() {
+		if h, err := readHealth(client, n.url); err == nil {
+			t.Logf("before the outage: %s applied %d of %d, owns %d shards, outbox %d", h.Cluster.Node, h.Cluster.AppliedSeq,
+				h.Cluster.StreamLastSeq, h.Cluster.ShardsOwned, h.Cluster.OutboxEvents)
+		}
+	}
 	for _, s := range nc.servers {
 		s.stop(t, syscall.SIGTERM)
 	}
