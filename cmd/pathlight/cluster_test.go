@@ -312,7 +312,7 @@ func compareJourneys(t *testing.T, client *http.Client, nodes []*serverProc, sin
 		for _, i := range differ[:min(3, len(differ))] {
 			hist = append(hist, tr.history(i))
 		}
-		t.Fatalf("%d differences in the journeys of %d visitors between the fleet and the single server (node path: fleet ≠ single):\n%s\nhow the fleet answered the first of them:\n%s",
+		t.Errorf("%d differences in the journeys of %d visitors between the fleet and the single server (node path: fleet ≠ single):\n%s\nhow the fleet answered the first of them:\n%s",
 			n, len(differ), strings.Join(diffs, "\n"), strings.Join(hist, "\n"))
 	}
 }
