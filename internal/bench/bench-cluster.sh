@@ -158,9 +158,11 @@ awk '
 	}' "$results"
 
 echo
-jsz=$(curl -sf "http://127.0.0.1:$nats_mon/jsz?streams=true")
-msgs=$(echo "$jsz" | sed -n 's/.*"messages":\([0-9]*\).*/\1/p' | head -1)
-bytes=$(echo "$jsz" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p' | head -1)
+stream_state() { # messages bytes of the stream PATHLIGHT
+	curl -sf "http://127.0.0.1:$nats_mon/jsz?streams=true" |
+		jq -r '.account_details[]?.stream_detail[]? | select(.name == "PATHLIGHT") | "\(.state.messages) \(.state.bytes)"'
+}
+read -r msgs bytes <<<"$(stream_state)"
 hits=$(awk '$2 == "cluster" { q += $3 } END { print q }' "$results")
 echo "stream: $msgs messages, $bytes bytes for $hits hits acknowledged by the cluster node:"
 awk -v m="$msgs" -v b="$bytes" -v h="$hits" 'BEGIN { printf "  %.2f messages and %.0f bytes per hit (%.0f bytes per message)\n", m/h, b/h, b/m }'
@@ -188,6 +190,28 @@ for _ in $(seq 300); do
 	sleep 0.1
 done
 echo "  shards: bench-1 $(health "$url1" shards_owned), bench-2 $(health "$url2" shards_owned)"
+
+echo
+echo "two nodes: ${PHASE}s of wrk on bench-1 (half the visitors' shards are bench-2's: forwarded);"
+echo "stream lag of each node sampled every half second"
+: >"$tmp/lag1"
+: >"$tmp/lag2"
+(end=$((SECONDS + PHASE)); while [ $SECONDS -lt $end ]; do
+	metric "$url1" pathlight_cluster_stream_lag_messages >>"$tmp/lag1" || true
+	metric "$url2" pathlight_cluster_stream_lag_messages >>"$tmp/lag2" || true
+	sleep 0.5
+done) &
+lagpid=$!
+f0=$(metric "$url1" pathlight_cluster_forwarded_hits_total)
+line=$(RUN="two" SEED=11 wrk -t1 -c"$CONNS" -d"${PHASE}s" --timeout 5s -s internal/bench/wrk/hit.lua "$url1/" | grep '^BENCH')
+wait "$lagpid" || true
+f1=$(metric "$url1" pathlight_cluster_forwarded_hits_total)
+eval "$(echo "$line" | sed 's/^BENCH //; s/ /;/g')"
+awk -v q="$requests" -v s="$seconds" -v a="$p50" -v b="$p99" -v c="$p999" -v m="$max" -v f="$((f1 - f0))" -v e="$non2xx/$errors" \
+	'BEGIN { printf "  %.0f req/s, p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.1f ms; %.0f%% forwarded; errors %s\n", q/s, a/1000, b/1000, c/1000, m/1000, 100*f/q, e }'
+for k in 1 2; do
+	sort -n "$tmp/lag$k" | awk -v k="$k" '{ v[NR] = $1; sum += $1 } END { if (NR) printf "  bench-%d stream lag: mean %.0f, median %d, max %d messages (%d samples)\n", k, sum/NR, v[int((NR+1)/2)], v[NR], NR }'
+done
 echo
 echo "bench-1 is killed (SIGKILL, --cluster-lease $LEASE)…"
 before=$(metric "$url2" pathlight_cluster_takeovers_total)
