@@ -94,7 +94,8 @@ start_pathlight embedded "${ports[0]}"
 start_pathlight cluster "${ports[1]}" "${cluster_flags[@]}" --node bench-1
 
 # metric URL NAME: the value of an unlabelled metric line.
-metric() { curl -sf "$1/metrics" | awk -v n="$2" '$1 == n { print $2; exit }'; }
+# (awk reads to the end: an early exit would fail curl's write, and the pipeline with it)
+metric() { curl -sf "$1/metrics" | awk -v n="$2" '$1 == n && !found { print $2; found = 1 }'; }
 # health URL FIELD: a number of /healthz's cluster object.
 health() { curl -sf "$1/healthz" | sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p"; }
 
