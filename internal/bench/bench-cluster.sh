@@ -217,7 +217,7 @@ echo
 echo "bench-1 is killed (SIGKILL, --cluster-lease $LEASE)…"
 before=$(metric "$url2" pathlight_cluster_takeovers_total)
 k0=$(date +%s.%N)
-kill -9 "${pid[cluster]}"
+{ kill -9 "${pid[cluster]}" && wait "${pid[cluster]}"; } 2>/dev/null || true
 shards=$(health "$url2" shards)
 for _ in $(seq 600); do
 	[ "$(health "$url2" shards_owned)" = "$shards" ] && break
