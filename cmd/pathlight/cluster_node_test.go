@@ -40,6 +40,45 @@ type clusterHealth struct {
 	} `json:"cluster"`
 }
 
+// clusterHealthKeys are the members of /healthz's "cluster" object the contract names.
+var clusterHealthKeys = []string{"node", "stream", "shards_owned", "shards", "outbox_events", "outbox_age_seconds",
+	"applied_seq", "stream_last_seq"}
+
+// clusterMetrics are the metrics of cluster mode the contract names.
+var clusterMetrics = []string{"pathlight_cluster_shards_owned", "pathlight_cluster_forwarded_hits_total",
+	"pathlight_cluster_forward_failures_total", "pathlight_cluster_stream_connected",
+	"pathlight_cluster_stream_lag_messages", "pathlight_cluster_applied_messages_total",
+	"pathlight_cluster_outbox_events", "pathlight_cluster_outbox_bytes", "pathlight_cluster_outbox_age_seconds",
+	"pathlight_cluster_takeovers_total", "pathlight_cluster_takeover_seconds"}
+
+// checkClusterSurface fails the test for a member of /healthz's cluster object or a metric
+// of the contract that a node does not show.
+func checkClusterSurface(t *testing.T, client *http.Client, p *serverProc) {
+	t.Helper()
+	resp, err := client.Get(p.url + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	var body struct {
+		Cluster map[string]any `json:"cluster"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	for _, k := range clusterHealthKeys {
+		if _, ok := body.Cluster[k]; !ok {
+			t.Errorf("%s: /healthz cluster has no %q: %v", p.url, k, body.Cluster)
+		}
+	}
+	for _, m := range clusterMetrics {
+		if metric(t, p.url, m) == "" {
+			t.Errorf("%s: /metrics has no %s", p.url, m)
+		}
+	}
+}
+
 // readHealth reads a node's /healthz; it must answer 200 whatever the state of the fleet.
 func readHealth(client *http.Client, url string) (clusterHealth, error) {
 	var h clusterHealth

@@ -49,6 +49,7 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	defer client.CloseIdleConnections()
 	waitConverged(t, client, fl.up(), 30*time.Second)
+	checkClusterSurface(t, client, fl.nodes[0])
 
 	tr := &traffic{fleet: fl, single: single, workers: 16, client: client,
 		base: time.Now().Add(-6 * time.Hour).UnixMilli()}
@@ -166,6 +167,36 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 		reportPaths(day(tr.base-86400_000), day(time.Now().Add(48*time.Hour).UnixMilli())), clusterVisitors, 30*time.Second)
 	if n := metricSum(t, nodes, "pathlight_cluster_forwarded_hits_total"); n == 0 {
 		t.Error("pathlight_cluster_forwarded_hits_total is 0 on every node after hits sent to random nodes")
+	}
+	checkEraseEverywhere(t, client, nodes, scriptVID(7))
+}
+
+// checkEraseEverywhere erases vid on the first node and waits up to 10 s for every node to
+// answer 404 for it.
+func checkEraseEverywhere(t *testing.T, client *http.Client, nodes []*serverProc, vid string) {
+	t.Helper()
+	path := "/api/v1/visitors/" + vid
+	for _, n := range nodes {
+		if _, err := adminJSON(client, n.url, path); err != nil {
+			t.Fatalf("before the erase: %s: %v", n.url, err)
+		}
+	}
+	if code, body := adminDo(t, http.MethodDelete, nodes[0].url, path); code != http.StatusOK {
+		t.Fatalf("DELETE %s = %d %s", path, code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range nodes {
+		for {
+			code, body := adminDo(t, http.MethodGet, n.url, path)
+			if code == http.StatusNotFound {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("%s: GET %s = %d %s 10s after the erase on %s; want 404", n.url, path, code, body, nodes[0].url)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 }
 
