@@ -12,7 +12,7 @@ PKGS      = ./...
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: run build test test-go test-js check fmt vet staticcheck race bench bench-load bench-load-go bench-scale fuzz clean deps-js
+.PHONY: run build test test-go test-js check fmt vet staticcheck race bench bench-load bench-load-go bench-scale bench-cluster fuzz clean deps-js
 
 ## run: start the server with the demo shop, Badger under ./data and the example rules
 run:
@@ -60,6 +60,11 @@ bench:
 ## client (ROUNDS, PHASE, OPEN seconds, CONNS, PORT; BASE=<git revision> adds that build)
 bench-load:
 	internal/bench/bench-load.sh
+
+## bench-cluster: one node in cluster mode on a one-server NATS against the embedded mode, as processes driven
+## by wrk (ROUNDS, PHASE, CONNS, PORT, LEASE); then a fresh node's replay rate and its takeover of a killed node's shards
+bench-cluster:
+	internal/bench/bench-cluster.sh
 
 ## bench-load-go: the in-process load run (Go load generator; checks every acknowledged event)
 bench-load-go:
