@@ -208,7 +208,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		defer s.wg.Done()
 		s.limits.sweep(s.stop, time.Minute)
 	}()
-	if err := s.srv.Serve(newConnLimiter(ln, s.cfg.MaxConnsPerIP)); err != nil {
+	if err := s.srv.Serve(newConnLimiter(lingerListener{ln}, s.cfg.MaxConnsPerIP)); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
