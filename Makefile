@@ -30,11 +30,12 @@ test-go:
 
 test-js: deps-js
 	cd sdk-js && npm test
-	cd internal/dashboard/web && (test -d node_modules/.bin || npm ci --no-audit --no-fund) && npm test
+	cd internal/dashboard/web && npm test
 
 deps-js:
 	.ci/ensure-chromium
 	cd sdk-js && (test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund)
+	cd internal/dashboard/web && (test node_modules/.package-lock.json -nt package-lock.json || npm ci --no-audit --no-fund)
 
 ## check: formatting, vet, staticcheck, race-enabled tests (the import-graph test is among them)
 check: fmt vet staticcheck race
