@@ -39,7 +39,8 @@ type Batch struct {
 	Seq     *int64            `json:"seq"`
 	Events  []json.RawMessage `json:"events"`
 	// Snapshot says that the chunk's full snapshot is to be kept as the page's latest, for
-	// the heatmap view (the snippet says so at most once per page per day).
+	// the heatmap view (the snippet says so at most once per page per day). A chunk with
+	// it and without session and seq is snapshot-only (SnapshotOnly).
 	Snapshot bool `json:"snapshot"`
 	// First and Last are the earliest and latest event timestamps (Unix ms), set by Parse.
 	First, Last int64 `json:"-"`
@@ -111,14 +112,24 @@ type eventHead struct {
 	Timestamp *float64 `json:"timestamp"`
 }
 
+// SnapshotOnly reports whether b is a snapshot-only chunk: the page's snapshot the server
+// asked for (the hit reply's decisions.capture.snapshot), with "snapshot": true and neither
+// "session" nor "seq". It belongs to no recorded session: only the snapshot is stored.
+func (b *Batch) SnapshotOnly() bool { return b.Snapshot && b.Session == "" && b.Seq == nil }
+
 func (b *Batch) check() error {
 	switch {
 	case b.Site == "":
 		return bad(`"site" is required`)
+	case b.SnapshotOnly():
+		// No session, no number: the snapshot alone.
+		if len(b.Events) > MaxEvents {
+			return bad(`"events" lists %d events; at most %d`, len(b.Events), MaxEvents)
+		}
 	case !ValidSession(b.Session):
 		return bad(`"session" must be 8 to 64 letters, digits, '-' or '_'`)
 	case b.Seq == nil:
-		return bad(`"seq" is required: the chunk's number within the session, from 0`)
+		return bad(`"seq" is required: the chunk's number within the session, from 0 (only a snapshot-only chunk, "snapshot": true, goes without "session" and "seq")`)
 	case *b.Seq < 0 || *b.Seq > MaxSeq:
 		return bad(`"seq" must be between 0 and %d`, MaxSeq)
 	case len(b.Events) == 0:

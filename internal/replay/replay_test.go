@@ -369,3 +369,68 @@ func TestPageSnapshots(t *testing.T) {
 		t.Error("the refused chunk was stored")
 	}
 }
+
+// A snapshot-only chunk (no session, no seq) stores the page's snapshot and nothing else;
+// WantSnapshot asks for a band until today's snapshot of it is stored, reading the store when
+// it remembers nothing (a restart), and takes a snapshot stored before the time was kept as
+// not today's.
+func TestSnapshotOnlyAndAsks(t *testing.T) {
+	now := base
+	clock := func() time.Time { return now }
+	st := openStore(t)
+	r := New(st, Config{Retention: time.Hour, SessionCap: 1 << 20, DailyCap: 1 << 30, Now: clock})
+	only := bytes.Replace(snapChunk("", 0, 1280, "asked for", true), []byte(`"session":"",`), nil, 1)
+	only = bytes.Replace(only, []byte(`"seq":0,`), nil, 1)
+	b := mustParse(t, only)
+	if !b.SnapshotOnly() {
+		t.Fatalf("%s: want a snapshot-only chunk", only)
+	}
+	if res, err := r.Record("demo", "v1", b, now); err != nil || res != Stored {
+		t.Fatalf("Record snapshot-only: %v %v", res, err)
+	}
+	if ev, found, _ := r.Snapshot("demo", "/pricing", "desktop"); !found || !bytes.Contains(ev, []byte(`"asked for"`)) {
+		t.Fatalf("snapshot after a snapshot-only chunk: %s %v", ev, found)
+	}
+	if list, _ := r.OfVisitor("v1"); len(list) != 0 {
+		t.Errorf("a snapshot-only chunk made sessions %+v", list)
+	}
+	if list, _ := r.InPeriod("demo", 0, 1<<62, 10, func(string) (bool, error) { return true, nil }); len(list) != 0 {
+		t.Errorf("a snapshot-only chunk is listed: %+v", list)
+	}
+	// A fresh Recordings over the same store finds today's desktop snapshot in the store.
+	r2 := New(st, Config{Retention: time.Hour, Now: clock})
+	if got, err := r2.WantSnapshot("demo", "/pricing", nil); err != nil || strings.Join(got, ",") != "phone,tablet" {
+		t.Errorf("asked %v %v; want phone,tablet (desktop is today's)", got, err)
+	}
+	if got, _ := r2.WantSnapshot("demo", "/pricing", nil); len(got) != 0 {
+		t.Errorf("asked %v again within the window; want none", got)
+	}
+	now = now.Add(AskWindow + time.Second)
+	if got, _ := r2.WantSnapshot("demo", "/pricing", nil); strings.Join(got, ",") != "phone,tablet" {
+		t.Errorf("asked %v after the window; want phone,tablet again", got)
+	}
+	now = now.Add(24 * time.Hour)
+	if got, _ := r2.WantSnapshot("demo", "/pricing", nil); strings.Join(got, ",") != "phone,tablet,desktop" {
+		t.Errorf("asked %v the next day; want every band", got)
+	}
+	// A value stored before snapshots were dated: gzip alone, of an unknown day.
+	legacy := snapshotValue([]byte(`{"type":2}`), 0)[8:]
+	if err := st.Write([]track.Op{{Key: snapshotKey("demo", 2, "/old"), Value: legacy}}); err != nil {
+		t.Fatal(err)
+	}
+	if ev, found, err := r2.Snapshot("demo", "/old", "desktop"); err != nil || !found || string(ev) != `{"type":2}` {
+		t.Errorf("legacy snapshot: %s %v %v", ev, found, err)
+	}
+	if got, _ := r2.WantSnapshot("demo", "/old", nil); strings.Join(got, ",") != "phone,tablet,desktop" {
+		t.Errorf("asked %v for a page with an undated snapshot; want every band", got)
+	}
+	// A snapshot-only chunk needs a full snapshot, like any chunk that says "snapshot".
+	var bi *BadInput
+	empty := mustParse(t, []byte(`{"site":"demo","page":"https://shop.example/","snapshot":true,"events":[{"type":3,"timestamp":1,"data":{}}]}`))
+	if _, err := r.Record("demo", "", empty, now); !errors.As(err, &bi) {
+		t.Errorf("a snapshot-only chunk without a snapshot: %v; want a BadInput", err)
+	}
+	if _, err := Parse([]byte(`{"site":"demo","page":"https://shop.example/","events":[{"type":2,"timestamp":1,"data":{}}]}`)); !errors.As(err, &bi) {
+		t.Errorf("a chunk without session nor snapshot: %v; want a BadInput", err)
+	}
+}

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +15,28 @@ import (
 )
 
 // kindSnapshot keys a page's latest DOM snapshot, for the heatmap view:
-// g site 0 band(1) path → the rrweb full-snapshot event, gzip.
+// g site 0 band(1) path → when it was stored (Unix ms, 8 bytes BE), then the rrweb
+// full-snapshot event, gzip. A value that starts with gzip's magic bytes was stored before
+// the time was kept: its day is unknown, so it counts as not today's.
 const kindSnapshot = 'g'
+
+// snapshotValue returns the stored form of a snapshot event taken at at (Unix ms).
+func snapshotValue(ev []byte, at int64) []byte {
+	buf := bytes.NewBuffer(binary.BigEndian.AppendUint64(nil, uint64(max(at, 0))))
+	zw, _ := gzip.NewWriterLevel(buf, gzip.BestSpeed)
+	_, _ = zw.Write(ev)
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// splitSnapshot returns the time (Unix ms, 0 when unknown) and the gzip stream of a stored
+// snapshot.
+func splitSnapshot(v []byte) (int64, []byte) {
+	if bytes.HasPrefix(v, gzipMagic) || len(v) < 8 {
+		return 0, v
+	}
+	return int64(binary.BigEndian.Uint64(v)), v[8:]
+}
 
 func snapshotKey(site string, band int, path string) []byte {
 	k := make([]byte, 0, len(site)+len(path)+3)
@@ -48,19 +69,16 @@ func snapshotOf(evs []json.RawMessage) (json.RawMessage, float64, bool) {
 	return nil, 0, false
 }
 
-// snapshotOp returns the write of b's full snapshot as the page's latest, for a chunk that
-// says it carries one ("snapshot": true); the band is the meta event's viewport width's.
-func snapshotOp(site, path string, b *Batch) (track.Op, error) {
+// snapshotOp returns the write of b's full snapshot as the page's latest, stored at at (Unix
+// ms), for a chunk that says it carries one ("snapshot": true), and the band it is of: the
+// meta event's viewport width's.
+func snapshotOp(site, path string, b *Batch, at int64) (track.Op, int, error) {
 	ev, width, ok := snapshotOf(b.Events)
 	if !ok {
-		return track.Op{}, bad(`"snapshot" is true but the chunk has no full snapshot (an event of type 2 with data.node)`)
+		return track.Op{}, 0, bad(`"snapshot" is true but the chunk has no full snapshot (an event of type 2 with data.node)`)
 	}
-	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	_, _ = zw.Write(ev)
-	_ = zw.Close()
 	band := slices.Index(heatmap.Bands, heatmap.BandOf(width))
-	return track.Op{Key: snapshotKey(site, band, path), Value: buf.Bytes()}, nil
+	return track.Op{Key: snapshotKey(site, band, path), Value: snapshotValue(ev, at)}, band, nil
 }
 
 // Snapshot returns the latest DOM snapshot of a page (its path, as the heatmap report names
@@ -81,7 +99,8 @@ func (r *Recordings) Snapshot(site, path, band string) (json.RawMessage, bool, e
 	if err != nil {
 		return nil, false, err
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(v))
+	_, z := splitSnapshot(v)
+	zr, err := gzip.NewReader(bytes.NewReader(z))
 	if err != nil {
 		return nil, false, fmt.Errorf("snapshot of %s: %w", path, err)
 	}

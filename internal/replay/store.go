@@ -29,6 +29,9 @@ type Config struct {
 	Retention  time.Duration // how long a session is kept after its last chunk; 0: for ever
 	SessionCap int64         // most stored bytes of one session
 	DailyCap   int64         // most stored bytes of all chunks that arrive in one UTC day
+	// Now is the clock that dates page snapshots and asks for them (WantSnapshot); time.Now
+	// when nil.
+	Now func() time.Time
 }
 
 // Errors of Record: the chunk is refused and nothing of it is stored.
@@ -60,6 +63,8 @@ type Recordings struct {
 	// read, changed and written under it. Chunks arrive every few seconds per recorded
 	// visitor, so one lock is no bottleneck, and it makes both caps exact.
 	mu sync.Mutex
+	// asks remembers which pages' snapshots are today's and which were asked for.
+	asks asks
 }
 
 // New returns Recordings storing in st.
@@ -74,12 +79,18 @@ func (r *Recordings) Record(site, vid string, b *Batch, at time.Time) (Result, e
 		return 0, err
 	}
 	path = track.RedactPath(path)
-	seq := uint32(*b.Seq)
+	var seq uint32
+	if b.Seq != nil {
+		seq = uint32(*b.Seq)
+	}
 	size := int64(len(b.Stored))
 	day := uint32(at.UnixMilli() / dayMs)
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if b.SnapshotOnly() {
+		return r.recordSnapshot(site, path, b, day)
+	}
 	ck := chunkKey(b.Session, seq)
 	if _, err := r.st.Get(ck, nil); err == nil {
 		return Duplicate, nil
@@ -134,15 +145,51 @@ func (r *Recordings) Record(site, vid string, b *Batch, at time.Time) (Result, e
 	if sess.VID != "" {
 		ops = append(ops, track.Op{Key: visitorKey(sess.VID, sess.ID), Value: []byte{}, TTL: ttl})
 	}
+	var snap []byte
 	if b.Snapshot {
-		op, err := snapshotOp(site, path, b)
+		op, _, err := snapshotOp(site, path, b, r.now().UnixMilli())
 		if err != nil {
 			return 0, err
 		}
 		op.TTL = ttl
 		ops = append(ops, op)
+		snap = op.Key
 	}
-	return Stored, r.st.Write(ops)
+	if err := r.st.Write(ops); err != nil {
+		return 0, err
+	}
+	if snap != nil {
+		r.asks.stored(snap, r.now().UnixMilli())
+	}
+	return Stored, nil
+}
+
+// recordSnapshot stores the full snapshot of a snapshot-only chunk (one the server asked
+// for, WantSnapshot) as the page's latest, and nothing else: no session, no chunk. Its bytes
+// count toward the day's cap like a chunk's. Called with r.mu held.
+func (r *Recordings) recordSnapshot(site, path string, b *Batch, day uint32) (Result, error) {
+	at := r.now().UnixMilli()
+	op, _, err := snapshotOp(site, path, b, at)
+	if err != nil {
+		return 0, err
+	}
+	op.TTL = r.cfg.Retention
+	size := int64(len(op.Value))
+	dk := dayKey(day)
+	today, err := r.dayBytes(dk)
+	if err != nil {
+		return 0, err
+	}
+	if today+size > r.cfg.DailyCap && r.cfg.DailyCap > 0 {
+		return 0, ErrDailyCap
+	}
+	b.Stored = op.Value
+	err = r.st.Write([]track.Op{op, {Key: dk, Value: binary.BigEndian.AppendUint64(nil, uint64(today+size)), TTL: dayTTL}})
+	if err != nil {
+		return 0, err
+	}
+	r.asks.stored(op.Key, at)
+	return Stored, nil
 }
 
 func (r *Recordings) dayBytes(key []byte) (int64, error) {

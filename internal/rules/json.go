@@ -8,7 +8,8 @@ import (
 
 // AppendJSON appends d as the "decisions" object of the wire contract:
 // {"slots": {"<slot>": {"variant", "content", "experiment"?}}, "prompts": [...],
-// "capture"?: {"rule", "heatmap", "replay"}} (capture only when the page is sampled). It produces
+// "capture"?: {"rule", "heatmap", "replay", "snapshot"?: ["<band>", …]}} (capture only when the
+// page is sampled; snapshot only when the server asks for one). It produces
 // what encoding/json would for the same fields (without its HTML escaping, which a JSON
 // reply does not need) and allocates nothing beyond growing b, so the reply of a hit can be
 // written from a pooled buffer. WouldHave, Exposures and Holdout are for logs, not the wire.
@@ -45,6 +46,16 @@ func (d *Decisions) AppendJSON(b []byte) []byte {
 		b = strconv.AppendBool(b, d.Capture.Heatmap)
 		b = append(b, `,"replay":`...)
 		b = strconv.AppendBool(b, d.Capture.Replay)
+		if len(d.Snapshot) > 0 {
+			b = append(b, `,"snapshot":[`...)
+			for i, band := range d.Snapshot {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = event.AppendJSONString(b, band)
+			}
+			b = append(b, ']')
+		}
 		b = append(b, '}')
 	}
 	return append(b, '}')

@@ -26,6 +26,11 @@ type Decisions struct {
 	Exposures []Exposure     // new experiment exposures to log, once per visitor and experiment
 	Holdout   bool           // the visitor is in the global holdout: defaults only, no prompts
 	Capture   Capture        // what the snippet records on the page (capture rules)
+	// Snapshot lists the viewport bands of which the server asks this pageview for a DOM
+	// snapshot of the page (for the Heatmaps view). The server sets it after Decide, on a
+	// pageview sampled for heatmaps; the rules never do. It goes on the wire in the capture
+	// object, and only with one.
+	Snapshot []string
 	// WouldHave is, for a holdout visitor, what they would have got: log it to measure
 	// lift, never serve it. Nil otherwise.
 	WouldHave *Decisions
@@ -41,6 +46,7 @@ func (d *Decisions) Reset() {
 	d.Exposures = d.Exposures[:0]
 	d.Holdout = false
 	d.Capture = Capture{}
+	d.Snapshot = d.Snapshot[:0]
 	d.WouldHave = nil
 }
 

@@ -187,8 +187,8 @@ func (s *Server) handleHealth(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(b)
 }
 
-// replayed counts a replay chunk of POST /v1/replay by result: accepted (with the bytes
-// stored), duplicate, or the reason it was refused (no_consent, session_cap, daily_cap,
+// replayed counts a replay chunk of POST /v1/replay by result: accepted or snapshot (a
+// snapshot-only chunk; both with the bytes stored), duplicate, or the reason it was refused (no_consent, session_cap, daily_cap,
 // too_large, bad_replay …).
 func (m *serverMetrics) replayed(result string, bytes int) {
 	m.counter(`pathlight_replay_chunks_total{result="` + result + `"}`).Inc()

@@ -159,6 +159,9 @@ func (s *Server) public(ctx *fasthttp.RequestCtx, r route) {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
 	}
+	if r == routeHit {
+		s.askSnapshot(site, &req, res)
+	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("application/json")
 	ctx.Response.Header.Set("Cache-Control", "no-store")

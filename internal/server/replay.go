@@ -122,10 +122,30 @@ func (s *Server) replayIngest(ctx *fasthttp.RequestCtx) {
 		return
 	case res == replay.Duplicate:
 		s.m.replayed("duplicate", 0)
+	case b.SnapshotOnly():
+		s.m.replayed("snapshot", len(b.Stored))
 	default:
 		s.m.replayed("accepted", len(b.Stored))
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
+}
+
+// askSnapshot adds to the decisions of a hit sampled for heatmaps the viewport bands of
+// which the server asks for a DOM snapshot of the page (replay.WantSnapshot): those with no
+// snapshot from today and no ask outstanding. The heatmap chunk loads the replay chunk in
+// its snapshot-only mode for them. Nothing is asked of a visitor who may not be recorded.
+func (s *Server) askSnapshot(site string, req *track.Request, res *track.Result) {
+	b := req.Batch
+	if s.replays == nil || !res.Decisions.Capture.Heatmap || res.Page == "" || req.GPC ||
+		b.Consent == event.ConsentDenied || (s.cfg.Consent == "required" && b.Consent != event.ConsentGranted) {
+		return
+	}
+	bands, err := s.replays.WantSnapshot(site, res.Page, res.Decisions.Snapshot[:0])
+	if err != nil {
+		s.log.Error("snapshot ask", "site", site, "err", err)
+		return
+	}
+	res.Decisions.Snapshot = bands
 }
 
 // replayVisitor returns the journey id of the chunk's visitor (the body's vid, else the
@@ -523,7 +543,7 @@ func (s *Server) heatmapSnapshot(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if !found {
-		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no snapshot of "+quote(page)+" ("+band+") was recorded within --replay-retention; pages are snapshotted from session recordings")
+		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "no snapshot of "+quote(page)+" ("+band+") was recorded within --replay-retention; pages are snapshotted from session recordings, and from one visitor a day of each page sampled for heatmaps")
 		return
 	}
 	ctx.SetContentType("application/json")

@@ -100,7 +100,7 @@ func startWrapped(t testing.TB, clock func() time.Time, logs io.Writer, wrap fun
 	}
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Logger: log,
 		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
-		Replays:  replay.New(trackstore.New(db), replay.Config{Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap})})
+		Replays:  replay.New(trackstore.New(db), replay.Config{Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap, Now: clock})})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -194,6 +194,8 @@ type Result struct {
 	// Queued: the accepted events are committed locally and kept in the local outbox, not
 	// yet in the fleet's replicated stream (cluster mode, stream out of reach).
 	Queued bool
+	// Page is the path of the page the decisions are for ("" without decisions).
+	Page string
 }
 
 // Reset clears r for reuse, keeping capacity.
@@ -201,6 +203,7 @@ func (r *Result) Reset() {
 	r.VID, r.SetCookie, r.ClearCookie, r.Tracked, r.Bot, r.Queued = "", false, false, false, false, false
 	r.Accepted, r.Duplicate, r.Rejected = r.Accepted[:0], r.Duplicate[:0], r.Rejected[:0]
 	r.Decisions.Reset()
+	r.Page = ""
 }
 
 // Track records the batch and, when asked, decides for the visitor. It returns only after
@@ -445,6 +448,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			h = t.decisionHit(w, req, w.cur, now)
 		}
 		set.Decide(&w.state, h, rules.Request{Slots: b.Slots, Now: now}, &res.Decisions)
+		res.Page = h.Page.Path
 		// A visitor minted for a decision alone (a back end asking without an id) is not
 		// stored, so nothing is logged for it either: its exposure would be logged again
 		// at its next request, or never mean anything.
