@@ -20,7 +20,7 @@
 // each reply that samples the view; the first copy to run keeps capturing and is told of the
 // view (an SPA route) by the later ones.
 
-import { enqueue, remove, backoff } from "./queue.js";
+import { backoff, MAX_AGE } from "./queue.js";
 import { pageUrl } from "./url.js";
 import { uuid } from "./payload.js";
 import { depth } from "./engage.js";
@@ -64,7 +64,7 @@ const ok = () => consent() === "" || consent() == GRANTED;
 const here = () => pageUrl(location.href) == url;
 const storage = (v) => {
   try {
-    return v === undefined ? JSON.parse(localStorage[Q] || "[]") : v.length ? (localStorage[Q] = JSON.stringify(v)) : delete localStorage[Q];
+    return !v ? JSON.parse(localStorage[Q] || "[]") : v.length ? (localStorage[Q] = JSON.stringify(v)) : delete localStorage[Q];
   } catch (e) {
     return [];
   }
@@ -131,13 +131,17 @@ function batch(end) {
   const b = { id: uuid(), ts: now(), site: cfg.site, url, w: innerWidth, clicks: cs.map(({ ready, ...c }) => c) };
   if (consent()) b.consent = consent();
   try {
-    if (localStorage.pl_vid) b.vid = localStorage.pl_vid; // pl.js's copy: for the report's filters only
+    b.vid = localStorage.pl_vid; // pl.js's copy, when there is one: for the report's filters only
   } catch (e) {}
   if (end && !ended) (b.scroll = scroll), (ended = 1);
-  if (!ok() || (!b.clicks.length && b.scroll === undefined)) return;
-  storage(enqueue(storage(), [b], now(), 20));
+  if (!ok() || !(cs.length || "scroll" in b)) return;
+  // The queue keeps the last 20 batches of the last day (they come in time order, each with
+  // an id of its own, so pl.js's enqueue, which sorts and dedupes events, has nothing to do).
+  storage(storage().concat(b).filter((x) => now() - x.ts < MAX_AGE).slice(-20));
   flush(end);
 }
+
+const drop = (b) => storage(storage().filter((x) => x.id != b.id));
 
 // flush sends the queued batches one at a time, as pl.js sends hits: a failure (network,
 // 5xx, 429) pauses for the backoff and keeps the batch; other refusals drop it. At page
@@ -145,14 +149,14 @@ function batch(end) {
 function flush(hide) {
   const q = storage();
   if (!ok()) return storage([]);
-  if (hide) return q.forEach((b) => navigator.sendBeacon(origin + "/v1/capture", JSON.stringify(b)) && storage(remove(storage(), [b])));
+  if (hide) return q.forEach((b) => navigator.sendBeacon(origin + "/v1/capture", JSON.stringify(b)) && drop(b));
   if (busy || pause || !q.length) return;
   busy = 1;
   const b = q[0];
   fetch(origin + "/v1/capture", { method: "POST", body: JSON.stringify(b), keepalive: true, credentials: "include" })
     .then((r) => {
       if (r.status > 499 || r.status == 429) throw r;
-      storage(remove(storage(), [b]));
+      drop(b);
       tries = 0;
     })
     .catch(() => {
@@ -174,11 +178,15 @@ function hide() {
 }
 
 // start captures the current view, which the server sampled: the decision is the one pl.js
-// last answered (api.c, {rule, heatmap, replay}). A view sampled for replay loads the replay
-// chunk (pl-rr.js), once, with consent; one sampled for replay only records no clicks.
+// last answered (api.c, {rule, heatmap, replay, snapshot}). A view sampled for replay loads
+// the replay chunk (pl-rr.js), once, with consent, and so does one whose page the server asks
+// a snapshot of in this viewport's band (the chunk then sends the snapshot alone); one
+// sampled for replay only records no clicks.
 function start() {
   const c = api.c || {};
-  if (c.replay && !rr && ok()) rr = d.head.appendChild(d.createElement("script")).src = new URL("pl-rr.js", me.src);
+  const x = innerWidth;
+  if ((c.replay || c.snapshot?.includes(x < 768 ? "phone" : x < 1200 ? "tablet" : "desktop")) && !rr && ok())
+    rr = d.head.appendChild(d.createElement("script")).src = new URL("pl-rr.js", me.src);
   const u = c.heatmap && pageUrl(location.href);
   if (u == url || !origin) return;
   if (url && !ended) batch(1); // an SPA route left the sampled view

@@ -19,6 +19,13 @@
 // snapshot ("snapshot": true on its chunk), which the dashboard's Heatmaps view draws the
 // click map over.
 //
+// Snapshot-only mode: pl-hm.js also loads this chunk for a pageview sampled for heatmaps
+// alone when the server asks for the page's snapshot in the visitor's viewport band
+// (decisions.capture.snapshot, asked of one visitor per page, band and day). The chunk then
+// records only the page's first full snapshot, with the same privacy defaults, sends it as a
+// snapshot-only chunk ("snapshot": true, no session, no seq: no recorded session is made of
+// it) and stops recording.
+//
 // A recorded session is the run of the tab's sampled pageviews: its id is kept in the tab's
 // sessionStorage until 30 minutes pass without a chunk, and its chunks are numbered. A view
 // the rules do not sample (an SPA route outside the rule's pages) is not recorded: the
@@ -84,6 +91,7 @@ let paused = 0; // the current view is not sampled
 let stop; // ends the recording
 let halted = 0; // consent is gone: nothing more is recorded on this page
 let snap = 0; // the next batch holds a full snapshot to keep as the page's (for the heatmaps)
+let only; // snapshot-only mode: the view is not sampled for replay
 let busy = 0;
 let pause = 0;
 let tries = 0;
@@ -205,7 +213,7 @@ function flush(hide) {
 // pages (the session is marked full), and drops its chunks.
 function full(b) {
   const s = stored();
-  if (s?.id == b.session) keepSession({ ...s, full: 1 });
+  if (b.session && s?.id == b.session) keepSession({ ...s, full: 1 });
   stop?.();
   halted = 1;
   events = [];
@@ -223,6 +231,20 @@ function halt() {
 function emit(e) {
   if (halted) return;
   if (!ok()) return halt();
+  if (only) {
+    // The page's meta event, then its full snapshot: that is all, as one chunk of no session.
+    events.push(scrub(e));
+    if (e.type == 2) {
+      halted = 1;
+      setTimeout(() => stop?.());
+      const b = { id: uuid(), ts: now(), site: cfg.site, page: pageUrl(location.href), snapshot: true, events };
+      if (consent()) b.consent = consent();
+      events = [];
+      storage(keep(storage(), b, now()));
+      flush();
+    }
+    return;
+  }
   if (!sampled()) return (paused = 1);
   if (paused) {
     // A sampled view again: the events of the unsampled one were not kept, so the player
@@ -235,7 +257,8 @@ function emit(e) {
 }
 
 function start() {
-  if (!origin || !ok() || session(stored(), now(), uuid).full) return;
+  only = !sampled();
+  if (!origin || !ok() || (!only && session(stored(), now(), uuid).full)) return;
   stop = record({ emit, ...options });
   const on = (t, type, f) => t.addEventListener(type, f, true);
   setInterval(() => batch(), EVERY);

@@ -2,7 +2,8 @@
 // replay loads pl-rr.js (through pl-hm.js) and sends compressed chunks that the server stores
 // and plays back; what the visitor types is masked, a password field's value and a pl-block
 // element's content never leave the page, text is masked unless opted in; without consent or
-// with GPC nothing is loaded or sent, and a page not sampled never loads the chunk.
+// with GPC nothing is loaded or sent; a page sampled for heatmaps only loads the chunk once,
+// for the snapshot the server asks for, and makes no recorded session.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
@@ -129,22 +130,70 @@ test("a sampled pageview records the session: chunks stored in order, typed text
   assert.ok(rp.journey.some((m) => m.type == "pageview"), `journey ${JSON.stringify(rp.journey)}`);
 });
 
-test("a page not sampled for replay never loads the chunk", async () => {
-  const ctx = await env.context();
-  const page = await ctx.newPage();
-  const got = await requests(ctx, page);
-  let hit = 0;
-  page.on("requestfinished", (r) => /\/v1\/hit$/.test(r.url()) && hit++);
-  // heat.html is sampled for heatmaps only: pl-hm.js loads, pl-rr.js does not.
+test("a page sampled for heatmaps only loads the recorder once, for the snapshot the server asks for, and records no session", async () => {
+  // hitReplies watches the hit replies' capture decisions of a page.
+  const hitReplies = (page) => {
+    const out = [];
+    page.on("requestfinished", async (r) => {
+      if (/\/v1\/hit$/.test(r.url())) out.push(JSON.parse((await (await r.response()).text()) || "{}").decisions?.capture);
+    });
+    return out;
+  };
+  const snapshotOf = () => fetch(`${env.api}/api/v1/reports/heatmap/snapshot?site=test&page=/t/heat.html&band=desktop`, { headers: { Authorization: "Bearer " + TOKEN } });
+  assert.equal((await snapshotOf()).status, 404, "a snapshot of heat.html before any visitor");
+
+  // The first visitor of heat.html (sampled for heatmaps, not replay) is asked for the snapshot.
+  let ctx = await env.context();
+  let page = await ctx.newPage();
+  let got = await requests(ctx, page);
+  let caps = hitReplies(page);
   await page.goto(env.base + "/t/heat.html");
+  await until("the first hit reply", () => caps.length >= 1);
+  assert.deepEqual(caps[0].snapshot, ["phone", "tablet", "desktop"], `capture decision ${JSON.stringify(caps[0])}`);
+  assert.equal(caps[0].replay, false);
+  await until("the replay chunk to load", () => got.rr == 1);
+  await until("the snapshot chunk", () => got.chunks.length >= 1, 15000);
+  const [c] = got.chunks;
+  assert.equal(c.snapshot, true);
+  assert.equal(c.session, undefined, "a snapshot-only chunk names a session");
+  assert.equal(c.seq, undefined, "a snapshot-only chunk is numbered");
+  assert.deepEqual(c.events.map((e) => e.type), [4, 2], "the chunk holds the meta event and the full snapshot alone");
+  // The recorder stopped: clicks and DOM changes after it send nothing more.
+  await page.click("#grow");
+  await page.click("#rage");
+  await page.waitForTimeout(6000); // longer than a replay batch
+  assert.equal(got.rr, 1, "pl-rr.js loaded more than once");
+  assert.equal(got.chunks.length, 1, `replay chunks after the snapshot: ${JSON.stringify(got.chunks.slice(1)).slice(0, 300)}`);
+  const vid = await env.vid(ctx);
+  await page.goto(env.base + "/t/blank.html");
+
+  // The server holds the page's snapshot, its text masked.
+  const sr = await until("the stored snapshot", async () => {
+    const r = await snapshotOf();
+    return r.status == 200 && r.text();
+  });
+  assert.ok(sr.startsWith('{"type":2,'), `snapshot ${sr.slice(0, 200)}`);
+  for (const text of ["Buy now (does nothing)", "A picture that is not a link", "A real link"]) assert.ok(!sr.includes(text), `the snapshot holds ${JSON.stringify(text)} unmasked`);
+  assert.ok(sr.includes("*** *** ***** ********"), "the button's text is not masked character by character");
+  // And no recorded session: not the visitor's, not the period's.
+  assert.ok(vid, "no visitor id");
+  assert.deepEqual((await admin(`/api/v1/visitors/${vid}/replays`)).replays, [], "the snapshot made a recorded session of the visitor");
+  assert.deepEqual((await admin(`/api/v1/replays?site=test&from=0`)).replays.filter((r) => r.pages.includes("/t/heat.html")), [], "heat.html is in a recorded session");
+
+  // A second visitor of the same page is not asked, and loads no recorder.
+  ctx = await env.context();
+  page = await ctx.newPage();
+  got = await requests(ctx, page);
+  caps = hitReplies(page);
+  await page.goto(env.base + "/t/heat.html");
+  await until("the second visitor's hit reply", () => caps.length >= 1);
+  assert.ok(caps[0].heatmap, `capture decision ${JSON.stringify(caps[0])}`);
+  assert.equal(caps[0].snapshot, undefined, `the second visitor was asked: ${JSON.stringify(caps[0])}`);
   await until("the heatmap chunk", () => got.hm == 1);
   await page.click("#rage");
-  await page.goto(env.base + "/t/blank.html");
-  await until("the second pageview", () => hit >= 2);
-  await page.click("#outside");
-  await page.waitForTimeout(6000); // longer than a batch
-  assert.equal(got.rr, 0, "pl-rr.js loaded on a page not sampled for replay");
-  assert.equal(got.chunks.length, 0);
+  await page.waitForTimeout(3000);
+  assert.equal(got.rr, 0, "pl-rr.js loaded for the second visitor");
+  assert.equal(got.chunks.length, 0, "replay chunks from the second visitor");
 });
 
 test("without consent nothing is recorded: GPC, a required consent not given, a denial", async () => {
