@@ -183,6 +183,19 @@ func TestClusterHitIsForwardedToTheOwner(t *testing.T) {
 	if got := metricValue(t, b.do(t, "GET", "/metrics", "").body, `pathlight_replay_chunks_total{result="accepted"}`); got != 1 {
 		t.Fatalf("the owner took %v replay chunks; want 1", got)
 	}
+	// A snapshot-only chunk has no session: it goes to the owner of its page.
+	routed = nil
+	only := strings.Replace(replayChunk("", "unused-session", 0, time.Now().UnixMilli(), "https://shop.example/pricing?q=1", false), `"session":"unused-session",`, "", 1)
+	only = strings.Replace(only, `"seq":0,`, `"snapshot":true,`, 1)
+	if r := a.do(t, "POST", "/v1/replay", only, "Origin", "https://shop.example"); r.status != 204 {
+		t.Fatalf("forwarded snapshot-only chunk: %d %s", r.status, r.body)
+	}
+	if len(routed) != 1 || routed[0] != "snapshot\x00shop\x00/pricing" {
+		t.Fatalf("snapshot-only chunk routed by %q; want the site and the page's path", routed)
+	}
+	if got := metricValue(t, b.do(t, "GET", "/metrics", "").body, `pathlight_replay_chunks_total{result="snapshot"}`); got != 1 {
+		t.Fatalf("the owner took %v snapshot-only chunks; want 1", got)
+	}
 	// A hit that identifies a user first catches up with the stream, where it is tracked.
 	r = b.do(t, "POST", "/v1/hit", `{"site":"shop","vid":"`+ownedVID+`","events":[{"id":"i1","type":"identify","user_id":"u-1","url":"https://shop.example/"}]}`)
 	bFleet.mu.Lock()

@@ -83,7 +83,11 @@ func (s *Server) replayIngest(ctx *fasthttp.RequestCtx) {
 		s.fail(ctx, fasthttp.StatusForbidden, "no_consent", "a session is recorded only with the visitor's consent, and never with Global Privacy Control")
 		return
 	}
-	if s.cluster != nil && fwd == nil && s.forward(ctx, "replay\x00"+site+"\x00"+b.Session, ip, viaProxy, start) {
+	shard := "replay\x00" + site + "\x00" + b.Session
+	if p, err := replay.PagePath(b.Page); err == nil && b.SnapshotOnly() {
+		shard = "snapshot\x00" + site + "\x00" + track.RedactPath(p) // a page's, not a session's
+	}
+	if s.cluster != nil && fwd == nil && s.forward(ctx, shard, ip, viaProxy, start) {
 		// One node writes each session (the owner of its shard), so that two nodes never
 		// update its record and counters at once.
 		return
