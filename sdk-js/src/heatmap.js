@@ -137,7 +137,7 @@ function batch(end) {
   if (!ok() || !(cs.length || "scroll" in b)) return;
   // The queue keeps the last 20 batches of the last day (they come in time order, each with
   // an id of its own, so pl.js's enqueue, which sorts and dedupes events, has nothing to do).
-  storage(storage().concat(b).filter((x) => now() - x.ts < MAX_AGE).slice(-20));
+  storage(storage().concat(b).filter((x) => x && now() - x.ts < MAX_AGE).slice(-20));
   flush(end);
 }
 
