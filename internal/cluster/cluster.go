@@ -101,7 +101,10 @@ type Node struct {
 	fwdFn atomic.Pointer[func([]byte) []byte]
 	sub   *nats.Subscription
 
-	stopConsumer func()
+	consMu           sync.Mutex // guards stopConsumer
+	stopConsumer     func()
+	applyMu          sync.Mutex // one stream message applied at a time
+	consumerRestarts atomic.Uint64
 	closeOnce    sync.Once
 	spendFn      func(source string, csv []byte) error
 	mustApply    sync.Map // stream sequence → true: own commits the local store did not take
@@ -283,9 +286,11 @@ func (n *Node) close() {
 		_ = n.sub.Unsubscribe()
 	}
 	n.releaseAll()
+	n.consMu.Lock()
 	if n.stopConsumer != nil {
 		n.stopConsumer()
 	}
+	n.consMu.Unlock()
 	_ = n.saveApplied()
 	n.nc.Close()
 }

@@ -40,18 +40,47 @@ func (n *Node) consume() error {
 	if a := n.applied.Load(); a > 0 {
 		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: a + 1}
 	}
-	ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
 	defer cancel()
 	cons, err := n.stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	cc, err := cons.Consume(n.apply)
+	cc, err := cons.Consume(n.apply, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		n.log.Debug("cluster: stream consumer", "err", err)
+	}))
 	if err != nil {
 		return err
 	}
+	n.consMu.Lock()
 	n.stopConsumer = cc.Stop
+	n.consMu.Unlock()
 	return nil
+}
+
+// stallAfter is how long the consumer may apply nothing while the stream holds messages
+// it has not applied before it is replaced.
+const stallAfter = 2 * time.Second
+
+// restartConsumer replaces a consumer that stopped delivering. The client's ordered
+// consumer recreates itself after most failures, but not after all: when the NATS server
+// holding it dies while a stream leader election is under way, its resets can give up or
+// wait on heartbeats that never come, and the node would apply nothing more (and so never
+// catch up on a shard it takes). A new consumer starts after the last sequence applied.
+func (n *Node) restartConsumer() {
+	n.consMu.Lock()
+	stop := n.stopConsumer
+	n.stopConsumer = nil
+	n.consMu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if err := n.consume(); err != nil {
+		n.log.Warn("cluster: restarting the stream consumer failed; trying again", "err", err)
+		return
+	}
+	n.consumerRestarts.Add(1)
+	n.log.Info("cluster: the stream consumer stalled and was restarted", "from", n.applied.Load()+1)
 }
 
 // apply applies one message of the stream.
@@ -61,10 +90,15 @@ func (n *Node) apply(m jetstream.Msg) {
 		n.log.Error("cluster: stream message without metadata", "err", err)
 		return
 	}
+	// One message at a time: a consumer replaced after a stall may still deliver one
+	// while its successor starts.
+	n.applyMu.Lock()
+	defer n.applyMu.Unlock()
 	seq := meta.Sequence.Stream
 	if seq <= n.applied.Load() {
 		return
 	}
+
 	h := m.Headers()
 	_, must := n.mustApply.LoadAndDelete(seq)
 	if must || h.Get(hdrInstance) != n.instance {
@@ -107,6 +141,7 @@ func (n *Node) watchStream() {
 	defer tick.Stop()
 	var saved uint64
 	last := time.Now()
+	progress, progressAt := n.applied.Load(), time.Now()
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -125,6 +160,13 @@ func (n *Node) watchStream() {
 			if !n.reachable.Swap(true) {
 				n.log.Info("cluster: the stream is reachable again")
 			}
+		}
+		a := n.applied.Load()
+		if a != progress || a >= n.lastSeq.Load() {
+			progress, progressAt = a, time.Now()
+		} else if err == nil && time.Since(progressAt) >= stallAfter {
+			n.restartConsumer()
+			progressAt = time.Now()
 		}
 		if a := n.applied.Load(); a != saved && time.Since(last) >= time.Second {
 			if err := n.saveApplied(); err == nil {
