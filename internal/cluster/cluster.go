@@ -105,9 +105,9 @@ type Node struct {
 	stopConsumer     func()
 	applyMu          sync.Mutex // one stream message applied at a time
 	consumerRestarts atomic.Uint64
-	closeOnce    sync.Once
-	spendFn      func(source string, csv []byte) error
-	mustApply    sync.Map // stream sequence → true: own commits the local store did not take
+	closeOnce        sync.Once
+	spendFn          func(source string, csv []byte) error
+	mustApply        sync.Map // stream sequence → true: own commits the local store did not take
 }
 
 // Start connects to NATS, creates the stream and buckets at the fleet's first start, checks
