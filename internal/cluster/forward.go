@@ -26,7 +26,14 @@ func (n *Node) HandleForwarded(fn func(req []byte) []byte) { n.fwdFn.Store(&fn) 
 // owner and returns the owner's reply. When no owner answers within --cluster-wait (none
 // known, a takeover under way, the owner gone, NATS out of reach), it returns forwarded
 // false: the caller answers from its local state, degraded.
+//
+// A visitor with a request waiting in this node's outbox is answered here too (its hit
+// queued behind that request), so that the owner tracks the visitor's hits in the order
+// they came.
 func (n *Node) Forward(vid string, encode func() []byte) (reply []byte, forwarded bool) {
+	if n.out.pendingVisitor(vid) {
+		return nil, false
+	}
 	return n.forward(vid, kindHTTP, encode)
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -11,13 +12,26 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/track"
 )
 
-// The outbox keeps, in the local store, the commits the stream did not take: each entry is
-// written in the same atomic write as the commit's own ops, so a crash of the process keeps
-// both or neither. Keys: Z o <seq BE64>; value: queued-at Unix ms BE64, events BE32, flags
-// (1: imported), instance (16 hex), id length, id, the encoded commit.
+// The outbox keeps, in the local store, what the stream did not take, in order. Two kinds
+// of entries:
+//
+//   - a commit (admin writes and the like): written in the same atomic write as the
+//     commit's own ops, so a crash of the process keeps both or neither, and published
+//     under its message id when the stream returns;
+//   - a request (a visitor's hits): the hits are not written to the local store at all,
+//     since a journey is only ever written by the owner of its visitor's shard; the
+//     request is kept (remoteRequest) and, when the stream returns, tracked by the
+//     visitor's owner at the time it first arrived, which folds it into the journey as it
+//     stands then. Meanwhile the tracker answers the visitor from its replica and what it
+//     remembers of the request (its cached journey), forgotten once the owner tracked it.
+//
+// Keys: Z o <seq BE64>; value: queued-at Unix ms BE64, events BE32, flags (1: imported,
+// 2: a request), instance (16 hex), id length, id (for a request: the visitor's id), then
+// the encoded commit or request.
 var outboxPrefix = []byte{'Z', 'o'}
 
 // appliedKey holds the last stream sequence applied to the local store.
@@ -78,9 +92,29 @@ type outboxEntry struct {
 	queued   int64
 	events   int
 	imported bool
+	request  bool // data is a remoteRequest of visitor id, not a commit
 	instance string
 	id       string
 	data     []byte
+}
+
+// keysOf returns the keys an entry holds back: a commit's ops' keys, a request's visitor.
+func (e *outboxEntry) keysOf() ([]track.Op, error) {
+	if e.request {
+		return []track.Op{{Key: requestKey(e.id)}}, nil
+	}
+	return decodeOps(e.data, time.Time{})
+}
+
+// requestKey stands for a visitor with a request in the outbox, among the keys waiting.
+func requestKey(vid string) []byte { return append([]byte{0, 'r'}, vid...) }
+
+// pendingVisitor reports whether a request of visitor vid waits in the outbox: its later
+// hits wait behind it rather than overtake it.
+func (o *outbox) pendingVisitor(vid string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.count > 0 && o.keys[maphash.Bytes(o.seed, requestKey(vid))] > 0
 }
 
 func (e *outboxEntry) encode() []byte {
@@ -88,7 +122,10 @@ func (e *outboxEntry) encode() []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(e.events))
 	var flags byte
 	if e.imported {
-		flags = 1
+		flags |= 1
+	}
+	if e.request {
+		flags |= 2
 	}
 	b = append(b, flags)
 	b = append(b, e.instance...)
@@ -104,7 +141,7 @@ func decodeEntry(v []byte) (outboxEntry, error) {
 	}
 	e.queued = int64(binary.BigEndian.Uint64(v))
 	e.events = int(binary.BigEndian.Uint32(v[8:]))
-	e.imported = v[12] == 1
+	e.imported, e.request = v[12]&1 != 0, v[12]&2 != 0
 	e.instance = string(v[13:29])
 	l, k := binary.Uvarint(v[29:])
 	if k <= 0 || uint64(len(v)-29-k) < l {
@@ -127,7 +164,7 @@ func (o *outbox) open(st track.Store, limit int64) error {
 		if err != nil {
 			return fmt.Errorf("outbox entry %x: %w", k, err)
 		}
-		ops, err := decodeOps(e.data, time.Time{})
+		ops, err := e.keysOf()
 		if err != nil {
 			return fmt.Errorf("outbox entry %x: %w", k, err)
 		}
@@ -161,6 +198,18 @@ func (o *outbox) full() bool {
 // add writes the commit's ops and its outbox entry in one atomic local write.
 func (o *outbox) add(st track.Store, ops []track.Op, imported bool, id, instance string, data []byte, events int, now time.Time) error {
 	e := outboxEntry{queued: now.UnixMilli(), events: events, imported: imported, instance: instance, id: id, data: data}
+	return o.put(st, &e, ops, ops)
+}
+
+// addRequest keeps a request of visitor vid (encodeRemote), and nothing of its commit.
+func (o *outbox) addRequest(st track.Store, vid string, instance string, req []byte, events int, now time.Time) error {
+	e := outboxEntry{queued: now.UnixMilli(), events: events, request: true, instance: instance, id: vid, data: req}
+	return o.put(st, &e, nil, []track.Op{{Key: requestKey(vid)}})
+}
+
+// put writes ops and entry e in one atomic local write; keys are what e holds back.
+func (o *outbox) put(st track.Store, e *outboxEntry, ops, keys []track.Op) error {
+	events, imported := e.events, e.imported
 	v := e.encode()
 	o.mu.Lock()
 	if o.bytes+int64(len(v)) > o.limit {
@@ -177,7 +226,7 @@ func (o *outbox) add(st track.Store, ops []track.Op, imported bool, id, instance
 	o.count++
 	o.events += int64(events)
 	o.bytes += int64(len(v))
-	o.countKeys(ops, 1)
+	o.countKeys(keys, 1)
 	o.mu.Unlock()
 	all := append(ops[:len(ops):len(ops)], track.Op{Key: outboxKey(seq), Value: v})
 	if _, err := track.WriteCommit(st, all, track.Commit{Imported: imported}); err != nil {
@@ -185,7 +234,7 @@ func (o *outbox) add(st track.Store, ops []track.Op, imported bool, id, instance
 		o.count--
 		o.events -= int64(events)
 		o.bytes -= int64(len(v))
-		o.countKeys(ops, -1)
+		o.countKeys(keys, -1)
 		o.mu.Unlock()
 		return err
 	}
@@ -221,7 +270,9 @@ func (n *Node) drainLoop() {
 		if n.out.empty() || !n.streamUp() {
 			continue
 		}
-		if err := n.drain(); err != nil {
+		if err := n.drain(); errors.Is(err, errDrainLater) {
+			continue
+		} else if err != nil {
 			n.log.Warn("cluster: outbox drain paused", "err", err)
 			n.reachable.Store(false)
 		}
@@ -259,19 +310,25 @@ func (n *Node) drain() error {
 			return nil // an entry counted but not yet written: the next round takes it
 		}
 		for _, it := range batch {
-			ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
-			// Under this process's name: the entry is in the local store already (written
-			// with it), so this node's consumer must not apply it again.
-			msg := n.message(subjectGlobal, n.instance, it.e.imported, it.e.data)
-			_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(it.e.id))
-			cancel()
-			if err != nil {
-				return err
+			if it.e.request {
+				if err := n.drainRequest(it.e.id, it.e.data); err != nil {
+					return err
+				}
+			} else {
+				ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
+				// Under this process's name: the entry is in the local store already
+				// (written with it), so this node's consumer must not apply it again.
+				msg := n.message(subjectGlobal, n.instance, it.e.imported, it.e.data)
+				_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(it.e.id))
+				cancel()
+				if err != nil {
+					return err
+				}
 			}
 			if err := n.local.Write([]track.Op{{Key: it.key, Delete: true}}); err != nil {
 				return err
 			}
-			ops, _ := decodeOps(it.e.data, time.Time{}) // it decoded when it was queued
+			ops, _ := it.e.keysOf() // it decoded when it was queued
 			n.out.mu.Lock()
 			n.out.count--
 			n.out.events -= int64(it.e.events)
@@ -292,3 +349,50 @@ func (n *Node) drain() error {
 
 // OutboxFull reports whether the outbox has reached --cluster-outbox: hits are refused.
 func (n *Node) OutboxFull() bool { return n.out.full() }
+
+// errDrainLater pauses the outbox's drain without taking the stream for unreachable: the
+// owner of a queued request's visitor is not known or did not answer yet.
+var errDrainLater = errors.New("the visitor's owner did not take the queued request yet")
+
+// drainRequest has a request kept in the outbox tracked by the owner of visitor vid: by
+// this node when it owns the visitor's shard (what it remembers of the visitor from
+// answering the request is forgotten first, so the request is folded into the journey its
+// store holds), else by the owner, over NATS. Events the owner already stored (a forward
+// that timed out yet reached it) are duplicates there, and stored once.
+func (n *Node) drainRequest(vid string, data []byte) error {
+	tr := n.tracker.Load()
+	if tr == nil {
+		return errDrainLater
+	}
+	shard := Shard(vid, n.opt.Shards)
+	for attempt := 0; attempt < 2; attempt++ {
+		if n.own.owns(shard) {
+			var b event.Batch
+			req, err := decodeRemote(data, &b)
+			if err != nil {
+				n.log.Error("cluster: a request in the outbox does not decode; dropped", "vid", vid, "err", err)
+				return nil
+			}
+			req.FromOutbox, req.Deadline = true, time.Now().Add(n.opt.Wait)
+			var res track.Result
+			if err := tr.Track(req, &res); err != nil {
+				n.log.Warn("cluster: tracking a queued request failed; trying again", "vid", vid, "err", err)
+				return errDrainLater
+			}
+			return nil
+		}
+		reply, ok := n.forward(vid, kindTrack, func() []byte { return data })
+		if !ok {
+			continue // no owner answered; or this node took the shard meanwhile
+		}
+		var rr remoteResult
+		if err := json.Unmarshal(reply, &rr); err != nil || rr.Error != "" {
+			n.log.Warn("cluster: the owner did not take a queued request; trying again", "vid", vid, "err", err, "reason", rr.Error)
+			return errDrainLater
+		}
+		// The owner's commit is in the stream: this node's replica reads it once applied.
+		tr.Forget(vid)
+		return nil
+	}
+	return errDrainLater
+}

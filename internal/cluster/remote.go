@@ -28,6 +28,12 @@ type remoteRequest struct {
 	Now        int64           `json:"now,omitempty"`
 	Offline    bool            `json:"offline,omitempty"`
 	Deadline   int64           `json:"deadline,omitempty"` // Unix ms
+	// A request kept in the outbox: when it first arrived (Unix ms), and the id of the
+	// visitor it was tracked for (for one minted then).
+	Arrived    int64  `json:"arrived,omitempty"`
+	NewVID     string `json:"new_vid,omitempty"`
+	DecideOnly bool   `json:"decide_only,omitempty"`
+	DecideURL  string `json:"decide_url,omitempty"`
 }
 
 // remoteResult is a track.Result on its way back (decisions are not carried: the requests
@@ -59,6 +65,9 @@ func (n *Node) Track(tr *track.Tracker) func(*track.Request, *track.Result) erro
 		}
 		if req.Deadline.IsZero() {
 			req.Deadline = time.Now().Add(n.opt.Wait)
+		}
+		if n.out.pendingVisitor(vid) {
+			return tr.Track(req, res) // queued behind the visitor's earlier request
 		}
 		reply, ok := n.forward(vid, kindTrack, func() []byte { return encodeRemote(req) })
 		if !ok {
@@ -94,6 +103,7 @@ func encodeRemote(req *track.Request) []byte {
 	r := remoteRequest{
 		Batch: event.AppendBatchJSON(nil, req.Batch), UserAgent: req.UserAgent, CDNCountry: req.CDNCountry,
 		CookieVID: req.CookieVID, GPC: req.GPC, Decisions: req.Decisions, Now: req.Now, Offline: req.Offline,
+		Arrived: req.Arrived, NewVID: req.NewVID, DecideOnly: req.DecideOnly, DecideURL: req.DecideURL,
 	}
 	if req.IP.IsValid() {
 		r.IP = req.IP.String()
@@ -112,32 +122,16 @@ func (n *Node) serveTrack(data []byte) []byte {
 		return b
 	}
 	tr := n.tracker.Load()
-	var rq remoteRequest
 	if tr == nil {
 		return out(remoteResult{Error: "this node has no tracker yet"})
 	}
-	if err := json.Unmarshal(data, &rq); err != nil {
-		return out(remoteResult{Error: "bad request: " + err.Error()})
-	}
 	var b event.Batch
-	lim := event.DefaultLimits()
-	lim.MaxPast = 100 * 365 * 24 * time.Hour // the sending node held the events to its limits
-	lim.MaxEvents = 1 << 16
-	now := time.Now().UnixMilli()
-	if rq.Now > 0 {
-		now = rq.Now
-	}
-	if _, err := event.DecodeBatch(rq.Batch, &b, now, &lim); err != nil {
-		return out(remoteResult{Error: "bad batch: " + err.Error()})
-	}
-	req := track.Request{Batch: &b, UserAgent: rq.UserAgent, CDNCountry: rq.CDNCountry, CookieVID: rq.CookieVID,
-		GPC: rq.GPC, Decisions: rq.Decisions, Now: rq.Now, Offline: rq.Offline}
-	req.IP, _ = netip.ParseAddr(rq.IP)
-	if rq.Deadline > 0 {
-		req.Deadline = time.UnixMilli(rq.Deadline)
+	req, err := decodeRemote(data, &b)
+	if err != nil {
+		return out(remoteResult{Error: err.Error()})
 	}
 	var res track.Result
-	if err := tr.Track(&req, &res); err != nil {
+	if err := tr.Track(req, &res); err != nil {
 		msg := err.Error()
 		for _, e := range []error{track.ErrOverloaded, track.ErrDiskFull, track.ErrQueueFull, track.ErrCommitTooLarge} {
 			if errors.Is(err, e) {
@@ -148,4 +142,30 @@ func (n *Node) serveTrack(data []byte) []byte {
 	}
 	return out(remoteResult{VID: res.VID, SetCookie: res.SetCookie, Tracked: res.Tracked, Bot: res.Bot,
 		Accepted: res.Accepted, Duplicate: res.Duplicate, Rejected: res.Rejected, Queued: res.Queued})
+}
+
+// decodeRemote decodes a request encodeRemote encoded, its batch into b.
+func decodeRemote(data []byte, b *event.Batch) (*track.Request, error) {
+	var rq remoteRequest
+	if err := json.Unmarshal(data, &rq); err != nil {
+		return nil, errors.New("bad request: " + err.Error())
+	}
+	lim := event.DefaultLimits()
+	lim.MaxPast = 100 * 365 * 24 * time.Hour // the sending node held the events to its limits
+	lim.MaxEvents = 1 << 16
+	now := time.Now().UnixMilli()
+	if rq.Now > 0 {
+		now = rq.Now
+	}
+	if _, err := event.DecodeBatch(rq.Batch, b, now, &lim); err != nil {
+		return nil, errors.New("bad batch: " + err.Error())
+	}
+	req := &track.Request{Batch: b, UserAgent: rq.UserAgent, CDNCountry: rq.CDNCountry, CookieVID: rq.CookieVID,
+		GPC: rq.GPC, Decisions: rq.Decisions, Now: rq.Now, Offline: rq.Offline, Arrived: rq.Arrived,
+		NewVID: rq.NewVID, DecideOnly: rq.DecideOnly, DecideURL: rq.DecideURL}
+	req.IP, _ = netip.ParseAddr(rq.IP)
+	if rq.Deadline > 0 {
+		req.Deadline = time.UnixMilli(rq.Deadline)
+	}
+	return req, nil
 }

@@ -71,10 +71,33 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 	if !c.Deadline.IsZero() && c.Deadline.Before(deadline) {
 		deadline = c.Deadline // what is left of the hit's wait after a forward that failed
 	}
+	// A commit of a visitor's hits is a write of the visitor's journey, which only the owner
+	// of the visitor's shard makes. On another node (the forward to the owner failed), or
+	// behind a request of the visitor already waiting, it is not published: the request is
+	// kept for the owner to track (see outbox).
+	tracked := c.Request != nil && c.VID != ""
+	if tracked && !c.NoQueue {
+		if !n.own.owns(Shard(c.VID, n.opt.Shards)) || n.out.pendingVisitor(c.VID) {
+			return n.queueRequest(ops, c, now)
+		}
+	}
+	if c.NoQueue && tracked && !n.own.owns(Shard(c.VID, n.opt.Shards)) {
+		return false, ErrFenced
+	}
 	if n.reachable.Load() && deadline.After(now) && n.out.direct(ops) {
 		shard := shardOf(ops, n.opt.Shards)
-		seq, err := n.publish(shard, id, imported, data, deadline)
+		if tracked {
+			shard = Shard(c.VID, n.opt.Shards)
+		}
+		seq, dup, err := n.publish(shard, id, imported, data, deadline)
 		if err == nil {
+			if dup {
+				// The stream holds this commit's events already, from an earlier commit
+				// (a batch sent again, a forward that timed out yet was tracked): that
+				// one is, or will be, applied here; writing this one too would keep the
+				// events twice.
+				return false, nil
+			}
 			if _, err := track.WriteCommit(n.local, ops, track.Commit{Imported: imported}); err != nil {
 				// In the stream but not here (a full disk): this node's consumer applies
 				// it when it comes by, rather than skipping it as its own.
@@ -83,7 +106,7 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 			}
 			return false, nil
 		}
-		if errors.Is(err, ErrFenced) {
+		if errors.Is(err, ErrFenced) || c.NoQueue {
 			return false, err
 		}
 		if errors.Is(err, context.DeadlineExceeded) && time.Until(now.Add(n.opt.Wait)) > 0 {
@@ -93,6 +116,8 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 			n.log.Warn("cluster: the stream did not take a commit; keeping commits in the outbox", "err", err)
 			n.reachable.Store(false)
 		}
+	} else if c.NoQueue {
+		return false, errors.New("cluster: the stream is out of reach")
 	}
 	if err := n.out.add(n.local, ops, imported, id, n.instance, data, eventCount(ops), now); err != nil {
 		return false, err
@@ -100,9 +125,27 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 	return true, nil
 }
 
+// queueRequest keeps the request of a commit of a visitor's hits in the outbox, for the
+// owner of the visitor to track when the stream returns; the commit itself is written
+// nowhere.
+func (n *Node) queueRequest(ops []track.Op, c track.Commit, now time.Time) (bool, error) {
+	req := *c.Request
+	if req.Now == 0 && req.Arrived == 0 {
+		req.Arrived = now.UnixMilli()
+	}
+	if req.Batch != nil && !track.ValidVID(req.Batch.VID) && !track.ValidVID(req.CookieVID) {
+		req.NewVID = c.VID // an id minted for this request: the owner tracks it under the same
+	}
+	req.Deadline = time.Time{}
+	if err := n.out.addRequest(n.local, c.VID, n.instance, encodeRemote(&req), eventCount(ops), now); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // publish sends one commit: fenced on the shard's subject when this node owns the shard,
 // else on the global subject.
-func (n *Node) publish(shard int, id string, imported bool, data []byte, deadline time.Time) (seq uint64, err error) {
+func (n *Node) publish(shard int, id string, imported bool, data []byte, deadline time.Time) (seq uint64, dup bool, err error) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var st *shardState
@@ -117,9 +160,9 @@ func (n *Node) publish(shard int, id string, imported bool, data []byte, deadlin
 	if st == nil {
 		ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		return ack.Sequence, nil
+		return ack.Sequence, ack.Duplicate, nil
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -129,10 +172,10 @@ func (n *Node) publish(shard int, id string, imported bool, data []byte, deadlin
 			if !ack.Duplicate {
 				st.last = ack.Sequence
 			}
-			return ack.Sequence, nil
+			return ack.Sequence, ack.Duplicate, nil
 		}
 		if !wrongLastSeq(err) {
-			return 0, err
+			return 0, false, err
 		}
 		// The shard's subject moved on. When the last message there is this process's own
 		// (a publish that timed out but was stored), the fence just did not know it: learn
@@ -145,7 +188,7 @@ func (n *Node) publish(shard int, id string, imported bool, data []byte, deadlin
 		}
 		n.log.Warn("cluster: a write to a shard was fenced off: another node owns it now", "shard", shard)
 		n.own.lose(shard)
-		return 0, ErrFenced
+		return 0, false, ErrFenced
 	}
 }
 

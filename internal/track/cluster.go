@@ -34,6 +34,15 @@ type Commit struct {
 	// (Request.Deadline): past it, a cluster store queues the commit rather than wait on
 	// the stream.
 	Deadline time.Time
+	// Request is the request a commit of a visitor's hits tracks (nil for every other
+	// write), and VID the visitor whose journey it writes. A cluster store that cannot
+	// publish such a commit, or that does not own the visitor, keeps the request rather
+	// than the commit: the visitor's owner tracks it when the stream returns.
+	Request *Request
+	VID     string
+	// NoQueue: fail rather than queue the commit (a request taken from the outbox is
+	// being tracked, and stays in the outbox until this succeeds).
+	NoQueue bool
 }
 
 // SaltSource keeps the cookieless salt of each UTC day where every server of a fleet finds
@@ -95,6 +104,21 @@ func (t *Tracker) ApplyCommit(st Store, ops []Op, imported bool) error {
 		t.memo.forget(vid)
 	}
 	return nil
+}
+
+// Forget drops what this tracker remembers of visitor vid beyond its store (its cached
+// journey and automation memory, its spill memo), under the visitor's lock: in cluster
+// mode, a journey answered from a replica while the visitor's hits waited in the outbox is
+// only remembered here, and is forgotten when those hits are tracked by the owner.
+func (t *Tracker) Forget(vid string) {
+	w := t.pool.Get().(*work)
+	defer t.putWork(w)
+	w.lockIDs = append(w.lockIDs[:0], vid)
+	t.lock(w)
+	defer t.unlock(w)
+	t.cache.drop(vid)
+	t.cache.drop(autoCacheKey(vid))
+	t.memo.forget(vid)
 }
 
 // OpVisitor returns the visitor id a key of the tracker's belongs to ("" for keys of no one

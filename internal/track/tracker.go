@@ -174,6 +174,15 @@ type Request struct {
 	// Deadline, when set, is when the request must be answered: in cluster mode a commit
 	// the stream has not taken by then is queued in the local outbox (see Commit).
 	Deadline time.Time
+	// Arrived, when not zero, is when the request first reached the fleet, in Unix ms: a
+	// request kept in a cluster's outbox and tracked later is tracked at that time (unlike
+	// Now, it is no import: automations fire and its records are live ones).
+	Arrived int64
+	// FromOutbox: the request is taken out of a cluster's outbox, to be tracked by the
+	// visitor's owner. What the tracker remembers of the visitor beyond its store (the
+	// journey it answered the request from) is dropped first, and its commit fails rather
+	// than queue again.
+	FromOutbox bool
 }
 
 // Result is the answer to a Request. Reuse it with Reset.
@@ -214,6 +223,8 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 	now := t.now().UnixMilli()
 	if req.Now > 0 {
 		now = req.Now
+	} else if req.Arrived > 0 {
+		now = req.Arrived
 	}
 	b := req.Batch
 
@@ -383,6 +394,13 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	}
 	t.lock(w)
 	defer t.unlock(w)
+	if req.FromOutbox {
+		for _, id := range w.lockIDs {
+			t.cache.drop(id)
+			t.cache.drop(autoCacheKey(id))
+			t.memo.forget(id)
+		}
+	}
 
 	if err := t.prefetch(w, b, vid, !minted, req.DecideOnly); err != nil {
 		return err
@@ -468,7 +486,8 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
-		queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, ID: commitID(b.Site, res.Accepted), Deadline: req.Deadline})
+		queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, ID: commitID(b.Site, res.Accepted), Deadline: req.Deadline,
+			Request: req, VID: w.cur, NoQueue: req.FromOutbox})
 		if err != nil {
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}
