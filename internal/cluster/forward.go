@@ -47,11 +47,19 @@ func (n *Node) forward(vid, kind string, encode func() []byte) (reply []byte, fo
 	shard := Shard(vid, n.opt.Shards)
 	var req []byte
 	deadline := time.Now().Add(n.opt.Wait)
+	var looked time.Time
 	for time.Now().Before(deadline) {
 		if n.own.owns(shard) {
 			return nil, false
 		}
 		owner := n.own.owner(shard)
+		if owner == "" && time.Since(looked) >= 100*time.Millisecond {
+			// No owner known: the lease bucket may know one its watch has not told of yet
+			// (a watch that restarts after a NATS server died, say).
+			looked = time.Now()
+			n.refreshOwnerBy(shard, deadline)
+			owner = n.own.owner(shard)
+		}
 		if owner == "" || owner == n.opt.Node {
 			time.Sleep(10 * time.Millisecond) // a takeover under way, or this node catching up
 			continue
@@ -86,8 +94,11 @@ func (n *Node) forward(vid, kind string, encode func() []byte) (reply []byte, fo
 }
 
 // refreshOwner reads the lease of shard again.
-func (n *Node) refreshOwner(shard int) {
-	ctx, cancel := context.WithTimeout(context.Background(), n.opt.Wait)
+func (n *Node) refreshOwner(shard int) { n.refreshOwnerBy(shard, time.Now().Add(n.opt.Wait)) }
+
+// refreshOwnerBy reads the lease of shard again, waiting for the bucket until deadline.
+func (n *Node) refreshOwnerBy(shard int, deadline time.Time) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	e, err := n.leases.Get(ctx, leaseKey(shard))
 	if err != nil || time.Since(e.Created()) >= n.opt.Lease {

@@ -14,9 +14,10 @@ import (
 
 // shardState is a shard this node holds the lease of.
 type shardState struct {
-	rev   uint64 // revision of the lease entry, for renewal by compare-and-set
-	ready bool   // caught up: the node serves and publishes for the shard
-	since time.Time
+	rev     uint64 // revision of the lease entry, for renewal by compare-and-set
+	ready   bool   // caught up: the node serves and publishes for the shard
+	since   time.Time
+	renewed time.Time // when the lease was last written (taken or renewed)
 	mu    sync.Mutex // one publish at a time, so that the fence is known
 	last  uint64     // the stream sequence of the shard subject's last message (the fence)
 }
@@ -42,14 +43,14 @@ func (o *ownership) owns(shard int) bool {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
 	s := o.owned[shard]
-	return s != nil && s.ready
+	return s != nil && s.ready && time.Since(s.renewed) < o.ttl
 }
 
 // ready returns the state of shard when this node holds it and has caught up, else nil.
 func (o *ownership) ready(shard int) *shardState {
 	o.mu.RLock()
 	defer o.mu.RUnlock()
-	if s := o.owned[shard]; s != nil && s.ready {
+	if s := o.owned[shard]; s != nil && s.ready && time.Since(s.renewed) < o.ttl {
 		return s
 	}
 	return nil
@@ -75,14 +76,44 @@ func (o *ownership) owner(shard int) string {
 
 // watchLeases keeps the holders of the shards current from the lease bucket's updates, so
 // that hits are forwarded to a new owner as soon as it takes a shard.
+//
+// Owners renew their leases every third of the lease, so the watch hears something at least
+// that often while any shard is held; a watch silent for a whole lease has stalled (as the
+// client's watchers can after the NATS server they were on died) and is started again.
 func (n *Node) watchLeases() {
 	for n.ctx.Err() == nil {
 		w, err := n.leases.WatchAll(n.ctx)
 		if err != nil {
-			time.Sleep(time.Second)
+			time.Sleep(n.opt.Lease / 4)
 			continue
 		}
-		for e := range w.Updates() {
+		n.followLeases(w)
+		_ = w.Stop()
+	}
+}
+
+// followLeases applies the watch's updates until it stalls or the node stops.
+func (n *Node) followLeases(w jetstream.KeyWatcher) {
+	silent := time.NewTimer(n.opt.Lease)
+	defer silent.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-silent.C:
+			n.log.Debug("cluster: the lease watch went silent; watching again")
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if !silent.Stop() {
+				select {
+				case <-silent.C:
+				default:
+				}
+			}
+			silent.Reset(n.opt.Lease)
 			if e == nil {
 				continue // the end of the current values
 			}
@@ -98,7 +129,6 @@ func (n *Node) watchLeases() {
 			n.own.owners[shard], n.own.seen[shard] = holder, e.Created()
 			n.own.mu.Unlock()
 		}
-		_ = w.Stop()
 	}
 }
 
@@ -212,6 +242,7 @@ func (n *Node) renew(ctx context.Context) {
 		revs[shard] = s.rev
 	}
 	n.own.mu.RUnlock()
+	started := time.Now()
 	// All at once: one after the other, a slow round trip each would leave the last ones
 	// unrenewed past their lease on a busy machine.
 	var wg sync.WaitGroup
@@ -219,14 +250,19 @@ func (n *Node) renew(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n.renewOne(ctx, shard, rev)
+			n.renewOne(ctx, shard, rev, started)
 		}()
 	}
 	wg.Wait()
 }
 
 // renewOne extends the lease of one shard; a lease that cannot be renewed is lost.
-func (n *Node) renewOne(ctx context.Context, shard int, rev uint64) {
+//
+// Only a bucket that names another holder, or no holder, takes the lease away at once. A
+// renewal that fails otherwise (NATS out of reach, a leader election under way) is tried
+// again next round while the lease's time lasts: a short loss of a NATS server does not
+// make every node give up its shards and take others, catching up on each.
+func (n *Node) renewOne(ctx context.Context, shard int, rev uint64, started time.Time) {
 	nrev, err := n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), rev)
 	if err != nil && errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		// A renewal whose answer was lost (it timed out under load, yet was stored) leaves
@@ -238,8 +274,14 @@ func (n *Node) renewOne(ctx context.Context, shard int, rev uint64) {
 		}
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return // out of time, not necessarily lost: tried again next round
+		definite := errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyNotFound) ||
+			errors.Is(err, jetstream.ErrKeyDeleted) || wrongLastSeq(err)
+		n.own.mu.Lock()
+		s := n.own.owned[shard]
+		expired := s == nil || time.Since(s.renewed) >= n.opt.Lease
+		n.own.mu.Unlock()
+		if !definite && !expired {
+			return // not necessarily lost: tried again next round, while the lease lasts
 		}
 		n.log.Warn("cluster: lease lost", "shard", shard, "err", err)
 		n.own.lose(shard)
@@ -247,7 +289,7 @@ func (n *Node) renewOne(ctx context.Context, shard int, rev uint64) {
 	}
 	n.own.mu.Lock()
 	if s := n.own.owned[shard]; s != nil {
-		s.rev = nrev
+		s.rev, s.renewed = nrev, started
 	}
 	n.own.mu.Unlock()
 }
@@ -255,7 +297,7 @@ func (n *Node) renewOne(ctx context.Context, shard int, rev uint64) {
 // acquired records a new lease and catches up before serving the shard: every message of
 // the stream up to its last sequence at acquisition is applied first.
 func (n *Node) acquired(shard int, rev uint64) {
-	s := &shardState{rev: rev, since: time.Now()}
+	s := &shardState{rev: rev, since: time.Now(), renewed: time.Now()}
 	n.own.mu.Lock()
 	n.own.owned[shard] = s
 	n.own.owners[shard], n.own.seen[shard] = n.opt.Node, s.since
@@ -292,6 +334,7 @@ func (n *Node) catchUp(shard int, s *shardState) {
 		}
 		cancel()
 		if err != nil {
+			n.log.Debug("cluster: catching up on a shard", "shard", shard, "err", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
@@ -302,6 +345,7 @@ func (n *Node) catchUp(shard int, s *shardState) {
 		n.own.mu.Unlock()
 		n.takeovers.Add(1)
 		n.takeoverNs.Store(int64(time.Since(s.since)))
+		n.log.Debug("cluster: shard taken over", "shard", shard, "seconds", time.Since(s.since).Seconds())
 		return
 	}
 }

@@ -383,6 +383,7 @@ func (n *Node) drainRequest(vid string, data []byte) error {
 		}
 		reply, ok := n.forward(vid, kindTrack, func() []byte { return data })
 		if !ok {
+			n.log.Debug("cluster: no owner took a queued request", "vid", vid, "owner", n.own.owner(shard))
 			continue // no owner answered; or this node took the shard meanwhile
 		}
 		var rr remoteResult

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 // A consumer that stops delivering (as the client's ordered consumer can after the NATS
@@ -30,5 +32,34 @@ func TestStalledConsumerIsReplaced(t *testing.T) {
 	st := b.node.Status()
 	if st.AppliedSeq != st.StreamLastSeq || b.node.consumerRestarts.Load() == 0 {
 		t.Fatalf("b: applied %d of %d, consumer restarts %d", st.AppliedSeq, st.StreamLastSeq, b.node.consumerRestarts.Load())
+	}
+}
+
+// After the NATS server restarts, a node learns the owners of the shards again and forwards
+// another node's visitors' hits to them within a few leases, rather than queueing them for
+// as long as its lease watch stays silent: a forward that knows no owner reads the lease
+// bucket, and a silent watch is started again.
+func TestForwardingResumesAfterNATSRestart(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	vid := a.hit(t, "", "first").VID
+	_, other := ownerAndOther(a, b, vid)
+	for round := 0; round < 3; round++ {
+		ns.stop()
+		waitFor(t, 10*time.Second, "the nodes see the stream down", func() bool {
+			return !a.node.Status().StreamConnected && !b.node.Status().StreamConnected
+		})
+		ns.start()
+		i := 0
+		waitFor(t, 8*time.Second, "a hit on the other node is forwarded to the visitor's owner again", func() bool {
+			i++
+			res := &track.Result{}
+			if err := other.node.Track(other.tracker)(hitRequest(vid, fmt.Sprintf("r%d-%d", round, i)), res); err != nil {
+				return false
+			}
+			return !res.Queued && other.node.Status().OutboxBytes == 0
+		})
 	}
 }
