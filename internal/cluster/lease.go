@@ -17,9 +17,9 @@ type shardState struct {
 	rev     uint64 // revision of the lease entry, for renewal by compare-and-set
 	ready   bool   // caught up: the node serves and publishes for the shard
 	since   time.Time
-	renewed time.Time // when the lease was last written (taken or renewed)
-	mu    sync.Mutex // one publish at a time, so that the fence is known
-	last  uint64     // the stream sequence of the shard subject's last message (the fence)
+	renewed time.Time  // when the lease was last written (taken or renewed)
+	mu      sync.Mutex // one publish at a time, so that the fence is known
+	last    uint64     // the stream sequence of the shard subject's last message (the fence)
 }
 
 // ownership is what this node knows of the leases: its own, and who holds the others.
