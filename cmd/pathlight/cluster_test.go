@@ -67,6 +67,7 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 	t.Logf("rounds 0 and 1: %d hits in %s", 2*clusterVisitors, time.Since(start).Round(time.Millisecond))
 
 	// A Pathlight node dies with its disk while hits arrive; its shards move to the others.
+	phase := time.Now()
 	var killed time.Time
 	tr.round(2, 0, clusterVisitors, clusterVisitors/3, func() {
 		p := fl.nodes[2]
@@ -82,7 +83,10 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 	// The dead node's visitors' next hits reach the survivors.
 	tr.round(3, 0, clusterVisitors, 0, nil, time.Time{})
 	check("rounds 2 and 3, with a node killed")
+	t.Logf("rounds 2 and 3 (a node killed): %s", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	hs := waitConverged(t, client, fl.up(), 30*time.Second)
+	t.Logf("converged %s later", time.Since(phase).Round(time.Millisecond))
 	t.Logf("%s killed %s ago; the survivors own %d and %d shards", names[2], time.Since(killed).Round(time.Millisecond),
 		hs[0].Cluster.ShardsOwned, hs[1].Cluster.ShardsOwned)
 	if n := metricSum(t, fl.up(), "pathlight_cluster_takeovers_total"); n == 0 {
@@ -96,14 +100,18 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 	fl.set(2, startClusterNode(t, nc, names[2], dirs[2]))
 
 	// A NATS server dies while hits arrive; it comes back at the end of the round.
+	phase = time.Now()
 	tr.round(4, 0, clusterVisitors, clusterVisitors/3, func() {
 		if !nc.servers[1].signal(syscall.SIGKILL) {
 			tr.fail("%s still running 10s after SIGKILL", nc.servers[1].name)
 		}
 	}, time.Time{})
 	check("round 4, with a NATS server killed")
+	t.Logf("round 4 (a NATS server killed): %s", time.Since(phase).Round(time.Millisecond))
+	phase = time.Now()
 	nc.servers[1].start(t)
 	nc.waitReady(t, 30*time.Second)
+	t.Logf("the NATS server restarted and ready in %s", time.Since(phase).Round(time.Millisecond))
 
 	// Every NATS server stops for a few seconds: hits are answered from local state and
 	// queued; the outboxes drain once the servers are back, while hits go on. Half of the
@@ -143,14 +151,19 @@ func TestClusterMatchesSingleServer(t *testing.T) {
 	if degraded == 0 {
 		t.Error("no node's /healthz said degraded, stream unreachable, with events in its outbox while every NATS server was down")
 	}
+	phase = time.Now()
 	tr.round(5, next, clusterVisitors, 0, nil, time.Time{})
 	check("round 5 after NATS came back")
+	t.Logf("round 5 after NATS came back: %d hits in %s", clusterVisitors-next, time.Since(phase).Round(time.Millisecond))
 	nc.waitReady(t, 30*time.Second)
 	waitConverged(t, client, fl.up(), 60*time.Second)
+	t.Logf("the outboxes drained and the fleet converged %s after NATS came back", time.Since(phase).Round(time.Millisecond))
 
+	phase = time.Now()
 	tr.round(6, 0, clusterVisitors, 0, nil, time.Time{})
 	check("round 6")
 	waitConverged(t, client, fl.up(), 30*time.Second)
+	t.Logf("round 6 and convergence: %s", time.Since(phase).Round(time.Millisecond))
 	t.Logf("%d hits to the fleet and to the single server in %s", len(tr.results), time.Since(start).Round(time.Millisecond))
 
 	if len(tr.results) != clusterRounds*clusterVisitors {
