@@ -212,6 +212,7 @@ func (n *Node) leaseRound() {
 			continue
 		}
 		var rev uint64
+		asked := time.Now() // the lease runs from no later than this
 		if err == nil { // expired but not yet removed: take it over by compare-and-set
 			rev, err = n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), e.Revision())
 		} else {
@@ -221,7 +222,7 @@ func (n *Node) leaseRound() {
 			continue // another node was quicker
 		}
 		held++
-		n.acquired(shard, rev)
+		n.acquired(shard, rev, asked)
 	}
 	if held > share {
 		n.releaseExtras(ctx, held-share)
@@ -296,8 +297,8 @@ func (n *Node) renewOne(ctx context.Context, shard int, rev uint64, started time
 
 // acquired records a new lease and catches up before serving the shard: every message of
 // the stream up to its last sequence at acquisition is applied first.
-func (n *Node) acquired(shard int, rev uint64) {
-	s := &shardState{rev: rev, since: time.Now(), renewed: time.Now()}
+func (n *Node) acquired(shard int, rev uint64, asked time.Time) {
+	s := &shardState{rev: rev, since: time.Now(), renewed: asked}
 	n.own.mu.Lock()
 	n.own.owned[shard] = s
 	n.own.owners[shard], n.own.seen[shard] = n.opt.Node, s.since

@@ -91,11 +91,12 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 		}
 		seq, dup, err := n.publish(shard, id, imported, data, deadline)
 		if err == nil {
-			if dup {
-				// The stream holds this commit's events already, from an earlier commit
-				// (a batch sent again, a forward that timed out yet was tracked): that
-				// one is, or will be, applied here; writing this one too would keep the
-				// events twice.
+			if dup && !n.ownMessage(seq) {
+				// The stream holds this commit's events already, from another node's
+				// (or an earlier process's) commit: that one is, or will be, applied
+				// here; writing this one too would keep the events twice. An earlier
+				// commit of this process (a publish that timed out yet was stored) is
+				// not applied by the consumer, and this one is written in its place.
 				return false, nil
 			}
 			if _, err := track.WriteCommit(n.local, ops, track.Commit{Imported: imported}); err != nil {
@@ -123,6 +124,15 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// ownMessage reports whether the stream's message seq is this process's (or whether that
+// cannot be told).
+func (n *Node) ownMessage(seq uint64) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), n.opt.Wait)
+	defer cancel()
+	m, err := n.stream.GetMsg(ctx, seq)
+	return err != nil || m.Header.Get(hdrInstance) == n.instance
 }
 
 // queueRequest keeps the request of a commit of a visitor's hits in the outbox, for the
