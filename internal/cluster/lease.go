@@ -213,7 +213,7 @@ func (n *Node) leaseRound() {
 		}
 		var rev uint64
 		asked := time.Now() // the lease runs from no later than this
-		if err == nil { // expired but not yet removed: take it over by compare-and-set
+		if err == nil {     // expired but not yet removed: take it over by compare-and-set
 			rev, err = n.leases.Update(ctx, leaseKey(shard), []byte(n.opt.Node), e.Revision())
 		} else {
 			rev, err = n.leases.Create(ctx, leaseKey(shard), []byte(n.opt.Node))
