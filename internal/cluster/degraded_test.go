@@ -146,3 +146,34 @@ func streamLast(t *testing.T, n *testNode) uint64 {
 	}
 	return info.State.LastSeq
 }
+
+// A commit the owner queued while the stream was out of reach, whose events another node
+// stored meanwhile under the same message id (the visitor's new owner tracked the hit
+// again), leaves no second copy of the events on the node that queued it: the stream
+// drops the queued one as a duplicate, and the node deletes its own records of them.
+func TestQueuedCommitStoredElsewhereLeavesOneCopy(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	// b tracks the hit and the stream stores it under the id "shop:x".
+	vid := b.hit(t, "", "x").VID
+	waitFor(t, 10*time.Second, "a applies b's commit", func() bool { return a.eventRecords(t) == 1 })
+
+	// a's own commit of the same hit waits in its outbox, written locally beside it.
+	ekey := append([]byte{'e'}, make([]byte, 16)...)
+	ekey[16] = 7
+	okey := append(append(append([]byte{'o'}, vid...), 0), ekey...)
+	ops := []track.Op{{Key: ekey, Value: []byte("record")}, {Key: okey, Value: []byte{}}}
+	now := time.Now()
+	if err := a.node.out.add(a.node.local, ops, false, "shop:x", a.node.instance, encodeOps(nil, ops, now), 1, now); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a's outbox drains", func() bool { return a.node.Status().OutboxBytes == 0 })
+	if got := a.eventRecords(t); got != 1 {
+		t.Fatalf("a holds %d event records after the drain; want b's 1", got)
+	}
+	if _, err := a.node.local.Get(okey, nil); err == nil {
+		t.Fatal("a keeps the ownership index entry of its dropped record")
+	}
+}

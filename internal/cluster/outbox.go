@@ -319,10 +319,18 @@ func (n *Node) drain() error {
 				// Under this process's name: the entry is in the local store already
 				// (written with it), so this node's consumer must not apply it again.
 				msg := n.message(subjectGlobal, n.instance, it.e.imported, it.e.data)
-				_, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(it.e.id))
+				ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithMsgID(it.e.id))
 				cancel()
 				if err != nil {
 					return err
+				}
+				if ack.Duplicate && !n.ownMessage(ack.Sequence) {
+					// Another node stored these events meanwhile (the visitor's new
+					// owner tracked the hit again), and its commit is, or will be,
+					// applied here: this node's own copy of the event records goes.
+					if err := n.dropEventRecords(it.e.data); err != nil {
+						return err
+					}
 				}
 			}
 			if err := n.local.Write([]track.Op{{Key: it.key, Delete: true}}); err != nil {
@@ -396,4 +404,40 @@ func (n *Node) drainRequest(vid string, data []byte) error {
 		return nil
 	}
 	return errDrainLater
+}
+
+// dropEventRecords deletes from the local store the event-log records a queued commit wrote
+// (and their entries in the visitors' ownership indexes), through the watched store so that
+// reports forget them too.
+func (n *Node) dropEventRecords(data []byte) error {
+	ops, err := decodeOps(data, time.Time{})
+	if err != nil {
+		return err
+	}
+	var del []track.Op
+	for _, op := range ops {
+		if op.Delete {
+			continue
+		}
+		if k := op.Key; len(k) == 17 && k[0] == 'e' {
+			del = append(del, track.Op{Key: k, Delete: true})
+		}
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	for _, op := range ops {
+		k := op.Key
+		if op.Delete || len(k) < 1+track.VIDLen+1+17 || k[0] != 'o' {
+			continue
+		}
+		for _, d := range del[:len(del):len(del)] {
+			if string(k[len(k)-17:]) == string(d.Key) {
+				del = append(del, track.Op{Key: k, Delete: true})
+				break
+			}
+		}
+	}
+	_, err = track.WriteCommit(n.local, del, track.Commit{})
+	return err
 }
