@@ -162,7 +162,13 @@ func (n *Node) watchStream() {
 			}
 		}
 		a := n.applied.Load()
-		if a != progress || a >= n.lastSeq.Load() {
+		n.consMu.Lock()
+		stopped := n.stopConsumer == nil // a restart that failed: tried again at once
+		n.consMu.Unlock()
+		if stopped && err == nil {
+			n.restartConsumer()
+			progressAt = time.Now()
+		} else if a != progress || a >= n.lastSeq.Load() {
 			progress, progressAt = a, time.Now()
 		} else if err == nil && time.Since(progressAt) >= stallAfter {
 			n.restartConsumer()
