@@ -96,10 +96,11 @@ type Node struct {
 	takeoverNs atomic.Int64
 	msgSeq     atomic.Uint64
 
-	own   ownership
-	out   outbox
-	fwdFn atomic.Pointer[func([]byte) []byte]
-	sub   *nats.Subscription
+	own     ownership
+	members members
+	out     outbox
+	fwdFn   atomic.Pointer[func([]byte) []byte]
+	sub     *nats.Subscription
 
 	consMu           sync.Mutex // guards stopConsumer
 	stopConsumer     func()
@@ -262,7 +263,8 @@ func (n *Node) Run() error {
 		return fmt.Errorf("subscribe to forwarded hits: %w", err)
 	}
 	n.sub = sub
-	n.wg.Add(4)
+	n.wg.Add(5)
+	go func() { defer n.wg.Done(); n.watchNodes() }()
 	go func() { defer n.wg.Done(); n.leaseLoop() }()
 	go func() { defer n.wg.Done(); n.watchLeases() }()
 	go func() { defer n.wg.Done(); n.watchStream() }()

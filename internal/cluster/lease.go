@@ -185,11 +185,8 @@ func (n *Node) leaseRound() {
 	cancel()
 	ctx, cancel = context.WithTimeout(n.ctx, third)
 	defer cancel()
-	live, err := n.nodes.Keys(ctx)
-	if err != nil || len(live) == 0 {
-		live = []string{n.opt.Node}
-	}
-	share := (n.opt.Shards + len(live) - 1) / len(live)
+	live := n.liveNodes(ctx)
+	share := (n.opt.Shards + live - 1) / live
 	held, _ := n.own.count()
 	// Take free or expired shards up to the fair share, starting at this node's own place
 	// so that nodes starting together do not all reach for the same shards. The lease
