@@ -255,8 +255,15 @@ func (n *Node) SetTracker(t *track.Tracker) { n.tracker.Store(t) }
 // outbox, answering forwarded hits. It returns at once; Close stops it.
 func (n *Node) Run() error {
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	if err := n.consume(); err != nil {
-		return err
+	for deadline := time.Now().Add(setupPatience); ; {
+		err := n.consume()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("consume the stream %s: %w", StreamName, err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 	sub, err := n.nc.Subscribe(subjectFwd+n.opt.Node, n.serveForward)
 	if err != nil {

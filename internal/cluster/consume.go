@@ -36,9 +36,12 @@ func (n *Node) saveApplied() error {
 // reports hear them and the tracker forgets what it cached of their visitors. Commits of
 // this process are in the local store already and are only counted.
 func (n *Node) consume() error {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	// One attempt at (re)creating the consumer on the servers: the client's own retries
+	// back off up to a minute, so a node would wait on them long after JetStream is back;
+	// watchStream tries again every quarter second instead.
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, MaxResetAttempts: 1}
 	if a := n.applied.Load(); a > 0 {
-		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: a + 1}
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: a + 1, MaxResetAttempts: 1}
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.opt.Wait)
 	defer cancel()
