@@ -31,7 +31,7 @@ import (
 
 // Names in NATS. The stream holds every commit: pathlight.c.<shard> for the commits of a
 // shard's owner (fenced), pathlight.g for every other write (admin writes, anonymous hits,
-// commits of a node answering for a shard it does not own, the drained outbox).
+// writes of a visitor this node does not own other than its hits, the drained outbox).
 const (
 	StreamName    = "PATHLIGHT"
 	LeaseBucket   = "pathlight_leases"
