@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -175,5 +176,47 @@ func TestQueuedCommitStoredElsewhereLeavesOneCopy(t *testing.T) {
 	}
 	if _, err := a.node.local.Get(okey, nil); err == nil {
 		t.Fatal("a keeps the ownership index entry of its dropped record")
+	}
+}
+
+// While a request of a visitor waits in a node's outbox, the visitor's later hits on that
+// node are not forwarded nor published ahead of it: they queue behind it, and the owner
+// tracks them all.
+func TestLaterHitsQueueBehindAWaitingRequest(t *testing.T) {
+	ns := startNATS(t)
+	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	vid := a.hit(t, "", "first").VID
+	owner, other := ownerAndOther(a, b, vid)
+
+	// Each node's outbox holds a request of the visitor, which it cannot drain for now.
+	var trackers []*track.Tracker
+	for i, n := range []*testNode{other, owner} {
+		trackers = append(trackers, n.node.tracker.Swap(nil))
+		req := hitRequest(vid, fmt.Sprintf("queued-%d", i))
+		req.Arrived = time.Now().UnixMilli()
+		if err := n.node.out.addRequest(n.node.local, vid, n.node.instance, encodeRemote(req), 1, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := &track.Result{}
+	if err := other.node.Track(other.tracker)(hitRequest(vid, "fwd"), res); err != nil || !res.Queued {
+		t.Fatalf("a hit of a visitor with a request waiting: err %v, queued %v; want queued behind it, not forwarded", err, res.Queued)
+	}
+	if res := trackHere(t, owner, vid, "later"); !res.Queued {
+		t.Fatal("the owner published a later hit of a visitor with a request waiting ahead of it")
+	}
+	for i, n := range []*testNode{other, owner} {
+		n.node.tracker.Store(trackers[i])
+	}
+	for _, n := range []*testNode{a, b} {
+		waitFor(t, 20*time.Second, n.name+"'s outbox drains", func() bool { return n.node.Status().OutboxBytes == 0 })
+	}
+	for _, n := range []*testNode{a, b} {
+		waitFor(t, 10*time.Second, n.name+" has the five hits", func() bool { return n.pageviews(t, vid) == 5 })
+		if got := n.eventRecords(t); got != 5 {
+			t.Errorf("%s: %d event records in the store; want 5, each once", n.name, got)
+		}
 	}
 }
