@@ -46,9 +46,11 @@ func TestRestartResumesAndKeepsTheOutbox(t *testing.T) {
 	if got := b.pageviews(t, vid); got != 3 {
 		t.Fatalf("b's copy of a's visitor has %d pageviews; want 3", got)
 	}
-	// The restarted node applied nothing it had already: b's hits came before its stop.
-	if got := a2.feed.eventCount(); got != 0 {
-		t.Fatalf("the restarted node applied %d events again; want 0 (it resumes after its applied sequence)", got)
+	// The restarted node applied nothing it had already: b's hits came before its stop. It
+	// may hear the two queued hits, when they were kept as requests (the lease ran out while
+	// NATS was down) and tracked by whichever node owned the visitor when they drained.
+	if got := a2.feed.eventCount(); got > 2 {
+		t.Fatalf("the restarted node applied %d events; want at most the 2 queued ones (it resumes after its applied sequence)", got)
 	}
 	for _, v := range vids {
 		if a2.pageviews(t, v) != 1 {
