@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -23,33 +22,9 @@ import (
 // and stores nothing: the snippet never sends one, and a sender that does learns nothing.
 func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	if ctx.IsOptions() {
-		s.preflight(ctx, routeBeacon)
-		return
-	}
-	s.publicCORS(ctx)
-	if !ctx.IsPost() {
-		s.methodNotAllowed(ctx, "POST, OPTIONS")
-		return
-	}
-	if s.heatmaps == nil {
-		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "capture is not enabled on this server")
-		return
-	}
-	fwd := forwardedFrom(ctx) // another node of the fleet passed it on: limits applied there
-	var ip netip.Addr
-	var viaProxy bool
-	if fwd != nil {
-		ip, viaProxy = fwd.ip, fwd.viaProxy
-	} else {
-		ip, viaProxy = s.clientIP(ctx)
-		if wait, ok := s.limits.allowIP(ip, start); !ok {
-			s.tooMany(ctx, "rate_limit_ip", wait)
-			return
-		}
-	}
-	if !jsonOrText(ctx.Request.Header.ContentType()) {
-		s.fail(ctx, fasthttp.StatusUnsupportedMediaType, "content_type", "send JSON with Content-Type application/json or text/plain")
+	sc, ok := s.sidecarStart(ctx, start, s.heatmaps != nil, "capture is not enabled on this server",
+		"send JSON with Content-Type application/json or text/plain", nil)
+	if !ok {
 		return
 	}
 	b, err := heatmap.ParseBatch(ctx.PostBody())
@@ -67,11 +42,11 @@ func (s *Server) capture(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 		return
 	}
-	if s.cluster != nil && fwd == nil {
+	if s.cluster != nil && sc.fwd == nil {
 		// One node folds each page's batches (the owner of the page's shard), so that two
 		// nodes never update one table at once; every node gets the tables from the stream.
 		if path, err := heatmap.PagePath(b.URL); err == nil &&
-			s.forward(ctx, "heatmap\x00"+site+"\x00"+track.RedactPath(path), ip, viaProxy, start) {
+			s.forward(ctx, "heatmap\x00"+site+"\x00"+track.RedactPath(path), sc.ip, sc.viaProxy, start) {
 			return
 		}
 	}

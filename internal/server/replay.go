@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"net/netip"
 	"slices"
 	"strconv"
 	"time"
@@ -24,35 +23,10 @@ import (
 // no_consent): the snippet never sends one, and a recording must not be made without it.
 func (s *Server) replayIngest(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	if ctx.IsOptions() {
-		s.preflight(ctx, routeBeacon)
-		return
-	}
-	s.publicCORS(ctx)
-	if !ctx.IsPost() {
-		s.methodNotAllowed(ctx, "POST, OPTIONS")
-		return
-	}
-	if s.replays == nil {
-		s.fail(ctx, fasthttp.StatusNotFound, "not_found", "session replay is not enabled on this server")
-		return
-	}
-	fwd := forwardedFrom(ctx) // another node of the fleet passed it on: limits applied there
-	var ip netip.Addr
-	var viaProxy bool
-	if fwd != nil {
-		ip, viaProxy = fwd.ip, fwd.viaProxy
-	} else {
-		ip, viaProxy = s.clientIP(ctx)
-		if wait, ok := s.limits.allowIP(ip, start); !ok {
-			s.m.replayed("rate_limit_ip", 0)
-			s.tooMany(ctx, "rate_limit_ip", wait)
-			return
-		}
-	}
-	if !jsonOrText(ctx.Request.Header.ContentType()) {
-		s.m.replayed("content_type", 0)
-		s.fail(ctx, fasthttp.StatusUnsupportedMediaType, "content_type", "send JSON (or gzip-compressed JSON) with Content-Type application/json or text/plain")
+	sc, ok := s.sidecarStart(ctx, start, s.replays != nil, "session replay is not enabled on this server",
+		"send JSON (or gzip-compressed JSON) with Content-Type application/json or text/plain",
+		func(reason string) { s.m.replayed(reason, 0) })
+	if !ok {
 		return
 	}
 	b, err := replay.Parse(ctx.PostBody())
@@ -87,7 +61,7 @@ func (s *Server) replayIngest(ctx *fasthttp.RequestCtx) {
 	if p, err := replay.PagePath(b.Page); err == nil && b.SnapshotOnly() {
 		shard = "snapshot\x00" + site + "\x00" + track.RedactPath(p) // a page's, not a session's
 	}
-	if s.cluster != nil && fwd == nil && s.forward(ctx, shard, ip, viaProxy, start) {
+	if s.cluster != nil && sc.fwd == nil && s.forward(ctx, shard, sc.ip, sc.viaProxy, start) {
 		// One node writes each session (the owner of its shard), so that two nodes never
 		// update its record and counters at once.
 		return
