@@ -75,61 +75,27 @@ func (o *ownership) owner(shard int) string {
 }
 
 // watchLeases keeps the holders of the shards current from the lease bucket's updates, so
-// that hits are forwarded to a new owner as soon as it takes a shard.
-//
-// Owners renew their leases every third of the lease, so the watch hears something at least
-// that often while any shard is held; a watch silent for a whole lease has stalled (as the
-// client's watchers can after the NATS server they were on died) and is started again.
-func (n *Node) watchLeases() {
-	for n.ctx.Err() == nil {
-		w, err := n.leases.WatchAll(n.ctx)
-		if err != nil {
-			time.Sleep(n.opt.Lease / 4)
-			continue
-		}
-		n.followLeases(w)
-		_ = w.Stop()
-	}
-}
+// that hits are forwarded to a new owner as soon as it takes a shard. Owners renew their
+// leases every third of the lease, so the watch hears something at least that often while
+// any shard is held.
+func (n *Node) watchLeases() { n.watchBucket(n.leases, "leases", n.applyLease, nil) }
 
-// followLeases applies the watch's updates until it stalls or the node stops.
-func (n *Node) followLeases(w jetstream.KeyWatcher) {
-	silent := time.NewTimer(n.opt.Lease)
-	defer silent.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-silent.C:
-			n.log.Debug("cluster: the lease watch went silent; watching again")
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if !silent.Stop() {
-				select {
-				case <-silent.C:
-				default:
-				}
-			}
-			silent.Reset(n.opt.Lease)
-			if e == nil {
-				continue // the end of the current values
-			}
-			shard, err := strconv.Atoi(strings.TrimPrefix(e.Key(), "s"))
-			if err != nil || shard < 0 || shard >= n.opt.Shards {
-				continue
-			}
-			holder := ""
-			if e.Operation() == jetstream.KeyValuePut {
-				holder = string(e.Value())
-			}
-			n.own.mu.Lock()
-			n.own.owners[shard], n.own.seen[shard] = holder, e.Created()
-			n.own.mu.Unlock()
-		}
+// applyLease records one update of the lease bucket: who holds the shard now, and since when.
+func (n *Node) applyLease(e jetstream.KeyValueEntry) {
+	if e == nil {
+		return // the end of the current values
 	}
+	shard, err := strconv.Atoi(strings.TrimPrefix(e.Key(), "s"))
+	if err != nil || shard < 0 || shard >= n.opt.Shards {
+		return
+	}
+	holder := ""
+	if e.Operation() == jetstream.KeyValuePut {
+		holder = string(e.Value())
+	}
+	n.own.mu.Lock()
+	n.own.owners[shard], n.own.seen[shard] = holder, e.Created()
+	n.own.mu.Unlock()
 }
 
 func (o *ownership) count() (owned, ready int) {

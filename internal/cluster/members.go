@@ -32,56 +32,30 @@ func (m *members) live(self string, ttl time.Duration) (int, bool) {
 }
 
 // watchNodes follows the heartbeats. Every node heartbeats every third of the lease, this
-// one included, so a watch silent for a whole lease has stalled and is started again.
+// one included; until a new watch has caught up, the count of live nodes is read from the
+// bucket itself.
 func (n *Node) watchNodes() {
-	for n.ctx.Err() == nil {
-		w, err := n.nodes.WatchAll(n.ctx)
-		if err != nil {
-			time.Sleep(n.opt.Lease / 4)
-			continue
-		}
-		n.followNodes(w)
-		_ = w.Stop()
+	n.watchBucket(n.nodes, "nodes", n.applyHeartbeat, func() {
 		n.members.mu.Lock()
 		n.members.ready = false
 		n.members.mu.Unlock()
-	}
+	})
 }
 
-func (n *Node) followNodes(w jetstream.KeyWatcher) {
-	silent := time.NewTimer(n.opt.Lease)
-	defer silent.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-silent.C:
-			return
-		case e, ok := <-w.Updates():
-			if !ok {
-				return
-			}
-			if !silent.Stop() {
-				select {
-				case <-silent.C:
-				default:
-				}
-			}
-			silent.Reset(n.opt.Lease)
-			n.members.mu.Lock()
-			switch {
-			case e == nil:
-				n.members.ready = true
-			case e.Operation() == jetstream.KeyValuePut:
-				if n.members.seen == nil {
-					n.members.seen = map[string]time.Time{}
-				}
-				n.members.seen[e.Key()] = e.Created()
-			default:
-				delete(n.members.seen, e.Key())
-			}
-			n.members.mu.Unlock()
+// applyHeartbeat records one update of the heartbeat bucket.
+func (n *Node) applyHeartbeat(e jetstream.KeyValueEntry) {
+	n.members.mu.Lock()
+	defer n.members.mu.Unlock()
+	switch {
+	case e == nil:
+		n.members.ready = true
+	case e.Operation() == jetstream.KeyValuePut:
+		if n.members.seen == nil {
+			n.members.seen = map[string]time.Time{}
 		}
+		n.members.seen[e.Key()] = e.Created()
+	default:
+		delete(n.members.seen, e.Key())
 	}
 }
 
