@@ -312,12 +312,9 @@ func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 	// millisecond; the range is [from, to).
 	to := int64(math.MaxInt64)
 	defFrom := time.Now().Add(-exportWindow).UnixMilli()
-	if v := string(args.Peek("to")); v != "" {
-		t, err := analytics.ParseTime(v)
-		if err != nil {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to: "+err.Error())
-			return
-		}
+	if t, given, ok := s.timeArg(ctx, "to"); !ok {
+		return
+	} else if given {
 		to, defFrom = t, t-exportWindow.Milliseconds()
 	}
 	vid := string(args.Peek("vid"))
@@ -325,12 +322,9 @@ func (s *Server) exportEvents(ctx *fasthttp.RequestCtx) {
 		defFrom = 0 // a visitor's timeline covers the whole retention unless from says otherwise
 	}
 	from := defFrom
-	if v := string(args.Peek("from")); v != "" {
-		t, err := analytics.ParseTime(v)
-		if err != nil {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from: "+err.Error())
-			return
-		}
+	if t, given, ok := s.timeArg(ctx, "from"); !ok {
+		return
+	} else if given {
 		from = t
 	}
 	if from >= to {
@@ -492,4 +486,20 @@ func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(b)
+}
+
+// timeArg reads the time of query parameter name as the reports read it (RFC 3339, a date or
+// Unix milliseconds): given is false when the parameter is absent; ok is false, with a 400
+// naming the parameter written, when it is not a time.
+func (s *Server) timeArg(ctx *fasthttp.RequestCtx, name string) (t int64, given, ok bool) {
+	v := string(ctx.QueryArgs().Peek(name))
+	if v == "" {
+		return 0, false, true
+	}
+	t, err := analytics.ParseTime(v)
+	if err != nil {
+		s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", name+": "+err.Error())
+		return 0, false, false
+	}
+	return t, true, true
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/pathlight/pathlight/internal/analytics"
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/replay"
@@ -204,21 +203,15 @@ func (s *Server) periodReplays(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	to := time.Now().UnixMilli()
-	if v := string(args.Peek("to")); v != "" {
-		t, err := analytics.ParseTime(v)
-		if err != nil {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "to: "+err.Error())
-			return
-		}
+	if t, given, ok := s.timeArg(ctx, "to"); !ok {
+		return
+	} else if given {
 		to = t
 	}
 	from := to - s.cfg.ReplayRetention.Milliseconds()
-	if v := string(args.Peek("from")); v != "" {
-		t, err := analytics.ParseTime(v)
-		if err != nil {
-			s.fail(ctx, fasthttp.StatusBadRequest, "bad_request", "from: "+err.Error())
-			return
-		}
+	if t, given, ok := s.timeArg(ctx, "from"); !ok {
+		return
+	} else if given {
 		from = t
 	}
 	if from >= to {

@@ -291,6 +291,7 @@ func TestErrorsHaveStatusAndReason(t *testing.T) {
 		{"unknown visitor", "GET", "/api/v1/visitors/0123456789abcdef0123456789abcdef", "", []string{"Authorization", "Bearer " + token}, 404, "unknown_visitor"},
 		{"bad visitor id", "DELETE", "/api/v1/visitors/xyz", "", []string{"Authorization", "Bearer " + token}, 400, "bad_request"},
 		{"bad export range", "GET", "/api/v1/events?from=yesterday", "", []string{"Authorization", "Bearer " + token}, 400, "bad_request"},
+		{"bad export end", "GET", "/api/v1/events?to=soon", "", []string{"Authorization", "Bearer " + token}, 400, "bad_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
