@@ -28,24 +28,12 @@ NATS=${NATS:-$(command -v nats-server || echo /usr/sbin/nats-server)}
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 
-if ! command -v wrk >/dev/null; then
-	echo "wrk is missing: installing it from Debian" >&2
-	if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
-fi
+. internal/bench/lib.sh
+command -v wrk >/dev/null || install_debian wrk
 if [ ! -x "$NATS" ]; then
-	echo "nats-server is missing: installing it from Debian" >&2
-	if [ "$(id -u)" = 0 ]; then apt-get install -y nats-server >&2; else sudo apt-get install -y nats-server >&2; fi
+	install_debian nats-server
 	NATS=/usr/sbin/nats-server
 fi
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
 
 echo "building…" >&2
 $GO build -trimpath -o "$tmp/pathlight" ./cmd/pathlight

@@ -29,19 +29,8 @@ GO=${GO:-go}
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 
-if ! command -v wrk >/dev/null; then
-	echo "wrk is missing: installing it from Debian" >&2
-	if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
-fi
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. internal/bench/lib.sh
+command -v wrk >/dev/null || install_debian wrk
 
 echo "building…" >&2
 $GO build -trimpath -o "$tmp/pathlight" ./cmd/pathlight
