@@ -66,19 +66,7 @@ async function app() {
 }
 
 async function js(entry) {
-  const r = await esbuild.build({
-    absWorkingDir: here,
-    entryPoints: [entry],
-    bundle: true,
-    write: false,
-    format: "esm",
-    target: "es2020",
-    minify: true,
-    treeShaking: true,
-    legalComments: "none",
-    charset: "utf8",
-    define: { "process.env.NODE_ENV": '"production"', __DEV__: "false" },
-  });
+  const r = await esbuild.build({ ...options, entryPoints: [entry] });
   return r.outputFiles[0].text;
 }
 
