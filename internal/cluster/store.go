@@ -57,7 +57,7 @@ func (n *Node) commit(ops []track.Op, c track.Commit) (queued bool, err error) {
 	if len(ops) == 0 {
 		return false, nil
 	}
-	imported, id := c.Imported, c.ID
+	imported, id := c.Imported, c.ID()
 	now := time.Now()
 	if id == "" {
 		id = n.opt.Node + "." + n.instance + "." + strconv.FormatUint(n.msgSeq.Add(1), 10)

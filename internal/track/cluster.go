@@ -26,10 +26,11 @@ type CommitWriter interface {
 type Commit struct {
 	// Imported says the records come from an import (Tracker.Import).
 	Imported bool
-	// ID names the commit for deduplication in the stream ("" for a unique name): the
-	// tracker names a commit that accepted events by the site and the events' ids, so that
-	// a batch retried after a crash is stored once.
-	ID string
+	// Site and Accepted are the site and the ids of the events a commit of a hit accepted
+	// (none for other writes): ID names the commit from them. Accepted is valid only
+	// during WriteCommit.
+	Site     string
+	Accepted []string
 	// Deadline, when set, is when the request waiting for the commit is to be answered
 	// (Request.Deadline): past it, a cluster store queues the commit rather than wait on
 	// the stream.
@@ -214,16 +215,18 @@ func (t *Tracker) peekVID(req *Request) string {
 
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 
-// commitID names a commit that accepted events: the site and the events' ids (hashed when
-// long); "" when it accepted none.
-func commitID(site string, accepted []string) string {
-	if len(accepted) == 0 {
+// ID names the commit for deduplication in the stream, "" for a unique name: a commit that
+// accepted events is named by the site and the events' ids (hashed when long), so that a
+// batch retried after a crash is stored once. Only a cluster store needs it, so a single
+// server never builds it.
+func (c Commit) ID() string {
+	if len(c.Accepted) == 0 {
 		return ""
 	}
-	id := site + ":" + strings.Join(accepted, ",")
+	id := c.Site + ":" + strings.Join(c.Accepted, ",")
 	if len(id) <= 200 {
 		return id
 	}
 	sum := sha256.Sum256([]byte(id))
-	return site + ":" + hex.EncodeToString(sum[:])
+	return c.Site + ":" + hex.EncodeToString(sum[:])
 }

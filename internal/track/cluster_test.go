@@ -27,7 +27,7 @@ func (r *recordingStore) WriteCommit(ops []track.Op, c track.Commit) (bool, erro
 		cp[i] = track.Op{Key: append([]byte(nil), op.Key...), Value: append([]byte(nil), op.Value...), TTL: op.TTL, Delete: op.Delete}
 	}
 	r.commits = append(r.commits, cp)
-	r.ids = append(r.ids, c.ID)
+	r.ids = append(r.ids, c.ID())
 	r.mu.Unlock()
 	return r.queue, r.Store.Write(ops)
 }

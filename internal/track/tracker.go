@@ -337,7 +337,7 @@ func (t *Tracker) trackAnonymous(w *work, req *Request, res *Result, now int64) 
 			res.Accepted = append(res.Accepted, e.ID)
 		}
 		if len(w.ops) > 0 {
-			queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, ID: commitID(b.Site, res.Accepted), Deadline: req.Deadline})
+			queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, Site: b.Site, Accepted: res.Accepted, Deadline: req.Deadline})
 			if err != nil {
 				return fmt.Errorf("commit anonymous hits: %w", err)
 			}
@@ -486,7 +486,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	if len(w.ops) > 0 || (req.Decisions && !minted) {
 		w.stateBuf = w.state.AppendBinary(w.stateBuf[:0])
 		w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, w.cur) }), Value: w.stateBuf, TTL: t.cfg.Retention})
-		queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, ID: commitID(b.Site, res.Accepted), Deadline: req.Deadline,
+		queued, err := t.write(w.ops, Commit{Imported: req.Now > 0, Site: b.Site, Accepted: res.Accepted, Deadline: req.Deadline,
 			Request: req, VID: w.cur, NoQueue: req.FromOutbox})
 		if err != nil {
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
