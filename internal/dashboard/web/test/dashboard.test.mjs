@@ -838,6 +838,9 @@ test("the heatmaps view draws the page from its DOM snapshot when there is one",
   await page.click("#heat-live");
   await ready(page, "heatmaps");
   assert.equal(await page.$eval("#heat-stage", (s) => s.dataset.source), "live");
+  // The live page's blocked scripts are reported while it loads: wait for it, so that none of
+  // those reports reaches the next test.
+  await (await (await page.$("#heat-stage iframe")).contentFrame()).waitForLoadState("load");
   const sandboxed = (e) => /frame is sandboxed and the 'allow-scripts' permission is not set/.test(e) || noSnapshot(e);
   errors.splice(0, errors.length, ...errors.filter((e) => !sandboxed(e)));
   assert.deepEqual(errors, [], "console errors");
