@@ -5,7 +5,8 @@ package journey
 import "testing"
 
 // TestAllocs guards the hot paths: applying a hit on a known page, encoding, decoding the
-// same visitor into a pooled State and writing the JSON view allocate nothing.
+// same visitor into a pooled State, writing the JSON view and copying into a pooled State
+// allocate nothing.
 func TestAllocs(t *testing.T) {
 	s := typicalState()
 	h := pageview(s.LastSeen, "/pricing")
@@ -27,6 +28,7 @@ func TestAllocs(t *testing.T) {
 			}
 		}},
 		{"AppendJSON", func() { buf = s.AppendJSON(buf[:0]) }},
+		{"Copy(into a pooled State)", func() { Copy(pooled, s) }},
 	}
 	for _, tt := range tests {
 		if got := testing.AllocsPerRun(100, tt.f); got != 0 {

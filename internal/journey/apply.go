@@ -2,6 +2,7 @@ package journey
 
 import (
 	"math"
+	"strings"
 
 	"github.com/pathlight/pathlight/internal/event"
 )
@@ -16,6 +17,12 @@ type Options struct {
 	// conversion valued at its numeric "value" prop (0 when the prop is absent or not a
 	// number). It stands in for conversion rules until a rule set defines its own.
 	DefaultConversion bool
+	// OwnStrings makes Apply copy every string it keeps from the hit (a new path, event name,
+	// session source, user id, trait, prompt id, the visitor id), so that the State shares no
+	// memory with the request: a hit's strings are parts of one string holding the request's
+	// whole text, which a State kept beyond the request (a cache) would otherwise keep alive.
+	// A new session's strings equal to the previous session's are shared with it instead.
+	OwnStrings bool
 }
 
 // Change is what Apply did to a State: what the caller logs, counts in metrics and acts on
@@ -36,7 +43,8 @@ type Change struct {
 // Apply folds one enriched hit into the visitor's state and reports what changed. It
 // allocates only when a list grows (a new session, path, event name …), so applying a hit on
 // a page the visitor has seen before allocates nothing. Apply keeps the hit's strings, which
-// never alias a request buffer, but copies its slices, which may be pooled. A State is not
+// never alias a request buffer (or copies of them, with Options.OwnStrings), but copies its
+// slices, which may be pooled. A State is not
 // safe for concurrent use: the caller serialises hits per visitor.
 //
 // Sessions follow GA4. A pageview or custom event opens a session when the visitor has none,
@@ -71,8 +79,12 @@ func Apply(s *State, h *event.Hit, opt Options) Change {
 	default:
 		s.LastSeen = t
 	}
+	own := func(v string) string { return v }
+	if opt.OwnStrings {
+		own = strings.Clone
+	}
 	if s.VID == "" {
-		s.VID = h.VID
+		s.VID = own(h.VID)
 	}
 	if !c.Late {
 		if h.Device != (event.Device{}) {
@@ -83,7 +95,7 @@ func Apply(s *State, h *event.Hit, opt Options) Change {
 		}
 	}
 
-	i := s.attach(h, t, c.Late, &c)
+	i := s.attach(h, t, c.Late, &c, opt.OwnStrings)
 	var tp *Touchpoint
 	if i >= 0 {
 		tp = &s.Touchpoints[i]
@@ -93,11 +105,11 @@ func Apply(s *State, h *event.Hit, opt Options) Change {
 		s.Pageviews = inc(s.Pageviews)
 		tp.Pageviews = inc(tp.Pageviews) // pageviews always have a session
 		if tp.LandingPage == "" {
-			tp.LandingPage = h.Page.Path
+			tp.LandingPage = own(h.Page.Path)
 		}
-		c.Overflow = bump(&s.Paths, h.Page.Path, MaxPaths, OtherPath, t)
+		c.Overflow = bump(&s.Paths, h.Page.Path, MaxPaths, OtherPath, t, own)
 	case event.TypeEvent:
-		c.Overflow = bump(&s.Events, e.Name, MaxEvents, OtherEvent, t)
+		c.Overflow = bump(&s.Events, e.Name, MaxEvents, OtherEvent, t, own)
 		if opt.DefaultConversion && e.Name == DefaultConversionEvent {
 			var v float64
 			if pv, ok := e.Props.Get("value"); ok && pv.Kind == event.KindNumber {
@@ -108,16 +120,16 @@ func Apply(s *State, h *event.Hit, opt Options) Change {
 		}
 	case event.TypeIdentify:
 		if e.UserID != "" && e.UserID != s.UserID {
-			s.UserID = e.UserID
+			s.UserID = own(e.UserID)
 			c.Identified = true
 		}
-		s.mergeTraits(e.Traits)
+		s.mergeTraits(e.Traits, own)
 	case event.TypeEngagement:
 		if tp != nil && e.EngagedMS > 0 {
 			tp.EngagedMS = satAdd64(tp.EngagedMS, e.EngagedMS)
 		}
 	case event.TypePrompt:
-		s.applyPrompt(e, t, s.sessionNumber(i))
+		s.applyPrompt(e, t, s.sessionNumber(i), own)
 	}
 	return c
 }
@@ -134,7 +146,7 @@ func startsSession(t event.Type) bool {
 
 // attach returns the index in Touchpoints of the session the hit at t belongs to, opening a
 // session when the hit starts one, or -1 when the hit belongs to no session.
-func (s *State) attach(h *event.Hit, t int64, late bool, c *Change) int {
+func (s *State) attach(h *event.Hit, t int64, late bool, c *Change, ownStrings bool) int {
 	cur := s.Session()
 	last := len(s.Touchpoints) - 1
 	starts := startsSession(h.Event.Type) && !h.Offline
@@ -160,7 +172,7 @@ func (s *State) attach(h *event.Hit, t int64, late bool, c *Change) int {
 		return last
 	}
 	c.NewSession = true
-	s.startSession(&h.Source, t)
+	s.startSession(&h.Source, t, ownStrings)
 	return len(s.Touchpoints) - 1
 }
 
@@ -198,7 +210,8 @@ func (s *State) sessionNumber(i int) uint32 {
 // startSession appends a touchpoint for a session opened at t by a hit from src. When
 // MaxTouchpoints are kept, the oldest is dropped; Sessions keeps the true count. The click-id
 // buffer of a dropped or truncated touchpoint is reused, so a pooled State stops allocating.
-func (s *State) startSession(src *event.Source, t int64) {
+// With own, the strings are copies (Options.OwnStrings), or the previous touchpoint's.
+func (s *State) startSession(src *event.Source, t int64, own bool) {
 	s.Sessions = inc(s.Sessions)
 	s.PromptSession = 0
 	n := len(s.Touchpoints)
@@ -232,11 +245,42 @@ func (s *State) startSession(src *event.Source, t int64) {
 		ClickIDs:  append(tp.ClickIDs[:0], ids...), // the hit's slice is pooled: copy it
 		RefHost:   src.RefHost,
 	}
+	if own {
+		tp.ownStrings(s.Touchpoints[:len(s.Touchpoints)-1])
+	}
+}
+
+// ownStrings replaces the strings of tp with copies, or with the equal strings of the last
+// of before (the previous touchpoint), which encode as one byte and so share one copy.
+func (tp *Touchpoint) ownStrings(before []Touchpoint) {
+	var prev Touchpoint
+	if len(before) > 0 {
+		prev = before[len(before)-1]
+	}
+	tp.Channel = ownOr(tp.Channel, prev.Channel)
+	tp.Source = ownOr(tp.Source, prev.Source)
+	tp.Medium = ownOr(tp.Medium, prev.Medium)
+	tp.Campaign = ownOr(tp.Campaign, prev.Campaign)
+	tp.Term = ownOr(tp.Term, prev.Term)
+	tp.Content = ownOr(tp.Content, prev.Content)
+	tp.RefHost = ownOr(tp.RefHost, prev.RefHost)
+	for i := range tp.ClickIDs {
+		id := &tp.ClickIDs[i]
+		id.Name, id.Value = strings.Clone(id.Name), strings.Clone(id.Value)
+	}
+}
+
+// ownOr returns prev when it equals s, else a copy of s.
+func ownOr(s, prev string) string {
+	if s == prev {
+		return prev
+	}
+	return strings.Clone(s)
 }
 
 // mergeTraits merges identify traits by key: a new value replaces the old one, a null value
 // removes the trait, and keys beyond MaxTraits are ignored (the traits set first are kept).
-func (s *State) mergeTraits(traits event.Props) {
+func (s *State) mergeTraits(traits event.Props, own func(string) string) {
 	for _, p := range traits {
 		if p.Key == "" {
 			continue
@@ -248,11 +292,19 @@ func (s *State) mergeTraits(traits event.Props) {
 				s.Traits = append(s.Traits[:i], s.Traits[i+1:]...)
 			}
 		case i >= 0:
-			s.Traits[i].Val = p.Val
+			s.Traits[i].Val = ownValue(p.Val, own)
 		case len(s.Traits) < MaxTraits:
-			s.Traits = append(s.Traits, p)
+			s.Traits = append(s.Traits, event.Prop{Key: own(p.Key), Val: ownValue(p.Val, own)})
 		}
 	}
+}
+
+// ownValue returns v with its string passed through own.
+func ownValue(v event.Value, own func(string) string) event.Value {
+	if v.Str != "" {
+		v.Str = own(v.Str)
+	}
+	return v
 }
 
 func traitIndex(ps event.Props, key string) int {
@@ -266,7 +318,7 @@ func traitIndex(ps event.Props, key string) int {
 
 // applyPrompt records a prompt action that happened at t in session number session. Unknown
 // actions and hits without a prompt id are ignored.
-func (s *State) applyPrompt(e *event.Event, t int64, session uint32) {
+func (s *State) applyPrompt(e *event.Event, t int64, session uint32, own func(string) string) {
 	if e.Prompt == "" {
 		return
 	}
@@ -275,7 +327,7 @@ func (s *State) applyPrompt(e *event.Event, t int64, session uint32) {
 	default:
 		return
 	}
-	p := s.promptStat(e.Prompt)
+	p := s.promptStat(e.Prompt, own)
 	switch e.Action {
 	case event.ActionShown:
 		p.Shown = inc(p.Shown)
@@ -295,10 +347,11 @@ func (s *State) applyPrompt(e *event.Event, t int64, session uint32) {
 
 // promptStat returns the stats of prompt id, adding them when absent. When MaxPrompts are
 // kept, the prompt shown longest ago makes room (its history is forgotten).
-func (s *State) promptStat(id string) *PromptStat {
+func (s *State) promptStat(id string, own func(string) string) *PromptStat {
 	if p := s.Prompt(id); p != nil {
 		return p
 	}
+	id = own(id)
 	if len(s.Prompts) >= MaxPrompts {
 		i := oldestPrompt(s.Prompts)
 		s.Prompts[i] = PromptStat{ID: id}

@@ -84,6 +84,17 @@ func BenchmarkDecode(b *testing.B) {
 	})
 }
 
+// BenchmarkCopy copies the typical visitor into a pooled State, as the tracker takes a
+// journey out of its state cache; BenchmarkDecode/other is what a hit paid before.
+func BenchmarkCopy(b *testing.B) {
+	s := typicalState()
+	pooled := &State{}
+	b.ReportAllocs()
+	for b.Loop() {
+		Copy(pooled, s)
+	}
+}
+
 func BenchmarkAppendJSON(b *testing.B) {
 	s := typicalState()
 	buf := s.AppendJSON(nil)

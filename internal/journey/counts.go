@@ -24,7 +24,7 @@ func countIndex(cs []Count, key string) int {
 // plus the overflow bucket other. A new key is added while there is room; after that, and for
 // an empty key, the occurrence is counted under other, so the sum of N stays exact while the
 // long tail loses its names. bump reports whether the occurrence went to the bucket.
-func bump(list *[]Count, key string, max int, other string, at int64) bool {
+func bump(list *[]Count, key string, max int, other string, at int64, own func(string) string) bool {
 	if key == "" {
 		key = other
 	}
@@ -45,7 +45,7 @@ func bump(list *[]Count, key string, max int, other string, at int64) bool {
 	}
 	switch {
 	case key != other && named < max:
-		*list = append(cs, Count{Key: key, N: 1, FirstAt: at, LastAt: at})
+		*list = append(cs, Count{Key: own(key), N: 1, FirstAt: at, LastAt: at})
 		return false
 	case bucket < 0:
 		*list = append(cs, Count{Key: other, N: 1, FirstAt: at, LastAt: at})
