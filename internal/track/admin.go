@@ -95,7 +95,7 @@ func (t *Tracker) Erase(vid string) (int, error) {
 	w.lockIDs = append(w.lockIDs[:0], vid)
 	t.lock(w)
 	defer t.unlock(w)
-	t.cache.drop(vid)
+	t.journeys.drop(vid)
 	t.cache.drop(autoCacheKey(vid))
 	t.memo.forget(vid)
 

@@ -100,7 +100,7 @@ func (t *Tracker) ApplyCommit(st Store, ops []Op, imported bool) error {
 		return err
 	}
 	for _, vid := range w.lockIDs {
-		t.cache.drop(vid)
+		t.journeys.drop(vid)
 		t.cache.drop(autoCacheKey(vid))
 		t.memo.forget(vid)
 	}
@@ -117,7 +117,7 @@ func (t *Tracker) Forget(vid string) {
 	w.lockIDs = append(w.lockIDs[:0], vid)
 	t.lock(w)
 	defer t.unlock(w)
-	t.cache.drop(vid)
+	t.journeys.drop(vid)
 	t.cache.drop(autoCacheKey(vid))
 	t.memo.forget(vid)
 }
@@ -171,7 +171,7 @@ func (t *Tracker) PeekVID(req *Request) string {
 	}
 	w := t.pool.Get().(*work)
 	defer t.putWork(w)
-	if !t.cache.has(vid) { // a cached journey is no alias
+	if !t.journeys.has(vid) { // a cached journey is no alias
 		if canon, ok, err := t.alias(w, vid); err == nil && ok {
 			vid = canon
 		}

@@ -72,7 +72,10 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 	}
 	var cached bool
 	if stored {
-		w.stateBuf, cached = t.cache.get(vid, w.stateBuf[:0])
+		var loaded int
+		if loaded, cached = t.journeys.get(vid, &w.state); cached {
+			w.loaded += loaded
+		}
 	}
 	needState := stored && !cached
 	if needState {
@@ -95,7 +98,8 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 		err := t.st.GetMany(w.readKeys, func(i int, val []byte) error {
 			if needState {
 				if i == 0 {
-					w.stateBuf, found = append(w.stateBuf[:0], val...), true
+					found = true
+					t.decodeState(w, &w.state, vid, val)
 					return nil
 				}
 				i--
@@ -107,17 +111,11 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 			return fmt.Errorf("read visitor %s: %w", vid, err)
 		}
 	}
-	if cached || found {
-		if err := journey.Decode(w.stateBuf, &w.state); err != nil {
-			t.cfg.Logger.Error("visitor state does not decode; starting afresh", "vid", vid, "err", err)
-			w.state.Reset()
-		}
-	}
 	w.state.VID = vid
 	if decideOnly || w.dedup == dedupShared {
 		return nil
 	}
-	if (cached || found) && !journey.KeepsRecent(w.stateBuf) {
+	if found && w.oldRecord {
 		// Written by a release that kept every id in a site-wide key: look there until the
 		// last of those ids is out of its window.
 		w.state.SpillUntil = max(w.state.SpillUntil, w.wall+dedupWindowSec)

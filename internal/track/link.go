@@ -93,7 +93,7 @@ func (t *Tracker) merge(w *work, linked string) error {
 	if err != nil {
 		return fmt.Errorf("move keys of %s to %s: %w", old, linked, err)
 	}
-	t.cache.drop(old)
+	t.journeys.drop(old)
 	// The merged journey holds ids spilled by either: neither memo is complete any more.
 	t.memo.forget(old)
 	t.memo.forget(linked)
@@ -108,7 +108,7 @@ func (t *Tracker) saveAside(w *work) {
 	st := &w.state
 	v := w.key(func(d []byte) []byte { return st.AppendBinary(d) })
 	cur := w.cur
-	t.cache.drop(cur) // the saved state is newer than any cached one
+	t.journeys.drop(cur) // the saved state is newer than any cached one
 	w.ops = append(w.ops, Op{Key: w.key(func(d []byte) []byte { return visitorKey(d, cur) }), Value: v, TTL: t.cfg.Retention})
 }
 

@@ -31,19 +31,21 @@ func (t *Tracker) Visitors(fn func(*journey.State) error) error {
 
 // State reads the stored state of vid into st, without following a merge to the known
 // user's journey (unlike Visitor): it reports false when vid has no state of its own. The
-// strings of st share one copy of the record. It reads under the visitor's lock, so it sees
-// a commit and the cache entry that goes with it together, and from the cache when it can:
-// reports refresh the journeys that hits just changed, which are the cached ones.
+// strings of st share one copy of the record, or the cached journey's strings. It reads under
+// the visitor's lock, so it sees a commit and the cache entry that goes with it together, and
+// from the cache when it can: reports refresh the journeys that hits just changed, which are
+// the cached ones.
 func (t *Tracker) State(vid string, st *journey.State) (bool, error) {
 	w := t.pool.Get().(*work)
 	defer t.putWork(w)
 	w.lockIDs = append(w.lockIDs[:0], vid)
 	t.lock(w)
-	val, cached := t.cache.get(vid, w.getBuf[:0])
-	var err error
-	if !cached {
-		val, err = t.st.Get(w.key(func(d []byte) []byte { return visitorKey(d, vid) }), w.getBuf[:0])
+	if _, cached := t.journeys.get(vid, st); cached {
+		t.unlock(w)
+		st.VID = vid
+		return true, nil
 	}
+	val, err := t.st.Get(w.key(func(d []byte) []byte { return visitorKey(d, vid) }), w.getBuf[:0])
 	t.unlock(w)
 	w.getBuf = val[:0]
 	if errors.Is(err, ErrNotFound) {

@@ -63,8 +63,9 @@ type Config struct {
 	SiteHosts map[string][]string
 	Logger    *slog.Logger
 	Now       func() time.Time // the clock; nil: time.Now
-	// StateCache is the byte budget of the in-memory cache of visitor states: 0 means
-	// DefaultStateCache, a negative value turns the cache off.
+	// StateCache is the byte budget of the in-memory cache of visitor states (decoded
+	// journeys and automation memories): 0 means DefaultStateCache, a negative value turns
+	// the cache off.
 	StateCache int
 	// OnOutbox, when set, is called after a commit that stored deliveries or timers, so
 	// the deliverer need not wait for its next poll. It must not block.
@@ -74,8 +75,8 @@ type Config struct {
 	Salts SaltSource
 }
 
-// DefaultStateCache is the default byte budget of the visitor-state cache: about 100,000
-// active visitors of typical size.
+// DefaultStateCache is the default byte budget of the visitor-state cache: about 15,000
+// active visitors of typical size, kept decoded.
 const DefaultStateCache = 64 << 20
 
 // Tracker runs the use case. It is safe for concurrent use.
@@ -90,7 +91,8 @@ type Tracker struct {
 	now      func() time.Time
 	salts    salts
 	seq      atomic.Uint64
-	cache    *stateCache
+	cache    *stateCache   // encoded automation memories (autoCacheKey)
+	journeys *journeyCache // decoded journeys
 	memo     *spillMemo
 	locks    [lockStripes]sync.Mutex
 	seed     maphash.Seed
@@ -132,7 +134,10 @@ func New(st Store, geo *enrich.GeoDB, set *rules.Set, cfg Config) *Tracker {
 	if budget == 0 {
 		budget = DefaultStateCache
 	}
-	t.cache = newStateCache(budget)
+	// Journeys take most of the budget; automation memories, a few hundred bytes of JSON per
+	// visitor with automations, a sixteenth.
+	t.journeys = newJourneyCache(budget - budget/16)
+	t.cache = newStateCache(budget / 16)
 	t.memo = newSpillMemo(budget / 4)
 	t.salts.st, t.salts.src = st, cfg.Salts
 	t.seq.Store(uint64(time.Now().UnixNano()))
@@ -273,7 +278,7 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 			return err
 		}
 		// An identity link moved under us: forget the attempt and lock again.
-		w.ops, w.seenIDs, w.extra, w.memoAdds, w.moved = w.ops[:0], w.seenIDs[:0], w.extra[:0], w.memoAdds[:0], false
+		w.ops, w.seenIDs, w.extra, w.memoAdds, w.moved, w.loaded = w.ops[:0], w.seenIDs[:0], w.extra[:0], w.memoAdds[:0], false, 0
 		w.auto.reset()
 		res.Accepted, res.Duplicate, res.Rejected = res.Accepted[:0], res.Duplicate[:0], res.Rejected[:0]
 		res.Decisions.Reset()
@@ -371,7 +376,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	b := req.Batch
 	// A visitor merged into a known user's journey lives on under that user's id. A cached
 	// journey, or an id minted for this request, cannot be such an alias.
-	if !minted && !t.cache.has(vid) {
+	if !minted && !t.journeys.has(vid) {
 		if canon, ok, err := t.alias(w, vid); err != nil {
 			return err
 		} else if ok {
@@ -396,7 +401,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	defer t.unlock(w)
 	if req.FromOutbox {
 		for _, id := range w.lockIDs {
-			t.cache.drop(id)
+			t.journeys.drop(id)
 			t.cache.drop(autoCacheKey(id))
 			t.memo.forget(id)
 		}
@@ -406,7 +411,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 		return err
 	}
 	set := t.rules.Load()
-	opt := journey.Options{DefaultConversion: set.DefaultConversion(b.Site)}
+	opt := journey.Options{DefaultConversion: set.DefaultConversion(b.Site), OwnStrings: t.journeys != nil}
 	w.cur = vid
 	// Decisions are made for the batch's last accepted hit, as rule tests make them after
 	// every hit: a slot may answer an add_to_cart event, not only a pageview. A hit on
@@ -492,9 +497,10 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 			return fmt.Errorf("commit hits of %s: %w", w.cur, err)
 		}
 		res.Queued = queued
-		t.cache.put(w.cur, w.stateBuf)
 		t.autoCommitted(w)
 		t.rememberSpills(w)
+		// Last: the cache takes w.state over and leaves it holding stale arrays.
+		t.journeys.put(w.cur, &w.state, len(w.stateBuf), w.loaded)
 	}
 	if w.cur != vid && t.cfg.Identity == IdentityCookie {
 		res.SetCookie = true

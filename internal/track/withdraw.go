@@ -32,7 +32,7 @@ func withdrawnVID(req *Request) string {
 // waiting: timers, pending and dead deliveries, and the consent grant in its automation
 // memory. It returns how many timers and deliveries it dropped.
 func (t *Tracker) withdraw(w *work, vid string) (int, error) {
-	if !t.cache.has(vid) {
+	if !t.journeys.has(vid) {
 		if canon, ok, err := t.alias(w, vid); err != nil {
 			return 0, err
 		} else if ok {

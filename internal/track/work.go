@@ -29,15 +29,21 @@ type work struct {
 	ops      []Op
 	arena    []byte // backing store of op keys and values, see key
 	stateBuf []byte
-	getBuf   []byte
-	seenIDs  []string
-	readKeys [][]byte
-	dup      []bool   // per event of the batch: already accepted within the dedup window
-	hashes   []uint64 // per event of the batch: idHash, when the journey remembers ids
-	spilled  []journey.RecentID
-	memoAdds []memoAdd // ids stored outside journeys by this batch, for the spill memo
-	memoIdx  []int     // per read key of readSpilled: the event it checks
-	moved    bool      // the batch moved between journeys (leaveJourney)
+	// loaded is the length of the stored records decoded into the journeys of this call, and
+	// of those the cached journeys copied into them were decoded from: what their strings
+	// may share (see journeyCache).
+	loaded int
+	// oldRecord: the journey was decoded from a record written before recent ids existed.
+	oldRecord bool
+	getBuf    []byte
+	seenIDs   []string
+	readKeys  [][]byte
+	dup       []bool   // per event of the batch: already accepted within the dedup window
+	hashes    []uint64 // per event of the batch: idHash, when the journey remembers ids
+	spilled   []journey.RecentID
+	memoAdds  []memoAdd // ids stored outside journeys by this batch, for the spill memo
+	memoIdx   []int     // per read key of readSpilled: the event it checks
+	moved     bool      // the batch moved between journeys (leaveJourney)
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
 	wall  int64     // the server's clock in Unix seconds, for the dedup window
@@ -58,6 +64,7 @@ func (w *work) reset() {
 	w.extra = w.extra[:0]
 	w.memoAdds = w.memoAdds[:0]
 	w.moved = false
+	w.loaded, w.oldRecord = 0, false
 	w.cur = ""
 	w.auto.reset()
 	w.geo = event.Geo{}
@@ -118,13 +125,10 @@ func (t *Tracker) own(w *work, vid string, key []byte) {
 // not decode is logged and replaced: one damaged visitor must not stop the site's tracking.
 func (t *Tracker) load(w *work, st *journey.State, vid string) error {
 	st.Reset()
-	if enc, ok := t.cache.get(vid, w.getBuf[:0]); ok {
-		w.getBuf = enc[:0]
-		if err := journey.Decode(enc, st); err == nil {
-			st.VID = vid
-			return nil
-		}
-		st.Reset()
+	if loaded, ok := t.journeys.get(vid, st); ok {
+		w.loaded += loaded
+		st.VID = vid
+		return nil
 	}
 	w.getBuf = visitorKey(w.getBuf[:0], vid)
 	val, err := t.st.Get(w.getBuf, nil)
@@ -135,12 +139,24 @@ func (t *Tracker) load(w *work, st *journey.State, vid string) error {
 	if err != nil {
 		return fmt.Errorf("load visitor %s: %w", vid, err)
 	}
+	t.decodeState(w, st, vid, val)
+	st.VID = vid
+	return nil
+}
+
+// decodeState decodes the stored record val of vid into st. A record that does not decode is
+// logged and replaced by an empty journey: one damaged visitor must not stop the site's
+// tracking. st keeps its arrays but none of its strings, so that every string of the result
+// is part of the one copy of val that Decode makes, which journeyCache charges.
+func (t *Tracker) decodeState(w *work, st *journey.State, vid string, val []byte) {
+	st.Reset()
+	st.ClearSpare()
+	w.loaded += len(val)
+	w.oldRecord = !journey.KeepsRecent(val)
 	if err := journey.Decode(val, st); err != nil {
 		t.cfg.Logger.Error("visitor state does not decode; starting afresh", "vid", vid, "err", err)
 		st.Reset()
 	}
-	st.VID = vid
-	return nil
 }
 
 // alias returns the visitor id that vid was merged into, if any.
