@@ -73,7 +73,7 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 	var cached bool
 	if stored {
 		var loaded int
-		if loaded, cached = t.journeys.get(vid, &w.state); cached {
+		if w.taken, loaded, cached = t.journeys.take(vid, &w.state); cached {
 			w.loaded += loaded
 		}
 	}

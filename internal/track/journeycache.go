@@ -15,8 +15,12 @@ import (
 // writes visitor states, and every write and delete of a state happens under the visitor's
 // lock, which also covers the cache update, so the cache never serves a stale journey.
 //
-// A hit works on a copy, never on the cached State itself: a hit that fails to commit leaves
-// the cache as it was (in cluster mode the cache may hold the only copy of a queued journey).
+// A hit takes the State out of the cache (take: two structs swapped, nothing copied), changes
+// it, and puts it back after its commit. A hit that fails leaves the visitor uncached, so
+// that the next one reads the committed journey from storage. The exception is a journey
+// whose last commit was queued (cluster mode, stream out of reach): the cache holds the only
+// copy of it on this server, so a hit works on a copy of it (journey.Copy) and the cached one
+// stays as it was until a commit replaces it.
 //
 // Memory. Each entry is charged, against the same two-generation budget as stateCache:
 //
@@ -46,8 +50,11 @@ type journeyShard struct {
 // cachedJourney is one visitor's decoded journey and what it is charged.
 type cachedJourney struct {
 	st     journey.State
-	size   int // bytes charged against the budget
-	loaded int // length of the stored records the State's strings may share
+	key    string // the map's key, a copy of the visitor id of its own
+	size   int    // bytes charged against the budget
+	enc    int    // length of the encoding committed with st
+	loaded int    // length of the stored records the State's strings may share
+	queued bool   // the commit of st is queued, not in the local store (cluster mode)
 }
 
 // journeyEntryOverhead is what an entry costs beside its State and strings: the map slot
@@ -86,10 +93,50 @@ func (c *journeyCache) get(vid string, dst *journey.State) (loaded int, ok bool)
 			return 0, false
 		}
 		delete(sh.prev, vid)
-		sh.add(e.st.VID, e) // the entry's own copy of the key
+		sh.add(e.key, e)
 	}
 	journey.Copy(dst, &e.st)
 	return e.loaded, true
+}
+
+// take moves the cached journey of vid into dst, for a hit that will put it back, and
+// returns the entry, which holds dst's former arrays until put (or restore) gives them back.
+// A queued journey is copied instead and stays cached (see journeyCache); e is then nil.
+func (c *journeyCache) take(vid string, dst *journey.State) (e *cachedJourney, loaded int, ok bool) {
+	if c == nil {
+		return nil, 0, false
+	}
+	sh := c.shard(vid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	e, inCur := sh.cur[vid]
+	if !inCur {
+		if e, ok = sh.prev[vid]; !ok {
+			return nil, 0, false
+		}
+	}
+	if e.queued {
+		if !inCur {
+			delete(sh.prev, vid)
+			sh.add(e.key, e)
+		}
+		journey.Copy(dst, &e.st)
+		return nil, e.loaded, true
+	}
+	if inCur {
+		sh.curBytes -= e.size
+		delete(sh.cur, vid)
+	} else {
+		delete(sh.prev, vid)
+	}
+	*dst, e.st = e.st, *dst
+	return e, e.loaded, true
+}
+
+// restore puts back what take moved out, unchanged: st is the journey take gave, and gets
+// its former arrays back.
+func (c *journeyCache) restore(e *cachedJourney, st *journey.State) {
+	c.put(e.key, st, e.enc, e.loaded, false, e)
 }
 
 // has reports whether vid's journey is cached.
@@ -107,11 +154,12 @@ func (c *journeyCache) has(vid string) bool {
 	return ok
 }
 
-// put keeps st as the journey of vid, committed with an encoding of encLen bytes; loaded is
-// the length of the stored records its strings may share (what get returned, plus what was
-// decoded since). st is taken over, not copied: it is left holding the arrays of the entry it
-// replaced (or none), for the caller to reset and reuse.
-func (c *journeyCache) put(vid string, st *journey.State, encLen, loaded int) {
+// put keeps st as the journey of vid, committed with an encoding of encLen bytes (queued:
+// that commit is queued, see Commit); loaded is the length of the stored records its strings
+// may share (what take or get returned, plus what was decoded since). st is taken over, not
+// copied: it is left holding the arrays of the entry it replaced (or of taken, the entry take
+// returned for vid, or none), for the caller to reset and reuse.
+func (c *journeyCache) put(vid string, st *journey.State, encLen, loaded int, queued bool, taken *cachedJourney) {
 	if c == nil {
 		return
 	}
@@ -123,21 +171,20 @@ func (c *journeyCache) put(vid string, st *journey.State, encLen, loaded int) {
 		sh.curBytes -= e.size
 	} else if e, ok = sh.prev[vid]; ok {
 		delete(sh.prev, vid)
+	} else if taken != nil && taken.key == vid {
+		e, ok = taken, true
 	}
 	// The map's key and the State's VID are one copy of vid, made when the entry was added:
 	// vid may be part of the request's text, which a key of the map would keep alive.
-	var key string
-	if ok {
-		key = e.st.VID
-	} else {
-		key, e = strings.Clone(vid), &cachedJourney{}
+	if !ok {
+		e = &cachedJourney{key: strings.Clone(vid)}
 	}
 	e.st, *st = *st, e.st
-	e.st.VID = key
+	e.st.VID = e.key
 	e.st.ClearSpare()
-	e.loaded = loaded
-	e.size = len(key) + e.st.MemSize() + encLen + loaded + journeyEntryOverhead
-	sh.add(key, e)
+	e.enc, e.loaded, e.queued = encLen, loaded, queued
+	e.size = len(e.key) + e.st.MemSize() + encLen + loaded + journeyEntryOverhead
+	sh.add(e.key, e)
 }
 
 func (sh *journeyShard) add(vid string, e *cachedJourney) {

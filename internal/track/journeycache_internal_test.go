@@ -18,7 +18,7 @@ func TestJourneyCacheGetPutDrop(t *testing.T) {
 	text := `{"vid":"a","site":"demo"}`
 	vid := text[8:9]
 	in := &journey.State{VID: vid, Pageviews: 3, Paths: []journey.Count{{Key: "/", N: 3}}}
-	c.put(vid, in, 40, 100)
+	c.put(vid, in, 40, 100, false, nil)
 	if in.Pageviews == 3 {
 		t.Error("put copied the State instead of taking it over")
 	}
@@ -49,7 +49,7 @@ func TestJourneyCacheGetPutDrop(t *testing.T) {
 		t.Fatal("dropped entry still cached")
 	}
 	var off *journeyCache // a disabled cache
-	off.put("a", &journey.State{}, 0, 0)
+	off.put("a", &journey.State{}, 0, 0, false, nil)
 	if _, ok := off.get("a", &st); ok || off.has("a") {
 		t.Fatal("disabled cache stored something")
 	}
@@ -60,7 +60,7 @@ func TestJourneyCacheStaysWithinBudget(t *testing.T) {
 	c := newJourneyCache(budget)
 	for i := range 20000 {
 		st := &journey.State{Paths: make([]journey.Count, 4), Recent: make([]journey.RecentID, 16)}
-		c.put(fmt.Sprintf("visitor-%05d", i), st, 300, 300)
+		c.put(fmt.Sprintf("visitor-%05d", i), st, 300, 300, false, nil)
 	}
 	total, n := 0, 0
 	for i := range c.shards {
@@ -80,5 +80,38 @@ func TestJourneyCacheStaysWithinBudget(t *testing.T) {
 	}
 	if n < 100 {
 		t.Fatalf("%d journeys cached; want the budget's worth", n)
+	}
+}
+
+func TestJourneyCacheTakeAndPutBack(t *testing.T) {
+	c := newJourneyCache(1 << 20)
+	c.put("a", &journey.State{Pageviews: 1, Recent: make([]journey.RecentID, 3, 8)}, 10, 20, false, nil)
+	work := journey.State{Paths: make([]journey.Count, 0, 5)} // a pooled State's arrays
+	e, loaded, ok := c.take("a", &work)
+	if !ok || e == nil || loaded != 20 || work.Pageviews != 1 || len(work.Recent) != 3 {
+		t.Fatalf("take(a) = %v, %d, %v, state %+v", e, loaded, ok, work)
+	}
+	if c.has("a") {
+		t.Fatal("a taken journey is still cached: a failed hit would leave it changed")
+	}
+	work.Pageviews = 2
+	c.put("a", &work, 12, 20, false, e)
+	if cap(work.Paths) != 5 || work.Pageviews != 0 {
+		t.Errorf("put gave back %+v; want the pooled State's own arrays", work)
+	}
+	var st journey.State
+	if _, ok := c.get("a", &st); !ok || st.Pageviews != 2 {
+		t.Fatalf("after put, get(a) = %+v, %v; want 2 pageviews", st, ok)
+	}
+	// Taken and given back unchanged.
+	e, _, _ = c.take("a", &work)
+	c.restore(e, &work)
+	if _, ok := c.get("a", &st); !ok || st.Pageviews != 2 || e.enc != 12 {
+		t.Fatalf("after restore, get(a) = %+v, %v", st, ok)
+	}
+	// A queued journey is copied, and stays.
+	c.put("q", &journey.State{Pageviews: 7}, 10, 0, true, nil)
+	if e, _, ok := c.take("q", &work); !ok || e != nil || work.Pageviews != 7 || !c.has("q") {
+		t.Fatalf("take of a queued journey = %v, %v, state %+v, cached %v; want a copy, still cached", e, ok, work, c.has("q"))
 	}
 }

@@ -202,3 +202,58 @@ func TestFailedCommitLeavesTheCachedJourney(t *testing.T) {
 		t.Fatalf("the failed hit left its mark: %+v", &got)
 	}
 }
+
+// queueingStore is a cluster store in miniature: while queue is set, a commit is queued and
+// not written locally (a server that does not own the visitor, with the stream out of
+// reach); while fail is set, a commit fails.
+type queueingStore struct {
+	track.Store
+	queue, fail bool
+}
+
+func (s *queueingStore) WriteCommit(ops []track.Op, _ track.Commit) (bool, error) {
+	switch {
+	case s.fail:
+		return false, track.ErrQueueFull
+	case s.queue:
+		return true, nil
+	}
+	return false, s.Store.Write(ops)
+}
+
+// TestQueuedJourneySurvivesAFailedHit: after a queued commit the cache holds the only copy of
+// the visitor's journey on this server; a hit that fails must not lose it, so the next hit
+// builds on every hit answered before.
+func TestQueuedJourneySurvivesAFailedHit(t *testing.T) {
+	clk := newClock()
+	st := &queueingStore{Store: trackstore.New(openStore(t))}
+	tr := track.New(st, nil, nil, track.Config{Now: clk.now, SiteHosts: map[string][]string{"demo": {"shop.example"}}})
+	vid := fmt.Sprintf("%032x", 55)
+	hit := func(id, path string) error {
+		_, err := trackBatch(tr, &event.Batch{Site: "demo", VID: vid, Events: []event.Event{{ID: id, Type: event.TypePageview, URL: "https://shop.example" + path}}})
+		return err
+	}
+	if err := hit("a", "/1"); err != nil {
+		t.Fatal(err)
+	}
+	st.queue = true
+	if err := hit("b", "/2"); err != nil {
+		t.Fatal(err)
+	}
+	st.fail = true
+	if err := hit("c", "/3"); !errors.Is(err, track.ErrQueueFull) {
+		t.Fatalf("Track with the outbox full = %v; want ErrQueueFull", err)
+	}
+	st.fail = false
+	if err := hit("d", "/4"); err != nil {
+		t.Fatal(err)
+	}
+	var got journey.State
+	if ok, err := tr.State(vid, &got); !ok || err != nil {
+		t.Fatalf("State = %v, %v", ok, err)
+	}
+	if got.Pageviews != 3 || got.Path("/2").N != 1 || got.Path("/3").N != 0 || got.Path("/4").N != 1 {
+		t.Fatalf("journey after a queued hit, a failed one and another queued one: %d pageviews, paths %+v; want /1, /2 and /4",
+			got.Pageviews, got.Paths)
+	}
+}

@@ -278,7 +278,7 @@ func (t *Tracker) Track(req *Request, res *Result) error {
 			return err
 		}
 		// An identity link moved under us: forget the attempt and lock again.
-		w.ops, w.seenIDs, w.extra, w.memoAdds, w.moved, w.loaded = w.ops[:0], w.seenIDs[:0], w.extra[:0], w.memoAdds[:0], false, 0
+		w.ops, w.seenIDs, w.extra, w.memoAdds, w.moved, w.loaded, w.taken = w.ops[:0], w.seenIDs[:0], w.extra[:0], w.memoAdds[:0], false, 0, nil
 		w.auto.reset()
 		res.Accepted, res.Duplicate, res.Rejected = res.Accepted[:0], res.Duplicate[:0], res.Rejected[:0]
 		res.Decisions.Reset()
@@ -372,7 +372,7 @@ func answerValid(set *rules.Set, b *event.Batch, i int, res *Result) bool {
 }
 
 // trackVisitor records hits with per-visitor state, under the visitor's lock.
-func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, minted bool, now int64) error {
+func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, minted bool, now int64) (err error) {
 	b := req.Batch
 	// A visitor merged into a known user's journey lives on under that user's id. A cached
 	// journey, or an id minted for this request, cannot be such an alias.
@@ -399,6 +399,15 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	}
 	t.lock(w)
 	defer t.unlock(w)
+	defer func() {
+		// Before the unlock: a journey taken from the cache and not put back (nothing was
+		// committed) goes back as it was; after an error it stays out, and the next hit
+		// reads the committed one from storage.
+		if w.taken != nil && err == nil {
+			t.journeys.restore(w.taken, &w.state)
+		}
+		w.taken = nil
+	}()
 	if req.FromOutbox {
 		for _, id := range w.lockIDs {
 			t.journeys.drop(id)
@@ -500,7 +509,8 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 		t.autoCommitted(w)
 		t.rememberSpills(w)
 		// Last: the cache takes w.state over and leaves it holding stale arrays.
-		t.journeys.put(w.cur, &w.state, len(w.stateBuf), w.loaded)
+		t.journeys.put(w.cur, &w.state, len(w.stateBuf), w.loaded, queued, w.taken)
+		w.taken = nil
 	}
 	if w.cur != vid && t.cfg.Identity == IdentityCookie {
 		res.SetCookie = true

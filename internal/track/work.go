@@ -35,6 +35,9 @@ type work struct {
 	loaded int
 	// oldRecord: the journey was decoded from a record written before recent ids existed.
 	oldRecord bool
+	// taken is the cache entry the journey in state was taken out of, to put back after the
+	// commit (see journeyCache.take); nil when state was not taken from the cache.
+	taken *cachedJourney
 	getBuf    []byte
 	seenIDs   []string
 	readKeys  [][]byte
@@ -64,7 +67,7 @@ func (w *work) reset() {
 	w.extra = w.extra[:0]
 	w.memoAdds = w.memoAdds[:0]
 	w.moved = false
-	w.loaded, w.oldRecord = 0, false
+	w.loaded, w.oldRecord, w.taken = 0, false, nil
 	w.cur = ""
 	w.auto.reset()
 	w.geo = event.Geo{}
