@@ -37,16 +37,16 @@ type work struct {
 	oldRecord bool
 	// taken is the cache entry the journey in state was taken out of, to put back after the
 	// commit (see journeyCache.take); nil when state was not taken from the cache.
-	taken *cachedJourney
-	getBuf    []byte
-	seenIDs   []string
-	readKeys  [][]byte
-	dup       []bool   // per event of the batch: already accepted within the dedup window
-	hashes    []uint64 // per event of the batch: idHash, when the journey remembers ids
-	spilled   []journey.RecentID
-	memoAdds  []memoAdd // ids stored outside journeys by this batch, for the spill memo
-	memoIdx   []int     // per read key of readSpilled: the event it checks
-	moved     bool      // the batch moved between journeys (leaveJourney)
+	taken    *cachedJourney
+	getBuf   []byte
+	seenIDs  []string
+	readKeys [][]byte
+	dup      []bool   // per event of the batch: already accepted within the dedup window
+	hashes   []uint64 // per event of the batch: idHash, when the journey remembers ids
+	spilled  []journey.RecentID
+	memoAdds []memoAdd // ids stored outside journeys by this batch, for the spill memo
+	memoIdx  []int     // per read key of readSpilled: the event it checks
+	moved    bool      // the batch moved between journeys (leaveJourney)
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
 	wall  int64     // the server's clock in Unix seconds, for the dedup window
