@@ -117,3 +117,64 @@ func BenchmarkMerge(b *testing.B) {
 		Merge(dst, phone)
 	}
 }
+
+// busyState is a visitor of the load run (make bench-load): hundreds of hits in a day, so
+// every bounded list that grows with hits is full (step history, recent ids, conversions).
+func busyState() *State {
+	s := typicalState()
+	steps := []string{"landed", "viewed_product", "viewed_pricing", "added_to_cart", "began_checkout", "signed_up", "purchased"}
+	ms := s.LastSeen
+	for i := range 400 {
+		ms += 7_000
+		Apply(s, pageview(ms, []string{"/", "/products/trail-jacket", "/cart", "/checkout", "/pricing"}[i%5]), Options{DefaultConversion: true})
+		s.ReachStep(steps[(i*3)%len(steps)], ms)
+		if i%8 == 0 {
+			s.AddConversion("purchased", ms, 129.5)
+		}
+		s.AddRecent(uint64(i)*0x9e3779b97f4a7c15, ms/1000)
+		s.TrimRecent(ms/1000, 48*3600, nil)
+	}
+	return s
+}
+
+// BenchmarkAppendBinaryBusy encodes the busy visitor: what every hit of such a visitor pays
+// for its commit.
+func BenchmarkAppendBinaryBusy(b *testing.B) {
+	s := busyState()
+	buf := s.AppendBinary(nil)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = s.AppendBinary(buf[:0])
+	}
+}
+
+// BenchmarkCopyBusy copies the busy visitor, as a hit of a cached journey whose last commit
+// was queued does (cluster mode); BenchmarkDecodeBusy is what a hit paid before the cache kept
+// journeys decoded.
+func BenchmarkCopyBusy(b *testing.B) {
+	s := busyState()
+	pooled := &State{}
+	b.ReportAllocs()
+	for b.Loop() {
+		Copy(pooled, s)
+	}
+}
+
+func BenchmarkDecodeBusy(b *testing.B) {
+	s := busyState()
+	data := s.AppendBinary(nil)
+	other := busyState()
+	other.VID = "another-visitor"
+	pooled := &State{}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%2 == 1 {
+			Copy(pooled, other) // as a pooled State that held another visitor
+		}
+		if err := Decode(data, pooled); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
