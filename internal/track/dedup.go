@@ -148,11 +148,12 @@ func (t *Tracker) sharedKeys(w *work, b *event.Batch) {
 // site-wide keys: ids pushed out of Recent, or taken while the visitor was not certain.
 func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
 	w.readKeys = w.readKeys[:0]
-	if t.memo.known(vid) {
+	w.may = append(w.may[:0], make([]bool, len(w.hashes))...)
+	if t.memo.mayHaveAny(vid, w.hashes, w.wall, w.may) {
 		// The memo holds every such id of this visitor: read only the ids it may hold.
 		w.memoIdx = w.memoIdx[:0]
 		for i, h := range w.hashes {
-			if !t.memo.mayHave(vid, h, w.wall) {
+			if !w.may[i] {
 				continue
 			}
 			id := b.Events[i].ID

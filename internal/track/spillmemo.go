@@ -2,6 +2,7 @@ package track
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 )
 
@@ -72,7 +73,8 @@ func (s *spillMemo) begin(vid string) {
 	if _, ok := sh.m[vid]; ok || !sh.makeRoom(memoBase+len(vid), "") {
 		return
 	}
-	sh.m[vid] = &memo{}
+	// A key of its own: vid may be part of the request's text, which the map would keep.
+	sh.m[strings.Clone(vid)] = &memo{}
 	sh.bytes += memoBase + len(vid)
 }
 
@@ -94,7 +96,30 @@ func (s *spillMemo) mayHave(vid string, h uint64, wall int64) bool {
 	sh := s.shard(vid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	return sh.m[vid].mayHave(h, wall)
+}
+
+// mayHaveAny is known and mayHave of every hash in one look-up: it reports whether vid has a
+// memo and, if so, sets may[i] to whether hashes[i] may have been stored for vid.
+func (s *spillMemo) mayHaveAny(vid string, hashes []uint64, wall int64, may []bool) (known bool) {
+	if s == nil {
+		return false
+	}
+	sh := s.shard(vid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	m := sh.m[vid]
+	if m == nil {
+		return false
+	}
+	for i, h := range hashes {
+		may[i] = m.mayHave(h, wall)
+	}
+	return true
+}
+
+// mayHave is spillMemo.mayHave on the memo of one visitor, nil when there is none.
+func (m *memo) mayHave(h uint64, wall int64) bool {
 	if m == nil {
 		return true
 	}

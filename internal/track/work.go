@@ -46,6 +46,7 @@ type work struct {
 	spilled  []journey.RecentID
 	memoAdds []memoAdd // ids stored outside journeys by this batch, for the spill memo
 	memoIdx  []int     // per read key of readSpilled: the event it checks
+	may      []bool    // per event of the batch: the spill memo may hold its id
 	moved    bool      // the batch moved between journeys (leaveJourney)
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
