@@ -33,8 +33,8 @@ import (
 //     holds too, or a string of the rule set or of the enrichment caches, which they own;
 //   - the key, copied on insertion, and a fixed overhead for the map slot and the entry.
 //
-// That sum bounds what an entry keeps alive; a decoded journey takes about three times its
-// record, so the same budget holds about a third as many visitors as records would.
+// That sum bounds what an entry keeps alive; a decoded journey is charged about five times
+// its record, so the same budget holds about a fifth as many visitors as records would.
 type journeyCache struct {
 	seed   maphash.Seed
 	shards [cacheShards]journeyShard

@@ -75,7 +75,7 @@ type Config struct {
 	Salts SaltSource
 }
 
-// DefaultStateCache is the default byte budget of the visitor-state cache: about 15,000
+// DefaultStateCache is the default byte budget of the visitor-state cache: about 12,000
 // active visitors of typical size, kept decoded.
 const DefaultStateCache = 64 << 20
 
