@@ -111,9 +111,8 @@ func (s *State) AppendBinary(dst []byte) []byte {
 	hist := tail(s.StepHistory, MaxStepHistory)
 	b = appendUint(b, uint64(len(hist)))
 	ref = base
-	idx := stepIndex{steps: steps}
 	for _, m := range hist {
-		b = idx.appendRef(b, m.Step)
+		b = appendStepRef(b, m.Step, steps)
 		b = appendTime(b, m.At, ref)
 		ref = m.At
 	}
@@ -128,7 +127,7 @@ func (s *State) AppendBinary(dst []byte) []byte {
 	b = appendUint(b, uint64(len(convs)))
 	ref = base
 	for _, c := range convs {
-		b = idx.appendRef(b, c.Step)
+		b = appendStepRef(b, c.Step, steps)
 		b = appendTime(b, c.At, ref)
 		b = appendFloat(b, c.Value)
 		ref = c.At
@@ -195,36 +194,10 @@ func appendCounts(b []byte, cs []Count, base int64) []byte {
 	return b
 }
 
-// stepIndex finds step names in the Steps of a State being encoded. Step history marks and
-// conversions name their step by its index, and a busy visitor has hundreds of them: a search
-// of Steps for each was half of the encoding's time. So the index found for a name is
-// remembered in a small table by a hash of the name's length and end bytes; a name is always
-// checked against Steps, and a miss searches Steps as before, so the answer is the same.
-type stepIndex struct {
-	steps []Count
-	slots [64]uint8 // index + 1 of a name hashing here; 0: none
-}
-
-// find returns the index of the first entry of steps named step, or -1.
-func (x *stepIndex) find(step string) int {
-	if step == "" {
-		return countIndex(x.steps, step)
-	}
-	h := (len(step)*31 + int(step[0])*7 + int(step[len(step)-1])) & (len(x.slots) - 1)
-	if j := int(x.slots[h]) - 1; j >= 0 && x.steps[j].Key == step {
-		return j
-	}
-	i := countIndex(x.steps, step)
-	if i >= 0 && i < 255 {
-		x.slots[h] = uint8(i + 1)
-	}
-	return i
-}
-
-// appendRef writes a step name as its 1-based index in steps, or as 0 and the name when
+// appendStepRef writes a step name as its 1-based index in steps, or as 0 and the name when
 // steps does not hold it.
-func (x *stepIndex) appendRef(b []byte, step string) []byte {
-	if i := x.find(step); i >= 0 {
+func appendStepRef(b []byte, step string, steps []Count) []byte {
+	if i := countIndex(steps, step); i >= 0 {
 		return appendUint(b, uint64(i)+1)
 	}
 	return appendString(append(b, 0), step)
@@ -422,7 +395,7 @@ func decodeCounts(d *decoder, cs []Count, what string, max int, base int64) []Co
 	return cs
 }
 
-// decodeStepRef reads a step name written by stepIndex.appendRef.
+// decodeStepRef reads a step name written by appendStepRef.
 func decodeStepRef(d *decoder, old string, steps []Count) string {
 	r := d.uvarint()
 	if r == 0 {

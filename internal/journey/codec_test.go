@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -324,26 +323,4 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-encoding after a reused Decode differs:\n%x\n%x", enc, enc3)
 		}
 	})
-}
-
-// TestStepIndexFindsWhatASearchFinds checks the encoder's table of step indexes against a
-// plain search of Steps, with names whose hashes collide, a name Steps holds twice and names
-// it does not hold, asked in an order that makes every slot change hands.
-func TestStepIndexFindsWhatASearchFinds(t *testing.T) {
-	names := []string{"landed", "viewed_product", "viewed_pricing", "began_checkout", "ab", "ba", "a", "", "purchased", "signed_up"}
-	steps := []Count{{Key: "landed"}, {Key: "ab"}, {Key: "viewed_product"}, {Key: "ba"}, {Key: "landed"}, {Key: "viewed_pricing"}, {Key: ""}}
-	for i := range 300 {
-		steps = append(steps, Count{Key: fmt.Sprintf("s%d", i)}) // more than a slot can name
-	}
-	r := rand.New(rand.NewPCG(7, 8))
-	x := stepIndex{steps: steps}
-	for range 5000 {
-		name := names[r.IntN(len(names))]
-		if r.IntN(3) == 0 {
-			name = fmt.Sprintf("s%d", r.IntN(310))
-		}
-		if got, want := x.find(name), countIndex(steps, name); got != want {
-			t.Fatalf("find(%q) = %d; want %d", name, got, want)
-		}
-	}
 }
