@@ -22,6 +22,18 @@ func TestDecideAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf = d.AppendJSON(buf[:0]) }); n != 0 {
 		t.Errorf("AppendJSON allocates %v times per run; want 0", n)
 	}
+	// A pageview the example capture rules sample (site demo, a shop page): the sampling
+	// hash allocates nothing either.
+	demo := exampleVisitor(t, set)
+	demo.site = "demo"
+	demo.pageview("/pricing")
+	set.Decide(&demo.st, &demo.hit, req, &d)
+	if !d.Capture.Any() {
+		t.Fatalf("the demo pageview was not sampled for capture: %+v", d.Capture)
+	}
+	if n := testing.AllocsPerRun(100, func() { set.Decide(&demo.st, &demo.hit, req, &d) }); n != 0 {
+		t.Errorf("Decide of a sampled pageview allocates %v times per run; want 0", n)
+	}
 	set100 := mustLoad(t, hundredRules())
 	s100 := newSim(set100, "visitor-100")
 	s100.pageview("/page1?utm_source=newsletter&utm_medium=email")

@@ -10,6 +10,7 @@ import (
 type captureRule struct {
 	sites   scope
 	id      string
+	seed    string // what the visitor id is hashed with: "capture:" and the id
 	desc    string
 	pages   []string // path patterns, '*' for any run of characters; none: every page
 	segs    []int    // segment indexes; none: every visitor
@@ -63,7 +64,7 @@ func (s *Set) decideCapture(c *Context, d *Decisions) {
 		if !cr.sites.serves(c.hit.Site) || !cr.matchesPage(c.hit.Page.Path) || !cr.inSegments(c) {
 			continue
 		}
-		n, ok := hashUnit("capture:"+cr.id, visitorID(c))
+		n, ok := hashUnit(cr.seed, visitorID(c))
 		if !ok || n >= cr.share {
 			continue
 		}
@@ -133,7 +134,7 @@ func (c *compiler) captures(rs *rawSet) {
 			continue
 		}
 		seen[rc.id] = rc.at
-		cr := &captureRule{sites: rc.scope.sites, id: rc.id, desc: rc.desc, pages: rc.pages, share: rc.share, heatmap: rc.heatmap, replay: rc.replay}
+		cr := &captureRule{sites: rc.scope.sites, id: rc.id, seed: "capture:" + rc.id, desc: rc.desc, pages: rc.pages, share: rc.share, heatmap: rc.heatmap, replay: rc.replay}
 		for i, sg := range rc.segments {
 			if j := c.segmentRef(sg, rc.segsAt[i], rc.scope.sites, "capture "+strconv.Quote(rc.id)); j >= 0 {
 				cr.segs = append(cr.segs, j)
