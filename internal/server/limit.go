@@ -3,6 +3,7 @@ package server
 import (
 	"hash/maphash"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
@@ -35,9 +36,12 @@ const limiterShards = 64
 // limiter keeps a token bucket per key in sharded maps, so that concurrent requests from
 // different clients rarely share a lock. Buckets that have refilled completely are swept.
 type limiter[K comparable] struct {
-	rate   float64
-	burst  int
-	hash   func(K) uint64
+	rate  float64
+	burst int
+	hash  func(K) uint64
+	// own, when set, returns a key that shares no memory with the caller's: a key kept in
+	// the map must not keep the request it was cut from alive.
+	own    func(K) K
 	shards [limiterShards]struct {
 		sync.Mutex
 		m map[K]*bucket
@@ -57,6 +61,9 @@ func (l *limiter[K]) allow(k K, now time.Time) (time.Duration, bool) {
 	sh.Lock()
 	b := sh.m[k]
 	if b == nil {
+		if l.own != nil {
+			k = l.own(k)
+		}
 		b = new(bucket)
 		sh.m[k] = b
 	}
@@ -88,13 +95,16 @@ type limiters struct {
 
 func newLimiters(rateIP float64, burstIP int, rateVisitor float64, burstVisitor int) *limiters {
 	seed := maphash.MakeSeed()
-	return &limiters{
+	l := &limiters{
 		ip: newLimiter(rateIP, burstIP, func(a netip.Addr) uint64 {
 			b := a.As16()
 			return maphash.Bytes(seed, b[:])
 		}),
 		visitor: newLimiter(rateVisitor, burstVisitor, func(s string) uint64 { return maphash.String(seed, s) }),
 	}
+	// A visitor id is cut from the request's body or cookie; the map keeps its own copy.
+	l.visitor.own = strings.Clone
+	return l
 }
 
 func (l *limiters) allowIP(a netip.Addr, now time.Time) (time.Duration, bool) {
