@@ -65,18 +65,24 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 
 	plan := cfg.MemoryPlan()
 	applyGoLimit(plan, getenv, log)
+	if cfg.PprofAddr != "" {
+		// First, so that a replay of the log at start can be profiled too.
+		addr, stop, err := startPprof(cfg.PprofAddr, log)
+		if err != nil {
+			return exitError{code: 1, msg: "pathlight serve: " + err.Error()}
+		}
+		defer stop()
+		fmt.Fprintf(stdout, "Profiles (pprof): http://%s/debug/pprof/\n", addr)
+	}
 	if getenv("GOMAXPROCS") == "" {
 		// One Go processor more than the cores: reports run on a thread of the lowest
 		// priority (see analytics), which must never hold the last processor while hits
 		// wait; the operating system then gives the cores to the hits first.
 		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	}
-	db, err := store.Open(filepath.Join(cfg.Data, "badger"), store.Options{
-		SyncWrites: cfg.SyncWrites, SegmentSize: int64(cfg.WALSegment), Logger: log, DiskReserve: cfg.DiskReserve,
-		MemTableSize: plan.MemTable, MemTables: plan.MemTables, BlockCacheSize: plan.BlockCache, IndexCacheSize: plan.IndexCache,
-		// The writes waiting for Badger take a quarter of the memory budget at most.
-		MaxBacklog: max(cfg.Memory/4, 32<<20),
-	})
+	sopt := storeOptions(plan)
+	sopt.SyncWrites, sopt.SegmentSize, sopt.Logger, sopt.DiskReserve = cfg.SyncWrites, int64(cfg.WALSegment), log, cfg.DiskReserve
+	db, err := store.Open(filepath.Join(cfg.Data, "badger"), sopt)
 	if errors.Is(err, store.ErrDiskFull) {
 		return exitError{code: 1, msg: "pathlight serve: the disk of --data is full: " + err.Error()}
 	}
@@ -266,6 +272,15 @@ func diskStatus(db *store.DB) func() server.DiskStatus {
 	return func() server.DiskStatus {
 		d, _ := db.Disk()
 		return server.DiskStatus{Free: d.Free, Reserve: d.Reserve, Full: d.Full, Refused: d.Refused}
+	}
+}
+
+// storeOptions sizes the store from the memory plan: Badger's memtables, tables (and with
+// them its table builders) and index cache, and the bound of the writes waiting for Badger.
+func storeOptions(plan config.MemoryPlan) store.Options {
+	return store.Options{
+		MemTableSize: plan.MemTable, MemTables: plan.MemTables, IndexCacheSize: plan.IndexCache,
+		MaxBacklog: plan.Backlog,
 	}
 }
 

@@ -48,9 +48,7 @@ func simulateDirect(c simConfig, dataDir, rulesDir string, maxDur time.Duration,
 		return fail(err)
 	}
 	plan := config.PlanMemory(512 << 20)
-	db, err := store.Open(filepath.Join(dataDir, "badger"), store.Options{
-		MemTableSize: plan.MemTable, MemTables: plan.MemTables, BlockCacheSize: plan.BlockCache, IndexCacheSize: plan.IndexCache,
-	})
+	db, err := store.Open(filepath.Join(dataDir, "badger"), storeOptions(plan))
 	if err != nil {
 		if errors.Is(err, syscall.EWOULDBLOCK) || strings.Contains(err.Error(), "directory lock") {
 			return fail(fmt.Errorf("%s is in use by a running server: stop it, or send the traffic with --server", dataDir))

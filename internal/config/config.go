@@ -58,6 +58,10 @@ type Config struct {
 	ReplayDailyCap   int64
 	Demo             bool
 	LogLevel         string
+	// PprofAddr is the loopback address of the profiling listener (net/http/pprof); empty
+	// runs none. PprofRemote lets it be any address, by the operator's explicit choice.
+	PprofAddr   string
+	PprofRemote bool
 	// AnyOrigin is true when no --sites were given: the development sites (DevSites) accept
 	// every origin, a default that the server warns about.
 	AnyOrigin bool
@@ -143,6 +147,8 @@ var options = []option{
 	{"replay-daily-cap", "1GiB", "most bytes (compressed) of replay chunks stored per UTC day, all sites together: chunks beyond it are refused with 429 replay_daily_cap until the next day"},
 	{"demo", "false", "serve the demo shop at / (make run turns it on)"},
 	{"log-level", "info", "debug, info, warn or error"},
+	{"pprof-addr", "", "serve Go's profiles (net/http/pprof, under /debug/pprof/) on this loopback address, host:port, for an operator to profile the server; empty (the default) serves none. Profiles show the server's memory and code, so an address other than loopback is refused without --pprof-remote"},
+	{"pprof-remote", "false", "let --pprof-addr listen on an address other than loopback; put it behind a firewall, since the profiles need no token"},
 	{"cluster", "", "join a fleet: comma-separated NATS server URLs with JetStream (nats://host:4222 or tls://host:4222); empty runs one embedded server without NATS"},
 	{"node", "", "this node's name in the fleet (letters, digits, - and _; unique per node); required with --cluster"},
 	{"cluster-replicas", "3", "replicas of the stream and key-value buckets created at the fleet's first start (1 for a single NATS server)"},

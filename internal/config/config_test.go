@@ -241,12 +241,13 @@ func TestMemoryBudget(t *testing.T) {
 			t.Errorf("--memory %q: error %v; want one naming --memory", bad, err)
 		}
 	}
-	// The parts never add up to more than the budget, whatever its size; memtables are never
-	// smaller than 32 MiB.
-	for _, b := range []int64{MinMemory, 512 << 20, 3<<30 + 7} {
+	// The parts never add up to more than the budget, whatever its size, and leave at least
+	// a quarter of it as headroom; memtables (and tables) are powers of two from 1 to 16 MiB.
+	for _, b := range []int64{MinMemory, 512 << 20, 3<<30 + 7, 64 << 30} {
 		p := PlanMemory(b)
-		sum := int64(p.MemTables)*p.MemTable + p.BlockCache + p.IndexCache + p.StateCache + p.ReportCache + p.Work
-		if sum != b || p.Work <= 0 || p.GoLimit > b || p.MemTable < 32<<20 {
+		sum := p.MemTableMemory + p.Builders + p.IndexCache + p.StateCache + p.ReportCache + p.Backlog + p.Work
+		pow2 := p.MemTable&(p.MemTable-1) == 0
+		if sum != b || p.Work < b/4 || p.GoLimit > b || !pow2 || p.MemTable < 1<<20 || p.MemTable > 16<<20 {
 			t.Errorf("PlanMemory(%d) = %+v: parts add up to %d; want the budget, with headroom left", b, p, sum)
 		}
 	}

@@ -5,47 +5,67 @@ import (
 	"strconv"
 )
 
-// MinMemory is the smallest memory budget: below it Badger's memtables (at least 32 MiB
-// each, see MemoryPlan) would take most of it.
+// MinMemory is the smallest memory budget: below it the fixed parts of the plan (Badger's
+// table builders and memtables at their smallest, the caches) would leave too little for the
+// hits in flight and the reports.
 const MinMemory = 256 << 20
 
-// MemoryPlan is how a memory budget is shared out. Every part is a fixed share of the
-// budget, so raising --memory raises them all; what is left over (Work) is the headroom of
-// the hit path, the reports in flight and the Go runtime.
+// MemoryPlan is how a memory budget is shared out: every large, long-lived user of the Go
+// heap has a share, and what is left (Work) is the headroom of the hits in flight, the
+// reports running and the Go runtime. Raising --memory raises every share.
 type MemoryPlan struct {
 	Budget int64
-	// MemTable is the size of one Badger memtable and MemTables how many Badger keeps
-	// (one taking writes, the others waiting to be flushed): 3/16 of the budget together,
-	// and at least 32 MiB each, since a memtable bounds a transaction (an erasure writes up
-	// to 34,000 keys at once). A disk reserve may make them smaller (store.Options).
-	MemTable  int64
-	MemTables int
-	// BlockCache is Badger's cache of decompressed table blocks (1/8) and IndexCache its
-	// cache of table indexes and Bloom filters (1/16): without a bound the index cache
-	// grows with the size of the store.
-	BlockCache int64
+	// MemTable is the size of one Badger memtable, and of every table Badger writes,
+	// flushed or compacted (1/256 of the budget, a power of two from 1 to 16 MiB: 2 MiB at
+	// 512 MiB); MemTables is how many memtables Badger keeps (one taking writes, the others
+	// waiting for their flush). MemTableMemory is what they hold: each memtable's skiplist
+	// takes 1.3 times its size.
+	MemTable       int64
+	MemTables      int
+	MemTableMemory int64
+	// Builders is the memory of Badger's table builders, in which flushes and compactions
+	// build tables (1/8 of the budget): sixteen buffers of twice the table size, the eight
+	// Badger's pool keeps and as many in flight beside them. Without compression, with one
+	// table size at every level and blocks that take Pathlight's largest records, a table
+	// always fits its builder's first buffer, so this does not grow with the store.
+	Builders int64
+	// IndexCache bounds Badger's cache of table indexes and Bloom filters (1/16): without a
+	// bound it grows with the size of the store. There is no block cache: tables are not
+	// compressed, so blocks are read from the mapped table files (the kernel's page cache).
 	IndexCache int64
 	// StateCache is the tracker's cache of encoded visitor states (1/8).
 	StateCache int64
 	// ReportCache bounds the report results and daily rollups kept in memory (1/16).
 	ReportCache int64
-	// Work is what is left (7/16): hits in flight, report working sets, the runtime.
+	// Backlog bounds the writes in the write-ahead log that Badger does not hold yet (the
+	// store's overlay, 1/4, at least 32 MiB): beyond it hits are refused (503 overloaded).
+	// The applier starts a batch once an eighth of it waits, so it is reached only when
+	// Badger falls behind.
+	Backlog int64
+	// Work is what is left: hits in flight, report working sets, garbage between two
+	// collections, the runtime.
 	Work int64
 	// GoLimit is the soft limit of the Go runtime (debug.SetMemoryLimit, GOMEMLIMIT): the
-	// budget less the part of Badger's memory the Go heap does not hold (table files are
-	// mapped, not allocated), so the garbage collector works harder before the process
-	// outgrows the budget.
+	// budget less 1/16 for what the Go heap does not count (goroutine stacks, the runtime's
+	// own structures).
 	GoLimit int64
 }
 
 // PlanMemory shares out a budget of b bytes.
 func PlanMemory(b int64) MemoryPlan {
-	p := MemoryPlan{Budget: b, MemTables: 3, MemTable: max(b/16, 32<<20)}
-	p.BlockCache = b / 8
+	p := MemoryPlan{Budget: b, MemTables: 3, MemTable: 1 << 20}
+	for p.MemTable < 16<<20 && p.MemTable*2 <= b/256 {
+		p.MemTable *= 2
+	}
+	// As store.MemTableMemory and store.TableBuilderMemory compute them (config imports no
+	// storage; a test in cmd/pathlight keeps the two equal).
+	p.MemTableMemory = int64(p.MemTables) * (p.MemTable + 2*(15*p.MemTable/100))
+	p.Builders = 16 * 2 * p.MemTable
 	p.IndexCache = b / 16
 	p.StateCache = b / 8
 	p.ReportCache = b / 16
-	p.Work = b - int64(p.MemTables)*p.MemTable - p.BlockCache - p.IndexCache - p.StateCache - p.ReportCache
+	p.Backlog = max(b/4, 32<<20)
+	p.Work = b - p.MemTableMemory - p.Builders - p.IndexCache - p.StateCache - p.ReportCache - p.Backlog
 	p.GoLimit = b - b/16
 	return p
 }
@@ -56,6 +76,7 @@ func (c *Config) MemoryPlan() MemoryPlan { return PlanMemory(c.Memory) }
 // String lists the parts in MiB, for the log.
 func (p MemoryPlan) String() string {
 	mib := func(n int64) string { return strconv.FormatInt(n>>20, 10) + "MiB" }
-	return fmt.Sprintf("budget %s: badger memtables %d×%s, block cache %s, index cache %s; state cache %s, report cache %s; headroom %s; GOMEMLIMIT %s",
-		mib(p.Budget), p.MemTables, mib(p.MemTable), mib(p.BlockCache), mib(p.IndexCache), mib(p.StateCache), mib(p.ReportCache), mib(p.Work), mib(p.GoLimit))
+	return fmt.Sprintf("budget %s: badger memtables %d×%s (%s), table builders %s, index cache %s; write backlog %s; state cache %s, report cache %s; headroom %s; GOMEMLIMIT %s",
+		mib(p.Budget), p.MemTables, mib(p.MemTable), mib(p.MemTableMemory), mib(p.Builders), mib(p.IndexCache), mib(p.Backlog),
+		mib(p.StateCache), mib(p.ReportCache), mib(p.Work), mib(p.GoLimit))
 }

@@ -26,6 +26,7 @@ func build(raw map[string]string) (*Config, []error) {
 		Consent:      raw["consent"],
 		CookieDomain: strings.TrimPrefix(raw["cookie-domain"], "."),
 		LogLevel:     raw["log-level"],
+		PprofAddr:    strings.TrimSpace(raw["pprof-addr"]),
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr", "%q is not host:port: %v", c.Addr, err)
@@ -131,7 +132,7 @@ func build(raw map[string]string) (*Config, []error) {
 	bools := []struct {
 		name string
 		dst  *bool
-	}{{"sync-writes", &c.SyncWrites}, {"demo", &c.Demo}}
+	}{{"sync-writes", &c.SyncWrites}, {"demo", &c.Demo}, {"pprof-remote", &c.PprofRemote}}
 	for _, b := range bools {
 		v, err := strconv.ParseBool(raw[b.name])
 		if err != nil {
@@ -139,12 +140,43 @@ func build(raw map[string]string) (*Config, []error) {
 		}
 		*b.dst = v
 	}
+	if c.PprofAddr != "" {
+		checkPprofAddr(c.PprofAddr, c.PprofRemote, bad)
+	}
 	if raw["cluster"] != "" {
 		c.Cluster = buildCluster(raw, bad)
 	} else if raw["node"] != "" {
 		bad("node", "is set but --cluster is not: give the NATS URLs of the fleet with --cluster")
 	}
 	return c, errs
+}
+
+// checkPprofAddr checks --pprof-addr: host:port, and a loopback host unless --pprof-remote
+// says otherwise. The profiles need no token and show what the server holds in memory (a
+// heap profile's stacks, the goroutines' arguments), so they stay on the machine by default.
+func checkPprofAddr(addr string, remote bool, bad func(name, format string, a ...any)) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		bad("pprof-addr", "%q is not host:port: %v", addr, err)
+		return
+	}
+	if remote || isLoopback(host) {
+		return
+	}
+	shown := host
+	if shown == "" {
+		shown = "every interface"
+	}
+	bad("pprof-addr", "%q listens on %s, which is not a loopback address: profiles need no token, so use 127.0.0.1 or [::1] (and an SSH tunnel), or add --pprof-remote to serve them there anyway", addr, shown)
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // ParseSites parses 'demo=http://localhost:8080,https://shop.example;blog=https://blog.example'.

@@ -31,10 +31,6 @@ const MinDiskReserve = 512 << 20
 // The value log takes only values of 1 MiB or more (Badger's value threshold), which
 // Pathlight does not write; its files are mapped at twice their size but sparse, so they take
 // room only as they fill. Two memtables' worth per file keeps them in proportion.
-const (
-	l0Tables = 5  // level-0 tables that start a compaction (Badger's default)
-	l0Stall  = 10 // level-0 tables at which Badger stalls writes (Badger's default is 15)
-)
 
 // profileSizes returns the memtable and base-level sizes for a reserve.
 func profileSizes(reserve int64) (memtable, baseLevel int64) {

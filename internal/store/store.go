@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // ErrNotFound is returned by Get when the key does not exist or has expired.
@@ -37,13 +38,13 @@ type Options struct {
 	SyncWrites bool
 	// Small shrinks Badger's memtables and caches, for tests and small sites.
 	Small bool
-	// MemTableSize and MemTables size Badger's memtables (each, and how many are kept);
-	// BlockCacheSize and IndexCacheSize bound its block cache and its cache of table
-	// indexes and Bloom filters. Zero keeps Badger's default (for the index cache: no bound,
-	// every index in memory). Small sets its own sizes.
+	// MemTableSize sizes Badger's memtables and every table Badger writes, flushed or
+	// compacted, at every level (see TableBuilderMemory); MemTables is how many memtables
+	// Badger keeps (at least two). IndexCacheSize bounds Badger's cache of table indexes and
+	// Bloom filters. Zero keeps the store's defaults (DefaultMemTableSize, three memtables,
+	// and for the index cache no bound: every index in memory). Small sets its own sizes.
 	MemTableSize   int64
 	MemTables      int
-	BlockCacheSize int64
 	IndexCacheSize int64
 	// GCInterval is how often the value log is garbage-collected; 0 means 5 minutes.
 	GCInterval time.Duration
@@ -62,8 +63,61 @@ type Options struct {
 	DiskReserve int64
 }
 
-// minMemTable is the smallest memtable Badger accepts with its default value threshold.
-const minMemTable = 8 << 20
+// Badger's tables. A table is built in memory before it is written: Badger's builder keeps
+// the table's blocks in buffers it takes from a pool of at most eight, which it keeps, and
+// the first buffer of a builder is twice the table size. Compressing a block allocates room
+// for the compressed copy beside it, and the flush of a memtable builds one table of the
+// whole memtable, which outgrows that first buffer and doubles it again and again: with
+// Badger's defaults (64 MiB memtables, 2 MiB tables doubling at every level, Snappy) the
+// pooled builders grew to 100 MiB and more each, and held 800 MiB of heap under sustained
+// writes. So the store writes tables without compression (blocks are then read straight
+// from the mapped table files, and Badger needs no block cache), sizes every table like a
+// memtable (no growth with the level, so the builders' memory does not grow with the
+// store), and keeps memtables small: a flushed memtable, with the write that overflows it,
+// fits the first buffer.
+const (
+	// DefaultMemTableSize is the memtable and table size when Options do not say (what the
+	// default memory budget gives).
+	DefaultMemTableSize = 2 << 20
+	// minMemTable is the smallest memtable and table size.
+	minMemTable = 1 << 20
+	// builderPool is how many table builders' buffers Badger's pool keeps.
+	builderPool = 8
+	// blockSize is the size of a table block. The builder allocates each block at this size
+	// and, for an entry that does not fit what is left of it, allocates the block again at
+	// twice the size and copies it: with Badger's 4 KiB blocks, report records of 3 to 5 KiB
+	// made builders allocate two to three times the table's size. Blocks of 16 KiB take
+	// such records without a copy.
+	blockSize = 16 << 10
+)
+
+// Badger starts a compaction of level 0 into the base level at l0Tables tables, taking them
+// all, and stalls its writes at l0Stall. When level 0 fills faster than that compaction
+// runs, its other compactor merges four or more level-0 tables into one table of no size
+// limit (Badger's L0 to L0 compaction), whose builder outgrows every bound; with no more than
+// l0Tables+3 tables in level 0 there are never four left to merge so.
+const (
+	l0Tables = 5 // Badger's default
+	l0Stall  = l0Tables + 3
+)
+
+// TableBuilderMemory is the memory of Badger's table builders for a memtable size: sixteen
+// buffers of twice the table size (rounded up to a power of two, as Badger's allocator does),
+// the eight its pool keeps and as many built at once beside them by the two compactors
+// (fifteen were the most seen under sustained writes). Buffers beyond the pool's eight are
+// garbage once their table is written.
+func TableBuilderMemory(memTable int64) int64 {
+	buf := int64(1)
+	for buf < 2*memTable {
+		buf <<= 1
+	}
+	return 2 * builderPool * buf
+}
+
+// MemTableMemory is the memory of one memtable of the given size: Badger's skiplist arena
+// holds the memtable, the write that overflows it and that write's nodes (15% of the size
+// each, as Badger bounds a write).
+func MemTableMemory(memTable int64) int64 { return memTable + 2*(15*memTable/100) }
 
 // DB is an open store: a write-ahead log, an overlay of the writes Badger does not hold yet,
 // and Badger. It is safe for concurrent use.
@@ -90,33 +144,46 @@ func Open(dir string, opt Options) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	memTable := int64(DefaultMemTableSize)
+	if opt.MemTableSize > 0 {
+		memTable = max(opt.MemTableSize, minMemTable)
+	}
+	memTables := 3
+	if opt.MemTables > 0 {
+		// Badger stalls its writes when every memtable is full: keep at least two.
+		memTables = max(opt.MemTables, 2)
+	}
+	if opt.Small {
+		memTable, memTables = 2<<20, 2
+	}
 	bo := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{opt.Logger}).
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false).
 		// Badger's work happens beside the requests now: two compactors (Badger's
 		// minimum) rather than four keep it from taking both cores of a small machine.
-		WithNumCompactors(2)
-	if opt.MemTableSize > 0 {
-		// A memtable must hold a batch of Badger's largest inline value (1 MiB).
-		bo = bo.WithMemTableSize(max(opt.MemTableSize, minMemTable))
-	}
-	if opt.MemTables > 0 {
-		// Badger stalls writes when every memtable is full: keep at least two.
-		bo = bo.WithNumMemtables(max(opt.MemTables, 2))
-	}
-	if opt.BlockCacheSize > 0 {
-		bo = bo.WithBlockCacheSize(opt.BlockCacheSize)
-	}
+		WithNumCompactors(2).
+		// Table builders' memory (see TableBuilderMemory): no compression, so no block
+		// cache either, and tables of one size at every level.
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
+		WithMemTableSize(memTable).
+		WithBaseTableSize(memTable).
+		WithBlockSize(blockSize).
+		WithNumMemtables(memTables).
+		// A value must fit one of Badger's writes (15% of a memtable): larger ones go to
+		// its value log. Pathlight's values are a few KB; a replay chunk may reach 1 MiB.
+		WithValueThreshold(min(1<<20, memTable/8)).
+		// No level-0 table merged into one of unbounded size (see l0Stall).
+		WithNumLevelZeroTables(l0Tables).
+		WithNumLevelZeroTablesStall(l0Stall)
+	bo.TableSizeMultiplier = 1
 	if opt.IndexCacheSize > 0 {
 		bo = bo.WithIndexCacheSize(opt.IndexCacheSize)
 	}
 	if opt.Small {
-		bo = bo.WithMemTableSize(8 << 20).
-			WithBlockCacheSize(8 << 20).
-			WithIndexCacheSize(4 << 20).
+		bo = bo.WithIndexCacheSize(4 << 20).
 			WithValueLogFileSize(64 << 20).
-			WithNumMemtables(2).
 			WithNumLevelZeroTables(2).
 			WithNumLevelZeroTablesStall(4)
 	}

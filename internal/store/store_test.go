@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 func open(t *testing.T, dir string) *DB {
@@ -143,18 +146,22 @@ func TestOpenBadDir(t *testing.T) {
 	}
 }
 
-// TestMemorySizes checks that the sizes a memory budget gives reach Badger, and that a store
-// so sized works.
+// TestMemorySizes checks that the sizes a memory budget gives reach Badger, with the table
+// settings that bound its builders' memory, and that a store so sized works.
 func TestMemorySizes(t *testing.T) {
-	db, err := Open(t.TempDir(), Options{MemTableSize: 9 << 20, MemTables: 1, BlockCacheSize: 5 << 20, IndexCacheSize: 2 << 20})
+	db, err := Open(t.TempDir(), Options{MemTableSize: 8 << 20, MemTables: 1, IndexCacheSize: 2 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	o := db.db.Opts()
-	if o.MemTableSize != 9<<20 || o.NumMemtables != 2 || o.BlockCacheSize != 5<<20 || o.IndexCacheSize != 2<<20 {
-		t.Errorf("Badger options: memtable %d × %d, block cache %d, index cache %d; want 9 MiB × 2 (at least two), 5 MiB, 2 MiB",
-			o.MemTableSize, o.NumMemtables, o.BlockCacheSize, o.IndexCacheSize)
+	if o.MemTableSize != 8<<20 || o.NumMemtables != 2 || o.IndexCacheSize != 2<<20 {
+		t.Errorf("Badger options: memtable %d × %d, index cache %d; want 8 MiB × 2 (at least two), 2 MiB",
+			o.MemTableSize, o.NumMemtables, o.IndexCacheSize)
+	}
+	if o.Compression != options.None || o.BlockCacheSize != 0 || o.BaseTableSize != o.MemTableSize || o.TableSizeMultiplier != 1 {
+		t.Errorf("Badger tables: compression %v, block cache %d, base table %d, multiplier %d; want none, 0, the memtable size, 1",
+			o.Compression, o.BlockCacheSize, o.BaseTableSize, o.TableSizeMultiplier)
 	}
 	if err := db.Write([]Op{{Key: []byte("k"), Value: []byte("v")}}); err != nil {
 		t.Fatal(err)
@@ -162,10 +169,33 @@ func TestMemorySizes(t *testing.T) {
 	if v, err := db.Get([]byte("k"), nil); err != nil || string(v) != "v" {
 		t.Errorf("Get = %q, %v; want v", v, err)
 	}
-	// The smallest budget's memtables are raised to what Badger accepts.
-	small, err := Open(t.TempDir(), Options{MemTableSize: 4 << 20})
+	// A tiny memtable is raised to the smallest the store uses, and a value larger than a
+	// Badger write of it (it goes to the value log) is stored and read back.
+	small, err := Open(t.TempDir(), Options{MemTableSize: 64 << 10})
 	if err != nil {
-		t.Fatalf("Open with 4 MiB memtables: %v; want them raised to %d", err, minMemTable)
+		t.Fatalf("Open with 64 KiB memtables: %v; want them raised to %d", err, minMemTable)
 	}
-	small.Close()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+	if err := small.Write([]Op{{Key: []byte("big"), Value: big}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := small.Close(); err != nil { // applied to Badger, then read from it
+		t.Fatal(err)
+	}
+	small, err = Open(small.dir, Options{MemTableSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	if v, err := small.Get([]byte("big"), nil); err != nil || !bytes.Equal(v, big) {
+		t.Errorf("Get(big) = %d bytes, %v; want the 1 MiB value back", len(v), err)
+	}
+}
+
+func TestTableBuilderMemory(t *testing.T) {
+	for _, c := range []struct{ memTable, want int64 }{{4 << 20, 128 << 20}, {3 << 20, 128 << 20}, {2 << 20, 64 << 20}} {
+		if got := TableBuilderMemory(c.memTable); got != c.want {
+			t.Errorf("TableBuilderMemory(%d MiB) = %d MiB; want %d MiB", c.memTable>>20, got>>20, c.want>>20)
+		}
+	}
 }
