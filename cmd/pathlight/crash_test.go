@@ -104,6 +104,7 @@ type serverProc struct {
 	stderr *syncBuffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // Wait's result, set before done closes
+	pprof  string        // the profiles' base URL, with --pprof-addr
 }
 
 // startServe runs `pathlight serve` on a free 127.0.0.1 port over dataDir, with extra flags
@@ -153,6 +154,9 @@ func startServeWith(t *testing.T, dataDir, rulesDir string, env []string, extra 
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "Profiles (pprof): "); ok {
+				p.pprof = rest // printed before the address, so set before it is sent
+			}
 			if rest, ok := strings.CutPrefix(sc.Text(), "Pathlight is listening on "); ok {
 				addr, _, _ := strings.Cut(rest, " ")
 				select {

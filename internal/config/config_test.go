@@ -242,13 +242,39 @@ func TestMemoryBudget(t *testing.T) {
 		}
 	}
 	// The parts never add up to more than the budget, whatever its size, and leave at least
-	// a quarter of it as headroom; memtables (and tables) are powers of two from 1 to 16 MiB.
+	// an eighth of it as headroom; memtables (and tables) are powers of two from 2 to 16 MiB.
 	for _, b := range []int64{MinMemory, 512 << 20, 3<<30 + 7, 64 << 30} {
 		p := PlanMemory(b)
 		sum := p.MemTableMemory + p.Builders + p.IndexCache + p.StateCache + p.ReportCache + p.Backlog + p.Work
 		pow2 := p.MemTable&(p.MemTable-1) == 0
-		if sum != b || p.Work < b/4 || p.GoLimit > b || !pow2 || p.MemTable < 1<<20 || p.MemTable > 16<<20 {
+		if sum != b || p.Work < b/8 || p.GoLimit > b || !pow2 || p.MemTable < 2<<20 || p.MemTable > 16<<20 {
 			t.Errorf("PlanMemory(%d) = %+v: parts add up to %d; want the budget, with headroom left", b, p, sum)
 		}
+	}
+}
+
+// TestPprofAddr: --pprof-addr is off by default, takes a loopback host:port, and refuses any
+// other address unless --pprof-remote says so.
+func TestPprofAddr(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil || c.PprofAddr != "" || c.PprofRemote {
+		t.Fatalf("default: %q %v, %v; want no profiles", c.PprofAddr, c.PprofRemote, err)
+	}
+	for _, ok := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0", "127.0.0.2:1"} {
+		if c, err := Load([]string{"--pprof-addr", ok}, env(nil)); err != nil || c.PprofAddr != ok {
+			t.Errorf("--pprof-addr %s: %v; want it taken", ok, err)
+		}
+	}
+	for _, bad := range []string{"0.0.0.0:6060", ":6060", "10.0.0.5:6060", "example.com:6060", "[::]:6060"} {
+		_, err := Load([]string{"--pprof-addr", bad}, env(nil))
+		if err == nil || !strings.Contains(err.Error(), "--pprof-addr") || !strings.Contains(err.Error(), "--pprof-remote") {
+			t.Errorf("--pprof-addr %s: %v; want a refusal naming --pprof-addr and --pprof-remote", bad, err)
+		}
+		if c, err := Load([]string{"--pprof-addr", bad, "--pprof-remote"}, env(nil)); err != nil || !c.PprofRemote {
+			t.Errorf("--pprof-addr %s --pprof-remote: %v; want it taken", bad, err)
+		}
+	}
+	if _, err := Load([]string{"--pprof-addr", "6060"}, env(map[string]string{"PATHLIGHT_PPROF_REMOTE": "true"})); err == nil || !strings.Contains(err.Error(), "host:port") {
+		t.Errorf("--pprof-addr 6060: %v; want host:port asked for", err)
 	}
 }

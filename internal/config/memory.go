@@ -16,16 +16,17 @@ const MinMemory = 256 << 20
 type MemoryPlan struct {
 	Budget int64
 	// MemTable is the size of one Badger memtable, and of every table Badger writes,
-	// flushed or compacted (1/256 of the budget, a power of two from 1 to 16 MiB: 2 MiB at
-	// 512 MiB); MemTables is how many memtables Badger keeps (one taking writes, the others
+	// flushed or compacted (1/256 of the budget, a power of two from 2 to 16 MiB: 2 MiB at
+	// 512 MiB; smaller tables made Badger take writes three times slower); MemTables is how many memtables Badger keeps (one taking writes, the others
 	// waiting for their flush). MemTableMemory is what they hold: each memtable's skiplist
 	// takes 1.3 times its size.
 	MemTable       int64
 	MemTables      int
 	MemTableMemory int64
 	// Builders is the memory of Badger's table builders, in which flushes and compactions
-	// build tables (1/8 of the budget): sixteen buffers of twice the table size, the eight
-	// Badger's pool keeps and as many in flight beside them. Without compression, with one
+	// build tables (88 MiB at 512 MiB): sixteen buffers of twice the table size, the eight
+	// Badger's pool keeps and as many in flight beside them, and a 3 MiB index for each
+	// table being written. Without compression, with one
 	// table size at every level and blocks that take Pathlight's largest records, a table
 	// always fits its builder's first buffer, so this does not grow with the store.
 	Builders int64
@@ -53,14 +54,14 @@ type MemoryPlan struct {
 
 // PlanMemory shares out a budget of b bytes.
 func PlanMemory(b int64) MemoryPlan {
-	p := MemoryPlan{Budget: b, MemTables: 3, MemTable: 1 << 20}
+	p := MemoryPlan{Budget: b, MemTables: 3, MemTable: 2 << 20}
 	for p.MemTable < 16<<20 && p.MemTable*2 <= b/256 {
 		p.MemTable *= 2
 	}
 	// As store.MemTableMemory and store.TableBuilderMemory compute them (config imports no
 	// storage; a test in cmd/pathlight keeps the two equal).
 	p.MemTableMemory = int64(p.MemTables) * (p.MemTable + 2*(15*p.MemTable/100))
-	p.Builders = 16 * 2 * p.MemTable
+	p.Builders = 16*2*p.MemTable + 8*3<<20
 	p.IndexCache = b / 16
 	p.StateCache = b / 8
 	p.ReportCache = b / 16

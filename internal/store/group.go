@@ -171,12 +171,21 @@ func (c *committer) commit(group []*pending) error {
 
 // recordBound is an upper bound of the encoded size of a record of ops.
 func recordBound(ops []Op) int {
-	n := walHeader + 8 + binary.MaxVarintLen64
+	n := recordHeader
 	for i := range ops {
-		n += 1 + 3*binary.MaxVarintLen64 + len(ops[i].Key) + len(ops[i].Value)
+		n += opReserve + len(ops[i].Key) + len(ops[i].Value)
 	}
 	return n
 }
+
+const (
+	// recordHeader and opReserve are what recordBound reserves for a record's header and
+	// for each op beside its key and value (a flag and three varints).
+	recordHeader = walHeader + 8 + binary.MaxVarintLen64
+	opReserve    = 1 + 3*binary.MaxVarintLen64
+	// walRecordSize is the size of a decoded walRecord (its sequence number and ops slice).
+	walRecordSize = 32
+)
 
 // encodeRecord appends the record of ops to dst, which must have the capacity for it
 // (recordBound), and fills rec with ops that point into dst.

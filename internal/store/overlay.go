@@ -32,8 +32,10 @@ type ovEntry struct {
 	del       bool
 }
 
-// entryOverhead approximates a map entry's memory beyond its key and value bytes.
-const entryOverhead = 64
+// entryOverhead approximates the memory of an op beyond its key and value bytes: its map
+// entry in the overlay (about 80 bytes) and its decoded walOp (64), beside the lengths and
+// expiry the group's buffer reserves for it (opReserve).
+const entryOverhead = 144
 
 func newOverlay(readTs uint64) *overlay { return &overlay{readTs: readTs} }
 
@@ -60,12 +62,14 @@ func (o *overlay) put(recs []walRecord) {
 	}
 }
 
-// recordMemory is what the overlay accounts for a record: its keys and values and a map
-// entry per op.
+// recordMemory is what the overlay accounts for a record: its part of the group's buffer
+// (as recordBound reserves it), and a map entry and a decoded op per op. It is the memory the
+// backlog bound (Options.MaxBacklog) holds to, so it counts what is allocated, not just the
+// keys and values.
 func recordMemory(rec *walRecord) int64 {
-	n := 0
+	n := recordHeader + walRecordSize
 	for i := range rec.ops {
-		n += len(rec.ops[i].key) + len(rec.ops[i].value) + entryOverhead
+		n += opReserve + len(rec.ops[i].key) + len(rec.ops[i].value) + entryOverhead
 	}
 	return int64(n)
 }

@@ -104,15 +104,20 @@ const (
 // TableBuilderMemory is the memory of Badger's table builders for a memtable size: sixteen
 // buffers of twice the table size (rounded up to a power of two, as Badger's allocator does),
 // the eight its pool keeps and as many built at once beside them by the two compactors
-// (fifteen were the most seen under sustained writes). Buffers beyond the pool's eight are
-// garbage once their table is written.
+// (fifteen were the most seen under sustained writes), and the index of each table being
+// written. Buffers beyond the pool's eight are garbage once their table is written.
 func TableBuilderMemory(memTable int64) int64 {
 	buf := int64(1)
 	for buf < 2*memTable {
 		buf <<= 1
 	}
-	return 2 * builderPool * buf
+	return 2*builderPool*buf + builderPool*indexBuilder
 }
+
+// indexBuilder is the flatbuffer in which Badger builds a table's index (3 MiB at first),
+// one per table being written: TableBuilderMemory counts one for each of the eight builders
+// beyond the pool.
+const indexBuilder = 3 << 20
 
 // MemTableMemory is the memory of one memtable of the given size: Badger's skiplist arena
 // holds the memtable, the write that overflows it and that write's nodes (15% of the size

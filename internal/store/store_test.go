@@ -193,7 +193,7 @@ func TestMemorySizes(t *testing.T) {
 }
 
 func TestTableBuilderMemory(t *testing.T) {
-	for _, c := range []struct{ memTable, want int64 }{{4 << 20, 128 << 20}, {3 << 20, 128 << 20}, {2 << 20, 64 << 20}} {
+	for _, c := range []struct{ memTable, want int64 }{{4 << 20, 152 << 20}, {3 << 20, 152 << 20}, {2 << 20, 88 << 20}} {
 		if got := TableBuilderMemory(c.memTable); got != c.want {
 			t.Errorf("TableBuilderMemory(%d MiB) = %d MiB; want %d MiB", c.memTable>>20, got>>20, c.want>>20)
 		}
