@@ -75,6 +75,19 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 label() { case $1 in bare) echo "bare 204" ;; hit) echo "pathlight" ;; base) echo "base ${BASE:0:7}" ;; esac; }
 
+# mem NAME PORT: the server's GC count, GC CPU seconds, heap in use, next GC goal and resident
+# memory (anonymous, file-backed) from its /metrics, on one line.
+mem() {
+	curl -s "http://127.0.0.1:$2/metrics" | awk '
+		$1 == "go_gc_duration_seconds_count" { gc = $2 }
+		$1 == "go_gc_cpu_seconds_total" { gccpu = $2 }
+		$1 == "go_memstats_heap_inuse_bytes" { heap = $2 }
+		$1 == "go_memstats_next_gc_bytes" { next = $2 }
+		$1 == "process_resident_memory_anon_bytes" { anon = $2 }
+		$1 == "process_resident_memory_file_bytes" { file = $2 }
+		END { printf "%d %.3f %.0f %.0f %.0f %.0f\n", gc, gccpu, heap, next, anon, file }'
+}
+memres="$tmp/memory"
 results="$tmp/results"
 echo "load average before the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -83,12 +96,14 @@ printf '%-5s %-16s %9s %8s %8s %8s %8s %11s %s\n' round server "req/s" "p50 ms" 
 for round in $(seq "$ROUNDS"); do
 	for i in "${!names[@]}"; do
 		n=${names[$i]}
+		[ "$n" = bare ] || m0=$(mem "$n" "${ports[$i]}")
 		c0=$(cpu_ticks "${pid[$n]}")
 		line=$(RUN="w$round$n" SEED=$round wrk -t1 -c"$CONNS" -d"${PHASE}s" --timeout 5s \
 			-s internal/bench/wrk/hit.lua "http://127.0.0.1:${ports[$i]}/" | grep '^BENCH')
 		c1=$(cpu_ticks "${pid[$n]}")
 		eval "$(echo "$line" | sed 's/^BENCH //; s/ /;/g')"
 		echo "$round $n $requests $seconds $p50 $p99 $p999 $max $((c1 - c0)) $non2xx $errors" >>"$results"
+		[ "$n" = bare ] || echo "$round $n $m0 $(mem "$n" "${ports[$i]}")" >>"$memres"
 		awk -v r="$round" -v l="$(label "$n")" -v q="$requests" -v s="$seconds" -v a="$p50" -v b="$p99" \
 			-v c="$p999" -v m="$max" -v t="$((c1 - c0))" -v tck="$tck" -v e="$non2xx/$errors" \
 			'BEGIN { printf "%-5s %-16s %9.0f %8.2f %8.2f %8.2f %8.1f %11.1f %s\n", r, l, q/s, a/1000, b/1000, c/1000, m/1000, t/tck*1e6/q, e }'
@@ -111,6 +126,15 @@ awk -v base="$BASE" '
 			printf "  ratio %s/bare %.2f–%.2f\n", s, rl, rh
 		}
 	}' "$results"
+
+echo
+echo "memory of the Pathlight servers in each round (their /metrics): collections and GC CPU in the round;"
+echo "at its end, heap in use, the next collection's goal, resident memory (anonymous / file-backed: Badger's mapped tables)"
+printf '%-5s %-16s %6s %8s %9s %11s %10s %10s\n' round server GCs "GC CPU s" "heap MiB" "GC goal MiB" "RSS anon" "RSS file"
+while read -r r n g0 gc0 _ _ _ _ g1 gc1 heap next anon file; do
+	awk -v r="$r" -v l="$(label "$n")" -v g=$((g1 - g0)) -v c0="$gc0" -v c1="$gc1" -v h="$heap" -v x="$next" -v a="$anon" -v f="$file" \
+		'BEGIN { printf "%-5s %-16s %6d %8.2f %9.0f %11.0f %10.0f %10.0f\n", r, l, g, c1 - c0, h/1048576, x/1048576, a/1048576, f/1048576 }'
+done <"$memres"
 
 echo
 # One rate for every server: half of the slowest Pathlight build's mean req/s, so that the
