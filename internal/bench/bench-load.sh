@@ -82,10 +82,10 @@ mem() {
 		$1 == "go_gc_duration_seconds_count" { gc = $2 }
 		$1 == "go_gc_cpu_seconds_total" { gccpu = $2 }
 		$1 == "go_memstats_heap_inuse_bytes" { heap = $2 }
-		$1 == "go_memstats_next_gc_bytes" { next = $2 }
+		$1 == "go_memstats_next_gc_bytes" { goal = $2 }
 		$1 == "process_resident_memory_anon_bytes" { anon = $2 }
 		$1 == "process_resident_memory_file_bytes" { file = $2 }
-		END { printf "%d %.3f %.0f %.0f %.0f %.0f\n", gc, gccpu, heap, next, anon, file }'
+		END { printf "%d %.3f %.0f %.0f %.0f %.0f\n", gc, gccpu, heap, goal, anon, file }'
 }
 memres="$tmp/memory"
 results="$tmp/results"

@@ -31,9 +31,6 @@ const (
 	// applyTxnBytes bounds one Badger transaction of the applier (below Badger's own
 	// limit), so that no single commit holds Badger's writer for long.
 	applyTxnBytes = 2 << 20
-	// discardLag is how far behind the applier Badger may drop old versions of keys, so
-	// that a read at an older timestamp, still running, keeps seeing its snapshot.
-	discardLag = 10 * time.Second
 )
 
 // appliedKey holds the sequence number of the last record applied to Badger. Pathlight's
@@ -62,10 +59,8 @@ type applier struct {
 	wg       sync.WaitGroup
 	err      error // the first apply error; the log keeps the records
 
-	ts          uint64 // the last commit timestamp used
-	pos         uint64 // the last record applied
-	discardNext uint64
-	discardAt   time.Time
+	ts  uint64 // the last commit timestamp used
+	pos uint64 // the last record applied
 
 	applied, removed atomic.Uint64 // records applied, segments deleted
 	running          atomic.Bool   // the loop runs: pause between transactions (not in a replay)
@@ -78,8 +73,7 @@ func newApplier(db *badger.DB, bo badger.Options, log *slog.Logger, ov *overlay,
 		txnBytes: min(maxSize*8/10, applyTxnBytes),
 		txnCount: maxSize / 200, // Badger divides by its skiplist node size, about 100 bytes
 		wake:     make(chan struct{}, 1), progress: make(chan struct{}), stop: make(chan struct{}),
-		discardAt: time.Now(),
-		pace:      limit / 4,
+		pace: limit / 4,
 	}
 	return a
 }
@@ -304,10 +298,14 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 			return fmt.Errorf("apply: commit: %w", err)
 		}
 		took := time.Since(start)
-		a.setDiscard()
 		if final {
 			done(recs, pos, a.ts)
 			a.pos = pos
+			// Badger may now drop every version no read can see: a key rewritten in every
+			// batch (a busy visitor's journey, its report record) keeps one old version
+			// instead of every version of the last seconds, which compactions would copy
+			// level after level.
+			a.db.SetDiscardTs(a.ov.discardTs())
 			return nil
 		}
 		txn = a.db.NewTransactionAt(math.MaxUint64, true)
@@ -346,17 +344,6 @@ func setOp(txn *badger.Txn, op *walOp) error {
 	e := badger.NewEntry(op.key, op.value)
 	e.ExpiresAt = op.expiresAt
 	return txn.SetEntry(e)
-}
-
-// setDiscard lets Badger drop versions older than the timestamp applied discardLag ago.
-func (a *applier) setDiscard() {
-	if time.Since(a.discardAt) < discardLag {
-		return
-	}
-	if a.discardNext > 0 {
-		a.db.SetDiscardTs(a.discardNext)
-	}
-	a.discardNext, a.discardAt = a.ts, time.Now()
 }
 
 // readApplied returns the position stored in Badger: 0 when nothing was ever applied.

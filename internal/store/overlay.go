@@ -21,6 +21,13 @@ type overlay struct {
 	maps   [256]map[string]ovEntry
 	bytes  int64  // approximate memory of the records not yet released
 	readTs uint64 // Badger reads use this timestamp
+
+	// reading counts the reads in progress by the timestamp they read Badger at: Badger
+	// may drop the versions no read can see any more (discardTs). A read takes its
+	// timestamp and counts itself under mu (read-locked), so one holding mu locked sees
+	// every read that has a timestamp.
+	rmu     sync.Mutex
+	reading map[uint64]int
 }
 
 // ovEntry is the latest not-yet-applied op of a key. value points into the buffer of the
@@ -37,7 +44,42 @@ type ovEntry struct {
 // expiry the group's buffer reserves for it (opReserve).
 const entryOverhead = 144
 
-func newOverlay(readTs uint64) *overlay { return &overlay{readTs: readTs} }
+func newOverlay(readTs uint64) *overlay {
+	return &overlay{readTs: readTs, reading: make(map[uint64]int)}
+}
+
+// beginRead counts a read at ts in progress; the caller holds mu (read-locked or locked).
+func (o *overlay) beginRead(ts uint64) {
+	o.rmu.Lock()
+	o.reading[ts]++
+	o.rmu.Unlock()
+}
+
+// endRead ends a read that beginRead counted.
+func (o *overlay) endRead(ts uint64) {
+	o.rmu.Lock()
+	if n := o.reading[ts] - 1; n > 0 {
+		o.reading[ts] = n
+	} else {
+		delete(o.reading, ts)
+	}
+	o.rmu.Unlock()
+}
+
+// discardTs is the timestamp at or below which Badger may keep only the newest version of
+// each key: the read timestamp, or the oldest read in progress if older. Every read started
+// later reads at readTs or above.
+func (o *overlay) discardTs() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ts := o.readTs
+	o.rmu.Lock()
+	for r := range o.reading {
+		ts = min(ts, r)
+	}
+	o.rmu.Unlock()
+	return ts
+}
 
 // put records the ops of recs. The memory the overlay accounts for is that of the records
 // it has not released, not of its entries: an op that overwrites another does not free the
@@ -156,6 +198,7 @@ func (o *overlay) rangeOf(start, end []byte) ([]ovKV, uint64) {
 	var out []ovKV
 	o.mu.RLock()
 	ts := o.readTs
+	o.beginRead(ts) // the caller ends it
 	for b := lo; b <= hi; b++ {
 		for k, e := range o.maps[b] {
 			kb := []byte(k)

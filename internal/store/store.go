@@ -422,6 +422,8 @@ func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 	hits := buf[:0] // keys the overlay holds, in key order
 	s.ov.mu.RLock()
 	ts := s.ov.readTs
+	s.ov.beginRead(ts)
+	defer s.ov.endRead(ts)
 	for i, k := range keys {
 		if e, ok := s.ov.maps[keyByte(k)][string(k)]; ok {
 			hits = append(hits, ovHit{i, e})
@@ -521,6 +523,7 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 		return errClosed
 	}
 	ov, ts := s.ov.rangeOf(start, end)
+	defer s.ov.endRead(ts)
 	now := nowSec()
 	txn := s.db.NewTransactionAt(ts, false)
 	defer txn.Discard()

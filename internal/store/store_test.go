@@ -199,3 +199,53 @@ func TestTableBuilderMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscardWaitsForReads: Badger may drop old versions only up to the oldest read still in
+// progress, and up to the read timestamp once none is.
+func TestDiscardWaitsForReads(t *testing.T) {
+	ov := newOverlay(10)
+	if got := ov.discardTs(); got != 10 {
+		t.Fatalf("no read: discardTs %d; want the read timestamp 10", got)
+	}
+	ov.mu.RLock()
+	ov.beginRead(ov.readTs) // a read at 10, as GetMany and Scan start one
+	ov.mu.RUnlock()
+	ov.setReadTs(20)
+	ov.beginRead(20)
+	if got := ov.discardTs(); got != 10 {
+		t.Errorf("reads at 10 and 20 in progress: discardTs %d; want 10", got)
+	}
+	ov.endRead(10)
+	if got := ov.discardTs(); got != 20 {
+		t.Errorf("a read at 20 in progress: discardTs %d; want 20", got)
+	}
+	ov.endRead(20)
+	ov.setReadTs(30)
+	if got := ov.discardTs(); got != 30 {
+		t.Errorf("no read: discardTs %d; want 30", got)
+	}
+	if len(ov.reading) != 0 {
+		t.Errorf("reads still counted: %v", ov.reading)
+	}
+}
+
+// TestReadsEndTheirCount: every Get, GetMany and Scan, ended early or not, stops counting
+// as a read in progress, so that Badger's discarding is never held back for good.
+func TestReadsEndTheirCount(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	if err := db.Write([]Op{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Value: []byte("2")}}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = db.Get([]byte("a"), nil)
+	_, _ = db.Get([]byte("nope"), nil)
+	_ = db.GetMany([][]byte{[]byte("a"), []byte("b")}, func(int, []byte) error { return errors.New("stop") })
+	_ = db.Scan(nil, nil, func(k, v []byte) error { return ErrStop })
+	_ = db.Scan([]byte("a"), nil, func(k, v []byte) error { return errors.New("fail") })
+	db.ov.rmu.Lock()
+	n := len(db.ov.reading)
+	db.ov.rmu.Unlock()
+	if n != 0 {
+		t.Errorf("%d read timestamps still counted after the reads returned", n)
+	}
+}
