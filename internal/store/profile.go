@@ -21,15 +21,13 @@ const MinDiskReserve = 512 << 20
 //
 //	(l0Stall + 1) × memtable + 4 × base level
 //
-// and the profile keeps it within three quarters of the reserve: memtables of R/16 (32 to 64
-// MiB; 64 MiB, Badger's default, from a 1 GiB reserve up) and a base level of R/64 (up to 10
-// MiB, Badger's default). The last quarter is margin for the writes admitted between two
-// polls of the free space and for compactions of deeper levels. Memtables are not made
-// smaller than 32 MiB because they bound a transaction too (15% of a memtable, in bytes and
-// in entries of 96 bytes): an erasure deletes up to 34,000 keys at once.
+// and the profile keeps it within three quarters of the reserve: memtables of at most R/16
+// (32 to 64 MiB; the memory budget's, a few MiB, are smaller and stay) and a base level of
+// R/64 (up to 10 MiB, Badger's default). The last quarter is margin for the writes admitted
+// between two polls of the free space and for compactions of deeper levels.
 //
-// The value log takes only values of 1 MiB or more (Badger's value threshold), which
-// Pathlight does not write; its files are mapped at twice their size but sparse, so they take
+// The value log takes only values of an eighth of a memtable or more (see Open): large
+// replay chunks at most. Its files are mapped at twice their size but sparse, so they take
 // room only as they fill. Two memtables' worth per file keeps them in proportion.
 
 // profileSizes returns the memtable and base-level sizes for a reserve.
