@@ -147,15 +147,15 @@ func TestOpenRefusesReserveBelowMinimum(t *testing.T) {
 }
 
 // TestProfileFitsReserve: what Badger may write once writes stop fits in three quarters of
-// every reserve, and a 1 GiB reserve keeps Badger's default 64 MiB memtables.
+// every reserve, and a 1 GiB reserve allows memtables of 32 MiB.
 func TestProfileFitsReserve(t *testing.T) {
 	for _, r := range []int64{MinDiskReserve, 700 << 20, 1 << 30, 10 << 30} {
 		if h := headroom(r); h > r*3/4 {
 			t.Errorf("reserve %s: headroom %s is more than three quarters of it", FormatBytes(r), FormatBytes(h))
 		}
 	}
-	if m, b := profileSizes(1 << 30); m != 64<<20 || b != 10<<20 {
-		t.Errorf("1 GiB reserve: memtable %s, base level %s; want 64 MiB and 10 MiB", FormatBytes(m), FormatBytes(b))
+	if m, b := profileSizes(1 << 30); m != 32<<20 || b != 10<<20 {
+		t.Errorf("1 GiB reserve: memtable %s, base level %s; want 32 MiB and 10 MiB", FormatBytes(m), FormatBytes(b))
 	}
 }
 

@@ -21,8 +21,8 @@ const MinDiskReserve = 512 << 20
 //
 //	(l0Stall + 1) × memtable + 4 × base level
 //
-// and the profile keeps it within three quarters of the reserve: memtables of at most R/16
-// (32 to 64 MiB; the memory budget's, a few MiB, are smaller and stay) and a base level of
+// and the profile keeps it within three quarters of the reserve: memtables of at most R/32
+// (16 to 64 MiB; the memory budget's, a few MiB, are smaller and stay) and a base level of
 // R/64 (up to 10 MiB, Badger's default). The last quarter is margin for the writes admitted
 // between two polls of the free space and for compactions of deeper levels.
 //
@@ -32,7 +32,7 @@ const MinDiskReserve = 512 << 20
 
 // profileSizes returns the memtable and base-level sizes for a reserve.
 func profileSizes(reserve int64) (memtable, baseLevel int64) {
-	memtable = min(max(reserve/16>>20<<20, 32<<20), 64<<20)
+	memtable = min(max(reserve/32>>20<<20, 16<<20), 64<<20)
 	baseLevel = min(reserve/64, 10<<20)
 	return memtable, baseLevel
 }

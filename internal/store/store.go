@@ -97,7 +97,7 @@ const (
 // limit (Badger's L0 to L0 compaction), whose builder outgrows every bound; with no more than
 // l0Tables+3 tables in level 0 there are never four left to merge so.
 const (
-	l0Tables = 5 // Badger's default
+	l0Tables = 10 // Badger's default is 5: with small tables, 5 made it stall writes for seconds
 	l0Stall  = l0Tables + 3
 )
 
