@@ -8,7 +8,9 @@
 #   1. ROUNDS rounds; in each, every server in turn gets PHASE seconds of wrk (1 thread, CONNS
 #      connections) sending POST /v1/hit bodies of 1,000 returning visitors
 #      (internal/bench/wrk/hit.lua): req/s, p50/p99/p99.9/max, and the server's CPU per request
-#      (user + system time of its process, from /proc).
+#      (user + system time of its process, from /proc); and for each Pathlight server, from its
+#      /metrics, the collections and GC CPU of every round, the heap, the next collection's goal
+#      and the resident memory (anonymous, file-backed) at its end.
 #   2. For every server, a constant-rate open-loop run (OPEN seconds) at one rate: half of the
 #      slowest Pathlight build's req/s in step 1. p50/p99/p99.9/max from each request's
 #      scheduled send time, and the p99 of the worst 100 ms window.
