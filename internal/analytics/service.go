@@ -89,6 +89,9 @@ type Service struct {
 	workOnce sync.Once
 	closed   bool
 	closedMu sync.Mutex
+	// packFrom is the first day the background job may find unpacked; only Run's
+	// goroutine (and Pack) use it.
+	packFrom int64
 }
 
 // source is what the service reads of the tracker.
@@ -169,8 +172,12 @@ func (s *Service) Run(ctx context.Context) {
 		if err := s.fold(true); err != nil {
 			s.log.Error("refresh the report store", "err", err)
 		}
+		if err := s.packDays(ctx, packBudget, pacer(ctx)); err != nil && ctx.Err() == nil {
+			s.log.Error("pack the report store's closed days", "err", err)
+		}
 		if s.o.Now().Sub(recounted) >= s.o.RebuildEvery {
 			recounted = s.o.Now()
+			s.packFrom = 0 // a backdated write may have filed records under a day never packed
 			// Under the fold lock, so that no fold changes the counts meanwhile: reports
 			// wait for it (a few seconds a day at a million visitors), hits do not.
 			s.mu.Lock()

@@ -2,9 +2,12 @@ package reportstore
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"hash/maphash"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
@@ -118,27 +121,66 @@ func appendBool(dst []byte, b bool) []byte {
 }
 
 // Interner shares one copy of each repeated string (channels, steps, countries) among the
-// visitors decoded with it. The zero value is not ready: use NewInterner. It is not safe
-// for concurrent use.
-type Interner struct{ m map[string]string }
+// visitors decoded with it, and copies the others into large blocks of its own, so that
+// decoding a record allocates no string of its own. The zero value is not ready: use
+// NewInterner. It is not safe for concurrent use.
+//
+// Repeated strings are found in a small table indexed by a hash of their bytes: one hash and
+// one comparison per string, where a map costs a lookup with its probing. A string whose slot
+// holds another is copied (no allocation: it goes into the current block) and takes the
+// slot, so the table follows what the records at hand repeat. Blocks are never reused: a
+// string handed out stays valid as long as the caller keeps it.
+type Interner struct {
+	slots [internSlots]string
+	block []byte // free space of the current block
+}
+
+// internSlots is the size of the Interner's table: a power of two, well above the distinct
+// values a report's records repeat (channels, steps, countries, segments, arms).
+const internSlots = 1024
+
+// internBlock is the size of the blocks strings are copied into.
+const internBlock = 64 << 10
 
 // NewInterner returns an empty Interner.
-func NewInterner() *Interner { return &Interner{m: map[string]string{}} }
+func NewInterner() *Interner { return &Interner{} }
+
+// internSeed is the hash seed of every Interner.
+var internSeed = maphash.MakeSeed()
 
 // get returns the shared copy of b.
 func (in *Interner) get(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := in.m[string(b)]; ok {
-		return s
+	slot := &in.slots[maphash.Bytes(internSeed, b)&(internSlots-1)]
+	if *slot == string(b) {
+		return *slot
 	}
-	if len(in.m) > 1<<16 {
-		clear(in.m) // unbounded text (answers, campaigns): keep the table small
-	}
-	s := string(b)
-	in.m[s] = s
+	s := in.copy(b)
+	*slot = s
 	return s
+}
+
+// copy returns a string of b's bytes from the current block.
+func (in *Interner) copy(b []byte) string {
+	if len(b) > len(in.block) {
+		if len(b) > internBlock/8 {
+			return string(b)
+		}
+		in.block = make([]byte, internBlock)
+	}
+	n := copy(in.block, b)
+	s := unsafe.String(&in.block[0], n)
+	in.block = in.block[n:]
+	return s
+}
+
+// hexID returns the 32 hex digits of a 16-byte id, from the current block.
+func (in *Interner) hexID(id []byte) string {
+	var buf [2 * vidBytes]byte
+	n := hex.Encode(buf[:], id)
+	return in.copy(buf[:n])
 }
 
 // decoder reads an encoded Visitor; the first error sticks.
@@ -281,6 +323,7 @@ type arena struct {
 	strs    pool[string]
 	arms    pool[journey.Assignment]
 	visits  pool[Visitor]
+	prompts pool[Prompt]
 }
 
 func newArena() *arena { return &arena{} }
@@ -295,6 +338,7 @@ func (a *arena) reset() {
 	a.strs.reset()
 	a.arms.reset()
 	a.visits.reset()
+	a.prompts.reset()
 }
 
 // pool is a block of Ts handed out in slices.
@@ -397,7 +441,7 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena) (*Visitor, er
 		}
 	}
 	if n := d.count(); n > 0 {
-		v.Prompts = make([]Prompt, n)
+		v.Prompts = take(&a.prompts, n)
 		for i := range v.Prompts {
 			p := &v.Prompts[i]
 			p.Site, p.ID, p.Prompt, p.Action, p.Answer = d.str(), d.str(), d.str(), d.str(), d.str()

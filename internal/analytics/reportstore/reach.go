@@ -134,12 +134,17 @@ func (s *Store) Recount(pause func() error) error {
 			}
 			n++
 			last = append(last[:0], key...)
-			if len(key) != 5+vidBytes {
+			count := func(_, rec []byte) error {
+				if v, err := decodeVisitor("", rec, in); err == nil {
+					countReach(counts, v, +1)
+				}
 				return nil
 			}
-			v, err := decodeVisitor("", val, in)
-			if err == nil {
-				countReach(counts, v, +1)
+			switch len(key) {
+			case 5 + vidBytes:
+				return count(nil, val)
+			case packLen:
+				_ = eachPacked(val, count) // a corrupt pack counts what it holds before the damage
 			}
 			return nil
 		})

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/track"
@@ -52,6 +53,14 @@ const vidBytes = 16
 type Store struct {
 	kv        track.Store
 	retention time.Duration
+	// scanned and handed count the records Each read and handed over, since New.
+	scanned, handed atomic.Uint64
+}
+
+// Reads returns how many records Each has scanned (read the head of) and handed over
+// (decoded) since New: a report's cost is about proportional to them.
+func (s *Store) Reads() (scanned, handed uint64) {
+	return s.scanned.Load(), s.handed.Load()
 }
 
 // New returns the report store over kv. Records expire after retention (0: never),
@@ -97,11 +106,26 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 		}
 	}
 	keys := make([][]byte, 0, len(where))
-	at := make([]int, 0, len(where))
+	at := make([][]int, 0, len(where)) // the vids (of idx) each key holds
+	ids := make([][]byte, 0, len(where))
+	packs := map[string]int{} // pack key → its index in keys
 	err := s.kv.GetMany(where, func(i int, val []byte) error {
-		if len(val) == 4 {
+		switch len(val) {
+		case 4:
 			keys = append(keys, recordKey(dayOfKey(val), where[i][1:]))
-			at = append(at, idx[i])
+			at = append(at, []int{idx[i]})
+			ids = append(ids, where[i][1:])
+		case 6:
+			k := packKey(dayOfKey(val), int(binary.BigEndian.Uint16(val[4:])))
+			j, ok := packs[string(k)]
+			if !ok {
+				j = len(keys)
+				packs[string(k)] = j
+				keys = append(keys, k)
+				at = append(at, nil)
+				ids = append(ids, nil)
+			}
+			at[j] = append(at[j], idx[i])
 		}
 		return nil
 	})
@@ -109,15 +133,35 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 		return nil, fmt.Errorf("read visitor records: %w", err)
 	}
 	var derr error
-	err = s.kv.GetMany(keys, func(i int, val []byte) error {
-		vid := vids[at[i]]
-		v, err := decodeVisitor(vid, val, in)
+	decode := func(key []byte, i int, rec []byte) {
+		vid := vids[i]
+		v, err := decodeVisitor(vid, rec, in)
 		if err != nil {
 			derr = fmt.Errorf("visitor %s: %w", vid, err)
+			return
+		}
+		v.filed, v.filedOK, v.packed = dayOfKey(key[1:]), true, len(key) == packLen
+		out[i] = v
+	}
+	err = s.kv.GetMany(keys, func(i int, val []byte) error {
+		if ids[i] != nil {
+			decode(keys[i], at[i][0], val)
 			return nil
 		}
-		v.filed, v.filedOK = dayOfKey(keys[i][1:]), true
-		out[at[i]] = v
+		want := map[string]int{}
+		for _, j := range at[i] {
+			k, _ := vidKey(nil, vids[j])
+			want[string(k)] = j
+		}
+		err := eachPacked(val, func(id, rec []byte) error {
+			if j, ok := want[string(id)]; ok {
+				decode(keys[i], j, rec)
+			}
+			return nil
+		})
+		if err != nil {
+			derr = fmt.Errorf("day pack %x: %w", keys[i][1:], err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -130,10 +174,24 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 // as Get returned them (nil: none), with the segment reach, and drops the daily rollups
 // from the first day a change touches. It returns the earliest time a change touches,
 // MaxInt64 when none touches what rollups read. olds[i] and news[i] are the same visitor.
+// A record filed under a packed day goes into (or leaves) the day's packs.
 func (s *Store) Put(olds, news []*Visitor) (int64, error) {
 	changedAt := int64(math.MaxInt64)
 	var ops []track.Op
 	reach := map[string]map[string]int{}
+	days := map[int64]*dayPacks{} // the days Put looked at; nil: not packed
+	packsOf := func(day int64) (*dayPacks, error) {
+		dp, ok := days[day]
+		if !ok {
+			var err error
+			if dp, err = s.loadDay(day); err != nil {
+				return nil, err
+			}
+			days[day] = dp
+		}
+		return dp, nil
+	}
+	now := time.Now()
 	for i := range news {
 		o, n := olds[i], news[i]
 		v := n
@@ -149,20 +207,49 @@ func (s *Store) Put(olds, news []*Visitor) (int64, error) {
 		}
 		id := wk[1:]
 		changedAt = min(changedAt, FirstDiff(o, n))
-		if o != nil && (n == nil || n.lastDay() != o.filedDay()) {
+		var (
+			newDay int64
+			dp     *dayPacks // newDay's packs, nil when it is not packed
+		)
+		if n != nil {
+			newDay = n.lastDay()
+			var err error
+			if dp, err = packsOf(newDay); err != nil {
+				return changedAt, err
+			}
+		}
+		switch {
+		case o == nil:
+		case o.packed:
+			odp, err := packsOf(o.filedDay())
+			if err != nil {
+				return changedAt, err
+			}
+			if odp != nil {
+				odp.remove(id)
+			}
+		case n == nil || dp != nil || newDay != o.filedDay():
 			ops = append(ops, track.Op{Key: recordKey(o.filedDay(), id), Delete: true})
 		}
-		if n == nil {
+		switch {
+		case n == nil:
 			ops = append(ops, track.Op{Key: wk, Delete: true})
-		} else {
-			day := n.lastDay()
-			ops = append(ops, track.Op{Key: recordKey(day, id), Value: appendVisitor(nil, n), TTL: s.retention})
-			if o == nil || o.filedDay() != day || s.retention > 0 {
-				ops = append(ops, track.Op{Key: wk, Value: dayBytes(nil, day), TTL: s.retention})
+		case dp != nil:
+			part := dp.put(id, appendVisitor(nil, n))
+			ops = append(ops, track.Op{Key: wk, Value: whereValue(newDay, part, true), TTL: s.packTTL(newDay, now)})
+		default:
+			ops = append(ops, track.Op{Key: recordKey(newDay, id), Value: appendVisitor(nil, n), TTL: s.retention})
+			if o == nil || o.packed || o.filedDay() != newDay || s.retention > 0 {
+				ops = append(ops, track.Op{Key: wk, Value: whereValue(newDay, 0, false), TTL: s.retention})
 			}
 		}
 		countReach(reach, o, -1)
 		countReach(reach, n, +1)
+	}
+	for day, dp := range days {
+		if dp != nil {
+			ops = dp.ops(ops, s.packTTL(day, now))
+		}
 	}
 	if changedAt != math.MaxInt64 {
 		var err error
@@ -209,34 +296,52 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		return nil
 	}
 	var (
-		chunk = make([]*Visitor, 0, ChunkSize)
-		a     = newArena()
-		ferr  error
-		id    [2 * vidBytes]byte
+		chunk   = make([]*Visitor, 0, ChunkSize)
+		a       = newArena()
+		ferr    error
+		scanned uint64
 	)
 	flush := func() error {
+		s.scanned.Add(scanned)
+		scanned = 0
 		if len(chunk) == 0 {
 			return nil
 		}
+		s.handed.Add(uint64(len(chunk)))
 		err := fn(chunk)
 		clear(chunk)
 		chunk = chunk[:0]
 		a.reset()
 		return err
 	}
-	err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), []byte{pRecord + 1}, func(key, val []byte) error {
-		if len(key) != 5+vidBytes || !headMatches(val, site, ranges) {
+	take := func(id, val []byte) error {
+		scanned++
+		if !headMatches(val, site, ranges) {
 			return nil
 		}
-		hex.Encode(id[:], key[5:])
-		v, err := decodeVisitorIn(string(id[:]), val, in, a)
+		v, err := decodeVisitorIn(in.hexID(id), val, in, a)
 		if err != nil {
-			ferr = fmt.Errorf("visitor %x: %w", key[5:], err)
+			ferr = fmt.Errorf("visitor %x: %w", id, err)
 			return nil
 		}
 		chunk = append(chunk, v)
 		if len(chunk) == ChunkSize {
 			return flush()
+		}
+		return nil
+	}
+	err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), []byte{pRecord + 1}, func(key, val []byte) error {
+		switch len(key) {
+		case 5 + vidBytes:
+			return take(key[5:], val)
+		case packLen:
+			if err := eachPacked(val, take); err != nil {
+				if errors.Is(err, errCorruptPack) {
+					ferr = fmt.Errorf("day pack %x: %w", key[1:], err)
+					return nil
+				}
+				return err
+			}
 		}
 		return nil
 	})

@@ -29,6 +29,7 @@ type Visitor struct {
 
 	filed   int64 // the day its record is filed under, for a record read from the store
 	filedOK bool  // filed is set
+	packed  bool  // the record is in one of its day's packs
 }
 
 // filedDay returns the day the record of v (an old version) is filed under.

@@ -1,0 +1,72 @@
+package analytics
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/rules"
+	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+var (
+	reportsDir  = flag.String("reports.dir", "", "BenchmarkReportsOnDir: a stopped server's data directory (make bench-scale SCALE_DIR=… keeps one under visitors-N)")
+	reportsPack = flag.Bool("reports.pack", false, "BenchmarkReportsOnDir: pack every closed day of the directory first (as a server does in the background), and print how long it took")
+)
+
+// BenchmarkReportsOnDir runs every report over the last 90 and 365 days of a data
+// directory that `make bench-scale` (or `pathlight simulate --data`) filled, warm: the
+// report store as it is, rollups kept after the first run, no cached result (each run asks
+// for a period a millisecond later). It reports the records each run reads, so that
+// ns/record and allocs/record follow; profile it with -cpuprofile and -memprofile.
+func BenchmarkReportsOnDir(b *testing.B) {
+	if *reportsDir == "" {
+		b.Skip("needs a filled data directory: -reports.dir dir")
+	}
+	db, err := store.Open(filepath.Join(*reportsDir, "badger"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := track.New(trackstore.New(db), nil, set, track.Config{})
+	s := New(tr, nil, Options{Store: trackstore.New(db)})
+	if *reportsPack {
+		start := time.Now()
+		if err := s.Pack(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("packed every closed day in %s", time.Since(start).Round(time.Millisecond))
+	}
+	now := time.Now().UTC().Truncate(time.Minute)
+	for _, days := range []int{90, 365} {
+		for _, name := range []string{"overview", "journey", "funnel", "paths", "attribution", "ttc", "health", "cac", "surveys", "experiments", "micro"} {
+			b.Run(fmt.Sprintf("%s/%dd", name, days), func(b *testing.B) {
+				q := Query{From: now.Add(-time.Duration(days) * 24 * time.Hour).UnixMilli(), To: now.UnixMilli(), Options: map[string]string{}}
+				if _, err := s.Report(name, q); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				scanned0, handed0 := s.rs.Reads()
+				for b.Loop() {
+					q.From++
+					q.To++
+					if _, err := s.Report(name, q); err != nil {
+						b.Fatal(err)
+					}
+				}
+				scanned, handed := s.rs.Reads()
+				b.ReportMetric(float64(scanned-scanned0)/float64(b.N), "scanned/op")
+				b.ReportMetric(float64(handed-handed0)/float64(b.N), "records/op")
+			})
+		}
+	}
+}

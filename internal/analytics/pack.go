@@ -1,0 +1,61 @@
+package analytics
+
+import (
+	"context"
+	"time"
+)
+
+// packBudget is how long the background job packs days on each tick, at most: with the
+// pause after each day, about half a core while a data directory written one record to a
+// key is converted, and nothing once every closed day is packed.
+const packBudget = time.Second
+
+// packDays packs the report store's closed days (the day before yesterday and earlier), a
+// day at a time, each on the report worker (at the lowest priority, between reports) and
+// under the fold lock, pausing after each, for at most budget (0: until every closed day
+// is packed). Packing changes how records are kept, not what they say: no result changes,
+// and no cached result is dropped. A data directory whose records are kept one to a key
+// (as every version before packs wrote them) is converted this way, in the background,
+// while reports read it as it is.
+func (s *Service) packDays(ctx context.Context, budget time.Duration, pause func() error) error {
+	if !s.isReady.Load() {
+		return nil
+	}
+	start := time.Now()
+	before := dayOf(s.o.Now().UnixMilli()) - 1
+	for ctx.Err() == nil && (budget == 0 || time.Since(start) < budget) {
+		var (
+			day   int64
+			found bool
+			err   error
+		)
+		// The lock first: a report holds the read side while it waits for the worker.
+		s.mu.Lock()
+		s.onWorker(func() { day, found, err = s.rs.Pack(s.packFrom, before) })
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		if !found {
+			s.packFrom = max(s.packFrom, before)
+			return nil
+		}
+		s.packFrom = day + 1
+		if pause != nil {
+			if err := pause(); err != nil {
+				return err
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// Pack packs every closed day of the report store now, as the background job does over
+// time (see packDays).
+func (s *Service) Pack(ctx context.Context) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	s.packFrom = 0
+	return s.packDays(ctx, 0, nil)
+}

@@ -1,0 +1,290 @@
+package reportstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pathlight/pathlight/internal/track"
+)
+
+// Day packs. A closed day's records are kept together, PackSize of them to a key, instead
+// of one key each:
+//
+//	L <day, 4 bytes BE> <part, 2 bytes BE>   a pack: the records of the visitors filed under
+//	                                         the day, in id order (part 0 holds the lowest ids)
+//
+// A scan pays the key-value store's cost per key (finding the key, checking its expiry,
+// copying it out), about as much as decoding a whole record; a pack pays it once for
+// PackSize records. The records in a pack are the very bytes a single record holds, in the
+// same order (day, then id) as single keys would give them, so every report reads the same
+// visitors in the same order whichever way a day is kept. A day is either packed or not:
+// records filed under a packed day later (a backdated import, a rebuild) go into its packs,
+// and part 0 stays (possibly empty) for as long as the day is packed, to say so. Days are
+// packed in the background, the day before yesterday and earlier, so the days live traffic
+// moves records out of are rarely packed (a returning visitor's record leaves its pack,
+// which is then written again without it).
+
+// packLen is the length of a pack's key.
+const packLen = 5 + 2
+
+// PackSize is how many records a pack holds when it is written by Pack; packs written again
+// by Put may hold a few more or fewer.
+const PackSize = 64
+
+// packVersion is the first byte of an encoded pack.
+const packVersion = 1
+
+// packEntry is one record of a pack.
+type packEntry struct {
+	id  [vidBytes]byte
+	rec []byte // the encoded Visitor
+}
+
+// packKey returns the key of part of day's pack.
+func packKey(day int64, part int) []byte {
+	return binary.BigEndian.AppendUint16(dayBytes([]byte{pRecord}, day), uint16(part))
+}
+
+// whereValue is what the J key of a visitor says: the day, and its part when packed.
+func whereValue(day int64, part int, packed bool) []byte {
+	b := dayBytes(nil, day)
+	if packed {
+		b = binary.BigEndian.AppendUint16(b, uint16(part))
+	}
+	return b
+}
+
+// appendPack appends the encoding of entries to dst.
+func appendPack(dst []byte, entries []packEntry) []byte {
+	dst = append(dst, packVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(entries)))
+	for i := range entries {
+		dst = append(dst, entries[i].id[:]...)
+		dst = binary.AppendUvarint(dst, uint64(len(entries[i].rec)))
+		dst = append(dst, entries[i].rec...)
+	}
+	return dst
+}
+
+// errCorruptPack is a pack that does not decode.
+var errCorruptPack = errors.New("reportstore: corrupt day pack")
+
+// eachPacked calls fn with each record of an encoded pack, in order; id and rec point into
+// b.
+func eachPacked(b []byte, fn func(id, rec []byte) error) error {
+	if len(b) < 1 || b[0] != packVersion {
+		return errCorruptPack
+	}
+	b = b[1:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return errCorruptPack
+	}
+	b = b[k:]
+	for range n {
+		if len(b) < vidBytes {
+			return errCorruptPack
+		}
+		id := b[:vidBytes]
+		b = b[vidBytes:]
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return errCorruptPack
+		}
+		rec := b[k : k+int(l)]
+		b = b[k+int(l):]
+		if err := fn(id, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodePack returns the entries of an encoded pack, sharing b's memory.
+func decodePack(b []byte) ([]packEntry, error) {
+	var out []packEntry
+	err := eachPacked(b, func(id, rec []byte) error {
+		var e packEntry
+		copy(e.id[:], id)
+		e.rec = rec
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// dayPacks is a packed day's packs while Put or Pack change them.
+type dayPacks struct {
+	day   int64
+	parts [][]packEntry
+	dirty []bool
+}
+
+// find returns where id is: its part and index, or -1, -1.
+func (dp *dayPacks) find(id []byte) (int, int) {
+	for p, es := range dp.parts {
+		i, ok := slices.BinarySearchFunc(es, id, func(e packEntry, id []byte) int { return bytes.Compare(e.id[:], id) })
+		if ok {
+			return p, i
+		}
+	}
+	return -1, -1
+}
+
+// remove takes id's record out of the day's packs.
+func (dp *dayPacks) remove(id []byte) {
+	if p, i := dp.find(id); p >= 0 {
+		dp.parts[p] = slices.Delete(dp.parts[p], i, i+1)
+		dp.dirty[p] = true
+	}
+}
+
+// put sets id's record, in the part whose ids it falls among, and returns the part.
+func (dp *dayPacks) put(id []byte, rec []byte) int {
+	if p, i := dp.find(id); p >= 0 {
+		dp.parts[p][i].rec = rec
+		dp.dirty[p] = true
+		return p
+	}
+	part := 0
+	for p, es := range dp.parts {
+		if len(es) > 0 && bytes.Compare(es[0].id[:], id) <= 0 {
+			part = p
+		}
+	}
+	es := dp.parts[part]
+	i, _ := slices.BinarySearchFunc(es, id, func(e packEntry, id []byte) int { return bytes.Compare(e.id[:], id) })
+	var e packEntry
+	copy(e.id[:], id)
+	e.rec = rec
+	dp.parts[part] = slices.Insert(es, i, e)
+	dp.dirty[part] = true
+	return part
+}
+
+// packTTL returns how long the records filed under day are kept from now: retention after
+// the end of the day, the last day they did something on. A pack and the J keys of its
+// visitors get the same expiry, so that neither outlives the other. Zero keeps them.
+func (s *Store) packTTL(day int64, now time.Time) time.Duration {
+	if s.retention <= 0 {
+		return 0
+	}
+	end := time.UnixMilli((day + 1) * DayMS)
+	return max(end.Add(s.retention).Sub(now), time.Second)
+}
+
+// loadDay returns the packs of day, nil when the day is not packed.
+func (s *Store) loadDay(day int64) (*dayPacks, error) {
+	if _, err := s.kv.Get(packKey(day, 0), nil); errors.Is(err, track.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read day pack: %w", err)
+	}
+	dp := &dayPacks{day: day}
+	start := dayBytes([]byte{pRecord}, day)
+	err := s.kv.Scan(start, dayBytes([]byte{pRecord}, day+1), func(key, val []byte) error {
+		if len(key) != packLen {
+			return nil
+		}
+		part := int(binary.BigEndian.Uint16(key[5:]))
+		es, err := decodePack(bytes.Clone(val))
+		if err != nil {
+			return fmt.Errorf("day %d part %d: %w", day, part, err)
+		}
+		for len(dp.parts) <= part {
+			dp.parts = append(dp.parts, nil)
+			dp.dirty = append(dp.dirty, false)
+		}
+		dp.parts[part] = es
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read day packs: %w", err)
+	}
+	return dp, nil
+}
+
+// ops appends the writes of the day's changed packs to ops.
+func (dp *dayPacks) ops(ops []track.Op, ttl time.Duration) []track.Op {
+	for p, es := range dp.parts {
+		if dp.dirty[p] {
+			ops = append(ops, track.Op{Key: packKey(dp.day, p), Value: appendPack(nil, es), TTL: ttl})
+		}
+	}
+	return ops
+}
+
+// Pack packs the first day in [from, before) that has records filed under it one to a key,
+// with the packs it may have already, in one atomic write. It returns that day, and false
+// when there is none. Calls must not run concurrently with Put (one writer).
+func (s *Store) Pack(from, before int64) (int64, bool, error) {
+	day, found := int64(0), false
+	err := s.kv.Scan(dayBytes([]byte{pRecord}, from), dayBytes([]byte{pRecord}, before), func(key, _ []byte) error {
+		if len(key) == 5+vidBytes {
+			day, found = dayOfKey(key[1:]), true
+			return track.ErrStop
+		}
+		return nil
+	})
+	if err != nil || !found {
+		return 0, false, err
+	}
+	var (
+		entries, packed []packEntry
+		ops             []track.Op
+		seen            = map[[vidBytes]byte]bool{}
+	)
+	err = s.kv.Scan(dayBytes([]byte{pRecord}, day), dayBytes([]byte{pRecord}, day+1), func(key, val []byte) error {
+		switch len(key) {
+		case 5 + vidBytes:
+			var e packEntry
+			copy(e.id[:], key[5:])
+			e.rec = bytes.Clone(val)
+			entries = append(entries, e)
+			seen[e.id] = true
+			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true})
+		case packLen:
+			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true}) // written again below, or gone
+			return eachPacked(bytes.Clone(val), func(id, rec []byte) error {
+				var e packEntry
+				copy(e.id[:], id)
+				e.rec = rec
+				packed = append(packed, e)
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return day, true, fmt.Errorf("read day %d: %w", day, err)
+	}
+	// A record both single and packed cannot be (a day is one or the other); should it be,
+	// the single one is the newer.
+	for _, e := range packed {
+		if !seen[e.id] {
+			entries = append(entries, e)
+		}
+	}
+	slices.SortFunc(entries, func(a, b packEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
+	ttl := s.packTTL(day, time.Now())
+	written := map[string]bool{}
+	for part := 0; part == 0 || part*PackSize < len(entries); part++ {
+		es := entries[min(part*PackSize, len(entries)):min((part+1)*PackSize, len(entries))]
+		k := packKey(day, part)
+		written[string(k)] = true
+		ops = append(ops, track.Op{Key: k, Value: appendPack(nil, es), TTL: ttl})
+		for _, e := range es {
+			ops = append(ops, track.Op{Key: append([]byte{pWhere}, e.id[:]...), Value: whereValue(day, part, true), TTL: ttl})
+		}
+	}
+	// The deletes of the parts written again give way to their writes.
+	ops = slices.DeleteFunc(ops, func(op track.Op) bool { return op.Delete && written[string(op.Key)] })
+	if err := s.kv.Write(ops); err != nil {
+		return day, true, fmt.Errorf("pack day %d: %w", day, err)
+	}
+	return day, true, nil
+}

@@ -1,0 +1,140 @@
+package reportstore
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+)
+
+// dump returns what Each hands over of every record from day 0, in order, encoded.
+func dump(t *testing.T, s *Store, site string, r Range) []string {
+	t.Helper()
+	var out []string
+	if err := s.Each(site, []Range{r}, NewInterner(), func(vs []*Visitor) error {
+		for _, v := range vs {
+			out = append(out, v.J.VID+":"+string(appendVisitor(nil, v)))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// countKeys returns how many single records and packs the store keeps.
+func countKeys(t *testing.T, m *Memory) (singles, packs int) {
+	t.Helper()
+	for k := range m.m {
+		switch {
+		case k[0] == pRecord && len(k) == 5+vidBytes:
+			singles++
+		case k[0] == pRecord && len(k) == packLen:
+			packs++
+		}
+	}
+	return singles, packs
+}
+
+// TestPacksReadAsSingleRecords changes random visitors (new, returning on a later day,
+// backdated, erased) in two stores, one of which packs its closed days between changes,
+// and checks that both hand over the same records in the same order, and Get the same.
+func TestPacksReadAsSingleRecords(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	plainKV, packedKV := NewMemory(), NewMemory()
+	plain, packed := New(plainKV, 0), New(packedKV, 0)
+	live := map[int]*Visitor{}
+	sites := [][]string{{"shop"}, {"blog"}, {"shop", "blog"}}
+	for round := range 40 {
+		today := int64(10 + round)
+		var ids []int
+		for range 1 + r.IntN(400) {
+			ids = append(ids, r.IntN(3000))
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		vids := make([]string, len(ids))
+		news := make([]*Visitor, len(ids))
+		for i, n := range ids {
+			vids[i] = vid(n)
+			switch x := r.IntN(10); {
+			case x == 0: // erased
+			case x <= 2 && live[n] != nil: // backdated: an earlier day, also a packed one
+				news[i] = visitor(n, sites[r.IntN(3)], today-1-int64(r.IntN(9)))
+			default:
+				news[i] = visitor(n, sites[r.IntN(3)], today-int64(r.IntN(3)), today)
+			}
+		}
+		for _, s := range []*Store{plain, packed} {
+			olds, err := s.Get(vids, NewInterner())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, n := range ids {
+				if (olds[i] == nil) != (live[n] == nil) {
+					t.Fatalf("round %d: Get(%d) = %v; want a record: %v", round, n, olds[i], live[n] != nil)
+				}
+			}
+			if _, err := s.Put(olds, news); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, n := range ids {
+			live[n] = news[i]
+		}
+		if round%3 == 0 {
+			for from := int64(0); ; {
+				d, ok, err := packed.Pack(from, today-1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					break
+				}
+				from = d + 1
+			}
+		}
+		for _, site := range []string{"", "shop"} {
+			for _, rg := range []Range{{From: 0, To: 100, Flags: FlagActive}, {From: today - 5, To: today - 2, Flags: FlagConversion}} {
+				want, got := dump(t, plain, site, rg), dump(t, packed, site, rg)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("round %d, site %q, %+v: the packed store hands over %d records, the other %d; or they differ", round, site, rg, len(got), len(want))
+				}
+			}
+		}
+	}
+	singles, packs := countKeys(t, packedKV)
+	if packs == 0 || singles == 0 {
+		t.Errorf("the packed store keeps %d single records and %d packs; want both (closed days packed, the last two days not)", singles, packs)
+	}
+	for _, s := range []*Store{plain, packed} {
+		if err := s.Recount(nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, site := range []string{"", "shop", "blog"} {
+		n1, s1, _ := plain.Reach(site)
+		n2, s2, _ := packed.Reach(site)
+		if n1 != n2 || !reflect.DeepEqual(s1, s2) {
+			t.Errorf("%q reach after a recount: packed %d %v, plain %d %v", site, n2, s2, n1, s1)
+		}
+	}
+}
+
+// TestPackCorrupt: a pack that does not decode is an error of the scan, not a crash.
+func TestPackCorrupt(t *testing.T) {
+	kv := NewMemory()
+	s := New(kv, 0)
+	if _, err := s.Put([]*Visitor{nil, nil}, []*Visitor{visitor(1, nil, 3), visitor(2, nil, 3)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.Pack(0, 10); !ok || err != nil {
+		t.Fatalf("Pack = %v, %v; want day 3 packed", ok, err)
+	}
+	k := string(packKey(3, 0))
+	kv.m[k] = kv.m[k][:len(kv.m[k])-5]
+	err := s.Each("", []Range{{From: 0, To: 10, Flags: FlagActive}}, NewInterner(), func([]*Visitor) error { return nil })
+	if err == nil {
+		t.Error("Each over a cut pack: no error")
+	}
+}
