@@ -13,19 +13,63 @@ import (
 	"github.com/pathlight/pathlight/internal/journey"
 )
 
-// recordVersion is the first byte of an encoded Visitor.
-const recordVersion = 2
+// recordVersion is the first byte of an encoded Visitor; recordVersionTable that of one
+// whose strings are numbers into its pack's table of strings (see appendPack).
+const (
+	recordVersion      = 2
+	recordVersionTable = 3
+)
+
+// strTable numbers the distinct strings of a pack's records.
+type strTable struct {
+	idx  map[string]uint64
+	strs []string
+}
+
+func newStrTable() *strTable { return &strTable{idx: map[string]uint64{}} }
+
+// ref returns the number of s, adding it when new.
+func (t *strTable) ref(s string) uint64 {
+	i, ok := t.idx[s]
+	if !ok {
+		i = uint64(len(t.strs))
+		t.idx[s] = i
+		t.strs = append(t.strs, s)
+	}
+	return i
+}
 
 // errCorrupt is a record that does not decode.
 var errCorrupt = errors.New("reportstore: corrupt visitor record")
 
 // appendVisitor appends the encoding of v (without its id, which is the key's) to dst.
-func appendVisitor(dst []byte, v *Visitor) []byte {
+func appendVisitor(dst []byte, v *Visitor) []byte { return appendVisitorIn(dst, v, nil) }
+
+// appendVisitorIn appends the encoding of v to dst, its strings as numbers into tab when
+// tab is not nil.
+func appendVisitorIn(dst []byte, v *Visitor, tab *strTable) []byte {
 	var flags byte
 	if v.HasState {
 		flags = 1
 	}
-	dst = append(dst, recordVersion, flags)
+	version := byte(recordVersion)
+	if tab != nil {
+		version = recordVersionTable
+	}
+	dst = append(dst, version, flags)
+	appendStr := func(dst []byte, s string) []byte {
+		if tab != nil {
+			return binary.AppendUvarint(dst, tab.ref(s))
+		}
+		return appendStr(dst, s)
+	}
+	appendStrs := func(dst []byte, ss []string) []byte {
+		dst = binary.AppendUvarint(dst, uint64(len(ss)))
+		for _, s := range ss {
+			dst = appendStr(dst, s)
+		}
+		return dst
+	}
 	// The head: sites and days, all a scan reads of a record outside the period.
 	dst = appendStrs(dst, v.Sites)
 	days := v.days()
@@ -189,6 +233,7 @@ type decoder struct {
 	err error
 	in  *Interner
 	a   *arena
+	tab []string // the pack's strings, for a record of recordVersionTable
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -238,6 +283,16 @@ func (d *decoder) byte() byte {
 }
 
 func (d *decoder) str() string {
+	if d.tab != nil {
+		i := d.uvarint()
+		if i >= uint64(len(d.tab)) {
+			if d.err == nil {
+				d.err = errCorrupt
+			}
+			return ""
+		}
+		return d.tab[i]
+	}
 	n := d.count()
 	if d.err != nil {
 		return ""
@@ -276,14 +331,23 @@ func (d *decoder) float() float64 {
 
 // headMatches reports whether a record is of site ("" for every site) and has one of a
 // range's flags on one of its days, reading only its head.
-func headMatches(b []byte, site string, ranges []Range) bool {
-	if len(b) < 2 || b[0] != recordVersion {
+// A record of recordVersionTable reads its strings from tab.
+func headMatches(b []byte, tab []string, site string, ranges []Range) bool {
+	if len(b) < 2 || b[0] != version(tab) {
 		return true // let the decoder report it
 	}
-	d := &decoder{b: b[2:]}
+	d := &decoder{b: b[2:], tab: tab}
 	n := d.count()
 	found := site == ""
 	for range n {
+		if tab != nil {
+			if s := d.str(); d.err != nil {
+				return true
+			} else if s == site {
+				found = true
+			}
+			continue
+		}
 		l := d.count()
 		if d.err != nil {
 			return true
@@ -372,24 +436,33 @@ func (p *pool[T]) reset() {
 	p.used, p.total = 0, 0
 }
 
-// decodeVisitor decodes a record of vid into memory of its own.
-func decodeVisitor(vid string, b []byte, in *Interner) (*Visitor, error) {
-	return decodeVisitorIn(vid, b, in, nil)
+// version returns the version byte of a record that reads its strings from tab.
+func version(tab []string) byte {
+	if tab != nil {
+		return recordVersionTable
+	}
+	return recordVersion
 }
 
-// decodeVisitorIn decodes a record of vid, its slices from a when not nil. Its strings are
-// the interner's or its own: it shares nothing with b.
-func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena) (*Visitor, error) {
+// decodeVisitor decodes a record of vid into memory of its own.
+func decodeVisitor(vid string, b []byte, in *Interner) (*Visitor, error) {
+	return decodeVisitorIn(vid, b, in, nil, nil)
+}
+
+// decodeVisitorIn decodes a record of vid, its slices from a when not nil, its strings
+// from tab for a record of a pack (recordVersionTable; tab is nil for any other). Its
+// strings are the interner's, tab's or its own: it shares nothing with b.
+func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string) (*Visitor, error) {
 	if a == nil {
 		a = newArena()
 	}
-	if len(b) < 2 || b[0] != recordVersion {
+	if len(b) < 2 || b[0] != version(tab) {
 		return nil, errCorrupt
 	}
 	v := &take(&a.visits, 1)[0]
 	v.HasState = b[1]&1 != 0
 	v.J.VID = vid
-	d := &decoder{b: b[2:], in: in, a: a}
+	d := &decoder{b: b[2:], in: in, a: a, tab: tab}
 	v.Sites = d.strs()
 	for range d.count() { // the days: the rest holds them in full
 		d.varint()

@@ -58,33 +58,52 @@ func whereValue(day int64, part int, packed bool) []byte {
 	return b
 }
 
-// appendPack appends the encoding of entries to dst.
-func appendPack(dst []byte, entries []packEntry) []byte {
-	dst = append(dst, packVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(entries)))
+// appendPack appends the encoding of entries (records as Put writes them one to a key) to
+// dst: the pack's table of strings (each distinct string of its records once), then each
+// record with its strings as numbers into the table. A scan then decodes a string of a
+// record with one number, and shares each string of the table among the pack's records.
+func appendPack(dst []byte, entries []packEntry) ([]byte, error) {
+	tab := newStrTable()
+	var body []byte
+	in := NewInterner()
 	for i := range entries {
-		dst = append(dst, entries[i].id[:]...)
-		dst = binary.AppendUvarint(dst, uint64(len(entries[i].rec)))
-		dst = append(dst, entries[i].rec...)
+		v, err := decodeVisitor("", entries[i].rec, in)
+		if err != nil {
+			return dst, fmt.Errorf("visitor %x: %w", entries[i].id, err)
+		}
+		body = append(body, entries[i].id[:]...)
+		l := len(body)
+		body = appendVisitorIn(body, v, tab)
+		body = slices.Insert(body, l, binary.AppendUvarint(nil, uint64(len(body)-l))...)
 	}
-	return dst
+	dst = append(dst, packVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(tab.strs)))
+	for _, s := range tab.strs {
+		dst = appendStr(dst, s)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(entries)))
+	return append(dst, body...), nil
 }
 
 // errCorruptPack is a pack that does not decode.
 var errCorruptPack = errors.New("reportstore: corrupt day pack")
 
-// eachPacked calls fn with each record of an encoded pack, in order; id and rec point into
-// b.
-func eachPacked(b []byte, fn func(id, rec []byte) error) error {
+// eachPacked calls fn with each record of an encoded pack, in order, and the pack's
+// strings, shared through in; id and rec point into b.
+func eachPacked(b []byte, in *Interner, fn func(id, rec []byte, tab []string) error) error {
 	if len(b) < 1 || b[0] != packVersion {
 		return errCorruptPack
 	}
-	b = b[1:]
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) {
+	d := &decoder{b: b[1:], in: in}
+	tab := make([]string, d.count())
+	for i := range tab {
+		tab[i] = d.str()
+	}
+	n := d.count()
+	if d.err != nil {
 		return errCorruptPack
 	}
-	b = b[k:]
+	b = d.b
 	for range n {
 		if len(b) < vidBytes {
 			return errCorruptPack
@@ -97,20 +116,25 @@ func eachPacked(b []byte, fn func(id, rec []byte) error) error {
 		}
 		rec := b[k : k+int(l)]
 		b = b[k+int(l):]
-		if err := fn(id, rec); err != nil {
+		if err := fn(id, rec, tab); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// decodePack returns the entries of an encoded pack, sharing b's memory.
+// decodePack returns the entries of an encoded pack, as Put writes records one to a key.
 func decodePack(b []byte) ([]packEntry, error) {
 	var out []packEntry
-	err := eachPacked(b, func(id, rec []byte) error {
+	in := NewInterner()
+	err := eachPacked(b, in, func(id, rec []byte, tab []string) error {
+		v, err := decodeVisitorIn("", rec, in, nil, tab)
+		if err != nil {
+			return fmt.Errorf("%w: visitor %x: %w", errCorruptPack, id, err)
+		}
 		var e packEntry
 		copy(e.id[:], id)
-		e.rec = rec
+		e.rec = appendVisitor(nil, v)
 		out = append(out, e)
 		return nil
 	})
@@ -191,7 +215,7 @@ func (s *Store) loadDay(day int64) (*dayPacks, error) {
 			return nil
 		}
 		part := int(binary.BigEndian.Uint16(key[5:]))
-		es, err := decodePack(bytes.Clone(val))
+		es, err := decodePack(val)
 		if err != nil {
 			return fmt.Errorf("day %d part %d: %w", day, part, err)
 		}
@@ -209,13 +233,17 @@ func (s *Store) loadDay(day int64) (*dayPacks, error) {
 }
 
 // ops appends the writes of the day's changed packs to ops.
-func (dp *dayPacks) ops(ops []track.Op, ttl time.Duration) []track.Op {
+func (dp *dayPacks) ops(ops []track.Op, ttl time.Duration) ([]track.Op, error) {
 	for p, es := range dp.parts {
 		if dp.dirty[p] {
-			ops = append(ops, track.Op{Key: packKey(dp.day, p), Value: appendPack(nil, es), TTL: ttl})
+			b, err := appendPack(nil, es)
+			if err != nil {
+				return ops, err
+			}
+			ops = append(ops, track.Op{Key: packKey(dp.day, p), Value: b, TTL: ttl})
 		}
 	}
-	return ops
+	return ops, nil
 }
 
 // Pack packs the first day in [from, before) that has records filed under it one to a key,
@@ -249,13 +277,9 @@ func (s *Store) Pack(from, before int64) (int64, bool, error) {
 			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true})
 		case packLen:
 			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true}) // written again below, or gone
-			return eachPacked(bytes.Clone(val), func(id, rec []byte) error {
-				var e packEntry
-				copy(e.id[:], id)
-				e.rec = rec
-				packed = append(packed, e)
-				return nil
-			})
+			es, err := decodePack(val)
+			packed = append(packed, es...)
+			return err
 		}
 		return nil
 	})
@@ -276,7 +300,11 @@ func (s *Store) Pack(from, before int64) (int64, bool, error) {
 		es := entries[min(part*PackSize, len(entries)):min((part+1)*PackSize, len(entries))]
 		k := packKey(day, part)
 		written[string(k)] = true
-		ops = append(ops, track.Op{Key: k, Value: appendPack(nil, es), TTL: ttl})
+		b, err := appendPack(nil, es)
+		if err != nil {
+			return day, true, fmt.Errorf("pack day %d: %w", day, err)
+		}
+		ops = append(ops, track.Op{Key: k, Value: b, TTL: ttl})
 		for _, e := range es {
 			ops = append(ops, track.Op{Key: append([]byte{pWhere}, e.id[:]...), Value: whereValue(day, part, true), TTL: ttl})
 		}

@@ -45,11 +45,11 @@ func TestPacksReadAsSingleRecords(t *testing.T) {
 	plain, packed := New(plainKV, 0), New(packedKV, 0)
 	live := map[int]*Visitor{}
 	sites := [][]string{{"shop"}, {"blog"}, {"shop", "blog"}}
-	for round := range 40 {
+	for round := range 30 {
 		today := int64(10 + round)
 		var ids []int
-		for range 1 + r.IntN(400) {
-			ids = append(ids, r.IntN(3000))
+		for range 1 + r.IntN(160) {
+			ids = append(ids, r.IntN(1500))
 		}
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
@@ -96,6 +96,9 @@ func TestPacksReadAsSingleRecords(t *testing.T) {
 		}
 		for _, site := range []string{"", "shop"} {
 			for _, rg := range []Range{{From: 0, To: 100, Flags: FlagActive}, {From: today - 5, To: today - 2, Flags: FlagConversion}} {
+				if round%3 != 1 && (site != "" || rg.From == 0) {
+					continue // every check every third round, the cheapest in the others
+				}
 				want, got := dump(t, plain, site, rg), dump(t, packed, site, rg)
 				if !reflect.DeepEqual(got, want) {
 					t.Fatalf("round %d, site %q, %+v: the packed store hands over %d records, the other %d; or they differ", round, site, rg, len(got), len(want))
@@ -136,5 +139,40 @@ func TestPackCorrupt(t *testing.T) {
 	err := s.Each("", []Range{{From: 0, To: 10, Flags: FlagActive}}, NewInterner(), func([]*Visitor) error { return nil })
 	if err == nil {
 		t.Error("Each over a cut pack: no error")
+	}
+}
+
+// TestPackCodec: a pack gives back its records as Put writes them, and a cut or damaged
+// pack is an error (or fewer records), never a crash.
+func TestPackCodec(t *testing.T) {
+	var entries []packEntry
+	for n := range 5 {
+		v := visitor(n, [][]string{{"shop"}, {"blog", "shop"}, nil}[n%3], int64(3+n), int64(9+n))
+		v.Prompts = []Prompt{{Site: "shop", ID: vid(n), Prompt: "nps", Action: "answered", Answer: "9", At: 77, Segments: []string{}}}
+		var e packEntry
+		k, _ := vidKey(nil, v.J.VID)
+		copy(e.id[:], k)
+		e.rec = appendVisitor(nil, v)
+		entries = append(entries, e)
+	}
+	b, err := appendPack(nil, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodePack(b)
+	if err != nil || !reflect.DeepEqual(got, entries) {
+		t.Fatalf("decodePack(appendPack(entries)) = %d entries, %v; want the %d entries as they were", len(got), err, len(entries))
+	}
+	for i := range len(b) {
+		if got, err := decodePack(b[:i]); err == nil && len(got) == len(entries) {
+			t.Fatalf("a pack cut at %d of %d bytes decodes whole", i, len(b))
+		}
+		bad := slices.Clone(b)
+		bad[i] ^= 0xff
+		_, _ = decodePack(bad) // must not panic
+		_ = eachPacked(bad, NewInterner(), func(_, rec []byte, tab []string) error {
+			headMatches(rec, tab, "shop", []Range{{From: 0, To: 100, Flags: FlagActive}})
+			return nil
+		})
 	}
 }

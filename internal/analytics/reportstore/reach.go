@@ -134,17 +134,17 @@ func (s *Store) Recount(pause func() error) error {
 			}
 			n++
 			last = append(last[:0], key...)
-			count := func(_, rec []byte) error {
-				if v, err := decodeVisitor("", rec, in); err == nil {
+			count := func(_, rec []byte, tab []string) error {
+				if v, err := decodeVisitorIn("", rec, in, nil, tab); err == nil {
 					countReach(counts, v, +1)
 				}
 				return nil
 			}
 			switch len(key) {
 			case 5 + vidBytes:
-				return count(nil, val)
+				return count(nil, val, nil)
 			case packLen:
-				_ = eachPacked(val, count) // a corrupt pack counts what it holds before the damage
+				_ = eachPacked(val, in, count) // a corrupt pack counts what it holds before the damage
 			}
 			return nil
 		})

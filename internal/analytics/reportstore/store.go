@@ -5,7 +5,10 @@
 //
 //	L <day, 4 bytes BE> <vid, 16 bytes>   the visitor's record (Visitor, encoded), under the
 //	                                      last UTC day the visitor did something on
-//	J <vid, 16 bytes>                     that day: where the visitor's record is
+//	L <day, 4 bytes BE> <part, 2 bytes>   a day pack: the records of a closed day, 64 to a
+//	                                      key (see Pack)
+//	J <vid, 16 bytes>                     that day (and part, when packed): where the
+//	                                      visitor's record is
 //	R <day, 4 bytes BE> <site> 0 <what>   a daily rollup (gob), see PutRollup
 //	K <name>                              metadata: the build state, segment reach
 //
@@ -133,9 +136,9 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 		return nil, fmt.Errorf("read visitor records: %w", err)
 	}
 	var derr error
-	decode := func(key []byte, i int, rec []byte) {
+	decode := func(key []byte, i int, rec []byte, tab []string) {
 		vid := vids[i]
-		v, err := decodeVisitor(vid, rec, in)
+		v, err := decodeVisitorIn(vid, rec, in, nil, tab)
 		if err != nil {
 			derr = fmt.Errorf("visitor %s: %w", vid, err)
 			return
@@ -145,7 +148,7 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 	}
 	err = s.kv.GetMany(keys, func(i int, val []byte) error {
 		if ids[i] != nil {
-			decode(keys[i], at[i][0], val)
+			decode(keys[i], at[i][0], val, nil)
 			return nil
 		}
 		want := map[string]int{}
@@ -153,9 +156,9 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 			k, _ := vidKey(nil, vids[j])
 			want[string(k)] = j
 		}
-		err := eachPacked(val, func(id, rec []byte) error {
+		err := eachPacked(val, in, func(id, rec []byte, tab []string) error {
 			if j, ok := want[string(id)]; ok {
-				decode(keys[i], j, rec)
+				decode(keys[i], j, rec, tab)
 			}
 			return nil
 		})
@@ -248,7 +251,10 @@ func (s *Store) Put(olds, news []*Visitor) (int64, error) {
 	}
 	for day, dp := range days {
 		if dp != nil {
-			ops = dp.ops(ops, s.packTTL(day, now))
+			var err error
+			if ops, err = dp.ops(ops, s.packTTL(day, now)); err != nil {
+				return changedAt, err
+			}
 		}
 	}
 	if changedAt != math.MaxInt64 {
@@ -314,12 +320,12 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		a.reset()
 		return err
 	}
-	take := func(id, val []byte) error {
+	take := func(id, val []byte, tab []string) error {
 		scanned++
-		if !headMatches(val, site, ranges) {
+		if !headMatches(val, tab, site, ranges) {
 			return nil
 		}
-		v, err := decodeVisitorIn(in.hexID(id), val, in, a)
+		v, err := decodeVisitorIn(in.hexID(id), val, in, a, tab)
 		if err != nil {
 			ferr = fmt.Errorf("visitor %x: %w", id, err)
 			return nil
@@ -333,9 +339,9 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 	err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), []byte{pRecord + 1}, func(key, val []byte) error {
 		switch len(key) {
 		case 5 + vidBytes:
-			return take(key[5:], val)
+			return take(key[5:], val, nil)
 		case packLen:
-			if err := eachPacked(val, take); err != nil {
+			if err := eachPacked(val, in, take); err != nil {
 				if errors.Is(err, errCorruptPack) {
 					ferr = fmt.Errorf("day pack %x: %w", key[1:], err)
 					return nil
