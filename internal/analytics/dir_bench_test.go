@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 var (
 	reportsDir  = flag.String("reports.dir", "", "BenchmarkReportsOnDir: a stopped server's data directory (make bench-scale SCALE_DIR=… keeps one under visitors-N)")
 	reportsPack = flag.Bool("reports.pack", false, "BenchmarkReportsOnDir: pack every closed day of the directory first (as a server does in the background), and print how long it took")
+	reportsCopy = flag.Bool("reports.copy", false, "BenchmarkReportsOnDir: copy every key into a new store in a temporary directory and run the reports there: the store as Badger's compactions leave it once they dropped every deleted key")
 )
 
 // BenchmarkReportsOnDir runs every report over the last 90 and 365 days of a data
@@ -33,6 +35,14 @@ func BenchmarkReportsOnDir(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
+	if *reportsCopy {
+		start := time.Now()
+		if db, err = copyStore(db, b.TempDir()); err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		b.Logf("copied the store in %s", time.Since(start).Round(time.Millisecond))
+	}
 	set, err := rules.LoadDir(filepath.Join("..", "..", "rules"))
 	if err != nil {
 		b.Fatal(err)
@@ -69,4 +79,34 @@ func BenchmarkReportsOnDir(b *testing.B) {
 			})
 		}
 	}
+}
+
+// copyStore writes every key of db into a new store in dir, without the versions and
+// deleted keys db's levels may still hold.
+func copyStore(db *store.DB, dir string) (*store.DB, error) {
+	to, err := store.Open(dir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	var ops []store.Op
+	flush := func() error {
+		err := to.Write(ops)
+		ops = ops[:0]
+		return err
+	}
+	err = db.Scan(nil, nil, func(key, val []byte) error {
+		ops = append(ops, store.Op{Key: bytes.Clone(key), Value: bytes.Clone(val)})
+		if len(ops) == 1000 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		to.Close()
+		return nil, err
+	}
+	return to, nil
 }
