@@ -130,6 +130,9 @@ func scaleRun(b *testing.B, bin, dir string, n int) {
 		t90, t365 := times[fmt.Sprint(name, 90)], times[fmt.Sprint(name, 365)]
 		fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", name, ms(t90.cold), ms(t90.warm), ms(t90.cached), ms(t365.cold), ms(t365.warm), ms(t365.cached))
 	}
+	if log := p.errb.String(); log != "" {
+		fmt.Printf("the server's warnings and errors:\n%s", log)
+	}
 }
 
 // scaleServer is a running `pathlight serve` of the scale run.

@@ -3,6 +3,8 @@ package analytics
 import (
 	"context"
 	"time"
+
+	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 )
 
 // packBudget is how long the background job packs days on each tick, at most: with the
@@ -11,8 +13,8 @@ import (
 const packBudget = time.Second
 
 // packDays packs the report store's closed days (the day before yesterday and earlier), a
-// day at a time, each on the report worker (at the lowest priority, between reports) and
-// under the fold lock, pausing after each, for at most budget (0: until every closed day
+// day at a time, each read and encoded on the report worker (at the lowest priority,
+// between reports) and written under the fold lock, pausing after each, for at most budget (0: until every closed day
 // is packed). Packing changes how records are kept, not what they say: no result changes,
 // and no cached result is dropped. A data directory whose records are kept one to a key
 // (as every version before packs wrote them) is converted this way, in the background,
@@ -24,21 +26,30 @@ func (s *Service) packDays(ctx context.Context, budget time.Duration, pause func
 	start := time.Now()
 	before := dayOf(s.o.Now().UnixMilli()) - 1
 	for ctx.Err() == nil && (budget == 0 || time.Since(start) < budget) {
+		// The reading and encoding on the report worker (lowest priority), without the
+		// fold lock: holding it there would keep every report, cached ones too, waiting
+		// on a thread that yields to everything else. Only the write holds the lock.
 		var (
-			day   int64
-			found bool
-			err   error
+			plan *reportstore.PackPlan
+			err  error
 		)
-		// The lock first: a report holds the read side while it waits for the worker.
+		s.onWorker(func() { plan, err = s.rs.PreparePack(s.packFrom, before) })
+		if err != nil {
+			return err
+		}
+		if plan == nil {
+			s.packFrom = max(s.packFrom, before)
+			return nil
+		}
 		s.mu.Lock()
-		s.onWorker(func() { day, found, err = s.rs.Pack(s.packFrom, before) })
+		written, err := s.rs.CommitPack(plan)
 		s.mu.Unlock()
 		if err != nil {
 			return err
 		}
-		if !found {
-			s.packFrom = max(s.packFrom, before)
-			return nil
+		day := plan.Day
+		if !written {
+			day-- // a fold changed the day meanwhile: packed again next time
 		}
 		s.packFrom = day + 1
 		if pause != nil {

@@ -250,6 +250,63 @@ func (dp *dayPacks) ops(ops []track.Op, ttl time.Duration) ([]track.Op, error) {
 // with the packs it may have already, in one atomic write. It returns that day, and false
 // when there is none. Calls must not run concurrently with Put (one writer).
 func (s *Store) Pack(from, before int64) (int64, bool, error) {
+	plan, err := s.PreparePack(from, before)
+	if err != nil || plan == nil {
+		return 0, false, err
+	}
+	if _, err := s.CommitPack(plan); err != nil {
+		return plan.Day, true, err
+	}
+	return plan.Day, true, nil
+}
+
+// PackPlan is the packing of one day, read and encoded by PreparePack and written by
+// CommitPack.
+type PackPlan struct {
+	// Day is the day packed.
+	Day int64
+	gen uint64 // the day's change count when PreparePack began
+	ops []track.Op
+}
+
+// dayGen returns how many times Put has changed the records filed under day since New.
+func (s *Store) dayGen(day int64) uint64 {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	return s.gens[day]
+}
+
+// changed counts a change by Put of the records filed under each of days, once written.
+func (s *Store) changed(days map[int64]bool) {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	if s.gens == nil {
+		s.gens = map[int64]uint64{}
+	}
+	for d := range days {
+		s.gens[d]++
+	}
+}
+
+// CommitPack writes a plan of PreparePack, unless Put changed the day's records since the
+// plan began: then it writes nothing and returns false (the day is packed by a later
+// plan). Calls must not run concurrently with Put (one writer).
+func (s *Store) CommitPack(plan *PackPlan) (bool, error) {
+	if s.dayGen(plan.Day) != plan.gen {
+		return false, nil
+	}
+	if err := s.kv.Write(plan.ops); err != nil {
+		return false, fmt.Errorf("pack day %d: %w", plan.Day, err)
+	}
+	return true, nil
+}
+
+// PreparePack reads and encodes the packing of the first day in [from, before) that has
+// records filed under it one to a key (with the packs it may have already); nil when there
+// is none. It writes nothing, and may run while Put runs: the reading and encoding, most
+// of the work, need not hold up the writer, and CommitPack refuses a plan that a Put
+// made stale.
+func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 	day, found := int64(0), false
 	err := s.kv.Scan(dayBytes([]byte{pRecord}, from), dayBytes([]byte{pRecord}, before), func(key, _ []byte) error {
 		if len(key) == 5+vidBytes {
@@ -259,8 +316,9 @@ func (s *Store) Pack(from, before int64) (int64, bool, error) {
 		return nil
 	})
 	if err != nil || !found {
-		return 0, false, err
+		return nil, err
 	}
+	gen := s.dayGen(day)
 	var (
 		entries, packed []packEntry
 		ops             []track.Op
@@ -284,7 +342,7 @@ func (s *Store) Pack(from, before int64) (int64, bool, error) {
 		return nil
 	})
 	if err != nil {
-		return day, true, fmt.Errorf("read day %d: %w", day, err)
+		return nil, fmt.Errorf("read day %d: %w", day, err)
 	}
 	// A record both single and packed cannot be (a day is one or the other); should it be,
 	// the single one is the newer.
@@ -302,7 +360,7 @@ func (s *Store) Pack(from, before int64) (int64, bool, error) {
 		written[string(k)] = true
 		b, err := appendPack(nil, es)
 		if err != nil {
-			return day, true, fmt.Errorf("pack day %d: %w", day, err)
+			return nil, fmt.Errorf("pack day %d: %w", day, err)
 		}
 		ops = append(ops, track.Op{Key: k, Value: b, TTL: ttl})
 		for _, e := range es {
@@ -311,8 +369,5 @@ func (s *Store) Pack(from, before int64) (int64, bool, error) {
 	}
 	// The deletes of the parts written again give way to their writes.
 	ops = slices.DeleteFunc(ops, func(op track.Op) bool { return op.Delete && written[string(op.Key)] })
-	if err := s.kv.Write(ops); err != nil {
-		return day, true, fmt.Errorf("pack day %d: %w", day, err)
-	}
-	return day, true, nil
+	return &PackPlan{Day: day, gen: gen, ops: ops}, nil
 }

@@ -176,3 +176,43 @@ func TestPackCodec(t *testing.T) {
 		})
 	}
 }
+
+// TestStalePackPlanIsRefused: a pack prepared before a Put changed its day is not written
+// (it would bring back the records as they were), and one prepared after is.
+func TestStalePackPlanIsRefused(t *testing.T) {
+	kv := NewMemory()
+	s := New(kv, 0)
+	a, b := visitor(1, []string{"shop"}, 3), visitor(2, []string{"shop"}, 3)
+	if _, err := s.Put([]*Visitor{nil, nil}, []*Visitor{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := s.PreparePack(0, 10)
+	if err != nil || plan == nil || plan.Day != 3 {
+		t.Fatalf("PreparePack = %+v, %v; want day 3", plan, err)
+	}
+	olds, err := s.Get([]string{vid(2)}, NewInterner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(olds, []*Visitor{nil}); err != nil { // visitor 2 erased
+		t.Fatal(err)
+	}
+	if ok, err := s.CommitPack(plan); ok || err != nil {
+		t.Fatalf("CommitPack of a stale plan = %v, %v; want it refused", ok, err)
+	}
+	if got := each(t, s, "", Range{From: 0, To: 10, Flags: FlagActive}); !reflect.DeepEqual(got, []string{vid(1)}) {
+		t.Errorf("after the refused plan the store holds %v; want visitor 1 only", got)
+	}
+	if plan, err = s.PreparePack(0, 10); err != nil || plan == nil {
+		t.Fatalf("PreparePack again = %v, %v", plan, err)
+	}
+	if ok, err := s.CommitPack(plan); !ok || err != nil {
+		t.Fatalf("CommitPack of a fresh plan = %v, %v; want it written", ok, err)
+	}
+	if singles, packs := countKeys(t, kv); singles != 0 || packs != 1 {
+		t.Errorf("after packing: %d single records, %d packs; want one pack", singles, packs)
+	}
+	if got := each(t, s, "", Range{From: 0, To: 10, Flags: FlagActive}); !reflect.DeepEqual(got, []string{vid(1)}) {
+		t.Errorf("the packed store holds %v; want visitor 1 only", got)
+	}
+}

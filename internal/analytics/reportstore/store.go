@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,9 @@ type Store struct {
 	retention time.Duration
 	// scanned and handed count the records Each read and handed over, since New.
 	scanned, handed atomic.Uint64
+	// gens counts Put's changes to the records filed under each day, for CommitPack.
+	genMu sync.Mutex
+	gens  map[int64]uint64
 }
 
 // Reads returns how many records Each has scanned (read the head of) and handed over
@@ -183,6 +187,7 @@ func (s *Store) Put(olds, news []*Visitor) (int64, error) {
 	var ops []track.Op
 	reach := map[string]map[string]int{}
 	days := map[int64]*dayPacks{} // the days Put looked at; nil: not packed
+	touched := map[int64]bool{}   // the days whose records Put changes
 	packsOf := func(day int64) (*dayPacks, error) {
 		dp, ok := days[day]
 		if !ok {
@@ -210,12 +215,16 @@ func (s *Store) Put(olds, news []*Visitor) (int64, error) {
 		}
 		id := wk[1:]
 		changedAt = min(changedAt, FirstDiff(o, n))
+		if o != nil {
+			touched[o.filedDay()] = true
+		}
 		var (
 			newDay int64
 			dp     *dayPacks // newDay's packs, nil when it is not packed
 		)
 		if n != nil {
 			newDay = n.lastDay()
+			touched[newDay] = true
 			var err error
 			if dp, err = packsOf(newDay); err != nil {
 				return changedAt, err
@@ -270,6 +279,9 @@ func (s *Store) Put(olds, news []*Visitor) (int64, error) {
 	if len(ops) == 0 {
 		return changedAt, nil
 	}
+	// Counted even when the write fails: it may have been applied in part, or not at all;
+	// either way a pack prepared before is refused, which costs only its work.
+	defer s.changed(touched)
 	if err := s.kv.Write(ops); err != nil {
 		return changedAt, fmt.Errorf("write visitor records: %w", err)
 	}
