@@ -49,6 +49,11 @@ func BenchmarkReportsOnDir(b *testing.B) {
 	}
 	tr := track.New(trackstore.New(db), nil, set, track.Config{})
 	s := New(tr, nil, Options{Store: trackstore.New(db)})
+	defer func() {
+		if err := s.Close(); err != nil { // marks the store clean, as a server's stop does
+			b.Error(err)
+		}
+	}()
 	if *reportsPack {
 		start := time.Now()
 		if err := s.Pack(context.Background()); err != nil {
