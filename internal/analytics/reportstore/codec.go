@@ -176,7 +176,8 @@ func appendBool(dst []byte, b bool) []byte {
 // string handed out stays valid as long as the caller keeps it.
 type Interner struct {
 	slots [internSlots]string
-	block []byte // free space of the current block
+	block []byte   // free space of the current block
+	tab   []string // the table of the pack being read (see eachPacked)
 }
 
 // internSlots is the size of the Interner's table: a power of two, well above the distinct

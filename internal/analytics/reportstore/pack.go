@@ -95,10 +95,13 @@ func eachPacked(b []byte, in *Interner, fn func(id, rec []byte, tab []string) er
 		return errCorruptPack
 	}
 	d := &decoder{b: b[1:], in: in}
-	tab := make([]string, d.count())
-	for i := range tab {
-		tab[i] = d.str()
+	// The table's slice is the interner's, reused pack after pack: the strings in it are
+	// shared, the slice itself is not kept.
+	tab := in.tab[:0]
+	for range d.count() {
+		tab = append(tab, d.str())
 	}
+	in.tab = tab
 	n := d.count()
 	if d.err != nil {
 		return errCorruptPack
