@@ -149,14 +149,6 @@ func appendStr(dst []byte, s string) []byte {
 	return append(dst, s...)
 }
 
-func appendStrs(dst []byte, ss []string) []byte {
-	dst = binary.AppendUvarint(dst, uint64(len(ss)))
-	for _, s := range ss {
-		dst = appendStr(dst, s)
-	}
-	return dst
-}
-
 func appendBool(dst []byte, b bool) []byte {
 	if b {
 		return append(dst, 1)
