@@ -19,9 +19,10 @@ import (
 //
 // A scan pays the key-value store's cost per key (finding the key, checking its expiry,
 // copying it out), about as much as decoding a whole record; a pack pays it once for
-// PackSize records. The records in a pack are the very bytes a single record holds, in the
-// same order (day, then id) as single keys would give them, so every report reads the same
-// visitors in the same order whichever way a day is kept. A day is either packed or not:
+// PackSize records. A pack's records decode to exactly what their single records did (they
+// are encoded the same way, with their strings as numbers into the pack's table of strings,
+// see appendPack), in the same order (day, then id) as single keys would give them, so every
+// report reads the same visitors in the same order whichever way a day is kept. A day is either packed or not:
 // records filed under a packed day later (a backdated import, a rebuild) go into its packs,
 // and part 0 stays (possibly empty) for as long as the day is packed, to say so. Days are
 // packed in the background, the day before yesterday and earlier, so the days live traffic
