@@ -311,14 +311,7 @@ func (s *Store) CommitPack(plan *PackPlan) (bool, error) {
 // of the work, need not hold up the writer, and CommitPack refuses a plan that a Put
 // made stale.
 func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
-	day, found := int64(0), false
-	err := s.kv.Scan(dayBytes([]byte{pRecord}, from), dayBytes([]byte{pRecord}, before), func(key, _ []byte) error {
-		if len(key) == 5+vidBytes {
-			day, found = dayOfKey(key[1:]), true
-			return track.ErrStop
-		}
-		return nil
-	})
+	day, found, err := s.firstUnpacked(from, before)
 	if err != nil || !found {
 		return nil, err
 	}
@@ -374,4 +367,43 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 	// The deletes of the parts written again give way to their writes.
 	ops = slices.DeleteFunc(ops, func(op track.Op) bool { return op.Delete && written[string(op.Key)] })
 	return &PackPlan{Day: day, gen: gen, ops: ops}, nil
+}
+
+// firstUnpacked returns the first day in [from, before) with records filed under it one to
+// a key. It reads no pack but part 0 of each packed day (a point read): a packed day has no
+// single record, since Put files a record under a packed day into its packs. (A scan over
+// the packs would copy every pack it passes.)
+func (s *Store) firstUnpacked(from, before int64) (int64, bool, error) {
+	// has reports whether [lo, hi) holds a key of a record or a pack, and the day of the first.
+	has := func(lo, hi int64, singleOnly bool) (int64, bool, error) {
+		var (
+			day   int64
+			found bool
+		)
+		err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), dayBytes([]byte{pRecord}, hi), func(k, _ []byte) error {
+			if len(k) == 5+vidBytes || (!singleOnly && len(k) == packLen) {
+				day, found = dayOfKey(k[1:]), true
+				return track.ErrStop
+			}
+			return nil
+		})
+		return day, found, err
+	}
+	first, found, err := has(from, before, false) // the days before it hold nothing
+	if err != nil || !found {
+		return 0, false, err
+	}
+	for d := first; d < before; d++ {
+		_, err := s.kv.Get(packKey(d, 0), nil)
+		if err == nil {
+			continue // packed
+		}
+		if !errors.Is(err, track.ErrNotFound) {
+			return 0, false, fmt.Errorf("read day pack: %w", err)
+		}
+		if _, found, err := has(d, d+1, true); err != nil || found {
+			return d, found, err
+		}
+	}
+	return 0, false, nil
 }
