@@ -527,7 +527,10 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	now := nowSec()
 	txn := s.db.NewTransactionAt(ts, false)
 	defer txn.Discard()
-	it := txn.NewIterator(badger.DefaultIteratorOptions)
+	// No prefetch: Badger's prefetch copies every value ahead of the scan into a new buffer,
+	// while fn reads each value in place (item.Value), so a report's scan of a year of records
+	// would allocate its whole size again for nothing.
+	it := txn.NewIterator(badger.IteratorOptions{})
 	defer it.Close()
 	// emit calls fn and maps ErrStop to the end of the scan.
 	emit := func(k, v []byte) (bool, error) {
