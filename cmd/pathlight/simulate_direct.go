@@ -141,6 +141,15 @@ func simulateDirect(c simConfig, dataDir, rulesDir string, maxDur time.Duration,
 	wg.Wait()
 	close(stop)
 	fwg.Wait()
+	// The history is left as a server that had lived through it keeps it: its closed days
+	// packed (a running server packs each day once it closes), so that a server started
+	// on it has no conversion to do in the background.
+	if err := svc.Flush(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if err := svc.Pack(context.Background()); err != nil && firstErr == nil {
+		firstErr = fmt.Errorf("pack the closed days: %w", err)
+	}
 	if err := svc.Close(); err != nil && firstErr == nil {
 		firstErr = err
 	}
