@@ -56,9 +56,25 @@ func (n *Node) consume() error {
 		return err
 	}
 	n.consMu.Lock()
-	n.stopConsumer = cc.Stop
+	n.stopConsumer = func() { stopAndWait(cc) }
 	n.consMu.Unlock()
 	return nil
+}
+
+// stopWait bounds how long stopping a consumer waits for it to deliver its last message.
+const stopWait = time.Second
+
+// stopAndWait stops cc and waits, at most stopWait, until it delivers nothing more: the
+// client's Stop only asks its subscription to end, and a message already on its way could
+// still be applied after Stop returned, by a consumer its successor replaces.
+func stopAndWait(cc jetstream.ConsumeContext) {
+	cc.Stop()
+	t := time.NewTimer(stopWait)
+	defer t.Stop()
+	select {
+	case <-cc.Closed():
+	case <-t.C:
+	}
 }
 
 // stallAfter is how long the consumer may apply nothing while the stream holds messages
