@@ -95,9 +95,7 @@ func (t *Tracker) Erase(vid string) (int, error) {
 	w.lockIDs = append(w.lockIDs[:0], vid)
 	t.lock(w)
 	defer t.unlock(w)
-	t.journeys.drop(vid)
-	t.cache.drop(autoCacheKey(vid))
-	t.memo.forget(vid)
+	t.forgetLocked(vid)
 
 	// Delete what the index lists in chunks, each index entry with the keys it stands for,
 	// then the state together with the event keys still waiting in it.

@@ -100,9 +100,7 @@ func (t *Tracker) ApplyCommit(st Store, ops []Op, imported bool) error {
 		return err
 	}
 	for _, vid := range w.lockIDs {
-		t.journeys.drop(vid)
-		t.cache.drop(autoCacheKey(vid))
-		t.memo.forget(vid)
+		t.forgetLocked(vid)
 	}
 	return nil
 }
@@ -117,6 +115,12 @@ func (t *Tracker) Forget(vid string) {
 	w.lockIDs = append(w.lockIDs[:0], vid)
 	t.lock(w)
 	defer t.unlock(w)
+	t.forgetLocked(vid)
+}
+
+// forgetLocked drops what this tracker remembers of vid beyond its store: its cached journey
+// and automation memory, and its spill memo. The caller holds vid's lock.
+func (t *Tracker) forgetLocked(vid string) {
 	t.journeys.drop(vid)
 	t.cache.drop(autoCacheKey(vid))
 	t.memo.forget(vid)

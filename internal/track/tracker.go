@@ -410,9 +410,7 @@ func (t *Tracker) trackVisitor(w *work, req *Request, res *Result, vid string, m
 	}()
 	if req.FromOutbox {
 		for _, id := range w.lockIDs {
-			t.journeys.drop(id)
-			t.cache.drop(autoCacheKey(id))
-			t.memo.forget(id)
+			t.forgetLocked(id)
 		}
 	}
 
