@@ -33,8 +33,8 @@ func TestStateCacheStaysWithinBudget(t *testing.T) {
 		c.put(fmt.Sprintf("visitor-%05d", i), val)
 	}
 	total := 0
-	for i := range c.shards {
-		sh := &c.shards[i]
+	for i := range c.gens.shards {
+		sh := &c.gens.shards[i]
 		for k, v := range sh.cur {
 			total += len(k) + len(v)
 		}

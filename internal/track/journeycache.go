@@ -1,9 +1,7 @@
 package track
 
 import (
-	"hash/maphash"
 	"strings"
-	"sync"
 
 	"github.com/pathlight/pathlight/internal/journey"
 )
@@ -36,15 +34,7 @@ import (
 // That sum bounds what an entry keeps alive; a decoded journey is charged about five times
 // its record, so the same budget holds about a fifth as many visitors as records would.
 type journeyCache struct {
-	seed   maphash.Seed
-	shards [cacheShards]journeyShard
-}
-
-type journeyShard struct {
-	mu        sync.Mutex
-	cur, prev map[string]*cachedJourney
-	curBytes  int
-	limit     int // bytes per generation
+	gens genCache[*cachedJourney]
 }
 
 // cachedJourney is one visitor's decoded journey and what it is charged.
@@ -66,16 +56,9 @@ func newJourneyCache(budget int) *journeyCache {
 	if budget <= 0 {
 		return nil
 	}
-	c := &journeyCache{seed: maphash.MakeSeed()}
-	per := max(budget/cacheShards/2, 4096)
-	for i := range c.shards {
-		c.shards[i] = journeyShard{cur: map[string]*cachedJourney{}, prev: map[string]*cachedJourney{}, limit: per}
-	}
+	c := &journeyCache{}
+	c.gens.init(budget, func(_ string, e *cachedJourney) int { return e.size })
 	return c
-}
-
-func (c *journeyCache) shard(vid string) *journeyShard {
-	return &c.shards[maphash.String(c.seed, vid)%cacheShards]
 }
 
 // get copies the cached journey of vid into dst (see journey.Copy: dst's arrays are reused)
@@ -84,16 +67,12 @@ func (c *journeyCache) get(vid string, dst *journey.State) (loaded int, ok bool)
 	if c == nil {
 		return 0, false
 	}
-	sh := c.shard(vid)
+	sh := c.gens.shard(vid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.cur[vid]
+	e, ok := sh.get(vid)
 	if !ok {
-		if e, ok = sh.prev[vid]; !ok {
-			return 0, false
-		}
-		delete(sh.prev, vid)
-		sh.add(e.key, e)
+		return 0, false
 	}
 	journey.Copy(dst, &e.st)
 	return e.loaded, true
@@ -106,29 +85,18 @@ func (c *journeyCache) take(vid string, dst *journey.State) (e *cachedJourney, l
 	if c == nil {
 		return nil, 0, false
 	}
-	sh := c.shard(vid)
+	sh := c.gens.shard(vid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, inCur := sh.cur[vid]
-	if !inCur {
-		if e, ok = sh.prev[vid]; !ok {
-			return nil, 0, false
-		}
+	if e, ok = sh.peek(vid); !ok {
+		return nil, 0, false
 	}
 	if e.queued {
-		if !inCur {
-			delete(sh.prev, vid)
-			sh.add(e.key, e)
-		}
+		sh.get(vid) // to the current generation
 		journey.Copy(dst, &e.st)
 		return nil, e.loaded, true
 	}
-	if inCur {
-		sh.curBytes -= e.size
-		delete(sh.cur, vid)
-	} else {
-		delete(sh.prev, vid)
-	}
+	sh.remove(vid)
 	*dst, e.st = e.st, *dst
 	return e, e.loaded, true
 }
@@ -140,19 +108,7 @@ func (c *journeyCache) restore(e *cachedJourney, st *journey.State) {
 }
 
 // has reports whether vid's journey is cached.
-func (c *journeyCache) has(vid string) bool {
-	if c == nil {
-		return false
-	}
-	sh := c.shard(vid)
-	sh.mu.Lock()
-	_, ok := sh.cur[vid]
-	if !ok {
-		_, ok = sh.prev[vid]
-	}
-	sh.mu.Unlock()
-	return ok
-}
+func (c *journeyCache) has(vid string) bool { return c != nil && c.gens.has(vid) }
 
 // put keeps st as the journey of vid, committed with an encoding of encLen bytes (queued:
 // that commit is queued, see Commit); loaded is the length of the stored records its strings
@@ -163,15 +119,11 @@ func (c *journeyCache) put(vid string, st *journey.State, encLen, loaded int, qu
 	if c == nil {
 		return
 	}
-	sh := c.shard(vid)
+	sh := c.gens.shard(vid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.cur[vid]
-	if ok {
-		sh.curBytes -= e.size
-	} else if e, ok = sh.prev[vid]; ok {
-		delete(sh.prev, vid)
-	} else if taken != nil && taken.key == vid {
+	e, ok := sh.remove(vid)
+	if !ok && taken != nil && taken.key == vid {
 		e, ok = taken, true
 	}
 	// The map's key and the State's VID are one copy of vid, made when the entry was added:
@@ -187,25 +139,9 @@ func (c *journeyCache) put(vid string, st *journey.State, encLen, loaded int, qu
 	sh.add(e.key, e)
 }
 
-func (sh *journeyShard) add(vid string, e *cachedJourney) {
-	sh.cur[vid] = e
-	sh.curBytes += e.size
-	if sh.curBytes > sh.limit {
-		sh.prev, sh.cur, sh.curBytes = sh.cur, make(map[string]*cachedJourney, len(sh.cur)), 0
-	}
-}
-
 // drop forgets vid: its state was deleted or moved.
 func (c *journeyCache) drop(vid string) {
-	if c == nil {
-		return
+	if c != nil {
+		c.gens.drop(vid)
 	}
-	sh := c.shard(vid)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if e, ok := sh.cur[vid]; ok {
-		sh.curBytes -= e.size
-		delete(sh.cur, vid)
-	}
-	delete(sh.prev, vid)
 }

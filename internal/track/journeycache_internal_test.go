@@ -35,7 +35,7 @@ func TestJourneyCacheGetPutDrop(t *testing.T) {
 	if again.Paths[0].N != 3 {
 		t.Errorf("changing a copy changed the cached journey: N = %d", again.Paths[0].N)
 	}
-	sh := c.shard("a")
+	sh := c.gens.shard("a")
 	for k, e := range sh.cur {
 		if unsafe.StringData(k) == unsafe.StringData(vid) {
 			t.Error("the cache's map keeps the request's text through its key")
@@ -63,8 +63,8 @@ func TestJourneyCacheStaysWithinBudget(t *testing.T) {
 		c.put(fmt.Sprintf("visitor-%05d", i), st, 300, 300, false, nil)
 	}
 	total, n := 0, 0
-	for i := range c.shards {
-		sh := &c.shards[i]
+	for i := range c.gens.shards {
+		sh := &c.gens.shards[i]
 		for _, m := range []map[string]*cachedJourney{sh.cur, sh.prev} {
 			for _, e := range m {
 				total += e.size
