@@ -110,13 +110,9 @@ func (r *Recordings) Record(site, vid string, b *Batch, at time.Time) (Result, e
 	if sess.Bytes+size > r.cfg.SessionCap && r.cfg.SessionCap > 0 {
 		return 0, ErrSessionCap
 	}
-	dk := dayKey(day)
-	today, err := r.dayBytes(dk)
+	dk, today, err := r.admitToday(day, size)
 	if err != nil {
 		return 0, err
-	}
-	if today+size > r.cfg.DailyCap && r.cfg.DailyCap > 0 {
-		return 0, ErrDailyCap
 	}
 
 	ops := make([]track.Op, 0, 6)
@@ -175,13 +171,9 @@ func (r *Recordings) recordSnapshot(site, path string, b *Batch, day uint32) (Re
 	}
 	op.TTL = r.cfg.Retention
 	size := int64(len(op.Value))
-	dk := dayKey(day)
-	today, err := r.dayBytes(dk)
+	dk, today, err := r.admitToday(day, size)
 	if err != nil {
 		return 0, err
-	}
-	if today+size > r.cfg.DailyCap && r.cfg.DailyCap > 0 {
-		return 0, ErrDailyCap
 	}
 	b.Stored = op.Value
 	err = r.st.Write([]track.Op{op, {Key: dk, Value: binary.BigEndian.AppendUint64(nil, uint64(today+size)), TTL: dayTTL}})
@@ -368,4 +360,17 @@ func cmpInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// admitToday checks that size more bytes fit in the daily cap of day, and returns the day's
+// counter key and the bytes stored under it so far (ErrDailyCap when they do not fit).
+func (r *Recordings) admitToday(day uint32, size int64) (dk []byte, today int64, err error) {
+	dk = dayKey(day)
+	if today, err = r.dayBytes(dk); err != nil {
+		return nil, 0, err
+	}
+	if today+size > r.cfg.DailyCap && r.cfg.DailyCap > 0 {
+		return nil, 0, ErrDailyCap
+	}
+	return dk, today, nil
 }
