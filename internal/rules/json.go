@@ -47,14 +47,7 @@ func (d *Decisions) AppendJSON(b []byte) []byte {
 		b = append(b, `,"replay":`...)
 		b = strconv.AppendBool(b, d.Capture.Replay)
 		if len(d.Snapshot) > 0 {
-			b = append(b, `,"snapshot":[`...)
-			for i, band := range d.Snapshot {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = event.AppendJSONString(b, band)
-			}
-			b = append(b, ']')
+			b = appendStrings(b, `,"snapshot":[`, d.Snapshot)
 		}
 		b = append(b, '}')
 	}
@@ -84,14 +77,7 @@ func (p *Prompt) appendJSON(b []byte) []byte {
 	b = appendField(b, "question", p.Question)
 	b = appendField(b, "type", p.Type)
 	if len(p.Choices) > 0 {
-		b = append(b, `,"choices":[`...)
-		for i, c := range p.Choices {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = event.AppendJSONString(b, c)
-		}
-		b = append(b, ']')
+		b = appendStrings(b, `,"choices":[`, p.Choices)
 	}
 	b = appendField(b, "message", p.Message)
 	if p.Action != nil {
@@ -117,4 +103,17 @@ func appendField(b []byte, name, value string) []byte {
 	b = append(b, name...)
 	b = append(b, '"', ':')
 	return event.AppendJSONString(b, value)
+}
+
+// appendStrings appends open (a member's name and the array's opening bracket, as
+// `,"name":[`), xs as JSON strings and the closing bracket.
+func appendStrings(b []byte, open string, xs []string) []byte {
+	b = append(b, open...)
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = event.AppendJSONString(b, x)
+	}
+	return append(b, ']')
 }
