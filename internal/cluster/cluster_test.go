@@ -14,10 +14,7 @@ import (
 // through the watched store (so its reports hear them), and a node started later with an
 // empty data directory replays the whole stream.
 func TestReplicationBetweenNodes(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	ns, a, b := startPair(t)
 
 	var vids []string
 	for i := 0; i < 20; i++ {
@@ -159,10 +156,7 @@ func TestCommitPastItsDeadlineIsQueued(t *testing.T) {
 
 // CatchUp returns once this node has applied what the stream held when it was called.
 func TestCatchUp(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	for i := 0; i < 20; i++ {
 		vid := b.hit(t, "", fmt.Sprintf("c-%d", i)).VID
 		a.node.CatchUp()

@@ -33,10 +33,7 @@ func trackHere(t *testing.T, n *testNode, vid, id string) *track.Result {
 // stream returns, the visitor's journey holds both hits on every node, and every event is
 // stored once: the other node's hit is tracked by the owner, not written over its journey.
 func TestDegradedHitOfAnotherNodesVisitorIsNotLost(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	ns, a, b := startPair(t)
 	vid := a.hit(t, "", "first").VID
 	owner, other := ownerAndOther(a, b, vid)
 	waitFor(t, 10*time.Second, "both nodes hear the first hit", func() bool {
@@ -84,10 +81,7 @@ func TestDegradedHitOfAnotherNodesVisitorIsNotLost(t *testing.T) {
 // tracked it from its replica, which had not heard the owner's commit yet), is stored once
 // on every node: the other node keeps no copy of its own.
 func TestHitStoredByOwnerAndAnsweredElsewhereIsStoredOnce(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	vid := a.hit(t, "", "first").VID
 	owner, other := ownerAndOther(a, b, vid)
 	waitFor(t, 10*time.Second, "both nodes hear the first hit", func() bool {
@@ -153,10 +147,7 @@ func streamLast(t *testing.T, n *testNode) uint64 {
 // again), leaves no second copy of the events on the node that queued it: the stream
 // drops the queued one as a duplicate, and the node deletes its own records of them.
 func TestQueuedCommitStoredElsewhereLeavesOneCopy(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	// b tracks the hit and the stream stores it under the id "shop:x".
 	vid := b.hit(t, "", "x").VID
 	waitFor(t, 10*time.Second, "a applies b's commit", func() bool { return a.eventRecords(t) == 1 })
@@ -183,10 +174,7 @@ func TestQueuedCommitStoredElsewhereLeavesOneCopy(t *testing.T) {
 // node are not forwarded nor published ahead of it: they queue behind it, and the owner
 // tracks them all.
 func TestLaterHitsQueueBehindAWaitingRequest(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	vid := a.hit(t, "", "first").VID
 	owner, other := ownerAndOther(a, b, vid)
 

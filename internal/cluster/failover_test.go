@@ -14,10 +14,7 @@ import (
 // to the survivor once the leases expire; the survivor catches up first, then serves the
 // dead node's visitors with their whole journeys.
 func TestLeaseTakeoverAfterOwnerStops(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	var vids []string
 	for i := 0; i < 10; i++ {
 		vids = append(vids, b.hit(t, "", fmt.Sprintf("b-%d", i)).VID)
@@ -46,10 +43,7 @@ func TestLeaseTakeoverAfterOwnerStops(t *testing.T) {
 // A hit of a visitor whose shard another node owns goes to that node and its reply comes
 // back; with the owner gone quiet, the hit is not forwarded and is answered locally.
 func TestForwardRoundTrip(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	b.node.HandleForwarded(func(req []byte) []byte { return append([]byte("b saw "), req...) })
 	vid := b.hit(t, "", "x").VID
 	reply, forwarded := a.node.Forward(vid, hello)
@@ -80,10 +74,7 @@ func TestForwardRoundTrip(t *testing.T) {
 // the store); when it returns the outbox drains, each commit once, and the other node gets
 // every event once.
 func TestOutboxDrainsOnceAfterNATSRestart(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	ns, a, b := startPair(t)
 	vid := a.hit(t, "", "before").VID
 	waitFor(t, 10*time.Second, "b hears the first hit", func() bool { return b.feed.eventCount() == 1 })
 
@@ -175,10 +166,7 @@ func TestOutboxBound(t *testing.T) {
 // Events of back ends (the events API) reach the owner of their visitor through Track, and
 // come back with the owner's result.
 func TestTrackOnTheOwner(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	vid := b.hit(t, "", "b-1").VID
 	remote := a.node.Track(a.tracker)
 	req := hitRequest(vid, "api-1")

@@ -221,6 +221,17 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// startPair starts a NATS server and two nodes on it, a and b, and waits until they own
+// every shard between them.
+func startPair(t *testing.T) (ns *natsServer, a, b *testNode) {
+	t.Helper()
+	ns = startNATS(t)
+	a = startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
+	b = startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
+	waitOwned(t, a, b)
+	return ns, a, b
+}
+
 // waitOwned waits until the nodes own every shard between them.
 func waitOwned(t *testing.T, nodes ...*testNode) {
 	t.Helper()

@@ -62,10 +62,7 @@ func TestRestartResumesAndKeepsTheOutbox(t *testing.T) {
 // An erase on any node reaches every node's copy; cookieless salts are the fleet's, so a
 // browser gets the same id on every node.
 func TestEraseAndSaltsAreGlobal(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	vid := a.hit(t, "", "e-1").VID
 	waitFor(t, 10*time.Second, "b has the visitor", func() bool { return b.pageviews(t, vid) == 1 })
 	if _, err := b.tracker.Erase(vid); err != nil {

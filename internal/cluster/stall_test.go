@@ -12,10 +12,7 @@ import (
 // server holding it dies during a leader election) is replaced: the node goes on applying
 // the other nodes' commits, from the sequence after the last one it applied.
 func TestStalledConsumerIsReplaced(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	_, a, b := startPair(t)
 	a.hit(t, "", "before")
 	waitFor(t, 10*time.Second, "b applies a's first commit", func() bool { return b.feed.eventCount() == 1 })
 
@@ -40,10 +37,7 @@ func TestStalledConsumerIsReplaced(t *testing.T) {
 // as long as its lease watch stays silent: a forward that knows no owner reads the lease
 // bucket, and a silent watch is started again.
 func TestForwardingResumesAfterNATSRestart(t *testing.T) {
-	ns := startNATS(t)
-	a := startNode(t, t.TempDir(), nodeOptions("a", ns.url()))
-	b := startNode(t, t.TempDir(), nodeOptions("b", ns.url()))
-	waitOwned(t, a, b)
+	ns, a, b := startPair(t)
 	vid := a.hit(t, "", "first").VID
 	_, other := ownerAndOther(a, b, vid)
 	for round := 0; round < 3; round++ {
