@@ -108,11 +108,13 @@ func (s *State) AppendBinary(dst []byte) []byte {
 	b = appendString(b, s.Stage)
 	steps := head(s.Steps, MaxSteps)
 	b = appendCounts(b, steps, base)
+	var idx stepIndex
+	idx.init(steps)
 	hist := tail(s.StepHistory, MaxStepHistory)
 	b = appendUint(b, uint64(len(hist)))
 	ref = base
 	for _, m := range hist {
-		b = appendStepRef(b, m.Step, steps)
+		b = appendStepRef(b, m.Step, &idx)
 		b = appendTime(b, m.At, ref)
 		ref = m.At
 	}
@@ -127,7 +129,7 @@ func (s *State) AppendBinary(dst []byte) []byte {
 	b = appendUint(b, uint64(len(convs)))
 	ref = base
 	for _, c := range convs {
-		b = appendStepRef(b, c.Step, steps)
+		b = appendStepRef(b, c.Step, &idx)
 		b = appendTime(b, c.At, ref)
 		b = appendFloat(b, c.Value)
 		ref = c.At
@@ -194,10 +196,10 @@ func appendCounts(b []byte, cs []Count, base int64) []byte {
 	return b
 }
 
-// appendStepRef writes a step name as its 1-based index in steps, or as 0 and the name when
-// steps does not hold it.
-func appendStepRef(b []byte, step string, steps []Count) []byte {
-	if i := countIndex(steps, step); i >= 0 {
+// appendStepRef writes a step name as its 1-based index in the Steps written (the first
+// that holds it), or as 0 and the name when they do not hold it.
+func appendStepRef(b []byte, step string, steps *stepIndex) []byte {
+	if i := steps.find(step); i >= 0 {
 		return appendUint(b, uint64(i)+1)
 	}
 	return appendString(append(b, 0), step)
