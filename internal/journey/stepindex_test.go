@@ -23,9 +23,9 @@ func TestStepIndexFindsWhatSearchFinds(t *testing.T) {
 	}
 	queries := []string{
 		base[:14], base[15:], steps[2].Key, strings.Clone("viewed_pricing"),
-		base[:6],          // "viewed": shares the first key's address, not in Steps
-		base[:14] + "",    // the same string again
-		base[15:21],       // "viewed" at the second key's address
+		base[:6],       // "viewed": shares the first key's address, not in Steps
+		base[:14] + "", // the same string again
+		base[15:21],    // "viewed" at the second key's address
 		"", "landed", "purchased", strings.Clone("landed"),
 	}
 	for n := range len(base) + 1 { // names sharing an address, of every length
