@@ -165,6 +165,23 @@ func BenchmarkAppendBinaryBusy(b *testing.B) {
 	}
 }
 
+// BenchmarkApplyBusy applies a hit of the load run to the busy visitor and reaches a step, as
+// rules.Set.Observe does after Apply: the step history and recent ids are full, so each hit
+// pushes out the oldest entries.
+func BenchmarkApplyBusy(b *testing.B) {
+	s := busyState()
+	h := pageview(s.LastSeen, "/products/trail-jacket")
+	opt := Options{DefaultConversion: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Time += 1000
+		Apply(s, h, opt)
+		s.ReachStep("viewed_product", h.Time)
+		s.AddRecent(uint64(h.Time)*0x9e3779b97f4a7c15, h.Time/1000)
+		s.TrimRecent(h.Time/1000, 48*3600, nil)
+	}
+}
+
 // BenchmarkCopyBusy copies the busy visitor, as a hit of a cached journey whose last commit
 // was queued does (cluster mode); BenchmarkDecodeBusy is what a hit paid before the cache kept
 // journeys decoded.

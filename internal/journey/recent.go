@@ -42,7 +42,14 @@ func (s *State) AddRecent(h uint64, now int64) {
 // TrimRecent forgets ids whose window has passed and, when more than MaxRecent remain (after
 // AddRecent or Merge), pushes out the oldest and appends them to spilled, which it returns.
 func (s *State) TrimRecent(now, window int64, spilled []RecentID) []RecentID {
-	s.Recent = slices.DeleteFunc(s.Recent, func(r RecentID) bool { return r.At+window <= now })
+	// Every hit of a visitor asks, and on most hits no id has left its window: a plain loop
+	// answers that without a call per id.
+	for i := range s.Recent {
+		if s.Recent[i].At+window <= now {
+			s.Recent = slices.DeleteFunc(s.Recent, func(r RecentID) bool { return r.At+window <= now })
+			break
+		}
+	}
 	if n := len(s.Recent) - MaxRecent; n > 0 {
 		spilled = append(spilled, s.Recent[:n]...)
 		s.Recent = slices.Delete(s.Recent, 0, n)
