@@ -82,3 +82,24 @@ func TestMergeLoggedInTimeOrder(t *testing.T) {
 		t.Errorf("Merge: Logged = %v; want %v", a.Logged, want)
 	}
 }
+
+// TestTrimRecentAnywhere checks that TrimRecent forgets an id out of its window wherever it
+// stands (a clock set back leaves Recent out of time order), and changes nothing when every
+// id is inside its window.
+func TestTrimRecentAnywhere(t *testing.T) {
+	var s State
+	s.AddRecent(1, 5000)
+	s.AddRecent(2, 100) // accepted after a clock step back, and out of its window by now
+	s.AddRecent(3, 5001)
+	s.AddRecent(4, 99)
+	if out := s.TrimRecent(100+window, window, nil); len(out) != 0 {
+		t.Errorf("TrimRecent pushed out %v; want the expired ids forgotten", out)
+	}
+	want := []RecentID{{1, 5000}, {3, 5001}}
+	if !slices.Equal(s.Recent, want) {
+		t.Fatalf("Recent = %v; want %v", s.Recent, want)
+	}
+	if out := s.TrimRecent(5000+window-1, window, nil); len(out) != 0 || !slices.Equal(s.Recent, want) {
+		t.Errorf("TrimRecent inside every window: pushed out %v, kept %v; want nothing, %v", out, s.Recent, want)
+	}
+}
