@@ -385,6 +385,15 @@ type arena struct {
 
 func newArena() *arena { return &arena{} }
 
+// oneArena returns an arena for a single record: each list gets just the entries it holds,
+// not the block of newArena's pools, which only chunks of many records fill.
+func oneArena() *arena {
+	a := &arena{}
+	a.touches.exact, a.marks.exact, a.convs.exact, a.counts.exact = true, true, true, true
+	a.strs.exact, a.arms.exact, a.visits.exact, a.prompts.exact = true, true, true, true
+	return a
+}
+
 // reset makes the arena's memory free for the next chunk: everything handed out before is
 // overwritten.
 func (a *arena) reset() {
@@ -401,14 +410,19 @@ func (a *arena) reset() {
 // pool is a block of Ts handed out in slices.
 type pool[T any] struct {
 	block []T
-	used  int // of block
-	total int // handed out since the last reset, also from blocks given up
+	used  int  // of block
+	total int  // handed out since the last reset, also from blocks given up
+	exact bool // each take allocates n entries (oneArena), not a block to share
 }
 
 // take returns n zeroed elements.
 func take[T any](p *pool[T], n int) []T {
 	if n == 0 {
 		return nil
+	}
+	if p.exact {
+		p.total += n
+		return make([]T, n)
 	}
 	if p.used+n > len(p.block) {
 		p.block, p.used = make([]T, max(2*len(p.block), n, 1024)), 0
@@ -447,7 +461,7 @@ func decodeVisitor(vid string, b []byte, in *Interner) (*Visitor, error) {
 // strings are the interner's, tab's or its own: it shares nothing with b.
 func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string) (*Visitor, error) {
 	if a == nil {
-		a = newArena()
+		a = oneArena()
 	}
 	if len(b) < 2 || b[0] != version(tab) {
 		return nil, errCorrupt
