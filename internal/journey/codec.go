@@ -114,7 +114,12 @@ func (s *State) AppendBinary(dst []byte) []byte {
 	b = appendUint(b, uint64(len(hist)))
 	ref = base
 	for _, m := range hist {
-		b = appendStepRef(b, m.Step, &idx)
+		// idx.find, its common case inlined: up to 200 marks per record.
+		i, ok := idx.cached(m.Step)
+		if !ok {
+			i = idx.probe(m.Step)
+		}
+		b = appendStepRef(b, m.Step, i)
 		b = appendTime(b, m.At, ref)
 		ref = m.At
 	}
@@ -129,7 +134,7 @@ func (s *State) AppendBinary(dst []byte) []byte {
 	b = appendUint(b, uint64(len(convs)))
 	ref = base
 	for _, c := range convs {
-		b = appendStepRef(b, c.Step, &idx)
+		b = appendStepRef(b, c.Step, idx.find(c.Step))
 		b = appendTime(b, c.At, ref)
 		b = appendFloat(b, c.Value)
 		ref = c.At
@@ -196,10 +201,10 @@ func appendCounts(b []byte, cs []Count, base int64) []byte {
 	return b
 }
 
-// appendStepRef writes a step name as its 1-based index in the Steps written (the first
-// that holds it), or as 0 and the name when they do not hold it.
-func appendStepRef(b []byte, step string, steps *stepIndex) []byte {
-	if i := steps.find(step); i >= 0 {
+// appendStepRef writes a step name as its 1-based index in the Steps written (i, the first
+// that holds it: stepIndex.find), or as 0 and the name when they do not hold it (i < 0).
+func appendStepRef(b []byte, step string, i int) []byte {
+	if i >= 0 {
 		return appendUint(b, uint64(i)+1)
 	}
 	return appendString(append(b, 0), step)
