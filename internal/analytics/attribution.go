@@ -37,11 +37,11 @@ func runAttribution(rc *reportCtx) (any, error) {
 		o.Model = m
 		if m == report.MarkovChain || m == report.Shapley {
 			if !paths {
-				specs, paths = append(specs, pathSpec(rc, po)), true
+				specs, paths = append(specs, pathSpec(po)), true
 			}
 			continue
 		}
-		specs = append(specs, attributionSpec(rc, po, o))
+		specs = append(specs, attributionSpec(po, o))
 	}
 	if err := prefetchRollups(rc, specs); err != nil {
 		return nil, err
@@ -137,9 +137,9 @@ func runCAC(rc *reportCtx) (any, error) {
 	first.FirstOnly, all.FirstOnly = true, false
 	var err error
 	if ao.Model == report.MarkovChain || ao.Model == report.Shapley {
-		err = prefetchRollups(rc, []rollupSpec{pathSpec(rc, first), pathSpec(rc, all)})
+		err = prefetchRollups(rc, []rollupSpec{pathSpec(first), pathSpec(all)})
 	} else {
-		err = prefetchRollups(rc, []rollupSpec{attributionSpec(rc, first, ao), attributionSpec(rc, all, ao)})
+		err = prefetchRollups(rc, []rollupSpec{attributionSpec(first, ao), attributionSpec(all, ao)})
 	}
 	if err != nil {
 		return nil, err

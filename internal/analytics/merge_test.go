@@ -232,18 +232,20 @@ func TestPrefetchedRollupsEqualDirect(t *testing.T) {
 	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return now }})
 	po := report.PathOptions{From: 5*testDay + 3_600_000, To: 40 * testDay, Lookback: 7 * 24 * time.Hour}
 	rc := &reportCtx{s: s, rs: storeOf(t, js), q: Query{From: po.From, To: po.To}, now: now}
-	specs := []rollupSpec{pathSpec(rc, po)}
+	specs := []rollupSpec{pathSpec(po)}
 	var aos []report.AttributionOptions
 	for _, m := range AllModels()[:6] {
 		ao := report.AttributionOptions{Model: m, FirstWeight: report.DefaultFirstWeight, LastWeight: report.DefaultLastWeight, HalfLife: report.DefaultHalfLife}
 		aos = append(aos, ao)
-		specs = append(specs, attributionSpec(rc, po, ao))
+		specs = append(specs, attributionSpec(po, ao))
 	}
 	if err := prefetchRollups(rc, specs); err != nil {
 		t.Fatal(err)
 	}
 	for _, sp := range specs {
-		if ok, err := sp.kept("", 20); !ok || err != nil {
+		ok := false
+		err := rc.rs.GetRollups("", []int64{20}, sp.key, func(int, []byte) error { ok = true; return nil })
+		if !ok || err != nil {
 			t.Fatalf("after the prefetch, %s of day 20 kept = %v, %v; want it kept", sp.key, ok, err)
 		}
 	}

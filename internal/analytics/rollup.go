@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"encoding"
 	"fmt"
 	"slices"
 	"strconv"
@@ -75,22 +76,27 @@ func modelKey(ao *report.AttributionOptions) string {
 // visitor's journey goes to the pieces it is attributable in, and each piece builds a part
 // every pieceBatch journeys and adds the parts up. A piece's journeys come in the store's
 // order whatever the other pieces are, so its rollup is the same however it was asked for.
-func rollupParts[T any](rc *reportCtx, po report.PathOptions, key string, build func([]report.Journey, report.PathOptions) (T, error), merge func(a, b T) T) ([]T, error) {
+func rollupParts[T rollup](rc *reportCtx, po report.PathOptions, key string, decode func([]byte) (T, error), build func([]report.Journey, report.PathOptions) (T, error), merge func(a, b T) T) ([]T, error) {
 	l := po.LookbackMS()
 	ps := pieces(rc.q.From, rc.q.To, rc.now.UnixMilli())
 	parts := make([]T, len(ps))
-	var missing []int
-	for i, p := range ps {
-		if p.day != noDay {
-			ok, err := rc.rs.GetRollup(rc.q.Site, p.day, key, &parts[i])
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				continue
-			}
+	kept := make([]bool, len(ps))
+	days, at := keptDays(ps)
+	err := rc.rs.GetRollups(rc.q.Site, days, key, func(i int, b []byte) error {
+		part, err := decode(b)
+		if err == nil { // else an older encoding: computed again
+			parts[at[i]], kept[at[i]] = part, true
 		}
-		missing = append(missing, i)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var missing []int
+	for i := range ps {
+		if !kept[i] {
+			missing = append(missing, i)
+		}
 	}
 	if len(missing) == 0 {
 		return parts, nil
@@ -181,6 +187,34 @@ func rollupParts[T any](rc *reportCtx, po report.PathOptions, key string, build 
 	return parts, nil
 }
 
+// rollup is a figure kept as daily rollups: it encodes itself for the report store.
+type rollup interface {
+	comparable
+	encoding.BinaryAppender
+}
+
+// keptDays returns the days of the pieces that are whole closed days, and the index in ps
+// of each.
+func keptDays(ps []piece) (days []int64, at []int) {
+	for i, p := range ps {
+		if p.day != noDay {
+			days, at = append(days, p.day), append(at, i)
+		}
+	}
+	return days, at
+}
+
+// decodePathTable and decodeAttribution read a kept rollup.
+func decodePathTable(b []byte) (*report.PathTable, error) {
+	t := &report.PathTable{}
+	return t, t.UnmarshalBinary(b)
+}
+
+func decodeAttribution(b []byte) (*report.Attribution, error) {
+	a := &report.Attribution{}
+	return a, a.UnmarshalBinary(b)
+}
+
 // directKey names the journeys of a piece that is not kept: its period and lookback.
 type directKey struct{ from, to, lookback int64 }
 
@@ -228,7 +262,7 @@ func cloneJourney(j *report.Journey) report.Journey {
 
 // pathTable returns the path table of the site's journeys over the query's period.
 func (rc *reportCtx) pathTable(po report.PathOptions) (*report.PathTable, error) {
-	parts, err := rollupParts(rc, po, pathOptsKey(&po), report.BuildPaths, func(a, b *report.PathTable) *report.PathTable {
+	parts, err := rollupParts(rc, po, pathOptsKey(&po), decodePathTable, report.BuildPaths, func(a, b *report.PathTable) *report.PathTable {
 		a.Merge(b)
 		return a
 	})
@@ -254,7 +288,7 @@ func (rc *reportCtx) attribution(po report.PathOptions, ao report.AttributionOpt
 		}
 		return report.AttributePaths(t, ao)
 	}
-	parts, err := rollupParts(rc, po, pathOptsKey(&po)+" "+modelKey(&ao),
+	parts, err := rollupParts(rc, po, pathOptsKey(&po)+" "+modelKey(&ao), decodeAttribution,
 		func(js []report.Journey, o report.PathOptions) (*report.Attribution, error) {
 			return report.AttributeJourneys(js, o, ao)
 		}, func(a, b *report.Attribution) *report.Attribution {
@@ -271,36 +305,31 @@ func (rc *reportCtx) attribution(po report.PathOptions, ao report.AttributionOpt
 type rollupSpec struct {
 	key   string
 	po    report.PathOptions
-	build func([]report.Journey, report.PathOptions) (any, error)
-	merge func(a, b any) any
-	// kept reports whether the store keeps the figure's rollup of a day.
-	kept func(site string, day int64) (bool, error)
+	build func([]report.Journey, report.PathOptions) (encoding.BinaryAppender, error)
+	merge func(a, b encoding.BinaryAppender) encoding.BinaryAppender
 }
 
-func pathSpec(rc *reportCtx, po report.PathOptions) rollupSpec {
+func pathSpec(po report.PathOptions) rollupSpec {
 	key := pathOptsKey(&po)
 	return rollupSpec{key: key, po: po,
-		build: func(js []report.Journey, o report.PathOptions) (any, error) { return report.BuildPaths(js, o) },
-		merge: func(a, b any) any { a.(*report.PathTable).Merge(b.(*report.PathTable)); return a },
-		kept: func(site string, day int64) (bool, error) {
-			var t *report.PathTable
-			return rc.rs.GetRollup(site, day, key, &t)
+		build: func(js []report.Journey, o report.PathOptions) (encoding.BinaryAppender, error) {
+			return report.BuildPaths(js, o)
+		},
+		merge: func(a, b encoding.BinaryAppender) encoding.BinaryAppender {
+			a.(*report.PathTable).Merge(b.(*report.PathTable))
+			return a
 		},
 	}
 }
 
-func attributionSpec(rc *reportCtx, po report.PathOptions, ao report.AttributionOptions) rollupSpec {
+func attributionSpec(po report.PathOptions, ao report.AttributionOptions) rollupSpec {
 	key := pathOptsKey(&po) + " " + modelKey(&ao)
 	return rollupSpec{key: key, po: po,
-		build: func(js []report.Journey, o report.PathOptions) (any, error) {
+		build: func(js []report.Journey, o report.PathOptions) (encoding.BinaryAppender, error) {
 			return report.AttributeJourneys(js, o, ao)
 		},
-		merge: func(a, b any) any {
+		merge: func(a, b encoding.BinaryAppender) encoding.BinaryAppender {
 			return report.MergeAttributions(ao.Model, []*report.Attribution{a.(*report.Attribution), b.(*report.Attribution)})
-		},
-		kept: func(site string, day int64) (bool, error) {
-			var a *report.Attribution
-			return rc.rs.GetRollup(site, day, key, &a)
 		},
 	}
 }
@@ -316,22 +345,28 @@ func prefetchRollups(rc *reportCtx, specs []rollupSpec) error {
 	l := specs[0].po.LookbackMS()
 	ps := pieces(rc.q.From, rc.q.To, rc.now.UnixMilli())
 	need := make([][]bool, len(ps)) // need[i][s]: spec s lacks the day of piece i
-	var missing []int
-	for i, p := range ps {
-		if p.day == noDay {
-			continue // parts of days: read once per report by rollupParts
-		}
-		lacks := false
+	// Parts of days are read once per report by rollupParts; whole days are asked for.
+	days, at := keptDays(ps)
+	for _, i := range at {
 		need[i] = make([]bool, len(specs))
-		for s, sp := range specs {
-			ok, err := sp.kept(rc.q.Site, p.day)
-			if err != nil {
-				return err
-			}
-			need[i][s] = !ok
-			lacks = lacks || !ok
+		for s := range specs {
+			need[i][s] = true
 		}
-		if lacks {
+	}
+	for s, sp := range specs {
+		// Whether a day is kept, not what: rollupParts decodes it (and computes it again,
+		// should it not decode).
+		err := rc.rs.GetRollups(rc.q.Site, days, sp.key, func(k int, _ []byte) error {
+			need[at[k]][s] = false
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	var missing []int
+	for _, i := range at {
+		if slices.Contains(need[i], true) {
 			missing = append(missing, i)
 		}
 	}
@@ -340,11 +375,11 @@ func prefetchRollups(rc *reportCtx, specs []rollupSpec) error {
 	}
 	type acc struct {
 		buf   []report.Journey
-		parts []any
+		parts []encoding.BinaryAppender
 	}
 	accs := make([]acc, len(missing))
 	for k := range accs {
-		accs[k].parts = make([]any, len(specs))
+		accs[k].parts = make([]encoding.BinaryAppender, len(specs))
 	}
 	flush := func(k int) error {
 		a := &accs[k]

@@ -2,8 +2,7 @@ package reportstore
 
 import (
 	"bytes"
-	"encoding/gob"
-	"errors"
+	"encoding"
 	"fmt"
 	"math"
 	"time"
@@ -24,30 +23,59 @@ func rollupKey(site string, day int64, what string) []byte {
 	return append(append(k, 0), what...)
 }
 
-// GetRollup decodes the rollup of site, day and what into v (a pointer); false when none
-// is kept.
-func (s *Store) GetRollup(site string, day int64, what string, v any) (bool, error) {
-	b, err := s.kv.Get(rollupKey(site, day, what), nil)
-	if errors.Is(err, track.ErrNotFound) {
-		return false, nil
+// rollupFormat begins every rollup value: the version of the encoding. Rollups of an
+// older encoding (gob, before it) are treated as not kept and computed again. No gob value
+// begins with a zero byte (a message of no length).
+var rollupFormat = [2]byte{0, 1}
+
+// rollupBody returns the rollup in a kept value, false for an older encoding.
+func rollupBody(val []byte) ([]byte, bool) {
+	if len(val) < len(rollupFormat) || [2]byte(val) != rollupFormat {
+		return nil, false
 	}
-	if err != nil {
-		return false, fmt.Errorf("read rollup: %w", err)
-	}
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(v); err != nil {
-		return false, nil // an older encoding: computed again
-	}
-	return true, nil
+	return val[len(rollupFormat):], true
 }
 
-// PutRollup keeps the rollup v of site, day and what. It must not run concurrently with
-// Put: a rollup made from records a Put has since changed would outlive its drop.
-func (s *Store) PutRollup(site string, day int64, what string, v any) error {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(v); err != nil {
+// GetRollup decodes the rollup of site, day and what into v; false when none is kept, or
+// the one kept does not decode (an older encoding: the caller computes it again).
+func (s *Store) GetRollup(site string, day int64, what string, v encoding.BinaryUnmarshaler) (bool, error) {
+	found := false
+	err := s.GetRollups(site, []int64{day}, what, func(_ int, b []byte) error {
+		found = v.UnmarshalBinary(b) == nil
+		return nil
+	})
+	return found, err
+}
+
+// GetRollups calls fn with the rollup of site and what of each of days the store keeps in
+// the current encoding, in one read: i is the day's index in days, and b (the encoded
+// rollup, as PutRollup's v appended it) is valid only during the call.
+func (s *Store) GetRollups(site string, days []int64, what string, fn func(i int, b []byte) error) error {
+	keys := make([][]byte, len(days))
+	for i, d := range days {
+		keys[i] = rollupKey(site, d, what)
+	}
+	err := s.kv.GetMany(keys, func(i int, val []byte) error {
+		if b, ok := rollupBody(val); ok {
+			return fn(i, b)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read rollups: %w", err)
+	}
+	return nil
+}
+
+// PutRollup keeps the rollup v of site, day and what, as v encodes itself. It must not run
+// concurrently with Put: a rollup made from records a Put has since changed would outlive
+// its drop.
+func (s *Store) PutRollup(site string, day int64, what string, v encoding.BinaryAppender) error {
+	b, err := v.AppendBinary(append(make([]byte, 0, 512), rollupFormat[:]...))
+	if err != nil {
 		return fmt.Errorf("encode rollup: %w", err)
 	}
-	return s.kv.Write([]track.Op{{Key: rollupKey(site, day, what), Value: b.Bytes(), TTL: s.rollupTTL(day)}})
+	return s.kv.Write([]track.Op{{Key: rollupKey(site, day, what), Value: b, TTL: s.rollupTTL(day)}})
 }
 
 // rollupTTL keeps a day's rollup as long as the day is within the retention: after that its

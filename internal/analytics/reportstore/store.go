@@ -9,7 +9,7 @@
 //	                                      key (see Pack)
 //	J <vid, 16 bytes>                     that day (and part, when packed): where the
 //	                                      visitor's record is
-//	R <day, 4 bytes BE> <site> 0 <what>   a daily rollup (gob), see PutRollup
+//	R <day, 4 bytes BE> <site> 0 <what>   a daily rollup (its own binary encoding), see PutRollup
 //	K <name>                              metadata: the build state, segment reach
 //
 // Records are written per commit, by Put, from the changed visitors. A record begins with

@@ -1,6 +1,8 @@
 package reportstore
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
 	"math"
 	"reflect"
@@ -9,6 +11,7 @@ import (
 	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/journey"
 	"github.com/pathlight/pathlight/internal/report"
+	"github.com/pathlight/pathlight/internal/track"
 )
 
 const day = DayMS
@@ -147,8 +150,8 @@ func TestRollupsDroppedFromTheDayOfAChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	for d := int64(3); d <= 8; d++ {
-		var got *report.PathTable
-		ok, err := s.GetRollup("shop", d, "k", &got)
+		got := &report.PathTable{}
+		ok, err := s.GetRollup("shop", d, "k", got)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,5 +199,38 @@ func TestEachReusesMemoryCleanly(t *testing.T) {
 	})
 	if err != nil || seen != n {
 		t.Fatalf("Each handed over %d visitors, %v; want %d", seen, err, n)
+	}
+}
+
+// TestRollupsOfAnOlderEncodingAreNotKept: a rollup kept by an earlier release (gob) reads as
+// not kept, so the report computes the day again and keeps it in the current encoding.
+func TestRollupsOfAnOlderEncodingAreNotKept(t *testing.T) {
+	s := New(NewMemory(), 0)
+	tab := &report.PathTable{}
+	tab.Add([]string{"Email"}, 1, 12.5, 0)
+	var old bytes.Buffer
+	if err := gob.NewEncoder(&old).Encode(tab); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.kv.Write([]track.Op{{Key: rollupKey("shop", 4, "k"), Value: old.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
+	got := &report.PathTable{}
+	if ok, err := s.GetRollup("shop", 4, "k", got); ok || err != nil {
+		t.Fatalf("a gob rollup read as kept = %v, %v (%+v); want not kept", ok, err, got.Rows)
+	}
+	if err := s.PutRollup("shop", 4, "k", tab); err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err := s.GetRollups("shop", []int64{3, 4, 5}, "k", func(i int, b []byte) error {
+		seen++
+		if i != 1 {
+			t.Errorf("GetRollups gave day index %d; want only 1 (day 4)", i)
+		}
+		return got.UnmarshalBinary(b)
+	})
+	if err != nil || seen != 1 || len(got.Rows) != 1 || got.Rows[0].Value != 12.5 {
+		t.Fatalf("after PutRollup: %d rollups read, %v, %+v; want day 4's table", seen, err, got.Rows)
 	}
 }
