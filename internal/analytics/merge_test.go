@@ -266,3 +266,53 @@ func TestPrefetchedRollupsEqualDirect(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmPeriodReadsOnlyItsPartialDays: once a period's whole days are kept as rollups, the
+// same period a millisecond later lacks only its partial first day and today, and decodes
+// only the journeys attributable in those (a conversion on one of them, or a touch whose
+// lookback expires on one), not every journey of the period; its figures stay those of all
+// the journeys.
+func TestWarmPeriodReadsOnlyItsPartialDays(t *testing.T) {
+	js := randomJourneys(3, 8000)
+	now := time.UnixMilli(40*testDay + 7_200_000) // today is day 40
+	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return now }})
+	rs := storeOf(t, js)
+	const lookback = 7 * 24 * time.Hour
+	for pass, from := range []int64{5*testDay + 3_600_000, 5*testDay + 3_600_001} {
+		to := now.UnixMilli() + int64(pass)
+		rc := &reportCtx{s: s, rs: rs, q: Query{From: from, To: to}, now: now}
+		po := report.PathOptions{From: from, To: to, Lookback: lookback}
+		_, handed0 := rs.Reads()
+		got, err := rc.pathTable(po)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, handed := rs.Reads()
+		if want, _ := report.BuildPaths(js, po); !sameTables(got, want) {
+			t.Errorf("pass %d: path table totals %v; want %v", pass, fmt.Sprint(got.Totals()), fmt.Sprint(want.Totals()))
+		}
+		if pass == 0 {
+			continue
+		}
+		// Attributable in day 5 (its partial piece) or day 40 (today): a conversion on
+		// that day, or a touch on the day its lookback expires.
+		want := 0
+		for i := range js {
+			hit := false
+			for _, c := range js[i].Conversions {
+				d := c.At / testDay
+				hit = hit || d == 5 || d == 40
+			}
+			for _, tc := range js[i].Touches {
+				d := tc.StartedAt / testDay
+				hit = hit || d == 5-7 || d == 40-7
+			}
+			if hit {
+				want++
+			}
+		}
+		if n := handed - handed0; n != uint64(want) {
+			t.Errorf("the warm period decoded %d journeys; want the %d attributable in its partial first day and today (of %d)", n, want, len(js))
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package analytics
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/pathlight/pathlight/internal/analytics/reportstore"
 	"github.com/pathlight/pathlight/internal/report"
@@ -46,6 +48,29 @@ func attributableRanges(from, to, l int64) []reportstore.Range {
 		days(from, to, reportstore.FlagConversion),
 		days(from-l, to-l, reportstore.FlagTouch),
 	}
+}
+
+// piecesRanges picks the journeys attributable in any of the pieces ps[i] for i in idx (as
+// attributableIn picks them): the union of each piece's attributableRanges, runs of
+// adjacent days joined. A warm period lacks only its partial first day and today: its scan
+// then decodes the few journeys attributable in those, not every journey of the period.
+func piecesRanges(ps []piece, idx []int, l int64) []reportstore.Range {
+	var rs []reportstore.Range
+	for _, i := range idx {
+		rs = append(rs, attributableRanges(ps[i].from, ps[i].to, l)...)
+	}
+	slices.SortFunc(rs, func(a, b reportstore.Range) int {
+		return cmp.Or(cmp.Compare(a.Flags, b.Flags), cmp.Compare(a.From, b.From))
+	})
+	out := rs[:0]
+	for _, r := range rs {
+		if n := len(out); n > 0 && out[n-1].Flags == r.Flags && r.From <= out[n-1].To+1 {
+			out[n-1].To = max(out[n-1].To, r.To)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // mapBuilder adds up a journey map over chunks of visitors: each chunk's map lists every

@@ -110,7 +110,7 @@ func rollupParts[T rollup](rc *reportCtx, po report.PathOptions, key string, dec
 		cached bool // its journeys are in rc.direct already
 	}
 	accs := make([]acc, len(missing))
-	scan := false
+	var scan []int // the pieces read from the store
 	for k, i := range missing {
 		a := &accs[k]
 		a.o = po
@@ -119,7 +119,9 @@ func rollupParts[T rollup](rc *reportCtx, po report.PathOptions, key string, dec
 		if a.direct {
 			a.buf, a.cached = rc.direct[directKey{ps[i].from, ps[i].to, l}]
 		}
-		scan = scan || !a.cached
+		if !a.cached {
+			scan = append(scan, i)
+		}
 	}
 	flush := func(a *acc) error {
 		part, err := build(a.buf, a.o)
@@ -134,10 +136,9 @@ func rollupParts[T rollup](rc *reportCtx, po report.PathOptions, key string, dec
 		a.buf = a.buf[:0]
 		return nil
 	}
-	if scan {
-		lo, hi := ps[missing[0]].from, ps[missing[len(missing)-1]].to
+	if len(scan) > 0 {
 		var picked []int
-		err := rc.each(attributableRanges(lo, hi, l), func(vs []*reportstore.Visitor) error {
+		err := rc.each(piecesRanges(ps, scan, l), func(vs []*reportstore.Visitor) error {
 			for _, v := range vs {
 				picked = attributableIn(&v.J, ps, missing, l, picked[:0])
 				for _, k := range picked {
@@ -403,9 +404,8 @@ func prefetchRollups(rc *reportCtx, specs []rollupSpec) error {
 		a.buf = a.buf[:0]
 		return nil
 	}
-	lo, hi := ps[missing[0]].from, ps[missing[len(missing)-1]].to
 	var picked []int
-	err := rc.each(attributableRanges(lo, hi, l), func(vs []*reportstore.Visitor) error {
+	err := rc.each(piecesRanges(ps, missing, l), func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
 			picked = attributableIn(&v.J, ps, missing, l, picked[:0])
 			for _, k := range picked {
