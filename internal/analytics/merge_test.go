@@ -244,7 +244,7 @@ func TestPrefetchedRollupsEqualDirect(t *testing.T) {
 	}
 	for _, sp := range specs {
 		ok := false
-		err := rc.rs.GetRollups("", []int64{20}, sp.key, func(int, []byte) error { ok = true; return nil })
+		err := rc.rs.EachRollup("", 20, 20, []string{sp.key}, func(int64, string, []byte) error { ok = true; return nil })
 		if !ok || err != nil {
 			t.Fatalf("after the prefetch, %s of day 20 kept = %v, %v; want it kept", sp.key, ok, err)
 		}

@@ -81,11 +81,11 @@ func rollupParts[T rollup](rc *reportCtx, po report.PathOptions, key string, dec
 	ps := pieces(rc.q.From, rc.q.To, rc.now.UnixMilli())
 	parts := make([]T, len(ps))
 	kept := make([]bool, len(ps))
-	days, at := keptDays(ps)
-	err := rc.rs.GetRollups(rc.q.Site, days, key, func(i int, b []byte) error {
+	first, at := keptDays(ps)
+	err := rc.rs.EachRollup(rc.q.Site, first, first+int64(len(at))-1, []string{key}, func(day int64, _ string, b []byte) error {
 		part, err := decode(b)
-		if err == nil { // else an older encoding: computed again
-			parts[at[i]], kept[at[i]] = part, true
+		if i := at[day-first]; err == nil { // else an older encoding: computed again
+			parts[i], kept[i] = part, true
 		}
 		return nil
 	})
@@ -194,15 +194,18 @@ type rollup interface {
 	encoding.BinaryAppender
 }
 
-// keptDays returns the days of the pieces that are whole closed days, and the index in ps
-// of each.
-func keptDays(ps []piece) (days []int64, at []int) {
+// keptDays returns the first of the pieces that are whole closed days (they follow each
+// other, a day each), and the index in ps of each: at[day-first].
+func keptDays(ps []piece) (first int64, at []int) {
 	for i, p := range ps {
 		if p.day != noDay {
-			days, at = append(days, p.day), append(at, i)
+			if at == nil {
+				first = p.day
+			}
+			at = append(at, i)
 		}
 	}
-	return days, at
+	return first, at
 }
 
 // decodePathTable and decodeAttribution read a kept rollup.
@@ -347,23 +350,29 @@ func prefetchRollups(rc *reportCtx, specs []rollupSpec) error {
 	ps := pieces(rc.q.From, rc.q.To, rc.now.UnixMilli())
 	need := make([][]bool, len(ps)) // need[i][s]: spec s lacks the day of piece i
 	// Parts of days are read once per report by rollupParts; whole days are asked for.
-	days, at := keptDays(ps)
+	first, at := keptDays(ps)
+	keys := make([]string, len(specs))
+	for s, sp := range specs {
+		keys[s] = sp.key
+	}
 	for _, i := range at {
 		need[i] = make([]bool, len(specs))
 		for s := range specs {
 			need[i][s] = true
 		}
 	}
-	for s, sp := range specs {
-		// Whether a day is kept, not what: rollupParts decodes it (and computes it again,
-		// should it not decode).
-		err := rc.rs.GetRollups(rc.q.Site, days, sp.key, func(k int, _ []byte) error {
-			need[at[k]][s] = false
-			return nil
-		})
-		if err != nil {
-			return err
+	// Whether a day is kept, not what: rollupParts decodes it (and computes it again,
+	// should it not decode).
+	err := rc.rs.EachRollup(rc.q.Site, first, first+int64(len(at))-1, keys, func(day int64, key string, _ []byte) error {
+		for s, k := range keys {
+			if k == key {
+				need[at[day-first]][s] = false
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	var missing []int
 	for _, i := range at {
@@ -405,7 +414,7 @@ func prefetchRollups(rc *reportCtx, specs []rollupSpec) error {
 		return nil
 	}
 	var picked []int
-	err := rc.each(piecesRanges(ps, missing, l), func(vs []*reportstore.Visitor) error {
+	err = rc.each(piecesRanges(ps, missing, l), func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
 			picked = attributableIn(&v.J, ps, missing, l, picked[:0])
 			for _, k := range picked {

@@ -40,24 +40,34 @@ func rollupBody(val []byte) ([]byte, bool) {
 // the one kept does not decode (an older encoding: the caller computes it again).
 func (s *Store) GetRollup(site string, day int64, what string, v encoding.BinaryUnmarshaler) (bool, error) {
 	found := false
-	err := s.GetRollups(site, []int64{day}, what, func(_ int, b []byte) error {
+	err := s.EachRollup(site, day, day, []string{what}, func(_ int64, _ string, b []byte) error {
 		found = v.UnmarshalBinary(b) == nil
 		return nil
 	})
 	return found, err
 }
 
-// GetRollups calls fn with the rollup of site and what of each of days the store keeps in
-// the current encoding, in one read: i is the day's index in days, and b (the encoded
-// rollup, as PutRollup's v appended it) is valid only during the call.
-func (s *Store) GetRollups(site string, days []int64, what string, fn func(i int, b []byte) error) error {
-	keys := make([][]byte, len(days))
-	for i, d := range days {
-		keys[i] = rollupKey(site, d, what)
+// EachRollup calls fn with each rollup of site kept in the current encoding for a day of
+// [from, to] (UTC days) whose what is one of whats, in day order, in one scan of the days'
+// rollups: a period's rollups cost one walk of the store, where reading each would seek
+// (and allocate) once per day. b (the encoded rollup, as PutRollup's v appended it) is
+// valid only during the call.
+func (s *Store) EachRollup(site string, from, to int64, whats []string, fn func(day int64, what string, b []byte) error) error {
+	if from > to || len(whats) == 0 {
+		return nil
 	}
-	err := s.kv.GetMany(keys, func(i int, val []byte) error {
-		if b, ok := rollupBody(val); ok {
-			return fn(i, b)
+	err := s.kv.Scan(rollupPrefix(from), rollupPrefix(to+1), func(key, val []byte) error {
+		rest, ok := bytes.CutPrefix(key[min(len(key), 5):], []byte(site))
+		if !ok || len(rest) == 0 || rest[0] != 0 {
+			return nil
+		}
+		for _, w := range whats {
+			if string(rest[1:]) == w {
+				if b, ok := rollupBody(val); ok {
+					return fn(dayOfKey(key[1:5]), w, b)
+				}
+				return nil
+			}
 		}
 		return nil
 	})

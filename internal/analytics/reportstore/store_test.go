@@ -223,10 +223,10 @@ func TestRollupsOfAnOlderEncodingAreNotKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := 0
-	err := s.GetRollups("shop", []int64{3, 4, 5}, "k", func(i int, b []byte) error {
+	err := s.EachRollup("shop", 3, 5, []string{"j", "k", "l"}, func(d int64, what string, b []byte) error {
 		seen++
-		if i != 1 {
-			t.Errorf("GetRollups gave day index %d; want only 1 (day 4)", i)
+		if d != 4 || what != "k" {
+			t.Errorf("EachRollup gave day %d, %q; want only day 4's k", d, what)
 		}
 		return got.UnmarshalBinary(b)
 	})
