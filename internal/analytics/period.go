@@ -22,8 +22,14 @@ func days(from, to int64, flags byte) reportstore.Range {
 
 // each streams the visitors of the query's site that the ranges pick, a chunk at a time in
 // visitor-id order; every report reads the store through it, so a report holds one chunk
-// of records at a time whatever the period.
+// of records at a time whatever the period. The records come without their visitor ids
+// (J.VID is ""): a report that names visitors reads them through eachWithIDs.
 func (rc *reportCtx) each(ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
+	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().NoIDs(), fn)
+}
+
+// eachWithIDs is each with the visitors' ids.
+func (rc *reportCtx) eachWithIDs(ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
 	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner(), fn)
 }
 

@@ -2,6 +2,7 @@ package analytics_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -333,6 +334,30 @@ func TestNewQuery(t *testing.T) {
 		}
 		if err != nil || q.From != c.from || q.To != c.to || len(q.Options) != c.opts {
 			t.Errorf("NewQuery(%v) = %+v, %v; want [%d, %d) with %d options", c.in, q, err, c.from, c.to, c.opts)
+		}
+	}
+}
+
+// TestSurveysCountVisitorsApart: the surveys report counts distinct visitors, so it reads
+// the records with their ids, where the other reports read them without.
+func TestSurveysCountVisitorsApart(t *testing.T) {
+	e := newEnv(t, at(20, 12, 0))
+	var hits []hit
+	for n := 1; n <= 3; n++ {
+		hits = append(hits,
+			hit{at: at(4, 9, n), n: n, evs: []ev{pv("/thanks", "")}},
+			hit{at: at(4, 10, n), n: n, evs: []ev{prompt("post_purchase_nps", "shown", ""), prompt("post_purchase_nps", "answered", fmt.Sprint(6+n))}},
+		)
+	}
+	e.send(t, hits...)
+	o := run[*analytics.Overview](t, e, "overview", day(1), day(11))
+	if o.Visitors != 3 {
+		t.Errorf("overview: %d visitors; want 3", o.Visitors)
+	}
+	s := run[*analytics.SurveysReport](t, e, "surveys", day(1), day(11))
+	for _, sv := range s.Surveys {
+		if sv.ID == "post_purchase_nps" && (sv.Shown != 3 || sv.VisitorsShown != 3 || sv.VisitorsAnswered != 3) {
+			t.Errorf("NPS shown %d times to %d visitors, answered by %d; want 3 times to 3 visitors, answered by 3", sv.Shown, sv.VisitorsShown, sv.VisitorsAnswered)
 		}
 	}
 }

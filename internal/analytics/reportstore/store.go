@@ -345,7 +345,7 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		if !headMatches(val, tab, site, ranges) {
 			return nil
 		}
-		v, err := decodeVisitorIn(in.hexID(id), val, in, a, tab)
+		v, err := decodeVisitorIn(in.visitorID(id), val, in, a, tab)
 		if err != nil {
 			ferr = fmt.Errorf("visitor %x: %w", id, err)
 			return nil

@@ -234,3 +234,44 @@ func TestRollupsOfAnOlderEncodingAreNotKept(t *testing.T) {
 		t.Fatalf("after PutRollup: %d rollups read, %v, %+v; want day 4's table", seen, err, got.Rows)
 	}
 }
+
+// TestEachWithoutIDs: under NoIDs, Each hands over the same records without their visitor
+// ids.
+func TestEachWithoutIDs(t *testing.T) {
+	s := New(NewMemory(), 0)
+	var olds, news []*Visitor
+	for i := range 50 {
+		olds, news = append(olds, nil), append(news, visitor(i+1, []string{"shop"}, int64(10+i%3)))
+	}
+	if _, err := s.Put(olds, news); err != nil {
+		t.Fatal(err)
+	}
+	read := func(in *Interner) (ids, recs []string) {
+		err := s.Each("", []Range{{From: 0, To: 100, Flags: FlagActive}}, in, func(vs []*Visitor) error {
+			for _, v := range vs {
+				ids = append(ids, v.J.VID)
+				j := v.J
+				j.VID = ""
+				recs = append(recs, fmt.Sprint(j, v.Sites, v.Steps))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids, recs
+	}
+	withIDs, want := read(NewInterner())
+	noIDs, got := read(NewInterner().NoIDs())
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("records without ids differ from the records with them")
+	}
+	for i := range noIDs {
+		if noIDs[i] != "" || len(withIDs[i]) != 32 {
+			t.Fatalf("record %d: id %q under NoIDs, %q without; want \"\" and 32 hex digits", i, noIDs[i], withIDs[i])
+		}
+	}
+	if len(noIDs) != 50 {
+		t.Errorf("Each handed over %d records; want 50", len(noIDs))
+	}
+}
