@@ -190,7 +190,6 @@ func rollupParts[T rollup](rc *reportCtx, po report.PathOptions, key string, dec
 
 // rollup is a figure kept as daily rollups: it encodes itself for the report store.
 type rollup interface {
-	comparable
 	encoding.BinaryAppender
 }
 
