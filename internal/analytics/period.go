@@ -37,6 +37,10 @@ func (rc *reportCtx) eachWithIDs(ranges []reportstore.Range, fn func(vs []*repor
 func (rc *reportCtx) eachJourneys(ranges []reportstore.Range, fn func(js []report.Journey, vs []*reportstore.Visitor) error) error {
 	var js []report.Journey
 	return rc.each(ranges, func(vs []*reportstore.Visitor) error {
+		if js == nil {
+			// Sized once, by the first chunk: every chunk but the last is full.
+			js = make([]report.Journey, 0, len(vs))
+		}
 		js = js[:0]
 		for _, v := range vs {
 			js = append(js, v.J)
