@@ -275,3 +275,35 @@ func TestEachWithoutIDs(t *testing.T) {
 		t.Errorf("Each handed over %d records; want 50", len(noIDs))
 	}
 }
+
+// TestEachRollupKeepsSitesApart: a site whose name begins another's, and every site
+// together (""), each read only their own rollups.
+func TestEachRollupKeepsSitesApart(t *testing.T) {
+	s := New(NewMemory(), 0)
+	for i, site := range []string{"", "sh", "shop"} {
+		tab := &report.PathTable{}
+		tab.Add([]string{"Email"}, 1, float64(i+1), 0)
+		for d := int64(1); d <= 3; d++ {
+			if err := s.PutRollup(site, d, "k", tab); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i, site := range []string{"", "sh", "shop"} {
+		var days []int64
+		err := s.EachRollup(site, 1, 3, []string{"k"}, func(d int64, _ string, b []byte) error {
+			var got report.PathTable
+			if err := got.UnmarshalBinary(b); err != nil {
+				return err
+			}
+			if len(got.Rows) != 1 || got.Rows[0].Value != float64(i+1) {
+				t.Errorf("site %q, day %d: read %+v; want its own table (value %d)", site, d, got.Rows, i+1)
+			}
+			days = append(days, d)
+			return nil
+		})
+		if err != nil || !reflect.DeepEqual(days, []int64{1, 2, 3}) {
+			t.Errorf("site %q: read days %v, %v; want 1, 2 and 3 in order", site, days, err)
+		}
+	}
+}
