@@ -36,17 +36,6 @@ func rollupBody(val []byte) ([]byte, bool) {
 	return val[len(rollupFormat):], true
 }
 
-// GetRollup decodes the rollup of site, day and what into v; false when none is kept, or
-// the one kept does not decode (an older encoding: the caller computes it again).
-func (s *Store) GetRollup(site string, day int64, what string, v encoding.BinaryUnmarshaler) (bool, error) {
-	found := false
-	err := s.EachRollup(site, day, day, []string{what}, func(_ int64, _ string, b []byte) error {
-		found = v.UnmarshalBinary(b) == nil
-		return nil
-	})
-	return found, err
-}
-
 // EachRollup calls fn with each rollup of site kept in the current encoding for a day of
 // [from, to] (UTC days) whose what is one of whats, in day order, in one scan of the days'
 // rollups: a period's rollups cost one walk of the store, where reading each would seek
