@@ -39,14 +39,14 @@ var appliedKey = []byte("\x00store/applied")
 
 // applier owns the queue of records waiting for Badger.
 type applier struct {
-	db   *badger.DB
-	log  *slog.Logger
-	ov   *overlay
-	sync bool // fsync Badger before a segment is deleted
+	main   target
+	ev     *target // the event store; nil without one
+	prefix byte    // the first byte of the event store's keys
+	log    *slog.Logger
+	ov     *overlay
+	sync   bool // fsync Badger before a segment is deleted
 
-	txnBytes int64 // Badger's transaction limits, with a margin
-	txnCount int64
-	pace     int64 // overlay bytes above which the applier stops pausing between transactions
+	pace int64 // overlay bytes above which the applier stops pausing between transactions
 
 	mu       sync.Mutex
 	queue    []walRecord
@@ -59,23 +59,64 @@ type applier struct {
 	wg       sync.WaitGroup
 	err      error // the first apply error; the log keeps the records
 
-	ts  uint64 // the last commit timestamp used
-	pos uint64 // the last record applied
+	ts  uint64 // the last commit timestamp used, in either instance
+	pos uint64 // the last record applied to every instance
+
+	mig migration // event keys moving from the main instance to the event store
 
 	applied, removed atomic.Uint64 // records applied, segments deleted
 	running          atomic.Bool   // the loop runs: pause between transactions (not in a replay)
 }
 
-func newApplier(db *badger.DB, bo badger.Options, log *slog.Logger, ov *overlay, ts, pos uint64, sync bool, limit int64) *applier {
+// target is one Badger instance the applier writes: its transaction limits, with a margin,
+// and the last record it holds.
+type target struct {
+	db       *badger.DB
+	txnBytes int64
+	txnCount int64
+	pos      uint64
+}
+
+func newTarget(db *badger.DB, bo badger.Options, pos uint64) target {
 	maxSize := (15 * bo.MemTableSize) / 100 // as Badger computes its transaction limits
-	a := &applier{
-		db: db, log: log, ov: ov, sync: sync, ts: ts, pos: pos,
+	return target{
+		db: db, pos: pos,
 		txnBytes: min(maxSize*8/10, applyTxnBytes),
 		txnCount: maxSize / 200, // Badger divides by its skiplist node size, about 100 bytes
-		wake:     make(chan struct{}, 1), progress: make(chan struct{}), stop: make(chan struct{}),
+	}
+}
+
+func newApplier(main target, ev *target, prefix byte, log *slog.Logger, ov *overlay, ts uint64, sync bool, limit int64) *applier {
+	pos := main.pos
+	if ev != nil {
+		pos = min(pos, ev.pos)
+	}
+	a := &applier{
+		main: main, ev: ev, prefix: prefix, log: log, ov: ov, sync: sync, ts: ts, pos: pos,
+		wake: make(chan struct{}, 1), progress: make(chan struct{}), stop: make(chan struct{}),
 		pace: limit / 4,
 	}
 	return a
+}
+
+// setDiscardTs lets every instance drop the versions no read can see any more.
+func (a *applier) setDiscardTs() {
+	ts := a.ov.discardTs()
+	a.main.db.SetDiscardTs(ts)
+	if a.ev != nil {
+		a.ev.db.SetDiscardTs(ts)
+	}
+}
+
+// syncAll fsyncs every instance.
+func (a *applier) syncAll() error {
+	if err := a.main.db.Sync(); err != nil {
+		return err
+	}
+	if a.ev != nil {
+		return a.ev.db.Sync()
+	}
+	return nil
 }
 
 func (a *applier) start() {
@@ -136,6 +177,11 @@ func (a *applier) loop() {
 	for {
 		select {
 		case <-a.wake:
+		case <-a.mig.idle():
+			if !a.halt.Load() {
+				a.migrateStep()
+			}
+			continue
 		case <-a.stop:
 			a.drain()
 			return
@@ -165,6 +211,10 @@ func (a *applier) loop() {
 			return
 		}
 		a.applyQueued()
+		if a.mig.active() && !a.halt.Load() {
+			// Under sustained writes the loop is never idle: one step per batch.
+			a.migrateStep()
+		}
 	}
 }
 
@@ -231,7 +281,7 @@ func (a *applier) removeApplied() {
 	}
 	if a.sync {
 		// The records leave the log only once Badger has them on disk.
-		if err := a.db.Sync(); err != nil {
+		if err := a.syncAll(); err != nil {
 			a.log.Error("store: sync Badger before removing applied log segments", "err", err)
 			a.mu.Lock()
 			a.segs = append(old, a.segs...)
@@ -250,16 +300,16 @@ func (a *applier) removeApplied() {
 
 // apply writes recs to Badger. The batch is coalesced first: a key written several times in
 // it (a busy visitor's journey) is written once, with its last op, which spares Badger most
-// of its memtable inserts and flushes. The keys go in transactions of at most
-// applyTxnBytes; between two, the applier pauses for half the time the last one took, so
-// that it and Badger's writer leave the request handlers most of the machine. Only the last
-// transaction stores the batch's position: a crash in between replays the whole batch,
-// which is harmless, as each op carries its absolute expiry. done is called after it, with
-// the position and its timestamp.
+// of its memtable inserts and flushes. Keys of the event prefix go to the event store, the
+// others to the main instance; each gets the ops of the records it does not hold yet (after
+// a crash between the two, one may be ahead). The event store is written first, then the
+// main instance, and done is called after the main instance's last transaction, with the
+// position and its timestamp: a read never sees one part of a batch without the other.
 func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts uint64)) error {
 	pos := a.pos
-	idx := make(map[string]int, 256)
-	ops := make([]*walOp, 0, 256)
+	var mainOps, evOps coalesced
+	// While the main instance still holds event keys, a delete of one goes there too.
+	bothDeletes := a.ev != nil && a.ov.eventsInMain()
 	for r := range recs {
 		rec := &recs[r]
 		if rec.seq <= a.pos {
@@ -267,24 +317,73 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 		}
 		for i := range rec.ops {
 			op := &rec.ops[i]
-			if j, ok := idx[string(op.key)]; ok {
-				ops[j] = op
-				continue
+			if a.isEventKey(op.key) {
+				if rec.seq > a.ev.pos {
+					evOps.add(op)
+				}
+				if !(op.del && bothDeletes) {
+					continue
+				}
 			}
-			idx[string(op.key)] = len(ops)
-			ops = append(ops, op)
+			if rec.seq > a.main.pos {
+				mainOps.add(op)
+			}
 		}
 		pos = rec.seq
 	}
 	if pos == a.pos {
 		return nil
 	}
-	txn := a.db.NewTransactionAt(math.MaxUint64, true)
+	if a.ev != nil && pos > a.ev.pos {
+		if err := a.write(a.ev, evOps.ops, pos, nil); err != nil {
+			return fmt.Errorf("event store: %w", err)
+		}
+	}
+	if pos > a.main.pos {
+		if err := a.write(&a.main, mainOps.ops, pos, func(ts uint64) { done(recs, pos, ts) }); err != nil {
+			return err
+		}
+	} else {
+		done(recs, pos, a.ts)
+	}
+	a.pos = pos
+	// Badger may now drop every version no read can see: a key rewritten in every batch (a
+	// busy visitor's journey, its report record) keeps one old version instead of every
+	// version of the last seconds, which compactions would copy level after level.
+	a.setDiscardTs()
+	return nil
+}
+
+// coalesced is a batch's ops, one per key: the last.
+type coalesced struct {
+	idx map[string]int
+	ops []*walOp
+}
+
+func (c *coalesced) add(op *walOp) {
+	if c.idx == nil {
+		c.idx = make(map[string]int, 256)
+	}
+	if j, ok := c.idx[string(op.key)]; ok {
+		c.ops[j] = op
+		return
+	}
+	c.idx[string(op.key)] = len(c.ops)
+	c.ops = append(c.ops, op)
+}
+
+// write commits ops to t in transactions of at most applyTxnBytes; between two, the applier
+// pauses for half the time the last one took, so that it and Badger's writer leave the
+// request handlers most of the machine. Only the last transaction stores the position pos
+// (then final is called with its timestamp): a crash in between replays the whole batch,
+// which is harmless, as each op carries its absolute expiry.
+func (a *applier) write(t *target, ops []*walOp, pos uint64, final func(ts uint64)) error {
+	txn := t.db.NewTransactionAt(math.MaxUint64, true)
 	defer func() { txn.Discard() }()
 	var size, count int64
-	commit := func(final bool) error {
-		at := a.pos
-		if final {
+	commit := func(last bool) error {
+		at := t.pos
+		if last {
 			at = pos
 		}
 		var v [8]byte
@@ -298,17 +397,14 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 			return fmt.Errorf("apply: commit: %w", err)
 		}
 		took := time.Since(start)
-		if final {
-			done(recs, pos, a.ts)
-			a.pos = pos
-			// Badger may now drop every version no read can see: a key rewritten in every
-			// batch (a busy visitor's journey, its report record) keeps one old version
-			// instead of every version of the last seconds, which compactions would copy
-			// level after level.
-			a.db.SetDiscardTs(a.ov.discardTs())
+		if last {
+			t.pos = pos
+			if final != nil {
+				final(a.ts)
+			}
 			return nil
 		}
-		txn = a.db.NewTransactionAt(math.MaxUint64, true)
+		txn = t.db.NewTransactionAt(math.MaxUint64, true)
 		size, count = 0, 0
 		if a.running.Load() && a.ov.size() < a.pace {
 			time.Sleep(took / 2)
@@ -317,7 +413,7 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 	}
 	for _, op := range ops {
 		est := int64(len(op.key)+len(op.value)) + 64
-		if count > 0 && (size+est > a.txnBytes || count+1 > a.txnCount) {
+		if count > 0 && (size+est > t.txnBytes || count+1 > t.txnCount) {
 			if err := commit(false); err != nil {
 				return err
 			}

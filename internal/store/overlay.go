@@ -21,6 +21,10 @@ type overlay struct {
 	maps   [256]map[string]ovEntry
 	bytes  int64  // approximate memory of the records not yet released
 	readTs uint64 // Badger reads use this timestamp
+	// evInMain: the main instance may still hold event keys (see migrate.go), so reads of
+	// them look there too. It is cleared under mu once readTs covers the last move, so a
+	// read that finds it cleared reads at a timestamp where the event store has every key.
+	evInMain bool
 
 	// reading counts the reads in progress by the timestamp they read Badger at: Badger
 	// may drop the versions no read can see any more (discardTs). A read takes its
@@ -161,6 +165,20 @@ func (o *overlay) setReadTs(ts uint64) {
 	o.mu.Unlock()
 }
 
+// eventsInMain reports whether the main instance may still hold event keys.
+func (o *overlay) eventsInMain() bool {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	return o.evInMain
+}
+
+// eventsMoved records that the main instance holds no event key any more.
+func (o *overlay) eventsMoved() {
+	o.mu.Lock()
+	o.evInMain = false
+	o.mu.Unlock()
+}
+
 // size returns the approximate bytes the overlay holds.
 func (o *overlay) size() int64 {
 	o.mu.RLock()
@@ -189,15 +207,16 @@ type ovKV struct {
 }
 
 // rangeOf returns the entries with keys in [start, end) (nil end: no bound) in key order,
-// and the read timestamp for the Badger part of the scan.
-func (o *overlay) rangeOf(start, end []byte) ([]ovKV, uint64) {
+// the read timestamp for the Badger part of the scan, and whether the main instance may
+// still hold event keys at it.
+func (o *overlay) rangeOf(start, end []byte) ([]ovKV, uint64, bool) {
 	lo, hi := int(keyByte(start)), 255
 	if end != nil {
 		hi = int(keyByte(end))
 	}
 	var out []ovKV
 	o.mu.RLock()
-	ts := o.readTs
+	ts, evInMain := o.readTs, o.evInMain
 	o.beginRead(ts) // the caller ends it
 	for b := lo; b <= hi; b++ {
 		for k, e := range o.maps[b] {
@@ -210,5 +229,5 @@ func (o *overlay) rangeOf(start, end []byte) ([]ovKV, uint64) {
 	}
 	o.mu.RUnlock()
 	slices.SortFunc(out, func(a, b ovKV) int { return bytes.Compare(a.key, b.key) })
-	return out, ts
+	return out, ts, evInMain
 }

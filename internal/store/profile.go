@@ -76,7 +76,8 @@ func openGate(dir string, reserve int64, statfs func(string) (int64, error)) (*D
 	}
 	need := int64(openSlack)
 	mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
-	for _, m := range mems {
+	evMems, _ := filepath.Glob(filepath.Join(dir, EventDir, "*.mem"))
+	for _, m := range append(mems, evMems...) {
 		need += diskUsage(m)
 	}
 	// The store's own write-ahead log is replayed into Badger too: its records pass through

@@ -56,6 +56,17 @@ type Options struct {
 	MaxBacklog int64
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
+	// EventPrefix, when not zero, sends every key that starts with this byte (1 to 254) to
+	// a second Badger instance, the event store in EventDir, built for records written once
+	// and read rarely: their values go to its value log, its tree holds only keys (see
+	// events.go). Reads, scans, deletes and expiry work as for any other key.
+	EventPrefix byte
+	// EventMemTableSize, EventMemTables and EventIndexCacheSize size the event store as
+	// MemTableSize, MemTables and IndexCacheSize size the main instance; zero keeps
+	// DefaultEventMemTableSize, two memtables and no bound on the index cache.
+	EventMemTableSize   int64
+	EventMemTables      int
+	EventIndexCacheSize int64
 	// DiskReserve is the free space, in bytes, that the store keeps on the filesystem of the
 	// database: writes are refused with ErrDiskFull below it (see DiskGate), and Badger's
 	// memtables and tables are sized so that what it writes on its own after that fits in
@@ -128,6 +139,8 @@ func MemTableMemory(memTable int64) int64 { return memTable + 2*(15*memTable/100
 // and Badger. It is safe for concurrent use.
 type DB struct {
 	db     *badger.DB
+	ev     *badger.DB // the event store; nil without Options.EventPrefix
+	prefix byte       // the first byte of the event store's keys
 	com    *committer
 	gate   *DiskGate // nil without a disk reserve
 	ap     *applier
@@ -208,9 +221,19 @@ func Open(dir string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
-	s, err := startStore(db, bo, dir, opt, log)
+	var ev *badger.DB
+	if opt.EventPrefix != 0 {
+		if ev, err = openEvents(dir, opt); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	s, err := startStore(db, ev, bo, dir, opt, log)
 	if err != nil {
 		_ = db.Close()
+		if ev != nil {
+			_ = ev.Close()
+		}
 		return nil, err
 	}
 	if gate != nil {
@@ -220,8 +243,9 @@ func Open(dir string, opt Options) (*DB, error) {
 	return s, nil
 }
 
-// startStore replays the log into db and starts the store's goroutines.
-func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *slog.Logger) (*DB, error) {
+// startStore replays the log into db (and ev, the event store, if not nil) and starts the
+// store's goroutines.
+func startStore(db, ev *badger.DB, bo badger.Options, dir string, opt Options, log *slog.Logger) (*DB, error) {
 	walDir := filepath.Join(dir, WALDir)
 	if err := os.MkdirAll(walDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create the write-ahead log directory: %w", err)
@@ -239,7 +263,25 @@ func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *
 	}
 	ts := db.MaxVersion()
 	ov := newOverlay(ts)
-	ap := newApplier(db, bo, log, ov, ts, pos, opt.SyncWrites, limit)
+	var evt *target
+	if ev != nil {
+		evPos, err := readApplied(ev)
+		if err != nil {
+			return nil, fmt.Errorf("event store: %w", err)
+		}
+		if ev.MaxVersion() == 0 {
+			// A new event store: nothing before the main instance's position is due to it
+			// (event keys written before it existed are moved over, see migrate.go).
+			evPos = pos
+		}
+		t := newTarget(ev, eventOptions(dir, opt), evPos)
+		evt = &t
+		ts = max(ts, ev.MaxVersion())
+		ov.readTs = ts
+		ov.evInMain = hasPrefix(db, opt.EventPrefix)
+	}
+	ap := newApplier(newTarget(db, bo, pos), evt, opt.EventPrefix, log, ov, ts, opt.SyncWrites, limit)
+	ap.mig.on.Store(ov.evInMain)
 	last, err := replay(ap, walDir, log)
 	if err != nil {
 		return nil, err
@@ -264,7 +306,7 @@ func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *
 		return nil, err
 	}
 	if opt.SyncWrites && len(old) > 0 {
-		if err := db.Sync(); err != nil {
+		if err := ap.syncAll(); err != nil {
 			_ = w.close()
 			return nil, fmt.Errorf("sync badger after the replay: %w", err)
 		}
@@ -278,7 +320,7 @@ func startStore(db *badger.DB, bo badger.Options, dir string, opt Options, log *
 	ap.ov.setReadTs(ap.ts)
 	ap.start()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &DB{db: db, ap: ap, ov: ov, wal: w, dir: dir, cancel: cancel,
+	s := &DB{db: db, ev: ev, prefix: opt.EventPrefix, ap: ap, ov: ov, wal: w, dir: dir, cancel: cancel,
 		com: newCommitter(w, ov, ap, last+1, limit)}
 	interval := opt.GCInterval
 	if interval <= 0 {
@@ -367,6 +409,11 @@ func (s *DB) Close() error {
 	if s.gate != nil {
 		s.gate.Close()
 	}
+	if s.ev != nil {
+		if err := s.ev.Close(); err != nil && applyErr == nil {
+			applyErr = fmt.Errorf("close the event store: %w", err)
+		}
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close badger: %w", err)
 	}
@@ -383,10 +430,27 @@ func (s *DB) gcLoop(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			// RunValueLogGC rewrites at most one file per call; keep going while it finds work.
-			for ctx.Err() == nil && s.db.RunValueLogGC(0.5) == nil {
+			// The event store's value log holds the records: erased and expired ones are
+			// reclaimed here, once compactions of its tree have counted them.
+			for _, db := range s.instances() {
+				for ctx.Err() == nil && db.RunValueLogGC(0.5) == nil {
+				}
 			}
 		}
 	}
+}
+
+// instances returns the Badger instances of the store: the main one and the event store.
+func (s *DB) instances() []*badger.DB {
+	if s.ev != nil {
+		return []*badger.DB{s.db, s.ev}
+	}
+	return []*badger.DB{s.db}
+}
+
+// isEventKey reports whether key belongs to the event store.
+func (s *DB) isEventKey(key []byte) bool {
+	return s.ev != nil && len(key) > 0 && key[0] == s.prefix
 }
 
 // Get appends the value stored under key to dst and returns it. The returned slice is the
@@ -421,7 +485,7 @@ func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 	var buf [8]ovHit
 	hits := buf[:0] // keys the overlay holds, in key order
 	s.ov.mu.RLock()
-	ts := s.ov.readTs
+	ts, evInMain := s.ov.readTs, s.ov.evInMain
 	s.ov.beginRead(ts)
 	defer s.ov.endRead(ts)
 	for i, k := range keys {
@@ -431,10 +495,13 @@ func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 	}
 	s.ov.mu.RUnlock()
 	now := nowSec()
-	var txn *badger.Txn
+	var txn, etxn *badger.Txn
 	defer func() {
 		if txn != nil {
 			txn.Discard()
+		}
+		if etxn != nil {
+			etxn.Discard()
 		}
 	}()
 	for i, k := range keys {
@@ -451,21 +518,38 @@ func (s *DB) GetMany(keys [][]byte, fn func(i int, val []byte) error) error {
 		if isReserved(k) {
 			continue
 		}
+		if s.isEventKey(k) {
+			if etxn == nil {
+				etxn = s.ev.NewTransactionAt(ts, false)
+			}
+			found, err := getFrom(etxn, i, k, fn)
+			if found || err != nil || !evInMain {
+				if err != nil {
+					return fmt.Errorf("event store: %w", err)
+				}
+				continue
+			}
+		}
 		if txn == nil {
 			txn = s.db.NewTransactionAt(ts, false)
 		}
-		item, err := txn.Get(k)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("get %q: %w", printable(k), err)
-		}
-		if err := item.Value(func(v []byte) error { return fn(i, v) }); err != nil {
+		if _, err := getFrom(txn, i, k, fn); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// getFrom reads key k (the i-th) in txn and calls fn with its value, if it exists.
+func getFrom(txn *badger.Txn, i int, k []byte, fn func(i int, val []byte) error) (bool, error) {
+	item, err := txn.Get(k)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("get %q: %w", printable(k), err)
+	}
+	return true, item.Value(func(v []byte) error { return fn(i, v) })
 }
 
 // isReserved reports whether key is the store's own.
@@ -522,16 +606,54 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	if s.db.IsClosed() {
 		return errClosed
 	}
-	ov, ts := s.ov.rangeOf(start, end)
+	ov, ts, evInMain := s.ov.rangeOf(start, end)
 	defer s.ov.endRead(ts)
 	now := nowSec()
-	txn := s.db.NewTransactionAt(ts, false)
-	defer txn.Discard()
-	// No prefetch: Badger's prefetch copies every value ahead of the scan into a new buffer,
-	// while fn reads each value in place (item.Value), so a report's scan of a year of records
-	// would allocate its whole size again for nothing.
-	it := txn.NewIterator(badger.IteratorOptions{})
-	defer it.Close()
+	// The main instance over the range, without the event prefix's keys once it holds none;
+	// the event store over the part of the range within its prefix. Both are read at ts.
+	main := newSpan(s.db, ts, start, end)
+	defer main.close()
+	var ev *span
+	if s.ev != nil {
+		lo, hi := eventRange(s.prefix)
+		if !evInMain {
+			main.skipLo, main.skipHi = lo, hi
+		}
+		if (end == nil || bytes.Compare(end, lo) > 0) && bytes.Compare(start, hi) < 0 {
+			if bytes.Compare(start, lo) > 0 {
+				lo = start
+			}
+			if end != nil && bytes.Compare(end, hi) < 0 {
+				hi = end
+			}
+			ev = newSpan(s.ev, ts, lo, hi)
+			defer ev.close()
+		}
+	}
+	main.seek()
+	if ev != nil {
+		ev.seek()
+	}
+	// next returns the span with the smallest key (the event store's, on a tie: its copy is
+	// the one kept), nil at the end.
+	next := func() *span {
+		switch {
+		case main.ok && ev != nil && ev.ok:
+			c := bytes.Compare(main.key(), ev.key())
+			if c < 0 {
+				return main
+			}
+			if c == 0 {
+				main.next()
+			}
+			return ev
+		case main.ok:
+			return main
+		case ev != nil && ev.ok:
+			return ev
+		}
+		return nil
+	}
 	// emit calls fn and maps ErrStop to the end of the scan.
 	emit := func(k, v []byte) (bool, error) {
 		err := fn(k, v)
@@ -554,19 +676,16 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 		}
 		return true, nil
 	}
-	for it.Seek(start); it.Valid(); it.Next() {
-		item := it.Item()
+	for sp := next(); sp != nil; sp = next() {
+		item := sp.it.Item()
 		k := item.Key()
-		if end != nil && bytes.Compare(k, end) >= 0 {
-			break
-		}
 		if ok, err := overlayUpTo(k); !ok {
 			return err
 		}
-		if len(ov) > 0 && bytes.Equal(ov[0].key, k) {
-			continue // the overlay's newer op wins; emitted (or hidden) by overlayUpTo next
-		}
-		if isReserved(k) {
+		// The overlay's newer op wins (emitted, or hidden, by overlayUpTo next); the
+		// store's own keys are hidden.
+		if (len(ov) > 0 && bytes.Equal(ov[0].key, k)) || isReserved(k) {
+			sp.next()
 			continue
 		}
 		var cont bool
@@ -581,6 +700,7 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 		if !cont {
 			return nil
 		}
+		sp.next()
 	}
 	_, err := overlayUpTo(nil)
 	return err
@@ -595,24 +715,30 @@ func (s *DB) GroupStats() (groups, writes uint64) {
 	return s.com.groups.Load(), s.com.writes.Load()
 }
 
-// Sizes returns the on-disk sizes of Badger's LSM tree and value log and of the write-ahead
-// log, in bytes. Badger's own Size needs its expvar metrics, which are process-global; the
+// Sizes returns the on-disk sizes of Badger's LSM trees and value logs (both instances, with
+// an event store) and of the write-ahead log, in bytes. Badger's own Size needs its expvar metrics, which are process-global; the
 // tables are summed instead, and the log files are measured by the blocks they occupy
 // (Badger's value-log files are sparse: their apparent size is the preallocated maximum;
 // the write-ahead log's segments are preallocated, so they count whole).
 func (s *DB) Sizes() (lsm, vlog, wal int64) {
-	for _, t := range s.db.Tables() {
-		lsm += int64(t.OnDiskSize)
-	}
-	// Values under the value threshold wait in memtables, whose write-ahead logs are the
-	// .mem files, before they are flushed into tables.
-	mems, _ := filepath.Glob(filepath.Join(s.dir, "*.mem"))
-	for _, m := range mems {
-		lsm += diskUsage(m)
-	}
-	matches, _ := filepath.Glob(filepath.Join(s.dir, "*.vlog"))
-	for _, m := range matches {
-		vlog += diskUsage(m)
+	for i, db := range s.instances() {
+		dir := s.dir
+		if i > 0 {
+			dir = filepath.Join(s.dir, EventDir)
+		}
+		for _, t := range db.Tables() {
+			lsm += int64(t.OnDiskSize)
+		}
+		// Values under the value threshold wait in memtables, whose write-ahead logs are
+		// the .mem files, before they are flushed into tables.
+		mems, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+		for _, m := range mems {
+			lsm += diskUsage(m)
+		}
+		matches, _ := filepath.Glob(filepath.Join(dir, "*.vlog"))
+		for _, m := range matches {
+			vlog += diskUsage(m)
+		}
 	}
 	segs, _ := filepath.Glob(filepath.Join(s.dir, WALDir, "*"+walExt))
 	for _, m := range segs {
@@ -621,12 +747,12 @@ func (s *DB) Sizes() (lsm, vlog, wal int64) {
 	return lsm, vlog, wal
 }
 
-// Sync flushes the log and Badger to disk.
+// Sync flushes the log and Badger (both instances) to disk.
 func (s *DB) Sync() error {
 	if err := s.wal.sync(); err != nil {
 		return err
 	}
-	return s.db.Sync()
+	return s.ap.syncAll()
 }
 
 // Backlog reports the writes in the log that Badger does not hold yet, for metrics: the

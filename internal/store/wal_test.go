@@ -24,6 +24,9 @@ func (s *DB) crash() {
 	s.com.close()
 	_ = s.ap.close()
 	_ = s.wal.close()
+	if s.ev != nil {
+		_ = s.ev.Close()
+	}
 	_ = s.db.Close()
 	s.closed = true
 }

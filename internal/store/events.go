@@ -1,0 +1,108 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// The event store. Keys that start with Options.EventPrefix (the caller's append-only,
+// time-ordered records, written once and read by point gets and time scans) live in a second
+// Badger instance in EventDir, whose value threshold is a few bytes: a record's bytes go to
+// its value log, written once and in sequence, and its LSM tree holds only the keys and value
+// pointers. Flushes and compactions of the event keys then move a tenth of the bytes they
+// would move through the main tree. Both instances are written by the one applier, at
+// timestamps from one sequence, so that a read at the applied timestamp sees both at the
+// same point; each stores the log position it has applied, and a replay re-applies to each
+// what it lacks.
+//
+// A data directory written before the event store existed holds event keys in the main
+// instance: reads then look in both (the event store first), deletes of event keys go to
+// both, and the applier moves the keys over in the background (migrate.go).
+const (
+	// EventDir is the directory of the event store inside the store's directory.
+	EventDir = "events"
+	// DefaultEventMemTableSize is the event store's memtable and table size when Options do
+	// not say. Its memtables hold keys and value pointers only (about 60 bytes an entry).
+	DefaultEventMemTableSize = 1 << 20
+	// eventValueThreshold: values of this many bytes or more go to the event store's value
+	// log; a pointer to one takes about 12 bytes in the tree.
+	eventValueThreshold = 32
+	// eventVlogFile is the size of the event store's value-log files: garbage collection
+	// rewrites a file whole, so smaller files give erased and expired records back sooner.
+	eventVlogFile = 64 << 20
+)
+
+// eventOptions configures the event store's Badger for opt.
+func eventOptions(dir string, opt Options) badger.Options {
+	memTable := int64(DefaultEventMemTableSize)
+	if opt.EventMemTableSize > 0 {
+		memTable = max(opt.EventMemTableSize, minMemTable)
+	}
+	memTables := 2
+	if opt.EventMemTables > 0 {
+		memTables = max(opt.EventMemTables, 2)
+	}
+	bo := badger.DefaultOptions(filepath.Join(dir, EventDir)).
+		WithLogger(badgerLogger{opt.Logger}).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		WithNumCompactors(2).
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
+		WithMemTableSize(memTable).
+		WithBaseTableSize(memTable).
+		WithBlockSize(blockSize).
+		WithNumMemtables(memTables).
+		WithValueThreshold(eventValueThreshold).
+		WithValueLogFileSize(eventVlogFile).
+		WithNumLevelZeroTables(l0Tables).
+		WithNumLevelZeroTablesStall(l0Stall)
+	bo.TableSizeMultiplier = 1
+	if opt.EventIndexCacheSize > 0 {
+		bo = bo.WithIndexCacheSize(opt.EventIndexCacheSize)
+	}
+	if opt.Small {
+		bo = bo.WithIndexCacheSize(2 << 20).WithValueLogFileSize(16 << 20)
+	}
+	if opt.DiskReserve > 0 {
+		bo = badgerProfile(bo, opt.DiskReserve)
+	}
+	return bo
+}
+
+// isEventKey reports whether key belongs to the event store (none without one).
+func (a *applier) isEventKey(key []byte) bool {
+	return a.ev != nil && len(key) > 0 && key[0] == a.prefix
+}
+
+// eventRange is the key range of the event prefix: [lo, hi).
+func eventRange(prefix byte) (lo, hi []byte) {
+	return []byte{prefix}, []byte{prefix + 1}
+}
+
+// hasPrefix reports whether db holds a live key starting with prefix.
+func hasPrefix(db *badger.DB, prefix byte) bool {
+	txn := db.NewTransactionAt(math.MaxUint64, false)
+	defer txn.Discard()
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefix}})
+	defer it.Close()
+	it.Rewind()
+	return it.Valid()
+}
+
+// openEvents opens the event store of dir.
+func openEvents(dir string, opt Options) (*badger.DB, error) {
+	if opt.EventPrefix == 0 || opt.EventPrefix == math.MaxUint8 {
+		return nil, errors.New("store: the event prefix must be a byte from 1 to 254")
+	}
+	ev, err := badger.OpenManaged(eventOptions(dir, opt))
+	if err != nil {
+		return nil, fmt.Errorf("open the event store in %s: %w", filepath.Join(dir, EventDir), err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"bytes"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// span iterates one Badger instance over [lo, hi) (nil hi: to the last key) at one read
+// timestamp, skipping the keys in [skipLo, skipHi) when skipLo is set: a scan reads the main
+// instance and the event store each through a span and merges the two.
+type span struct {
+	it             *badger.Iterator
+	txn            *badger.Txn
+	lo, hi         []byte
+	skipLo, skipHi []byte
+	ok             bool // positioned on a key of the span
+}
+
+// newSpan opens a span of db at ts.
+func newSpan(db *badger.DB, ts uint64, lo, hi []byte) *span {
+	txn := db.NewTransactionAt(ts, false)
+	// No prefetch: Badger's prefetch copies every value ahead of the scan into a new buffer,
+	// while a scan reads each value in place (item.Value), so a report's scan of a year of
+	// records would allocate its whole size again for nothing.
+	return &span{txn: txn, it: txn.NewIterator(badger.IteratorOptions{}), lo: lo, hi: hi}
+}
+
+// seek positions the span on its first key.
+func (p *span) seek() {
+	p.it.Seek(p.lo)
+	p.settle()
+}
+
+// next moves to the following key of the span.
+func (p *span) next() {
+	p.it.Next()
+	p.settle()
+}
+
+func (p *span) key() []byte { return p.it.Item().Key() }
+
+// settle skips the keys to skip and notes whether the iterator is still within the span.
+func (p *span) settle() {
+	for {
+		if !p.it.Valid() {
+			p.ok = false
+			return
+		}
+		k := p.it.Item().Key()
+		if p.hi != nil && bytes.Compare(k, p.hi) >= 0 {
+			p.ok = false
+			return
+		}
+		if p.skipLo != nil && bytes.Compare(k, p.skipLo) >= 0 && bytes.Compare(k, p.skipHi) < 0 {
+			p.it.Seek(p.skipHi)
+			continue
+		}
+		p.ok = true
+		return
+	}
+}
+
+func (p *span) close() {
+	p.it.Close()
+	p.txn.Discard()
+}
