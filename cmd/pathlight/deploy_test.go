@@ -32,7 +32,7 @@ func TestDeployPathlightConfig(t *testing.T) {
 	t.Setenv("PATHLIGHT_ADMIN_TOKEN", "deploy-test-token-0123456789")
 	closed := freePorts(t, 1)[0]
 	code, _, stderr := runBinary(t, "serve", "--config", filepath.Join(deployDir(t), "pathlight", "pathlight.yaml"),
-		"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--rules", crashRulesDir(t), "--memory", "256MiB",
+		"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--rules", crashRulesDir(t), "--memory", "384MiB",
 		"--cluster", fmt.Sprintf("nats://127.0.0.1:%d", closed))
 	if code != 1 || !strings.Contains(stderr, "cluster: connect to NATS") {
 		t.Fatalf("pathlight serve --config deploy/pathlight/pathlight.yaml exited %d; want 1, failing to connect to NATS:\n%s", code, stderr)

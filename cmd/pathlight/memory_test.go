@@ -58,12 +58,19 @@ func TestStoreHeapWithinPlan(t *testing.T) {
 	if got, want := plan.MemTableMemory, int64(plan.MemTables)*store.MemTableMemory(plan.MemTable); got != want {
 		t.Fatalf("plan: memtables %d; want %d × store.MemTableMemory = %d", got, plan.MemTables, want)
 	}
+	if got, want := plan.EventBuilders, store.TableBuilderMemory(plan.EventMemTable); got != want {
+		t.Fatalf("plan: event store builders %d; want store.TableBuilderMemory = %d", got, want)
+	}
+	if got, want := plan.EventMemTableMemory, int64(plan.EventMemTables)*store.MemTableMemory(plan.EventMemTable); got != want {
+		t.Fatalf("plan: event store memtables %d; want %d × store.MemTableMemory = %d", got, plan.EventMemTables, want)
+	}
 	db, err := store.Open(t.TempDir(), storeOptions(plan))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	share := plan.MemTableMemory + plan.Builders + plan.IndexCache + plan.Backlog
+	share := plan.MemTableMemory + plan.Builders + plan.IndexCache + plan.Backlog +
+		plan.EventMemTableMemory + plan.EventBuilders + plan.EventIndexCache
 	// The test's own buffers, goroutines and Badger's small structures; and what the
 	// collector counts live because it was allocated while it marked (a quarter of the
 	// share covers it under this rate of allocation).

@@ -275,13 +275,15 @@ func diskStatus(db *store.DB) func() server.DiskStatus {
 	}
 }
 
-// storeOptions sizes the store from the memory plan: Badger's memtables, tables (and with
-// them its table builders) and index cache, and the bound of the writes waiting for Badger.
+// storeOptions sizes the store from the memory plan: the memtables, tables (and with them
+// the table builders) and index caches of Badger's main instance and of the event store that
+// holds the tracker's event log, and the bound of the writes waiting for Badger.
 func storeOptions(plan config.MemoryPlan) store.Options {
-	return store.Options{
+	return trackstore.Options(store.Options{
 		MemTableSize: plan.MemTable, MemTables: plan.MemTables, IndexCacheSize: plan.IndexCache,
+		EventMemTableSize: plan.EventMemTable, EventMemTables: plan.EventMemTables, EventIndexCacheSize: plan.EventIndexCache,
 		MaxBacklog: plan.Backlog,
-	}
+	})
 }
 
 // applyGoLimit sets the Go runtime's soft memory limit from the budget, unless GOMEMLIMIT

@@ -140,7 +140,7 @@ var options = []option{
 	{"idle-timeout", "60s", "keep-alive idle time"},
 	{"sync-writes", "false", "fsync every commit (survives power loss, slower); without it commits survive a process crash"},
 	{"disk-reserve", "1GiB", "free space to keep on the data directory's filesystem: below it hits and imports are refused with 503 disk_full until space is freed, so that the database always has room to finish its own writes; Badger's memtables are sized from it (at least 512MiB; 0 turns the check off, and a full disk then stops the server)"},
-	{"memory", "512MiB", "memory budget (e.g. 512MiB, 2GiB): sizes Badger's memtables, table builders and index cache, the writes waiting for Badger, the visitor-state and report caches, and the Go heap limit (GOMEMLIMIT); at least 256MiB"},
+	{"memory", "512MiB", "memory budget (e.g. 512MiB, 2GiB): sizes the memtables, table builders and index caches of Badger and of its event store, the writes waiting for Badger, the visitor-state and report caches, and the Go heap limit (GOMEMLIMIT); at least 384MiB"},
 	{"wal-segment-size", "67108864", "bytes preallocated for each segment of the write-ahead log that hits are acknowledged from (at least 65536; at most 1/64 of --disk-reserve)"},
 	{"replay-retention", "30d", "how long session replay recordings are kept (shorter than --retention: they show what visitors typed and saw, masked)"},
 	{"replay-session-cap", "5MiB", "most bytes (compressed) of one recorded session: chunks beyond it are refused with 429 replay_session_cap"},

@@ -245,9 +245,10 @@ func TestMemoryBudget(t *testing.T) {
 	// an eighth of it as headroom; memtables (and tables) are powers of two from 2 to 16 MiB.
 	for _, b := range []int64{MinMemory, 512 << 20, 3<<30 + 7, 64 << 30} {
 		p := PlanMemory(b)
-		sum := p.MemTableMemory + p.Builders + p.IndexCache + p.StateCache + p.ReportCache + p.Backlog + p.Work
+		sum := p.MemTableMemory + p.Builders + p.IndexCache + p.EventMemTableMemory + p.EventBuilders + p.EventIndexCache +
+			p.StateCache + p.ReportCache + p.Backlog + p.Work
 		pow2 := p.MemTable&(p.MemTable-1) == 0
-		if sum != b || p.Work < b/8 || p.GoLimit > b || !pow2 || p.MemTable < 2<<20 || p.MemTable > 16<<20 {
+		if sum != b || p.Work < b/8 || p.Backlog < 32<<20 || p.GoLimit > b || !pow2 || p.MemTable < 2<<20 || p.MemTable > 16<<20 {
 			t.Errorf("PlanMemory(%d) = %+v: parts add up to %d; want the budget, with headroom left", b, p, sum)
 		}
 	}

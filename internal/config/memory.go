@@ -5,10 +5,10 @@ import (
 	"strconv"
 )
 
-// MinMemory is the smallest memory budget: below it the fixed parts of the plan (Badger's
-// table builders and memtables at their smallest, the caches) would leave too little for the
-// hits in flight and the reports.
-const MinMemory = 256 << 20
+// MinMemory is the smallest memory budget: below it the fixed parts of the plan (the table
+// builders and memtables of Badger's two instances at their smallest, the caches) would
+// leave too little for the hits in flight and the reports.
+const MinMemory = 384 << 20
 
 // MemoryPlan is how a memory budget is shared out: every large, long-lived user of the Go
 // heap has a share, and what is left (Work) is the headroom of the hits in flight, the
@@ -30,16 +30,26 @@ type MemoryPlan struct {
 	// table size at every level and blocks that take Pathlight's largest records, a table
 	// always fits its builder's first buffer, so this does not grow with the store.
 	Builders int64
-	// IndexCache bounds Badger's cache of table indexes and Bloom filters (1/16): without a
+	// IndexCache bounds Badger's cache of table indexes and Bloom filters (1/32): without a
 	// bound it grows with the size of the store. There is no block cache: tables are not
 	// compressed, so blocks are read from the mapped table files (the kernel's page cache).
 	IndexCache int64
+	// The event store, the second Badger instance that holds the event log (its records in
+	// its value log, its tree only keys): EventMemTables memtables of EventMemTable (1 MiB,
+	// two), EventMemTableMemory as for the main instance, EventBuilders its own pool of
+	// table builders (Badger keeps one per instance: 56 MiB), and EventIndexCache (1/32).
+	EventMemTable       int64
+	EventMemTables      int
+	EventMemTableMemory int64
+	EventBuilders       int64
+	EventIndexCache     int64
 	// StateCache is the tracker's cache of encoded visitor states (1/8).
 	StateCache int64
 	// ReportCache bounds the report results and daily rollups kept in memory (1/16).
 	ReportCache int64
 	// Backlog bounds the writes in the write-ahead log that Badger does not hold yet (the
-	// store's overlay, 1/4, at least 32 MiB): beyond it hits are refused (503 overloaded).
+	// store's overlay, 1/4, at least 32 MiB, and less when that would leave less than an
+	// eighth of the budget for Work): beyond it hits are refused (503 overloaded).
 	// The applier starts a batch once an eighth of it waits, so it is reached only when
 	// Badger falls behind.
 	Backlog int64
@@ -60,16 +70,28 @@ func PlanMemory(b int64) MemoryPlan {
 	}
 	// As store.MemTableMemory and store.TableBuilderMemory compute them (config imports no
 	// storage; a test in cmd/pathlight keeps the two equal).
-	p.MemTableMemory = int64(p.MemTables) * (p.MemTable + 2*(15*p.MemTable/100))
-	p.Builders = 16*2*p.MemTable + 8*3<<20
-	p.IndexCache = b / 16
+	p.MemTableMemory = int64(p.MemTables) * memTableMemory(p.MemTable)
+	p.Builders = builders(p.MemTable)
+	p.IndexCache = b / 32
+	p.EventMemTable, p.EventMemTables = 1<<20, 2
+	p.EventMemTableMemory = int64(p.EventMemTables) * memTableMemory(p.EventMemTable)
+	p.EventBuilders = builders(p.EventMemTable)
+	p.EventIndexCache = b / 32
 	p.StateCache = b / 8
 	p.ReportCache = b / 16
-	p.Backlog = max(b/4, 32<<20)
-	p.Work = b - p.MemTableMemory - p.Builders - p.IndexCache - p.StateCache - p.ReportCache - p.Backlog
+	fixed := p.MemTableMemory + p.Builders + p.IndexCache + p.EventMemTableMemory + p.EventBuilders + p.EventIndexCache + p.StateCache + p.ReportCache
+	p.Backlog = max(min(b/4, b-b/8-fixed), 32<<20)
+	p.Work = b - fixed - p.Backlog
 	p.GoLimit = b - b/16
 	return p
 }
+
+// memTableMemory and builders are store.MemTableMemory and store.TableBuilderMemory for a
+// power-of-two memtable size (config imports no storage; a test in cmd/pathlight keeps them
+// equal).
+func memTableMemory(m int64) int64 { return m + 2*(15*m/100) }
+
+func builders(m int64) int64 { return 16*2*m + 8*3<<20 }
 
 // MemoryPlan shares out the configured budget.
 func (c *Config) MemoryPlan() MemoryPlan { return PlanMemory(c.Memory) }
@@ -77,7 +99,8 @@ func (c *Config) MemoryPlan() MemoryPlan { return PlanMemory(c.Memory) }
 // String lists the parts in MiB, for the log.
 func (p MemoryPlan) String() string {
 	mib := func(n int64) string { return strconv.FormatInt(n>>20, 10) + "MiB" }
-	return fmt.Sprintf("budget %s: badger memtables %d×%s (%s), table builders %s, index cache %s; write backlog %s; state cache %s, report cache %s; headroom %s; GOMEMLIMIT %s",
-		mib(p.Budget), p.MemTables, mib(p.MemTable), mib(p.MemTableMemory), mib(p.Builders), mib(p.IndexCache), mib(p.Backlog),
+	return fmt.Sprintf("budget %s: badger memtables %d×%s (%s), table builders %s, index cache %s; event store memtables %d×%s (%s), table builders %s, index cache %s; write backlog %s; state cache %s, report cache %s; headroom %s; GOMEMLIMIT %s",
+		mib(p.Budget), p.MemTables, mib(p.MemTable), mib(p.MemTableMemory), mib(p.Builders), mib(p.IndexCache),
+		p.EventMemTables, mib(p.EventMemTable), mib(p.EventMemTableMemory), mib(p.EventBuilders), mib(p.EventIndexCache), mib(p.Backlog),
 		mib(p.StateCache), mib(p.ReportCache), mib(p.Work), mib(p.GoLimit))
 }

@@ -127,7 +127,7 @@ func build(raw map[string]string) (*Config, []error) {
 		}
 	}
 	if c.Memory, err = ParseBytes(raw["memory"]); err != nil || c.Memory < MinMemory {
-		bad("memory", "%q: want a size of at least 256MiB, such as 512MiB or 2GiB", raw["memory"])
+		bad("memory", "%q: want a size of at least 384MiB, such as 512MiB or 2GiB", raw["memory"])
 	}
 	bools := []struct {
 		name string

@@ -64,6 +64,8 @@ type applier struct {
 
 	mig migration // event keys moving from the main instance to the event store
 
+	beforeMain func() error // tests: a crash between the event store's apply and the main one's
+
 	applied, removed atomic.Uint64 // records applied, segments deleted
 	running          atomic.Bool   // the loop runs: pause between transactions (not in a replay)
 }
@@ -337,6 +339,11 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 	if a.ev != nil && pos > a.ev.pos {
 		if err := a.write(a.ev, evOps.ops, pos, nil); err != nil {
 			return fmt.Errorf("event store: %w", err)
+		}
+	}
+	if a.beforeMain != nil {
+		if err := a.beforeMain(); err != nil {
+			return err
 		}
 	}
 	if pos > a.main.pos {

@@ -3,7 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
@@ -67,7 +69,10 @@ func eventOptions(dir string, opt Options) badger.Options {
 		bo = bo.WithIndexCacheSize(opt.EventIndexCacheSize)
 	}
 	if opt.Small {
-		bo = bo.WithIndexCacheSize(2 << 20).WithValueLogFileSize(16 << 20)
+		bo = bo.WithIndexCacheSize(2 << 20).
+			WithValueLogFileSize(16 << 20).
+			WithNumLevelZeroTables(2).
+			WithNumLevelZeroTablesStall(4)
 	}
 	if opt.DiskReserve > 0 {
 		bo = badgerProfile(bo, opt.DiskReserve)
@@ -95,14 +100,76 @@ func hasPrefix(db *badger.DB, prefix byte) bool {
 	return it.Valid()
 }
 
-// openEvents opens the event store of dir.
-func openEvents(dir string, opt Options) (*badger.DB, error) {
-	if opt.EventPrefix == 0 || opt.EventPrefix == math.MaxUint8 {
+// prefixFile, in EventDir, records the event prefix, so that every later Open of the
+// directory routes the same keys there, whether or not its caller says so.
+const prefixFile = "PREFIX"
+
+// eventPrefix returns the event prefix recorded in dir: 0 when dir has no event store.
+func eventPrefix(dir string) (byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, EventDir, prefixFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the event prefix: %w", err)
+	}
+	if len(b) != 1 || b[0] == 0 || b[0] == math.MaxUint8 {
+		return 0, fmt.Errorf("%s: want one byte from 1 to 254, found %d bytes", filepath.Join(dir, EventDir, prefixFile), len(b))
+	}
+	return b[0], nil
+}
+
+// openEvents opens the event store of dir, for opt.EventPrefix or the prefix it was created
+// with; nil when neither is set.
+func openEvents(dir string, opt *Options) (*badger.DB, error) {
+	stored, err := eventPrefix(dir)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case opt.EventPrefix == 0 && stored == 0:
+		return nil, nil
+	case opt.EventPrefix == 0:
+		opt.EventPrefix = stored
+	case stored != 0 && stored != opt.EventPrefix:
+		return nil, fmt.Errorf("store: the event store in %s holds keys of prefix %q, not %q", filepath.Join(dir, EventDir), stored, opt.EventPrefix)
+	case opt.EventPrefix == math.MaxUint8:
 		return nil, errors.New("store: the event prefix must be a byte from 1 to 254")
 	}
-	ev, err := badger.OpenManaged(eventOptions(dir, opt))
+	ev, err := badger.OpenManaged(eventOptions(dir, *opt))
 	if err != nil {
 		return nil, fmt.Errorf("open the event store in %s: %w", filepath.Join(dir, EventDir), err)
 	}
+	if stored == 0 {
+		if err := writeFileSynced(filepath.Join(dir, EventDir, prefixFile), []byte{opt.EventPrefix}); err != nil {
+			_ = ev.Close()
+			return nil, fmt.Errorf("record the event prefix: %w", err)
+		}
+	}
 	return ev, nil
+}
+
+// writeFileSynced writes a small file and fsyncs it and its directory.
+func writeFileSynced(path string, b []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -24,6 +24,9 @@ import (
 // more than a transaction's worth of the applier at a time.
 const migrateIdle = 20 * time.Millisecond
 
+// holdMigration holds every move back (tests read a directory mid-move).
+var holdMigration atomic.Bool
+
 // migration is the applier's progress through the main instance's event keys.
 type migration struct {
 	on    atomic.Bool // keys may remain in the main instance and this run is moving them
@@ -46,6 +49,9 @@ func (m *migration) idle() <-chan time.Time {
 // migrateStep moves the next transaction's worth of event keys; when none remain, it ends
 // the move, and reads stop looking for event keys in the main instance.
 func (a *applier) migrateStep() {
+	if holdMigration.Load() {
+		return
+	}
 	type kv struct {
 		key, val []byte
 		exp      uint64

@@ -59,7 +59,8 @@ type Options struct {
 	// EventPrefix, when not zero, sends every key that starts with this byte (1 to 254) to
 	// a second Badger instance, the event store in EventDir, built for records written once
 	// and read rarely: their values go to its value log, its tree holds only keys (see
-	// events.go). Reads, scans, deletes and expiry work as for any other key.
+	// events.go). Reads, scans, deletes and expiry work as for any other key. The prefix is
+	// recorded there: a later Open with no prefix uses it, one with another is refused.
 	EventPrefix byte
 	// EventMemTableSize, EventMemTables and EventIndexCacheSize size the event store as
 	// MemTableSize, MemTables and IndexCacheSize size the main instance; zero keeps
@@ -221,12 +222,10 @@ func Open(dir string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open badger in %s: %w", dir, err)
 	}
-	var ev *badger.DB
-	if opt.EventPrefix != 0 {
-		if ev, err = openEvents(dir, opt); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
+	ev, err := openEvents(dir, &opt)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	s, err := startStore(db, ev, bo, dir, opt, log)
 	if err != nil {
@@ -318,6 +317,9 @@ func startStore(db, ev *badger.DB, bo badger.Options, dir string, opt Options, l
 		}
 	}
 	ap.ov.setReadTs(ap.ts)
+	// Badger may drop what no read can see from now on, before the first batch too (an
+	// erase or expiry before a restart is reclaimed by compactions after it).
+	ap.setDiscardTs()
 	ap.start()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &DB{db: db, ev: ev, prefix: opt.EventPrefix, ap: ap, ov: ov, wal: w, dir: dir, cancel: cancel,

@@ -28,6 +28,11 @@ const (
 	pMeta    = 'm'
 )
 
+// EventPrefix is the first byte of every event log key: records written once, in time
+// order, read by point gets and time scans, deleted by erase and expired by retention. A
+// store may keep these keys apart from the others (see trackstore).
+const EventPrefix = pEvent
+
 // eventKeyLen is the length of an event log key.
 const eventKeyLen = 1 + 8 + 8
 

@@ -13,6 +13,14 @@ import (
 	"github.com/pathlight/pathlight/internal/track"
 )
 
+// Options returns opt with the tracker's event log routed to the store's event store
+// (store.Options.EventPrefix): its records are written once and read rarely, and there they
+// stay out of the main LSM tree.
+func Options(opt store.Options) store.Options {
+	opt.EventPrefix = track.EventPrefix
+	return opt
+}
+
 // Adapter is a *store.DB as a track.Store.
 type Adapter struct{ DB *store.DB }
 
