@@ -75,7 +75,12 @@ func eventOptions(dir string, opt Options) badger.Options {
 			WithNumLevelZeroTablesStall(4)
 	}
 	if opt.DiskReserve > 0 {
-		bo = badgerProfile(bo, opt.DiskReserve)
+		// The profile sizes the tree as for the main instance. The value log is the event
+		// store's bulk: its files are sparse and fill as records are applied, which the
+		// disk gate admits; a sixteenth of the reserve each keeps the file being filled
+		// within it.
+		bo = badgerProfile(bo, opt.DiskReserve).
+			WithValueLogFileSize(min(int64(eventVlogFile), opt.DiskReserve/16))
 	}
 	return bo
 }
