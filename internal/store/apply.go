@@ -73,19 +73,37 @@ type applier struct {
 // target is one Badger instance the applier writes: its transaction limits, with a margin,
 // and the last record it holds.
 type target struct {
-	db       *badger.DB
-	txnBytes int64
-	txnCount int64
-	pos      uint64
+	db        *badger.DB
+	txnBytes  int64
+	txnCount  int64
+	threshold int64 // the event store: values this long or more count as a pointer; 0 elsewhere
+	pos       uint64
 }
 
 func newTarget(db *badger.DB, bo badger.Options, pos uint64) target {
 	maxSize := (15 * bo.MemTableSize) / 100 // as Badger computes its transaction limits
-	return target{
+	t := target{
 		db: db, pos: pos,
 		txnBytes: min(maxSize*8/10, applyTxnBytes),
 		txnCount: maxSize / 200, // Badger divides by its skiplist node size, about 100 bytes
 	}
+	if bo.ValueThreshold < 1<<10 {
+		// The event store's transactions hold keys and value pointers (its records go to
+		// the value log, which the transaction limits do not count): Badger's count limit
+		// (its size over a 96-byte node) binds first; keep under it.
+		t.threshold = bo.ValueThreshold
+		t.txnCount = maxSize / 100
+	}
+	return t
+}
+
+// estimate is what op takes of a transaction of t, with a margin.
+func (t *target) estimate(op *walOp) int64 {
+	v := int64(len(op.value))
+	if t.threshold > 0 && v >= t.threshold {
+		v = 12 // a value pointer
+	}
+	return int64(len(op.key)) + v + 64
 }
 
 func newApplier(main target, ev *target, prefix byte, log *slog.Logger, ov *overlay, ts uint64, sync bool, limit int64) *applier {
@@ -419,7 +437,7 @@ func (a *applier) write(t *target, ops []*walOp, pos uint64, final func(ts uint6
 		return nil
 	}
 	for _, op := range ops {
-		est := int64(len(op.key)+len(op.value)) + 64
+		est := t.estimate(op)
 		if count > 0 && (size+est > t.txnBytes || count+1 > t.txnCount) {
 			if err := commit(false); err != nil {
 				return err
