@@ -159,6 +159,37 @@ func TestProfileFitsReserve(t *testing.T) {
 	}
 }
 
+// TestEventStoreProfile: under a disk reserve the event store's value-log files are at most a
+// sixteenth of it, and its tree is sized as the main instance's (its memtables stay 1 MiB).
+func TestEventStoreProfile(t *testing.T) {
+	for _, r := range []int64{MinDiskReserve, 1 << 30, 10 << 30} {
+		bo := eventOptions(t.TempDir(), Options{EventPrefix: 'e', DiskReserve: r})
+		if bo.ValueLogFileSize > r/16 {
+			t.Errorf("reserve %s: value-log files of %s; want at most a sixteenth", FormatBytes(r), FormatBytes(bo.ValueLogFileSize))
+		}
+		_, base := profileSizes(r)
+		if bo.MemTableSize != DefaultEventMemTableSize || bo.BaseLevelSize > base {
+			t.Errorf("reserve %s: memtable %s, base level %s; want 1 MiB and at most %s", FormatBytes(r),
+				FormatBytes(bo.MemTableSize), FormatBytes(bo.BaseLevelSize), FormatBytes(base))
+		}
+	}
+	db, err := Open(t.TempDir(), Options{EventPrefix: 'e', DiskReserve: MinDiskReserve, Small: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Write([]Op{{Key: []byte("e1"), Value: []byte("an event record of some length")}})
+	if errors.Is(err, ErrDiskFull) {
+		t.Skip("the test filesystem has less free space than the 512 MiB reserve: no write to check")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.Get([]byte("e1"), nil); err != nil || string(got) != "an event record of some length" {
+		t.Errorf("Get(e1) under a reserve = %q, %v", got, err)
+	}
+}
+
 func TestFormatBytes(t *testing.T) {
 	for n, want := range map[int64]string{512: "512 B", 1 << 20: "1 MiB", 3 << 29: "1.5 GiB", 1 << 40: "1 TiB"} {
 		if got := FormatBytes(n); got != want {

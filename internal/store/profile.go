@@ -37,10 +37,14 @@ func profileSizes(reserve int64) (memtable, baseLevel int64) {
 	return memtable, baseLevel
 }
 
-// headroom is what Badger may write after writes stop, for a reserve (see above).
+// headroom is what Badger may write after writes stop, for a reserve (see above): the main
+// instance's, and the event store's, whose tree is sized the same way with its 1 MiB
+// memtables and whose value log may fill the rest of the file being written (a sixteenth of
+// the reserve at most, see eventOptions) with the backlog the gate admitted.
 func headroom(reserve int64) int64 {
 	m, b := profileSizes(reserve)
-	return (l0Stall+1)*m + 4*b
+	ev := min(m, DefaultEventMemTableSize)
+	return (l0Stall+1)*m + 4*b + (l0Stall+1)*ev + 4*b + reserve/16
 }
 
 // badgerProfile sizes Badger's memtables, tables and value-log files for a disk reserve.
