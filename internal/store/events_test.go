@@ -550,3 +550,41 @@ func TestEventsMovedFromMain(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestEventStoreSyncWrites: with --sync-writes, log segments holding events are removed once
+// both instances are synced, and a crash after that loses no event.
+func TestEventStoreSyncWrites(t *testing.T) {
+	dir := t.TempDir()
+	opt := Options{Small: true, EventPrefix: 'e', SyncWrites: true, SegmentSize: walMinSegment}
+	db, err := Open(dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 400; i++ { // about 100 KB of events: several 64 KiB segments
+		if err := db.Write([]Op{{Key: eventKey(i), Value: eventValue(i)}, {Key: fmt.Appendf(nil, "k%05d", i), Value: []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitApplied(t, db)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, _, removed := db.Backlog(); removed > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no applied log segment was removed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	db.crash()
+	db, err = Open(dir, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := 0; i < 400; i++ {
+		if got, err := db.Get(eventKey(i), nil); err != nil || !bytes.Equal(got, eventValue(i)) {
+			t.Fatalf("event %d after the crash = %q, %v", i, got, err)
+		}
+	}
+}
