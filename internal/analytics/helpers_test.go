@@ -55,7 +55,7 @@ func newEnv(t testing.TB, now time.Time, opts ...func(*analytics.Options)) *env 
 // newEnvRules is newEnv with the rule set set.
 func newEnvRules(t testing.TB, now time.Time, set *rules.Set, opts ...func(*analytics.Options)) *env {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	db, err := store.Open(t.TempDir(), trackstore.Options(store.Options{Small: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ var restartEnd = time.Date(2026, 3, 20, 12, 0, 0, 0, time.UTC)
 
 func startServer(t *testing.T, dir string) *server {
 	t.Helper()
-	db, err := store.Open(dir, store.Options{Small: true})
+	db, err := store.Open(dir, trackstore.Options(store.Options{Small: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pathlight/pathlight/internal/rules"
 	"github.com/pathlight/pathlight/internal/server"
 	"github.com/pathlight/pathlight/internal/store"
+	"github.com/pathlight/pathlight/internal/store/trackstore"
 )
 
 // The parts the tests' servers are built from. Each registers its own teardown, so that
@@ -27,7 +28,7 @@ func openRig(t *testing.T, sites string) (*config.Config, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	db, err := store.Open(t.TempDir(), trackstore.Options(store.Options{Small: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

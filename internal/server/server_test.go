@@ -68,7 +68,7 @@ func startWrapped(t testing.TB, clock func() time.Time, logs io.Writer, wrap fun
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	db, err := store.Open(t.TempDir(), trackstore.Options(store.Options{Small: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

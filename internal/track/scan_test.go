@@ -63,7 +63,7 @@ func (w *watcher) EventDeleted(key []byte) {
 // watchedTracker returns a tracker on a fixed clock whose store reports to a watcher.
 func watchedTracker(t *testing.T, now time.Time, retention time.Duration) (*track.Tracker, *watcher) {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	db, err := store.Open(t.TempDir(), trackstore.Options(store.Options{Small: true}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func newTracker(t testing.TB, cfg track.Config) *track.Tracker {
 // openStore opens a store in a temporary directory, closed when the test ends.
 func openStore(t testing.TB) *store.DB {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), store.Options{Small: true})
+	db, err := store.Open(t.TempDir(), trackstore.Options(store.Options{Small: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
