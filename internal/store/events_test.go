@@ -536,8 +536,8 @@ func TestEventsMovedFromMain(t *testing.T) {
 	if hasPrefix(db.db, 'e') {
 		t.Error("the main instance still holds event keys after the move")
 	}
-	if !strings.Contains(lb.String(), "event keys moved") {
-		t.Errorf("the end of the move was not logged:\n%s", lb.String())
+	if !strings.Contains(lb.String(), "moving them to the event store") || !strings.Contains(lb.String(), "event keys moved") {
+		t.Errorf("the start and end of the move were not logged:\n%s", lb.String())
 	}
 	checkEvents(db)
 	if _, exp, ok := rawGet(t, db.ev, eventKey(10)); !ok || exp != exp10 {

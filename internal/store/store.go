@@ -281,6 +281,9 @@ func startStore(db, ev *badger.DB, bo badger.Options, dir string, opt Options, l
 	}
 	ap := newApplier(newTarget(db, bo, pos), evt, opt.EventPrefix, log, ov, ts, opt.SyncWrites, limit)
 	ap.mig.on.Store(ov.evInMain)
+	if ov.evInMain {
+		log.Info("store: event keys found in the main Badger instance; moving them to the event store in the background (reads see them all along)")
+	}
 	last, err := replay(ap, walDir, log)
 	if err != nil {
 		return nil, err
