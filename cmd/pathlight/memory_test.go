@@ -39,6 +39,27 @@ func TestGoLimitFollowsBudget(t *testing.T) {
 	}
 }
 
+// TestGCPercentOfServe checks that serve lets the heap grow by gcPercent between two
+// collections, and that a GOGC in the environment is left in force.
+func TestGCPercentOfServe(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(old) })
+	log := slog.New(slog.DiscardHandler)
+	applyGCPercent(func(string) string { return "" }, log)
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GC percent = %d; want %d", got, gcPercent)
+	}
+	applyGCPercent(func(k string) string {
+		if k == "GOGC" {
+			return "150"
+		}
+		return ""
+	}, log)
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set, GC percent = %d; want it left at 100", got)
+	}
+}
+
 // TestStoreHeapWithinPlan writes a sustained volume shaped like Pathlight's (per hit: a
 // visitor state, a report record, a time-ordered event record, a spilled id, and an ownership
 // pack every 16 events) through a store sized by a memory plan, enough for Badger to flush
