@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -17,9 +18,12 @@ import (
 // Keys are kept in one map per first byte, so that a scan of one kind of key (Pathlight's
 // keys start with a kind byte) sorts only the overlay entries of that kind.
 type overlay struct {
-	mu     sync.RWMutex
-	maps   [256]map[string]ovEntry
-	bytes  int64  // approximate memory of the records not yet released
+	mu   sync.RWMutex
+	maps [256]map[string]ovEntry
+	// bytes is the approximate memory of the records not yet released: changed under mu,
+	// read without it, since every write checks it against the backlog bound and a read
+	// lock there queued the hits behind each put and release.
+	bytes  atomic.Int64
 	readTs uint64 // Badger reads use this timestamp
 	// evInMain: the main instance may still hold event keys (see migrate.go), so reads of
 	// them look there too. It is cleared under mu once readTs covers the last move, so a
@@ -104,7 +108,7 @@ func (o *overlay) put(recs []walRecord) {
 			}
 			m[bufString(op.key)] = ovEntry{value: op.value, expiresAt: op.expiresAt, seq: rec.seq, del: op.del}
 		}
-		o.bytes += recordMemory(rec)
+		o.bytes.Add(recordMemory(rec))
 	}
 }
 
@@ -151,7 +155,7 @@ func (o *overlay) release(recs []walRecord, pos, readTs uint64) {
 				}
 				n++
 			}
-			o.bytes -= recordMemory(rec)
+			o.bytes.Add(-recordMemory(rec))
 		}
 		o.mu.Unlock()
 	}
@@ -180,11 +184,7 @@ func (o *overlay) eventsMoved() {
 }
 
 // size returns the approximate bytes the overlay holds.
-func (o *overlay) size() int64 {
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	return o.bytes
-}
+func (o *overlay) size() int64 { return o.bytes.Load() }
 
 func keyByte(k []byte) byte {
 	if len(k) == 0 {
