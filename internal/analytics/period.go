@@ -25,12 +25,22 @@ func days(from, to int64, flags byte) reportstore.Range {
 // of records at a time whatever the period. The records come without their visitor ids
 // (J.VID is ""): a report that names visitors reads them through eachWithIDs.
 func (rc *reportCtx) each(ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
-	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().NoIDs(), fn)
+	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().NoIDs(), rc.paced(fn))
 }
 
 // eachWithIDs is each with the visitors' ids.
 func (rc *reportCtx) eachWithIDs(ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
-	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner(), fn)
+	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner(), rc.paced(fn))
+}
+
+// paced returns fn followed by the report's duty cycle (see dutyCycle): a report pauses
+// between chunks, never inside one.
+func (rc *reportCtx) paced(fn func(vs []*reportstore.Visitor) error) func(vs []*reportstore.Visitor) error {
+	return func(vs []*reportstore.Visitor) error {
+		err := fn(vs)
+		rc.duty.step()
+		return err
+	}
 }
 
 // eachJourneys is each with the chunk's journeys, for the report package; js is reused.

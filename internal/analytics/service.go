@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -87,6 +86,7 @@ type Service struct {
 	cache    resultCache
 	work     chan func() // to the report worker
 	workOnce sync.Once
+	newDuty  func() *dutyCycle // the duty cycle of each report (nil: reportPause with the real clock)
 	closed   bool
 	closedMu sync.Mutex
 	// packFrom is the first day the background job may find unpacked; only Run's
@@ -406,7 +406,10 @@ func (s *Service) Report(name string, q Query) (*Result, error) {
 	}
 	rc := &reportCtx{s: s, rs: s.rs, q: q, o: opts{m: q.Options}, set: set, spend: spend, currency: currency, now: s.o.Now()}
 	var data any
-	s.onWorker(func() { data, err = def.run(rc) })
+	s.onWorker(func() {
+		rc.duty = s.reportDuty()
+		data, err = def.run(rc)
+	})
 	if err == nil {
 		err = rc.o.err
 	}
@@ -438,6 +441,8 @@ type reportCtx struct {
 	// direct holds the journeys of the pieces of the period that are not kept as rollups
 	// (a part of a day, today), read once for every model of the report.
 	direct map[directKey][]report.Journey
+	// duty paces the report's scans (nil: unpaced).
+	duty *dutyCycle
 }
 
 // resultCache keeps the results of one generation of the store, up to a byte bound.
@@ -482,19 +487,20 @@ func (c *resultCache) put(gen uint64, key string, r *Result, cost int64) {
 	c.bytes += cost
 }
 
-// onWorker runs fn on the report worker and waits for it. The worker is one goroutine
-// locked to an OS thread of the lowest priority: reports are computed one at a time (they
-// queue; cached results are not held up), and when reports and hits both want a core, the
-// operating system gives it to the hits. (serve runs one more Go processor than cores, so
-// that the report worker never holds the last one while hits wait.)
+// onWorker runs fn on the report worker and waits for it. The worker is one goroutine:
+// reports, and the background work that shares it (packing closed days, the default
+// reports' rollups), are computed one at a time (they queue; cached results are not held
+// up). It runs at the normal priority, as the hits do: the garbage collector stops the world
+// only once every running goroutine has reached a safe point, and a thread of a lower
+// priority waits behind everything else for a core before it gets there, holding every hit
+// up meanwhile. What keeps it from taking the cores from the hits is pacing: a report
+// pauses between chunks for a share of its working time (reportPause), background work
+// between its steps for as long as each took (pacer), and serve runs one more Go processor
+// than cores, so that the worker never holds the last one while hits wait.
 func (s *Service) onWorker(fn func()) {
 	s.workOnce.Do(func() {
 		s.work = make(chan func())
 		go func() {
-			runtime.LockOSThread() // never unlocked: the thread keeps its priority to itself
-			if err := lowerThreadPriority(); err != nil {
-				s.log.Warn("lower the priority of the report thread", "err", err)
-			}
 			for f := range s.work {
 				f()
 			}
@@ -508,6 +514,14 @@ func (s *Service) onWorker(fn func()) {
 	if p := <-done; p != nil {
 		panic(p) // on the caller's goroutine, as if it had run there
 	}
+}
+
+// reportDuty returns the duty cycle of a report about to run.
+func (s *Service) reportDuty() *dutyCycle {
+	if s.newDuty != nil {
+		return s.newDuty()
+	}
+	return newDutyCycle(reportPause)
 }
 
 // pacer returns a pause for background work: it sleeps as long as the work since the last
