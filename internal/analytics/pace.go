@@ -1,47 +1,61 @@
 package analytics
 
-import "time"
+import (
+	"context"
+	"runtime"
+	"runtime/metrics"
+	"time"
+)
 
-// reportPause is the share of its own working time a report pauses for, a chunk at a time:
-// 0.25 keeps a report to at most four fifths of one core, so that hits arriving while it
-// runs find a core free at least a fifth of the time, and makes it a quarter slower.
-const reportPause = 0.25
+// Pacing. The report worker runs at the normal priority (see onWorker), so it is the
+// worker's own pauses that leave the cores to the hits. A report runs at full speed while
+// the hits leave a core idle, and while they want every core it pauses after each chunk
+// for busyPause times the time the chunk took: it then uses at most a quarter of one core.
+// Background work (packing closed days, the default reports' rollups) pauses after each
+// step as long as the step took, and busyPause times that while the hits want every core.
 
-// minPause is the least a pacer sleeps at once: the work is paid back in pauses of at least
-// this length, since a shorter sleep costs about as much as the timer's resolution.
+// busyPause is how many times its working time a report or background job pauses while
+// the hits want every core: 3 leaves the work a quarter of one core.
+const busyPause = 3
+
+// minPause is the least a report's duty cycle sleeps at once: the work is paid back in
+// pauses of at least this length, since a shorter sleep costs about as much as the timer's
+// resolution.
 const minPause = time.Millisecond
 
-// dutyCycle paces work done in steps (a report's chunks): after each step it pauses for
-// share of the time the work took since the last pause, once that owed time reaches
-// minPause. The report thread runs at the normal priority (see onWorker); the pauses are
-// what keep it from holding a core for the whole report while hits want one. While it
-// sleeps, the thread holds no Go processor, so a hit's goroutine can take it.
+// dutyCycle paces work done in steps (a report's chunks): after each step it owes a pause
+// of share times the step's working time (busyShare times while busy says the hits want
+// every core), and sleeps once what it owes reaches minPause. While it sleeps, the thread
+// holds no Go processor, so a hit's goroutine can take it.
 type dutyCycle struct {
-	share float64
-	now   func() time.Time
-	sleep func(time.Duration)
-	last  time.Time     // end of the last pause
-	owed  time.Duration // pause owed for the work since the last pause
-	steps int           // steps ended
+	share, busyShare float64
+	busy             func() bool
+	now              func() time.Time
+	sleep            func(time.Duration)
+	last             time.Time     // end of the last pause
+	owed             time.Duration // pause owed for the work since the last pause
+	steps            int           // steps ended
 }
 
-// newDutyCycle starts pacing now, with the real clock.
-func newDutyCycle(share float64) *dutyCycle {
-	return &dutyCycle{share: share, now: time.Now, sleep: time.Sleep, last: time.Now()}
+// newReportDuty is the duty cycle of a report: no pause while a core is idle, busyPause
+// times its working time while the hits want every core.
+func newReportDuty() *dutyCycle {
+	return &dutyCycle{busyShare: busyPause, busy: hitsWantEveryCore, now: time.Now, sleep: time.Sleep, last: time.Now()}
 }
 
-// step ends a step of work: it pauses if share of the work since the last pause adds up
-// to minPause or more.
+// step ends a step of work, and pauses for what the work since the last pause owes once
+// that reaches minPause.
 func (d *dutyCycle) step() {
 	if d == nil {
 		return
 	}
 	d.steps++
-	if d.share <= 0 {
-		return
-	}
 	t := d.now()
-	d.owed += time.Duration(float64(t.Sub(d.last)) * d.share)
+	share := d.share
+	if d.busy != nil && d.busy() {
+		share = d.busyShare
+	}
+	d.owed += time.Duration(float64(t.Sub(d.last)) * share)
 	d.last = t
 	if d.owed < minPause {
 		return
@@ -49,4 +63,49 @@ func (d *dutyCycle) step() {
 	d.sleep(d.owed)
 	d.owed = 0
 	d.last = d.now()
+}
+
+// schedMetrics are the scheduler's counts hitsWantEveryCore reads.
+var schedMetrics = [2]string{"/sched/goroutines/running:goroutines", "/sched/goroutines/runnable:goroutines"}
+
+// hitsWantEveryCore reports whether, besides the calling goroutine, goroutines run on as
+// many Go processors as there are cores (or on every other processor, when there are no
+// more processors than cores) and others wait for one: then the work of the caller takes a
+// core the hits want. Reading the counts takes the scheduler's lock for a moment (a walk
+// over the processors), cheap beside a chunk of a report.
+func hitsWantEveryCore() bool {
+	s := [2]metrics.Sample{{Name: schedMetrics[0]}, {Name: schedMetrics[1]}}
+	metrics.Read(s[:])
+	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
+		return false // a runtime without these counts: pace as if a core were idle
+	}
+	return saturated(s[0].Value.Uint64(), s[1].Value.Uint64(), runtime.NumCPU(), runtime.GOMAXPROCS(0))
+}
+
+// saturated reports whether running goroutines (the caller among them) and runnable ones
+// waiting for a processor mean that the others want every core: cores of them running (or
+// every other processor, with procs ≤ cores) and at least one waiting.
+func saturated(running, runnable uint64, cores, procs int) bool {
+	others := int(running) - 1
+	return runnable > 0 && others >= min(cores, procs-1)
+}
+
+// pacer returns a pause for background work, called after each step: it sleeps as long as
+// the work since the last pause took (busyPause times that while the hits want every
+// core), at most a second, and ends early with ctx.
+func pacer(ctx context.Context) func() error {
+	last := time.Now()
+	return func() error {
+		d := time.Since(last)
+		if hitsWantEveryCore() {
+			d *= busyPause
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(d, time.Second)):
+		}
+		last = time.Now()
+		return nil
+	}
 }

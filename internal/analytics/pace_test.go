@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"path/filepath"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -12,8 +13,8 @@ type fakeDuty struct {
 	sleeps []time.Duration
 }
 
-func (f *fakeDuty) duty(share float64) *dutyCycle {
-	return &dutyCycle{share: share, now: func() time.Time { return f.t }, last: f.t,
+func (f *fakeDuty) duty(share float64, busy func() bool) *dutyCycle {
+	return &dutyCycle{share: share, busyShare: busyPause, busy: busy, now: func() time.Time { return f.t }, last: f.t,
 		sleep: func(d time.Duration) { f.sleeps = append(f.sleeps, d); f.t = f.t.Add(d) }}
 }
 
@@ -25,10 +26,11 @@ func (f *fakeDuty) slept() (total time.Duration) {
 }
 
 // TestDutyCyclePausesAShareOfTheWork: after steps of work, the pauses add up to the share
-// of the working time (the pauses themselves are not work), each at least minPause.
+// of the working time (the pauses themselves are not work), busyPause times it while the
+// hits want every core, each pause at least minPause.
 func TestDutyCyclePausesAShareOfTheWork(t *testing.T) {
 	f := &fakeDuty{t: time.Unix(0, 0)}
-	d := f.duty(0.25)
+	d := f.duty(0.25, nil)
 	for range 100 {
 		f.t = f.t.Add(400 * time.Microsecond)
 		d.step()
@@ -53,21 +55,77 @@ func TestDutyCyclePausesAShareOfTheWork(t *testing.T) {
 		t.Errorf("after one step of 80 ms: pauses %v; want one of 20 ms", f.sleeps)
 	}
 
-	// A share of 0, or no duty cycle, never pauses.
+	// A report's duty cycle: no pause while a core is idle, busyPause times the work while
+	// the hits want every core.
+	busy := false
 	f.sleeps = nil
-	z := f.duty(0)
-	f.t = f.t.Add(time.Second)
-	z.step()
-	var none *dutyCycle
-	none.step()
+	r := f.duty(0, func() bool { return busy })
+	for range 10 {
+		f.t = f.t.Add(5 * time.Millisecond)
+		r.step()
+	}
 	if len(f.sleeps) != 0 {
-		t.Errorf("unpaced: pauses %v; want none", f.sleeps)
+		t.Errorf("with a core idle: pauses %v; want none", f.sleeps)
+	}
+	busy = true
+	for range 10 {
+		f.t = f.t.Add(5 * time.Millisecond)
+		r.step()
+	}
+	if got, want := f.slept(), 10*busyPause*5*time.Millisecond; got != want {
+		t.Errorf("while the hits want every core, after 50 ms of work: paused %v; want %v", got, want)
+	}
+	if r.steps != 20 {
+		t.Errorf("steps counted: %d; want 20", r.steps)
+	}
+
+	var none *dutyCycle
+	none.step() // no duty cycle: nothing to do, no panic
+}
+
+// TestSaturated: the others want every core when as many of them run as there are cores
+// (or on every other processor, when there are no more than cores) and one more waits.
+func TestSaturated(t *testing.T) {
+	for _, c := range []struct {
+		running, runnable uint64
+		cores, procs      int
+		want              bool
+	}{
+		{running: 3, runnable: 1, cores: 2, procs: 3, want: true},  // the worker and two hits, one waiting
+		{running: 3, runnable: 0, cores: 2, procs: 3, want: false}, // nothing waits
+		{running: 2, runnable: 4, cores: 2, procs: 3, want: false}, // a processor is idle: it will take them
+		{running: 1, runnable: 0, cores: 2, procs: 3, want: false}, // the worker alone
+		{running: 2, runnable: 1, cores: 2, procs: 2, want: true},  // no spare processor: every other runs
+		{running: 1, runnable: 1, cores: 1, procs: 1, want: true},  // one processor, the worker's, and a hit waits for it
+		{running: 9, runnable: 2, cores: 8, procs: 9, want: true},
+		{running: 0, runnable: 0, cores: 2, procs: 3, want: false}, // counts read mid-change
+	} {
+		if got := saturated(c.running, c.runnable, c.cores, c.procs); got != c.want {
+			t.Errorf("saturated(running %d, runnable %d, %d cores, %d processors) = %v; want %v", c.running, c.runnable, c.cores, c.procs, got, c.want)
+		}
 	}
 }
 
-// TestReportsPauseBetweenChunks: a report over more visitors than one chunk pauses between
-// its chunks, for the report's share of the time its scans took, and gives the same
-// figures as an unpaced one.
+// TestHitsWantEveryCoreReadsTheScheduler: the runtime has the counts it reads; with
+// nothing else running, the caller alone, no core is wanted.
+func TestHitsWantEveryCoreReadsTheScheduler(t *testing.T) {
+	descs := map[string]metrics.ValueKind{}
+	for _, d := range metrics.All() {
+		descs[d.Name] = d.Kind
+	}
+	for _, name := range schedMetrics {
+		if descs[name] != metrics.KindUint64 {
+			t.Errorf("the runtime has no counter %s: reports would never pause", name)
+		}
+	}
+	if hitsWantEveryCore() {
+		t.Errorf("a test alone: hitsWantEveryCore says the cores are wanted")
+	}
+}
+
+// TestReportsPauseBetweenChunks: a report over more visitors than one chunk, while the hits
+// want every core, pauses after each of its chunks, and gives the same figures as an
+// unpaced one.
 func TestReportsPauseBetweenChunks(t *testing.T) {
 	s := startServer(t, filepath.Join(t.TempDir(), "db"))
 	defer s.db.Close()
@@ -79,8 +137,8 @@ func TestReportsPauseBetweenChunks(t *testing.T) {
 	var duties []*dutyCycle
 	paced := newService(s.tr, s.tr.Rules, nil, Options{Now: s.svc.o.Now, MaxStaleness: -1, Store: s.svc.o.Store})
 	paced.newDuty = func() *dutyCycle {
-		d := f.duty(reportPause)
-		// Every reading of the clock is 4 ms later: each chunk owes a pause of 1 ms.
+		d := f.duty(0, func() bool { return true }) // as if the hits wanted every core
+		// Every reading of the clock is 4 ms later: each chunk owes a pause of 12 ms.
 		now := d.now
 		d.now = func() time.Time { f.t = f.t.Add(4 * time.Millisecond); return now() }
 		duties = append(duties, d)
@@ -96,7 +154,7 @@ func TestReportsPauseBetweenChunks(t *testing.T) {
 		t.Errorf("the overview over 5,000 visitors paused after %d chunks; want at least 3", got)
 	}
 	if len(f.sleeps) < duties[0].steps {
-		t.Errorf("%d pauses for %d chunks of the overview alone; want one after each (each owes 1 ms)", len(f.sleeps), duties[0].steps)
+		t.Errorf("%d pauses for %d chunks of the overview alone; want one after each (each owes 12 ms)", len(f.sleeps), duties[0].steps)
 	}
 	for _, d := range f.sleeps {
 		if d < minPause {

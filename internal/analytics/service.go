@@ -86,7 +86,7 @@ type Service struct {
 	cache    resultCache
 	work     chan func() // to the report worker
 	workOnce sync.Once
-	newDuty  func() *dutyCycle // the duty cycle of each report (nil: reportPause with the real clock)
+	newDuty  func() *dutyCycle // the duty cycle of each report (nil: newReportDuty)
 	closed   bool
 	closedMu sync.Mutex
 	// packFrom is the first day the background job may find unpacked; only Run's
@@ -493,10 +493,10 @@ func (c *resultCache) put(gen uint64, key string, r *Result, cost int64) {
 // up). It runs at the normal priority, as the hits do: the garbage collector stops the world
 // only once every running goroutine has reached a safe point, and a thread of a lower
 // priority waits behind everything else for a core before it gets there, holding every hit
-// up meanwhile. What keeps it from taking the cores from the hits is pacing: a report
-// pauses between chunks for a share of its working time (reportPause), background work
-// between its steps for as long as each took (pacer), and serve runs one more Go processor
-// than cores, so that the worker never holds the last one while hits wait.
+// up meanwhile. What keeps it from taking the cores from the hits is pacing (see pace.go):
+// while the hits want every core, a report pauses between its chunks three times as long
+// as each took, and background work pauses between its steps; and serve runs one more Go
+// processor than cores, so that the worker never holds the last one while hits wait.
 func (s *Service) onWorker(fn func()) {
 	s.workOnce.Do(func() {
 		s.work = make(chan func())
@@ -521,21 +521,5 @@ func (s *Service) reportDuty() *dutyCycle {
 	if s.newDuty != nil {
 		return s.newDuty()
 	}
-	return newDutyCycle(reportPause)
-}
-
-// pacer returns a pause for background work: it sleeps as long as the work since the last
-// pause took, so that the work uses at most half of one core, and ends it when ctx ends.
-func pacer(ctx context.Context) func() error {
-	last := time.Now()
-	return func() error {
-		d := time.Since(last)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(min(d, time.Second)):
-		}
-		last = time.Now()
-		return nil
-	}
+	return newReportDuty()
 }
