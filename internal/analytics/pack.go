@@ -13,9 +13,9 @@ import (
 const packBudget = time.Second
 
 // packDays packs the report store's closed days (the day before yesterday and earlier), a
-// day at a time, each read and encoded on the report worker (at the lowest priority,
-// between reports) and written under the fold lock, pausing after each, for at most budget (0: until every closed day
-// is packed). Packing changes how records are kept, not what they say: no result changes,
+// day at a time, each read and encoded on the report worker (between reports) and written
+// under the fold lock, pausing after each (see pacer), for at most budget (0: until every
+// closed day is packed). Packing changes how records are kept, not what they say: no result changes,
 // and no cached result is dropped. A data directory whose records are kept one to a key
 // (as every version before packs wrote them) is converted this way, in the background,
 // while reports read it as it is.
@@ -26,9 +26,9 @@ func (s *Service) packDays(ctx context.Context, budget time.Duration, pause func
 	start := time.Now()
 	before := dayOf(s.o.Now().UnixMilli()) - 1
 	for ctx.Err() == nil && (budget == 0 || time.Since(start) < budget) {
-		// The reading and encoding on the report worker (lowest priority), without the
-		// fold lock: holding it there would keep every report, cached ones too, waiting
-		// on a thread that yields to everything else. Only the write holds the lock.
+		// The reading and encoding on the report worker, without the fold lock: holding
+		// it there would keep every report, cached ones too, waiting on work that pauses
+		// whenever the hits want the cores. Only the write holds the lock.
 		var (
 			plan *reportstore.PackPlan
 			err  error

@@ -145,8 +145,8 @@ func newService(src source, set func() *rules.Set, feed *Feed, o Options) *Servi
 // Run keeps the report store current until ctx ends: it opens the store (a server that
 // stopped cleanly left it complete; one that crashed has it rebuilt in the background,
 // while reports read it as it is), folds the feed in every RefreshEvery, recounts segment
-// reach every RebuildEvery, and computes the default reports' daily rollups at a low
-// priority. The caller owns the goroutine that runs it and waits for it to return; Close
+// reach every RebuildEvery, and computes the default reports' daily rollups in the
+// background, paced (see pacer). The caller owns the goroutine that runs it and waits for it to return; Close
 // then records a clean stop.
 func (s *Service) Run(ctx context.Context) {
 	if err := s.open(); err != nil {
@@ -190,7 +190,7 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		if v := s.rules().Version(); v != version {
 			// New rules change the definitions reports use (steps, funnels), not the
-			// records: the default reports are computed again, at a low priority.
+			// records: the default reports are computed again, in the background.
 			version = v
 			s.warm(ctx)
 		}
@@ -203,8 +203,8 @@ const warmPeriod = 90
 
 // warm computes the daily rollups of the attribution report (every model, default options,
 // every site together; CAC reads the same) over the last warmPeriod closed days, newest
-// first, a week at a time with a pause after each: a low-priority job that holds the
-// report slot for one week's work at most, and that a report asking for the same days
+// first, a week at a time with a pause after each (see pacer): a background job that holds
+// the report slot for one week's work at most, and that a report asking for the same days
 // only ever shortens.
 func (s *Service) warm(ctx context.Context) {
 	pause := pacer(ctx)
