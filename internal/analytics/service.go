@@ -146,8 +146,8 @@ func newService(src source, set func() *rules.Set, feed *Feed, o Options) *Servi
 // stopped cleanly left it complete; one that crashed has it rebuilt in the background,
 // while reports read it as it is), folds the feed in every RefreshEvery, recounts segment
 // reach every RebuildEvery, and computes the default reports' daily rollups in the
-// background, paced (see pacer). The caller owns the goroutine that runs it and waits for it to return; Close
-// then records a clean stop.
+// background, paced (see pacer). The caller owns the goroutine that runs it and waits for
+// it to return; Close then records a clean stop.
 func (s *Service) Run(ctx context.Context) {
 	if err := s.open(); err != nil {
 		s.log.Error("open the report store", "err", err)
