@@ -74,7 +74,7 @@ func runExperiments(rc *reportCtx) (any, error) {
 	holdout := newHoldoutAcc(from, to)
 	// Visitors first exposed in the period, and those with a prompt event in it.
 	ranges := []reportstore.Range{days(from, to, reportstore.FlagExposure), days(from, to, reportstore.FlagPrompt)}
-	err := rc.each(ranges, func(vs []*reportstore.Visitor) error {
+	err := rc.each(experimentParts, ranges, func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
 			holdout.add(rc.q.Site, v)
 			if !v.HasState {
@@ -116,6 +116,10 @@ func runExperiments(rc *reportCtx) (any, error) {
 	res.Holdout = holdout.lifts()
 	return res, nil
 }
+
+// experimentParts are the parts of a record the experiments report reads: assignments,
+// prompt events, and what tells a goal reached (conversions, step arrivals, step counts).
+const experimentParts = reportstore.PartArms | reportstore.PartPrompts | reportstore.PartConversions | reportstore.PartMarks | reportstore.PartCounts
 
 // reached reports whether the visitor reached step goal in [at, to), or converted in it when
 // goal is empty. The step history holds the latest arrivals; the step's first and last

@@ -37,7 +37,7 @@ func runFunnel(rc *reportCtx) (any, error) {
 	if err != nil {
 		return nil, &QueryError{"funnel", err.Error()}
 	}
-	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+	err = rc.eachJourneys(reportstore.PartMarks|dimensionParts(f.Breakdown), []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
 		b.Add(js)
 		return nil
 	})
@@ -81,7 +81,8 @@ func runHealth(rc *reportCtx) (any, error) {
 		weeks[i] = b
 	}
 	from := rc.q.To - int64(len(weeks))*weekMS
-	err := rc.eachJourneys([]reportstore.Range{days(from, rc.q.To, reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+	// Without a breakdown, a funnel reads the step arrivals only.
+	err := rc.eachJourneys(reportstore.PartMarks, []reportstore.Range{days(from, rc.q.To, reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
 		for _, b := range weeks {
 			b.Add(js)
 		}
@@ -152,6 +153,23 @@ func (rc *reportCtx) funnel(res *FunnelReport) (report.Funnel, bool) {
 		f.Breakdown = d
 	}
 	return f, true
+}
+
+// dimensionParts returns the parts of a record a breakdown by d reads.
+func dimensionParts(d report.Dimension) reportstore.Parts {
+	switch d {
+	case report.DimNone:
+		return 0
+	case report.DimChannel:
+		return reportstore.PartTouches
+	case report.DimDevice:
+		return reportstore.PartDevice
+	case report.DimCountry:
+		return reportstore.PartCountry
+	case report.DimSegment:
+		return reportstore.PartSegments
+	}
+	return reportstore.PartArms // arm:<experiment>
 }
 
 // serves reports whether a rule of sites serves the report's site: a report of one site

@@ -136,7 +136,7 @@ func runOverview(rc *reportCtx) (any, error) {
 	acc := overviewAcc{from: from, to: to, d0: d0, days: res.ByDay, dayMark: make([]int, len(res.ByDay)), chans: map[string]*chanAcc{}}
 	pacc := overviewAcc{from: prev, to: from}
 	stamp := 0
-	err := rc.each([]reportstore.Range{days(prev, to, reportstore.FlagActive)}, func(vs []*reportstore.Visitor) error {
+	err := rc.each(reportstore.PartTouches|reportstore.PartMarks|reportstore.PartConversions, []reportstore.Range{days(prev, to, reportstore.FlagActive)}, func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
 			stamp++
 			acc.add(&v.J, stamp)

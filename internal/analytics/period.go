@@ -23,14 +23,24 @@ func days(from, to int64, flags byte) reportstore.Range {
 // each streams the visitors of the query's site that the ranges pick, a chunk at a time in
 // visitor-id order; every report reads the store through it, so a report holds one chunk
 // of records at a time whatever the period. The records come without their visitor ids
-// (J.VID is ""): a report that names visitors reads them through eachWithIDs.
-func (rc *reportCtx) each(ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
-	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().NoIDs(), rc.paced(fn))
+// (J.VID is ""), and with only the parts a report reads (the others are zero, never
+// decoded): a report that names visitors reads them through eachWithIDs.
+func (rc *reportCtx) each(parts reportstore.Parts, ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
+	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().NoIDs().Only(rc.parts(parts)), rc.paced(fn))
 }
 
 // eachWithIDs is each with the visitors' ids.
-func (rc *reportCtx) eachWithIDs(ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
-	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner(), rc.paced(fn))
+func (rc *reportCtx) eachWithIDs(parts reportstore.Parts, ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
+	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().Only(rc.parts(parts)), rc.paced(fn))
+}
+
+// parts returns the parts of a record a report decodes: parts, or every part when the
+// service decodes records whole (Service.wholeRecords, which the tests compare against).
+func (rc *reportCtx) parts(parts reportstore.Parts) reportstore.Parts {
+	if rc.s != nil && rc.s.wholeRecords {
+		return reportstore.AllParts
+	}
+	return parts
 }
 
 // paced returns fn followed by the report's duty cycle (see dutyCycle): a report pauses
@@ -44,9 +54,9 @@ func (rc *reportCtx) paced(fn func(vs []*reportstore.Visitor) error) func(vs []*
 }
 
 // eachJourneys is each with the chunk's journeys, for the report package; js is reused.
-func (rc *reportCtx) eachJourneys(ranges []reportstore.Range, fn func(js []report.Journey, vs []*reportstore.Visitor) error) error {
+func (rc *reportCtx) eachJourneys(parts reportstore.Parts, ranges []reportstore.Range, fn func(js []report.Journey, vs []*reportstore.Visitor) error) error {
 	var js []report.Journey
-	return rc.each(ranges, func(vs []*reportstore.Visitor) error {
+	return rc.each(parts, ranges, func(vs []*reportstore.Visitor) error {
 		if js == nil {
 			// Sized once, by the first chunk: every chunk but the last is full.
 			js = make([]report.Journey, 0, len(vs))

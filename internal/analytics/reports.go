@@ -74,7 +74,8 @@ func runJourney(rc *reportCtx) (any, error) {
 		return nil, err
 	}
 	// Visitors active in the period: those with a step arrival in it make the map.
-	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagActive|reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+	// The map and the micro-conversions read sessions and step arrivals only.
+	err = rc.eachJourneys(reportstore.PartTouches|reportstore.PartMarks, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagActive|reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
 		micro.Add(js)
 		return mb.add(js)
 	})
@@ -100,7 +101,7 @@ func runMicro(rc *reportCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagActive)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+	err = rc.eachJourneys(reportstore.PartTouches|reportstore.PartMarks, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagActive)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
 		b.Add(js)
 		return nil
 	})
@@ -188,7 +189,8 @@ func runTTC(rc *reportCtx) (any, error) {
 		return nil, err
 	}
 	// Every conversion of the period is in a journey with a conversion that day.
-	err = rc.eachJourneys([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagConversion)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
+	// Conversions and the sessions before them.
+	err = rc.eachJourneys(reportstore.PartTouches|reportstore.PartConversions, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagConversion)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
 		b.Add(js)
 		return nil
 	})

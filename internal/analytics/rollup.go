@@ -138,7 +138,7 @@ func rollupParts[T rollup](rc *reportCtx, po report.PathOptions, key string, dec
 	}
 	if len(scan) > 0 {
 		var picked []int
-		err := rc.each(piecesRanges(ps, scan, l), func(vs []*reportstore.Visitor) error {
+		err := rc.each(attributedParts, piecesRanges(ps, scan, l), func(vs []*reportstore.Visitor) error {
 			for _, v := range vs {
 				picked = attributableIn(&v.J, ps, missing, l, picked[:0])
 				for _, k := range picked {
@@ -251,6 +251,10 @@ func attributableIn(j *report.Journey, ps []piece, missing []int, l int64, dst [
 	}
 	return dst
 }
+
+// attributedParts are the parts of a record that path tables, attribution and CAC read:
+// sessions and conversions, and the dimensions a piece's journeys keep (see cloneJourney).
+const attributedParts = reportstore.PartTouches | reportstore.PartConversions | reportstore.PartDevice | reportstore.PartCountry
 
 // cloneJourney returns j with lists of its own: a chunk's records share their memory, which
 // a piece must not keep alive.
@@ -413,7 +417,7 @@ func prefetchRollups(rc *reportCtx, specs []rollupSpec) error {
 		return nil
 	}
 	var picked []int
-	err = rc.each(piecesRanges(ps, missing, l), func(vs []*reportstore.Visitor) error {
+	err = rc.each(attributedParts, piecesRanges(ps, missing, l), func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
 			picked = attributableIn(&v.J, ps, missing, l, picked[:0])
 			for _, k := range picked {

@@ -92,6 +92,9 @@ type Service struct {
 	// packFrom is the first day the background job may find unpacked; only Run's
 	// goroutine (and Pack) use it.
 	packFrom int64
+	// wholeRecords makes reports decode every part of the records they read, not only
+	// the parts they state: the tests compare the two.
+	wholeRecords bool
 }
 
 // source is what the service reads of the tracker.

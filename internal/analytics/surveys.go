@@ -31,7 +31,8 @@ func runSurveys(rc *reportCtx) (any, error) {
 	// The prompt events of the period, of every visitor with one; in time order.
 	var evs []report.PromptEvent
 	// With ids: open answers name their visitor, and shown and answered count visitors.
-	err := rc.eachWithIDs([]reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagPrompt)}, func(vs []*reportstore.Visitor) error {
+	// Prompt events, with the segments and the stage (from the step counts) of their visitor.
+	err := rc.eachWithIDs(reportstore.PartPrompts|reportstore.PartSegments|reportstore.PartCounts, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagPrompt)}, func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
 			for _, pr := range v.Prompts {
 				if pr.At < rc.q.From || pr.At >= rc.q.To || pr.Action == reportstore.ActionHoldout || (rc.q.Site != "" && pr.Site != rc.q.Site) {

@@ -171,6 +171,7 @@ type Interner struct {
 	block []byte   // free space of the current block
 	tab   []string // the table of the pack being read (see eachPacked)
 	noIDs bool     // Each leaves visitor ids out (see NoIDs)
+	parts Parts    // the parts of a record decoded (see Only)
 }
 
 // internSlots is the size of the Interner's table: a power of two, well above the distinct
@@ -181,7 +182,7 @@ const internSlots = 1024
 const internBlock = 64 << 10
 
 // NewInterner returns an empty Interner.
-func NewInterner() *Interner { return &Interner{} }
+func NewInterner() *Interner { return &Interner{parts: AllParts} }
 
 // NoIDs makes Each leave the visitor id out of the records it decodes with in (their J.VID
 // is ""), and returns in. An id is the one string of a record that no other record shares:
@@ -488,13 +489,18 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 	v.HasState = b[1]&1 != 0
 	v.J.VID = vid
 	d := &decoder{b: b[2:], in: in, a: a, tab: tab}
-	v.Sites = d.strs()
+	// Each part is decoded when in keeps it, and stepped over, building nothing, when not.
+	if in.has(PartSites) {
+		v.Sites = d.strs()
+	} else {
+		d.skipStrs()
+	}
 	for range d.count() { // the days: the rest holds them in full
 		d.varint()
 		d.byte()
 	}
 	j := &v.J
-	if n := d.count(); n > 0 {
+	if n := d.count(); n > 0 && in.has(PartTouches) {
 		j.Touches = take(&a.touches, n)
 		for i := range j.Touches {
 			t := &j.Touches[i]
@@ -502,34 +508,74 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 			t.LastAt = t.StartedAt + d.varint()
 			t.Channel, t.Source, t.Medium, t.Campaign = d.str(), d.str(), d.str(), d.str()
 		}
+	} else {
+		for range n {
+			d.varint()
+			d.varint()
+			d.skipStr()
+			d.skipStr()
+			d.skipStr()
+			d.skipStr()
+		}
 	}
-	if n := d.count(); n > 0 {
+	if n := d.count(); n > 0 && in.has(PartMarks) {
 		j.Steps = take(&a.marks, n)
 		for i := range j.Steps {
 			j.Steps[i] = journey.StepMark{Step: d.str(), At: d.varint()}
 		}
+	} else {
+		for range n {
+			d.skipStr()
+			d.varint()
+		}
 	}
-	if n := d.count(); n > 0 {
+	convs := in.has(PartConversions)
+	if n := d.count(); n > 0 && convs {
 		j.Conversions = take(&a.convs, n)
 		for i := range j.Conversions {
 			c := &j.Conversions[i]
 			c.Step, c.At = d.str(), d.varint()
 			c.Value = d.float()
 		}
+	} else {
+		for range n {
+			d.skipStr()
+			d.varint()
+			d.float()
+		}
 	}
-	j.EarlierConversions = int(d.uvarint())
-	j.Device = event.DeviceType(d.byte())
-	j.Country = d.str()
-	j.Segments = d.strs()
-	if n := d.count(); n > 0 {
+	if earlier := int(d.uvarint()); convs {
+		j.EarlierConversions = earlier
+	}
+	if device := event.DeviceType(d.byte()); in.has(PartDevice) {
+		j.Device = device
+	}
+	if in.has(PartCountry) {
+		j.Country = d.str()
+	} else {
+		d.skipStr()
+	}
+	if in.has(PartSegments) {
+		j.Segments = d.strs()
+	} else {
+		d.skipStrs()
+	}
+	if n := d.count(); n > 0 && in.has(PartArms) {
 		j.Arms = take(&a.arms, n)
 		for i := range j.Arms {
 			x := &j.Arms[i]
 			x.Experiment, x.Variant, x.At = d.str(), d.str(), d.varint()
 			x.Exposed = d.byte() != 0
 		}
+	} else {
+		for range n {
+			d.skipStr()
+			d.skipStr()
+			d.varint()
+			d.byte()
+		}
 	}
-	if n := d.count(); n > 0 {
+	if n := d.count(); n > 0 && in.has(PartCounts) {
 		v.Steps = take(&a.counts, n)
 		for i := range v.Steps {
 			c := &v.Steps[i]
@@ -537,8 +583,15 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 			c.N = uint32(d.uvarint())
 			c.FirstAt, c.LastAt = d.varint(), d.varint()
 		}
+	} else {
+		for range n {
+			d.skipStr()
+			d.uvarint()
+			d.varint()
+			d.varint()
+		}
 	}
-	if n := d.count(); n > 0 {
+	if n := d.count(); n > 0 && in.has(PartPrompts) {
 		v.Prompts = take(&a.prompts, n)
 		for i := range v.Prompts {
 			p := &v.Prompts[i]
@@ -549,6 +602,16 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 				if p.Segments == nil {
 					p.Segments = []string{}
 				}
+			}
+		}
+	} else {
+		for range n {
+			for range 5 {
+				d.skipStr()
+			}
+			d.varint()
+			if d.byte() == 1 {
+				d.skipStrs()
 			}
 		}
 	}
