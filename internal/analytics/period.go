@@ -34,11 +34,11 @@ func (rc *reportCtx) eachWithIDs(parts reportstore.Parts, ranges []reportstore.R
 	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().Only(rc.parts(parts)), rc.paced(fn))
 }
 
-// parts returns the parts of a record a report decodes: parts, or every part when the
-// service decodes records whole (Service.wholeRecords, which the tests compare against).
+// parts returns the parts of a record a report decodes: those it states, unless a test
+// replaces them (Service.recordParts).
 func (rc *reportCtx) parts(parts reportstore.Parts) reportstore.Parts {
-	if rc.s != nil && rc.s.wholeRecords {
-		return reportstore.AllParts
+	if rc.s != nil && rc.s.recordParts != nil {
+		return rc.s.recordParts(parts)
 	}
 	return parts
 }

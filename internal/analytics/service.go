@@ -92,9 +92,9 @@ type Service struct {
 	// packFrom is the first day the background job may find unpacked; only Run's
 	// goroutine (and Pack) use it.
 	packFrom int64
-	// wholeRecords makes reports decode every part of the records they read, not only
-	// the parts they state: the tests compare the two.
-	wholeRecords bool
+	// recordParts, when set, replaces the parts of a record each report states it reads
+	// (see reportCtx.parts): the tests decode records whole, or not at all, to compare.
+	recordParts func(reportstore.Parts) reportstore.Parts
 }
 
 // source is what the service reads of the tracker.
