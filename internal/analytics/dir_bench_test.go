@@ -25,7 +25,9 @@ var (
 // directory that `make bench-scale` (or `pathlight simulate --data`) filled, warm: the
 // report store as it is, rollups kept after the first run, no cached result (each run asks
 // for a period a millisecond later). It reports the records each run reads, so that
-// ns/record and allocs/record follow; profile it with -cpuprofile and -memprofile.
+// ns/record and allocs/record follow, and the CPU time of the process per run (cpu-ns/op;
+// the report thread's low priority makes the wall time follow the machine's load);
+// profile it with -cpuprofile and -memprofile.
 func BenchmarkReportsOnDir(b *testing.B) {
 	if *reportsDir == "" {
 		b.Skip("needs a filled data directory: -reports.dir dir")
@@ -71,6 +73,7 @@ func BenchmarkReportsOnDir(b *testing.B) {
 				}
 				b.ReportAllocs()
 				scanned0, handed0 := s.rs.Reads()
+				cpu0 := cpuTime()
 				for b.Loop() {
 					q.From++
 					q.To++
@@ -79,6 +82,7 @@ func BenchmarkReportsOnDir(b *testing.B) {
 					}
 				}
 				scanned, handed := s.rs.Reads()
+				b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(float64(scanned-scanned0)/float64(b.N), "scanned/op")
 				b.ReportMetric(float64(handed-handed0)/float64(b.N), "records/op")
 			})
