@@ -248,17 +248,9 @@ type decoder struct {
 	tab []string // the pack's strings, for a record of recordVersionTable
 }
 
-// uvarint reads an unsigned varint. Most numbers of a record (lengths, counts, string
-// numbers of a pack) fit in one byte: those are read without binary.Uvarint's loop, which
-// was a fifth of a scan's time.
 func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
-	}
-	if len(d.b) > 0 && d.b[0] < 0x80 {
-		v := uint64(d.b[0])
-		d.b = d.b[1:]
-		return v
 	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
@@ -269,15 +261,9 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
-// varint reads a signed varint, one of one byte without binary.Varint's loop (see uvarint).
 func (d *decoder) varint() int64 {
 	if d.err != nil {
 		return 0
-	}
-	if len(d.b) > 0 && d.b[0] < 0x80 {
-		u := d.b[0]
-		d.b = d.b[1:]
-		return int64(u>>1) ^ -int64(u&1)
 	}
 	v, n := binary.Varint(d.b)
 	if n <= 0 {

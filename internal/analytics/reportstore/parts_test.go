@@ -154,3 +154,42 @@ func TestPartialDecodingRefusesCutRecords(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEachParts reads a packed store of random visitors whole, and with the parts the
+// overview, the funnel and the surveys read: the time of Each, decoding included.
+func BenchmarkEachParts(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	s := New(NewMemory(), 0)
+	const n = 20000
+	news := make([]*Visitor, n)
+	for i := range news {
+		news[i] = randomVisitor(r, i)
+	}
+	if _, err := s.Put(make([]*Visitor, n), news); err != nil {
+		b.Fatal(err)
+	}
+	for d := int64(0); d < 50; d++ {
+		if _, _, err := s.Pack(d, d+1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	all := []Range{{From: 0, To: 100, Flags: 0xff}}
+	for _, c := range []struct {
+		name  string
+		parts Parts
+	}{
+		{"whole", AllParts},
+		{"overview", PartTouches | PartMarks | PartConversions},
+		{"funnel", PartMarks},
+		{"surveys", PartPrompts | PartSegments | PartCounts},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := s.Each("", all, NewInterner().NoIDs().Only(c.parts), func([]*Visitor) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
