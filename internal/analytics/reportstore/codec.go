@@ -14,10 +14,16 @@ import (
 )
 
 // recordVersion is the first byte of an encoded Visitor; recordVersionTable that of one
-// whose strings are numbers into its pack's table of strings (see appendPack).
+// whose strings are numbers into its pack's table of strings (see appendPack). Their parts
+// after the head come each with its length (see Parts). Records of the versions before
+// (recordVersionUnsectioned, recordVersionUnsectionedTable) have the same fields without
+// lengths: they are read as they are, stepping over a part by parsing it, and written
+// again in the new versions when their visitor changes or their day is packed.
 const (
-	recordVersion      = 2
-	recordVersionTable = 3
+	recordVersionUnsectioned      = 2
+	recordVersionUnsectionedTable = 3
+	recordVersion                 = 4
+	recordVersionTable            = 5
 )
 
 // strTable numbers the distinct strings of a pack's records.
@@ -85,7 +91,9 @@ func appendVisitorIn(dst []byte, v *Visitor, tab *strTable) []byte {
 		dst = append(dst, days[d])
 		prev = d
 	}
+	// The parts, each after its length, so that a reader skips those it does not read.
 	j := &v.J
+	sec := len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(j.Touches)))
 	for i := range j.Touches {
 		t := &j.Touches[i]
@@ -96,11 +104,15 @@ func appendVisitorIn(dst []byte, v *Visitor, tab *strTable) []byte {
 		dst = appendStr(dst, t.Medium)
 		dst = appendStr(dst, t.Campaign)
 	}
+	dst = sectionLength(dst, sec)
+	sec = len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(j.Steps)))
 	for _, m := range j.Steps {
 		dst = appendStr(dst, m.Step)
 		dst = binary.AppendVarint(dst, m.At)
 	}
+	dst = sectionLength(dst, sec)
+	sec = len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(j.Conversions)))
 	for _, c := range j.Conversions {
 		dst = appendStr(dst, c.Step)
@@ -108,9 +120,13 @@ func appendVisitorIn(dst []byte, v *Visitor, tab *strTable) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(c.Value))
 	}
 	dst = binary.AppendUvarint(dst, uint64(j.EarlierConversions))
+	dst = sectionLength(dst, sec)
+	sec = len(dst)
 	dst = append(dst, byte(j.Device))
 	dst = appendStr(dst, j.Country)
 	dst = appendStrs(dst, j.Segments)
+	dst = sectionLength(dst, sec)
+	sec = len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(j.Arms)))
 	for _, a := range j.Arms {
 		dst = appendStr(dst, a.Experiment)
@@ -118,6 +134,8 @@ func appendVisitorIn(dst []byte, v *Visitor, tab *strTable) []byte {
 		dst = binary.AppendVarint(dst, a.At)
 		dst = appendBool(dst, a.Exposed)
 	}
+	dst = sectionLength(dst, sec)
+	sec = len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(v.Steps)))
 	for _, c := range v.Steps {
 		dst = appendStr(dst, c.Key)
@@ -125,6 +143,8 @@ func appendVisitorIn(dst []byte, v *Visitor, tab *strTable) []byte {
 		dst = binary.AppendVarint(dst, c.FirstAt)
 		dst = binary.AppendVarint(dst, c.LastAt)
 	}
+	dst = sectionLength(dst, sec)
+	sec = len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(v.Prompts)))
 	for i := range v.Prompts {
 		p := &v.Prompts[i]
@@ -141,7 +161,14 @@ func appendVisitorIn(dst []byte, v *Visitor, tab *strTable) []byte {
 			dst = appendStrs(dst, p.Segments)
 		}
 	}
-	return dst
+	return sectionLength(dst, sec)
+}
+
+// sectionLength puts the length of dst[from:] before it.
+func sectionLength(dst []byte, from int) []byte {
+	var l [binary.MaxVarintLen64]byte
+	n := binary.PutUvarint(l[:], uint64(len(dst)-from))
+	return slices.Insert(dst, from, l[:n]...)
 }
 
 func appendStr(dst []byte, s string) []byte {
@@ -246,6 +273,10 @@ type decoder struct {
 	in  *Interner
 	a   *arena
 	tab []string // the pack's strings, for a record of recordVersionTable
+	// sections: the record's parts come with their lengths; rest is what follows the
+	// part being decoded (see open).
+	sections bool
+	rest     []byte
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -345,8 +376,11 @@ func (d *decoder) float() float64 {
 // range's flags on one of its days, reading only its head.
 // A record of recordVersionTable reads its strings from tab.
 func headMatches(b []byte, tab []string, site string, ranges []Range) bool {
-	if len(b) < 2 || b[0] != version(tab) {
+	if len(b) < 2 {
 		return true // let the decoder report it
+	}
+	if _, ok := recordKind(b[0], tab); !ok {
+		return true
 	}
 	d := &decoder{b: b[2:], tab: tab}
 	n := d.count()
@@ -462,12 +496,16 @@ func (p *pool[T]) reset() {
 	p.used, p.total = 0, 0
 }
 
-// version returns the version byte of a record that reads its strings from tab.
-func version(tab []string) byte {
-	if tab != nil {
-		return recordVersionTable
+// recordKind checks the version byte of a record that reads its strings from tab (nil for
+// a record of its own key), and reports whether its parts come with their lengths.
+func recordKind(version byte, tab []string) (sections, ok bool) {
+	switch {
+	case tab != nil && version == recordVersionTable, tab == nil && version == recordVersion:
+		return true, true
+	case tab != nil && version == recordVersionUnsectionedTable, tab == nil && version == recordVersionUnsectioned:
+		return false, true
 	}
-	return recordVersion
+	return false, false
 }
 
 // decodeVisitor decodes a record of vid into memory of its own.
@@ -482,13 +520,17 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 	if a == nil {
 		a = oneArena()
 	}
-	if len(b) < 2 || b[0] != version(tab) {
+	if len(b) < 2 {
+		return nil, errCorrupt
+	}
+	sections, ok := recordKind(b[0], tab)
+	if !ok {
 		return nil, errCorrupt
 	}
 	v := &take(&a.visits, 1)[0]
 	v.HasState = b[1]&1 != 0
 	v.J.VID = vid
-	d := &decoder{b: b[2:], in: in, a: a, tab: tab}
+	d := &decoder{b: b[2:], in: in, a: a, tab: tab, sections: sections}
 	// Each part is decoded when in keeps it, and stepped over, building nothing, when not.
 	if in.has(PartSites) {
 		v.Sites = d.strs()
@@ -500,16 +542,20 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 		d.byte()
 	}
 	j := &v.J
-	if n := d.count(); n > 0 && in.has(PartTouches) {
-		j.Touches = take(&a.touches, n)
-		for i := range j.Touches {
-			t := &j.Touches[i]
-			t.StartedAt = d.varint()
-			t.LastAt = t.StartedAt + d.varint()
-			t.Channel, t.Source, t.Medium, t.Campaign = d.str(), d.str(), d.str(), d.str()
+	switch d.open(in.has(PartTouches)) {
+	case partDecode:
+		if n := d.count(); n > 0 {
+			j.Touches = take(&a.touches, n)
+			for i := range j.Touches {
+				t := &j.Touches[i]
+				t.StartedAt = d.varint()
+				t.LastAt = t.StartedAt + d.varint()
+				t.Channel, t.Source, t.Medium, t.Campaign = d.str(), d.str(), d.str(), d.str()
+			}
 		}
-	} else {
-		for range n {
+		d.close()
+	case partParse:
+		for range d.count() {
 			d.varint()
 			d.varint()
 			d.skipStr()
@@ -518,94 +564,121 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 			d.skipStr()
 		}
 	}
-	if n := d.count(); n > 0 && in.has(PartMarks) {
-		j.Steps = take(&a.marks, n)
-		for i := range j.Steps {
-			j.Steps[i] = journey.StepMark{Step: d.str(), At: d.varint()}
+	switch d.open(in.has(PartMarks)) {
+	case partDecode:
+		if n := d.count(); n > 0 {
+			j.Steps = take(&a.marks, n)
+			for i := range j.Steps {
+				j.Steps[i] = journey.StepMark{Step: d.str(), At: d.varint()}
+			}
 		}
-	} else {
-		for range n {
+		d.close()
+	case partParse:
+		for range d.count() {
 			d.skipStr()
 			d.varint()
 		}
 	}
-	convs := in.has(PartConversions)
-	if n := d.count(); n > 0 && convs {
-		j.Conversions = take(&a.convs, n)
-		for i := range j.Conversions {
-			c := &j.Conversions[i]
-			c.Step, c.At = d.str(), d.varint()
-			c.Value = d.float()
+	switch d.open(in.has(PartConversions)) {
+	case partDecode:
+		if n := d.count(); n > 0 {
+			j.Conversions = take(&a.convs, n)
+			for i := range j.Conversions {
+				c := &j.Conversions[i]
+				c.Step, c.At = d.str(), d.varint()
+				c.Value = d.float()
+			}
 		}
-	} else {
-		for range n {
+		j.EarlierConversions = int(d.uvarint())
+		d.close()
+	case partParse:
+		for range d.count() {
 			d.skipStr()
 			d.varint()
 			d.float()
 		}
+		d.uvarint()
 	}
-	if earlier := int(d.uvarint()); convs {
-		j.EarlierConversions = earlier
-	}
-	if device := event.DeviceType(d.byte()); in.has(PartDevice) {
-		j.Device = device
-	}
-	if in.has(PartCountry) {
-		j.Country = d.str()
-	} else {
+	// Device, country and segments are one part on disk: small, and read together.
+	switch d.open(in.has(PartDevice | PartCountry | PartSegments)) {
+	case partDecode:
+		if device := event.DeviceType(d.byte()); in.has(PartDevice) {
+			j.Device = device
+		}
+		if in.has(PartCountry) {
+			j.Country = d.str()
+		} else {
+			d.skipStr()
+		}
+		if in.has(PartSegments) {
+			j.Segments = d.strs()
+		} else {
+			d.skipStrs()
+		}
+		d.close()
+	case partParse:
+		d.byte()
 		d.skipStr()
-	}
-	if in.has(PartSegments) {
-		j.Segments = d.strs()
-	} else {
 		d.skipStrs()
 	}
-	if n := d.count(); n > 0 && in.has(PartArms) {
-		j.Arms = take(&a.arms, n)
-		for i := range j.Arms {
-			x := &j.Arms[i]
-			x.Experiment, x.Variant, x.At = d.str(), d.str(), d.varint()
-			x.Exposed = d.byte() != 0
+	switch d.open(in.has(PartArms)) {
+	case partDecode:
+		if n := d.count(); n > 0 {
+			j.Arms = take(&a.arms, n)
+			for i := range j.Arms {
+				x := &j.Arms[i]
+				x.Experiment, x.Variant, x.At = d.str(), d.str(), d.varint()
+				x.Exposed = d.byte() != 0
+			}
 		}
-	} else {
-		for range n {
+		d.close()
+	case partParse:
+		for range d.count() {
 			d.skipStr()
 			d.skipStr()
 			d.varint()
 			d.byte()
 		}
 	}
-	if n := d.count(); n > 0 && in.has(PartCounts) {
-		v.Steps = take(&a.counts, n)
-		for i := range v.Steps {
-			c := &v.Steps[i]
-			c.Key = d.str()
-			c.N = uint32(d.uvarint())
-			c.FirstAt, c.LastAt = d.varint(), d.varint()
+	switch d.open(in.has(PartCounts)) {
+	case partDecode:
+		if n := d.count(); n > 0 {
+			v.Steps = take(&a.counts, n)
+			for i := range v.Steps {
+				c := &v.Steps[i]
+				c.Key = d.str()
+				c.N = uint32(d.uvarint())
+				c.FirstAt, c.LastAt = d.varint(), d.varint()
+			}
 		}
-	} else {
-		for range n {
+		d.close()
+	case partParse:
+		for range d.count() {
 			d.skipStr()
 			d.uvarint()
 			d.varint()
 			d.varint()
 		}
 	}
-	if n := d.count(); n > 0 && in.has(PartPrompts) {
-		v.Prompts = take(&a.prompts, n)
-		for i := range v.Prompts {
-			p := &v.Prompts[i]
-			p.Site, p.ID, p.Prompt, p.Action, p.Answer = d.str(), d.str(), d.str(), d.str(), d.str()
-			p.At = d.varint()
-			if d.byte() == 1 {
-				p.Segments = d.strs()
-				if p.Segments == nil {
-					p.Segments = []string{}
+	switch d.open(in.has(PartPrompts)) {
+	case partDecode:
+		if n := d.count(); n > 0 {
+			v.Prompts = take(&a.prompts, n)
+			for i := range v.Prompts {
+				p := &v.Prompts[i]
+				p.Site, p.ID, p.Prompt, p.Action, p.Answer = d.str(), d.str(), d.str(), d.str(), d.str()
+				p.At = d.varint()
+				if d.byte() == 1 {
+					p.Segments = d.strs()
+					if p.Segments == nil {
+						p.Segments = []string{}
+					}
 				}
 			}
 		}
-	} else {
-		for range n {
+		d.close()
+	case partParse:
+		for range d.count() {
 			for range 5 {
 				d.skipStr()
 			}
@@ -614,6 +687,9 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 				d.skipStrs()
 			}
 		}
+	}
+	if d.err == nil && d.sections && len(d.b) != 0 {
+		d.err = errCorrupt // bytes after the last part
 	}
 	if d.err != nil {
 		return nil, d.err

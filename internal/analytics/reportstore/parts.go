@@ -67,3 +67,45 @@ func (d *decoder) skipStrs() {
 		}
 	}
 }
+
+// How the decoder takes a part of a record (see open).
+const (
+	partSkipped = iota // stepped over by its length: nothing to do
+	partDecode         // decode it, then close
+	partParse          // not wanted, in a record without lengths: parse it without building
+)
+
+// open begins a part the reader keeps or not. In a record whose parts have lengths, a part
+// not kept is stepped over at once, and one kept is decoded within its length (close
+// checks that it filled it exactly); in an older record, a part not kept is parsed.
+func (d *decoder) open(keep bool) int {
+	if !d.sections {
+		if keep {
+			return partDecode
+		}
+		return partParse
+	}
+	n := d.count()
+	if d.err != nil {
+		return partSkipped
+	}
+	if !keep {
+		d.b = d.b[n:]
+		return partSkipped
+	}
+	d.rest = d.b[n:]
+	d.b = d.b[:n]
+	return partDecode
+}
+
+// close ends a part open decoded.
+func (d *decoder) close() {
+	if !d.sections || d.err != nil {
+		return
+	}
+	if len(d.b) != 0 {
+		d.err = errCorrupt
+		return
+	}
+	d.b = d.rest
+}

@@ -78,10 +78,11 @@ func onlyParts(v *Visitor, p Parts) Visitor {
 	return w
 }
 
-// TestEachDecodesOnlyTheParts fills a store with random visitors, packs half its days, and
-// reads it with each part alone, with random sets of parts and with every part: each
-// visitor handed over is the visitor written, with exactly the parts not asked for left
-// zero, whether its record is a single key or in a pack.
+// TestEachDecodesOnlyTheParts fills a store with random visitors, packs half its days,
+// writes a third of its records and packs again as records were encoded before their parts
+// had lengths, and reads it with each part alone, with random sets of parts and with every
+// part: each visitor handed over is the visitor written, with exactly the parts not asked
+// for left zero, whether its record is a single key or in a pack, of either encoding.
 func TestEachDecodesOnlyTheParts(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	s := New(NewMemory(), 0)
@@ -103,6 +104,9 @@ func TestEachDecodesOnlyTheParts(t *testing.T) {
 	singles, packs := countKeys(t, s.kv.(*Memory))
 	if singles == 0 || packs == 0 {
 		t.Fatalf("%d single records, %d packs: want both", singles, packs)
+	}
+	if oldSingles, oldPacks := unsection(t, s.kv.(*Memory)); oldSingles == 0 || oldPacks == 0 || oldSingles == singles || oldPacks == packs {
+		t.Fatalf("%d of %d single records and %d of %d packs in the older encoding: want some of each, not all", oldSingles, singles, oldPacks, packs)
 	}
 	sets := []Parts{0, AllParts}
 	for p := PartSites; p <= PartPrompts; p <<= 1 {
@@ -138,17 +142,18 @@ func TestEachDecodesOnlyTheParts(t *testing.T) {
 	}
 }
 
-// TestPartialDecodingRefusesCutRecords: a record cut short is refused whatever parts are
-// decoded, as a whole decoding refuses it.
+// TestPartialDecodingRefusesCutRecords: a record cut short, of either encoding, is refused
+// whatever parts are decoded, as a whole decoding refuses it.
 func TestPartialDecodingRefusesCutRecords(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := range 50 {
 		v := randomVisitor(r, i)
-		rec := appendVisitor(nil, v)
-		for _, p := range []Parts{0, PartSites, PartPrompts, AllParts} {
-			for cut := range len(rec) {
-				if _, err := decodeVisitor("x", rec[:cut], NewInterner().Only(p)); err == nil {
-					t.Fatalf("parts %b: a record cut at %d of %d bytes decodes", p, cut, len(rec))
+		for _, rec := range [][]byte{appendVisitor(nil, v), appendVisitorUnsectioned(nil, v, nil)} {
+			for _, p := range []Parts{0, PartSites, PartPrompts, PartTouches | PartCounts, AllParts} {
+				for cut := range len(rec) {
+					if _, err := decodeVisitor("x", rec[:cut], NewInterner().Only(p)); err == nil {
+						t.Fatalf("version %d, parts %b: a record cut at %d of %d bytes decodes", rec[0], p, cut, len(rec))
+					}
 				}
 			}
 		}
