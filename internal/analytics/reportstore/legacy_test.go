@@ -106,7 +106,6 @@ func appendVisitorUnsectioned(dst []byte, v *Visitor, tab *strTable) []byte {
 	return dst
 }
 
-
 // unsectionPack writes a pack again with its records as they were encoded before their
 // parts had lengths.
 func unsectionPack(b []byte) ([]byte, error) {
@@ -136,16 +135,16 @@ func unsectionPack(b []byte) ([]byte, error) {
 	return append(dst, body...), nil
 }
 
-// unsection writes every third record key (single record or pack) of m again as records
+// unsection writes every nth record key (single record or pack) of m again as records
 // were encoded before their parts had lengths, and returns how many of each it wrote.
-func unsection(t testing.TB, m *Memory) (singles, packs int) {
+func unsection(t testing.TB, m *Memory, every int) (singles, packs int) {
 	t.Helper()
 	i := 0
 	for k, val := range m.m {
 		if k[0] != pRecord {
 			continue
 		}
-		if i++; i%3 != 0 {
+		if i++; i%every != 0 {
 			continue
 		}
 		switch len(k) {

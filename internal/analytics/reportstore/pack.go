@@ -370,7 +370,8 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 }
 
 // firstUnpacked returns the first day in [from, before) with records filed under it one to
-// a key. It reads no pack but part 0 of each packed day (a point read): a packed day has no
+// a key, or packed in records of the older encoding (whose parts have no lengths: see
+// recordVersion), which packing writes again in the new one. It reads no pack but part 0 of each packed day (a point read): a packed day has no
 // single record, since Put files a record under a packed day into its packs. (A scan over
 // the packs would copy every pack it passes.)
 func (s *Store) firstUnpacked(from, before int64) (int64, bool, error) {
@@ -394,8 +395,11 @@ func (s *Store) firstUnpacked(from, before int64) (int64, bool, error) {
 		return 0, false, err
 	}
 	for d := first; d < before; d++ {
-		_, err := s.kv.Get(packKey(d, 0), nil)
+		part0, err := s.kv.Get(packKey(d, 0), nil)
 		if err == nil {
+			if unsectioned(part0) {
+				return d, true, nil // packed in the older encoding: packed again
+			}
 			continue // packed
 		}
 		if !errors.Is(err, track.ErrNotFound) {
@@ -406,4 +410,24 @@ func (s *Store) firstUnpacked(from, before int64) (int64, bool, error) {
 		}
 	}
 	return 0, false, nil
+}
+
+// unsectioned reports whether the first record of a pack is of the older encoding, whose
+// parts have no lengths. A pack that does not decode is left to the scans to report.
+func unsectioned(b []byte) bool {
+	if len(b) < 1 || b[0] != packVersion {
+		return false
+	}
+	d := &decoder{b: b[1:]}
+	for range d.count() {
+		d.b = d.b[min(int(d.uvarint()), len(d.b)):]
+	}
+	if d.count() == 0 || d.err != nil || len(d.b) < vidBytes {
+		return false
+	}
+	d.b = d.b[vidBytes:]
+	if d.uvarint() == 0 || d.err != nil || len(d.b) == 0 {
+		return false
+	}
+	return d.b[0] == recordVersionUnsectionedTable
 }

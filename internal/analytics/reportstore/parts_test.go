@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/pathlight/pathlight/internal/event"
@@ -105,7 +106,7 @@ func TestEachDecodesOnlyTheParts(t *testing.T) {
 	if singles == 0 || packs == 0 {
 		t.Fatalf("%d single records, %d packs: want both", singles, packs)
 	}
-	if oldSingles, oldPacks := unsection(t, s.kv.(*Memory)); oldSingles == 0 || oldPacks == 0 || oldSingles == singles || oldPacks == packs {
+	if oldSingles, oldPacks := unsection(t, s.kv.(*Memory), 3); oldSingles == 0 || oldPacks == 0 || oldSingles == singles || oldPacks == packs {
 		t.Fatalf("%d of %d single records and %d of %d packs in the older encoding: want some of each, not all", oldSingles, singles, oldPacks, packs)
 	}
 	sets := []Parts{0, AllParts}
@@ -139,6 +140,58 @@ func TestEachDecodesOnlyTheParts(t *testing.T) {
 		if seen == 0 {
 			t.Fatalf("parts %b: no visitor handed over", p)
 		}
+	}
+}
+
+// TestOlderPacksArePackedAgain: days packed in records of the older encoding are packed
+// again in the new one, and read the same.
+func TestOlderPacksArePackedAgain(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	m := NewMemory()
+	s := New(m, 0)
+	const n = 800
+	news := make([]*Visitor, n)
+	for i := range news {
+		news[i] = randomVisitor(r, i)
+	}
+	if _, err := s.Put(make([]*Visitor, n), news); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, ok, err := s.Pack(0, 50); err != nil {
+			t.Fatal(err)
+		} else if !ok {
+			break
+		}
+	}
+	all := Range{From: 0, To: 100, Flags: 0xff}
+	want := dump(t, s, "", all)
+	if _, packs := unsection(t, m, 1); packs == 0 {
+		t.Fatal("no pack to write in the older encoding")
+	}
+	days := 0
+	for {
+		day, ok, err := s.Pack(0, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if days++; days > 50 {
+			t.Fatalf("day %d packed again and again", day)
+		}
+	}
+	if days == 0 {
+		t.Fatal("no day packed again")
+	}
+	for k, v := range m.m {
+		if len(k) == packLen && k[0] == pRecord && unsectioned(v) {
+			t.Errorf("pack %x still in the older encoding", k)
+		}
+	}
+	if got := dump(t, s, "", all); !slices.Equal(got, want) {
+		t.Errorf("after packing again: %d records, want %d (or they differ)", len(got), len(want))
 	}
 }
 
