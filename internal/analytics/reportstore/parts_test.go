@@ -1,6 +1,7 @@
 package reportstore
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -192,6 +193,27 @@ func TestOlderPacksArePackedAgain(t *testing.T) {
 	}
 	if got := dump(t, s, "", all); !slices.Equal(got, want) {
 		t.Errorf("after packing again: %d records, want %d (or they differ)", len(got), len(want))
+	}
+}
+
+// TestPartsNotReadAreSkippedByTheirLength: a record whose prompt events are damaged inside
+// their length decodes without them (the part is stepped over unread) and is refused by a
+// reader of the prompt events.
+func TestPartsNotReadAreSkippedByTheirLength(t *testing.T) {
+	v := visitor(1, []string{"shop"}, 3, 4)
+	v.Prompts = []Prompt{{Site: "shop", ID: "p", Prompt: "nps", Action: "answered", Answer: "9", At: 5}}
+	rec := appendVisitor(nil, v)
+	// The prompt events are the last part: make the length of its site larger than the part.
+	i := bytes.LastIndex(rec, []byte("\x04shop\x01p"))
+	if i < 0 {
+		t.Fatalf("no prompt event in %x", rec)
+	}
+	rec[i] = 0x7f
+	if _, err := decodeVisitor("x", rec, NewInterner().Only(AllParts&^PartPrompts)); err != nil {
+		t.Errorf("without the prompt events: %v", err)
+	}
+	if _, err := decodeVisitor("x", rec, NewInterner()); err == nil {
+		t.Error("a damaged part decodes")
 	}
 }
 
