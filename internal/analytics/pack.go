@@ -17,8 +17,8 @@ const packBudget = time.Second
 // under the fold lock, pausing after each (see pacer), for at most budget (0: until every
 // closed day is packed). Packing changes how records are kept, not what they say: no result changes,
 // and no cached result is dropped. A data directory whose records are kept one to a key
-// (as every version before packs wrote them) is converted this way, in the background,
-// while reports read it as it is.
+// (as every version before packs wrote them), or packed in records without part lengths,
+// is converted this way, in the background, while reports read it as it is.
 func (s *Service) packDays(ctx context.Context, budget time.Duration, pause func() error) error {
 	if !s.isReady.Load() {
 		return nil
