@@ -25,8 +25,8 @@ var (
 // directory that `make bench-scale` (or `pathlight simulate --data`) filled, warm: the
 // report store as it is, rollups kept after the first run, no cached result (each run asks
 // for a period a millisecond later). It reports the records each run reads, so that
-// ns/record and allocs/record follow, and the CPU time of the process per run (cpu-ns/op;
-// the report thread's low priority makes the wall time follow the machine's load);
+// ns/record and allocs/record follow, and the CPU time of the process per run (cpu-ns/op:
+// on a loaded machine the wall time follows the load, and the report worker's pauses);
 // profile it with -cpuprofile and -memprofile.
 func BenchmarkReportsOnDir(b *testing.B) {
 	if *reportsDir == "" {
