@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/options"
 )
 
 // The event store. Keys that start with Options.EventPrefix (the caller's append-only,
@@ -49,22 +48,9 @@ func eventOptions(dir string, opt Options) badger.Options {
 	if opt.EventMemTables > 0 {
 		memTables = max(opt.EventMemTables, 2)
 	}
-	bo := badger.DefaultOptions(filepath.Join(dir, EventDir)).
-		WithLogger(badgerLogger{opt.Logger}).
-		WithMetricsEnabled(false).
-		WithDetectConflicts(false).
-		WithNumCompactors(2).
-		WithCompression(options.None).
-		WithBlockCacheSize(0).
-		WithMemTableSize(memTable).
-		WithBaseTableSize(memTable).
-		WithBlockSize(blockSize).
-		WithNumMemtables(memTables).
+	bo := treeOptions(filepath.Join(dir, EventDir), opt.Logger, memTable, memTables).
 		WithValueThreshold(eventValueThreshold).
-		WithValueLogFileSize(eventVlogFile).
-		WithNumLevelZeroTables(l0Tables).
-		WithNumLevelZeroTablesStall(l0Stall)
-	bo.TableSizeMultiplier = 1
+		WithValueLogFileSize(eventVlogFile)
 	if opt.EventIndexCacheSize > 0 {
 		bo = bo.WithIndexCacheSize(opt.EventIndexCacheSize)
 	}

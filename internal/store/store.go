@@ -175,28 +175,10 @@ func Open(dir string, opt Options) (*DB, error) {
 	if opt.Small {
 		memTable, memTables = 2<<20, 2
 	}
-	bo := badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{opt.Logger}).
-		WithMetricsEnabled(false).
-		WithDetectConflicts(false).
-		// Badger's work happens beside the requests now: two compactors (Badger's
-		// minimum) rather than four keep it from taking both cores of a small machine.
-		WithNumCompactors(2).
-		// Table builders' memory (see TableBuilderMemory): no compression, so no block
-		// cache either, and tables of one size at every level.
-		WithCompression(options.None).
-		WithBlockCacheSize(0).
-		WithMemTableSize(memTable).
-		WithBaseTableSize(memTable).
-		WithBlockSize(blockSize).
-		WithNumMemtables(memTables).
+	bo := treeOptions(dir, opt.Logger, memTable, memTables).
 		// A value must fit one of Badger's writes (15% of a memtable): larger ones go to
 		// its value log. Pathlight's values are a few KB; a replay chunk may reach 1 MiB.
-		WithValueThreshold(min(1<<20, memTable/8)).
-		// No level-0 table merged into one of unbounded size (see l0Stall).
-		WithNumLevelZeroTables(l0Tables).
-		WithNumLevelZeroTablesStall(l0Stall)
-	bo.TableSizeMultiplier = 1
+		WithValueThreshold(min(1<<20, memTable/8))
 	if opt.IndexCacheSize > 0 {
 		bo = bo.WithIndexCacheSize(opt.IndexCacheSize)
 	}
@@ -794,3 +776,28 @@ func (b badgerLogger) Warningf(f string, a ...any) {
 // Infof and Debugf implement badger.Logger; Badger's chatter is dropped.
 func (badgerLogger) Infof(string, ...any)  {}
 func (badgerLogger) Debugf(string, ...any) {}
+
+// treeOptions are the Badger options both instances share: managed by the store (no metrics,
+// no conflict detection), and tables sized for bounded memory.
+func treeOptions(dir string, log *slog.Logger, memTable int64, memTables int) badger.Options {
+	bo := badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{log}).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		// Badger's work happens beside the requests now: two compactors (Badger's
+		// minimum) rather than four keep it from taking both cores of a small machine.
+		WithNumCompactors(2).
+		// Table builders' memory (see TableBuilderMemory): no compression, so no block
+		// cache either, and tables of one size at every level.
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
+		WithMemTableSize(memTable).
+		WithBaseTableSize(memTable).
+		WithBlockSize(blockSize).
+		WithNumMemtables(memTables).
+		// No level-0 table merged into one of unbounded size (see l0Stall).
+		WithNumLevelZeroTables(l0Tables).
+		WithNumLevelZeroTablesStall(l0Stall)
+	bo.TableSizeMultiplier = 1
+	return bo
+}
