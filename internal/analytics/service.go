@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -490,20 +491,26 @@ func (c *resultCache) put(gen uint64, key string, r *Result, cost int64) {
 	c.bytes += cost
 }
 
-// onWorker runs fn on the report worker and waits for it. The worker is one goroutine:
-// reports, and the background work that shares it (packing closed days, the default
-// reports' rollups), are computed one at a time (they queue; cached results are not held
-// up). It runs at the normal priority, as the hits do: the garbage collector stops the world
-// only once every running goroutine has reached a safe point, and a thread of a lower
-// priority waits behind everything else for a core before it gets there, holding every hit
-// up meanwhile. What keeps it from taking the cores from the hits is pacing (see pace.go):
-// while the hits want every core, a report pauses between its chunks three times as long
-// as each took, and background work pauses between its steps; and serve runs one more Go
-// processor than cores, so that the worker never holds the last one while hits wait.
+// onWorker runs fn on the report worker and waits for it. The worker is one goroutine
+// locked to an OS thread of the lowest priority (nice 19): reports, and the background work
+// that shares it (packing closed days, the default reports' rollups), are computed one at a
+// time (they queue; cached results are not held up), and when reports and hits both want a
+// core, the operating system gives it to the hits. On a quiet machine that kept the hits'
+// p99 at 1.0–1.1 ms while 365-day reports ran, against 3.6–4.0 ms for the worker at the
+// normal priority (docs/performance.md). Its cost: a collection stops the world only once
+// every running goroutine has reached a safe point, so on a machine whose cores other
+// processes keep busy, the niced thread is slow to get there and the stop waits with it.
+// Pacing (pace.go) also pauses a report between its chunks while the hits want every core,
+// and serve runs one more Go processor than cores, so that the worker never holds the last
+// one while hits wait.
 func (s *Service) onWorker(fn func()) {
 	s.workOnce.Do(func() {
 		s.work = make(chan func())
 		go func() {
+			runtime.LockOSThread() // never unlocked: the thread keeps its priority to itself
+			if err := lowerThreadPriority(); err != nil {
+				s.log.Warn("lower the priority of the report thread", "err", err)
+			}
 			for f := range s.work {
 				f()
 			}
