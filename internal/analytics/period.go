@@ -2,7 +2,6 @@ package analytics
 
 import (
 	"cmp"
-	"math"
 	"slices"
 
 	"github.com/pathlight/pathlight/internal/analytics/reportstore"
@@ -103,36 +102,28 @@ func piecesRanges(ps []piece, idx []int, l int64) []reportstore.Range {
 	return out
 }
 
-// mapBuilder adds up a journey map over chunks of visitors: each chunk's map lists every
-// session path, and their sum keeps the top paths only at the end (see
-// report.MergeJourneyMaps), so the result is the map of all the visitors at once.
+// mapBuilder adds up a journey map over chunks of visitors, in one report.JourneyMapBuilder:
+// the chunks' counts go into the same maps, which are sorted once at the end, so the result
+// is the map of all the visitors at once.
 type mapBuilder struct {
-	o   report.JourneyMapOptions
-	acc *report.JourneyMap
+	o report.JourneyMapOptions
+	b *report.JourneyMapBuilder
 }
 
 func (b *mapBuilder) add(js []report.Journey) error {
-	po := b.o
-	po.TopPaths = math.MaxInt32
-	part, err := report.BuildJourneyMap(js, po)
-	if err != nil {
-		return err
+	if b.b == nil {
+		var err error
+		if b.b, err = report.NewJourneyMapBuilder(b.o); err != nil {
+			return err
+		}
 	}
-	if b.acc == nil {
-		b.acc = part
-		return nil
-	}
-	b.acc = report.MergeJourneyMaps([]*report.JourneyMap{b.acc, part}, math.MaxInt32)
+	b.b.Add(js)
 	return nil
 }
 
 func (b *mapBuilder) result() (*report.JourneyMap, error) {
-	if b.acc == nil {
+	if b.b == nil {
 		return report.BuildJourneyMap(nil, b.o)
 	}
-	top := b.o.TopPaths
-	if top == 0 {
-		top = report.DefaultTopPaths
-	}
-	return report.MergeJourneyMaps([]*report.JourneyMap{b.acc}, top), nil
+	return b.b.Result(), nil
 }

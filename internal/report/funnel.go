@@ -267,7 +267,7 @@ func (a *funnelAcc) steps(names []string) []FunnelStep {
 			s.FromPrevious = ratio(float64(a.counts[k]), float64(a.counts[k-1]))
 			s.DropOff = a.counts[k-1] - a.counts[k]
 			s.MeanTime = mean(a.times[k])
-			s.MedianTime = Quantile(a.times[k], 0.5)
+			s.MedianTime = quantileSelect(a.times[k], 0.5)
 		}
 		out[k] = s
 	}

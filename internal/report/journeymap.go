@@ -81,13 +81,20 @@ func newFlow() *flow {
 	}
 }
 
+// smallSeq is the longest sequence whose repeats flow.add finds by looking back along
+// it rather than in a set: cheaper than hashing for the few steps most visitors take.
+const smallSeq = 16
+
 // add adds one visitor's collapsed sequence.
 func (f *flow) add(seq []string) {
 	if len(seq) == 0 {
 		return
 	}
-	clear(f.seenN)
-	clear(f.seenE)
+	small := len(seq) <= smallSeq
+	if !small {
+		clear(f.seenN)
+		clear(f.seenE)
+	}
 	for i, s := range seq {
 		n := f.nodes[s]
 		if n == nil {
@@ -95,7 +102,11 @@ func (f *flow) add(seq []string) {
 			f.nodes[s] = n
 		}
 		n.Arrivals++
-		if !f.seenN[s] {
+		if small {
+			if !slices.Contains(seq[:i], s) {
+				n.Visitors++
+			}
+		} else if !f.seenN[s] {
 			f.seenN[s] = true
 			n.Visitors++
 		}
@@ -115,11 +126,25 @@ func (f *flow) add(seq []string) {
 			f.edges[k] = e
 		}
 		e.Count++
-		if !f.seenE[k] {
+		if small {
+			if !edgeBefore(seq, i) {
+				e.Visitors++
+			}
+		} else if !f.seenE[k] {
 			f.seenE[k] = true
 			e.Visitors++
 		}
 	}
+}
+
+// edgeBefore reports whether the transition seq[i-1] → seq[i] appears earlier in seq.
+func edgeBefore(seq []string, i int) bool {
+	for j := 1; j < i; j++ {
+		if seq[j] == seq[i] && seq[j-1] == seq[i-1] {
+			return true
+		}
+	}
+	return false
 }
 
 // merge adds the nodes and edges of a map of other visitors.
@@ -189,6 +214,31 @@ func appendCollapsed(seq []string, s string) []string {
 // minutes pass between two step arrivals or when a new session (touchpoint) starts between
 // them.
 func BuildJourneyMap(js []Journey, o JourneyMapOptions) (*JourneyMap, error) {
+	b, err := NewJourneyMapBuilder(o)
+	if err != nil {
+		return nil, err
+	}
+	b.Add(js)
+	return b.Result(), nil
+}
+
+// JourneyMapBuilder computes a journey map over visitors handed to it in parts (see
+// BuildJourneyMap): every figure is a count over visitors or sessions, so the parts of
+// disjoint sets of visitors, added one after another into the same counts, make the map of
+// all. It keeps one count per step, stage, transition and distinct session path, whatever
+// the number of visitors, and sorts them once, in Result.
+type JourneyMapBuilder struct {
+	o                       JourneyMapOptions
+	res                     JourneyMap
+	steps, stages           *flow
+	paths                   map[string]*int
+	stepSeq, stageSeq, sess []string
+	key                     []byte
+}
+
+// NewJourneyMapBuilder returns a builder of the journey map with options o, or an error
+// for options BuildJourneyMap refuses.
+func NewJourneyMapBuilder(o JourneyMapOptions) (*JourneyMapBuilder, error) {
 	if o.To <= o.From {
 		return nil, fmt.Errorf("journey map: period: to (%d) must be after from (%d)", o.To, o.From)
 	}
@@ -201,58 +251,64 @@ func BuildJourneyMap(js []Journey, o JourneyMapOptions) (*JourneyMap, error) {
 	if o.TopPaths == 0 {
 		o.TopPaths = DefaultTopPaths
 	}
-	res := &JourneyMap{}
-	steps, stages := newFlow(), newFlow()
-	paths := make(map[string]*int)
-	var (
-		stepSeq, stageSeq, sess []string
-		key                     []byte
-	)
-	flush := func() {
-		if len(sess) > 0 {
-			key = appendPathKey(key[:0], sess)
-			if n := paths[string(key)]; n != nil {
-				*n++
-			} else {
-				one := 1
-				paths[string(key)] = &one
-			}
-			res.Sessions++
+	return &JourneyMapBuilder{o: o, steps: newFlow(), stages: newFlow(), paths: make(map[string]*int)}, nil
+}
+
+// flush counts the session path in b.sess, if any, and empties it.
+func (b *JourneyMapBuilder) flush() {
+	if len(b.sess) > 0 {
+		b.key = appendPathKey(b.key[:0], b.sess)
+		if n := b.paths[string(b.key)]; n != nil {
+			*n++
+		} else {
+			one := 1
+			b.paths[string(b.key)] = &one
 		}
-		sess = sess[:0]
+		b.res.Sessions++
 	}
+	b.sess = b.sess[:0]
+}
+
+// Add adds the journeys js, of visitors not added before.
+func (b *JourneyMapBuilder) Add(js []Journey) {
+	o := &b.o
 	for i := range js {
 		ss := sortedSteps(js[i].Steps)
-		ts := sortedTouches(js[i].Touches)
 		lo := sort.Search(len(ss), func(k int) bool { return ss[k].At >= o.From })
 		hi := sort.Search(len(ss), func(k int) bool { return ss[k].At >= o.To })
 		if lo >= hi {
 			continue
 		}
-		res.Visitors++
-		stepSeq, stageSeq, sess = stepSeq[:0], stageSeq[:0], sess[:0]
+		ts := sortedTouches(js[i].Touches)
+		b.res.Visitors++
+		b.stepSeq, b.stageSeq, b.sess = b.stepSeq[:0], b.stageSeq[:0], b.sess[:0]
 		var prev journey.StepMark
 		prevSession := -1
 		for k, s := range ss[lo:hi] {
-			stepSeq = appendCollapsed(stepSeq, s.Step)
+			b.stepSeq = appendCollapsed(b.stepSeq, s.Step)
 			if st, ok := o.Stages[s.Step]; ok {
-				stageSeq = appendCollapsed(stageSeq, st)
+				b.stageSeq = appendCollapsed(b.stageSeq, st)
 			}
 			session := sort.Search(len(ts), func(x int) bool { return ts[x].StartedAt > s.At })
 			if k > 0 && (s.At-prev.At > journey.SessionTimeout || session != prevSession) {
-				flush()
+				b.flush()
 			}
-			if len(sess) < o.PathSteps {
-				sess = appendCollapsed(sess, s.Step)
+			if len(b.sess) < o.PathSteps {
+				b.sess = appendCollapsed(b.sess, s.Step)
 			}
 			prev, prevSession = s, session
 		}
-		flush()
-		steps.add(stepSeq)
-		stages.add(stageSeq)
+		b.flush()
+		b.steps.add(b.stepSeq)
+		b.stages.add(b.stageSeq)
 	}
-	res.finish(steps, stages, paths, o.TopPaths)
-	return res, nil
+}
+
+// Result returns the map of every visitor added, with the options' top paths.
+func (b *JourneyMapBuilder) Result() *JourneyMap {
+	res := b.res
+	res.finish(b.steps, b.stages, b.paths, b.o.TopPaths)
+	return &res
 }
 
 // MergeJourneyMaps adds up the maps of disjoint sets of visitors, each built with TopPaths

@@ -98,3 +98,54 @@ func TestJourneyMap(t *testing.T) {
 		t.Errorf("BuildJourneyMap(empty period) = nil error; want one")
 	}
 }
+
+// TestJourneyMapCountsDistinctVisitorsOnLongAndShortPaths checks the visitors of each step
+// and transition against a count made here, for visitors whose collapsed paths are shorter
+// and longer than smallSeq (flow.add looks back along the former and keeps a set for the
+// latter), with steps and transitions repeated along a path.
+func TestJourneyMapCountsDistinctVisitorsOnLongAndShortPaths(t *testing.T) {
+	names := []string{"a", "b", "c", "d"}
+	var js []Journey
+	nodeVisitors, edgeVisitors := map[string]int{}, map[[2]string]int{}
+	for v := range 60 {
+		n := 1 + v%(3*smallSeq) // path lengths 1 … 48
+		var steps []journey.StepMark
+		var seq []string
+		for i := range n {
+			s := names[(i*(v+1)+i/3)%len(names)]
+			steps = append(steps, mark(d(1)+int64(i)*1000, s))
+			if len(seq) == 0 || seq[len(seq)-1] != s {
+				seq = append(seq, s)
+			}
+		}
+		js = append(js, Journey{Steps: steps})
+		seenN, seenE := map[string]bool{}, map[[2]string]bool{}
+		for i, s := range seq {
+			if !seenN[s] {
+				seenN[s] = true
+				nodeVisitors[s]++
+			}
+			if i > 0 && !seenE[[2]string{seq[i-1], s}] {
+				seenE[[2]string{seq[i-1], s}] = true
+				edgeVisitors[[2]string{seq[i-1], s}]++
+			}
+		}
+	}
+	m, err := BuildJourneyMap(js, JourneyMapOptions{From: d(0), To: d(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Steps) != len(nodeVisitors) || len(m.StepEdges) != len(edgeVisitors) {
+		t.Fatalf("%d steps and %d transitions, want %d and %d", len(m.Steps), len(m.StepEdges), len(nodeVisitors), len(edgeVisitors))
+	}
+	for _, n := range m.Steps {
+		if n.Visitors != nodeVisitors[n.Name] {
+			t.Errorf("step %s: %d visitors, want %d", n.Name, n.Visitors, nodeVisitors[n.Name])
+		}
+	}
+	for _, e := range m.StepEdges {
+		if k := [2]string{e.From, e.To}; e.Visitors != edgeVisitors[k] {
+			t.Errorf("transition %s → %s: %d visitors, want %d", e.From, e.To, e.Visitors, edgeVisitors[k])
+		}
+	}
+}
