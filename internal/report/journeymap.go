@@ -66,27 +66,56 @@ type JourneyMap struct {
 	OtherPaths int `json:"other_paths"`
 }
 
-// flow accumulates nodes and edges of one level (steps or stages).
+// flow accumulates nodes and edges of one level (steps or stages). Names are numbered in
+// the order first seen, so that a visitor's path is a list of numbers: an edge is found
+// by the pair of numbers, and repeats along a path by comparing numbers, with a name
+// hashed once per arrival.
 type flow struct {
-	nodes map[string]*MapNode
-	edges map[[2]string]*MapEdge
-	seenN map[string]bool
-	seenE map[[2]string]bool
+	ids   map[string]int32
+	nodes []MapNode // by number
+	edges map[uint64]*MapEdge
+	seenN map[int32]bool
+	seenE map[uint64]bool
 }
 
 func newFlow() *flow {
 	return &flow{
-		nodes: make(map[string]*MapNode), edges: make(map[[2]string]*MapEdge),
-		seenN: make(map[string]bool), seenE: make(map[[2]string]bool),
+		ids: make(map[string]int32), edges: make(map[uint64]*MapEdge),
+		seenN: make(map[int32]bool), seenE: make(map[uint64]bool),
 	}
+}
+
+// id returns the number of name, numbering it when new.
+func (f *flow) id(name string) int32 {
+	if i, ok := f.ids[name]; ok {
+		return i
+	}
+	i := int32(len(f.nodes))
+	f.ids[name] = i
+	f.nodes = append(f.nodes, MapNode{Name: name})
+	return i
+}
+
+// edgeKey is the key of the edge from → to.
+func edgeKey(from, to int32) uint64 { return uint64(uint32(from))<<32 | uint64(uint32(to)) }
+
+// edge returns the edge from → to, made when new.
+func (f *flow) edge(from, to int32) *MapEdge {
+	k := edgeKey(from, to)
+	e := f.edges[k]
+	if e == nil {
+		e = &MapEdge{From: f.nodes[from].Name, To: f.nodes[to].Name}
+		f.edges[k] = e
+	}
+	return e
 }
 
 // smallSeq is the longest sequence whose repeats flow.add finds by looking back along
 // it rather than in a set: cheaper than hashing for the few steps most visitors take.
 const smallSeq = 16
 
-// add adds one visitor's collapsed sequence.
-func (f *flow) add(seq []string) {
+// add adds one visitor's collapsed sequence, of numbers from f.id.
+func (f *flow) add(seq []int32) {
 	if len(seq) == 0 {
 		return
 	}
@@ -96,11 +125,7 @@ func (f *flow) add(seq []string) {
 		clear(f.seenE)
 	}
 	for i, s := range seq {
-		n := f.nodes[s]
-		if n == nil {
-			n = &MapNode{Name: s}
-			f.nodes[s] = n
-		}
+		n := &f.nodes[s]
 		n.Arrivals++
 		if small {
 			if !slices.Contains(seq[:i], s) {
@@ -119,18 +144,13 @@ func (f *flow) add(seq []string) {
 		if i == 0 {
 			continue
 		}
-		k := [2]string{seq[i-1], s}
-		e := f.edges[k]
-		if e == nil {
-			e = &MapEdge{From: k[0], To: k[1]}
-			f.edges[k] = e
-		}
+		e := f.edge(seq[i-1], s)
 		e.Count++
 		if small {
 			if !edgeBefore(seq, i) {
 				e.Visitors++
 			}
-		} else if !f.seenE[k] {
+		} else if k := edgeKey(seq[i-1], s); !f.seenE[k] {
 			f.seenE[k] = true
 			e.Visitors++
 		}
@@ -138,7 +158,7 @@ func (f *flow) add(seq []string) {
 }
 
 // edgeBefore reports whether the transition seq[i-1] → seq[i] appears earlier in seq.
-func edgeBefore(seq []string, i int) bool {
+func edgeBefore(seq []int32, i int) bool {
 	for j := 1; j < i; j++ {
 		if seq[j] == seq[i] && seq[j-1] == seq[i-1] {
 			return true
@@ -150,23 +170,14 @@ func edgeBefore(seq []string, i int) bool {
 // merge adds the nodes and edges of a map of other visitors.
 func (f *flow) merge(ns []MapNode, es []MapEdge) {
 	for _, n := range ns {
-		t := f.nodes[n.Name]
-		if t == nil {
-			t = &MapNode{Name: n.Name}
-			f.nodes[n.Name] = t
-		}
+		t := &f.nodes[f.id(n.Name)]
 		t.Visitors += n.Visitors
 		t.Arrivals += n.Arrivals
 		t.Entries += n.Entries
 		t.Exits += n.Exits
 	}
 	for _, e := range es {
-		k := [2]string{e.From, e.To}
-		t := f.edges[k]
-		if t == nil {
-			t = &MapEdge{From: e.From, To: e.To}
-			f.edges[k] = t
-		}
+		t := f.edge(f.id(e.From), f.id(e.To))
 		t.Count += e.Count
 		t.Visitors += e.Visitors
 	}
@@ -174,10 +185,7 @@ func (f *flow) merge(ns []MapNode, es []MapEdge) {
 
 // result returns nodes by visitors and edges by count, both descending, then by name.
 func (f *flow) result() ([]MapNode, []MapEdge) {
-	nodes := make([]MapNode, 0, len(f.nodes))
-	for _, n := range f.nodes {
-		nodes = append(nodes, *n)
-	}
+	nodes := slices.Clone(f.nodes)
 	slices.SortFunc(nodes, func(a, b MapNode) int {
 		if c := cmp.Compare(b.Visitors, a.Visitors); c != 0 {
 			return c
@@ -201,7 +209,7 @@ func (f *flow) result() ([]MapNode, []MapEdge) {
 }
 
 // appendCollapsed appends s to seq unless it repeats the last element.
-func appendCollapsed(seq []string, s string) []string {
+func appendCollapsed[T comparable](seq []T, s T) []T {
 	if len(seq) > 0 && seq[len(seq)-1] == s {
 		return seq
 	}
@@ -231,9 +239,13 @@ type JourneyMapBuilder struct {
 	o                       JourneyMapOptions
 	res                     JourneyMap
 	steps, stages           *flow
-	paths                   map[string]*int
-	stepSeq, stageSeq, sess []string
-	key                     []byte
+	paths             map[string]*int
+	stepSeq, stageSeq []int32
+	sess              []string
+	key               []byte
+	// stageOf is the stage number of each step number, -1 without a stage, -2 not yet
+	// looked up.
+	stageOf []int32
 }
 
 // NewJourneyMapBuilder returns a builder of the journey map with options o, or an error
@@ -285,8 +297,9 @@ func (b *JourneyMapBuilder) Add(js []Journey) {
 		var prev journey.StepMark
 		prevSession := -1
 		for k, s := range ss[lo:hi] {
-			b.stepSeq = appendCollapsed(b.stepSeq, s.Step)
-			if st, ok := o.Stages[s.Step]; ok {
+			id := b.steps.id(s.Step)
+			b.stepSeq = appendCollapsed(b.stepSeq, id)
+			if st := b.stage(id, s.Step); st >= 0 {
 				b.stageSeq = appendCollapsed(b.stageSeq, st)
 			}
 			session := sort.Search(len(ts), func(x int) bool { return ts[x].StartedAt > s.At })
@@ -302,6 +315,20 @@ func (b *JourneyMapBuilder) Add(js []Journey) {
 		b.steps.add(b.stepSeq)
 		b.stages.add(b.stageSeq)
 	}
+}
+
+// stage returns the stage number of step number id (named step), -1 when it has none.
+func (b *JourneyMapBuilder) stage(id int32, step string) int32 {
+	for int(id) >= len(b.stageOf) {
+		b.stageOf = append(b.stageOf, -2)
+	}
+	if b.stageOf[id] == -2 {
+		b.stageOf[id] = -1
+		if st, ok := b.o.Stages[step]; ok {
+			b.stageOf[id] = b.stages.id(st)
+		}
+	}
+	return b.stageOf[id]
 }
 
 // Result returns the map of every visitor added, with the options' top paths.
