@@ -236,9 +236,9 @@ func BuildJourneyMap(js []Journey, o JourneyMapOptions) (*JourneyMap, error) {
 // all. It keeps one count per step, stage, transition and distinct session path, whatever
 // the number of visitors, and sorts them once, in Result.
 type JourneyMapBuilder struct {
-	o                       JourneyMapOptions
-	res                     JourneyMap
-	steps, stages           *flow
+	o                 JourneyMapOptions
+	res               JourneyMap
+	steps, stages     *flow
 	paths             map[string]*int
 	stepSeq, stageSeq []int32
 	sess              []string
