@@ -140,6 +140,18 @@ func (p *funnelPlan) eval(ss []journey.StepMark, from, to int64, codes []int, r 
 	r.at = resizeInt64(r.at, m)
 	cur = resizeInt64(cur, m)
 	codes = codes[:0]
+	// An attempt starts only at an arrival at step 1 in the period: most visitors of a
+	// period (and of the weeks of step health) have none, and need no lookup of their steps.
+	starts := false
+	for _, s := range ss {
+		if s.At >= from && s.At < to && s.Step == p.Steps[0] {
+			starts = true
+			break
+		}
+	}
+	if !starts {
+		return codes, cur
+	}
 	for _, s := range ss {
 		c, ok := p.index[s.Step]
 		if !ok {
