@@ -150,12 +150,16 @@ func MicroConversionRates(js []Journey, steps []string, from, to int64) (*MicroC
 }
 
 // MicroBuilder counts micro-conversions over visitors handed to it in parts (see
-// MicroConversionRates): every figure is a count of visitors, so parts add up.
+// MicroConversionRates): every figure is a count of visitors, so parts add up. Steps are
+// numbered in the order first seen, and a visitor's steps already counted are found among
+// the few numbers of that visitor, with a step name hashed once per arrival.
 type MicroBuilder struct {
 	steps    []string
 	from, to int64
-	counts   map[string]int
-	seen     map[string]bool
+	ids      map[string]int32
+	names    []string // by number
+	counts   []int    // by number
+	seen     []int32  // the steps of the visitor being counted
 	visitors int
 }
 
@@ -164,7 +168,7 @@ func NewMicroBuilder(steps []string, from, to int64) (*MicroBuilder, error) {
 	if to <= from {
 		return nil, fmt.Errorf("micro-conversions: period: to (%d) must be after from (%d)", to, from)
 	}
-	return &MicroBuilder{steps: steps, from: from, to: to, counts: map[string]int{}, seen: map[string]bool{}}, nil
+	return &MicroBuilder{steps: steps, from: from, to: to, ids: map[string]int32{}}, nil
 }
 
 // Add counts the visitors of js.
@@ -179,13 +183,21 @@ func (b *MicroBuilder) Add(js []Journey) {
 				break
 			}
 		}
-		clear(b.seen)
+		b.seen = b.seen[:0]
 		for _, s := range j.Steps {
 			if s.At >= from && s.At < to {
 				active = true
-				if !b.seen[s.Step] {
-					b.seen[s.Step] = true
-					b.counts[s.Step]++
+				id, ok := b.ids[s.Step]
+				if !ok {
+					id = int32(len(b.names))
+					b.ids[s.Step] = id
+					b.names = append(b.names, s.Step)
+					b.counts = append(b.counts, 0)
+				}
+				// A visitor reaches at most every step there is: few numbers to look through.
+				if !slices.Contains(b.seen, id) {
+					b.seen = append(b.seen, id)
+					b.counts[id]++
 				}
 			}
 		}
@@ -197,7 +209,10 @@ func (b *MicroBuilder) Add(js []Journey) {
 
 // Result returns the rates of every visitor counted so far.
 func (b *MicroBuilder) Result() *MicroConversions {
-	counts, steps := b.counts, slices.Clone(b.steps)
+	counts, steps := make(map[string]int, len(b.names)), slices.Clone(b.steps)
+	for id, name := range b.names {
+		counts[name] = b.counts[id]
+	}
 	res := &MicroConversions{Visitors: b.visitors}
 	if len(steps) == 0 {
 		for s := range counts {
