@@ -1,6 +1,7 @@
 package report
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -147,5 +148,43 @@ func TestJourneyMapCountsDistinctVisitorsOnLongAndShortPaths(t *testing.T) {
 		if k := [2]string{e.From, e.To}; e.Visitors != edgeVisitors[k] {
 			t.Errorf("transition %s → %s: %d visitors, want %d", e.From, e.To, e.Visitors, edgeVisitors[k])
 		}
+	}
+}
+
+// TestJourneyMapBuilderAndMergeEqualBuild checks that the map of visitors added in parts
+// to one builder, and the merge of the parts' maps (each listing every path), are the map
+// of all the visitors built at once, order and shares included.
+func TestJourneyMapBuilderAndMergeEqualBuild(t *testing.T) {
+	js := randomJourneys(7, 3000)
+	o := JourneyMapOptions{From: d(2), To: d(40), TopPaths: 4, PathSteps: 3,
+		Stages: map[string]string{"view": "a", "cart": "b", "checkout": "b", "purchase": "c"}}
+	want, err := BuildJourneyMap(js, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewJourneyMapBuilder(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := o
+	all.TopPaths = 1 << 30
+	var parts []*JourneyMap
+	for lo := 0; lo < len(js); lo += 700 {
+		part := js[lo:min(lo+700, len(js))]
+		b.Add(part)
+		m, err := BuildJourneyMap(part, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, m)
+	}
+	if want.Visitors == 0 || len(want.Paths) == 0 || len(want.StageEdges) == 0 {
+		t.Fatalf("the random journeys make an empty map: %+v", want)
+	}
+	if got := b.Result(); !reflect.DeepEqual(got, want) {
+		t.Errorf("builder = %+v\nwant %+v", got, want)
+	}
+	if got := MergeJourneyMaps(parts, o.TopPaths); !reflect.DeepEqual(got, want) {
+		t.Errorf("merge = %+v\nwant %+v", got, want)
 	}
 }
