@@ -133,7 +133,7 @@ func runOverview(rc *reportCtx) (any, error) {
 	for i := range res.ByDay {
 		res.ByDay[i].Date = time.UnixMilli((d0 + int64(i)) * dayMS).UTC().Format(time.DateOnly)
 	}
-	acc := overviewAcc{from: from, to: to, d0: d0, days: res.ByDay, dayMark: make([]int, len(res.ByDay)), chans: map[string]*chanAcc{}}
+	acc := overviewAcc{from: from, to: to, d0: d0, d1: d1, days: res.ByDay, dayMark: make([]int, len(res.ByDay)), chans: map[string]*chanAcc{}}
 	pacc := overviewAcc{from: prev, to: from}
 	stamp := 0
 	err := rc.each(reportstore.PartTouches|reportstore.PartMarks|reportstore.PartConversions, []reportstore.Range{days(prev, to, reportstore.FlagActive)}, func(vs []*reportstore.Visitor) error {
@@ -165,7 +165,7 @@ func runOverview(rc *reportCtx) (any, error) {
 type overviewAcc struct {
 	from, to int64
 	f        Figures
-	d0       int64
+	d0, d1   int64 // the period's first and last days (days only)
 	days     []DayFigures
 	dayMark  []int // the stamp of the last visitor counted on each day
 	chans    map[string]*chanAcc
@@ -193,7 +193,7 @@ func (a *overviewAcc) activeOn(lo, hi int64, stamp int) {
 	if a.days == nil {
 		return
 	}
-	for d := max(dayOf(lo), dayOf(a.from)); d <= min(dayOf(hi), dayOf(a.to-1)); d++ {
+	for d := max(dayOf(lo), a.d0); d <= min(dayOf(hi), a.d1); d++ {
 		if i := d - a.d0; a.dayMark[i] != stamp {
 			a.dayMark[i] = stamp
 			a.days[i].Visitors++
