@@ -142,7 +142,8 @@ func sameAttribution(a, b *report.Attribution) bool {
 func close(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 // TestChunkedJourneyMapEqualsDirect checks that the journey map added up from chunks of
-// visitors is the report package's map of all the journeys, order included.
+// visitors is the report package's map of all the journeys, order included, and that the
+// micro-conversions the builder gives are those computed apart.
 func TestChunkedJourneyMapEqualsDirect(t *testing.T) {
 	js := randomJourneys(2, 20000)
 	stages := map[string]string{"landed": "awareness", "viewed_product": "consideration", "added_to_cart": "decision", "purchased": "retention"}
@@ -154,18 +155,25 @@ func TestChunkedJourneyMapEqualsDirect(t *testing.T) {
 		}
 		w, _ := json.Marshal(want)
 		for _, chunk := range []int{len(js), 7000, 2048, 333} {
-			b := &mapBuilder{o: o}
-			for lo := 0; lo < len(js); lo += chunk {
-				if err := b.add(js[lo:min(lo+chunk, len(js))]); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, err := b.result()
+			b, err := report.NewJourneyMapBuilder(o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if g, _ := json.Marshal(got); string(g) != string(w) {
+			for lo := 0; lo < len(js); lo += chunk {
+				b.Add(js[lo:min(lo+chunk, len(js))])
+			}
+			if g, _ := json.Marshal(b.Result()); string(g) != string(w) {
 				t.Errorf("journey map (top %d) from chunks of %d =\n%s\nwant\n%s", top, chunk, g, w)
+			}
+			for _, steps := range [][]string{nil, {"purchased", "nowhere", "landed"}} {
+				want, err := report.MicroConversionRates(js, steps, o.From, o.To)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g, _ := json.Marshal(b.Micro(steps))
+				if w, _ := json.Marshal(want); string(g) != string(w) || want.Visitors == 0 {
+					t.Errorf("micro-conversions of steps %q from the map's chunks of %d =\n%s\nwant (not empty)\n%s", steps, chunk, g, w)
+				}
 			}
 		}
 	}

@@ -101,29 +101,3 @@ func piecesRanges(ps []piece, idx []int, l int64) []reportstore.Range {
 	}
 	return out
 }
-
-// mapBuilder adds up a journey map over chunks of visitors, in one report.JourneyMapBuilder:
-// the chunks' counts go into the same maps, which are sorted once at the end, so the result
-// is the map of all the visitors at once.
-type mapBuilder struct {
-	o report.JourneyMapOptions
-	b *report.JourneyMapBuilder
-}
-
-func (b *mapBuilder) add(js []report.Journey) error {
-	if b.b == nil {
-		var err error
-		if b.b, err = report.NewJourneyMapBuilder(b.o); err != nil {
-			return err
-		}
-	}
-	b.b.Add(js)
-	return nil
-}
-
-func (b *mapBuilder) result() (*report.JourneyMap, error) {
-	if b.b == nil {
-		return report.BuildJourneyMap(nil, b.o)
-	}
-	return b.b.Result(), nil
-}

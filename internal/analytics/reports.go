@@ -68,25 +68,21 @@ func runJourney(rc *reportCtx) (any, error) {
 	if rc.o.err != nil {
 		return nil, rc.o.err
 	}
-	mb := &mapBuilder{o: o}
-	micro, err := report.NewMicroBuilder(stepIDs(rc), rc.q.From, rc.q.To)
+	b, err := report.NewJourneyMapBuilder(o)
 	if err != nil {
 		return nil, err
 	}
-	// Visitors active in the period: those with a step arrival in it make the map.
+	// Visitors active in the period: those with a step arrival in it make the map, and
+	// the map's builder counts the others too, for the micro-conversions' denominator.
 	// The map and the micro-conversions read sessions and step arrivals only.
 	err = rc.eachJourneys(reportstore.PartTouches|reportstore.PartMarks, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagActive|reportstore.FlagStep)}, func(js []report.Journey, _ []*reportstore.Visitor) error {
-		micro.Add(js)
-		return mb.add(js)
+		b.Add(js)
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	m, err := mb.result()
-	if err != nil {
-		return nil, err
-	}
-	return &JourneyReport{JourneyMap: m, Micro: micro.Result()}, nil
+	return &JourneyReport{JourneyMap: b.Result(), Micro: b.Micro(stepIDs(rc))}, nil
 }
 
 func runMicro(rc *reportCtx) (any, error) {

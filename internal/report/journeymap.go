@@ -243,6 +243,9 @@ type JourneyMapBuilder struct {
 	stepSeq, stageSeq []int32
 	sess              []string
 	key               []byte
+	// active counts the visitors active in the period (see MicroConversions.Visitors):
+	// those of the map and those with only a session overlapping it.
+	active int
 	// stageOf is the stage number of each step number, -1 without a stage, -2 not yet
 	// looked up.
 	stageOf []int32
@@ -289,10 +292,14 @@ func (b *JourneyMapBuilder) Add(js []Journey) {
 		lo := sort.Search(len(ss), func(k int) bool { return ss[k].At >= o.From })
 		hi := sort.Search(len(ss), func(k int) bool { return ss[k].At >= o.To })
 		if lo >= hi {
+			if touchesOverlap(js[i].Touches, o.From, o.To) {
+				b.active++
+			}
 			continue
 		}
 		ts := sortedTouches(js[i].Touches)
 		b.res.Visitors++
+		b.active++
 		b.stepSeq, b.stageSeq, b.sess = b.stepSeq[:0], b.stageSeq[:0], b.sess[:0]
 		var prev journey.StepMark
 		prevSession := -1
@@ -329,6 +336,18 @@ func (b *JourneyMapBuilder) stage(id int32, step string) int32 {
 		}
 	}
 	return b.stageOf[id]
+}
+
+// Micro returns the micro-conversion rates of the visitors added (as MicroConversionRates
+// computes them from the same journeys, steps and period): a step's visitors are those
+// with an arrival at it in the period, which is the map's count of the step, so the journey
+// report gets both from one pass.
+func (b *JourneyMapBuilder) Micro(steps []string) *MicroConversions {
+	counts := make(map[string]int, len(b.steps.nodes))
+	for _, n := range b.steps.nodes {
+		counts[n.Name] = n.Visitors
+	}
+	return microResult(steps, counts, b.active)
 }
 
 // Result returns the map of every visitor added, with the options' top paths.

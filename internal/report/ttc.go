@@ -176,13 +176,7 @@ func (b *MicroBuilder) Add(js []Journey) {
 	from, to := b.from, b.to
 	for i := range js {
 		j := &js[i]
-		active := false
-		for _, t := range j.Touches {
-			if t.StartedAt < to && max(t.LastAt, t.StartedAt) >= from {
-				active = true
-				break
-			}
-		}
+		active := touchesOverlap(j.Touches, from, to)
 		b.seen = b.seen[:0]
 		for _, s := range j.Steps {
 			if s.At >= from && s.At < to {
@@ -207,13 +201,31 @@ func (b *MicroBuilder) Add(js []Journey) {
 	}
 }
 
+// touchesOverlap reports whether a session of ts overlaps [from, to): started before its
+// end, with its last hit at or after its start.
+func touchesOverlap(ts []journey.Touchpoint, from, to int64) bool {
+	for _, t := range ts {
+		if t.StartedAt < to && max(t.LastAt, t.StartedAt) >= from {
+			return true
+		}
+	}
+	return false
+}
+
 // Result returns the rates of every visitor counted so far.
 func (b *MicroBuilder) Result() *MicroConversions {
-	counts, steps := make(map[string]int, len(b.names)), slices.Clone(b.steps)
+	counts := make(map[string]int, len(b.names))
 	for id, name := range b.names {
 		counts[name] = b.counts[id]
 	}
-	res := &MicroConversions{Visitors: b.visitors}
+	return microResult(b.steps, counts, b.visitors)
+}
+
+// microResult returns the rates of steps (nil: every step of counts, most reached first)
+// given the visitors who reached each step and the active visitors.
+func microResult(steps []string, counts map[string]int, visitors int) *MicroConversions {
+	steps = slices.Clone(steps)
+	res := &MicroConversions{Visitors: visitors}
 	if len(steps) == 0 {
 		for s := range counts {
 			steps = append(steps, s)
