@@ -66,6 +66,9 @@ type applier struct {
 
 	beforeMain func() error // tests: a crash between the event store's apply and the main one's
 
+	// retire disposes of a segment whose records are all applied (the log recycles it).
+	retire func(path string) error
+
 	applied, removed atomic.Uint64 // records applied, segments deleted
 	running          atomic.Bool   // the loop runs: pause between transactions (not in a replay)
 }
@@ -114,7 +117,7 @@ func newApplier(main target, ev *target, prefix byte, log *slog.Logger, ov *over
 	a := &applier{
 		main: main, ev: ev, prefix: prefix, log: log, ov: ov, sync: sync, ts: ts, pos: pos,
 		wake: make(chan struct{}, 1), progress: make(chan struct{}), stop: make(chan struct{}),
-		pace: limit / 4,
+		pace: limit / 4, retire: os.Remove,
 	}
 	return a
 }
@@ -310,7 +313,7 @@ func (a *applier) removeApplied() {
 		}
 	}
 	for _, s := range old {
-		if err := os.Remove(s.path); err != nil {
+		if err := a.retire(s.path); err != nil {
 			a.log.Error("store: remove an applied log segment", "segment", s.path, "err", err)
 			continue
 		}

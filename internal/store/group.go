@@ -150,9 +150,10 @@ func (c *committer) commit(group []*pending) error {
 	for _, p := range group {
 		size += recordBound(p.ops)
 	}
-	// One buffer of exactly enough capacity: the decoded ops point into it, so it must
-	// never move; it is never written again once the group is in the log.
-	buf := make([]byte, 0, size)
+	// One buffer of enough capacity: the decoded ops point into it, so it must never move;
+	// it is never written again once the group is in the log. Its last walHeader bytes are
+	// room for the log's end marker, which follows the records in a recycled segment.
+	buf := make([]byte, 0, size+walHeader)
 	recs := make([]walRecord, len(group))
 	now := time.Now()
 	first := c.nextSeq

@@ -289,6 +289,7 @@ func startStore(db, ev *badger.DB, bo badger.Options, dir string, opt Options, l
 	if err != nil {
 		return nil, err
 	}
+	ap.retire = w.retire
 	if opt.SyncWrites && len(old) > 0 {
 		if err := ap.syncAll(); err != nil {
 			_ = w.close()
@@ -338,7 +339,7 @@ func replay(ap *applier, walDir string, log *slog.Logger) (uint64, error) {
 	}
 	replayed := 0
 	for _, sg := range segs {
-		err := readSegment(sg.path, log, func(rec *walRecord) error {
+		err := readSegment(sg, log, func(rec *walRecord) error {
 			if rec.seq <= last {
 				if rec.seq > ap.pos {
 					log.Warn("write-ahead log: a record out of sequence is skipped", "segment", sg.path, "seq", rec.seq)

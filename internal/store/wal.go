@@ -33,11 +33,21 @@ import (
 //	        flags byte (1: delete), expiresAt uvarint (Unix seconds, 0: never),
 //	        key length uvarint, key, value length uvarint, value
 //
-// The unwritten rest of a preallocated segment reads as zeros, so a length of 0 ends the
-// segment. A record whose length runs past the file or whose checksum does not match is a
-// torn write of a crash (or damage): replay stops reading that segment there, logs where,
-// and goes on with the next segment; a fresh segment is started at every open, so writes
-// never follow such a tail.
+// Every append ends with an end marker, a header of length 0, which the next append
+// overwrites. The unwritten rest of a fresh preallocated segment reads as zeros, so a length
+// of 0 ends the segment. A record whose length runs past the file or whose checksum does not
+// match is a torn write of a crash (or damage): replay stops reading that segment there, logs
+// where, and goes on with the next segment; a fresh segment is started at every open, so
+// writes never follow such a tail.
+//
+// Segments are recycled: a segment whose records are all applied is renamed to a spare
+// (<n>.free) rather than deleted, and the next rotation renames the spare to the new
+// segment's name and writes over it. Its blocks stay allocated and written and its pages stay
+// in the page cache, so appending to it neither allocates pages nor converts unwritten
+// extents, and no segment's pages are dropped by a delete. A recycled segment begins with an
+// end marker whose checksum field is walRecycled and holds its earlier records after the end
+// marker: replay stops there without a warning. A record whose sequence number is below the
+// segment's first (a crash between the rename and that first marker) ends the segment too.
 
 const (
 	walExt          = ".wal"
@@ -46,6 +56,13 @@ const (
 	walOpDelete     = 1
 	walMinSegment   = 64 << 10
 	walDefaultSpace = 64 << 20
+	// walRecycled is the checksum field of an end marker in a recycled segment: the bytes
+	// after it are the segment's earlier records, not zeros.
+	walRecycled = 0x52435943 // "RCYC"
+	walSpareExt = ".free"
+	// walSpares is how many applied segments are kept for reuse: the applier retires a
+	// segment once the one after it is complete, so one spare is ready at every rotation.
+	walSpares = 1
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -188,10 +205,11 @@ func cmpU64(a, b uint64) int {
 	return 0
 }
 
-// readSegment calls fn with every intact record of the segment at path, in order. It stops
-// at the end of the written part, or at a torn or damaged record, which it logs; only an
-// error of fn or of reading the file is returned.
-func readSegment(path string, log *slog.Logger, fn func(rec *walRecord) error) error {
+// readSegment calls fn with every intact record of the segment sg, in order. It stops at the
+// end of the written part, or at a torn or damaged record, which it logs; only an error of fn
+// or of reading the file is returned.
+func readSegment(sg segment, log *slog.Logger, fn func(rec *walRecord) error) error {
+	path := sg.path
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open log segment: %w", err)
@@ -223,6 +241,9 @@ func readSegment(path string, log *slog.Logger, fn func(rec *walRecord) error) e
 		n := binary.LittleEndian.Uint32(hdr[:])
 		sum := binary.LittleEndian.Uint32(hdr[4:])
 		if n == 0 {
+			if sum == walRecycled {
+				return nil // the earlier records of a recycled segment follow
+			}
 			if sum != 0 || !allZero(r) {
 				stop("a zero length followed by data")
 			}
@@ -244,6 +265,9 @@ func readSegment(path string, log *slog.Logger, fn func(rec *walRecord) error) e
 		if err := decodeBody(body, &rec); err != nil {
 			stop("checksum matches but the record does not decode: " + err.Error())
 			return nil
+		}
+		if rec.seq < sg.firstSeq {
+			return nil // an earlier record of a recycled segment: its first marker was not written
 		}
 		if err := fn(&rec); err != nil {
 			return err
@@ -268,36 +292,49 @@ func allZero(r *bufio.Reader) bool {
 // walWriter appends records to the current segment and starts a new one when it is full.
 // It is used by one goroutine at a time (the committer).
 type walWriter struct {
-	mu      sync.Mutex // the committer appends; Sync and Close come from other goroutines
-	dir     string
-	space   int64 // preallocated size of a segment
-	doSync  bool
-	f       *os.File
-	cur     segment
-	off     int64
-	rotated func(s segment) // called with each new segment, before it takes records
+	mu       sync.Mutex // the committer appends; Sync, Close and retire come from other goroutines
+	dir      string
+	space    int64 // preallocated size of a segment
+	doSync   bool
+	f        *os.File
+	cur      segment
+	off      int64
+	recycled bool            // the current segment is a recycled one: its appends end with a marker
+	spares   []string        // applied segments renamed for reuse, at most walSpares
+	nspare   uint64          // names the spares
+	rotated  func(s segment) // called with each new segment, before it takes records
 }
 
-// openWriter starts a new segment whose first record will be firstSeq.
+// openWriter starts a new segment whose first record will be firstSeq. Spares a crash left
+// behind are deleted: the segments of the log are what a replay reads.
 func openWriter(dir string, space int64, sync bool, firstSeq uint64, rotated func(segment)) (*walWriter, error) {
 	w := &walWriter{dir: dir, space: space, doSync: sync, rotated: rotated}
+	old, _ := filepath.Glob(filepath.Join(dir, "*"+walSpareExt))
+	for _, p := range old {
+		_ = os.Remove(p)
+	}
 	if err := w.start(firstSeq); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-// start creates and preallocates the segment of firstSeq.
+// start creates and preallocates the segment of firstSeq, or renames a spare to it.
 func (w *walWriter) start(firstSeq uint64) error {
 	s := segment{path: filepath.Join(w.dir, segmentName(firstSeq)), firstSeq: firstSeq}
-	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, recycled, err := w.reuse(s.path)
 	if err != nil {
-		return fmt.Errorf("create log segment: %w", err)
+		return err
 	}
-	if err := preallocate(f, w.space); err != nil {
-		f.Close()
-		_ = os.Remove(s.path)
-		return diskFullErr(fmt.Errorf("preallocate log segment: %w", err))
+	if f == nil {
+		if f, err = os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+			return fmt.Errorf("create log segment: %w", err)
+		}
+		if err := preallocate(f, w.space); err != nil {
+			f.Close()
+			_ = os.Remove(s.path)
+			return diskFullErr(fmt.Errorf("preallocate log segment: %w", err))
+		}
 	}
 	if w.doSync {
 		if err := syncDir(w.dir); err != nil {
@@ -311,25 +348,86 @@ func (w *walWriter) start(firstSeq uint64) error {
 			return fmt.Errorf("close log segment: %w", err)
 		}
 	}
-	w.f, w.cur, w.off = f, s, 0
+	w.f, w.cur, w.off, w.recycled = f, s, 0, recycled
 	if w.rotated != nil {
 		w.rotated(s)
 	}
 	return nil
 }
 
+// reuse renames a spare to path and marks its start as the end of the log, so that its
+// earlier records are never read as the new segment's. It returns a nil file when there is
+// no spare, or the spare could not be reused (it is deleted then).
+func (w *walWriter) reuse(path string) (*os.File, bool, error) {
+	if len(w.spares) == 0 {
+		return nil, false, nil
+	}
+	spare := w.spares[len(w.spares)-1]
+	w.spares = w.spares[:len(w.spares)-1]
+	if err := os.Rename(spare, path); err != nil {
+		_ = os.Remove(spare)
+		return nil, false, nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, false, nil
+	}
+	var marker [walHeader]byte
+	binary.LittleEndian.PutUint32(marker[4:], walRecycled)
+	if _, err := f.WriteAt(marker[:], 0); err != nil {
+		f.Close()
+		_ = os.Remove(path)
+		return nil, false, diskFullErr(fmt.Errorf("mark a recycled log segment: %w", err))
+	}
+	return f, true, nil
+}
+
+// retire disposes of a segment all of whose records are applied: it becomes a spare when
+// fewer than walSpares are kept and it has the segments' size, else it is deleted.
+func (w *walWriter) retire(path string) error {
+	w.mu.Lock()
+	keep := w.f != nil && len(w.spares) < walSpares
+	w.nspare++
+	spare := filepath.Join(w.dir, strconv.FormatUint(w.nspare, 10)+walSpareExt)
+	w.mu.Unlock()
+	if keep {
+		if fi, err := os.Stat(path); err == nil && fi.Size() == w.space && os.Rename(path, spare) == nil {
+			w.mu.Lock()
+			if w.f != nil && len(w.spares) < walSpares {
+				w.spares = append(w.spares, spare)
+				w.mu.Unlock()
+				return nil
+			}
+			w.mu.Unlock()
+			path = spare
+		}
+	}
+	return os.Remove(path)
+}
+
 // append writes buf, whole records of which the first has firstSeq, at the end of the
-// segment, rotating first when they do not fit in what is left of it.
+// segment, rotating first when they do not fit in what is left of it. In a recycled segment
+// an end marker follows them (in buf's spare capacity when it has room).
 func (w *walWriter) append(buf []byte, firstSeq uint64) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.f == nil {
 		return errClosed
 	}
-	if w.off > 0 && w.off+int64(len(buf)) > w.space {
+	if w.off > 0 && w.off+int64(len(buf))+walHeader > w.space {
 		if err := w.start(firstSeq); err != nil {
 			return err
 		}
+	}
+	n := len(buf)
+	if w.recycled {
+		if cap(buf)-n < walHeader {
+			buf = append(make([]byte, 0, n+walHeader), buf...)
+		}
+		buf = buf[:n+walHeader]
+		binary.LittleEndian.PutUint32(buf[n:], 0)
+		binary.LittleEndian.PutUint32(buf[n+4:], walRecycled)
 	}
 	if _, err := w.f.WriteAt(buf, w.off); err != nil {
 		// The tail may hold part of buf: put the next records in a fresh segment, so
@@ -337,7 +435,7 @@ func (w *walWriter) append(buf []byte, firstSeq uint64) error {
 		w.off = w.space
 		return diskFullErr(fmt.Errorf("append to log: %w", err))
 	}
-	w.off += int64(len(buf))
+	w.off += int64(n)
 	if w.doSync {
 		if err := fdatasync(w.f); err != nil {
 			w.off = w.space
@@ -360,6 +458,7 @@ func (w *walWriter) sync() error {
 	return nil
 }
 
+// close closes the current segment and deletes the spares.
 func (w *walWriter) close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -368,6 +467,10 @@ func (w *walWriter) close() error {
 	}
 	err := w.f.Close()
 	w.f = nil
+	for _, p := range w.spares {
+		_ = os.Remove(p)
+	}
+	w.spares = nil
 	return err
 }
 
