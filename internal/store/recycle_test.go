@@ -49,6 +49,13 @@ func TestSegmentsAreRecycled(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The spare is disk the log holds: Sizes counts it with the segments.
+	_, _, wal := db.Sizes()
+	segs, _ := filepath.Glob(filepath.Join(walDir, "*"+walExt))
+	spares, _ := filepath.Glob(filepath.Join(walDir, "*"+walSpareExt))
+	if len(spares) != 1 || wal < int64(len(segs)+1)*walMinSegment {
+		t.Errorf("%d spares, and Sizes counts %d bytes of log for %d segments of %d; want one spare, counted", len(spares), wal, len(segs), walMinSegment)
+	}
 	db.pauseApply(t)
 	write(100, 400) // several rotations, the first of them onto the spare
 	recycled := 0

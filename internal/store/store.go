@@ -707,7 +707,7 @@ func (s *DB) GroupStats() (groups, writes uint64) {
 // an event store) and of the write-ahead log, in bytes. Badger's own Size needs its expvar metrics, which are process-global; the
 // tables are summed instead, and the log files are measured by the blocks they occupy
 // (Badger's value-log files are sparse: their apparent size is the preallocated maximum;
-// the write-ahead log's segments are preallocated, so they count whole).
+// the write-ahead log's segments are preallocated, so they count whole, its spare too).
 func (s *DB) Sizes() (lsm, vlog, wal int64) {
 	for i, db := range s.instances() {
 		dir := s.dir
@@ -729,7 +729,8 @@ func (s *DB) Sizes() (lsm, vlog, wal int64) {
 		}
 	}
 	segs, _ := filepath.Glob(filepath.Join(s.dir, WALDir, "*"+walExt))
-	for _, m := range segs {
+	spares, _ := filepath.Glob(filepath.Join(s.dir, WALDir, "*"+walSpareExt))
+	for _, m := range append(segs, spares...) {
 		wal += diskUsage(m)
 	}
 	return lsm, vlog, wal

@@ -33,9 +33,8 @@ import (
 //	        flags byte (1: delete), expiresAt uvarint (Unix seconds, 0: never),
 //	        key length uvarint, key, value length uvarint, value
 //
-// Every append ends with an end marker, a header of length 0, which the next append
-// overwrites. The unwritten rest of a fresh preallocated segment reads as zeros, so a length
-// of 0 ends the segment. A record whose length runs past the file or whose checksum does not
+// The unwritten rest of a fresh preallocated segment reads as zeros, so a length of 0 ends
+// the segment. A record whose length runs past the file or whose checksum does not
 // match is a torn write of a crash (or damage): replay stops reading that segment there, logs
 // where, and goes on with the next segment; a fresh segment is started at every open, so
 // writes never follow such a tail.
@@ -45,8 +44,9 @@ import (
 // segment's name and writes over it. Its blocks stay allocated and written and its pages stay
 // in the page cache, so appending to it neither allocates pages nor converts unwritten
 // extents, and no segment's pages are dropped by a delete. A recycled segment begins with an
-// end marker whose checksum field is walRecycled and holds its earlier records after the end
-// marker: replay stops there without a warning. A record whose sequence number is below the
+// end marker, a header of length 0 whose checksum field is walRecycled, and every append to
+// it ends with one, which the next append overwrites; its earlier records lie after the last
+// marker, and replay stops there without a warning. A record whose sequence number is below the
 // segment's first (a crash between the rename and that first marker) ends the segment too.
 
 const (
