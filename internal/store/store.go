@@ -746,7 +746,7 @@ func (s *DB) Sync() error {
 
 // Backlog reports the writes in the log that Badger does not hold yet, for metrics: the
 // memory the overlay holds for them, the writes applied to Badger since Open and the log
-// segments deleted since Open (all their writes applied).
+// segments retired since Open (all their writes applied; kept for reuse or deleted).
 func (s *DB) Backlog() (bytes int64, applied, segmentsRemoved uint64) {
 	return s.ov.size(), s.ap.applied.Load(), s.ap.removed.Load()
 }
