@@ -60,7 +60,17 @@ type applier struct {
 	err      error // the first apply error; the log keeps the records
 
 	ts  uint64 // the last commit timestamp used, in either instance
-	pos uint64 // the last record applied to every instance
+	pos uint64 // the last record applied to every instance, held ops aside (hold.go)
+
+	// The hold (hold.go): the latest op of each key held back from the main instance, by
+	// key, what the overlay accounts for them, when the first was held, and the bounds.
+	held      map[string]*heldOp
+	heldBytes int64
+	heldSince time.Time
+	holdFor   time.Duration // 0: nothing is held
+	holdMax   int64
+	flushHeld bool          // write the held ops with the next batch (Close, tests)
+	flushReq  chan struct{} // asks the loop to write the held ops now
 
 	mig migration // event keys moving from the main instance to the event store
 
@@ -74,19 +84,21 @@ type applier struct {
 }
 
 // target is one Badger instance the applier writes: its transaction limits, with a margin,
-// and the last record it holds.
+// the last record it holds (held ops aside), and the position it stores under appliedKey
+// (the last record all of whose ops it holds, see hold.go).
 type target struct {
 	db        *badger.DB
 	txnBytes  int64
 	txnCount  int64
 	threshold int64 // the event store: values this long or more count as a pointer; 0 elsewhere
 	pos       uint64
+	stored    uint64
 }
 
 func newTarget(db *badger.DB, bo badger.Options, pos uint64) target {
 	maxSize := (15 * bo.MemTableSize) / 100 // as Badger computes its transaction limits
 	t := target{
-		db: db, pos: pos,
+		db: db, pos: pos, stored: pos,
 		txnBytes: min(maxSize*8/10, applyTxnBytes),
 		txnCount: maxSize / 200, // Badger divides by its skiplist node size, about 100 bytes
 	}
@@ -117,7 +129,7 @@ func newApplier(main target, ev *target, prefix byte, log *slog.Logger, ov *over
 	a := &applier{
 		main: main, ev: ev, prefix: prefix, log: log, ov: ov, sync: sync, ts: ts, pos: pos,
 		wake: make(chan struct{}, 1), progress: make(chan struct{}), stop: make(chan struct{}),
-		pace: limit / 4, retire: os.Remove,
+		pace: limit / 4, retire: os.Remove, holdFor: holdFor, holdMax: limit / 8, flushReq: make(chan struct{}, 1),
 	}
 	return a
 }
@@ -200,6 +212,18 @@ func (a *applier) loop() {
 	for {
 		select {
 		case <-a.wake:
+		case <-a.heldTimer():
+			// The held ops are due and no batch came to take them.
+			if !a.halt.Load() {
+				a.applyQueued()
+			}
+			continue
+		case <-a.flushReq:
+			if !a.halt.Load() {
+				a.flushHeld = true
+				a.applyQueued()
+			}
+			continue
 		case <-a.mig.idle():
 			if !a.halt.Load() {
 				a.migrateStep()
@@ -241,31 +265,32 @@ func (a *applier) loop() {
 	}
 }
 
-// drain applies everything queued, unless halted.
+// drain applies everything queued, and the held ops, unless halted.
 func (a *applier) drain() {
 	for !a.halt.Load() {
+		a.flushHeld = true
 		a.mu.Lock()
 		n := len(a.queue)
 		a.mu.Unlock()
-		if n == 0 || a.err != nil {
+		if (n == 0 && len(a.held) == 0) || a.err != nil {
 			return
 		}
 		a.applyQueued()
 	}
 }
 
-// applyQueued applies the records queued so far.
+// applyQueued applies the records queued so far, and the held ops when they are due.
 func (a *applier) applyQueued() {
 	a.mu.Lock()
 	recs := a.queue
 	a.queue, a.queued = nil, 0
 	a.mu.Unlock()
-	if len(recs) == 0 {
+	if len(recs) == 0 && !a.heldDue() {
 		return
 	}
-	err := a.apply(recs, func(done []walRecord, pos, ts uint64) {
-		if pos > a.pos {
-			a.ov.release(done, pos, ts)
+	err := a.apply(recs, func(done []walRecord, pos, ts uint64, flushed []*heldOp, freed int64) {
+		if pos > a.pos || len(flushed) > 0 {
+			a.ov.release(done, pos, ts, a.held, flushed, freed)
 		} else {
 			a.ov.setReadTs(ts)
 		}
@@ -281,6 +306,7 @@ func (a *applier) applyQueued() {
 		a.mu.Unlock()
 		return
 	}
+	a.flushHeld = false
 	a.applied.Add(uint64(len(recs)))
 	a.removeApplied()
 	a.mu.Lock()
@@ -289,12 +315,23 @@ func (a *applier) applyQueued() {
 	a.mu.Unlock()
 }
 
+// durable returns the last record all of whose ops every instance holds (or later records
+// overwrite): the position a replay would start after.
+func (a *applier) durable() uint64 {
+	pos := a.main.stored
+	if a.ev != nil {
+		pos = min(pos, a.ev.stored)
+	}
+	return pos
+}
+
 // removeApplied deletes the segments all of whose records are applied: every one but the
-// last whose successor starts at or below the applied position + 1.
+// last whose successor starts at or below the durable position + 1.
 func (a *applier) removeApplied() {
+	durable := a.durable()
 	a.mu.Lock()
 	var old []segment
-	for len(a.segs) > 1 && a.segs[1].firstSeq <= a.pos+1 {
+	for len(a.segs) > 1 && a.segs[1].firstSeq <= durable+1 {
 		old = append(old, a.segs[0])
 		a.segs = a.segs[1:]
 	}
@@ -323,12 +360,14 @@ func (a *applier) removeApplied() {
 
 // apply writes recs to Badger. The batch is coalesced first: a key written several times in
 // it (a busy visitor's journey) is written once, with its last op, which spares Badger most
-// of its memtable inserts and flushes. Keys of the event prefix go to the event store, the
-// others to the main instance; each gets the ops of the records it does not hold yet (after
-// a crash between the two, one may be ahead). The event store is written first, then the
-// main instance, and done is called after the main instance's last transaction, with the
-// position and its timestamp: a read never sees one part of a batch without the other.
-func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts uint64)) error {
+// of its memtable inserts and flushes; such a key is held back longer (hold.go). Keys of the
+// event prefix go to the event store, the others to the main instance; each gets the ops of
+// the records it does not hold yet (after a crash between the two, one may be ahead). The
+// event store is written first, then the main instance, and done is called after the main
+// instance's last transaction, with the position, its timestamp and the held ops written
+// with it (and the memory they took): a read never sees one part of a batch without the
+// other.
+func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts uint64, flushed []*heldOp, freed int64)) error {
 	pos := a.pos
 	var mainOps, evOps coalesced
 	// While the main instance still holds event keys, a delete of one goes there too.
@@ -342,23 +381,41 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 			op := &rec.ops[i]
 			if a.isEventKey(op.key) {
 				if rec.seq > a.ev.pos {
-					evOps.add(op)
+					evOps.add(op, rec.seq)
 				}
 				if !(op.del && bothDeletes) {
 					continue
 				}
 			}
 			if rec.seq > a.main.pos {
-				mainOps.add(op)
+				mainOps.add(op, rec.seq)
 			}
 		}
 		pos = rec.seq
 	}
-	if pos == a.pos {
+	ops := mainOps.ops
+	if a.holdFor > 0 && a.running.Load() {
+		ops = a.hold(&mainOps)
+	}
+	var flushed []*heldOp
+	var freed int64
+	if a.heldDue() {
+		for _, h := range a.held {
+			flushed = append(flushed, h)
+			ops = append(ops, &h.op)
+		}
+		freed = a.heldBytes
+	}
+	if pos == a.pos && len(flushed) == 0 {
 		return nil
 	}
+	// What the main instance stores: the last record before the oldest op still held.
+	stored := pos
+	if len(flushed) == 0 && len(a.held) > 0 {
+		stored = a.heldFrom() - 1
+	}
 	if a.ev != nil && pos > a.ev.pos {
-		if err := a.write(a.ev, evOps.ops, pos, nil); err != nil {
+		if err := a.write(a.ev, evOps.ops, pos, pos, nil); err != nil {
 			return fmt.Errorf("event store: %w", err)
 		}
 	}
@@ -367,12 +424,18 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 			return err
 		}
 	}
-	if pos > a.main.pos {
-		if err := a.write(&a.main, mainOps.ops, pos, func(ts uint64) { done(recs, pos, ts) }); err != nil {
+	if pos > a.main.pos || len(flushed) > 0 {
+		final := func(ts uint64) {
+			if len(flushed) > 0 {
+				a.held, a.heldBytes = nil, 0
+			}
+			done(recs, pos, ts, flushed, freed)
+		}
+		if err := a.write(&a.main, ops, pos, stored, final); err != nil {
 			return err
 		}
 	} else {
-		done(recs, pos, a.ts)
+		done(recs, pos, a.ts, nil, 0)
 	}
 	a.pos = pos
 	// Badger may now drop every version no read can see: a key rewritten in every batch (a
@@ -382,37 +445,44 @@ func (a *applier) apply(recs []walRecord, done func(done []walRecord, pos, ts ui
 	return nil
 }
 
-// coalesced is a batch's ops, one per key: the last.
+// coalesced is a batch's ops, one per key: the last, with its record's sequence number and
+// how many ops of the batch wrote the key.
 type coalesced struct {
-	idx map[string]int
-	ops []*walOp
+	idx    map[string]int
+	ops    []*walOp
+	seqs   []uint64
+	writes []int
 }
 
-func (c *coalesced) add(op *walOp) {
+func (c *coalesced) add(op *walOp, seq uint64) {
 	if c.idx == nil {
 		c.idx = make(map[string]int, 256)
 	}
 	if j, ok := c.idx[string(op.key)]; ok {
-		c.ops[j] = op
+		c.ops[j], c.seqs[j] = op, seq
+		c.writes[j]++
 		return
 	}
 	c.idx[string(op.key)] = len(c.ops)
 	c.ops = append(c.ops, op)
+	c.seqs = append(c.seqs, seq)
+	c.writes = append(c.writes, 1)
 }
 
 // write commits ops to t in transactions of at most applyTxnBytes; between two, the applier
 // pauses for half the time the last one took, so that it and Badger's writer leave the
-// request handlers most of the machine. Only the last transaction stores the position pos
-// (then final is called with its timestamp): a crash in between replays the whole batch,
-// which is harmless, as each op carries its absolute expiry.
-func (a *applier) write(t *target, ops []*walOp, pos uint64, final func(ts uint64)) error {
+// request handlers most of the machine. Only the last transaction stores the new position
+// (stored, the last record all of whose ops t then holds; pos is the last record of the
+// batch), then final is called with its timestamp: a crash in between replays the whole
+// batch, which is harmless, as each op carries its absolute expiry.
+func (a *applier) write(t *target, ops []*walOp, pos, stored uint64, final func(ts uint64)) error {
 	txn := t.db.NewTransactionAt(math.MaxUint64, true)
 	defer func() { txn.Discard() }()
 	var size, count int64
 	commit := func(last bool) error {
-		at := t.pos
+		at := t.stored
 		if last {
-			at = pos
+			at = stored
 		}
 		var v [8]byte
 		binary.BigEndian.PutUint64(v[:], at)
@@ -426,7 +496,7 @@ func (a *applier) write(t *target, ops []*walOp, pos uint64, final func(ts uint6
 		}
 		took := time.Since(start)
 		if last {
-			t.pos = pos
+			t.pos, t.stored = pos, stored
 			if final != nil {
 				final(a.ts)
 			}

@@ -133,10 +133,13 @@ func bufString(b []byte) string {
 }
 
 // release makes readTs the Badger read timestamp and drops the entries of recs that no later
-// record has overwritten, once Badger holds every record up to seq pos at readTs. A batch
-// may hold a second of writes: the entries leave in chunks, each under a short hold of the
-// lock, so that reads and commits are never held up behind the whole batch.
-func (o *overlay) release(recs []walRecord, pos, readTs uint64) {
+// record has overwritten, once Badger holds every record up to seq pos at readTs, the ops of
+// the keys in keep aside (hold.go): their entries point to the held copy from now on, so
+// that the records' buffers can be freed. The entries of the held ops in flushed, now in
+// Badger too, are dropped, and freed bytes (their memory) with them. A batch may hold a
+// second of writes: the entries leave in chunks, each under a short hold of the lock, so
+// that reads and commits are never held up behind the whole batch.
+func (o *overlay) release(recs []walRecord, pos, readTs uint64, keep map[string]*heldOp, flushed []*heldOp, freed int64) {
 	o.setReadTs(readTs)
 	const chunk = 512
 	for r := 0; r < len(recs); {
@@ -152,6 +155,10 @@ func (o *overlay) release(recs []walRecord, pos, readTs uint64) {
 				m := o.maps[keyByte(op.key)]
 				if e, ok := m[string(op.key)]; ok && e.seq <= pos {
 					delete(m, string(op.key))
+					// A key held has its latest op up to pos held: e is that op.
+					if h := keep[string(op.key)]; h != nil {
+						m[bufString(h.op.key)] = ovEntry{value: h.op.value, expiresAt: h.op.expiresAt, seq: h.seq, del: h.op.del}
+					}
 				}
 				n++
 			}
@@ -159,6 +166,28 @@ func (o *overlay) release(recs []walRecord, pos, readTs uint64) {
 		}
 		o.mu.Unlock()
 	}
+	for f := 0; f < len(flushed); {
+		o.mu.Lock()
+		for n := 0; f < len(flushed) && n < chunk; f, n = f+1, n+1 {
+			k := flushed[f].op.key
+			m := o.maps[keyByte(k)]
+			if e, ok := m[string(k)]; ok && e.seq <= pos {
+				delete(m, string(k))
+			}
+		}
+		o.mu.Unlock()
+	}
+	o.account(-freed)
+}
+
+// account adds delta to the memory the overlay accounts for.
+func (o *overlay) account(delta int64) {
+	if delta == 0 {
+		return
+	}
+	o.mu.Lock()
+	o.bytes.Add(delta)
+	o.mu.Unlock()
 }
 
 // setReadTs moves the Badger read timestamp forward without releasing entries: a part of a

@@ -333,7 +333,7 @@ func replay(ap *applier, walDir string, log *slog.Logger) (uint64, error) {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := ap.apply(batch, func([]walRecord, uint64, uint64) {})
+		err := ap.apply(batch, func([]walRecord, uint64, uint64, []*heldOp, int64) {})
 		batch, bytes = nil, 0
 		return err
 	}
