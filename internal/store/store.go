@@ -73,6 +73,10 @@ type Options struct {
 	// memtables and tables are sized so that what it writes on its own after that fits in
 	// it. 0 keeps no reserve; otherwise it must be at least MinDiskReserve.
 	DiskReserve int64
+
+	// holdFor replaces the hold of rewritten keys (hold.go) in tests; below zero, nothing
+	// is held.
+	holdFor time.Duration
 }
 
 // Badger's tables. A table is built in memory before it is written: Badger's builder keeps
@@ -262,6 +266,9 @@ func startStore(db, ev *badger.DB, bo badger.Options, dir string, opt Options, l
 		ov.evInMain = hasPrefix(db, opt.EventPrefix)
 	}
 	ap := newApplier(newTarget(db, bo, pos), evt, opt.EventPrefix, log, ov, ts, opt.SyncWrites, limit)
+	if opt.holdFor != 0 {
+		ap.holdFor = max(opt.holdFor, 0)
+	}
 	ap.mig.on.Store(ov.evInMain)
 	if ov.evInMain {
 		log.Info("store: event keys found in the main Badger instance; moving them to the event store in the background (reads see them all along)")
