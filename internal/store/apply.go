@@ -93,12 +93,14 @@ type target struct {
 	threshold int64 // the event store: values this long or more count as a pointer; 0 elsewhere
 	pos       uint64
 	stored    uint64
+	// written counts the key and value bytes of the ops written, by the key's first byte.
+	written *[256]atomic.Uint64
 }
 
 func newTarget(db *badger.DB, bo badger.Options, pos uint64) target {
 	maxSize := (15 * bo.MemTableSize) / 100 // as Badger computes its transaction limits
 	t := target{
-		db: db, pos: pos, stored: pos,
+		db: db, pos: pos, stored: pos, written: new([256]atomic.Uint64),
 		txnBytes: min(maxSize*8/10, applyTxnBytes),
 		txnCount: maxSize / 200, // Badger divides by its skiplist node size, about 100 bytes
 	}
@@ -527,6 +529,7 @@ func (a *applier) write(t *target, ops []*walOp, pos, stored uint64, final func(
 		}
 		size += est
 		count++
+		t.written[keyByte(op.key)].Add(uint64(len(op.key) + len(op.value)))
 	}
 	return commit(true)
 }

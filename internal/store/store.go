@@ -758,6 +758,16 @@ func (s *DB) Backlog() (bytes int64, applied, segmentsRemoved uint64) {
 	return s.ov.size(), s.ap.applied.Load(), s.ap.removed.Load()
 }
 
+// Written returns the bytes (keys and values) the applier has written to Badger's main
+// instance since Open, by the first byte of the key: what each kind of key costs Badger's
+// writer, flushes and compactions. A key coalesced or held is counted once per write.
+func (s *DB) Written() (byKind [256]uint64) {
+	for i := range byKind {
+		byKind[i] = s.ap.main.written[i].Load()
+	}
+	return byKind
+}
+
 func printable(key []byte) string {
 	if len(key) > 64 {
 		key = key[:64]
