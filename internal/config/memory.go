@@ -50,8 +50,9 @@ type MemoryPlan struct {
 	// Backlog bounds the writes in the write-ahead log that Badger does not hold yet (the
 	// store's overlay, 1/4, at least 32 MiB, and less when that would leave less than an
 	// eighth of the budget for Work): beyond it hits are refused (503 overloaded).
-	// The applier starts a batch once an eighth of it waits, so it is reached only when
-	// Badger falls behind.
+	// The applier starts a batch once an eighth of it waits, and holds the ops of keys a
+	// batch rewrites for up to 4 s within another eighth, so it is reached only when Badger
+	// falls behind.
 	Backlog int64
 	// Work is what is left: hits in flight, report working sets, garbage between two
 	// collections, the runtime.
