@@ -92,9 +92,11 @@ func (a *applier) heldFrom() uint64 {
 	return from
 }
 
-// heldTimer returns a channel that fires when the held ops are due while no batch comes.
+// heldTimer returns a channel that fires when the held ops are due while no batch comes:
+// never after an apply error (the log keeps them for the next start; retrying at once would
+// spin).
 func (a *applier) heldTimer() <-chan time.Time {
-	if len(a.held) == 0 {
+	if len(a.held) == 0 || a.err != nil {
 		return nil
 	}
 	return time.After(max(a.holdFor-time.Since(a.heldSince), 0))
