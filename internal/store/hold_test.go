@@ -219,3 +219,33 @@ func TestNoHoldWritesEveryBatch(t *testing.T) {
 		t.Fatalf("Badger holds %q, %v; want %q", v, ok, "journey 2")
 	}
 }
+
+// TestHeldOpKeepsItsSegment: a log segment that holds a held op is not deleted when later
+// segments' records are applied, so a crash after rotations still replays the held op.
+func TestHeldOpKeepsItsSegment(t *testing.T) {
+	dir := t.TempDir()
+	db, _ := openLogged(t, dir, Options{holdFor: time.Hour, SegmentSize: walMinSegment})
+	writeRewrites(t, db)
+	big := bytes.Repeat([]byte("x"), 1<<10)
+	for i := range 300 {
+		if err := db.Write([]Op{{Key: fmt.Appendf(nil, "big%03d", i), Value: big}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitRecordsApplied(t, db, 304)
+	segs, err := listSegments(dir + "/" + WALDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) < 3 || segs[0].firstSeq != 1 {
+		t.Fatalf("segments %v: want the first (with the held op) kept beside at least two later ones", segs)
+	}
+	db.crash()
+
+	db, _ = openLogged(t, dir, Options{holdFor: time.Hour})
+	defer db.Close()
+	mustGet(t, db, "hot", "journey 2")
+	if v, ok := inBadger(t, db, "big299"); !ok || !bytes.Equal(v, big) {
+		t.Fatal("the last write is not in Badger after the replay")
+	}
+}
