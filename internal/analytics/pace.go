@@ -36,21 +36,35 @@ type dutyCycle struct {
 	last             time.Time     // end of the last pause
 	owed             time.Duration // pause owed for the work since the last pause
 	steps            int           // steps ended
+	// nearGC and collect hand a collection off the report thread (see gchandoff.go):
+	// after each step, when nearGC says the heap is near the collector's trigger, collect
+	// runs one elsewhere and returns when it is done. nil: never.
+	nearGC  func() bool
+	collect func()
+	handed  int // collections handed off
 }
 
 // newReportDuty is the duty cycle of a report: no pause while a core is idle, busyPause
 // times its working time while the hits want every core.
 func newReportDuty() *dutyCycle {
-	return &dutyCycle{busyShare: busyPause, busy: hitsWantEveryCore, now: time.Now, sleep: time.Sleep, last: time.Now()}
+	return &dutyCycle{busyShare: busyPause, busy: hitsWantEveryCore, now: time.Now, sleep: time.Sleep, last: time.Now(),
+		nearGC: heapNearTrigger, collect: collectElsewhere}
 }
 
-// step ends a step of work, and pauses for what the work since the last pause owes once
-// that reaches minPause.
+// step ends a step of work, hands a collection off the calling thread when the heap is
+// near the collector's trigger, and pauses for what the work since the last pause owes
+// once that reaches minPause. The time the collection took is neither work nor pause.
 func (d *dutyCycle) step() {
 	if d == nil {
 		return
 	}
 	d.steps++
+	if d.nearGC != nil && d.nearGC() {
+		c := d.now()
+		d.collect()
+		d.handed++
+		d.last = d.last.Add(d.now().Sub(c))
+	}
 	t := d.now()
 	share := d.share
 	if d.busy != nil && d.busy() {
