@@ -492,7 +492,8 @@ func (c *resultCache) put(gen uint64, key string, r *Result, cost int64) {
 }
 
 // onWorker runs fn on the report worker and waits for it. The worker is one goroutine
-// locked to an OS thread of the lowest priority (nice 19): reports, and the background work
+// locked to an OS thread of the lowest priority (nice 19 under SCHED_IDLE, see
+// lowerThreadPriority): reports, and the background work
 // that shares it (packing closed days, the default reports' rollups), are computed one at a
 // time (they queue; cached results are not held up), and when reports and hits both want a
 // core, the operating system gives it to the hits. On a quiet machine that kept the hits'
@@ -500,6 +501,8 @@ func (c *resultCache) put(gen uint64, key string, r *Result, cost int64) {
 // normal priority (docs/performance.md). Its cost: a collection stops the world only once
 // every running goroutine has reached a safe point, so on a machine whose cores other
 // processes keep busy, the niced thread is slow to get there and the stop waits with it.
+// A report hands the collections its garbage sets off to a thread of the normal priority
+// (gchandoff.go), so that the world is not stopped by, nor waits for, the worker's thread.
 // Pacing (pace.go) also pauses a report between its chunks while the hits want every core,
 // and serve runs one more Go processor than cores, so that the worker never holds the last
 // one while hits wait.
