@@ -9,7 +9,7 @@ import (
 // collector's trigger starts the collection itself, stopping the world from its own
 // thread. Without hits' garbage to speak of, the collections during a load run are the
 // reports' (none in 15 s of hits alone in make bench-scale), so that goroutine is mostly
-// the report worker, at nice 19 under SCHED_IDLE (see onWorker): the world then stays
+// the report worker, at nice 19 (see onWorker): the world then stays
 // stopped for as long as the kernel leaves that thread off the cores, which on a busy
 // machine is long. So a report, between two chunks, looks at the heap, and when it is near
 // the point where the collector would start, it has a goroutine of the normal priority run

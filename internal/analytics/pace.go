@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Pacing. The report worker runs at nice 19 under SCHED_IDLE (see onWorker), and it also
-// pauses itself while the hits want every core, so that what it takes then is bounded by
-// its own pauses, not only by the kernel's weights. A report runs at full speed while
+// Pacing. The report worker runs at nice 19 (see onWorker), and it also pauses itself
+// while the hits want every core, so that what it takes then is bounded by its own
+// pauses, not only by the kernel's weights. A report runs at full speed while
 // the hits leave a core idle, and while they want every core it pauses after each chunk
 // for busyPause times the time the chunk took: it then uses at most a quarter of one core.
 // Background work (packing closed days, the default reports' rollups) pauses after each

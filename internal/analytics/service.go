@@ -492,8 +492,7 @@ func (c *resultCache) put(gen uint64, key string, r *Result, cost int64) {
 }
 
 // onWorker runs fn on the report worker and waits for it. The worker is one goroutine
-// locked to an OS thread of the lowest priority (nice 19 under SCHED_IDLE, see
-// lowerThreadPriority): reports, and the background work
+// locked to an OS thread of the lowest priority (nice 19): reports, and the background work
 // that shares it (packing closed days, the default reports' rollups), are computed one at a
 // time (they queue; cached results are not held up), and when reports and hits both want a
 // core, the operating system gives it to the hits. On a quiet machine that kept the hits'
