@@ -7,15 +7,15 @@ import (
 
 // Collections started off the report thread. The goroutine whose allocation crosses the
 // collector's trigger starts the collection itself, stopping the world from its own
-// thread. Without hits' garbage to speak of, the collections during a load run are the
-// reports' (none in 15 s of hits alone in make bench-scale), so that goroutine is mostly
-// the report worker, at nice 19 (see onWorker): the world then stays
-// stopped for as long as the kernel leaves that thread off the cores, which on a busy
-// machine is long. So a report, between two chunks, looks at the heap, and when it is near
-// the point where the collector would start, it has a goroutine of the normal priority run
-// the collection and waits for it: the stops are then run by a thread of the hits'
-// priority, and the report holds no Go processor while the world stops, so that no stop
-// waits for it (docs/performance.md, "Collections off the report thread").
+// thread. Hits make little garbage (at most one collection in 15 s of hits alone in make
+// bench-scale), so while reports run that goroutine is mostly the report worker, at nice
+// 19 (see onWorker): the world then stays stopped for as long as the kernel leaves that
+// thread off the cores, which on a busy machine is long. So a report, between two chunks,
+// looks at the heap, and when it is near the point where the collector would start, it
+// has a goroutine of the normal priority run the collection and waits for it: the stops
+// are then run by a thread of the hits' priority, and the report holds no Go processor
+// while the world stops, so that no stop waits for it (docs/performance.md, "Collections
+// off the report thread").
 
 // triggerShare is how far from the last collection's live heap toward the heap goal the
 // heap may grow before a report hands off a collection. The runtime's pacer starts one
