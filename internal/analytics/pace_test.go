@@ -107,7 +107,10 @@ func TestSaturated(t *testing.T) {
 }
 
 // TestHitsWantEveryCoreReadsTheScheduler: the runtime has the counts it reads; with
-// nothing else running, the caller alone, no core is wanted.
+// nothing else of the test running, the caller alone, no core is wanted. The process's
+// own background goroutines (a collection's mark workers, a store an earlier test left
+// compacting) may want the cores for a moment, so one reading of false among a few spread
+// over a second is what is asked; a function stuck at true fails.
 func TestHitsWantEveryCoreReadsTheScheduler(t *testing.T) {
 	descs := map[string]metrics.ValueKind{}
 	for _, d := range metrics.All() {
@@ -118,8 +121,14 @@ func TestHitsWantEveryCoreReadsTheScheduler(t *testing.T) {
 			t.Errorf("the runtime has no counter %s: reports would never pause", name)
 		}
 	}
-	if hitsWantEveryCore() {
-		t.Errorf("a test alone: hitsWantEveryCore says the cores are wanted")
+	for try := 0; ; try++ {
+		if !hitsWantEveryCore() {
+			return
+		}
+		if try == 50 {
+			t.Fatalf("a test alone: hitsWantEveryCore said the cores were wanted at each of %d readings over a second", try+1)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
