@@ -3,6 +3,7 @@ package analytics
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -98,8 +99,13 @@ func copyStore(db *store.DB, dir string) (*store.DB, error) {
 		return nil, err
 	}
 	var ops []store.Op
+	// flush writes ops, waiting for the applier when the copy outruns it: a write refused
+	// with ErrBacklog was not logged, and is sent again.
 	flush := func() error {
 		err := to.Write(ops)
+		for errors.Is(err, store.ErrBacklog) {
+			err = to.Write(ops)
+		}
 		ops = ops[:0]
 		return err
 	}
