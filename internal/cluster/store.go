@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -40,22 +39,6 @@ func (s clusterStore) GetMany(keys [][]byte, fn func(i int, val []byte) error) e
 // Scan implements track.Store: a scan of the local replica.
 func (s clusterStore) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	return s.n.local.Scan(start, end, fn)
-}
-
-// ScanSeek implements track.Seeker: a scan of the local replica, seeking when it can.
-func (s clusterStore) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error)) error {
-	if sk, ok := s.n.local.(track.Seeker); ok {
-		return sk.ScanSeek(start, end, fn)
-	}
-	var to []byte
-	return s.n.local.Scan(start, end, func(k, v []byte) error {
-		if to != nil && bytes.Compare(k, to) < 0 {
-			return nil
-		}
-		var err error
-		to, err = fn(k, v)
-		return err
-	})
 }
 
 // Write implements track.Store: the commit goes to the stream, then to the local store.

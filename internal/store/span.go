@@ -38,18 +38,6 @@ func (p *span) next() {
 	p.settle()
 }
 
-// seekTo moves the span to its first key at or after k, when it is before k.
-func (p *span) seekTo(k []byte) {
-	if !p.ok || bytes.Compare(p.key(), k) >= 0 {
-		return
-	}
-	if bytes.Compare(k, p.lo) < 0 {
-		k = p.lo
-	}
-	p.it.Seek(k)
-	p.settle()
-}
-
 func (p *span) key() []byte { return p.it.Item().Key() }
 
 // settle skips the keys to skip and notes whether the iterator is still within the span.

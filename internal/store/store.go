@@ -598,15 +598,6 @@ func deletesOnly(ops []Op) bool {
 // key order over Badger at the matching applied timestamp; the overlay's deletes and expired
 // entries hide Badger's older values.
 func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
-	return s.ScanSeek(start, end, func(k, v []byte) ([]byte, error) { return nil, fn(k, v) })
-}
-
-// ScanSeek is Scan, except that fn may jump ahead: when it returns a key after the current
-// one, the scan goes on at the first key at or after it, seeking there rather than
-// stepping over the keys between (and whatever deleted keys and old versions Badger still
-// keeps among them, until a compaction at the last level drops them). A nil (or not
-// later) key goes on at the following key, as Scan does.
-func (s *DB) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error)) error {
 	if s.db.IsClosed() {
 		return errClosed
 	}
@@ -658,14 +649,9 @@ func (s *DB) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error
 		}
 		return nil
 	}
-	// seekTo, the key fn asked to go on at (nil: the following key), is set by emit.
-	var seekTo []byte
 	// emit calls fn and maps ErrStop to the end of the scan.
 	emit := func(k, v []byte) (bool, error) {
-		to, err := fn(k, v)
-		if to != nil && bytes.Compare(to, k) > 0 {
-			seekTo = to
-		}
+		err := fn(k, v)
 		if errors.Is(err, ErrStop) {
 			return false, nil
 		}
@@ -676,12 +662,6 @@ func (s *DB) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error
 		for len(ov) > 0 && (k == nil || bytes.Compare(ov[0].key, k) < 0) {
 			e := ov[0]
 			ov = ov[1:]
-			if seekTo != nil {
-				if bytes.Compare(e.key, seekTo) < 0 {
-					continue // skipped over
-				}
-				seekTo = nil
-			}
 			if !e.e.live(now) {
 				continue
 			}
@@ -691,28 +671,11 @@ func (s *DB) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error
 		}
 		return true, nil
 	}
-	// skip moves the spans to seekTo, if fn asked for it.
-	skip := func() {
-		if seekTo == nil {
-			return
-		}
-		main.seekTo(seekTo)
-		if ev != nil {
-			ev.seekTo(seekTo)
-		}
-	}
 	for sp := next(); sp != nil; sp = next() {
 		item := sp.it.Item()
 		k := item.Key()
 		if ok, err := overlayUpTo(k); !ok {
 			return err
-		}
-		if seekTo != nil {
-			if bytes.Compare(k, seekTo) < 0 {
-				skip() // an overlay entry asked to seek past k
-				continue
-			}
-			seekTo = nil
 		}
 		// The overlay's newer op wins (emitted, or hidden, by overlayUpTo next); the
 		// store's own keys are hidden.
@@ -731,10 +694,6 @@ func (s *DB) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error
 		}
 		if !cont {
 			return nil
-		}
-		if seekTo != nil {
-			skip()
-			continue
 		}
 		sp.next()
 	}

@@ -20,15 +20,6 @@ type Store interface {
 	Scan(start, end []byte, fn func(key, val []byte) error) error
 }
 
-// Seeker is a Store whose scans can jump ahead: ScanSeek is Scan, except that when fn
-// returns a key after the current one, the scan goes on at the first key at or after it
-// (nil: at the following key). A store keeps deleted keys and old versions until it
-// compacts them away; a scan that knows where its next key is seeks there instead of
-// stepping over them.
-type Seeker interface {
-	ScanSeek(start, end []byte, fn func(key, val []byte) (next []byte, err error)) error
-}
-
 // Op is one write of an atomic batch: set key to value (expiring after TTL when TTL > 0) or
 // delete key. Its layout matches the store package's Op so the adapter converts for free.
 type Op struct {

@@ -62,11 +62,6 @@ func (s *Memory) Write(ops []track.Op) error {
 
 // Scan implements track.Store. It copies the keys in range first, so fn may write.
 func (s *Memory) Scan(start, end []byte, fn func(key, val []byte) error) error {
-	return s.ScanSeek(start, end, func(k, v []byte) ([]byte, error) { return nil, fn(k, v) })
-}
-
-// ScanSeek implements track.Seeker.
-func (s *Memory) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error)) error {
 	s.mu.RLock()
 	var keys []string
 	for k := range s.m {
@@ -76,19 +71,14 @@ func (s *Memory) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, e
 	}
 	s.mu.RUnlock()
 	slices.Sort(keys)
-	var to []byte
 	for _, k := range keys {
-		if to != nil && k < string(to) {
-			continue
-		}
 		s.mu.RLock()
 		v, ok := s.m[k]
 		s.mu.RUnlock()
 		if !ok {
 			continue
 		}
-		var err error
-		if to, err = fn([]byte(k), v); err != nil {
+		if err := fn([]byte(k), v); err != nil {
 			if errors.Is(err, track.ErrStop) {
 				return nil
 			}

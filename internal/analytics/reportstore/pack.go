@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -29,47 +28,6 @@ import (
 // packed in the background, the day before yesterday and earlier, so the days live traffic
 // moves records out of are rarely packed (a returning visitor's record leaves its pack,
 // which is then written again without it).
-
-// Day headers. A packed day also has a key of its own, ahead of its packs:
-//
-//	L <day, 4 bytes BE>                      the day's header: how many packs it has
-//
-// A scan that has read the last of them seeks to the next day rather than stepping on.
-// The single records a day had before it was packed were deleted, and the key-value store
-// keeps their deletes (and their older versions) among the packs' keys until a compaction
-// at its last level drops them; most of them sort after the day's last pack (a pack's key
-// is the day and a 2-byte part, a record's the day and a 16-byte id), where a scan would
-// otherwise step over every one of them (about ten for each live pack, in a year of
-// simulated traffic). A day's number of packs is set when the day is packed: Put fills
-// the packs it has, and never adds or drops one. A directory packed before headers gets
-// them in the background (see PreparePack); a day without one is read as before.
-
-// headerLen is the length of a day header's key.
-const headerLen = 5
-
-// headerVersion is the first byte of a day header's value.
-const headerVersion = 1
-
-// headerKey returns the key of day's header.
-func headerKey(day int64) []byte { return dayBytes([]byte{pRecord}, day) }
-
-// headerValue encodes a day header: the day has parts packs.
-func headerValue(parts int) []byte {
-	return binary.AppendUvarint([]byte{headerVersion}, uint64(parts))
-}
-
-// headerParts returns the number of packs a day header says its day has; false when the
-// value does not decode.
-func headerParts(b []byte) (int, bool) {
-	if len(b) < 2 || b[0] != headerVersion {
-		return 0, false
-	}
-	n, k := binary.Uvarint(b[1:])
-	if k <= 0 || n == 0 || n > math.MaxUint16+1 {
-		return 0, false
-	}
-	return int(n), true
-}
 
 // packLen is the length of a pack's key.
 const packLen = 5 + 2
@@ -362,8 +320,6 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 		entries, packed []packEntry
 		ops             []track.Op
 		seen            = map[[vidBytes]byte]bool{}
-		parts           int  // the packs the day has, when they are parts 0 to parts-1
-		oldPacks        bool // a pack of the older encoding
 	)
 	err = s.kv.Scan(dayBytes([]byte{pRecord}, day), dayBytes([]byte{pRecord}, day+1), func(key, val []byte) error {
 		switch len(key) {
@@ -376,12 +332,6 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true})
 		case packLen:
 			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true}) // written again below, or gone
-			if int(binary.BigEndian.Uint16(key[5:])) == parts {
-				parts++
-			} else {
-				parts = -1 << 20 // a gap: the day is packed again
-			}
-			oldPacks = oldPacks || unsectioned(val)
 			es, err := decodePack(val)
 			packed = append(packed, es...)
 			return err
@@ -391,11 +341,6 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read day %d: %w", day, err)
 	}
-	ttl := s.packTTL(day, time.Now())
-	if len(entries) == 0 && parts > 0 && !oldPacks {
-		// Packed before day headers: the header alone.
-		return &PackPlan{Day: day, gen: gen, ops: []track.Op{{Key: headerKey(day), Value: headerValue(parts), TTL: ttl}}}, nil
-	}
 	// A record both single and packed cannot be (a day is one or the other); should it be,
 	// the single one is the newer.
 	for _, e := range packed {
@@ -404,9 +349,9 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 		}
 	}
 	slices.SortFunc(entries, func(a, b packEntry) int { return bytes.Compare(a.id[:], b.id[:]) })
+	ttl := s.packTTL(day, time.Now())
 	written := map[string]bool{}
-	part := 0
-	for ; part == 0 || part*PackSize < len(entries); part++ {
+	for part := 0; part == 0 || part*PackSize < len(entries); part++ {
 		es := entries[min(part*PackSize, len(entries)):min((part+1)*PackSize, len(entries))]
 		k := packKey(day, part)
 		written[string(k)] = true
@@ -419,7 +364,6 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 			ops = append(ops, track.Op{Key: append([]byte{pWhere}, e.id[:]...), Value: whereValue(day, part, true), TTL: ttl})
 		}
 	}
-	ops = append(ops, track.Op{Key: headerKey(day), Value: headerValue(part), TTL: ttl})
 	// The deletes of the parts written again give way to their writes.
 	ops = slices.DeleteFunc(ops, func(op track.Op) bool { return op.Delete && written[string(op.Key)] })
 	return &PackPlan{Day: day, gen: gen, ops: ops}, nil
@@ -455,11 +399,6 @@ func (s *Store) firstUnpacked(from, before int64) (int64, bool, error) {
 		if err == nil {
 			if unsectioned(part0) {
 				return d, true, nil // packed in the older encoding: packed again
-			}
-			if _, err := s.kv.Get(headerKey(d), nil); errors.Is(err, track.ErrNotFound) {
-				return d, true, nil // packed before day headers: given one
-			} else if err != nil {
-				return 0, false, fmt.Errorf("read day header: %w", err)
 			}
 			continue // packed
 		}

@@ -29,7 +29,6 @@
 package reportstore
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -357,34 +356,20 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		}
 		return nil
 	}
-	// The header of the day being read: after its last pack, the scan seeks to the next day
-	// (see headerKey).
-	var (
-		hdrDay   int64
-		hdrParts int
-	)
-	err := scanSeek(s.kv, dayBytes([]byte{pRecord}, lo), []byte{pRecord + 1}, func(key, val []byte) ([]byte, error) {
+	err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), []byte{pRecord + 1}, func(key, val []byte) error {
 		switch len(key) {
-		case headerLen:
-			hdrDay, hdrParts = dayOfKey(key[1:]), 0
-			if n, ok := headerParts(val); ok {
-				hdrParts = n
-			}
 		case 5 + vidBytes:
-			return nil, take(key[5:], val, nil)
+			return take(key[5:], val, nil)
 		case packLen:
 			if err := eachPacked(val, in, take); err != nil {
 				if errors.Is(err, errCorruptPack) {
 					ferr = fmt.Errorf("day pack %x: %w", key[1:], err)
-					return nil, nil
+					return nil
 				}
-				return nil, err
-			}
-			if day := dayOfKey(key[1:]); day == hdrDay && int(binary.BigEndian.Uint16(key[5:])) == hdrParts-1 {
-				return headerKey(day + 1), nil
+				return err
 			}
 		}
-		return nil, nil
+		return nil
 	})
 	if err == nil {
 		err = flush()
@@ -396,23 +381,6 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		return fmt.Errorf("read visitor records: %w", err)
 	}
 	return nil
-}
-
-// scanSeek scans kv over [start, end) as track.Seeker does: seeking where kv can, and
-// stepping over the keys before the one fn asks for where it cannot.
-func scanSeek(kv track.Store, start, end []byte, fn func(key, val []byte) ([]byte, error)) error {
-	if sk, ok := kv.(track.Seeker); ok {
-		return sk.ScanSeek(start, end, fn)
-	}
-	var to []byte
-	return kv.Scan(start, end, func(k, v []byte) error {
-		if to != nil && bytes.Compare(k, to) < 0 {
-			return nil
-		}
-		var err error
-		to, err = fn(k, v)
-		return err
-	})
 }
 
 // ErrNotBuilt is returned by State when the store was never filled.

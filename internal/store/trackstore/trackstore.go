@@ -84,11 +84,3 @@ func stop(err error) error {
 	}
 	return err
 }
-
-// ScanSeek implements track.Seeker.
-func (a Adapter) ScanSeek(start, end []byte, fn func(key, val []byte) ([]byte, error)) error {
-	return a.DB.ScanSeek(start, end, func(k, v []byte) ([]byte, error) {
-		to, err := fn(k, v)
-		return to, stop(err)
-	})
-}
