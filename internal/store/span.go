@@ -23,7 +23,38 @@ func newSpan(db *badger.DB, ts uint64, lo, hi []byte) *span {
 	// No prefetch: Badger's prefetch copies every value ahead of the scan into a new buffer,
 	// while a scan reads each value in place (item.Value), so a report's scan of a year of
 	// records would allocate its whole size again for nothing.
-	return &span{txn: txn, it: txn.NewIterator(badger.IteratorOptions{}), lo: lo, hi: hi}
+	// A span that is the whole of a prefix's keys iterates bounded to the prefix: Badger's
+	// iterator looks one live key ahead, and unbounded it would step over every deleted
+	// key after the span (a day's packed records) before it stopped.
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: spanPrefix(lo, hi)})
+	return &span{txn: txn, it: it, lo: lo, hi: hi}
+}
+
+// spanPrefix returns the prefix whose keys are exactly those of [lo, hi), nil when no
+// prefix is: the longest prefix of lo whose end (the first key after all of its keys) is hi.
+func spanPrefix(lo, hi []byte) []byte {
+	if hi == nil {
+		return nil
+	}
+	for n := len(lo); n > 0; n-- {
+		if bytes.Equal(prefixEnd(lo[:n]), hi) {
+			return lo[:n]
+		}
+	}
+	return nil
+}
+
+// prefixEnd returns the first key after every key that starts with p, nil if there is none
+// (p is all 0xff bytes).
+func prefixEnd(p []byte) []byte {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] != 0xff {
+			end := append([]byte(nil), p[:i+1]...)
+			end[i]++
+			return end
+		}
+	}
+	return nil
 }
 
 // seek positions the span on its first key.

@@ -603,7 +603,53 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	}
 	ov, ts, evInMain := s.ov.rangeOf(start, end)
 	defer s.ov.endRead(ts)
+	_, err := s.scanAt(ov, ts, evInMain, nowSec(), start, end, fn)
+	return err
+}
+
+// ScanRanges is Scan over a run of ranges within [lo, hi) (a nil hi: to the last key), all
+// read at one snapshot, as one Scan of [lo, hi) would read them: next gives each range
+// [start, end) in turn (the first with no range scanned yet; each starting at or after the
+// end of the one before, within [lo, hi); ok false ends the scan), and fn is called for the
+// keys of each. next may decide a range by the keys fn saw in the ones before. A range that
+// is a prefix's whole span (end is the first key after every key with the prefix of start)
+// is read by an iterator bounded to the prefix: Badger's iterator looks one live key ahead,
+// and without the bound it steps over every deleted or expired key after the range before
+// it stops; with it, it stops at the range's end. A scan that skips what it does not need
+// through prefixes meets none of the deleted keys between them.
+func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool), fn func(key, val []byte) error) error {
+	if s.db.IsClosed() {
+		return errClosed
+	}
+	ov, ts, evInMain := s.ov.rangeOf(lo, hi)
+	defer s.ov.endRead(ts)
 	now := nowSec()
+	for {
+		start, end, ok := next()
+		if !ok {
+			return nil
+		}
+		if bytes.Compare(start, lo) < 0 || (hi != nil && (end == nil || bytes.Compare(end, hi) > 0)) || (end != nil && bytes.Compare(end, start) < 0) {
+			return fmt.Errorf("store: range [%x, %x) is not within [%x, %x)", start, end, lo, hi)
+		}
+		for len(ov) > 0 && bytes.Compare(ov[0].key, start) < 0 {
+			ov = ov[1:]
+		}
+		n := 0
+		for n < len(ov) && (end == nil || bytes.Compare(ov[n].key, end) < 0) {
+			n++
+		}
+		more, err := s.scanAt(ov[:n], ts, evInMain, now, start, end, fn)
+		if err != nil || !more {
+			return err
+		}
+		ov = ov[n:]
+	}
+}
+
+// scanAt is Scan of [start, end) at ts with ov, the overlay's entries in the range. It
+// returns false when fn stopped the scan (ErrStop) or failed.
+func (s *DB) scanAt(ov []ovKV, ts uint64, evInMain bool, now uint64, start, end []byte, fn func(key, val []byte) error) (bool, error) {
 	// The main instance over the range, without the event prefix's keys once it holds none;
 	// the event store over the part of the range within its prefix. Both are read at ts.
 	main := newSpan(s.db, ts, start, end)
@@ -675,7 +721,7 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 		item := sp.it.Item()
 		k := item.Key()
 		if ok, err := overlayUpTo(k); !ok {
-			return err
+			return false, err
 		}
 		// The overlay's newer op wins (emitted, or hidden, by overlayUpTo next); the
 		// store's own keys are hidden.
@@ -690,15 +736,14 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 			return err
 		})
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !cont {
-			return nil
+			return false, nil
 		}
 		sp.next()
 	}
-	_, err := overlayUpTo(nil)
-	return err
+	return overlayUpTo(nil)
 }
 
 // ErrStop ends a Scan early without error.

@@ -356,7 +356,7 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		}
 		return nil
 	}
-	err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), []byte{pRecord + 1}, func(key, val []byte) error {
+	err := s.scanRecords(lo, func(key, val []byte) error {
 		switch len(key) {
 		case 5 + vidBytes:
 			return take(key[5:], val, nil)

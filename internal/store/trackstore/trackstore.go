@@ -24,7 +24,10 @@ func Options(opt store.Options) store.Options {
 // Adapter is a *store.DB as a track.Store.
 type Adapter struct{ DB *store.DB }
 
-var _ track.Store = Adapter{}
+var (
+	_ track.Store        = Adapter{}
+	_ track.RangeScanner = Adapter{}
+)
 
 // New returns db as a track.Store.
 func New(db *store.DB) Adapter { return Adapter{DB: db} }
@@ -75,6 +78,11 @@ func (d diskFull) Unwrap() error { return d.err }
 // Scan implements track.Store.
 func (a Adapter) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	return a.DB.Scan(start, end, func(k, v []byte) error { return stop(fn(k, v)) })
+}
+
+// ScanRanges implements track.RangeScanner.
+func (a Adapter) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool), fn func(key, val []byte) error) error {
+	return a.DB.ScanRanges(lo, hi, next, func(k, v []byte) error { return stop(fn(k, v)) })
 }
 
 // stop translates the tracker's early-stop sentinel into the store's.

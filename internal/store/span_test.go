@@ -1,0 +1,112 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestSpanPrefix(t *testing.T) {
+	for _, c := range []struct{ lo, hi, want string }{
+		{"d\x01\x00", "d\x01\x01", "d\x01\x00"},
+		{"d\x01", "d\x02", "d\x01"},
+		{"d\x01\x00", "d\x02", "d\x01"},     // from within a prefix to its end
+		{"d\x01\x00", "d\x03", ""},          // within no one prefix
+		{"d\x01\xff", "d\x02", "d\x01\xff"}, // the end of a prefix ending in 0xff
+		{"L\x80\x00\x00\x05", "M", "L"},     // a prefix's span, from within it
+		{"a", "", ""},                       // to the last key
+	} {
+		var hi []byte
+		if c.hi != "" {
+			hi = []byte(c.hi)
+		}
+		if got := spanPrefix([]byte(c.lo), hi); string(got) != c.want {
+			t.Errorf("spanPrefix(%q, %q) = %q; want %q", c.lo, c.hi, got, c.want)
+		}
+	}
+	if got := prefixEnd([]byte("\xff\xff")); got != nil {
+		t.Errorf("prefixEnd(ff ff) = %x; want nil", got)
+	}
+}
+
+// TestScanRanges: a run of ranges chosen one after the other is read at one snapshot (the
+// overlay's writes and deletes over Badger's), each range bounded to itself whether it is a
+// prefix's span or not, and fn stopping ends the whole scan.
+func TestScanRanges(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	k := func(day, area, n byte) []byte { return []byte{'d', day, area, n} }
+	var ops []Op
+	for day := byte(1); day <= 3; day++ {
+		for n := byte(0); n < 4; n++ {
+			ops = append(ops, Op{Key: k(day, 0, n), Value: []byte{day, 0, n}}, Op{Key: k(day, 5, n), Value: []byte{day, 5, n}})
+		}
+	}
+	ops = append(ops, Op{Key: []byte("c"), Value: []byte("before")}, Op{Key: []byte("e"), Value: []byte("after")})
+	if err := db.Write(ops); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted keys in Badger, in a range read and in one skipped.
+	if err := db.Write([]Op{{Key: k(1, 5, 1), Delete: true}, {Key: k(2, 0, 2), Delete: true}}); err != nil {
+		t.Fatal(err)
+	}
+	db.pauseApply(t)
+	// In the overlay: a new key, a delete and a rewrite.
+	if err := db.Write([]Op{
+		{Key: k(2, 0, 9), Value: []byte("new")}, {Key: k(3, 0, 1), Delete: true}, {Key: k(2, 5, 3), Value: []byte("rewritten")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ranges := [][2][]byte{
+		{k(1, 0, 0)[:3], k(1, 1, 0)[:3]}, // day 1's prefix 0
+		{k(1, 5, 0)[:3], k(2, 0, 0)[:2]}, // the rest of day 1
+		{k(2, 0, 0)[:3], k(2, 1, 0)[:3]}, // day 2's prefix 0: its rest is skipped
+		{k(3, 0, 0)[:2], []byte("e")},    // day 3 to the end of d
+	}
+	scan := func(stopAt int) (got []string, asked int, err error) {
+		i := 0
+		err = db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool) {
+			asked++
+			if i == len(ranges) {
+				return nil, nil, false
+			}
+			i++
+			return ranges[i-1][0], ranges[i-1][1], true
+		}, func(key, val []byte) error {
+			got = append(got, fmt.Sprintf("%x=%x", key, val))
+			if len(got) == stopAt {
+				return ErrStop
+			}
+			return nil
+		})
+		return got, asked, err
+	}
+	got, asked, err := scan(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, w := range [][2][]byte{
+		{k(1, 0, 0), {1, 0, 0}}, {k(1, 0, 1), {1, 0, 1}}, {k(1, 0, 2), {1, 0, 2}}, {k(1, 0, 3), {1, 0, 3}},
+		{k(1, 5, 0), {1, 5, 0}}, {k(1, 5, 2), {1, 5, 2}}, {k(1, 5, 3), {1, 5, 3}},
+		{k(2, 0, 0), {2, 0, 0}}, {k(2, 0, 1), {2, 0, 1}}, {k(2, 0, 3), {2, 0, 3}}, {k(2, 0, 9), []byte("new")},
+		{k(3, 0, 0), {3, 0, 0}}, {k(3, 0, 2), {3, 0, 2}}, {k(3, 0, 3), {3, 0, 3}},
+		{k(3, 5, 0), {3, 5, 0}}, {k(3, 5, 1), {3, 5, 1}}, {k(3, 5, 2), {3, 5, 2}}, {k(3, 5, 3), {3, 5, 3}},
+	} {
+		want = append(want, fmt.Sprintf("%x=%x", w[0], w[1]))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || asked != len(ranges)+1 {
+		t.Fatalf("ScanRanges read (next called %d times)\n%s\nwant\n%s", asked, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Stopped in the third range: no range after it is asked for.
+	got, asked, err = scan(9)
+	if err != nil || len(got) != 9 || asked != 3 {
+		t.Fatalf("stopped at the ninth key: %d keys, next called %d times, err %v; want 9, 3, nil", len(got), asked, err)
+	}
+	// A range outside the snapshot's span is refused.
+	err = db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool) { return []byte("c"), []byte("d"), true }, func(_, _ []byte) error { return nil })
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("not within")) {
+		t.Fatalf("a range outside the span: err %v", err)
+	}
+}
