@@ -77,7 +77,9 @@ func TestDaysReadByTheirPacks(t *testing.T) {
 	if len(want) != n || !reflect.DeepEqual(got, want) {
 		t.Fatalf("read by ranges: %d records; by one scan: %d (of %d); or they differ", len(got), len(want), n)
 	}
-	day := func(d int64, tail ...byte) string { return fmt.Sprintf("%x", append(dayBytes([]byte{pRecord}, d), tail...)) }
+	day := func(d int64, tail ...byte) string {
+		return fmt.Sprintf("%x", append(dayBytes([]byte{pRecord}, d), tail...))
+	}
 	wantAsked := []string{
 		day(0, 0) + "-" + day(0, 1), // day 0: nothing, not packed: every key after it
 		day(0, 1) + "-" + fmt.Sprintf("%x", []byte{pRecord + 1}),
