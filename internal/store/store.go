@@ -73,6 +73,12 @@ type Options struct {
 	// memtables and tables are sized so that what it writes on its own after that fits in
 	// it. 0 keeps no reserve; otherwise it must be at least MinDiskReserve.
 	DiskReserve int64
+	// MappedLimit is how much of Badger's mapped tables may stay resident in the process
+	// before the store drops its mappings of their pages (see TrimMapped); it checks every
+	// TrimEvery (0: DefaultTrimEvery). Zero never trims on its own (the store still
+	// measures, and TrimMapped trims when asked).
+	MappedLimit int64
+	TrimEvery   time.Duration
 
 	// holdFor replaces the hold of rewritten keys (hold.go) in tests; below zero, nothing
 	// is held.
@@ -155,6 +161,7 @@ type DB struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed bool
+	trim   mapTrim
 }
 
 // WALDir is the directory of the write-ahead log inside the store's directory.
@@ -323,6 +330,12 @@ func startStore(db, ev *badger.DB, bo badger.Options, dir string, opt Options, l
 	}
 	s.wg.Add(1)
 	go s.gcLoop(ctx, interval)
+	trimEvery := opt.TrimEvery
+	if trimEvery <= 0 {
+		trimEvery = DefaultTrimEvery
+	}
+	s.wg.Add(1)
+	go s.trimLoop(ctx, trimEvery, opt.MappedLimit)
 	return s, nil
 }
 
@@ -386,6 +399,7 @@ func (s *DB) Close() error {
 	s.closed = true
 	s.cancel()
 	s.wg.Wait()
+	s.closeTrim()
 	s.com.close()
 	applyErr := s.ap.close()
 	if err := s.wal.close(); err != nil && applyErr == nil {

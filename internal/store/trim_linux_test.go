@@ -1,0 +1,254 @@
+//go:build linux
+
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// residentOf sums the resident size of the process's mappings of files in dir whose name
+// ends with ext, reading /proc/self/smaps on its own (not through the store's parser).
+func residentOf(t *testing.T, dir, ext string) int64 {
+	t.Helper()
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	ours := false
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			ours = filepath.Dir(f[5]) == real && strings.HasSuffix(f[5], ext) && len(f) == 6
+			continue
+		}
+		if ours && len(f) == 3 && f[0] == "Rss:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += kb << 10
+			ours = false
+		}
+	}
+	return sum
+}
+
+// trimValue is the value of key i: deterministic, so that a read is checked byte for byte.
+func trimValue(i int) []byte {
+	v := make([]byte, 900+i%200)
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	for j := range v {
+		v[j] = byte(r.Uint32())
+	}
+	return v
+}
+
+func trimKey(prefix byte, i int) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefix}, uint32(i))
+}
+
+// writeTrimKeys writes keys [from, to) under both instances' prefixes ('k' to the main
+// instance, whose tables hold the values; 'e' to the event store).
+func writeTrimKeys(t *testing.T, db *DB, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		ops := []Op{{Key: trimKey('k', i), Value: trimValue(i)}}
+		if i%4 == 0 {
+			ops = append(ops, Op{Key: trimKey('e', i), Value: trimValue(i)[:100]})
+		}
+		err := db.Write(ops)
+		for tries := 0; errors.Is(err, ErrBacklog) && tries < 50; tries++ {
+			err = db.Write(ops)
+		}
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+}
+
+// checkTrimKeys reads keys [0, n) back, by Get and by a scan, and compares every value.
+func checkTrimKeys(t *testing.T, db *DB, n int) {
+	t.Helper()
+	var buf []byte
+	for i := 0; i < n; i++ {
+		v, err := db.Get(trimKey('k', i), buf[:0])
+		if err != nil || !bytes.Equal(v, trimValue(i)) {
+			t.Fatalf("key %d after the trim: %d bytes, %v; want its %d bytes", i, len(v), err, len(trimValue(i)))
+		}
+		buf = v
+		if i%4 == 0 {
+			v, err := db.Get(trimKey('e', i), buf[:0])
+			if err != nil || !bytes.Equal(v, trimValue(i)[:100]) {
+				t.Fatalf("event key %d after the trim: %d bytes, %v", i, len(v), err)
+			}
+		}
+	}
+	seen := 0
+	err := db.Scan([]byte{'k'}, []byte{'l'}, func(k, v []byte) error {
+		i := int(binary.BigEndian.Uint32(k[1:]))
+		if i != seen || !bytes.Equal(v, trimValue(i)) {
+			t.Fatalf("scan: key %d at position %d, %d bytes", i, seen, len(v))
+		}
+		seen++
+		return nil
+	})
+	if err != nil || seen != n {
+		t.Fatalf("scan: %d keys, %v; want %d", seen, err, n)
+	}
+}
+
+// TestTrimMappedTables writes enough for Badger to flush tables, reads them back (which maps
+// their pages into the process), trims, and checks from /proc/self/smaps that the resident
+// pages of the tables fell, that the memtables' and value logs' mappings were left alone,
+// and that every value still reads back byte for byte, after the trim and while writes and
+// trims go on together.
+func TestTrimMappedTables(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{Small: true, EventPrefix: 'e'})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evDir := db.ev.Opts().Dir
+	const n = 30000 // some 30 MB in 2 MiB tables
+	writeTrimKeys(t, db, 0, n)
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	checkTrimKeys(t, db, n) // touches every table's pages
+
+	before := residentOf(t, dir, ".sst")
+	measured, err := db.MeasureMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	evBefore := residentOf(t, evDir, ".sst")
+	if before < 8<<20 {
+		t.Fatalf("the tables have %d KiB resident after a read of every key; want the test to map at least 8 MiB", before>>10)
+	}
+	if measured < before+evBefore-(1<<20) || measured > before+evBefore+(1<<20) {
+		t.Errorf("MeasureMapped = %d KiB; smaps says %d KiB (main) + %d KiB (event store)", measured>>10, before>>10, evBefore>>10)
+	}
+	memBefore, vlogBefore := residentOf(t, dir, ".mem")+residentOf(t, evDir, ".mem"), residentOf(t, dir, ".vlog")+residentOf(t, evDir, ".vlog")
+
+	dropped, err := db.TrimMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, evAfter := residentOf(t, dir, ".sst"), residentOf(t, evDir, ".sst")
+	t.Logf("tables resident: %d KiB before the trim, %d KiB after (event store %d, %d KiB); dropped %d KiB", before>>10, after>>10, evBefore>>10, evAfter>>10, dropped>>10)
+	if after > before/8 {
+		t.Errorf("tables resident after the trim: %d KiB; want at most an eighth of the %d KiB before", after>>10, before>>10)
+	}
+	if evAfter > evBefore/8 {
+		t.Errorf("the event store's tables: %d KiB resident after the trim, %d KiB before", evAfter>>10, evBefore>>10)
+	}
+	if dropped < before-after-(1<<20) {
+		t.Errorf("TrimMapped says it dropped %d KiB; smaps fell by %d KiB", dropped>>10, (before-after)>>10)
+	}
+	if m := db.Mapped(); m.Trims != 1 || m.Trimmed != dropped || m.Resident > measured-dropped+(1<<20) {
+		t.Errorf("Mapped() = %+v after one trim of %d bytes from %d", m, dropped, measured)
+	}
+	mem, vlog := residentOf(t, dir, ".mem")+residentOf(t, evDir, ".mem"), residentOf(t, dir, ".vlog")+residentOf(t, evDir, ".vlog")
+	if mem != memBefore || vlog != vlogBefore {
+		t.Errorf("memtables and value logs resident: %d and %d KiB after the trim, %d and %d KiB before; want them left alone",
+			mem>>10, vlog>>10, memBefore>>10, vlogBefore>>10)
+	}
+	if memBefore == 0 || vlogBefore == 0 {
+		t.Errorf("memtables %d KiB, value logs %d KiB resident: the test does not check that they are left alone", memBefore>>10, vlogBefore>>10)
+	}
+	checkTrimKeys(t, db, n)
+	if again := residentOf(t, dir, ".sst"); again < before/2 {
+		t.Errorf("tables resident after reading every key again: %d KiB; want them mapped again (%d KiB before the trim)", again>>10, before>>10)
+	}
+
+	// Writes (flushes and compactions that make and remove tables) and trims together.
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := db.TrimMapped(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	writeTrimKeys(t, db, n, 2*n)
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	checkTrimKeys(t, db, 2*n)
+	close(stop)
+	wg.Wait()
+	if m := db.Mapped(); m.Trims < 2 {
+		t.Errorf("Mapped() = %+v; want the trims during the writes counted", m)
+	}
+	checkTrimKeys(t, db, 2*n)
+}
+
+// TestTrimLoopKeepsTheLimit: the store trims on its own once its tables' resident pages pass
+// Options.MappedLimit, and not while they stay under it.
+func TestTrimLoopKeepsTheLimit(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{Small: true, MappedLimit: 4 << 20, TrimEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 20000
+	writeTrimKeys(t, db, 0, n)
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; ; round++ {
+		checkTrimKeys(t, db, n)
+		if db.Mapped().Trims > 0 {
+			break
+		}
+		if round == 200 {
+			t.Fatalf("no trim after 200 reads of every key; Mapped() = %+v", db.Mapped())
+		}
+	}
+	// Under the limit, the loop only measures.
+	if _, err := db.TrimMapped(); err != nil {
+		t.Fatal(err)
+	}
+	trims := db.Mapped().Trims
+	if _, err := db.Get(trimKey('k', 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.MeasureMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res > 4<<20 {
+		t.Fatalf("one read left %d KiB resident; want it under the limit for this check", res>>10)
+	}
+	// The loop runs every 20 ms: give it a few periods.
+	time.Sleep(150 * time.Millisecond)
+	if got := db.Mapped().Trims; got != trims {
+		t.Errorf("trims went from %d to %d with %d KiB resident, under the 4 MiB limit", trims, got, res>>10)
+	}
+}
