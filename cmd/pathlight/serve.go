@@ -157,6 +157,11 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	reports := analytics.New(tr, feed, analytics.Options{
 		Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules),
 		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
+		AfterReport: func() {
+			if _, err := db.TrimMapped(); err != nil {
+				log.Warn("drop the report's mapped table pages", "err", err)
+			}
+		},
 	})
 	spendSources := analytics.NewSpendSources(cfg.Data, spendAdmit(db))
 	ingest := inbound.NewIngester(tr, cfg.Retention)
@@ -176,7 +181,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	}
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
+		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, StoreMapped: storeMapped(db), Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: spendSources,
 		Keys:         inbound.NewKeys(ts, nil), Ingest: ingest,
 		Heatmaps: heatmap.New(heatmapStore, cfg.Retention),
@@ -283,8 +288,16 @@ func storeOptions(plan config.MemoryPlan) store.Options {
 	return trackstore.Options(store.Options{
 		MemTableSize: plan.MemTable, MemTables: plan.MemTables, IndexCacheSize: plan.IndexCache,
 		EventMemTableSize: plan.EventMemTable, EventMemTables: plan.EventMemTables, EventIndexCacheSize: plan.EventIndexCache,
-		MaxBacklog: plan.Backlog,
+		MaxBacklog: plan.Backlog, MappedLimit: plan.Mapped,
 	})
+}
+
+// storeMapped reports the store's mapped table pages for /metrics.
+func storeMapped(db *store.DB) func() (int64, uint64, int64) {
+	return func() (int64, uint64, int64) {
+		m := db.Mapped()
+		return m.Resident, m.Trims, m.Trimmed
+	}
 }
 
 // applyGoLimit sets the Go runtime's soft memory limit from the budget, unless GOMEMLIMIT

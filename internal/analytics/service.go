@@ -54,6 +54,11 @@ type Options struct {
 	// between share the cached results. Zero means DefaultMaxStaleness; a negative value
 	// makes every report see every commit.
 	MaxStaleness time.Duration
+	// AfterReport, when set, is called on the report worker after each report or piece of
+	// background work it ran: serve gives the store's trim of the table pages the report
+	// mapped into the process (store.DB.TrimMapped), which runs there at the worker's low
+	// priority.
+	AfterReport func()
 }
 
 // DefaultMaxStaleness is how stale a report may be on a busy site.
@@ -515,6 +520,9 @@ func (s *Service) onWorker(fn func()) {
 			}
 			for f := range s.work {
 				f()
+				if s.o.AfterReport != nil {
+					s.o.AfterReport()
+				}
 			}
 		}()
 	})

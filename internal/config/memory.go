@@ -57,6 +57,11 @@ type MemoryPlan struct {
 	// Work is what is left: hits in flight, report working sets, garbage between two
 	// collections, the runtime.
 	Work int64
+	// Mapped is how much of Badger's memory-mapped tables may stay resident in the process
+	// before the store drops its mappings of their pages (1/16; store.Options.MappedLimit):
+	// not Go heap, and not counted in the shares above, but in the process's resident set.
+	// The store also drops them after every report.
+	Mapped int64
 	// GoLimit is the soft limit of the Go runtime (debug.SetMemoryLimit, GOMEMLIMIT): the
 	// budget less 1/16 for what the Go heap does not count (goroutine stacks, the runtime's
 	// own structures).
@@ -83,6 +88,7 @@ func PlanMemory(b int64) MemoryPlan {
 	fixed := p.MemTableMemory + p.Builders + p.IndexCache + p.EventMemTableMemory + p.EventBuilders + p.EventIndexCache + p.StateCache + p.ReportCache
 	p.Backlog = max(min(b/4, b-b/8-fixed), 32<<20)
 	p.Work = b - fixed - p.Backlog
+	p.Mapped = b / 16
 	p.GoLimit = b - b/16
 	return p
 }
@@ -100,8 +106,8 @@ func (c *Config) MemoryPlan() MemoryPlan { return PlanMemory(c.Memory) }
 // String lists the parts in MiB, for the log.
 func (p MemoryPlan) String() string {
 	mib := func(n int64) string { return strconv.FormatInt(n>>20, 10) + "MiB" }
-	return fmt.Sprintf("budget %s: badger memtables %d×%s (%s), table builders %s, index cache %s; event store memtables %d×%s (%s), table builders %s, index cache %s; write backlog %s; state cache %s, report cache %s; headroom %s; GOMEMLIMIT %s",
+	return fmt.Sprintf("budget %s: badger memtables %d×%s (%s), table builders %s, index cache %s; event store memtables %d×%s (%s), table builders %s, index cache %s; write backlog %s; state cache %s, report cache %s; headroom %s; mapped tables %s; GOMEMLIMIT %s",
 		mib(p.Budget), p.MemTables, mib(p.MemTable), mib(p.MemTableMemory), mib(p.Builders), mib(p.IndexCache),
 		p.EventMemTables, mib(p.EventMemTable), mib(p.EventMemTableMemory), mib(p.EventBuilders), mib(p.EventIndexCache), mib(p.Backlog),
-		mib(p.StateCache), mib(p.ReportCache), mib(p.Work), mib(p.GoLimit))
+		mib(p.StateCache), mib(p.ReportCache), mib(p.Work), mib(p.Mapped), mib(p.GoLimit))
 }

@@ -61,6 +61,11 @@ func newServerMetrics(o Options) *serverMetrics {
 		s.NewGauge(`pathlight_badger_vlog_bytes`, func() float64 { _, v, _ := sizes(); return float64(v) })
 		s.NewGauge(`pathlight_wal_bytes`, func() float64 { _, _, w := sizes(); return float64(w) })
 	}
+	if mapped := o.StoreMapped; mapped != nil {
+		s.NewGauge(`pathlight_badger_mapped_resident_bytes`, func() float64 { r, _, _ := mapped(); return float64(r) })
+		s.NewGauge(`pathlight_badger_mapped_trims_total`, func() float64 { _, n, _ := mapped(); return float64(n) })
+		s.NewGauge(`pathlight_badger_mapped_trimmed_bytes_total`, func() float64 { _, _, b := mapped(); return float64(b) })
+	}
 	if backlog := o.StoreBacklog; backlog != nil {
 		s.NewGauge(`pathlight_store_backlog_bytes`, func() float64 { b, _, _ := backlog(); return float64(b) })
 		s.NewGauge(`pathlight_store_applied_writes_total`, func() float64 { _, a, _ := backlog(); return float64(a) })

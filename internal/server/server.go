@@ -68,6 +68,9 @@ type Options struct {
 	// StoreGroups reports the group commits sent to Badger and the writes they held, for
 	// /metrics; nil omits them.
 	StoreGroups func() (groups, writes uint64)
+	// StoreMapped reports the resident pages of Badger's mapped tables (as last measured)
+	// and the trims that dropped them, for /metrics; nil omits them.
+	StoreMapped func() (resident int64, trims uint64, trimmed int64)
 	// Disk reports the data directory's free space against the disk reserve, for /healthz
 	// and /metrics; nil omits it.
 	Disk func() DiskStatus

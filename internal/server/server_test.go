@@ -99,8 +99,9 @@ func startWrapped(t testing.TB, clock func() time.Time, logs io.Writer, wrap fun
 		log = slog.New(slog.NewJSONHandler(logs, nil))
 	}
 	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Logger: log,
-		Heatmaps: heatmap.New(trackstore.New(db), cfg.Retention),
-		Replays:  replay.New(trackstore.New(db), replay.Config{Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap, Now: clock})})
+		StoreMapped: func() (int64, uint64, int64) { m := db.Mapped(); return m.Resident, m.Trims, m.Trimmed },
+		Heatmaps:    heatmap.New(trackstore.New(db), cfg.Retention),
+		Replays:     replay.New(trackstore.New(db), replay.Config{Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap, Now: clock})})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -506,6 +507,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		`pathlight_requests_rejected_total{reason="bad_json"} 1`,
 		`pathlight_request_duration_seconds_bucket{route="hit",le="+Inf"} 2`,
 		`pathlight_badger_lsm_bytes`,
+		`pathlight_badger_mapped_resident_bytes`, `pathlight_badger_mapped_trims_total`, `pathlight_badger_mapped_trimmed_bytes_total`,
 		// The Go runtime and the process, beside Pathlight's own.
 		`go_memstats_heap_inuse_bytes`, `go_gc_pauses_seconds`, `go_goroutines`, `process_resident_memory_bytes`,
 	} {

@@ -37,7 +37,7 @@ func scanTables(dirs []string, drop map[string]map[uint64]bool) (resident, dropp
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var (
-		in         bool   // the current mapping is a table of ours
+		in         bool // the current mapping is a table of ours
 		ids        map[uint64]bool
 		id         uint64
 		start, end uintptr
