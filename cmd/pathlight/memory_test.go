@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
@@ -39,25 +40,89 @@ func TestGoLimitFollowsBudget(t *testing.T) {
 	}
 }
 
-// TestGCPercentOfServe checks that serve lets the heap grow by gcPercent between two
-// collections, and that a GOGC in the environment is left in force.
-func TestGCPercentOfServe(t *testing.T) {
+// TestGCPercentRule: the percentage serve sets puts the next collection at the plan's heap
+// goal, or at the live heap plus the plan's headroom once that is more, by the runtime's
+// rule (goal = live + (live + stacks and globals) × GOGC/100).
+func TestGCPercentRule(t *testing.T) {
+	const mib = 1 << 20
+	plan := config.PlanMemory(512 * mib)
+	if plan.HeapGoal != 384*mib {
+		t.Fatalf("heap goal at 512 MiB = %d MiB; want 384", plan.HeapGoal/mib)
+	}
+	for _, c := range []struct{ live, roots, want int64 }{
+		{64 * mib, 0, 500},                            // 64 + 64×5 = 384
+		{64 * mib, 16 * mib, 400},                     // 64 + 80×4 = 384
+		{300 * mib, 0, 100 * plan.Work / (300 * mib)}, // past goal − headroom: live + headroom
+		{0, 0, 100 * 384 / 4},                         // nothing live: the runtime's minimum heap, 4 MiB × GOGC/100, at the goal
+		{2 * mib, 0, 100 * 384 / 4},
+		{1000 * mib, 0, 100 * plan.Work / (1000 * mib)},
+	} {
+		if got := gcPercentFor(c.live, c.roots, plan.HeapGoal, plan.Work); int64(got) != c.want {
+			t.Errorf("gcPercentFor(live %d MiB, roots %d MiB) = %d; want %d", c.live/mib, c.roots/mib, got, c.want)
+		}
+	}
+	for live := int64(mib); live < 2048*mib; live = live*5/4 + 1 {
+		for _, roots := range []int64{0, mib, 20 * mib} {
+			p := int64(gcPercentFor(live, roots, plan.HeapGoal, plan.Work))
+			next := max(live+(live+roots)*p/100, 4*mib*p/100)
+			want := max(plan.HeapGoal, live+plan.Work)
+			if d := want - next; d < 0 || d > (live+roots)/100+1 {
+				t.Errorf("live %d, roots %d: GOGC %d collects at %d; want %d", live, roots, p, next, want)
+			}
+		}
+	}
+}
+
+// TestGCTargetOfServe: serve sets the percentage of the rule for the live heap the last
+// collection left, which puts the runtime's own heap goal where the plan says, and leaves a
+// GOGC in the environment in force.
+func TestGCTargetOfServe(t *testing.T) {
 	old := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(old) })
+	plan := config.PlanMemory(512 << 20)
 	log := slog.New(slog.DiscardHandler)
-	applyGCPercent(func(string) string { return "" }, log)
-	if got := debug.SetGCPercent(100); got != gcPercent {
-		t.Errorf("GC percent = %d; want %d", got, gcPercent)
-	}
-	applyGCPercent(func(k string) string {
+
+	stop := applyGCTarget(plan, func(k string) string {
 		if k == "GOGC" {
 			return "150"
 		}
 		return ""
 	}, log)
+	stop()
 	if got := debug.SetGCPercent(100); got != 100 {
 		t.Errorf("with GOGC set, GC percent = %d; want it left at 100", got)
 	}
+
+	g := newGCTarget(plan)
+	runtime.GC()
+	p := g.adjust(true)
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}, {Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	live, roots := int64(s[0].Value.Uint64()), int64(s[1].Value.Uint64()+s[2].Value.Uint64())
+	if want := gcPercentFor(live, roots, plan.HeapGoal, plan.Work); p != want {
+		t.Errorf("adjust set %d for live %d, roots %d; want %d", p, live, roots, want)
+	}
+	if got := debug.SetGCPercent(p); got != p {
+		t.Errorf("GC percent = %d; want the %d adjust set", got, p)
+	}
+	if goal := int64(s[3].Value.Uint64()); goal < plan.HeapGoal*95/100 || goal > plan.HeapGoal*105/100 {
+		t.Errorf("the runtime's heap goal = %d MiB; want the plan's %d MiB", goal>>20, plan.HeapGoal>>20)
+	}
+
+	// A live heap past the goal less the headroom: the next collection at live + headroom.
+	keep := make([][]byte, 0, 400)
+	for range 400 {
+		keep = append(keep, make([]byte, 1<<20))
+	}
+	runtime.GC()
+	g.adjust(false)
+	metrics.Read(s)
+	live = int64(s[0].Value.Uint64())
+	want := max(plan.HeapGoal, live+plan.Work)
+	if goal := int64(s[3].Value.Uint64()); goal < want*95/100 || goal > want*105/100 {
+		t.Errorf("with %d MiB live, the runtime's heap goal = %d MiB; want %d MiB", live>>20, goal>>20, want>>20)
+	}
+	runtime.KeepAlive(keep)
 }
 
 // TestStoreHeapWithinPlan writes a sustained volume shaped like Pathlight's (per hit: a

@@ -65,7 +65,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 
 	plan := cfg.MemoryPlan()
 	applyGoLimit(plan, getenv, log)
-	applyGCPercent(getenv, log)
+	defer applyGCTarget(plan, getenv, log)()
 	if cfg.PprofAddr != "" {
 		// First, so that a replay of the log at start can be profiled too.
 		addr, stop, err := startPprof(cfg.PprofAddr, log)
@@ -309,25 +309,6 @@ func applyGoLimit(plan config.MemoryPlan, getenv func(string) string, log *slog.
 	}
 	debug.SetMemoryLimit(plan.GoLimit)
 	log.Info("memory budget", "plan", plan.String())
-}
-
-// gcPercent is the garbage collector's GOGC in serve: a collection starts once the heap has
-// grown by four times what the last one left live, or reaches the memory limit, whichever
-// comes first. Go's default of 100 ignores the budget: with the 60–80 MiB a busy server keeps
-// live, it collected at 140 MiB, twice a second under half load (Badger alone discards a
-// 3 MiB index builder for every table it writes), and each collection's mark phase takes a
-// Go processor for itself and makes the hits that allocate meanwhile do marking work of
-// their own. The memory limit still bounds the heap by the budget (applyGoLimit).
-const gcPercent = 400
-
-// applyGCPercent sets gcPercent, unless GOGC sets the collector's target already (the
-// operator's word wins).
-func applyGCPercent(getenv func(string) string, log *slog.Logger) {
-	if getenv("GOGC") != "" {
-		log.Info("garbage collector target from GOGC")
-		return
-	}
-	debug.SetGCPercent(gcPercent)
 }
 
 func trackConfig(cfg *config.Config, log *slog.Logger) track.Config {

@@ -62,6 +62,11 @@ type MemoryPlan struct {
 	// not Go heap, and not counted in the shares above, but in the process's resident set.
 	// The store also drops them after every report.
 	Mapped int64
+	// HeapGoal is where serve aims the garbage collector's next collection (three quarters
+	// of the budget): after each collection it sets the percentage that puts the next one
+	// there, or at the live heap plus Work if that is more, so that the heap follows the
+	// budget rather than a multiple of what is live.
+	HeapGoal int64
 	// GoLimit is the soft limit of the Go runtime (debug.SetMemoryLimit, GOMEMLIMIT): the
 	// budget less 1/16 for what the Go heap does not count (goroutine stacks, the runtime's
 	// own structures).
@@ -89,6 +94,7 @@ func PlanMemory(b int64) MemoryPlan {
 	p.Backlog = max(min(b/4, b-b/8-fixed), 32<<20)
 	p.Work = b - fixed - p.Backlog
 	p.Mapped = b / 16
+	p.HeapGoal = b / 4 * 3
 	p.GoLimit = b - b/16
 	return p
 }
@@ -106,8 +112,8 @@ func (c *Config) MemoryPlan() MemoryPlan { return PlanMemory(c.Memory) }
 // String lists the parts in MiB, for the log.
 func (p MemoryPlan) String() string {
 	mib := func(n int64) string { return strconv.FormatInt(n>>20, 10) + "MiB" }
-	return fmt.Sprintf("budget %s: badger memtables %d×%s (%s), table builders %s, index cache %s; event store memtables %d×%s (%s), table builders %s, index cache %s; write backlog %s; state cache %s, report cache %s; headroom %s; mapped tables %s; GOMEMLIMIT %s",
+	return fmt.Sprintf("budget %s: badger memtables %d×%s (%s), table builders %s, index cache %s; event store memtables %d×%s (%s), table builders %s, index cache %s; write backlog %s; state cache %s, report cache %s; headroom %s; mapped tables %s; heap goal %s; GOMEMLIMIT %s",
 		mib(p.Budget), p.MemTables, mib(p.MemTable), mib(p.MemTableMemory), mib(p.Builders), mib(p.IndexCache),
 		p.EventMemTables, mib(p.EventMemTable), mib(p.EventMemTableMemory), mib(p.EventBuilders), mib(p.EventIndexCache), mib(p.Backlog),
-		mib(p.StateCache), mib(p.ReportCache), mib(p.Work), mib(p.Mapped), mib(p.GoLimit))
+		mib(p.StateCache), mib(p.ReportCache), mib(p.Work), mib(p.Mapped), mib(p.HeapGoal), mib(p.GoLimit))
 }
