@@ -118,11 +118,12 @@ func scaleRun(b *testing.B, bin, dir string, n int) {
 	anon, file := p.status("RssAnon:"), p.status("RssFile:")
 	base, loaded := p.hitLatency(b, now)
 	rssEnd := p.rss()
+	anonEnd, fileEnd := p.status("RssAnon:"), p.status("RssFile:")
 
 	fmt.Printf("\n%d visitors over 365 days (store %s)\n", n, strings.Fields(string(du) + " ?")[0])
 	fmt.Printf("restart to healthy %s, to the first report (overview, 30 days) %s\n", healthy.Round(time.Millisecond), first.Round(time.Millisecond))
-	fmt.Printf("RSS after the first report %d MiB, after every report %d MiB (anonymous %d MiB, mapped files %d MiB), after the hit runs %d MiB, peak %d MiB\n",
-		rssStart>>20, rssReports>>20, anon>>20, file>>20, rssEnd>>20, hwm>>20)
+	fmt.Printf("RSS after the first report %d MiB, after every report %d MiB (anonymous %d MiB, mapped files %d MiB), after the hit runs %d MiB (%d, %d MiB), peak %d MiB\n",
+		rssStart>>20, rssReports>>20, anon>>20, file>>20, rssEnd>>20, anonEnd>>20, fileEnd>>20, hwm>>20)
 	fmt.Printf("hits without reports: %s; while reports run: %s (p99 ratio %.2f)\n", base, loaded, float64(loaded.p99)/float64(base.p99))
 	fmt.Printf("| report | 90 d cold | 90 d warm | 90 d cached | 365 d cold | 365 d warm | 365 d cached |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/1e6) }

@@ -48,15 +48,17 @@ type MappedStats struct {
 	Trimmed int64
 }
 
-// DefaultTrimEvery is how often the store measures the resident pages of its tables and
-// trims them if they pass Options.MappedLimit.
-const DefaultTrimEvery = 5 * time.Second
+// DefaultTrimEvery is how often the store looks at the process's resident file pages
+// (/proc/self/statm, which costs no walk of the page tables) and, when they grew past
+// Options.MappedLimit, measures its tables' share and trims them.
+const DefaultTrimEvery = time.Second
 
 // mapTrim is the state of the store's trims.
 type mapTrim struct {
 	mu       sync.Mutex // one trim at a time, and none once Close has begun
 	closed   bool
 	resident atomic.Int64
+	other    atomic.Int64 // the resident file pages that are not the tables' (the binary...)
 	trims    atomic.Uint64
 	trimmed  atomic.Int64
 }
@@ -90,9 +92,13 @@ func (s *DB) MeasureMapped() (int64, error) {
 	if s.trim.closed {
 		return s.trim.resident.Load(), nil
 	}
+	files, ok := fileResident()
 	res, _, err := scanTables(s.tableDirs(), nil)
 	if err == nil {
 		s.trim.resident.Store(res)
+		if ok {
+			s.trim.other.Store(files - res)
+		}
 	}
 	return res, err
 }
@@ -166,6 +172,9 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if files, ok := fileResident(); ok && limit > 0 && files-s.trim.other.Load() <= limit {
+				continue // the tables cannot hold more than the limit
+			}
 			res, err := s.MeasureMapped()
 			if err == nil && limit > 0 && res > limit {
 				_, _ = s.TrimMapped()
