@@ -51,7 +51,7 @@ type MappedStats struct {
 // DefaultTrimEvery is how often the store looks at the process's resident file pages
 // (/proc/self/statm, which costs no walk of the page tables) and, when they grew past
 // Options.MappedLimit, measures its tables' share and trims them.
-const DefaultTrimEvery = time.Second
+const DefaultTrimEvery = 250 * time.Millisecond
 
 // mapTrim is the state of the store's trims.
 type mapTrim struct {
