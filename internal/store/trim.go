@@ -167,12 +167,15 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 	defer s.wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if files, ok := fileResident(); ok && limit > 0 && files-s.trim.other.Load() <= limit {
+			// The other file pages (the value log being written, the memtables) were
+			// measured at the last look at the tables: look again every 40 periods even
+			// when they seem to have shrunk, in case it was they that did.
+			if files, ok := fileResident(); ok && limit > 0 && files-s.trim.other.Load() <= limit && tick%40 != 0 {
 				continue // the tables cannot hold more than the limit
 			}
 			res, err := s.MeasureMapped()
