@@ -442,7 +442,7 @@ func (s *DB) gcLoop(ctx context.Context, every time.Duration) {
 			// The event store's value log holds the records: erased and expired ones are
 			// reclaimed here, once compactions of its tree have counted them.
 			for _, db := range s.instances() {
-				for ctx.Err() == nil && db.RunValueLogGC(0.5) == nil {
+				for ctx.Err() == nil && s.collectValueLog(db) {
 				}
 			}
 		}

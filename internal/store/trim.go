@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,19 +32,26 @@ import (
 //     unmap one, and the address range be given to another mapping, between reading the
 //     process's mappings and advising on them: advice meant for a table that fell on the
 //     Go heap would zero it. A table is trimmed only if it was in the levels both before
-//     and after the pin was taken (a table never comes back to the levels once it left).
-//   - Value-log files (.vlog) are left alone: Badger deletes a rewritten one when its last
-//     iterator closes, from whatever goroutine closes it, and nothing in its API lets the
-//     store keep that from happening during a trim. They hold few resident pages here (the
-//     main instance keeps its values in its tables; the event store's log is read rarely):
-//     1 MiB at 1,000,000 visitors.
+//     and after the pin was taken (a table never comes back to the levels once it left);
+//     one a compaction is still writing waits for a later trim.
+//   - Value-log files (.vlog) are written through their mappings too, and under writes the
+//     event store's stay resident as they fill (158 MiB after 30 s at 19,000 hits a
+//     second). Badger unmaps one in two ways only: when the file being written is full it
+//     remaps it at its final size and starts the next one, and when value-log garbage
+//     collection has rewritten one it deletes it, at once, or, if iterators were open, when
+//     the last of them closes. So a trim leaves alone the two newest files of each
+//     directory (the one being written and the one before, in case the switch happened
+//     while the trim read the mappings); it does not run beside the store's garbage
+//     collection (gcMu, which the collection holds); and after a rewrite whose file was
+//     not deleted at once it leaves every value log alone until that file is gone.
 //   - Memtables' files (.mem) are being written and are Badger's write-ahead log: left
 //     alone.
 
-// MappedStats describe the resident pages of Badger's table files and the trims of them.
+// MappedStats describe the resident pages of Badger's table and value-log files and the
+// trims of them.
 type MappedStats struct {
-	// Resident is the resident size of the process's mappings of Badger's tables, as last
-	// measured (by a trim or by the periodic check).
+	// Resident is the resident size of the process's mappings of Badger's tables and value
+	// logs, as last measured (by a trim or by the periodic check).
 	Resident int64
 	// Trims counts the trims that dropped pages, and Trimmed the bytes they dropped.
 	Trims   uint64
@@ -55,8 +65,13 @@ const DefaultTrimEvery = 250 * time.Millisecond
 
 // mapTrim is the state of the store's trims.
 type mapTrim struct {
-	mu       sync.Mutex // one trim at a time, and none once Close has begun
-	closed   bool
+	mu     sync.Mutex // one trim at a time, and none once Close has begun
+	closed bool
+	gcMu   sync.Mutex // held by the value-log garbage collection; a trim takes it or leaves value logs alone
+	// pending counts, per value-log directory, the rewritten files whose deletion waits for
+	// iterators to close, and before is the files there were then (guarded by gcMu).
+	pending  map[string]int
+	before   map[string]map[string]bool
 	resident atomic.Int64
 	other    atomic.Int64 // the resident file pages that are not the tables' (the binary...)
 	trims    atomic.Uint64
@@ -69,8 +84,8 @@ func (s *DB) Mapped() MappedStats {
 	return MappedStats{Resident: s.trim.resident.Load(), Trims: s.trim.trims.Load(), Trimmed: s.trim.trimmed.Load()}
 }
 
-// TrimMapped drops the process's mappings of the resident pages of Badger's tables (see
-// above) and returns how many bytes it dropped. The pages stay in the kernel's page cache;
+// TrimMapped drops the process's mappings of the resident pages of Badger's tables and of
+// its value logs but the newest (see above) and returns how many bytes it dropped. The pages stay in the kernel's page cache;
 // a later read maps them again. Reports call it once they are done, through the report
 // service's AfterReport hook, and the store calls it on its own when the resident pages
 // pass Options.MappedLimit. It does nothing on systems other than Linux, or once Close has
@@ -84,8 +99,8 @@ func (s *DB) TrimMapped() (int64, error) {
 	return s.trimLocked()
 }
 
-// MeasureMapped measures the resident size of the process's mappings of Badger's tables
-// now (0 on systems other than Linux).
+// MeasureMapped measures the resident size of the process's mappings of Badger's tables and
+// value logs now (0 on systems other than Linux).
 func (s *DB) MeasureMapped() (int64, error) {
 	s.trim.mu.Lock()
 	defer s.trim.mu.Unlock()
@@ -104,13 +119,30 @@ func (s *DB) MeasureMapped() (int64, error) {
 }
 
 func (s *DB) trimLocked() (int64, error) {
-	pinned := map[string]map[uint64]bool{}
+	drop := map[string]map[string]bool{}
+	add := func(dir, name string) {
+		if drop[dir] == nil {
+			drop[dir] = map[string]bool{}
+		}
+		drop[dir][name] = true
+	}
 	for _, db := range s.instances() {
 		ids, release := pinTables(db)
 		defer release()
-		pinned[db.Opts().Dir] = ids
+		for id := range ids {
+			add(db.Opts().Dir, tableName(id))
+		}
 	}
-	res, dropped, err := scanTables(s.tableDirs(), pinned)
+	if s.trim.gcMu.TryLock() {
+		for _, dir := range s.vlogDirs() {
+			for _, name := range s.quietLogs(dir) {
+				add(dir, name)
+			}
+		}
+		// Held until the advice is done: no garbage collection deletes a value log meanwhile.
+		defer s.trim.gcMu.Unlock()
+	}
+	res, dropped, err := scanTables(s.tableDirs(), drop)
 	if err != nil {
 		return 0, err
 	}
@@ -122,11 +154,115 @@ func (s *DB) trimLocked() (int64, error) {
 	return dropped, nil
 }
 
-// tableDirs returns the directories of the store's Badger instances.
+// vlogDirs returns the value-log directories of the store's Badger instances.
+func (s *DB) vlogDirs() []string {
+	var dirs []string
+	for _, db := range s.instances() {
+		dirs = append(dirs, db.Opts().ValueDir)
+	}
+	return dirs
+}
+
+// quietLogs returns the names of the value-log files in dir that Badger will not unmap
+// while gcMu is held: all but the two newest, and none while a rewritten file waits for
+// its deletion. The caller holds gcMu.
+func (s *DB) quietLogs(dir string) []string {
+	names := vlogNames(dir)
+	if n := s.trim.pending[dir]; n > 0 {
+		now := map[string]bool{}
+		for _, name := range names {
+			now[name] = true
+		}
+		gone := 0
+		for name := range s.trim.before[dir] {
+			if !now[name] {
+				gone++
+			}
+		}
+		if gone < n {
+			return nil
+		}
+		delete(s.trim.pending, dir)
+		delete(s.trim.before, dir)
+	}
+	if len(names) <= 2 {
+		return nil
+	}
+	return names[:len(names)-2]
+}
+
+// collectValueLog runs one value-log garbage collection of db under gcMu, and notes a
+// rewritten file that Badger has not deleted yet (see quietLogs). It returns whether a file
+// was rewritten.
+func (s *DB) collectValueLog(db *badger.DB) bool {
+	s.trim.gcMu.Lock()
+	defer s.trim.gcMu.Unlock()
+	dir := db.Opts().ValueDir
+	before := vlogNames(dir)
+	if db.RunValueLogGC(0.5) != nil {
+		return false
+	}
+	after := map[string]bool{}
+	for _, name := range vlogNames(dir) {
+		after[name] = true
+	}
+	for _, name := range before {
+		if !after[name] {
+			return true // deleted at once
+		}
+	}
+	if s.trim.pending == nil {
+		s.trim.pending, s.trim.before = map[string]int{}, map[string]map[string]bool{}
+	}
+	if s.trim.pending[dir] == 0 {
+		set := map[string]bool{}
+		for _, name := range before {
+			set[name] = true
+		}
+		s.trim.before[dir] = set
+	}
+	s.trim.pending[dir]++
+	return true
+}
+
+// vlogNames lists the value-log files in dir, oldest first (Badger's "%06d.vlog", in the
+// order of their numbers).
+func vlogNames(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	type file struct {
+		fid  uint64
+		name string
+	}
+	var files []file
+	for _, e := range entries {
+		num, ok := strings.CutSuffix(e.Name(), ".vlog")
+		if !ok {
+			continue
+		}
+		if fid, err := strconv.ParseUint(num, 10, 32); err == nil {
+			files = append(files, file{fid, e.Name()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].fid < files[j].fid })
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.name
+	}
+	return names
+}
+
+// tableDirs returns the directories of the store's Badger instances, and of their value
+// logs if elsewhere.
 func (s *DB) tableDirs() []string {
 	var dirs []string
 	for _, db := range s.instances() {
 		dirs = append(dirs, db.Opts().Dir)
+		if v := db.Opts().ValueDir; v != db.Opts().Dir {
+			dirs = append(dirs, v)
+		}
 	}
 	return dirs
 }
@@ -151,14 +287,20 @@ func pinTables(db *badger.DB) (ids map[uint64]bool, release func()) {
 	return ids, func() { it.Close(); txn.Discard() }
 }
 
-// tableID returns the id of the table file name (Badger's "%06d.sst").
-func tableID(name string) (uint64, bool) {
+// tableName is the name of table id's file (Badger's "%06d.sst").
+func tableName(id uint64) string { return fmt.Sprintf("%06d.sst", id) }
+
+// isMapped reports whether name is a table's or a value log's file, the files a trim measures.
+func isMapped(name string) bool {
 	num, ok := strings.CutSuffix(name, ".sst")
-	if !ok || num == "" {
-		return 0, false
+	if !ok {
+		num, ok = strings.CutSuffix(name, ".vlog")
 	}
-	id, err := strconv.ParseUint(num, 10, 64)
-	return id, err == nil
+	if !ok || num == "" {
+		return false
+	}
+	_, err := strconv.ParseUint(num, 10, 64)
+	return err == nil
 }
 
 // trimLoop measures the resident pages of the tables every period and trims them once

@@ -14,10 +14,10 @@ import (
 )
 
 // scanTables reads /proc/self/smaps and returns the resident bytes of the process's
-// mappings of the table files in dirs. With drop not nil, it also drops the resident pages
-// of the mappings of the tables drop lists for their directory (madvise MADV_DONTNEED)
-// and returns the bytes it dropped.
-func scanTables(dirs []string, drop map[string]map[uint64]bool) (resident, dropped int64, err error) {
+// mappings of the table and value-log files in dirs. With drop not nil, it also drops the
+// resident pages of the mappings of the files drop lists for their directory (by name;
+// madvise MADV_DONTNEED) and returns the bytes it dropped.
+func scanTables(dirs []string, drop map[string]map[string]bool) (resident, dropped int64, err error) {
 	// The kernel lists a mapped file by its absolute path, symbolic links resolved.
 	real := map[string]string{}
 	for _, d := range dirs {
@@ -37,9 +37,9 @@ func scanTables(dirs []string, drop map[string]map[uint64]bool) (resident, dropp
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var (
-		in         bool // the current mapping is a table of ours
-		ids        map[uint64]bool
-		id         uint64
+		in         bool // the current mapping is a table or value log of ours
+		names      map[string]bool
+		name       string
 		start, end uintptr
 	)
 	for sc.Scan() {
@@ -53,7 +53,7 @@ func scanTables(dirs []string, drop map[string]map[uint64]bool) (resident, dropp
 				return 0, 0, fmt.Errorf("/proc/self/smaps: %q: %w", line, err)
 			}
 			resident += kb << 10
-			if kb > 0 && ids[id] {
+			if kb > 0 && names[name] {
 				if _, _, e := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); e != 0 {
 					return resident, dropped, fmt.Errorf("madvise a table's pages: %w", e)
 				}
@@ -77,7 +77,7 @@ func scanTables(dirs []string, drop map[string]map[uint64]bool) (resident, dropp
 		if !ok {
 			continue
 		}
-		if id, ok = tableID(filepath.Base(path)); !ok {
+		if name = filepath.Base(path); !isMapped(name) {
 			continue
 		}
 		lo, hi, ok := bytes.Cut(fields[0], []byte("-"))
@@ -89,7 +89,7 @@ func scanTables(dirs []string, drop map[string]map[uint64]bool) (resident, dropp
 		if err1 != nil || err2 != nil || e <= s {
 			continue
 		}
-		start, end, in, ids = uintptr(s), uintptr(e), true, drop[dir]
+		start, end, in, names = uintptr(s), uintptr(e), true, drop[dir]
 	}
 	return resident, dropped, sc.Err()
 }

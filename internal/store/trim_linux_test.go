@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -155,7 +156,8 @@ func settle(t *testing.T, db *DB) {
 
 // TestTrimMappedTables writes enough for Badger to flush tables, reads them back (which maps
 // their pages into the process), trims, and checks from /proc/self/smaps that the resident
-// pages of the tables fell, that the memtables' and value logs' mappings were left alone,
+// pages of the tables fell, that the memtables' and the value logs being written (one file
+// each here) were left alone,
 // and that every value still reads back byte for byte, after the trim and while writes and
 // trims go on together.
 func TestTrimMappedTables(t *testing.T) {
@@ -308,5 +310,136 @@ func TestTrimLoopKeepsTheLimit(t *testing.T) {
 	time.Sleep(150 * time.Millisecond)
 	if got := db.Mapped().Trims; got != trims {
 		t.Errorf("trims went from %d to %d with %d KiB resident, under the 4 MiB limit", trims, got, res>>10)
+	}
+}
+
+// TestTrimValueLogs fills the event store's value log over several files, reads every
+// record back (which maps their pages), trims, and checks from /proc/self/smaps that the
+// older files' resident pages fell while the two newest (the one being written and the one
+// before) were left alone, and that every record reads back byte for byte, after the trim
+// and while writes, which fill and switch files, and trims go on together.
+func TestTrimValueLogs(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{Small: true, EventPrefix: 'e'}) // 16 MiB value-log files
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evDir := db.ev.Opts().ValueDir
+	value := func(i int) []byte { return trimValue(i)[:900] }
+	write := func(from, to int) {
+		for i := from; i < to; i++ {
+			ops := []Op{{Key: trimKey('e', i), Value: value(i)}}
+			err := db.Write(ops)
+			for tries := 0; errors.Is(err, ErrBacklog) && tries < 50; tries++ {
+				err = db.Write(ops)
+			}
+			if err != nil {
+				t.Fatalf("write %d: %v", i, err)
+			}
+		}
+		if err := db.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(n int) {
+		var buf []byte
+		for i := 0; i < n; i++ {
+			v, err := db.Get(trimKey('e', i), buf[:0])
+			if err != nil || !bytes.Equal(v, value(i)) {
+				t.Fatalf("record %d: %d bytes, %v; want its %d bytes", i, len(v), err, len(value(i)))
+			}
+			buf = v
+		}
+	}
+	const n = 80000 // some 72 MB: five files of 16 MiB
+	write(0, n)
+	settle(t, db)
+	names := vlogNames(evDir)
+	if len(names) < 4 {
+		t.Fatalf("%d value-log files after %d records; want at least 4", len(names), n)
+	}
+	check(n)
+	old, newest := names[:len(names)-2], names[len(names)-2:]
+	resident := func(names []string) (sum int64) {
+		for _, name := range names {
+			sum += residentOf(t, evDir, name)
+		}
+		return sum
+	}
+	oldBefore, newBefore := resident(old), resident(newest)
+	if oldBefore < 16<<20 {
+		t.Fatalf("older value-log files: %d KiB resident after a read of every record; want the test to map at least 16 MiB", oldBefore>>10)
+	}
+	if _, err := db.TrimMapped(); err != nil {
+		t.Fatal(err)
+	}
+	oldAfter, newAfter := resident(old), resident(newest)
+	t.Logf("value-log files %v: older %d KiB resident before the trim, %d KiB after; the two newest %d, %d KiB", names, oldBefore>>10, oldAfter>>10, newBefore>>10, newAfter>>10)
+	if oldAfter > oldBefore/8 {
+		t.Errorf("older value-log files: %d KiB resident after the trim; want at most an eighth of the %d KiB before", oldAfter>>10, oldBefore>>10)
+	}
+	if newAfter != newBefore {
+		t.Errorf("the two newest value-log files: %d KiB resident after the trim, %d KiB before; want them left alone", newAfter>>10, newBefore>>10)
+	}
+	check(n)
+
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := db.TrimMapped(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	write(n, n+40000) // two more files
+	check(n + 40000)
+	close(stop)
+	wg.Wait()
+	check(n + 40000)
+}
+
+// TestQuietLogs: a trim leaves the two newest value-log files alone, and every one while a
+// file rewritten by the garbage collection waits for its deletion.
+func TestQuietLogs(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"000001.vlog", "000002.vlog", "000003.vlog", "000010.vlog", "000004.sst", "DISCARD"} {
+		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &DB{}
+	if got := s.quietLogs(dir); !slices.Equal(got, []string{"000001.vlog", "000002.vlog"}) {
+		t.Errorf("quietLogs = %v; want the two oldest of four", got)
+	}
+	// A rewrite of 000002 whose deletion waits for iterators.
+	s.trim.pending = map[string]int{dir: 1}
+	s.trim.before = map[string]map[string]bool{dir: {"000001.vlog": true, "000002.vlog": true, "000003.vlog": true, "000010.vlog": true}}
+	if got := s.quietLogs(dir); got != nil {
+		t.Errorf("quietLogs = %v while a rewritten file waits; want none", got)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "000011.vlog"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.quietLogs(dir); got != nil {
+		t.Errorf("quietLogs = %v after a new file, the rewritten one still there; want none", got)
+	}
+	if err := os.Remove(filepath.Join(dir, "000002.vlog")); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.quietLogs(dir); !slices.Equal(got, []string{"000001.vlog", "000003.vlog"}) {
+		t.Errorf("quietLogs = %v once the rewritten file is gone; want all but the two newest", got)
+	}
+	if s.trim.pending[dir] != 0 {
+		t.Errorf("pending = %d once the file is gone; want 0", s.trim.pending[dir])
+	}
+	if got := vlogNames(t.TempDir() + "/none"); got != nil {
+		t.Errorf("vlogNames of a missing directory = %v", got)
 	}
 }
