@@ -74,6 +74,7 @@ type mapTrim struct {
 	before   map[string]map[string]bool
 	resident atomic.Int64
 	other    atomic.Int64 // the resident file pages that are not the tables' (the binary...)
+	floor    atomic.Int64 // what the last trim left resident: the newest value logs...
 	trims    atomic.Uint64
 	trimmed  atomic.Int64
 }
@@ -142,11 +143,16 @@ func (s *DB) trimLocked() (int64, error) {
 		// Held until the advice is done: no garbage collection deletes a value log meanwhile.
 		defer s.trim.gcMu.Unlock()
 	}
+	files, ok := fileResident()
 	res, dropped, err := scanTables(s.tableDirs(), drop)
 	if err != nil {
 		return 0, err
 	}
 	s.trim.resident.Store(res - dropped)
+	s.trim.floor.Store(res - dropped)
+	if ok {
+		s.trim.other.Store(files - res)
+	}
 	if dropped > 0 {
 		s.trim.trims.Add(1)
 		s.trim.trimmed.Add(dropped)
@@ -317,11 +323,14 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 			// The other file pages (the value log being written, the memtables) were
 			// measured at the last look at the tables: look again every 40 periods even
 			// when they seem to have shrunk, in case it was they that did.
-			if files, ok := fileResident(); ok && limit > 0 && files-s.trim.other.Load() <= limit && tick%40 != 0 {
+			// What a trim can drop is what was mapped since the last one left its floor (the
+			// value logs being written, which it leaves alone, can hold more than the limit).
+			floor := s.trim.floor.Load()
+			if files, ok := fileResident(); ok && limit > 0 && files-s.trim.other.Load()-floor <= limit && tick%40 != 0 {
 				continue // the tables cannot hold more than the limit
 			}
 			res, err := s.MeasureMapped()
-			if err == nil && limit > 0 && res > limit {
+			if err == nil && limit > 0 && res-floor > limit {
 				_, _ = s.TrimMapped()
 			}
 		}
