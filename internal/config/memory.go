@@ -57,8 +57,9 @@ type MemoryPlan struct {
 	// Work is what is left: hits in flight, report working sets, garbage between two
 	// collections, the runtime.
 	Work int64
-	// Mapped is how much of Badger's memory-mapped tables may stay resident in the process
-	// before the store drops its mappings of their pages (1/16; store.Options.MappedLimit):
+	// Mapped is how much of Badger's memory-mapped tables and value logs may stay resident
+	// in the process before the store drops its mappings of their pages (1/16;
+	// store.Options.MappedLimit):
 	// not Go heap, and not counted in the shares above, but in the process's resident set.
 	// The store also drops them after every report.
 	Mapped int64
