@@ -223,7 +223,7 @@ func TestTrimMappedTables(t *testing.T) {
 		t.Errorf("Mapped() = %+v after %d trims of %d bytes in all", m, trims, dropped)
 	}
 	mem, vlog := residentOf(t, dir, ".mem")+residentOf(t, evDir, ".mem"), residentOf(t, dir, ".vlog")+residentOf(t, evDir, ".vlog")
-	if mem != memBefore || vlog != vlogBefore {
+	if mem < memBefore || vlog < vlogBefore { // no fewer pages: a write still applied may map more
 		t.Errorf("memtables and value logs resident: %d and %d KiB after the trim, %d and %d KiB before; want them left alone",
 			mem>>10, vlog>>10, memBefore>>10, vlogBefore>>10)
 	}
@@ -378,7 +378,8 @@ func TestTrimValueLogs(t *testing.T) {
 	if oldAfter > oldBefore/8 {
 		t.Errorf("older value-log files: %d KiB resident after the trim; want at most an eighth of the %d KiB before", oldAfter>>10, oldBefore>>10)
 	}
-	if newAfter != newBefore {
+	// Left alone: no fewer pages (a write still being applied may map more).
+	if newAfter < newBefore {
 		t.Errorf("the two newest value-log files: %d KiB resident after the trim, %d KiB before; want them left alone", newAfter>>10, newBefore>>10)
 	}
 	check(n)
