@@ -157,11 +157,9 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	reports := analytics.New(tr, feed, analytics.Options{
 		Logger: log, Spend: analytics.SpendFiles(cfg.Data, cfg.Rules),
 		Store: trackstore.New(db), Retention: cfg.Retention, CacheBytes: plan.ReportCache,
-		AfterReport: func() {
-			if _, err := db.TrimMapped(); err != nil {
-				log.Warn("drop the report's mapped table pages", "err", err)
-			}
-		},
+		// Once a report is done, the store drops the table pages it mapped, on its own
+		// goroutine: the answer does not wait for it.
+		AfterReport: db.TrimSoon,
 	})
 	spendSources := analytics.NewSpendSources(cfg.Data, spendAdmit(db))
 	ingest := inbound.NewIngester(tr, cfg.Retention)

@@ -56,8 +56,8 @@ type Options struct {
 	MaxStaleness time.Duration
 	// AfterReport, when set, is called on the report worker after each report or piece of
 	// background work it ran, before the caller has its answer: serve gives the store's
-	// trim of the table pages the report mapped into the process (store.DB.TrimMapped,
-	// some 10 ms for 120 MiB of pages), which runs there at the worker's low priority.
+	// request for a trim of the table pages the report mapped into the process
+	// (store.DB.TrimSoon), which returns at once; the trim runs on the store's goroutine.
 	AfterReport func()
 }
 
@@ -528,7 +528,7 @@ func (s *Service) onWorker(fn func()) {
 		defer func() { done <- recover() }()
 		fn()
 		if s.o.AfterReport != nil {
-			// Before the answer: once a report is answered, what it mapped is dropped.
+			// Before the answer: once a report is answered, what it mapped is being dropped.
 			s.o.AfterReport()
 		}
 	}

@@ -334,6 +334,7 @@ func startStore(db, ev *badger.DB, bo badger.Options, dir string, opt Options, l
 	if trimEvery <= 0 {
 		trimEvery = DefaultTrimEvery
 	}
+	s.trim.soon = make(chan struct{}, 1)
 	s.wg.Add(1)
 	go s.trimLoop(ctx, trimEvery, opt.MappedLimit)
 	return s, nil

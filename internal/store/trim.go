@@ -77,6 +77,7 @@ type mapTrim struct {
 	floor    atomic.Int64 // what the last trim left resident: the newest value logs...
 	trims    atomic.Uint64
 	trimmed  atomic.Int64
+	soon     chan struct{} // TrimSoon's call to the trim loop
 }
 
 // Mapped returns the resident size of Badger's mapped tables as last measured, and the
@@ -98,6 +99,18 @@ func (s *DB) TrimMapped() (int64, error) {
 		return 0, nil
 	}
 	return s.trimLocked()
+}
+
+// TrimSoon asks the store's trim loop to trim now (TrimMapped), without waiting for it:
+// reports call it when they are done, through the report service's AfterReport hook, so
+// that neither the report's answer nor the report worker waits for the trim (some 10 ms for
+// 120 MiB of pages, and a walk of /proc/self/smaps), which runs on the loop's goroutine at
+// the process's normal priority. Calls while a trim is asked and not begun are one.
+func (s *DB) TrimSoon() {
+	select {
+	case s.trim.soon <- struct{}{}:
+	default:
+	}
 }
 
 // MeasureMapped measures the resident size of the process's mappings of Badger's tables and
@@ -319,6 +332,8 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-s.trim.soon:
+			_, _ = s.TrimMapped()
 		case <-t.C:
 			// The other file pages (the value log being written, the memtables) were
 			// measured at the last look at the tables: look again every 40 periods even

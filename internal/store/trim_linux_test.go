@@ -444,3 +444,45 @@ func TestQuietLogs(t *testing.T) {
 		t.Errorf("vlogNames of a missing directory = %v", got)
 	}
 }
+
+// TestTrimSoon: a trim asked for with TrimSoon runs on the store's own goroutine, without
+// the caller waiting, and drops the tables' pages though they are under the limit.
+func TestTrimSoon(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{Small: true, MappedLimit: 1 << 40, TrimEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 20000
+	writeTrimKeys(t, db, 0, n)
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, db)
+	checkTrimKeys(t, db, n)
+	before, err := db.MeasureMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == 0 {
+		t.Fatal("reading every key left no table page resident")
+	}
+	trims := db.Mapped().Trims
+	db.TrimSoon()
+	db.TrimSoon() // one asked and not begun: the same trim
+	deadline := time.Now().Add(10 * time.Second)
+	for db.Mapped().Trims == trims {
+		if time.Now().After(deadline) {
+			t.Fatalf("no trim 10 s after TrimSoon, with %d KiB resident", before>>10)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	after, err := db.MeasureMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after > before/2 {
+		t.Errorf("after TrimSoon %d KiB of table pages stay resident, of %d", after>>10, before>>10)
+	}
+	checkTrimKeys(t, db, n)
+}
