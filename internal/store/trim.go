@@ -101,17 +101,22 @@ func (s *DB) TrimMapped() (int64, error) {
 	return s.trimLocked()
 }
 
-// TrimSoon asks the store's trim loop to trim now (TrimMapped), without waiting for it:
-// reports call it when they are done, through the report service's AfterReport hook, so
-// that neither the report's answer nor the report worker waits for the trim (some 10 ms for
-// 120 MiB of pages, and a walk of /proc/self/smaps), which runs on the loop's goroutine at
-// the process's normal priority. Calls while a trim is asked and not begun are one.
+// TrimSoon asks the store's trim loop to trim (TrimMapped) once no other ask has come for
+// trimIdle, without waiting for it: reports call it when they are done, through the report
+// service's AfterReport hook, so that neither the report's answer nor the report worker
+// waits for the trim (some 10 ms for 120 MiB of pages, and a walk of /proc/self/smaps),
+// which runs on the loop's goroutine at the process's normal priority, and reports that
+// follow one another do not fault in again what the trim of the one before dropped.
 func (s *DB) TrimSoon() {
 	select {
 	case s.trim.soon <- struct{}{}:
 	default:
 	}
 }
+
+// trimIdle is how long the trim TrimSoon asks for waits for the reports to pause.
+const trimIdle = 300 * time.Millisecond
+
 
 // MeasureMapped measures the resident size of the process's mappings of Badger's tables and
 // value logs now (0 on systems other than Linux).
@@ -328,11 +333,19 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 	defer s.wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// A trim asked for by TrimSoon waits for trimIdle without another ask: reports that
+	// follow one another (a dashboard's) are not slowed by the trim of the one before,
+	// whose pages they are reading again.
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
 	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.trim.soon:
+			idle.Reset(trimIdle)
+		case <-idle.C:
 			_, _ = s.TrimMapped()
 		case <-t.C:
 			// The other file pages (the value log being written, the memtables) were

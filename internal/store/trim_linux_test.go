@@ -445,8 +445,9 @@ func TestQuietLogs(t *testing.T) {
 	}
 }
 
-// TestTrimSoon: a trim asked for with TrimSoon runs on the store's own goroutine, without
-// the caller waiting, and drops the tables' pages though they are under the limit.
+// TestTrimSoon: a trim asked for with TrimSoon runs on the store's own goroutine once the
+// asks pause, without the caller waiting, and drops the tables' pages though they are under
+// the limit.
 func TestTrimSoon(t *testing.T) {
 	db, err := Open(t.TempDir(), Options{Small: true, MappedLimit: 1 << 40, TrimEvery: time.Hour})
 	if err != nil {
