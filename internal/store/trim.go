@@ -114,9 +114,12 @@ func (s *DB) TrimSoon() {
 	}
 }
 
-// trimIdle is how long the trim TrimSoon asks for waits for the reports to pause.
-const trimIdle = 300 * time.Millisecond
-
+// trimIdle is how long the trim TrimSoon asks for waits for the reports to pause, and
+// trimHold how long asks hold the periodic trim back at most (variables for the tests).
+var (
+	trimIdle = 300 * time.Millisecond
+	trimHold = 5 * time.Second
+)
 
 // MeasureMapped measures the resident size of the process's mappings of Badger's tables and
 // value logs now (0 on systems other than Linux).
@@ -335,19 +338,32 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 	defer t.Stop()
 	// A trim asked for by TrimSoon waits for trimIdle without another ask: reports that
 	// follow one another (a dashboard's) are not slowed by the trim of the one before,
-	// whose pages they are reading again.
+	// whose pages they are reading again. While such a trim waits, reports are running:
+	// the periodic trim waits too, for up to trimHold since the first ask of the run,
+	// since it would take the pages from under their scans (and interrupt every core of
+	// the process to flush its address translations, which the hits served meanwhile pay
+	// for); the asked-for trim drops them once the reports pause. Asks that never pause
+	// (the worker's small jobs under load) hold the periodic trim back no longer.
 	idle := time.NewTimer(time.Hour)
 	idle.Stop()
 	defer idle.Stop()
+	var asked time.Time // the first ask not trimmed yet; zero: none
 	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.trim.soon:
+			if asked.IsZero() {
+				asked = time.Now()
+			}
 			idle.Reset(trimIdle)
 		case <-idle.C:
+			asked = time.Time{}
 			_, _ = s.TrimMapped()
 		case <-t.C:
+			if !asked.IsZero() && time.Since(asked) < trimHold {
+				continue
+			}
 			// The other file pages (the value log being written, the memtables) were
 			// measured at the last look at the tables: look again every 40 periods even
 			// when they seem to have shrunk, in case it was they that did.

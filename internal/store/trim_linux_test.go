@@ -487,3 +487,45 @@ func TestTrimSoon(t *testing.T) {
 	}
 	checkTrimKeys(t, db, n)
 }
+
+// TestTrimSoonHoldsThePeriodicTrim: while a trim asked for with TrimSoon waits for the
+// reports to pause, the periodic trim leaves the pages past its limit alone (they are the
+// running reports'), for up to trimHold; the asked-for trim drops them once the asks pause.
+func TestTrimSoonHoldsThePeriodicTrim(t *testing.T) {
+	idle, hold := trimIdle, trimHold
+	trimIdle, trimHold = 3*time.Second, time.Minute
+	defer func() { trimIdle, trimHold = idle, hold }()
+	db, err := Open(t.TempDir(), Options{Small: true, MappedLimit: 1 << 20, TrimEvery: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 20000
+	writeTrimKeys(t, db, 0, n)
+	if err := db.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, db)
+	db.TrimSoon()
+	time.Sleep(100 * time.Millisecond) // the loop has the ask
+	trims := db.Mapped().Trims
+	checkTrimKeys(t, db, n) // maps every table page: past the 1 MiB limit
+	res, err := db.MeasureMapped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res <= 1<<20 {
+		t.Fatalf("reading every key left %d KiB resident; the test needs more than the 1 MiB limit", res>>10)
+	}
+	time.Sleep(500 * time.Millisecond) // 25 periods of the loop, well within trimIdle
+	if got := db.Mapped().Trims; got != trims {
+		t.Fatalf("trims went from %d to %d while a trim asked for waited", trims, got)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for db.Mapped().Trims == trims {
+		if time.Now().After(deadline) {
+			t.Fatal("no trim 15 s after the ask")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
