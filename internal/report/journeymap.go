@@ -167,22 +167,6 @@ func edgeBefore(seq []int32, i int) bool {
 	return false
 }
 
-// merge adds the nodes and edges of a map of other visitors.
-func (f *flow) merge(ns []MapNode, es []MapEdge) {
-	for _, n := range ns {
-		t := &f.nodes[f.id(n.Name)]
-		t.Visitors += n.Visitors
-		t.Arrivals += n.Arrivals
-		t.Entries += n.Entries
-		t.Exits += n.Exits
-	}
-	for _, e := range es {
-		t := f.edge(f.id(e.From), f.id(e.To))
-		t.Count += e.Count
-		t.Visitors += e.Visitors
-	}
-}
-
 // result returns nodes by visitors and edges by count, both descending, then by name.
 func (f *flow) result() ([]MapNode, []MapEdge) {
 	nodes := slices.Clone(f.nodes)
@@ -355,33 +339,6 @@ func (b *JourneyMapBuilder) Result() *JourneyMap {
 	res := b.res
 	res.finish(b.steps, b.stages, b.paths, b.o.TopPaths)
 	return &res
-}
-
-// MergeJourneyMaps adds up the maps of disjoint sets of visitors, each built with TopPaths
-// large enough to list every session path, and keeps the top paths of the sum: the map of
-// all the visitors, as BuildJourneyMap would make it with TopPaths top.
-func MergeJourneyMaps(parts []*JourneyMap, top int) *JourneyMap {
-	res := &JourneyMap{}
-	steps, stages := newFlow(), newFlow()
-	paths := make(map[string]*int)
-	var key []byte
-	for _, p := range parts {
-		res.Visitors += p.Visitors
-		res.Sessions += p.Sessions
-		steps.merge(p.Steps, p.StepEdges)
-		stages.merge(p.Stages, p.StageEdges)
-		for _, sp := range p.Paths {
-			key = appendPathKey(key[:0], sp.Steps)
-			if n := paths[string(key)]; n != nil {
-				*n += sp.Sessions
-			} else {
-				n := sp.Sessions
-				paths[string(key)] = &n
-			}
-		}
-	}
-	res.finish(steps, stages, paths, top)
-	return res
 }
 
 // finish sets m's nodes, edges and top paths from the flows and the session-path counts.
