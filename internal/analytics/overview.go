@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -133,67 +134,169 @@ func runOverview(rc *reportCtx) (any, error) {
 	for i := range res.ByDay {
 		res.ByDay[i].Date = time.UnixMilli((d0 + int64(i)) * dayMS).UTC().Format(time.DateOnly)
 	}
-	acc := overviewAcc{from: from, to: to, d0: d0, d1: d1, days: res.ByDay, dayMark: make([]int, len(res.ByDay)), chans: map[string]*chanAcc{}}
-	pacc := overviewAcc{from: prev, to: from}
-	stamp := 0
-	err := rc.each(reportstore.PartTouches|reportstore.PartMarks|reportstore.PartConversions, []reportstore.Range{days(prev, to, reportstore.FlagActive)}, func(vs []*reportstore.Visitor) error {
-		for _, v := range vs {
-			stamp++
-			acc.add(&v.J, stamp)
-			pacc.add(&v.J, stamp)
-		}
-		return nil
-	})
+	now := rc.now.UnixMilli()
+	cur := newPeriodAcc(from, to, now, res.ByDay, d0)
+	before := newPeriodAcc(prev, from, now, nil, 0)
+	days, err := overviewDays(rc, cur, before)
 	if err != nil {
 		return nil, err
 	}
-	res.Figures = acc.figures()
-	res.Previous = pacc.figures()
+	res.Figures = cur.figures(days)
+	res.Previous = before.figures(days)
 	res.Change = changes(res.Figures, res.Previous)
 	res.Currency = rc.currency
-	for _, c := range acc.chans {
-		res.ByChannel = append(res.ByChannel, c.ChannelFigures)
-	}
+	res.ByChannel = cur.channels(days)
 	slices.SortFunc(res.ByChannel, func(a, b ChannelFigures) int {
 		return cmp.Or(cmp.Compare(b.Sessions, a.Sessions), cmp.Compare(b.Conversions, a.Conversions), cmp.Compare(a.Channel, b.Channel))
 	})
 	return res, nil
 }
 
-// overviewAcc adds up the figures of one period; days and chans are nil for the previous
-// period, which has no breakdowns.
-type overviewAcc struct {
-	from, to int64
-	f        Figures
-	d0, d1   int64 // the period's first and last days (days only)
-	days     []DayFigures
-	dayMark  []int // the stamp of the last visitor counted on each day
-	chans    map[string]*chanAcc
+// overviewRollups holds the rollups of the whole days of a report's periods: day lo+i at i.
+type overviewRollups struct {
+	lo   int64
+	days []*overviewDay
 }
 
-type chanAcc struct {
-	ChannelFigures
-	mark int // the stamp of the last visitor counted in the channel
-}
+func (k *overviewRollups) at(day int64) *overviewDay { return k.days[day-k.lo] }
 
-func (a *overviewAcc) channel(name string) *chanAcc {
-	if name == "" {
-		name = report.Unassigned
+// overviewDays reads the rollups of the whole days of both periods, and in one scan of the
+// store computes (and keeps) those the store lacks and adds up the partial days of both
+// periods into their accumulators. A warm period then reads only the records of its
+// partial first and last days and of those of the period before.
+func overviewDays(rc *reportCtx, periods ...*periodAcc) (*overviewRollups, error) {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, p := range periods {
+		if p.ws <= p.we {
+			lo, hi = min(lo, p.ws), max(hi, p.we)
+		}
 	}
-	c := a.chans[name]
-	if c == nil {
-		c = &chanAcc{ChannelFigures: ChannelFigures{Channel: name}}
-		a.chans[name] = c
+	k := &overviewRollups{lo: lo}
+	if lo <= hi {
+		k.days = make([]*overviewDay, hi-lo+1)
+		r := overviewDecoder{names: map[string]string{}}
+		err := rc.rs.EachRollup(rc.q.Site, lo, hi, []string{overviewKey}, func(day int64, _ string, b []byte) error {
+			if d, err := r.decode(b); err == nil { // else an older encoding: computed again
+				k.days[day-lo] = d
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
-	return c
+	b := &daysBuilder{lo: lo, at: make([]*dayBuilder, len(k.days))}
+	var ranges []reportstore.Range
+	missing := false
+	for _, p := range periods {
+		for _, pc := range p.ps {
+			if pc.day == noDay {
+				ranges = append(ranges, days(pc.from, pc.to, reportstore.FlagActive))
+			} else if k.at(pc.day) == nil {
+				b.at[pc.day-lo] = newDayBuilder()
+				ranges = append(ranges, reportstore.Range{From: pc.day, To: pc.day, Flags: reportstore.FlagActive})
+				missing = true
+			}
+		}
+	}
+	if len(ranges) == 0 {
+		return k, nil
+	}
+	slices.SortFunc(ranges, func(a, b reportstore.Range) int { return cmp.Compare(a.From, b.From) })
+	joined := ranges[:1]
+	for _, r := range ranges[1:] {
+		if last := &joined[len(joined)-1]; r.From <= last.To+1 {
+			last.To = max(last.To, r.To)
+			continue
+		}
+		joined = append(joined, r)
+	}
+	stamp := 0
+	err := rc.each(reportstore.PartTouches|reportstore.PartMarks|reportstore.PartConversions, joined, func(vs []*reportstore.Visitor) error {
+		for _, v := range vs {
+			stamp++
+			for _, p := range periods {
+				p.add(&v.J, stamp)
+			}
+			if missing {
+				b.add(&v.J)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, db := range b.at {
+		if db == nil {
+			continue
+		}
+		k.days[i] = db.day()
+		// Kept for later reports; a store refusing writes (a full disk) only costs speed.
+		_ = rc.rs.PutRollup(rc.q.Site, lo+int64(i), overviewKey, k.days[i])
+	}
+	return k, nil
 }
 
-// activeOn counts the visitor (stamp) on the days of [lo, hi] inside the period.
-func (a *overviewAcc) activeOn(lo, hi int64, stamp int) {
+// periodAcc adds up the figures of one period: its whole closed days from their rollups,
+// its partial days (a part of a day, today) from the records. days and chans are nil for
+// the previous period, which has no breakdowns.
+type periodAcc struct {
+	from, to   int64
+	ps         []piece
+	ws, we     int64 // the whole days (ws > we: none)
+	wFrom, wTo int64 // the whole days, in ms
+	sums       []partSums
+	// visitors and converters of the partial days active or converting on no whole day
+	visitors, converters int
+	// breakdowns
+	days    []DayFigures
+	d0      int64
+	dayMark []int          // the stamp of the last visitor counted on each day
+	chanVis map[string]int // like visitors, per channel
+	chanBuf []string       // the channels of one visitor's sessions in the partial days
+	wBuf    []string       // and in the whole days
+}
+
+// partSums are the sums of a partial day: sessions, conversions and their value, and per
+// channel for the breakdowns.
+type partSums struct {
+	sessions, conversions int
+	value                 float64
+	chans                 map[string]*ChannelFigures
+}
+
+func newPeriodAcc(from, to, now int64, days []DayFigures, d0 int64) *periodAcc {
+	a := &periodAcc{from: from, to: to, ps: pieces(from, to, now), ws: 1, we: 0, days: days, d0: d0}
+	for _, p := range a.ps {
+		if p.day == noDay {
+			continue
+		}
+		if a.ws > a.we {
+			a.ws = p.day
+		}
+		a.we = p.day
+	}
+	a.wFrom, a.wTo = a.ws*dayMS, (a.we+1)*dayMS
+	a.sums = make([]partSums, len(a.ps))
+	if days != nil {
+		a.dayMark = make([]int, len(days))
+		a.chanVis = map[string]int{}
+		for i := range a.sums {
+			a.sums[i].chans = map[string]*ChannelFigures{}
+		}
+	}
+	return a
+}
+
+func (a *periodAcc) hasWhole() bool { return a.ws <= a.we }
+
+// activeOn counts the visitor (stamp) on the days of [lo, hi] inside piece p.
+func (a *periodAcc) activeOn(lo, hi int64, p piece, stamp int) {
 	if a.days == nil {
 		return
 	}
-	for d := max(dayOf(lo), a.d0); d <= min(dayOf(hi), a.d1); d++ {
+	for d := max(dayOf(lo), dayOf(p.from)); d <= min(dayOf(hi), dayOf(p.to-1)); d++ {
 		if i := d - a.d0; a.dayMark[i] != stamp {
 			a.dayMark[i] = stamp
 			a.days[i].Visitors++
@@ -201,67 +304,164 @@ func (a *overviewAcc) activeOn(lo, hi int64, stamp int) {
 	}
 }
 
-func (a *overviewAcc) add(j *report.Journey, stamp int) {
-	active, converted := false, false
+func (s *partSums) channel(name string) *ChannelFigures {
+	c := s.chans[name]
+	if c == nil {
+		c = &ChannelFigures{Channel: name}
+		s.chans[name] = c
+	}
+	return c
+}
+
+// add adds up j in the period's partial days: their sums, and j among the distinct
+// visitors, converters and channel visitors when it is one of them there and on none of the
+// whole days (those count it in their rollups).
+func (a *periodAcc) add(j *report.Journey, stamp int) {
+	active, activeW, converted, convertedW := false, false, false, false
+	a.chanBuf, a.wBuf = a.chanBuf[:0], a.wBuf[:0]
+	whole := a.hasWhole()
 	for k := range j.Touches {
 		t := &j.Touches[k]
 		last := max(t.LastAt, t.StartedAt)
-		if t.StartedAt < a.to && last >= a.from {
+		if whole && t.StartedAt < a.wTo && last >= a.wFrom {
+			activeW = true
+			if a.days != nil && t.StartedAt >= a.wFrom {
+				a.wBuf = append(a.wBuf, channelName(t.Channel))
+			}
+		}
+		for i, p := range a.ps {
+			if p.day != noDay || t.StartedAt >= p.to || last < p.from {
+				continue
+			}
 			active = true
-			a.activeOn(t.StartedAt, last, stamp)
-		}
-		if t.StartedAt < a.from || t.StartedAt >= a.to {
-			continue
-		}
-		a.f.Sessions++
-		if a.days != nil {
-			a.days[dayOf(t.StartedAt)-a.d0].Sessions++
-			c := a.channel(t.Channel)
-			c.Sessions++
-			if c.mark != stamp {
-				c.mark = stamp
-				c.Visitors++
+			a.activeOn(t.StartedAt, last, p, stamp)
+			if t.StartedAt < p.from {
+				continue
+			}
+			s := &a.sums[i]
+			s.sessions++
+			if a.days != nil {
+				a.days[dayOf(t.StartedAt)-a.d0].Sessions++
+				name := channelName(t.Channel)
+				s.channel(name).Sessions++
+				a.chanBuf = append(a.chanBuf, name)
 			}
 		}
 	}
-	for _, s := range j.Steps {
-		if s.At >= a.from && s.At < a.to {
-			active = true
-			a.activeOn(s.At, s.At, stamp)
+	for _, m := range j.Steps {
+		if whole && m.At >= a.wFrom && m.At < a.wTo {
+			activeW = true
+		}
+		for _, p := range a.ps {
+			if p.day == noDay && m.At >= p.from && m.At < p.to {
+				active = true
+				a.activeOn(m.At, m.At, p, stamp)
+			}
 		}
 	}
 	for k := range j.Conversions {
 		c := &j.Conversions[k]
-		if c.At < a.from || c.At >= a.to {
-			continue
+		if whole && c.At >= a.wFrom && c.At < a.wTo {
+			convertedW = true
 		}
-		v := finite(c.Value)
-		converted = true
-		a.f.Conversions++
-		a.f.Value += v
-		if a.days != nil {
-			d := &a.days[dayOf(c.At)-a.d0]
-			d.Conversions++
-			d.Value += v
-			ch := a.channel(sessionChannel(j.Touches, c.At))
-			ch.Conversions++
-			ch.Value += v
+		for i, p := range a.ps {
+			if p.day != noDay || c.At < p.from || c.At >= p.to {
+				continue
+			}
+			v := finite(c.Value)
+			converted = true
+			s := &a.sums[i]
+			s.conversions++
+			s.value += v
+			if a.days != nil {
+				d := &a.days[dayOf(c.At)-a.d0]
+				d.Conversions++
+				d.Value += v
+				ch := s.channel(sessionChannel(j.Touches, c.At))
+				ch.Conversions++
+				ch.Value += v
+			}
 		}
 	}
-	if active {
-		a.f.Visitors++
+	if active && !activeW {
+		a.visitors++
 	}
-	if converted {
-		a.f.Converters++
+	if converted && !convertedW {
+		a.converters++
+	}
+	for i, name := range a.chanBuf {
+		if !slices.Contains(a.chanBuf[:i], name) && !slices.Contains(a.wBuf, name) {
+			a.chanVis[name]++
+		}
 	}
 }
 
-func (a *overviewAcc) figures() Figures {
-	f := a.f
+// figures returns the period's headline figures, and fills its by-day figures of the whole
+// days: the pieces' sums in the period's order, the whole days' distinct visitors and
+// converters counted on the first whole day each was active (converting) on.
+func (a *periodAcc) figures(k *overviewRollups) Figures {
+	f := Figures{Visitors: a.visitors, Converters: a.converters}
+	for i, p := range a.ps {
+		if p.day == noDay {
+			s := &a.sums[i]
+			f.Sessions += s.sessions
+			f.Conversions += s.conversions
+			f.Value += s.value
+			continue
+		}
+		d := k.at(p.day)
+		f.Sessions += d.sessions
+		f.Conversions += d.conversions
+		f.Value += d.value
+		f.Visitors += d.visitors.since(p.day - a.ws)
+		f.Converters += d.converters.since(p.day - a.ws)
+		if a.days != nil {
+			a.days[p.day-a.d0] = DayFigures{Date: a.days[p.day-a.d0].Date, Visitors: d.visitors.total(), Sessions: d.sessions, Conversions: d.conversions, Value: d.value}
+		}
+	}
 	if f.Visitors > 0 {
 		f.ConversionRate = report.Some(float64(f.Converters) / float64(f.Visitors))
 	}
 	return f
+}
+
+// channels returns the period's figures by channel, unordered.
+func (a *periodAcc) channels(k *overviewRollups) []ChannelFigures {
+	m := map[string]*ChannelFigures{}
+	get := func(name string) *ChannelFigures {
+		c := m[name]
+		if c == nil {
+			c = &ChannelFigures{Channel: name}
+			m[name] = c
+		}
+		return c
+	}
+	for i, p := range a.ps {
+		if p.day == noDay {
+			// In name order, so that a channel's value adds up in the same order every time.
+			for _, name := range slices.Sorted(maps.Keys(a.sums[i].chans)) {
+				s := a.sums[i].chans[name]
+				c := get(name)
+				c.Sessions += s.Sessions
+				c.Conversions += s.Conversions
+				c.Value += s.Value
+			}
+			continue
+		}
+		for _, dc := range k.at(p.day).chans {
+			c := get(dc.name)
+			c.Sessions += dc.sessions
+			c.Conversions += dc.conversions
+			c.Value += dc.value
+			c.Visitors += dc.visitors.since(p.day - a.ws)
+		}
+	}
+	out := make([]ChannelFigures, 0, len(m))
+	for name, c := range m {
+		c.Visitors += a.chanVis[name]
+		out = append(out, *c)
+	}
+	return out
 }
 
 // sessionChannel returns the channel of the latest session started by t, Unassigned when

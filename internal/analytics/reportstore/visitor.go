@@ -189,8 +189,11 @@ func (v *Visitor) days() map[int64]byte {
 }
 
 // FirstDiff returns the earliest time at which two versions of a visitor differ in what
-// the daily rollups read (touches, conversions and sites), or MaxInt64 when they do not.
-// Either may be nil (a new or a removed visitor).
+// the daily rollups read (touches, the days their sessions last to, step arrivals,
+// conversions and sites), or MaxInt64 when they do not. Either may be nil (a new or a
+// removed visitor). A session that now lasts into a later day changes the days after the
+// one it lasted to before (a visitor active on a day is the overview's), not that one: a
+// session running past midnight leaves yesterday's rollups kept.
 func FirstDiff(a, b *Visitor) int64 {
 	var aj, bj report.Journey
 	if a != nil {
@@ -206,6 +209,17 @@ func FirstDiff(a, b *Visitor) int64 {
 	t = min(t, diffAt(aj.Touches, bj.Touches, func(x, y *journey.Touchpoint) bool {
 		return x.StartedAt == y.StartedAt && x.Channel == y.Channel && x.Campaign == y.Campaign
 	}, func(x *journey.Touchpoint) int64 { return x.StartedAt }))
+	for i := range min(len(aj.Touches), len(bj.Touches)) {
+		x, y := &aj.Touches[i], &bj.Touches[i]
+		if x.StartedAt != y.StartedAt {
+			break // diffAt has the earlier
+		}
+		if dx, dy := DayOf(max(x.LastAt, x.StartedAt)), DayOf(max(y.LastAt, y.StartedAt)); dx != dy {
+			t = min(t, (min(dx, dy)+1)*DayMS)
+		}
+	}
+	t = min(t, diffAt(aj.Steps, bj.Steps, func(x, y *journey.StepMark) bool { return x.At == y.At },
+		func(x *journey.StepMark) int64 { return x.At }))
 	t = min(t, diffAt(aj.Conversions, bj.Conversions, func(x, y *journey.Conversion) bool {
 		return *x == *y || (x.At == y.At && x.Step == y.Step && math.IsNaN(x.Value) && math.IsNaN(y.Value))
 	}, func(x *journey.Conversion) int64 { return x.At }))
