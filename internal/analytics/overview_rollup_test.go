@@ -145,7 +145,6 @@ func (a *overviewAcc) figures() Figures {
 	return f
 }
 
-
 // overviewJourneys are random journeys over days 0–60, with sessions that run past
 // midnight or over days, step arrivals, conversions and unassigned channels.
 func overviewJourneys(seed uint64, n int) []report.Journey {
