@@ -246,7 +246,8 @@ type periodAcc struct {
 	ps         []piece
 	ws, we     int64 // the whole days (ws > we: none)
 	wFrom, wTo int64 // the whole days, in ms
-	sums       []partSums
+	sums       []partSums // by piece, for the partial ones
+	partial    []int      // the positions of the partial pieces in ps
 	// visitors and converters of the partial days active or converting on no whole day
 	visitors, converters int
 	// breakdowns
@@ -268,8 +269,9 @@ type partSums struct {
 
 func newPeriodAcc(from, to, now int64, days []DayFigures, d0 int64) *periodAcc {
 	a := &periodAcc{from: from, to: to, ps: pieces(from, to, now), ws: 1, we: 0, days: days, d0: d0}
-	for _, p := range a.ps {
+	for i, p := range a.ps {
 		if p.day == noDay {
+			a.partial = append(a.partial, i)
 			continue
 		}
 		if a.ws > a.we {
@@ -329,10 +331,11 @@ func (a *periodAcc) add(j *report.Journey, stamp int) {
 				a.wBuf = append(a.wBuf, channelName(t.Channel))
 			}
 		}
-		for i, p := range a.ps {
-			if p.day != noDay || t.StartedAt >= p.to || last < p.from {
+		for _, i := range a.partial {
+			if p := a.ps[i]; t.StartedAt >= p.to || last < p.from {
 				continue
 			}
+			p := a.ps[i]
 			active = true
 			a.activeOn(t.StartedAt, last, p, stamp)
 			if t.StartedAt < p.from {
@@ -352,8 +355,8 @@ func (a *periodAcc) add(j *report.Journey, stamp int) {
 		if whole && m.At >= a.wFrom && m.At < a.wTo {
 			activeW = true
 		}
-		for _, p := range a.ps {
-			if p.day == noDay && m.At >= p.from && m.At < p.to {
+		for _, i := range a.partial {
+			if p := a.ps[i]; m.At >= p.from && m.At < p.to {
 				active = true
 				a.activeOn(m.At, m.At, p, stamp)
 			}
@@ -364,8 +367,8 @@ func (a *periodAcc) add(j *report.Journey, stamp int) {
 		if whole && c.At >= a.wFrom && c.At < a.wTo {
 			convertedW = true
 		}
-		for i, p := range a.ps {
-			if p.day != noDay || c.At < p.from || c.At >= p.to {
+		for _, i := range a.partial {
+			if p := a.ps[i]; c.At < p.from || c.At >= p.to {
 				continue
 			}
 			v := finite(c.Value)

@@ -361,3 +361,60 @@ func TestOverviewRollupsFollowChanges(t *testing.T) {
 		}
 	}
 }
+
+// keptOverviewDays returns the overview rollups a store keeps for days [lo, hi].
+func keptOverviewDays(t *testing.T, rs *reportstore.Store, lo, hi int64) map[int64]*overviewDay {
+	t.Helper()
+	out := map[int64]*overviewDay{}
+	r := overviewDecoder{names: map[string]string{}}
+	err := rs.EachRollup("", lo, hi, []string{overviewKey}, func(day int64, _ string, b []byte) error {
+		d, err := r.decode(b)
+		out[day] = d
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestOverviewRollupsOfTwoStoresAddUp: the overview rollups two stores holding disjoint
+// visitors keep for a day add up to the one a store holding all of them keeps, and the
+// overview summed from the added-up days is the overview of all the journeys.
+func TestOverviewRollupsOfTwoStoresAddUp(t *testing.T) {
+	js := overviewJourneys(3, 3000)
+	now := time.UnixMilli(70 * testDay)
+	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return now }})
+	all, a, b := storeOf(t, js), storeOf(t, js[:1100]), storeOf(t, js[1100:])
+	from, to := 30*testDay, 60*testDay
+	for _, rs := range []*reportstore.Store{all, a, b} {
+		overviewOf(t, s, rs, now, from, to) // keeps days 0–59
+	}
+	da, db, dall := keptOverviewDays(t, a, 0, 59), keptOverviewDays(t, b, 0, 59), keptOverviewDays(t, all, 0, 59)
+	if len(dall) != 60 || len(da) != 60 || len(db) != 60 {
+		t.Fatalf("kept %d, %d and %d days; want 60 each", len(dall), len(da), len(db))
+	}
+	merged := &overviewRollups{lo: 0, days: make([]*overviewDay, 60)}
+	for d := range int64(60) {
+		m := mergeOverviewDays(da[d], db[d])
+		w := dall[d]
+		if math.Abs(m.value-w.value) > 1e-9*math.Max(1, w.value) {
+			t.Errorf("day %d: value %v; want %v", d, m.value, w.value)
+		}
+		m.value = w.value
+		for i := range min(len(m.chans), len(w.chans)) {
+			if math.Abs(m.chans[i].value-w.chans[i].value) <= 1e-9*math.Max(1, w.chans[i].value) {
+				m.chans[i].value = w.chans[i].value
+			}
+		}
+		if fmt.Sprint(*m) != fmt.Sprint(*w) {
+			t.Errorf("day %d: two stores add up to\n%+v\nwant\n%+v", d, *m, *w)
+		}
+		merged.days[d] = m
+	}
+	// The overview of the whole days 30–59 from the added-up days.
+	cur := newPeriodAcc(from, to, now.UnixMilli(), make([]DayFigures, 30), 30)
+	if f, want := cur.figures(merged), directOverview(js, from, to).Figures; f != want {
+		t.Errorf("figures from added-up days = %+v; want %+v", f, want)
+	}
+}

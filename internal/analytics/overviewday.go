@@ -399,3 +399,48 @@ func channelName(c string) string {
 	}
 	return c
 }
+
+// mergeOverviewDays returns the sum of two rollups of one day made from disjoint sets of
+// visitors (two servers' visitors): sums and gap counts add up, channel by channel. It is
+// what one store holding both sets makes, but for the order the values were added in.
+func mergeOverviewDays(a, b *overviewDay) *overviewDay {
+	d := &overviewDay{sessions: a.sessions + b.sessions, conversions: a.conversions + b.conversions, value: a.value + b.value,
+		visitors: mergeGaps(a.visitors, b.visitors), converters: mergeGaps(a.converters, b.converters)}
+	i, j := 0, 0
+	for i < len(a.chans) || j < len(b.chans) {
+		switch {
+		case j == len(b.chans) || i < len(a.chans) && a.chans[i].name < b.chans[j].name:
+			d.chans = append(d.chans, a.chans[i])
+			i++
+		case i == len(a.chans) || b.chans[j].name < a.chans[i].name:
+			d.chans = append(d.chans, b.chans[j])
+			j++
+		default:
+			x, y := &a.chans[i], &b.chans[j]
+			d.chans = append(d.chans, overviewChan{name: x.name, sessions: x.sessions + y.sessions, conversions: x.conversions + y.conversions,
+				value: x.value + y.value, visitors: mergeGaps(x.visitors, y.visitors)})
+			i, j = i+1, j+1
+		}
+	}
+	return d
+}
+
+// mergeGaps adds up two gap counts.
+func mergeGaps(a, b gaps) gaps {
+	var out gaps
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i].gap < b[j].gap:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].gap < a[i].gap:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, gapCount{a[i].gap, a[i].n + b[j].n})
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
