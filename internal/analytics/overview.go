@@ -244,8 +244,8 @@ func overviewDays(rc *reportCtx, periods ...*periodAcc) (*overviewRollups, error
 type periodAcc struct {
 	from, to   int64
 	ps         []piece
-	ws, we     int64 // the whole days (ws > we: none)
-	wFrom, wTo int64 // the whole days, in ms
+	ws, we     int64      // the whole days (ws > we: none)
+	wFrom, wTo int64      // the whole days, in ms
 	sums       []partSums // by piece, for the partial ones
 	partial    []int      // the positions of the partial pieces in ps
 	// visitors and converters of the partial days active or converting on no whole day
