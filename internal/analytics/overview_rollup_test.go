@@ -2,9 +2,11 @@ package analytics
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -416,5 +418,25 @@ func TestOverviewRollupsOfTwoStoresAddUp(t *testing.T) {
 	cur := newPeriodAcc(from, to, now.UnixMilli(), make([]DayFigures, 30), 30)
 	if f, want := cur.figures(merged), directOverview(js, from, to).Figures; f != want {
 		t.Errorf("figures from added-up days = %+v; want %+v", f, want)
+	}
+}
+
+// TestWarmKeepsTheOverviewRollups: the background job that follows a start computes the
+// overview's rollups of the last 180 closed days (a 90-day overview and the period before),
+// so that the first overview after a start reads them.
+func TestWarmKeepsTheOverviewRollups(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "db"))
+	defer s.db.Close()
+	s.traffic(t, 0, 300)
+	s.svc.warm(context.Background())
+	today := dayOf(restartEnd.UnixMilli())
+	kept := keptOverviewDays(t, s.svc.rs, today-2*warmPeriod, today)
+	for d := today - 2*warmPeriod; d < today; d++ {
+		if kept[d] == nil {
+			t.Errorf("day %d (%d days back) has no overview rollup", d, today-d)
+		}
+	}
+	if kept[today] != nil {
+		t.Error("today's overview rollup was kept")
 	}
 }

@@ -212,23 +212,31 @@ const warmPeriod = 90
 
 // warm computes the daily rollups of the attribution report (every model, default options,
 // every site together; CAC reads the same) over the last warmPeriod closed days, newest
-// first, a week at a time with a pause after each (see pacer): a background job that holds
-// the report slot for one week's work at most, and that a report asking for the same days
-// only ever shortens.
+// first, a week at a time with a pause after each (see pacer), then the overview's over
+// twice as many (its period and the one before), two weeks at a time (a week's overview
+// computes the week before too): a background job that holds the report slot for a week's
+// or two weeks' work at most, and that a report asking for the same days only ever
+// shortens.
 func (s *Service) warm(ctx context.Context) {
 	pause := pacer(ctx)
 	today := dayOf(s.o.Now().UnixMilli())
-	for d := today; d > today-warmPeriod; d -= 7 {
-		if ctx.Err() != nil {
-			return
-		}
-		q := Query{From: max(d-7, today-warmPeriod) * dayMS, To: d * dayMS, Options: map[string]string{}}
-		if _, err := s.Report("attribution", q); err != nil {
-			s.log.Warn("compute the daily rollups", "err", err)
-			return
-		}
-		if pause() != nil {
-			return
+	steps := []struct {
+		report     string
+		days, step int64
+	}{{"attribution", warmPeriod, 7}, {"overview", 2 * warmPeriod, 14}}
+	for _, w := range steps {
+		for d := today; d > today-w.days; d -= w.step {
+			if ctx.Err() != nil {
+				return
+			}
+			q := Query{From: max(d-7, today-w.days) * dayMS, To: d * dayMS, Options: map[string]string{}}
+			if _, err := s.Report(w.report, q); err != nil {
+				s.log.Warn("compute the daily rollups", "report", w.report, "err", err)
+				return
+			}
+			if pause() != nil {
+				return
+			}
 		}
 	}
 }
