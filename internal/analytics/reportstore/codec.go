@@ -376,20 +376,31 @@ func (d *decoder) float() float64 {
 // range's flags on one of its days, reading only its head.
 // A record of recordVersionTable reads its strings from tab.
 func headMatches(b []byte, tab []string, site string, ranges []Range) bool {
+	if tab == nil {
+		return headMatchesIn(b, nil, site, ranges)
+	}
+	return headMatchesIn(b, &packTable{n: len(tab), tab: tab, done: true}, site, ranges)
+}
+
+// headMatchesIn is headMatches for a record of a pack whose table is t (nil for a record
+// of its own key): it never decodes the table.
+func headMatchesIn(b []byte, t *packTable, site string, ranges []Range) bool {
 	if len(b) < 2 {
 		return true // let the decoder report it
 	}
-	if _, ok := recordKind(b[0], tab); !ok {
+	if _, ok := recordKind(b[0], t != nil); !ok {
 		return true
 	}
-	d := &decoder{b: b[2:], tab: tab}
+	d := &decoder{b: b[2:]}
 	n := d.count()
 	found := site == ""
 	for range n {
-		if tab != nil {
-			if s := d.str(); d.err != nil {
+		if t != nil {
+			i := d.uvarint()
+			if d.err != nil || i >= uint64(t.n) {
 				return true
-			} else if s == site {
+			}
+			if !found && t.isSite(i, site) {
 				found = true
 			}
 			continue
@@ -496,13 +507,13 @@ func (p *pool[T]) reset() {
 	p.used, p.total = 0, 0
 }
 
-// recordKind checks the version byte of a record that reads its strings from tab (nil for
-// a record of its own key), and reports whether its parts come with their lengths.
-func recordKind(version byte, tab []string) (sections, ok bool) {
+// recordKind checks the version byte of a record, packed when it reads its strings from its
+// pack's table, and reports whether its parts come with their lengths.
+func recordKind(version byte, packed bool) (sections, ok bool) {
 	switch {
-	case tab != nil && version == recordVersionTable, tab == nil && version == recordVersion:
+	case packed && version == recordVersionTable, !packed && version == recordVersion:
 		return true, true
-	case tab != nil && version == recordVersionUnsectionedTable, tab == nil && version == recordVersionUnsectioned:
+	case packed && version == recordVersionUnsectionedTable, !packed && version == recordVersionUnsectioned:
 		return false, true
 	}
 	return false, false
@@ -523,7 +534,7 @@ func decodeVisitorIn(vid string, b []byte, in *Interner, a *arena, tab []string)
 	if len(b) < 2 {
 		return nil, errCorrupt
 	}
-	sections, ok := recordKind(b[0], tab)
+	sections, ok := recordKind(b[0], tab != nil)
 	if !ok {
 		return nil, errCorrupt
 	}

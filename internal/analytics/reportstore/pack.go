@@ -92,17 +92,85 @@ var errCorruptPack = errors.New("reportstore: corrupt day pack")
 // eachPacked calls fn with each record of an encoded pack, in order, and the pack's
 // strings, shared through in; id and rec point into b.
 func eachPacked(b []byte, in *Interner, fn func(id, rec []byte, tab []string) error) error {
+	return eachPackedLazy(b, in, func(id, rec []byte, t *packTable) error {
+		return fn(id, rec, t.strings())
+	})
+}
+
+// packTable is the table of strings of a pack being read, decoded (its strings looked up
+// in the interner, or copied) only when a record of the pack is: a scan that reads the
+// heads of many packs for the few records of a partial day decodes the tables of the packs
+// that hold those alone.
+type packTable struct {
+	raw  []byte // the encoded strings
+	n    int    // how many
+	in   *Interner
+	tab  []string // the strings, once done
+	done bool
+	// the position of a site's name in the table (-1: none), found once per pack
+	site     string
+	siteAt   int
+	siteDone bool
+}
+
+// strings returns the table's strings, in the interner's slice, reused pack after pack
+// (the strings in it are shared, the slice itself is not kept); never nil, so that the
+// records of a pack of no strings still read as packed.
+func (t *packTable) strings() []string {
+	if t.done {
+		return t.tab
+	}
+	d := &decoder{b: t.raw, in: t.in}
+	tab := t.in.tab[:0]
+	if tab == nil {
+		tab = make([]string, 0, t.n)
+	}
+	for range t.n {
+		tab = append(tab, d.str())
+	}
+	t.in.tab, t.tab, t.done = tab, tab, true
+	return tab
+}
+
+// isSite reports whether string i of the table is site, comparing bytes: finding a site
+// in the table does not decode it.
+func (t *packTable) isSite(i uint64, site string) bool {
+	if !t.siteDone || t.site != site {
+		t.site, t.siteDone, t.siteAt = site, true, -1
+		d := &decoder{b: t.raw}
+		for k := range t.n {
+			l := d.count()
+			if d.err != nil {
+				break
+			}
+			if string(d.b[:l]) == site {
+				t.siteAt = k
+				break
+			}
+			d.b = d.b[l:]
+		}
+		if t.done && t.siteAt < 0 { // a table made of strings (see headMatches)
+			t.siteAt = slices.Index(t.tab, site)
+		}
+	}
+	return t.siteAt >= 0 && i == uint64(t.siteAt)
+}
+
+// eachPackedLazy is eachPacked with the table decoded when fn asks for it.
+func eachPackedLazy(b []byte, in *Interner, fn func(id, rec []byte, t *packTable) error) error {
 	if len(b) < 1 || b[0] != packVersion {
 		return errCorruptPack
 	}
 	d := &decoder{b: b[1:], in: in}
-	// The table's slice is the interner's, reused pack after pack: the strings in it are
-	// shared, the slice itself is not kept.
-	tab := in.tab[:0]
-	for range d.count() {
-		tab = append(tab, d.str())
+	t := &packTable{in: in, n: d.count()}
+	raw := d.b
+	for range t.n {
+		d.skipStr()
 	}
-	in.tab = tab
+	if d.err != nil {
+		return errCorruptPack
+	}
+	t.raw = raw[:len(raw)-len(d.b)]
 	n := d.count()
 	if d.err != nil {
 		return errCorruptPack
@@ -120,7 +188,7 @@ func eachPacked(b []byte, in *Interner, fn func(id, rec []byte, tab []string) er
 		}
 		rec := b[k : k+int(l)]
 		b = b[k+int(l):]
-		if err := fn(id, rec, tab); err != nil {
+		if err := fn(id, rec, t); err != nil {
 			return err
 		}
 	}

@@ -1,9 +1,11 @@
 package reportstore
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -214,5 +216,60 @@ func TestStalePackPlanIsRefused(t *testing.T) {
 	}
 	if got := each(t, s, "", Range{From: 0, To: 10, Flags: FlagActive}); !reflect.DeepEqual(got, []string{vid(1)}) {
 		t.Errorf("the packed store holds %v; want visitor 1 only", got)
+	}
+}
+
+// TestPackTablesDecodedForMatchingRecordsOnly: a scan for the records of one day reads the
+// heads of the packs filed after it too, and decodes (interns) the table of strings of a
+// pack only when one of its records is handed over; the records handed over are those a
+// scan decoding every table hands over.
+func TestPackTablesDecodedForMatchingRecordsOnly(t *testing.T) {
+	s := New(NewMemory(), 0)
+	var news []*Visitor
+	for n := range 300 {
+		d := int64(5 + n%10) // one day each, days 5–14
+		v := visitor(n, []string{"shop"}, d)
+		v.J.Touches[0].Channel = fmt.Sprint("channel of day ", d)
+		news = append(news, v)
+	}
+	if _, err := s.Put(make([]*Visitor, len(news)), news); err != nil {
+		t.Fatal(err)
+	}
+	for from := int64(0); ; {
+		d, ok, err := s.Pack(from, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		from = d + 1
+	}
+	if _, packs := countKeys(t, s.kv.(*Memory)); packs == 0 {
+		t.Fatal("no day was packed")
+	}
+	in := NewInterner()
+	var got []string
+	err := s.Each("shop", []Range{{From: 7, To: 7, Flags: FlagActive}}, in, func(vs []*Visitor) error {
+		for _, v := range vs {
+			got = append(got, v.J.VID+" "+v.J.Touches[0].Channel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 30 {
+		t.Fatalf("handed over %d records; want the 30 of day 7", len(got))
+	}
+	for _, g := range got {
+		if !strings.HasSuffix(g, "channel of day 7") {
+			t.Errorf("handed over %s; want only day 7's", g)
+		}
+	}
+	for _, str := range in.slots {
+		if strings.HasPrefix(str, "channel of day ") && str != "channel of day 7" {
+			t.Errorf("the scan of day 7 interned %q: a table of a pack with no record of day 7 was decoded", str)
+		}
 	}
 }

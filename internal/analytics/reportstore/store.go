@@ -340,10 +340,14 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		a.reset()
 		return err
 	}
-	take := func(id, val []byte, tab []string) error {
+	take := func(id, val []byte, t *packTable) error {
 		scanned++
-		if !headMatches(val, tab, site, ranges) {
+		if !headMatchesIn(val, t, site, ranges) {
 			return nil
+		}
+		var tab []string
+		if t != nil {
+			tab = t.strings()
 		}
 		v, err := decodeVisitorIn(in.visitorID(id), val, in, a, tab)
 		if err != nil {
@@ -361,7 +365,7 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 		case 5 + vidBytes:
 			return take(key[5:], val, nil)
 		case packLen:
-			if err := eachPacked(val, in, take); err != nil {
+			if err := eachPackedLazy(val, in, take); err != nil {
 				if errors.Is(err, errCorruptPack) {
 					ferr = fmt.Errorf("day pack %x: %w", key[1:], err)
 					return nil
