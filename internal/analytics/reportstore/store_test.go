@@ -102,8 +102,8 @@ func TestPutAndEach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed != 10*day+3600_000 {
-		t.Errorf("change at %d; want the first touch that went (%d)", changed, 10*day+3600_000)
+	if changed != 10*day {
+		t.Errorf("change at %d; want the start of day 10 (%d), the first day the visitor is no longer active on", changed, 10*day)
 	}
 	if got := each(t, s, "", Range{From: 10, To: 10, Flags: FlagActive}); len(got) != 0 {
 		t.Errorf("day 10 after the change = %v; want nobody", got)
@@ -316,4 +316,40 @@ func getRollup(s *Store, site string, day int64, what string, v *report.PathTabl
 		return nil
 	})
 	return found, err
+}
+
+// TestFirstDiffComparesActiveDays: a change of the days a visitor was active on (the
+// overview's rollups read them) is a change from the first such day; a change that leaves
+// them as they were (a session that lasts longer on the same day, the oldest step arrival
+// dropped on a day a session covers) is none.
+func TestFirstDiffComparesActiveDays(t *testing.T) {
+	base := func() *Visitor {
+		v := visitor(1, nil, 10, 14)
+		v.J.Steps = []journey.StepMark{{Step: "landed", At: 10*day + 3600_000}, {Step: "landed", At: 12*day + 5}}
+		return v
+	}
+	cases := []struct {
+		name   string
+		change func(v *Visitor)
+		want   int64
+	}{
+		{"session longer, same day", func(v *Visitor) { v.J.Touches[0].LastAt += 60_000 }, math.MaxInt64},
+		{"session into the next days", func(v *Visitor) { v.J.Touches[0].LastAt = 12*day + 1 }, 11 * day},
+		{"oldest step arrival dropped, its day covered by a session", func(v *Visitor) { v.J.Steps = v.J.Steps[1:] }, math.MaxInt64},
+		{"the only arrival of day 12 dropped", func(v *Visitor) { v.J.Steps = v.J.Steps[:1] }, 12 * day},
+		{"a step arrival backdated", func(v *Visitor) {
+			v.J.Steps = append([]journey.StepMark{{Step: "landed", At: 3*day + 7}}, v.J.Steps...)
+		}, 3 * day},
+		{"a step arrival today", func(v *Visitor) { v.J.Steps = append(v.J.Steps, journey.StepMark{Step: "landed", At: 20*day + 9}) }, 20 * day},
+	}
+	for _, c := range cases {
+		a, b := base(), base()
+		c.change(b)
+		if got := FirstDiff(a, b); got != c.want {
+			t.Errorf("%s: FirstDiff = %d; want %d", c.name, got, c.want)
+		}
+		if got := FirstDiff(b, a); got != c.want {
+			t.Errorf("%s, the other way: FirstDiff = %d; want %d", c.name, got, c.want)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package reportstore
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strings"
@@ -189,11 +190,12 @@ func (v *Visitor) days() map[int64]byte {
 }
 
 // FirstDiff returns the earliest time at which two versions of a visitor differ in what
-// the daily rollups read (touches, the days their sessions last to, step arrivals,
-// conversions and sites), or MaxInt64 when they do not. Either may be nil (a new or a
-// removed visitor). A session that now lasts into a later day changes the days after the
-// one it lasted to before (a visitor active on a day is the overview's), not that one: a
-// session running past midnight leaves yesterday's rollups kept.
+// the daily rollups read (touches, conversions, sites, and the days the visitor was active
+// on), or MaxInt64 when they do not. Either may be nil (a new or a removed visitor). The
+// active days (a session overlapping the day, a step arrival in it: the overview's) are
+// compared as days: a session running past midnight changes the days after the one it
+// lasted to before, not that one, and the oldest step arrival a full history drops changes
+// nothing when a session of the visitor covers its day.
 func FirstDiff(a, b *Visitor) int64 {
 	var aj, bj report.Journey
 	if a != nil {
@@ -209,17 +211,9 @@ func FirstDiff(a, b *Visitor) int64 {
 	t = min(t, diffAt(aj.Touches, bj.Touches, func(x, y *journey.Touchpoint) bool {
 		return x.StartedAt == y.StartedAt && x.Channel == y.Channel && x.Campaign == y.Campaign
 	}, func(x *journey.Touchpoint) int64 { return x.StartedAt }))
-	for i := range min(len(aj.Touches), len(bj.Touches)) {
-		x, y := &aj.Touches[i], &bj.Touches[i]
-		if x.StartedAt != y.StartedAt {
-			break // diffAt has the earlier
-		}
-		if dx, dy := DayOf(max(x.LastAt, x.StartedAt)), DayOf(max(y.LastAt, y.StartedAt)); dx != dy {
-			t = min(t, (min(dx, dy)+1)*DayMS)
-		}
+	if d, ok := firstActiveDiff(activeSpans(&aj), activeSpans(&bj)); ok {
+		t = min(t, d*DayMS)
 	}
-	t = min(t, diffAt(aj.Steps, bj.Steps, func(x, y *journey.StepMark) bool { return x.At == y.At },
-		func(x *journey.StepMark) int64 { return x.At }))
 	t = min(t, diffAt(aj.Conversions, bj.Conversions, func(x, y *journey.Conversion) bool {
 		return *x == *y || (x.At == y.At && x.Step == y.Step && math.IsNaN(x.Value) && math.IsNaN(y.Value))
 	}, func(x *journey.Conversion) int64 { return x.At }))
@@ -260,4 +254,53 @@ func diffAt[T any](a, b []T, same func(x, y *T) bool, at func(*T) int64) int64 {
 		return at(&b[n])
 	}
 	return math.MaxInt64
+}
+
+// daySpan is a run of days [from, to].
+type daySpan struct{ from, to int64 }
+
+// activeSpans returns the days j was active on (a session overlapping the day, a step
+// arrival in it) as runs of days, in order, no two touching.
+func activeSpans(j *report.Journey) []daySpan {
+	spans := make([]daySpan, 0, len(j.Touches)+len(j.Steps))
+	for i := range j.Touches {
+		t := &j.Touches[i]
+		spans = append(spans, daySpan{DayOf(t.StartedAt), DayOf(max(t.LastAt, t.StartedAt))})
+	}
+	for _, m := range j.Steps {
+		d := DayOf(m.At)
+		spans = append(spans, daySpan{d, d})
+	}
+	slices.SortFunc(spans, func(a, b daySpan) int { return cmp.Compare(a.from, b.from) })
+	out := spans[:0]
+	for _, s := range spans {
+		if n := len(out); n > 0 && s.from <= out[n-1].to+1 {
+			out[n-1].to = max(out[n-1].to, s.to)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// firstActiveDiff returns the first day on which one of two runs of active days has the
+// visitor active and the other not.
+func firstActiveDiff(a, b []daySpan) (int64, bool) {
+	i, j := 0, 0
+	for ; i < len(a) && j < len(b); i, j = i+1, j+1 {
+		switch {
+		case a[i] == b[j]:
+		case a[i].from != b[j].from:
+			return min(a[i].from, b[j].from), true
+		default:
+			return min(a[i].to, b[j].to) + 1, true
+		}
+	}
+	switch {
+	case i < len(a):
+		return a[i].from, true
+	case j < len(b):
+		return b[j].from, true
+	}
+	return 0, false
 }
