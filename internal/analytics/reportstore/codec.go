@@ -195,10 +195,11 @@ func appendBool(dst []byte, b bool) []byte {
 // string handed out stays valid as long as the caller keeps it.
 type Interner struct {
 	slots [internSlots]string
-	block []byte   // free space of the current block
-	tab   []string // the table of the pack being read (see eachPacked)
-	noIDs bool     // Each leaves visitor ids out (see NoIDs)
-	parts Parts    // the parts of a record decoded (see Only)
+	block []byte    // free space of the current block
+	tab   []string  // the table of the pack being read (see eachPacked)
+	pack  packTable // the pack being read (see eachPackedLazy)
+	noIDs bool      // Each leaves visitor ids out (see NoIDs)
+	parts Parts     // the parts of a record decoded (see Only)
 }
 
 // internSlots is the size of the Interner's table: a power of two, well above the distinct

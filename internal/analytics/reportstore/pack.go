@@ -162,7 +162,9 @@ func eachPackedLazy(b []byte, in *Interner, fn func(id, rec []byte, t *packTable
 		return errCorruptPack
 	}
 	d := &decoder{b: b[1:], in: in}
-	t := &packTable{in: in, n: d.count()}
+	// The interner's, reused pack after pack: a scan allocates nothing per pack.
+	t := &in.pack
+	*t = packTable{in: in, n: d.count()}
 	raw := d.b
 	for range t.n {
 		d.skipStr()
