@@ -319,6 +319,9 @@ func (s *partSums) channel(name string) *ChannelFigures {
 // visitors, converters and channel visitors when it is one of them there and on none of the
 // whole days (those count it in their rollups).
 func (a *periodAcc) add(j *report.Journey, stamp int) {
+	if !a.touches(j) {
+		return // read for a whole day of either period, or for the other period
+	}
 	active, activeW, converted, convertedW := false, false, false, false
 	a.chanBuf, a.wBuf = a.chanBuf[:0], a.wBuf[:0]
 	whole := a.hasWhole()
@@ -397,6 +400,31 @@ func (a *periodAcc) add(j *report.Journey, stamp int) {
 			a.chanVis[name]++
 		}
 	}
+}
+
+// touches reports whether j has a session, a step arrival or a conversion in one of the
+// period's partial days: all add reads of a journey outside them is whether it is
+// active there.
+func (a *periodAcc) touches(j *report.Journey) bool {
+	for _, i := range a.partial {
+		p := a.ps[i]
+		for k := range j.Touches {
+			if t := &j.Touches[k]; t.StartedAt < p.to && max(t.LastAt, t.StartedAt) >= p.from {
+				return true
+			}
+		}
+		for _, m := range j.Steps {
+			if m.At >= p.from && m.At < p.to {
+				return true
+			}
+		}
+		for k := range j.Conversions {
+			if c := j.Conversions[k].At; c >= p.from && c < p.to {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // figures returns the period's headline figures, and fills its by-day figures of the whole
