@@ -79,15 +79,6 @@ func (g gaps) since(k int64) int {
 	return int(n)
 }
 
-// channel returns the day's part of channel name, nil when it has none.
-func (d *overviewDay) channel(name string) *overviewChan {
-	i, ok := slices.BinarySearchFunc(d.chans, name, func(c overviewChan, n string) int { return cmp.Compare(c.name, n) })
-	if !ok {
-		return nil
-	}
-	return &d.chans[i]
-}
-
 // AppendBinary appends the day's encoding: its version, then sums, gaps and channels as
 // varints, values as the eight bytes of their float64.
 func (d *overviewDay) AppendBinary(b []byte) ([]byte, error) {
