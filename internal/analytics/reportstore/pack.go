@@ -165,14 +165,20 @@ func eachPackedLazy(b []byte, in *Interner, fn func(id, rec []byte, t *packTable
 	// The interner's, reused pack after pack: a scan allocates nothing per pack.
 	t := &in.pack
 	*t = packTable{in: in, n: d.count()}
-	raw := d.b
-	for range t.n {
-		d.skipStr()
-	}
 	if d.err != nil {
 		return errCorruptPack
 	}
-	t.raw = raw[:len(raw)-len(d.b)]
+	// Step over the strings by their lengths (a scan that reads every record steps over
+	// each table once more than it did: keep it tight).
+	raw, at := d.b, 0
+	for range t.n {
+		l, k := binary.Uvarint(raw[at:])
+		if k <= 0 || l > uint64(len(raw)-at-k) {
+			return errCorruptPack
+		}
+		at += k + int(l)
+	}
+	t.raw, d.b = raw[:at], raw[at:]
 	n := d.count()
 	if d.err != nil {
 		return errCorruptPack
