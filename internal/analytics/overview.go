@@ -239,8 +239,8 @@ func overviewDays(rc *reportCtx, periods ...*periodAcc) (*overviewRollups, error
 }
 
 // periodAcc adds up the figures of one period: its whole closed days from their rollups,
-// its partial days (a part of a day, today) from the records. days and chans are nil for
-// the previous period, which has no breakdowns.
+// its partial days (a part of a day, today) from the records. days and chanVis are nil
+// for the previous period, which has no breakdowns.
 type periodAcc struct {
 	from, to   int64
 	ps         []piece
