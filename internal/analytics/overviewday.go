@@ -211,47 +211,72 @@ func (r *overviewDecoder) decode(b []byte) (*overviewDay, error) {
 type dayBuilder struct {
 	sessions, conversions int
 	value                 float64
-	visitors, converters  map[int32]int32 // visitors by gap
-	chans                 map[string]*chanBuilder
-}
-
-func newDayBuilder() *dayBuilder {
-	return &dayBuilder{visitors: map[int32]int32{}, converters: map[int32]int32{}, chans: map[string]*chanBuilder{}}
+	visitors, converters  gapCounter
+	chans                 []*chanBuilder // in the order first met: a day has a few
 }
 
 type chanBuilder struct {
+	name                  string
 	sessions, conversions int
 	value                 float64
-	visitors              map[int32]int32
+	visitors              gapCounter
 }
 
-// countGap counts a visitor of gap in g, every gap from maxGap on as one.
-func countGap(g map[int32]int32, gap int64) { g[int32(min(gap, maxGap))]++ }
+func newDayBuilder() *dayBuilder { return &dayBuilder{} }
+
+// gapCounter counts visitors by gap: the gaps of most visitors (a few days) in an array,
+// the others in a map.
+type gapCounter struct {
+	small [64]int64
+	large map[int32]int64
+}
+
+// add counts a visitor of gap, every gap from maxGap on as one.
+func (g *gapCounter) add(gap int64) {
+	gap = min(gap, maxGap)
+	if gap < int64(len(g.small)) {
+		g.small[gap]++
+		return
+	}
+	if g.large == nil {
+		g.large = map[int32]int64{}
+	}
+	g.large[int32(gap)]++
+}
+
+// gaps returns the counts, ordered by gap.
+func (g *gapCounter) gaps() gaps {
+	var out gaps
+	for gap, n := range g.small {
+		if n > 0 {
+			out = append(out, gapCount{int64(gap), n})
+		}
+	}
+	large := make(gaps, 0, len(g.large))
+	for gap, n := range g.large {
+		large = append(large, gapCount{int64(gap), n})
+	}
+	slices.SortFunc(large, func(a, b gapCount) int { return cmp.Compare(a.gap, b.gap) })
+	return append(out, large...)
+}
 
 func (b *dayBuilder) channel(name string) *chanBuilder {
-	c := b.chans[name]
-	if c == nil {
-		c = &chanBuilder{visitors: map[int32]int32{}}
-		b.chans[name] = c
+	for _, c := range b.chans {
+		if c.name == name {
+			return c
+		}
 	}
+	c := &chanBuilder{name: name}
+	b.chans = append(b.chans, c)
 	return c
-}
-
-func toGaps(g map[int32]int32) gaps {
-	var out gaps
-	for gap, n := range g {
-		out = append(out, gapCount{int64(gap), int64(n)})
-	}
-	slices.SortFunc(out, func(a, b gapCount) int { return cmp.Compare(a.gap, b.gap) })
-	return out
 }
 
 // day returns the rollup the builder added up.
 func (b *dayBuilder) day() *overviewDay {
 	d := &overviewDay{sessions: b.sessions, conversions: b.conversions, value: b.value,
-		visitors: toGaps(b.visitors), converters: toGaps(b.converters)}
-	for name, c := range b.chans {
-		d.chans = append(d.chans, overviewChan{name: name, sessions: c.sessions, conversions: c.conversions, value: c.value, visitors: toGaps(c.visitors)})
+		visitors: b.visitors.gaps(), converters: b.converters.gaps()}
+	for _, c := range b.chans {
+		d.chans = append(d.chans, overviewChan{name: c.name, sessions: c.sessions, conversions: c.conversions, value: c.value, visitors: c.visitors.gaps()})
 	}
 	slices.SortFunc(d.chans, func(a, b overviewChan) int { return cmp.Compare(a.name, b.name) })
 	return d
@@ -314,11 +339,11 @@ func (b *daysBuilder) add(j *report.Journey) {
 			}
 			switch {
 			case d > s.a:
-				countGap(db.visitors, 1)
+				db.visitors.add(1)
 			case before == math.MinInt64:
-				countGap(db.visitors, 0)
+				db.visitors.add(0)
 			default:
-				countGap(db.visitors, d-before)
+				db.visitors.add(d - before)
 			}
 		}
 		before = s.b
@@ -349,7 +374,7 @@ func (b *daysBuilder) add(j *report.Journey) {
 		if k > 0 && b.chd[k-1].name == c.name {
 			gap = c.day - b.chd[k-1].day
 		}
-		countGap(db.channel(c.name).visitors, gap)
+		db.channel(c.name).visitors.add(gap)
 	}
 	// Conversions, by their day and the channel of the session they were made in.
 	b.cd = b.cd[:0]
@@ -378,7 +403,7 @@ func (b *daysBuilder) add(j *report.Journey) {
 			if k > 0 {
 				gap = d - b.cd[k-1]
 			}
-			countGap(db.converters, gap)
+			db.converters.add(gap)
 		}
 	}
 }
