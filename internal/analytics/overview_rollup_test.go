@@ -211,7 +211,12 @@ func sameOverview(got, want *Overview) error {
 
 func overviewOf(t *testing.T, s *Service, rs *reportstore.Store, now time.Time, from, to int64) *Overview {
 	t.Helper()
-	rc := &reportCtx{s: s, rs: rs, q: Query{From: from, To: to}, now: now}
+	return siteOverview(t, s, rs, now, "", from, to)
+}
+
+func siteOverview(t *testing.T, s *Service, rs *reportstore.Store, now time.Time, site string, from, to int64) *Overview {
+	t.Helper()
+	rc := &reportCtx{s: s, rs: rs, q: Query{From: from, To: to, Site: site}, now: now}
 	res, err := runOverview(rc)
 	if err != nil {
 		t.Fatal(err)
@@ -438,5 +443,35 @@ func TestWarmKeepsTheOverviewRollups(t *testing.T) {
 	}
 	if kept[today] != nil {
 		t.Error("today's overview rollup was kept")
+	}
+}
+
+// TestOverviewRollupsKeepSitesApart: each site's overview sums rollups of its own visitors,
+// kept apart from the other site's and from every site's together.
+func TestOverviewRollupsKeepSitesApart(t *testing.T) {
+	js := overviewJourneys(13, 3000)
+	now := time.UnixMilli(50*testDay + 5*3_600_000)
+	s := newService(nil, rules.Empty, nil, Options{Now: func() time.Time { return now }})
+	sites := [][]string{{"shop"}, {"blog"}, {"shop", "blog"}}
+	rs := reportstore.New(reportstore.NewMemory(), 0)
+	vs := make([]*reportstore.Visitor, len(js))
+	of := map[string][]report.Journey{}
+	for i, j := range js {
+		vs[i] = &reportstore.Visitor{J: j, HasState: true, Sites: sites[i%3]}
+		for _, site := range append([]string{""}, sites[i%3]...) {
+			of[site] = append(of[site], j)
+		}
+	}
+	if _, err := rs.Put(make([]*reportstore.Visitor, len(vs)), vs); err != nil {
+		t.Fatal(err)
+	}
+	from, to := 12*testDay+5, 44*testDay+3_600_000
+	for pass := range 2 { // cold, then warm
+		for _, site := range []string{"", "shop", "blog"} {
+			got := siteOverview(t, s, rs, now, site, from+int64(pass), to+int64(pass))
+			if err := sameOverview(got, directOverview(of[site], from+int64(pass), to+int64(pass))); err != nil {
+				t.Errorf("site %q, pass %d: %v", site, pass, err)
+			}
+		}
 	}
 }
