@@ -303,7 +303,8 @@ func TestOverviewRollupsEqualDirect(t *testing.T) {
 // TestOverviewRollupsFollowChanges changes journeys after their days' rollups were kept
 // (a session backdated, a session that now lasts into the next day, a step arrival
 // backdated, the oldest step arrival dropped as a full history drops it, a conversion
-// backdated), and checks the overview against the one computed from the changed journeys.
+// backdated, visitors erased), and checks the overview against the one computed from the
+// changed journeys.
 func TestOverviewRollupsFollowChanges(t *testing.T) {
 	js := overviewJourneys(9, 2000)
 	now := time.UnixMilli(50*testDay + 5*3_600_000)
@@ -343,6 +344,7 @@ func TestOverviewRollupsFollowChanges(t *testing.T) {
 			at := (5 + r.Int64N(40)) * testDay
 			j.Conversions = append([]journey.Conversion{{Step: "purchased", At: at, Value: 7}}, j.Conversions...)
 		},
+		nil, // erased
 	}
 	for round, change := range changes {
 		var olds, news []*reportstore.Visitor
@@ -351,10 +353,15 @@ func TestOverviewRollupsFollowChanges(t *testing.T) {
 			if slices.ContainsFunc(olds, func(v *reportstore.Visitor) bool { return v == vs[i] }) {
 				continue
 			}
+			olds = append(olds, vs[i])
+			if change == nil {
+				js[i], vs[i] = report.Journey{}, nil
+				news = append(news, nil)
+				continue
+			}
 			j := js[i]
 			j.Touches, j.Steps, j.Conversions = slices.Clone(j.Touches), slices.Clone(j.Steps), slices.Clone(j.Conversions)
 			change(&j)
-			olds = append(olds, vs[i])
 			js[i] = j
 			vs[i] = &reportstore.Visitor{J: j, HasState: true}
 			news = append(news, vs[i])
