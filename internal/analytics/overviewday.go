@@ -212,7 +212,7 @@ type dayBuilder struct {
 	sessions, conversions int
 	value                 float64
 	visitors, converters  gapCounter
-	chans                 []*chanBuilder // in the order first met: a day has a few
+	chans                 map[string]*chanBuilder
 }
 
 type chanBuilder struct {
@@ -222,7 +222,7 @@ type chanBuilder struct {
 	visitors              gapCounter
 }
 
-func newDayBuilder() *dayBuilder { return &dayBuilder{} }
+func newDayBuilder() *dayBuilder { return &dayBuilder{chans: map[string]*chanBuilder{}} }
 
 // gapCounter counts visitors by gap: the gaps of most visitors (a few days) in an array,
 // the others in a map.
@@ -261,13 +261,11 @@ func (g *gapCounter) gaps() gaps {
 }
 
 func (b *dayBuilder) channel(name string) *chanBuilder {
-	for _, c := range b.chans {
-		if c.name == name {
-			return c
-		}
+	c := b.chans[name]
+	if c == nil {
+		c = &chanBuilder{name: name}
+		b.chans[name] = c
 	}
-	c := &chanBuilder{name: name}
-	b.chans = append(b.chans, c)
 	return c
 }
 
