@@ -76,10 +76,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 		fmt.Fprintf(stdout, "Profiles (pprof): http://%s/debug/pprof/\n", addr)
 	}
 	if getenv("GOMAXPROCS") == "" {
-		// One Go processor more than the cores: reports run on a thread of the lowest
-		// priority (see analytics), which must never hold the last processor while hits
-		// wait; the operating system then gives the cores to the hits first.
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+		runtime.GOMAXPROCS(serveProcs(runtime.GOMAXPROCS(0)))
 	}
 	sopt := storeOptions(plan)
 	sopt.SyncWrites, sopt.SegmentSize, sopt.Logger, sopt.DiskReserve = cfg.SyncWrites, int64(cfg.WALSegment), log, cfg.DiskReserve

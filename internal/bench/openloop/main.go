@@ -33,6 +33,7 @@ func main() {
 	dur := flag.Duration("d", 15*time.Second, "how long to send")
 	conns := flag.Int("c", 128, "keep-alive connections")
 	run := flag.String("run", "o", "prefix of the event ids, unique per run")
+	timeline := flag.String("timeline", "", "also write every 100 ms window's requests, p50, p99 and max (ms) to this file")
 	flag.Parse()
 	if *rate <= 0 || *dur <= 0 || *conns <= 0 {
 		fmt.Fprintln(os.Stderr, "openloop: -rate, -d and -c must be positive")
@@ -44,6 +45,12 @@ func main() {
 		os.Exit(1)
 	}
 	res.print(os.Stdout, *rate)
+	if *timeline != "" {
+		if err := res.writeTimeline(*timeline); err != nil {
+			fmt.Fprintln(os.Stderr, "openloop:", err)
+			os.Exit(1)
+		}
+	}
 }
 
 // sample is one request: when it was scheduled and how long it took from then.
@@ -164,6 +171,27 @@ func (r *result) print(w io.Writer, rate float64) {
 	if r.firstErr != "" {
 		fmt.Fprintf(w, "first failure: %s\n", r.firstErr)
 	}
+}
+
+// writeTimeline writes one line per 100 ms window of scheduled send time, in order: the
+// window's start (ms from the run's start), its requests, and their p50, p99 and max in ms.
+func (r *result) writeTimeline(path string) error {
+	windows := map[int][]time.Duration{}
+	last := 0
+	for _, s := range r.samples {
+		w := int(s.at / (100 * time.Millisecond))
+		windows[w] = append(windows[w], s.lat)
+		last = max(last, w)
+	}
+	var b bytes.Buffer
+	b.WriteString("at_ms requests p50_ms p99_ms max_ms\n")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	for w := 0; w <= last; w++ {
+		ws := windows[w]
+		slices.Sort(ws)
+		fmt.Fprintf(&b, "%d %d %.2f %.2f %.2f\n", w*100, len(ws), ms(q(ws, 0.5)), ms(q(ws, 0.99)), ms(q(ws, 1)))
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
 }
 
 func q(sorted []time.Duration, p float64) time.Duration {
