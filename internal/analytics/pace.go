@@ -98,16 +98,13 @@ func hitsWantEveryCore() bool {
 }
 
 // saturated reports whether running goroutines (the caller among them) and runnable ones
-// waiting for a processor mean that the others want every core. With at most one processor
-// more than the cores, that is cores of them running (or every other processor, with
-// procs ≤ cores) and at least one waiting. With more processors than that (as serve runs),
-// a goroutine rarely waits for a processor: those running wait for a core in the kernel
-// instead, so cores of them running besides the caller is enough.
+// waiting for a processor mean that the others want every core: cores of them running (or
+// every other processor, with procs ≤ cores) and at least one waiting. With processors to
+// spare (serve runs four per core), goroutines wait for one only when every processor is
+// taken, under a full load of hits; running goroutines alone do not say it, since a
+// collection's mark workers run on the idle processors while a report runs with no hit.
 func saturated(running, runnable uint64, cores, procs int) bool {
 	others := int(running) - 1
-	if procs > cores+1 {
-		return others >= cores
-	}
 	return runnable > 0 && others >= min(cores, procs-1)
 }
 

@@ -99,10 +99,9 @@ func TestSaturated(t *testing.T) {
 		{running: 1, runnable: 1, cores: 1, procs: 1, want: true},  // one processor, the worker's, and a hit waits for it
 		{running: 9, runnable: 2, cores: 8, procs: 9, want: true},
 		{running: 0, runnable: 0, cores: 2, procs: 3, want: false}, // counts read mid-change
-		{running: 3, runnable: 0, cores: 2, procs: 8, want: true},  // spare processors: two others running take both cores
-		{running: 2, runnable: 0, cores: 2, procs: 8, want: false}, // one other running: a core is free
+		{running: 8, runnable: 5, cores: 2, procs: 8, want: true},  // every processor taken and hits waiting
+		{running: 6, runnable: 0, cores: 2, procs: 8, want: false}, // spare processors: a collection's mark workers, say
 		{running: 2, runnable: 3, cores: 2, procs: 8, want: false}, // waiting for a processor a moment: idle ones take them
-		{running: 1, runnable: 0, cores: 2, procs: 8, want: false},
 	} {
 		if got := saturated(c.running, c.runnable, c.cores, c.procs); got != c.want {
 			t.Errorf("saturated(running %d, runnable %d, %d cores, %d processors) = %v; want %v", c.running, c.runnable, c.cores, c.procs, got, c.want)

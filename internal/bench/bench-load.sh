@@ -11,6 +11,8 @@
 #      (user + system time of its process, from /proc); and for each Pathlight server, from its
 #      /metrics, the collections and GC CPU of every round, the heap, the next collection's goal
 #      and the resident memory (anonymous, file-backed) at its end.
+#   While one server is measured, the others are stopped (SIGSTOP), so that the flushes and
+#   compactions another server still owes for its own load do not run beside it.
 #   2. For every server, a constant-rate open-loop run (OPEN seconds) at one rate: half of the
 #      slowest Pathlight build's req/s in step 1. p50/p99/p99.9/max from each request's
 #      scheduled send time, and the p99 of the worst 100 ms window.
@@ -77,6 +79,13 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 label() { case $1 in bare) echo "bare 204" ;; hit) echo "pathlight" ;; base) echo "base ${BASE:0:7}" ;; esac; }
 
+# alone NAME: stops every other server (SIGSTOP) while NAME is measured, so that the
+# flushes and compactions another Pathlight server still owes for its own load do not run
+# beside this one's; together resumes them. Each server pays for its own background work,
+# in its own rounds, as it would on a machine of its own.
+alone() { for s in "${!pid[@]}"; do [ "$s" = "$1" ] || kill -STOP "${pid[$s]}"; done; }
+together() { for s in "${!pid[@]}"; do kill -CONT "${pid[$s]}"; done; }
+
 # mem NAME PORT: the server's GC count, GC CPU seconds, heap in use, next GC goal and resident
 # memory (anonymous, file-backed) from its /metrics, on one line.
 mem() {
@@ -100,8 +109,10 @@ for round in $(seq "$ROUNDS"); do
 		n=${names[$i]}
 		[ "$n" = bare ] || m0=$(mem "$n" "${ports[$i]}")
 		c0=$(cpu_ticks "${pid[$n]}")
+		alone "$n"
 		line=$(RUN="w$round$n" SEED=$round wrk -t1 -c"$CONNS" -d"${PHASE}s" --timeout 5s \
 			-s internal/bench/wrk/hit.lua "http://127.0.0.1:${ports[$i]}/" | grep '^BENCH')
+		together
 		c1=$(cpu_ticks "${pid[$n]}")
 		eval "$(echo "$line" | sed 's/^BENCH //; s/ /;/g')"
 		echo "$round $n $requests $seconds $p50 $p99 $p999 $max $((c1 - c0)) $non2xx $errors" >>"$results"
@@ -150,7 +161,9 @@ for n in "${names[@]}"; do
 	[ "$n" = hit ] && i=1
 	[ "$n" = base ] && i=2
 	c0=$(cpu_ticks "${pid[$n]}")
+	alone "$n"
 	line=$("$tmp/openloop" -addr "127.0.0.1:${ports[$i]}" -rate "$rate" -d "${OPEN}s" -run "o$n" | grep '^OPENLOOP')
+	together
 	c1=$(cpu_ticks "${pid[$n]}")
 	eval "$(echo "$line" | sed 's/^OPENLOOP //; s/ /;/g')"
 	awk -v l="$(label "$n")" -v rate="$rate" -v q="$requests" -v f="$failed" -v a="$p50" -v b="$p99" -v c="$p999" \
@@ -167,6 +180,7 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 		[ "$n" = bare ] && continue
 		i=1
 		[ "$n" = base ] && i=2
+		alone "$n"
 		RUN="p$n" SEED=9 wrk -t1 -c"$CONNS" -d"${PHASE}s" --timeout 5s -s internal/bench/wrk/hit.lua \
 			"http://127.0.0.1:${ports[$i]}/" >"$tmp/perf-wrk-$n" &
 		wrkpid=$!
@@ -175,10 +189,12 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
 		if ! perf record -q -F 999 -e cpu-clock -p "${pid[$n]}" -o "$tmp/perf-$n.data" -- sleep $((PHASE - 4)) 2>"$tmp/perf-$n.err"; then
 			echo "  perf record failed: $(head -c 300 "$tmp/perf-$n.err")"
 			wait "$wrkpid" || true
+			together
 			continue
 		fi
 		c1=$(cpu_ticks "${pid[$n]}")
 		wait "$wrkpid" || true
+		together
 		reqs=$(grep '^BENCH' "$tmp/perf-wrk-$n" | sed 's/.*requests=\([0-9]*\).*/\1/')
 		secs=$(grep '^BENCH' "$tmp/perf-wrk-$n" | sed 's/.*seconds=\([0-9.]*\).*/\1/')
 		prof=$(awk -v t="$((c1 - c0))" -v tck="$tck" -v q="$reqs" -v s="$secs" -v p="$((PHASE - 4))" \
