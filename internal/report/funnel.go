@@ -82,6 +82,7 @@ const (
 type funnelPlan struct {
 	Funnel
 	index  map[string]int
+	codes  nameCache[int] // of index, codeOther for a step it lacks
 	window int64
 }
 
@@ -153,11 +154,7 @@ func (p *funnelPlan) eval(ss []journey.StepMark, from, to int64, codes []int, r 
 		return codes, cur
 	}
 	for _, s := range ss {
-		c, ok := p.index[s.Step]
-		if !ok {
-			c = codeOther
-		}
-		codes = append(codes, c)
+		codes = append(codes, p.code(s.Step))
 	}
 	for a := range ss {
 		t0 := ss[a].At
@@ -182,6 +179,19 @@ func (p *funnelPlan) eval(ss []journey.StepMark, from, to int64, codes []int, r 
 		}
 	}
 	return codes, cur
+}
+
+// code returns the code of an arrival at step.
+func (p *funnelPlan) code(step string) int {
+	if c, ok := p.codes.get(step); ok {
+		return c
+	}
+	c, ok := p.index[step]
+	if !ok {
+		c = codeOther
+	}
+	p.codes.put(step, c)
+	return c
 }
 
 // ordered follows one attempt in ordered or strict mode from arrival a, recording arrival
@@ -308,6 +318,7 @@ type FunnelBuilder struct {
 	from, to int64
 	total    *funnelAcc
 	groups   map[string]*funnelAcc
+	cache    nameCache[*funnelAcc] // in front of groups
 	r        funnelRun
 	codes    []int
 	cur      []int64
@@ -341,10 +352,13 @@ func (b *FunnelBuilder) Add(js []Journey) {
 		}
 		b.keys = p.Breakdown.keys(j, sortedTouches(j.Touches), b.r.start, b.keys[:0])
 		for _, k := range b.keys {
-			g := b.groups[k]
-			if g == nil {
-				g = newFunnelAcc(m)
-				b.groups[k] = g
+			g, ok := b.cache.get(k)
+			if !ok {
+				if g = b.groups[k]; g == nil {
+					g = newFunnelAcc(m)
+					b.groups[k] = g
+				}
+				b.cache.put(k, g)
 			}
 			g.add(&b.r)
 		}

@@ -72,8 +72,10 @@ type JourneyMap struct {
 // hashed once per arrival.
 type flow struct {
 	ids   map[string]int32
+	cache nameCache[int32] // in front of ids
 	nodes []MapNode // by number
 	edges map[uint64]*MapEdge
+	adj   [][]*MapEdge // adj[from][to]: the edges, found without hashing
 	seenN map[int32]bool
 	seenE map[uint64]bool
 }
@@ -87,12 +89,16 @@ func newFlow() *flow {
 
 // id returns the number of name, numbering it when new.
 func (f *flow) id(name string) int32 {
-	if i, ok := f.ids[name]; ok {
+	if i, ok := f.cache.get(name); ok {
 		return i
 	}
-	i := int32(len(f.nodes))
-	f.ids[name] = i
-	f.nodes = append(f.nodes, MapNode{Name: name})
+	i, ok := f.ids[name]
+	if !ok {
+		i = int32(len(f.nodes))
+		f.ids[name] = i
+		f.nodes = append(f.nodes, MapNode{Name: name})
+	}
+	f.cache.put(name, i)
 	return i
 }
 
@@ -101,12 +107,20 @@ func edgeKey(from, to int32) uint64 { return uint64(uint32(from))<<32 | uint64(u
 
 // edge returns the edge from → to, made when new.
 func (f *flow) edge(from, to int32) *MapEdge {
-	k := edgeKey(from, to)
-	e := f.edges[k]
-	if e == nil {
-		e = &MapEdge{From: f.nodes[from].Name, To: f.nodes[to].Name}
-		f.edges[k] = e
+	if int(from) < len(f.adj) && int(to) < len(f.adj[from]) {
+		if e := f.adj[from][to]; e != nil {
+			return e
+		}
 	}
+	e := &MapEdge{From: f.nodes[from].Name, To: f.nodes[to].Name}
+	f.edges[edgeKey(from, to)] = e
+	for int(from) >= len(f.adj) {
+		f.adj = append(f.adj, nil)
+	}
+	for int(to) >= len(f.adj[from]) {
+		f.adj[from] = append(f.adj[from], nil)
+	}
+	f.adj[from][to] = e
 	return e
 }
 
