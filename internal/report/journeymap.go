@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/pathlight/pathlight/internal/journey"
 )
@@ -73,7 +72,7 @@ type JourneyMap struct {
 type flow struct {
 	ids   map[string]int32
 	cache nameCache[int32] // in front of ids
-	nodes []MapNode // by number
+	nodes []MapNode        // by number
 	edges map[uint64]*MapEdge
 	adj   [][]*MapEdge // adj[from][to]: the edges, found without hashing
 	seenN map[int32]bool
@@ -237,10 +236,9 @@ type JourneyMapBuilder struct {
 	o                 JourneyMapOptions
 	res               JourneyMap
 	steps, stages     *flow
-	paths             map[string]*int
+	paths             pathTrie
 	stepSeq, stageSeq []int32
-	sess              []string
-	key               []byte
+	sess              []int32 // the session's path, in step numbers
 	// active counts the visitors active in the period (see MicroConversions.Visitors):
 	// those of the map and those with only a session overlapping it.
 	active int
@@ -264,19 +262,13 @@ func NewJourneyMapBuilder(o JourneyMapOptions) (*JourneyMapBuilder, error) {
 	if o.TopPaths == 0 {
 		o.TopPaths = DefaultTopPaths
 	}
-	return &JourneyMapBuilder{o: o, steps: newFlow(), stages: newFlow(), paths: make(map[string]*int)}, nil
+	return &JourneyMapBuilder{o: o, steps: newFlow(), stages: newFlow()}, nil
 }
 
 // flush counts the session path in b.sess, if any, and empties it.
 func (b *JourneyMapBuilder) flush() {
 	if len(b.sess) > 0 {
-		b.key = appendPathKey(b.key[:0], b.sess)
-		if n := b.paths[string(b.key)]; n != nil {
-			*n++
-		} else {
-			one := 1
-			b.paths[string(b.key)] = &one
-		}
+		b.paths.add(b.sess)
 		b.res.Sessions++
 	}
 	b.sess = b.sess[:0]
@@ -312,7 +304,7 @@ func (b *JourneyMapBuilder) Add(js []Journey) {
 				b.flush()
 			}
 			if len(b.sess) < o.PathSteps {
-				b.sess = appendCollapsed(b.sess, s.Step)
+				b.sess = appendCollapsed(b.sess, id)
 			}
 			prev, prevSession = s, session
 		}
@@ -351,12 +343,12 @@ func (b *JourneyMapBuilder) Micro(steps []string) *MicroConversions {
 // Result returns the map of every visitor added, with the options' top paths.
 func (b *JourneyMapBuilder) Result() *JourneyMap {
 	res := b.res
-	res.finish(b.steps, b.stages, b.paths, b.o.TopPaths)
+	res.finish(b.steps, b.stages, b.paths.paths(b.steps), b.o.TopPaths)
 	return &res
 }
 
 // finish sets m's nodes, edges and top paths from the flows and the session-path counts.
-func (m *JourneyMap) finish(steps, stages *flow, paths map[string]*int, top int) {
+func (m *JourneyMap) finish(steps, stages *flow, paths []SessionPath, top int) {
 	m.Steps, m.StepEdges = steps.result()
 	m.Stages, m.StageEdges = stages.result()
 	m.Paths = topPaths(paths, m.Sessions, top)
@@ -366,12 +358,8 @@ func (m *JourneyMap) finish(steps, stages *flow, paths map[string]*int, top int)
 	}
 }
 
-// topPaths returns the n most common paths, ties by path.
-func topPaths(counts map[string]*int, total, n int) []SessionPath {
-	out := make([]SessionPath, 0, len(counts))
-	for k, c := range counts {
-		out = append(out, SessionPath{Steps: strings.Split(k, "\x00"), Sessions: *c})
-	}
+// topPaths returns the n most common of the paths out, ties by path.
+func topPaths(out []SessionPath, total, n int) []SessionPath {
 	slices.SortFunc(out, func(a, b SessionPath) int {
 		if c := cmp.Compare(b.Sessions, a.Sessions); c != 0 {
 			return c
@@ -383,6 +371,62 @@ func topPaths(counts map[string]*int, total, n int) []SessionPath {
 	}
 	for i := range out {
 		out[i].Share = float64(out[i].Sessions) / float64(total)
+	}
+	return out
+}
+
+// pathTrie counts session paths, each a short list of step numbers: a node is a path, found
+// from the path one step shorter by a look along its few children, so that counting a
+// session hashes nothing.
+type pathTrie struct {
+	nodes []pathNode // nodes[0] is the empty path
+}
+
+type pathNode struct {
+	step     int32 // the path's last step
+	parent   int32 // the path without it
+	sessions int
+	children []int32
+}
+
+// add counts one session of path.
+func (t *pathTrie) add(path []int32) {
+	if len(t.nodes) == 0 {
+		t.nodes = append(t.nodes, pathNode{step: -1, parent: -1})
+	}
+	n := int32(0)
+	for _, s := range path {
+		n = t.child(n, s)
+	}
+	t.nodes[n].sessions++
+}
+
+// child returns the node of path n followed by step s, made when new.
+func (t *pathTrie) child(n, s int32) int32 {
+	for _, c := range t.nodes[n].children {
+		if t.nodes[c].step == s {
+			return c
+		}
+	}
+	c := int32(len(t.nodes))
+	t.nodes = append(t.nodes, pathNode{step: s, parent: n})
+	t.nodes[n].children = append(t.nodes[n].children, c)
+	return c
+}
+
+// paths returns every path counted, its steps named by f's nodes, unsorted.
+func (t *pathTrie) paths(f *flow) []SessionPath {
+	out := make([]SessionPath, 0, len(t.nodes)) // never nil: a map without sessions lists none
+	for i, n := range t.nodes {
+		if n.sessions == 0 {
+			continue
+		}
+		var steps []string
+		for k := int32(i); k > 0; k = t.nodes[k].parent {
+			steps = append(steps, f.nodes[t.nodes[k].step].Name)
+		}
+		slices.Reverse(steps)
+		out = append(out, SessionPath{Steps: steps, Sessions: n.sessions})
 	}
 	return out
 }
