@@ -5,10 +5,15 @@ import (
 	"slices"
 )
 
-// MaxRecent bounds Recent. An id pushed out while still inside its window is returned to the
-// caller of TrimRecent, which must remember it elsewhere: the tracker writes it to a dedup
-// key of its own and sets SpillUntil, so that no retry is missed.
+// MaxRecent bounds Recent. Ids pushed out while still inside their window are returned to
+// the caller of TrimRecent, which must remember them elsewhere: the tracker writes them
+// together to a pack of spilled ids and sets SpillUntil, so that no retry is missed.
 const MaxRecent = 64
+
+// RecentAfterSpill is how many ids TrimRecent keeps when it pushes some out: the newest half
+// of MaxRecent. Pushing out the rest at once, rather than one id per new id, gives the caller
+// a batch of ids to store in one write, once per 32 ids at most.
+const RecentAfterSpill = MaxRecent / 2
 
 // RecentID is an event accepted for this visitor: the low 48 bits of the hash of its id (a
 // visitor's ids collide by chance once in 10^12 events) and when it was accepted, in Unix
@@ -40,7 +45,8 @@ func (s *State) AddRecent(h uint64, now int64) {
 }
 
 // TrimRecent forgets ids whose window has passed and, when more than MaxRecent remain (after
-// AddRecent or Merge), pushes out the oldest and appends them to spilled, which it returns.
+// AddRecent or Merge), pushes out all but the RecentAfterSpill newest and appends them to
+// spilled, oldest first, which it returns.
 func (s *State) TrimRecent(now, window int64, spilled []RecentID) []RecentID {
 	// Every hit of a visitor asks, and on most hits no id has left its window: a plain loop
 	// answers that without a call per id.
@@ -50,7 +56,8 @@ func (s *State) TrimRecent(now, window int64, spilled []RecentID) []RecentID {
 			break
 		}
 	}
-	if n := len(s.Recent) - MaxRecent; n > 0 {
+	if len(s.Recent) > MaxRecent {
+		n := len(s.Recent) - RecentAfterSpill
 		spilled = append(spilled, s.Recent[:n]...)
 		s.Recent = slices.Delete(s.Recent, 0, n)
 	}

@@ -39,12 +39,26 @@ func TestRecentPushesOutOldestWhenFull(t *testing.T) {
 	}
 	s.AddRecent(999, MaxRecent)
 	out := s.TrimRecent(MaxRecent, window, nil)
-	if !slices.Equal(out, []RecentID{{0, 0}}) {
-		t.Fatalf("TrimRecent on a full list pushed out %v; want the oldest id {0 0}", out)
+	// One past the bound pushes out all but the newest RecentAfterSpill, oldest first.
+	if len(out) != MaxRecent+1-RecentAfterSpill {
+		t.Fatalf("TrimRecent on a full list pushed out %d ids; want %d", len(out), MaxRecent+1-RecentAfterSpill)
 	}
-	if len(s.Recent) != MaxRecent || !s.HasRecent(999, MaxRecent, window) || s.HasRecent(0, MaxRecent, window) {
-		t.Errorf("after the push: %d ids, newest kept %v, oldest kept %v; want %d, true, false",
-			len(s.Recent), s.HasRecent(999, MaxRecent, window), s.HasRecent(0, MaxRecent, window), MaxRecent)
+	for i, r := range out {
+		if r != (RecentID{uint64(i), int64(i)}) {
+			t.Fatalf("TrimRecent pushed out %v; want ids 0 to %d in order", out, len(out)-1)
+		}
+	}
+	last := uint64(len(out) - 1)
+	if len(s.Recent) != RecentAfterSpill || !s.HasRecent(999, MaxRecent, window) || s.HasRecent(last, MaxRecent, window) {
+		t.Errorf("after the push: %d ids, newest kept %v, last pushed out kept %v; want %d, true, false",
+			len(s.Recent), s.HasRecent(999, MaxRecent, window), s.HasRecent(last, MaxRecent, window), RecentAfterSpill)
+	}
+	// The list then takes ids again without pushing any out until it is past the bound.
+	for i := range MaxRecent - RecentAfterSpill {
+		s.AddRecent(uint64(2000+i), MaxRecent+1)
+		if out := s.TrimRecent(MaxRecent+1, window, nil); len(out) != 0 {
+			t.Fatalf("TrimRecent pushed out %v at %d ids; want room for %d", out, len(s.Recent), MaxRecent)
+		}
 	}
 }
 
@@ -63,8 +77,8 @@ func TestMergeRecentTrims(t *testing.T) {
 		t.Errorf("Merge: Recent not in acceptance order: %v", a.Recent)
 	}
 	out := a.TrimRecent(2*MaxRecent, window, nil)
-	if len(out) != MaxRecent || len(a.Recent) != MaxRecent {
-		t.Fatalf("TrimRecent pushed out %d and kept %d; want %d and %d", len(out), len(a.Recent), MaxRecent, MaxRecent)
+	if len(out) != 2*MaxRecent-RecentAfterSpill || len(a.Recent) != RecentAfterSpill {
+		t.Fatalf("TrimRecent pushed out %d and kept %d; want %d and %d", len(out), len(a.Recent), 2*MaxRecent-RecentAfterSpill, RecentAfterSpill)
 	}
 	for i, r := range out {
 		if r.At != int64(i) {

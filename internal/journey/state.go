@@ -22,8 +22,9 @@ import "github.com/pathlight/pathlight/internal/event"
 //     so only entries of retired rules go.
 //   - Traits keep the keys set first and ignore new ones; a touchpoint keeps its first
 //     MaxClickIDs click ids.
-//   - Recent keeps the MaxRecent newest ids and hands those it pushes out to the caller
-//     (see TrimRecent), which keeps them elsewhere: deduplication stays exact. Logged is
+//   - Recent keeps at most MaxRecent ids; past that it keeps the RecentAfterSpill newest and
+//     hands the others to the caller together (see TrimRecent), which keeps them elsewhere:
+//     deduplication stays exact. Logged is
 //     emptied by the tracker whenever it reaches MaxLogged; AppendBinary writes all of it.
 //
 // AppendBinary writes at most these many entries and Decode rejects records with more.
@@ -144,7 +145,7 @@ type State struct {
 	// oldest first, at most MaxRecent: a retried event is recognised from the journey
 	// itself, without a read of its own. SpillUntil is the end of the window of the last id
 	// that was pushed out of Recent (or accepted when the visitor's id was not certain):
-	// until then the tracker also checks its dedup keys.
+	// until then the tracker also checks its spill packs and dedup keys.
 	Recent     []RecentID
 	SpillUntil int64
 

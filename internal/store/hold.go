@@ -11,7 +11,7 @@ import "time"
 // memory, takes it out of the batch, and writes it to Badger only with the batch that comes
 // holdFor after the first key was held (or once the held ops take holdMax bytes, or at
 // Close). A key held stays held until then, whatever later batches bring for it; a key
-// written once in a batch (a spill mark, a dedup mark, a quiet visitor's journey) is written
+// written once in a batch (a spill pack, a dedup mark, a quiet visitor's journey) is written
 // at once as before. Event-store keys are never held: they are written once.
 //
 // The log stays the truth. The position the main instance stores (appliedKey) is the last

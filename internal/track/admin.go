@@ -129,6 +129,11 @@ func (t *Tracker) Erase(vid string) (int, error) {
 			break
 		}
 	}
+	// The ids its journey pushed out: hashes, not counted as the visitor's records, but of
+	// no use to anyone once the journey is gone.
+	if err := t.erasePacks(w, vid); err != nil {
+		return deleted, fmt.Errorf("erase %s: %w", vid, err)
+	}
 	w.getBuf = visitorKey(w.getBuf[:0], vid)
 	val, err := t.st.Get(w.getBuf, nil)
 	if err != nil && !errors.Is(err, ErrNotFound) {

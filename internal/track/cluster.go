@@ -140,6 +140,10 @@ func opVisitor(key []byte) string {
 		if len(key) == 1+VIDLen {
 			return string(key[1:])
 		}
+	case pPack:
+		if len(key) == 1+VIDLen+6 {
+			return string(key[1 : 1+VIDLen])
+		}
 	case pOwner:
 		if len(key) > 1+VIDLen && key[1+VIDLen] == 0 {
 			return string(key[1 : 1+VIDLen])

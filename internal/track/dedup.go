@@ -2,6 +2,7 @@ package track
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/pathlight/pathlight/internal/event"
@@ -14,8 +15,8 @@ import (
 //
 //   - A visitor who sent their cookie (or a vid) is sure: the ids live in the journey itself
 //     (journey.State.Recent), read and written with it at no extra cost. When Recent is full,
-//     the oldest id still inside its window moves to a spill key ("r" and the id's hash, which
-//     covers the site) and the journey's SpillUntil tells later hits to look there as well.
+//     its older half moves to a spill pack of the visitor (see spillpack.go) and the
+//     journey's SpillUntil tells later hits to look there as well.
 //   - Everything else is remembered under a site-wide dedup key ("d" site 0 id): anonymous
 //     hits (no consent, bots), cookieless ids (a retry from another network hashes to
 //     another visitor), an id minted for this request (a retry whose first answer, and so
@@ -29,7 +30,7 @@ type dedupMode uint8
 const (
 	// dedupShared: site-wide keys only (anonymous and cookieless hits).
 	dedupShared dedupMode = iota
-	// dedupJourney: the journey's Recent list, and its spill keys while SpillUntil is ahead.
+	// dedupJourney: the journey's Recent list, and its spill packs while SpillUntil is ahead.
 	dedupJourney
 	// dedupBoth: Recent and the site-wide keys (an id minted for this request).
 	dedupBoth
@@ -127,9 +128,9 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 	}
 	switch {
 	case w.dedup == dedupBoth && !stored:
-		t.memo.begin(vid) // an id minted for this request: nothing is stored under it
+		t.memo.begin(vid, w.wall) // an id minted for this request: nothing is stored under it
 	case w.dedup == dedupJourney && w.state.SpillUntil <= w.wall:
-		t.memo.begin(vid) // no id of this journey is stored outside it
+		t.memo.begin(vid, w.wall) // no id of this journey is stored outside it
 	case w.dedup == dedupJourney:
 		return t.readSpilled(w, b, vid)
 	}
@@ -144,36 +145,40 @@ func (t *Tracker) sharedKeys(w *work, b *event.Batch) {
 	}
 }
 
-// readSpilled checks the events of the batch against the visitor's spill keys and the
-// site-wide keys: ids pushed out of Recent, or taken while the visitor was not certain.
+// readSpilled checks the events of the batch against the ids the visitor stored outside its
+// journey: the spill packs, the site-wide keys marked on its behalf, and the single spill
+// keys of earlier releases. The memo answers what it can; what it cannot reads storage:
+//
+//   - no memo: every pack of the visitor (one range read), and each event's site-wide and old
+//     spill key; the packs' ids then start the visitor's memo;
+//   - a memo that may hold an id of the batch: the same reads, which answer exactly;
+//   - a memo loaded from packs while ids marked before it began may still be in their
+//     window: each event's site-wide and old spill key.
 func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
-	w.readKeys = w.readKeys[:0]
 	w.may = append(w.may[:0], make([]bool, len(w.hashes))...)
-	if t.memo.mayHaveAny(vid, w.hashes, w.wall, w.may) {
-		// The memo holds every such id of this visitor: read only the ids it may hold.
-		w.memoIdx = w.memoIdx[:0]
-		for i, h := range w.hashes {
-			if !w.may[i] {
-				continue
+	known, point := t.memo.check(vid, w.hashes, w.wall, w.may)
+	full := !known || slices.Contains(w.may, true)
+	if full {
+		w.packIDs = w.packIDs[:0]
+		err := t.scanPacks(vid, func(r journey.RecentID) {
+			if r.At+dedupWindowSec <= w.wall {
+				return
 			}
-			id := b.Events[i].ID
-			w.readKeys = append(w.readKeys,
-				w.key(func(d []byte) []byte { return dedupKey(d, b.Site, id) }),
-				w.key(func(d []byte) []byte { return spillKey(d, h) }))
-			w.memoIdx = append(w.memoIdx, i, i)
-		}
-		if len(w.readKeys) == 0 {
-			return nil
-		}
-		err := t.st.GetMany(w.readKeys, func(j int, _ []byte) error {
-			w.dup[w.memoIdx[j]] = true
-			return nil
+			w.packIDs = append(w.packIDs, r)
+			for i, h := range w.hashes {
+				if h&memoHashMask == r.Hash {
+					w.dup[i] = true
+				}
+			}
 		})
 		if err != nil {
 			return fmt.Errorf("read spilled event ids of %s: %w", vid, err)
 		}
+	}
+	if !full && !point {
 		return nil
 	}
+	w.readKeys = w.readKeys[:0]
 	t.sharedKeys(w, b)
 	for _, h := range w.hashes {
 		w.readKeys = append(w.readKeys, w.key(func(d []byte) []byte { return spillKey(d, h) }))
@@ -184,6 +189,9 @@ func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
 	})
 	if err != nil {
 		return fmt.Errorf("read spilled event ids of %s: %w", vid, err)
+	}
+	if !known {
+		t.memo.load(vid, w.packIDs, w.state.SpillUntil, w.wall)
 	}
 	return nil
 }
@@ -212,17 +220,32 @@ func (t *Tracker) markShared(w *work, site, id string) {
 	}
 }
 
-// spill moves an id pushed out of the Recent list of st to a spill key, kept for the rest of
-// its window.
-func (t *Tracker) spill(w *work, st *journey.State, r journey.RecentID) {
-	left := r.At + dedupWindowSec - w.wall
-	if left <= 0 {
+// spill stores ids pushed out of the Recent list of st, those still inside their window, in
+// one spill pack of the visitor, kept until the end of the last one's window.
+func (t *Tracker) spill(w *work, st *journey.State, ids []journey.RecentID) {
+	var first uint64
+	var until int64
+	v := w.key(func(d []byte) []byte {
+		for _, r := range ids {
+			if r.At+dedupWindowSec <= w.wall {
+				continue
+			}
+			if until == 0 {
+				first = r.Hash
+			}
+			until = max(until, r.At+dedupWindowSec)
+			d = appendPackedID(d, r)
+			w.memoAdds = append(w.memoAdds, memoAdd{vid: st.VID, hash: r.Hash, until: r.At + dedupWindowSec})
+		}
+		return d
+	})
+	if until == 0 {
 		return
 	}
-	k := w.key(func(d []byte) []byte { return spillKey(d, r.Hash) })
-	w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: time.Duration(left) * time.Second})
-	st.SpillUntil = max(st.SpillUntil, r.At+dedupWindowSec)
-	w.memoAdds = append(w.memoAdds, memoAdd{vid: st.VID, hash: r.Hash, until: r.At + dedupWindowSec})
+	vid := st.VID
+	k := w.key(func(d []byte) []byte { return spillPackKey(d, vid, first) })
+	w.ops = append(w.ops, Op{Key: k, Value: v, TTL: time.Duration(until-w.wall) * time.Second})
+	st.SpillUntil = max(st.SpillUntil, until)
 }
 
 // leaveJourney is called when a batch moves from the journey in w.state to another one (an
@@ -249,8 +272,8 @@ func (t *Tracker) leaveJourney(w *work, site string) {
 // trimRecent forgets the expired ids of st and spills those pushed past its bound.
 func (t *Tracker) trimRecent(w *work, st *journey.State) {
 	w.spilled = st.TrimRecent(w.wall, dedupWindowSec, w.spilled[:0])
-	for _, r := range w.spilled {
-		t.spill(w, st, r)
+	if len(w.spilled) > 0 {
+		t.spill(w, st, w.spilled)
 	}
 }
 

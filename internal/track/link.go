@@ -93,6 +93,12 @@ func (t *Tracker) merge(w *work, linked string) error {
 	if err != nil {
 		return fmt.Errorf("move keys of %s to %s: %w", old, linked, err)
 	}
+	// The anonymous journey's spill packs go with its ids.
+	until, err := t.movePacks(w, old, linked)
+	if err != nil {
+		return fmt.Errorf("move spilled ids of %s to %s: %w", old, linked, err)
+	}
+	w.other.SpillUntil = max(w.other.SpillUntil, until)
 	t.journeys.drop(old)
 	// The merged journey holds ids spilled by either: neither memo is complete any more.
 	t.memo.forget(old)

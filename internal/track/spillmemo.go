@@ -2,23 +2,31 @@ package track
 
 import (
 	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
+
+	"github.com/pathlight/pathlight/internal/journey"
 )
 
 // spillMemo answers, from memory, the dedup question that otherwise costs a storage read on
-// every hit of a busy visitor: was this event id pushed out of the journey's recent ids (a
-// spill key) or marked site-wide on the journey's behalf (a dedup key), within its window?
+// every hit of a busy visitor: was this event id pushed out of the journey's recent ids (into
+// a spill pack) or marked site-wide on the journey's behalf (a dedup key), within its window?
 //
 // It is exact because it only answers for a visitor whose every such id it has seen: a
 // visitor's memo begins when the tracker knows that none is stored (an id minted for this
-// request, or a journey loaded with no spill window open) and hears every later one after its
-// commit; anything that could add ids it did not see (a merge, an erase, a full budget)
-// forgets the visitor, whose hits then read storage as before until its window closes. All
-// of a visitor's calls happen under the visitor's lock.
+// request, or a journey loaded with no spill window open), or when it has just read every
+// spill pack of the visitor (load), and it hears every later id after its commit. Anything
+// that could add ids it did not see (a merge, an erase, a full budget) forgets the visitor,
+// whose next hit reads its packs again. All of a visitor's calls happen under the visitor's
+// lock.
 //
-// A memo holds its first ids exactly and then a Bloom filter of them: "not there" is certain
-// and answered from memory; "maybe" reads storage, as before.
+// A memo keeps each id as one word: the high 40 of the 48 bits that journeys and packs keep,
+// and the minute its window ends (rounded up). "Not there" is certain and answered from
+// memory; "maybe" (the same 40 bits, or a window that ends within the minute) reads storage,
+// which answers exactly. A memo loaded from packs cannot know the site-wide ids marked on
+// the visitor's behalf before it began, nor the single spill keys of earlier releases: until
+// pointUntil, the visitor's hits still read those by their ids.
 type spillMemo struct {
 	seed   maphash.Seed
 	shards [cacheShards]memoShard
@@ -33,15 +41,17 @@ type memoShard struct {
 
 // memo is what one visitor's memo knows.
 type memo struct {
-	ids   []uint64 // exact, until memoExact of them
-	bloom []uint64 // then a Bloom filter of memoBloomBits bits
-	until int64    // the end of the last id's window: after it, the memo is empty again
+	sorted     []uint64 // entries (see entry), in order
+	tail       []uint64 // entries added since the last merge into sorted, at most memoTail
+	base       int64    // the Unix minute entries count their window's end from
+	pointUntil int64    // until then, ids are also read at their site-wide and old spill keys
 }
 
 const (
-	memoExact     = 16
-	memoBloomBits = 8192
-	memoBase      = 64 // bytes of a memo besides its ids, for the budget
+	memoTail  = 32
+	memoBase  = 96 // bytes of a memo besides its entries, for the budget
+	entryBits = 24 // the low bits of an entry: the window's end, in minutes after base
+	entryMax  = 1<<entryBits - 1
 )
 
 // newSpillMemo returns a memo of about budget bytes; 0 or less disables it.
@@ -63,7 +73,7 @@ func (s *spillMemo) shard(vid string) *memoShard {
 
 // begin starts an empty memo for vid, known to have no id stored outside its journey; a memo
 // already there is kept.
-func (s *spillMemo) begin(vid string) {
+func (s *spillMemo) begin(vid string, wall int64) {
 	if s == nil {
 		return
 	}
@@ -74,8 +84,54 @@ func (s *spillMemo) begin(vid string) {
 		return
 	}
 	// A key of its own: vid may be part of the request's text, which the map would keep.
-	sh.m[strings.Clone(vid)] = &memo{}
+	sh.m[strings.Clone(vid)] = &memo{base: wall / 60}
 	sh.bytes += memoBase + len(vid)
+}
+
+// load starts a memo for vid from ids, every id read from its spill packs that is still in
+// its window at wall; the ids marked site-wide on its behalf are unknown to it, so its hits
+// read them until pointUntil. A memo already there is kept; one that does not fit the budget
+// is not started.
+func (s *spillMemo) load(vid string, ids []journey.RecentID, pointUntil, wall int64) {
+	if s == nil {
+		return
+	}
+	sh := s.shard(vid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	need := memoBase + len(vid) + 8*len(ids)
+	if _, ok := sh.m[vid]; ok || !sh.makeRoom(need, "") {
+		return
+	}
+	m := &memo{base: wall / 60, pointUntil: pointUntil}
+	m.sorted = make([]uint64, 0, len(ids))
+	for _, r := range ids {
+		m.sorted = append(m.sorted, m.entry(r.Hash, r.At+dedupWindowSec))
+	}
+	slices.Sort(m.sorted)
+	sh.m[strings.Clone(vid)] = m
+	sh.bytes += need
+}
+
+// check answers for the ids of a batch at wall: known is false when vid has no memo (every
+// answer must come from storage); otherwise may[i] reports whether hashes[i] may have been
+// stored for vid (false is certain), and point whether the ids must still be read at their
+// site-wide and old spill keys.
+func (s *spillMemo) check(vid string, hashes []uint64, wall int64, may []bool) (known, point bool) {
+	if s == nil {
+		return false, false
+	}
+	sh := s.shard(vid)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	m := sh.m[vid]
+	if m == nil {
+		return false, false
+	}
+	for i, h := range hashes {
+		may[i] = m.mayHave(h, wall)
+	}
+	return true, m.pointUntil > wall
 }
 
 // known reports whether vid has a memo: its answers are then exact.
@@ -90,56 +146,31 @@ func (s *spillMemo) known(vid string) bool {
 	return ok
 }
 
-// mayHave reports whether id hash h may have been stored for vid and still be inside its
-// window at wall (Unix seconds); false is certain when known(vid).
-func (s *spillMemo) mayHave(vid string, h uint64, wall int64) bool {
-	sh := s.shard(vid)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	return sh.m[vid].mayHave(h, wall)
+// entry is the memo's word for id hash h whose window ends at until (Unix seconds).
+func (m *memo) entry(h uint64, until int64) uint64 {
+	end := (until+59)/60 - m.base
+	end = min(max(end, 0), entryMax)
+	return (h&memoHashMask)>>8<<entryBits | uint64(end)
 }
 
-// mayHaveAny is known and mayHave of every hash in one look-up: it reports whether vid has a
-// memo and, if so, sets may[i] to whether hashes[i] may have been stored for vid.
-func (s *spillMemo) mayHaveAny(vid string, hashes []uint64, wall int64, may []bool) (known bool) {
-	if s == nil {
-		return false
-	}
-	sh := s.shard(vid)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	m := sh.m[vid]
-	if m == nil {
-		return false
-	}
-	for i, h := range hashes {
-		may[i] = m.mayHave(h, wall)
-	}
-	return true
-}
-
-// mayHave is spillMemo.mayHave on the memo of one visitor, nil when there is none.
+// mayHave reports whether id hash h may be stored for the visitor and inside its window at
+// wall.
 func (m *memo) mayHave(h uint64, wall int64) bool {
-	if m == nil {
-		return true
-	}
-	if m.until <= wall {
-		return false
-	}
-	if m.bloom == nil {
-		for _, x := range m.ids {
-			if x&memoHashMask == h&memoHashMask {
-				return true
-			}
-		}
-		return false
-	}
-	for _, b := range bloomBits(h) {
-		if m.bloom[b/64]&(1<<(b%64)) == 0 {
-			return false
+	key := (h & memoHashMask) >> 8
+	// A window ends after wall unless its rounded-up minute is at or before wall's minute.
+	alive := func(e uint64) bool { return (m.base+int64(e&entryMax))*60 > wall }
+	for _, e := range m.tail {
+		if e>>entryBits == key && alive(e) {
+			return true
 		}
 	}
-	return true
+	i, _ := slices.BinarySearch(m.sorted, key<<entryBits)
+	for ; i < len(m.sorted) && m.sorted[i]>>entryBits == key; i++ {
+		if alive(m.sorted[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // add records that id hash h was stored for vid until the end of its window, until (Unix
@@ -156,38 +187,53 @@ func (s *spillMemo) add(vid string, h uint64, until, wall int64) {
 	if m == nil {
 		return
 	}
-	if m.until <= wall && (len(m.ids) > 0 || m.bloom != nil) {
-		// Every id it held is out of its window: start afresh.
-		sh.bytes -= 8*len(m.ids) + 8*len(m.bloom)
-		m.ids, m.bloom = nil, nil
-	}
-	m.until = max(m.until, until)
-	switch {
-	case m.bloom != nil:
-	case len(m.ids) < memoExact:
-		if !sh.makeRoom(8, vid) {
+	if len(m.tail) == memoTail {
+		before := m.size()
+		m.merge(wall)
+		sh.bytes += m.size() - before
+		if !sh.makeRoom(0, vid) {
 			sh.forget(vid, m)
 			return
 		}
-		m.ids = append(m.ids, h)
-		sh.bytes += 8
-		return
-	default:
-		if !sh.makeRoom(memoBloomBits/8, vid) {
+	}
+	if m.tail == nil {
+		m.tail = make([]uint64, 0, memoTail)
+		sh.bytes += 8 * memoTail
+		if !sh.makeRoom(0, vid) {
 			sh.forget(vid, m)
 			return
 		}
-		m.bloom = make([]uint64, memoBloomBits/64)
-		sh.bytes += memoBloomBits/8 - 8*len(m.ids)
-		for _, x := range m.ids {
-			setBloom(m.bloom, x)
-		}
-		m.ids = nil
 	}
-	setBloom(m.bloom, h)
+	m.tail = append(m.tail, m.entry(h, until))
 }
 
-// forget drops vid's memo: its hits read storage again.
+// merge moves the tail into sorted, dropping the entries whose window ended by wall. It
+// merges in place, from the back, when sorted has room, and grows it by a quarter when not.
+func (m *memo) merge(wall int64) {
+	live := func(e uint64) bool { return (m.base+int64(e&entryMax))*60 > wall }
+	tail := slices.DeleteFunc(m.tail, func(e uint64) bool { return !live(e) })
+	slices.Sort(tail)
+	a := slices.DeleteFunc(m.sorted, func(e uint64) bool { return !live(e) })
+	n := len(a) + len(tail)
+	if n > cap(a) {
+		a = slices.Grow(a, n/4+len(tail))
+	}
+	out := a[:n]
+	i, j := len(a)-1, len(tail)-1
+	for k := n - 1; j >= 0; k-- {
+		if i >= 0 && a[i] > tail[j] {
+			out[k], i = a[i], i-1
+		} else {
+			out[k], j = tail[j], j-1
+		}
+	}
+	m.sorted, m.tail = out, m.tail[:0]
+}
+
+// size is what the budget counts for m's entries.
+func (m *memo) size() int { return 8 * (cap(m.sorted) + cap(m.tail)) }
+
+// forget drops vid's memo: its next hit reads storage again.
 func (s *spillMemo) forget(vid string) {
 	if s == nil {
 		return
@@ -220,24 +266,9 @@ func (sh *memoShard) makeRoom(need int, keep string) bool {
 }
 
 func (sh *memoShard) forget(vid string, m *memo) {
-	sh.bytes -= memoBase + len(vid) + 8*len(m.ids) + 8*len(m.bloom)
+	sh.bytes -= memoBase + len(vid) + m.size()
 	delete(sh.m, vid)
 }
 
-// memoHashMask keeps the bits of an id hash that journeys and spill keys keep.
+// memoHashMask keeps the bits of an id hash that journeys and spill packs keep.
 const memoHashMask = 1<<48 - 1
-
-// bloomBits derives the filter's three bit positions from an id hash.
-func bloomBits(h uint64) [3]uint64 {
-	h &= memoHashMask
-	h ^= h >> 29
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 32
-	return [3]uint64{h % memoBloomBits, (h >> 16) % memoBloomBits, (h >> 32) % memoBloomBits}
-}
-
-func setBloom(f []uint64, h uint64) {
-	for _, b := range bloomBits(h) {
-		f[b/64] |= 1 << (b % 64)
-	}
-}

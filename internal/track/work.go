@@ -44,10 +44,10 @@ type work struct {
 	dup      []bool   // per event of the batch: already accepted within the dedup window
 	hashes   []uint64 // per event of the batch: idHash, when the journey remembers ids
 	spilled  []journey.RecentID
-	memoAdds []memoAdd // ids stored outside journeys by this batch, for the spill memo
-	memoIdx  []int     // per read key of readSpilled: the event it checks
-	may      []bool    // per event of the batch: the spill memo may hold its id
-	moved    bool      // the batch moved between journeys (leaveJourney)
+	packIDs  []journey.RecentID // the ids of the visitor's spill packs, read by readSpilled
+	memoAdds []memoAdd          // ids stored outside journeys by this batch, for the spill memo
+	may      []bool             // per event of the batch: the spill memo may hold its id
+	moved    bool               // the batch moved between journeys (leaveJourney)
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
 	wall  int64     // the server's clock in Unix seconds, for the dedup window
