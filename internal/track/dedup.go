@@ -128,9 +128,9 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 	}
 	switch {
 	case w.dedup == dedupBoth && !stored:
-		t.memo.begin(vid, w.wall) // an id minted for this request: nothing is stored under it
+		t.memo.begin(vid) // an id minted for this request: nothing is stored under it
 	case w.dedup == dedupJourney && w.state.SpillUntil <= w.wall:
-		t.memo.begin(vid, w.wall) // no id of this journey is stored outside it
+		t.memo.begin(vid) // no id of this journey is stored outside it
 	case w.dedup == dedupJourney:
 		return t.readSpilled(w, b, vid)
 	}

@@ -21,12 +21,14 @@ import (
 // whose next hit reads its packs again. All of a visitor's calls happen under the visitor's
 // lock.
 //
-// A memo keeps each id as one word: the high 40 of the 48 bits that journeys and packs keep,
-// and the minute its window ends (rounded up). "Not there" is certain and answered from
-// memory; "maybe" (the same 40 bits, or a window that ends within the minute) reads storage,
-// which answers exactly. A memo loaded from packs cannot know the site-wide ids marked on
-// the visitor's behalf before it began, nor the single spill keys of earlier releases: until
-// pointUntil, the visitor's hits still read those by their ids.
+// A memo keeps each id as 4 bytes, 32 of the 48 bits of its hash that journeys and packs
+// keep, in generations of ids whose windows end within the same six hours: a generation
+// goes whole once the last of its windows has ended. "Not there" is certain and answered
+// from memory; "maybe" (the same 32 bits, once in 4 billion ids for another id, or an id
+// whose window ended within its generation's six hours) reads storage, which answers
+// exactly. A memo loaded from packs cannot know the site-wide ids marked on the visitor's
+// behalf before it began, nor the single spill keys of earlier releases: until pointUntil,
+// the visitor's hits still read those by their ids.
 type spillMemo struct {
 	seed   maphash.Seed
 	shards [cacheShards]memoShard
@@ -41,17 +43,22 @@ type memoShard struct {
 
 // memo is what one visitor's memo knows.
 type memo struct {
-	sorted     []uint64 // entries (see entry), in order
-	tail       []uint64 // entries added since the last merge into sorted, at most memoTail
-	base       int64    // the Unix minute entries count their window's end from
-	pointUntil int64    // until then, ids are also read at their site-wide and old spill keys
+	gens       []memoGen // by end, oldest first
+	pointUntil int64     // until then, ids are also read at their site-wide and old spill keys
+}
+
+// memoGen holds the ids whose windows end before end, and after end - memoGenSpan.
+type memoGen struct {
+	end    int64
+	sorted []uint32 // in order
+	tail   []uint32 // added since the last merge into sorted, at most memoTail
 }
 
 const (
-	memoTail  = 32
-	memoBase  = 96 // bytes of a memo besides its entries, for the budget
-	entryBits = 24 // the low bits of an entry: the window's end, in minutes after base
-	entryMax  = 1<<entryBits - 1
+	memoGenSpan = 6 * 3600
+	memoTail    = 32
+	memoBase    = 96 // bytes of a memo besides its generations, for the budget
+	memoGenBase = 64 // bytes of a generation besides its ids
 )
 
 // newSpillMemo returns a memo of about budget bytes; 0 or less disables it.
@@ -73,7 +80,7 @@ func (s *spillMemo) shard(vid string) *memoShard {
 
 // begin starts an empty memo for vid, known to have no id stored outside its journey; a memo
 // already there is kept.
-func (s *spillMemo) begin(vid string, wall int64) {
+func (s *spillMemo) begin(vid string) {
 	if s == nil {
 		return
 	}
@@ -84,7 +91,7 @@ func (s *spillMemo) begin(vid string, wall int64) {
 		return
 	}
 	// A key of its own: vid may be part of the request's text, which the map would keep.
-	sh.m[strings.Clone(vid)] = &memo{base: wall / 60}
+	sh.m[strings.Clone(vid)] = &memo{}
 	sh.bytes += memoBase + len(vid)
 }
 
@@ -99,16 +106,21 @@ func (s *spillMemo) load(vid string, ids []journey.RecentID, pointUntil, wall in
 	sh := s.shard(vid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	need := memoBase + len(vid) + 8*len(ids)
-	if _, ok := sh.m[vid]; ok || !sh.makeRoom(need, "") {
+	if _, ok := sh.m[vid]; ok {
 		return
 	}
-	m := &memo{base: wall / 60, pointUntil: pointUntil}
-	m.sorted = make([]uint64, 0, len(ids))
+	m := &memo{pointUntil: pointUntil}
 	for _, r := range ids {
-		m.sorted = append(m.sorted, m.entry(r.Hash, r.At+dedupWindowSec))
+		g := m.gen(r.At + dedupWindowSec)
+		g.sorted = append(g.sorted, fragment(r.Hash))
 	}
-	slices.Sort(m.sorted)
+	for i := range m.gens {
+		slices.Sort(m.gens[i].sorted)
+	}
+	need := memoBase + len(vid) + m.size()
+	if !sh.makeRoom(need, "") {
+		return
+	}
 	sh.m[strings.Clone(vid)] = m
 	sh.bytes += need
 }
@@ -129,7 +141,7 @@ func (s *spillMemo) check(vid string, hashes []uint64, wall int64, may []bool) (
 		return false, false
 	}
 	for i, h := range hashes {
-		may[i] = m.mayHave(h, wall)
+		may[i] = m.mayHave(fragment(h), wall)
 	}
 	return true, m.pointUntil > wall
 }
@@ -146,31 +158,50 @@ func (s *spillMemo) known(vid string) bool {
 	return ok
 }
 
-// entry is the memo's word for id hash h whose window ends at until (Unix seconds).
-func (m *memo) entry(h uint64, until int64) uint64 {
-	end := (until+59)/60 - m.base
-	end = min(max(end, 0), entryMax)
-	return (h&memoHashMask)>>8<<entryBits | uint64(end)
+// fragment is the part of an id hash a memo keeps: bits 16 to 47.
+func fragment(h uint64) uint32 { return uint32(h >> 16) }
+
+// gen returns the generation of ids whose window ends at until, added if missing.
+func (m *memo) gen(until int64) *memoGen {
+	end := (until/memoGenSpan + 1) * memoGenSpan
+	i := len(m.gens)
+	for i > 0 && m.gens[i-1].end > end {
+		i--
+	}
+	if i == 0 || m.gens[i-1].end != end {
+		m.gens = slices.Insert(m.gens, i, memoGen{end: end})
+		return &m.gens[i]
+	}
+	return &m.gens[i-1]
 }
 
-// mayHave reports whether id hash h may be stored for the visitor and inside its window at
-// wall.
-func (m *memo) mayHave(h uint64, wall int64) bool {
-	key := (h & memoHashMask) >> 8
-	// A window ends after wall unless its rounded-up minute is at or before wall's minute.
-	alive := func(e uint64) bool { return (m.base+int64(e&entryMax))*60 > wall }
-	for _, e := range m.tail {
-		if e>>entryBits == key && alive(e) {
+// mayHave reports whether an id with hash fragment f may be stored for the visitor and
+// inside its window at wall.
+func (m *memo) mayHave(f uint32, wall int64) bool {
+	for i := len(m.gens) - 1; i >= 0; i-- {
+		g := &m.gens[i]
+		if g.end <= wall {
+			break
+		}
+		if slices.Contains(g.tail, f) {
 			return true
 		}
-	}
-	i, _ := slices.BinarySearch(m.sorted, key<<entryBits)
-	for ; i < len(m.sorted) && m.sorted[i]>>entryBits == key; i++ {
-		if alive(m.sorted[i]) {
+		if _, found := slices.BinarySearch(g.sorted, f); found {
 			return true
 		}
 	}
 	return false
+}
+
+// expire drops the generations whose every window ended by wall.
+func (m *memo) expire(wall int64) {
+	n := 0
+	for n < len(m.gens) && m.gens[n].end <= wall {
+		n++
+	}
+	if n > 0 {
+		m.gens = slices.Delete(m.gens, 0, n)
+	}
 }
 
 // add records that id hash h was stored for vid until the end of its window, until (Unix
@@ -187,33 +218,28 @@ func (s *spillMemo) add(vid string, h uint64, until, wall int64) {
 	if m == nil {
 		return
 	}
-	if len(m.tail) == memoTail {
-		before := m.size()
-		m.merge(wall)
-		sh.bytes += m.size() - before
-		if !sh.makeRoom(0, vid) {
-			sh.forget(vid, m)
-			return
-		}
+	before := m.size()
+	m.expire(wall)
+	g := m.gen(until)
+	if len(g.tail) == memoTail {
+		g.merge()
 	}
-	if m.tail == nil {
-		m.tail = make([]uint64, 0, memoTail)
-		sh.bytes += 8 * memoTail
-		if !sh.makeRoom(0, vid) {
-			sh.forget(vid, m)
-			return
-		}
+	if g.tail == nil {
+		g.tail = make([]uint32, 0, memoTail)
 	}
-	m.tail = append(m.tail, m.entry(h, until))
+	g.tail = append(g.tail, fragment(h))
+	sh.bytes += m.size() - before
+	if !sh.makeRoom(0, vid) {
+		sh.forget(vid, m)
+	}
 }
 
-// merge moves the tail into sorted, dropping the entries whose window ended by wall. It
-// merges in place, from the back, when sorted has room, and grows it by a quarter when not.
-func (m *memo) merge(wall int64) {
-	live := func(e uint64) bool { return (m.base+int64(e&entryMax))*60 > wall }
-	tail := slices.DeleteFunc(m.tail, func(e uint64) bool { return !live(e) })
+// merge moves the tail into sorted, in place from the back when sorted has room, growing
+// it by a quarter when not.
+func (g *memoGen) merge() {
+	tail := g.tail
 	slices.Sort(tail)
-	a := slices.DeleteFunc(m.sorted, func(e uint64) bool { return !live(e) })
+	a := g.sorted
 	n := len(a) + len(tail)
 	if n > cap(a) {
 		a = slices.Grow(a, n/4+len(tail))
@@ -227,11 +253,17 @@ func (m *memo) merge(wall int64) {
 			out[k], j = tail[j], j-1
 		}
 	}
-	m.sorted, m.tail = out, m.tail[:0]
+	g.sorted, g.tail = out, g.tail[:0]
 }
 
-// size is what the budget counts for m's entries.
-func (m *memo) size() int { return 8 * (cap(m.sorted) + cap(m.tail)) }
+// size is what the budget counts for m's generations.
+func (m *memo) size() int {
+	n := 0
+	for i := range m.gens {
+		n += memoGenBase + 4*(cap(m.gens[i].sorted)+cap(m.gens[i].tail))
+	}
+	return n
+}
 
 // forget drops vid's memo: its next hit reads storage again.
 func (s *spillMemo) forget(vid string) {

@@ -24,9 +24,9 @@ func TestSpillMemoBudget(t *testing.T) {
 	const wall, until = 1000, 1000 + 3600
 	for v := range 20000 {
 		vid := fmt.Sprintf("%032x", v)
-		s.begin(vid, wall)
+		s.begin(vid)
 		for i := range 40 {
-			s.add(vid, uint64(v*1000+i)<<8, until, wall)
+			s.add(vid, uint64(v*1000+i)<<16, until, wall)
 		}
 	}
 	for i := range s.shards {
@@ -39,22 +39,22 @@ func TestSpillMemoBudget(t *testing.T) {
 		vid := fmt.Sprintf("%032x", v)
 		if !s.known(vid) {
 			forgotten++
-			if !s.mayHave(vid, 12345<<8, wall) {
+			if !s.mayHave(vid, 12345<<16, wall) {
 				t.Fatalf("forgotten visitor %s answered a certain no", vid)
 			}
 			continue
 		}
 		kept++
 		for i := range 40 {
-			if !s.mayHave(vid, uint64(v*1000+i)<<8, until-1) {
+			if !s.mayHave(vid, uint64(v*1000+i)<<16, until-1) {
 				t.Fatalf("visitor %s lost id %d", vid, i)
 			}
 		}
-		if s.mayHave(vid, uint64(v*1000+40)<<8, wall) {
+		if s.mayHave(vid, uint64(v*1000+40)<<16, wall) {
 			t.Fatalf("visitor %s holds an id never added", vid)
 		}
-		if s.mayHave(vid, uint64(v*1000)<<8, until+60) { // the memo rounds up to the minute
-			t.Fatalf("visitor %s still holds ids past the end of their window", vid)
+		if s.mayHave(vid, uint64(v*1000)<<16, until+memoGenSpan) { // a generation spans six hours
+			t.Fatalf("visitor %s still holds ids past the end of their generation", vid)
 		}
 	}
 	if forgotten == 0 || kept == 0 {
@@ -63,9 +63,10 @@ func TestSpillMemoBudget(t *testing.T) {
 }
 
 // TestSpillMemoExactAgainstAList checks the memo against a plain list of ids with their
-// windows: every id in its window is "maybe", and every id past its window, or never added,
-// whose hash differs in the 40 bits the memo keeps is a certain "no". Ids come from packs
-// (load) and commits (add), with windows ending at random seconds, across many merges.
+// windows: every id in its window is "maybe", and every id past its window's generation, or
+// never added, is a certain "no" (no two random ids share the 32 bits the memo keeps here).
+// Ids come from packs (load) and commits (add), with windows ending at random seconds,
+// across many merges and expired generations.
 func TestSpillMemoExactAgainstAList(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	s := newSpillMemo(64 << 20)
@@ -92,15 +93,14 @@ func TestSpillMemoExactAgainstAList(t *testing.T) {
 			t.Fatal("the memo forgot its only visitor")
 		}
 	}
-	for _, at := range []int64{wall, wall + dedupWindowSec/2, wall + dedupWindowSec - 30} {
+	for _, at := range []int64{wall, wall + dedupWindowSec/2, wall + dedupWindowSec - 30, wall + dedupWindowSec + 3600} {
 		for _, x := range all {
 			got := s.mayHave(vid, x.h, at)
 			if x.until > at && !got {
 				t.Fatalf("id %x (window to %d) not found at %d", x.h, x.until, at)
 			}
-			// Past its window by more than the minute the memo rounds to: certain, unless
-			// another id shares its 40 bits (none does among random ones).
-			if x.until+60 <= at && got {
+			// Past its window by more than a generation: certain.
+			if x.until+memoGenSpan <= at && got {
 				t.Fatalf("id %x (window to %d) found at %d", x.h, x.until, at)
 			}
 		}
@@ -118,7 +118,7 @@ func TestSpillMemoKeyAndCheck(t *testing.T) {
 	s := newSpillMemo(cacheShards * (64 << 10))
 	text := `{"vid":"0123456789abcdef0123456789abcdef","site":"demo"}`
 	vid := text[8:40]
-	s.begin(vid, 1000)
+	s.begin(vid)
 	for k := range s.shard(vid).m {
 		if unsafe.StringData(k) == unsafe.StringData(vid) {
 			t.Error("the memo's map keeps the request's text through its key")
@@ -127,7 +127,7 @@ func TestSpillMemoKeyAndCheck(t *testing.T) {
 	for i := range 40 { // past the tail, into the sorted entries
 		s.add(vid, uint64(i)*0x9e3779b97f4a7c15&memoHashMask, 2000, 1000)
 	}
-	hashes := []uint64{0, 0x9e3779b97f4a7c15 & memoHashMask, 12345 << 8, 0xdeadbeefcafe}
+	hashes := []uint64{0, 0x9e3779b97f4a7c15 & memoHashMask, 12345 << 16, 0xdeadbeefcafe}
 	may := make([]bool, len(hashes))
 	known, point := s.check(vid, hashes, 1500, may)
 	if !known || point {
@@ -146,7 +146,7 @@ func TestSpillMemoKeyAndCheck(t *testing.T) {
 	}
 	// A memo loaded from packs reads the site-wide keys until the window it was given.
 	other := "ffffffffffffffffffffffffffffffff"
-	s.load(other, []journey.RecentID{{Hash: 7 << 8, At: 1000}}, 1900, 1000)
+	s.load(other, []journey.RecentID{{Hash: 7 << 16, At: 1000}}, 1900, 1000)
 	if known, point := s.check(other, hashes[:1], 1899, may); !known || !point {
 		t.Errorf("loaded memo at 1899: known %v, point reads %v; want both", known, point)
 	}
