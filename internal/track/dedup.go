@@ -60,6 +60,7 @@ func idHash(site, id string) uint64 {
 // and a second read happens only for a journey whose SpillUntil is ahead.
 func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOnly bool) error {
 	w.state.Reset()
+	w.outside, w.outsideVID = -1, vid
 	w.dup = w.dup[:0]
 	w.readKeys = w.readKeys[:0]
 	w.wall = t.now().Unix()
@@ -129,8 +130,10 @@ func (t *Tracker) prefetch(w *work, b *event.Batch, vid string, stored, decideOn
 	switch {
 	case w.dedup == dedupBoth && !stored:
 		t.memo.begin(vid) // an id minted for this request: nothing is stored under it
+		w.outside = 0
 	case w.dedup == dedupJourney && w.state.SpillUntil <= w.wall:
 		t.memo.begin(vid) // no id of this journey is stored outside it
+		w.outside = 0
 	case w.dedup == dedupJourney:
 		return t.readSpilled(w, b, vid)
 	}
@@ -156,7 +159,8 @@ func (t *Tracker) sharedKeys(w *work, b *event.Batch) {
 //     window: each event's site-wide and old spill key.
 func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
 	w.may = append(w.may[:0], make([]bool, len(w.hashes))...)
-	known, point := t.memo.check(vid, w.hashes, w.wall, w.may)
+	known, point, held := t.memo.check(vid, w.hashes, w.wall, w.may)
+	w.outside = held
 	full := !known || slices.Contains(w.may, true)
 	if full {
 		w.packIDs = w.packIDs[:0]
@@ -174,6 +178,7 @@ func (t *Tracker) readSpilled(w *work, b *event.Batch, vid string) error {
 		if err != nil {
 			return fmt.Errorf("read spilled event ids of %s: %w", vid, err)
 		}
+		w.outside = max(w.outside, len(w.packIDs))
 	}
 	if !full && !point {
 		return nil
@@ -220,11 +225,24 @@ func (t *Tracker) markShared(w *work, site, id string) {
 	}
 }
 
-// spill stores ids pushed out of the Recent list of st, those still inside their window, in
-// one spill pack of the visitor, kept until the end of the last one's window.
+// maxPacked bounds the ids of a visitor kept in spill packs: past it, pushed-out ids go to
+// keys of their own, as before packs ("r" and the id's hash), looked up one by one. A hit
+// whose visitor the spill memo does not cover reads all its packs, so the bound keeps that
+// read under about 160 KB, for a client that sends thousands of events a day under one
+// cookie. A person does not come near it: it is 16,384 events within 48 hours.
+var maxPacked = 16384
+
+// spill stores ids pushed out of the Recent list of st, those still inside their window: in
+// one spill pack of the visitor, kept until the end of the last one's window, or, for a
+// visitor with maxPacked ids packed already, in a key each.
 func (t *Tracker) spill(w *work, st *journey.State, ids []journey.RecentID) {
+	if st.VID == w.outsideVID && w.outside >= maxPacked {
+		t.spillEach(w, st, ids)
+		return
+	}
 	var first uint64
 	var until int64
+	n := 0
 	v := w.key(func(d []byte) []byte {
 		for _, r := range ids {
 			if r.At+dedupWindowSec <= w.wall {
@@ -235,6 +253,7 @@ func (t *Tracker) spill(w *work, st *journey.State, ids []journey.RecentID) {
 			}
 			until = max(until, r.At+dedupWindowSec)
 			d = appendPackedID(d, r)
+			n++
 			w.memoAdds = append(w.memoAdds, memoAdd{vid: st.VID, hash: r.Hash, until: r.At + dedupWindowSec})
 		}
 		return d
@@ -242,10 +261,28 @@ func (t *Tracker) spill(w *work, st *journey.State, ids []journey.RecentID) {
 	if until == 0 {
 		return
 	}
+	if st.VID == w.outsideVID && w.outside >= 0 {
+		w.outside += n
+	}
 	vid := st.VID
 	k := w.key(func(d []byte) []byte { return spillPackKey(d, vid, first) })
 	w.ops = append(w.ops, Op{Key: k, Value: v, TTL: time.Duration(until-w.wall) * time.Second})
 	st.SpillUntil = max(st.SpillUntil, until)
+}
+
+// spillEach stores each id pushed out of the Recent list of st, still inside its window, in
+// a key of its own for the rest of its window.
+func (t *Tracker) spillEach(w *work, st *journey.State, ids []journey.RecentID) {
+	for _, r := range ids {
+		left := r.At + dedupWindowSec - w.wall
+		if left <= 0 {
+			continue
+		}
+		k := w.key(func(d []byte) []byte { return spillKey(d, r.Hash) })
+		w.ops = append(w.ops, Op{Key: k, Value: []byte{}, TTL: time.Duration(left) * time.Second})
+		st.SpillUntil = max(st.SpillUntil, r.At+dedupWindowSec)
+		w.memoAdds = append(w.memoAdds, memoAdd{vid: st.VID, hash: r.Hash, until: r.At + dedupWindowSec})
+	}
 }
 
 // leaveJourney is called when a batch moves from the journey in w.state to another one (an

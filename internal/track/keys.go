@@ -10,8 +10,9 @@ import "encoding/binary"
 //	u <site> 0 <user id>             identity link: user id → visitor id
 //	d <site> 0 <event id>            site-wide dedup mark, 48 h TTL, empty value (see dedup.go)
 //	r <id hash, 6 bytes LE>          spilled dedup mark of a journey's Recent list, TTL to the
-//	                                 end of the id's 48 h window, empty value (written by
-//	                                 releases before spill packs; still read)
+//	                                 end of the id's 48 h window, empty value: past the
+//	                                 visitor's maxPacked ids in packs, and by releases before
+//	                                 spill packs
 //	i <vid> <id hash, 6 bytes LE>    spill pack: ids pushed out of the journey's Recent list
 //	                                 together, keyed by the first one's hash (see spillpack.go)
 //	e <ts ms BE64> <seq BE64>        event log record (event.AppendRecord), time-ordered

@@ -127,23 +127,27 @@ func (s *spillMemo) load(vid string, ids []journey.RecentID, pointUntil, wall in
 
 // check answers for the ids of a batch at wall: known is false when vid has no memo (every
 // answer must come from storage); otherwise may[i] reports whether hashes[i] may have been
-// stored for vid (false is certain), and point whether the ids must still be read at their
-// site-wide and old spill keys.
-func (s *spillMemo) check(vid string, hashes []uint64, wall int64, may []bool) (known, point bool) {
+// stored for vid (false is certain), point whether the ids must still be read at their
+// site-wide and old spill keys, and held how many ids the memo holds (some of them may be
+// out of their window).
+func (s *spillMemo) check(vid string, hashes []uint64, wall int64, may []bool) (known, point bool, held int) {
 	if s == nil {
-		return false, false
+		return false, false, 0
 	}
 	sh := s.shard(vid)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	m := sh.m[vid]
 	if m == nil {
-		return false, false
+		return false, false, 0
 	}
 	for i, h := range hashes {
 		may[i] = m.mayHave(fragment(h), wall)
 	}
-	return true, m.pointUntil > wall
+	for i := range m.gens {
+		held += len(m.gens[i].sorted) + len(m.gens[i].tail)
+	}
+	return true, m.pointUntil > wall, held
 }
 
 // known reports whether vid has a memo: its answers are then exact.

@@ -12,7 +12,7 @@ import (
 // mayHave asks the memo about one id: known false means "read storage".
 func (s *spillMemo) mayHave(vid string, h uint64, wall int64) bool {
 	may := []bool{false}
-	known, _ := s.check(vid, []uint64{h}, wall, may)
+	known, _, _ := s.check(vid, []uint64{h}, wall, may)
 	return !known || may[0]
 }
 
@@ -129,9 +129,9 @@ func TestSpillMemoKeyAndCheck(t *testing.T) {
 	}
 	hashes := []uint64{0, 0x9e3779b97f4a7c15 & memoHashMask, 12345 << 16, 0xdeadbeefcafe}
 	may := make([]bool, len(hashes))
-	known, point := s.check(vid, hashes, 1500, may)
-	if !known || point {
-		t.Fatalf("check: known %v, point reads %v; want a memo that needs none", known, point)
+	known, point, held := s.check(vid, hashes, 1500, may)
+	if !known || point || held != 40 {
+		t.Fatalf("check: known %v, point reads %v, %d ids held; want a memo of 40 ids that needs no point reads", known, point, held)
 	}
 	for i, h := range hashes {
 		if may[i] != s.mayHave(vid, h, 1500) {
@@ -141,16 +141,16 @@ func TestSpillMemoKeyAndCheck(t *testing.T) {
 	if !may[0] || !may[1] || may[2] || may[3] {
 		t.Errorf("check = %v; want the added ids found and no other", may)
 	}
-	if known, _ := s.check("ffffffffffffffffffffffffffffffff", hashes, 1500, may); known {
+	if known, _, _ := s.check("ffffffffffffffffffffffffffffffff", hashes, 1500, may); known {
 		t.Error("check found a memo for a visitor without one")
 	}
 	// A memo loaded from packs reads the site-wide keys until the window it was given.
 	other := "ffffffffffffffffffffffffffffffff"
 	s.load(other, []journey.RecentID{{Hash: 7 << 16, At: 1000}}, 1900, 1000)
-	if known, point := s.check(other, hashes[:1], 1899, may); !known || !point {
+	if known, point, _ := s.check(other, hashes[:1], 1899, may); !known || !point {
 		t.Errorf("loaded memo at 1899: known %v, point reads %v; want both", known, point)
 	}
-	if _, point := s.check(other, hashes[:1], 1900, may); point {
+	if _, point, _ := s.check(other, hashes[:1], 1900, may); point {
 		t.Error("loaded memo still reads site-wide keys at the end of their window")
 	}
 }

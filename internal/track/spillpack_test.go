@@ -158,3 +158,43 @@ func TestDedupReadsSpillKeysOfEarlierReleases(t *testing.T) {
 	// The memo began from the packs on that hit; the old key is still read.
 	wantAll(t, "retry of an id the earlier release pushed out", c.send(t, fresh, old), []event.Event{old}, true)
 }
+
+// TestSpillPacksBounded: past maxPacked ids in packs, a visitor's pushed-out ids go to keys
+// of their own, so that a hit that must read the visitor's packs (after a restart) reads a
+// bounded number; every id, packed or not, is still a duplicate when retried, before and
+// after a restart.
+func TestSpillPacksBounded(t *testing.T) {
+	defer track.SetMaxPackedForTest(100)()
+	clk := newClock()
+	db := openStore(t)
+	cfg := track.Config{Now: clk.now}
+	tr := newTrackerOn(t, db, cfg)
+	c := &client{}
+	evs := pageviews(400)
+	sendOneByOne(t, tr, clk, c, evs)
+	packed := 0
+	start := append([]byte{'i'}, c.cookie...)
+	end := append([]byte{'i'}, c.cookie...)
+	end[len(end)-1]++
+	if err := db.Scan(start, end, func(_, v []byte) error { packed += len(v) / 10; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Packs take ids until the visitor has 100 or more stored outside its journey (the
+	// first hit's id, without a cookie, went to a site-wide key): pushes are whole.
+	if packed < 100-journey.MaxRecent || packed >= 100+journey.MaxRecent {
+		t.Errorf("%d ids in packs; want about 100", packed)
+	}
+	if single := keysWithPrefix(t, db, "r"); single == 0 || packed+single+journey.MaxRecent < len(evs) {
+		t.Errorf("%d ids in packs, %d in keys of their own, of %d events; want every pushed-out id in one or the other", packed, single, len(evs))
+	}
+	retryAll(t, "retry", tr, c, evs)
+	restarted := newTrackerOn(t, db, cfg)
+	retryAll(t, "retry after a restart", restarted, c, evs)
+	// After the restart the memo began from the packs, and the count with them: new ids still
+	// go to keys of their own.
+	before := keysWithPrefix(t, db, "r")
+	sendOneByOne(t, restarted, clk, c, pageviews(80))
+	if after := keysWithPrefix(t, db, "r"); after <= before {
+		t.Errorf("keys of their own: %d before 80 more events after a restart, %d after; want more", before, after)
+	}
+}

@@ -37,17 +37,19 @@ type work struct {
 	oldRecord bool
 	// taken is the cache entry the journey in state was taken out of, to put back after the
 	// commit (see journeyCache.take); nil when state was not taken from the cache.
-	taken    *cachedJourney
-	getBuf   []byte
-	seenIDs  []string
-	readKeys [][]byte
-	dup      []bool   // per event of the batch: already accepted within the dedup window
-	hashes   []uint64 // per event of the batch: idHash, when the journey remembers ids
-	spilled  []journey.RecentID
-	packIDs  []journey.RecentID // the ids of the visitor's spill packs, read by readSpilled
-	memoAdds []memoAdd          // ids stored outside journeys by this batch, for the spill memo
-	may      []bool             // per event of the batch: the spill memo may hold its id
-	moved    bool               // the batch moved between journeys (leaveJourney)
+	taken      *cachedJourney
+	getBuf     []byte
+	seenIDs    []string
+	readKeys   [][]byte
+	dup        []bool   // per event of the batch: already accepted within the dedup window
+	hashes     []uint64 // per event of the batch: idHash, when the journey remembers ids
+	spilled    []journey.RecentID
+	packIDs    []journey.RecentID // the ids of the visitor's spill packs, read by readSpilled
+	outside    int                // ids of visitor outsideVID known stored outside its journey; -1: unknown
+	outsideVID string
+	memoAdds   []memoAdd // ids stored outside journeys by this batch, for the spill memo
+	may        []bool    // per event of the batch: the spill memo may hold its id
+	moved      bool      // the batch moved between journeys (leaveJourney)
 
 	dedup dedupMode // how the batch's event ids are checked and remembered
 	wall  int64     // the server's clock in Unix seconds, for the dedup window
