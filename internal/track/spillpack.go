@@ -65,10 +65,17 @@ func (t *Tracker) scanPacks(vid string, fn func(journey.RecentID)) error {
 
 // movePacks adds to w.ops the writes that move old's spill packs to visitor to (a merge):
 // each pack under the same first id, until the end of its last id's window, and the delete
-// of the original. It returns the end of the last window of the ids moved (0: none).
+// of the original; the packs the batch itself wrote for old are written for to instead. It returns the end of the last window of the ids moved (0: none).
 func (t *Tracker) movePacks(w *work, old, to string) (int64, error) {
 	start := spillPackPrefix(nil, old)
 	var last int64
+	// Packs this batch wrote before the merge are not stored yet: they move in the batch.
+	for i := range w.ops {
+		if op := &w.ops[i]; !op.Delete && hasPrefix(op.Key, start) {
+			first := op.Key[len(start):]
+			op.Key = w.key(func(d []byte) []byte { return append(spillPackPrefix(d, to), first...) })
+		}
+	}
 	err := t.st.Scan(start, prefixEnd(start), func(k, v []byte) error {
 		var until int64
 		if err := decodePack(k, v, func(r journey.RecentID) { until = max(until, r.At+dedupWindowSec) }); err != nil {

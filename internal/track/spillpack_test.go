@@ -198,3 +198,29 @@ func TestSpillPacksBounded(t *testing.T) {
 		t.Errorf("keys of their own: %d before 80 more events after a restart, %d after; want more", before, after)
 	}
 }
+
+// TestSpillPacksOfTheMergingBatchMove: a batch that pushes ids of an anonymous journey out
+// into a pack and then identifies as a known user moves that pack too, though it is not
+// stored yet when the merge reads the anonymous visitor's packs.
+func TestSpillPacksOfTheMergingBatchMove(t *testing.T) {
+	clk := newClock()
+	db := openStore(t)
+	cfg := track.Config{Now: clk.now}
+	tr := newTrackerOn(t, db, cfg)
+	laptop, phone := &client{}, &client{}
+	laptop.send(t, tr, identify("erin"))
+	phone.send(t, tr, pageview("https://shop.example/", ""))
+	anonVID := phone.cookie
+	evs := append(pageviews(100), identify("erin"))
+	clk.advance(time.Second)
+	res := phone.send(t, tr, evs...)
+	wantAll(t, "first send", res, evs, false)
+	if res.VID != laptop.cookie {
+		t.Fatalf("after identify the phone is %q; want erin's journey %q", res.VID, laptop.cookie)
+	}
+	if got := keysWithPrefix(t, db, "i"+anonVID); got != 0 {
+		t.Errorf("%d spill packs left under the anonymous id; want 0", got)
+	}
+	restarted := newTrackerOn(t, db, cfg)
+	retryAll(t, "retry under the user's id after a restart", restarted, laptop, evs[:100])
+}
