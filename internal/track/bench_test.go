@@ -17,9 +17,9 @@ import (
 // BenchmarkTrackReturning tracks hits of 1,000 returning visitors, as the load run sends them
 // (make bench-load): a pageview or a commerce event asking for the four slots of the example
 // rules, on a real store, one hit at a time. After the first rounds every visitor's journey is
-// cached and busy (full step history and recent ids, an id spilled on every hit), so what it
-// measures is a hit of a cached visitor: the tracker's own work and the store's commit. Beside
-// the time per hit it reports the process's CPU time per hit (cpu-ns/op, user and system, the
+// cached and busy (full step history and recent ids, a spill pack every 33 hits, answered
+// from the spill memo), so what it measures is a hit of a cached visitor: the tracker's own
+// work and the store's commit. Beside the time per hit it reports the process's CPU time per hit (cpu-ns/op, user and system, the
 // store's background work included), which a busy shared machine disturbs less.
 func BenchmarkTrackReturning(b *testing.B) {
 	b.Run("store", func(b *testing.B) {

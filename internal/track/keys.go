@@ -62,7 +62,13 @@ func dedupKey(dst []byte, site, id string) []byte {
 // spillKey is the key of an id hash pushed out of a journey's Recent list: the low 48 bits
 // that journeys keep (the site is part of the hash).
 func spillKey(dst []byte, h uint64) []byte {
-	return append(dst, pSpill, byte(h), byte(h>>8), byte(h>>16), byte(h>>24), byte(h>>32), byte(h>>40))
+	return appendHash48(append(dst, pSpill), h)
+}
+
+// appendHash48 appends the low 48 bits of an id hash, little-endian: the bits journeys, spill
+// keys and spill packs keep.
+func appendHash48(dst []byte, h uint64) []byte {
+	return append(dst, byte(h), byte(h>>8), byte(h>>16), byte(h>>24), byte(h>>32), byte(h>>40))
 }
 
 func eventKey(dst []byte, ts int64, seq uint64) []byte {

@@ -150,18 +150,6 @@ func (s *spillMemo) check(vid string, hashes []uint64, wall int64, may []bool) (
 	return true, m.pointUntil > wall, held
 }
 
-// known reports whether vid has a memo: its answers are then exact.
-func (s *spillMemo) known(vid string) bool {
-	if s == nil {
-		return false
-	}
-	sh := s.shard(vid)
-	sh.mu.Lock()
-	_, ok := sh.m[vid]
-	sh.mu.Unlock()
-	return ok
-}
-
 // fragment is the part of an id hash a memo keeps: bits 16 to 47.
 func fragment(h uint64) uint32 { return uint32(h >> 16) }
 

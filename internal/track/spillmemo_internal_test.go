@@ -9,6 +9,18 @@ import (
 	"github.com/pathlight/pathlight/internal/journey"
 )
 
+// known reports whether vid has a memo: its answers are then exact.
+func (s *spillMemo) known(vid string) bool {
+	if s == nil {
+		return false
+	}
+	sh := s.shard(vid)
+	sh.mu.Lock()
+	_, ok := sh.m[vid]
+	sh.mu.Unlock()
+	return ok
+}
+
 // mayHave asks the memo about one id: known false means "read storage".
 func (s *spillMemo) mayHave(vid string, h uint64, wall int64) bool {
 	may := []bool{false}

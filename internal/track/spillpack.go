@@ -29,15 +29,12 @@ func spillPackPrefix(dst []byte, vid string) []byte {
 }
 
 func spillPackKey(dst []byte, vid string, first uint64) []byte {
-	dst = spillPackPrefix(dst, vid)
-	return append(dst, byte(first), byte(first>>8), byte(first>>16), byte(first>>24), byte(first>>32), byte(first>>40))
+	return appendHash48(spillPackPrefix(dst, vid), first)
 }
 
 // appendPackedID appends r in a pack's form.
 func appendPackedID(dst []byte, r journey.RecentID) []byte {
-	h := r.Hash
-	dst = append(dst, byte(h), byte(h>>8), byte(h>>16), byte(h>>24), byte(h>>32), byte(h>>40))
-	return binary.LittleEndian.AppendUint32(dst, uint32(r.At))
+	return binary.LittleEndian.AppendUint32(appendHash48(dst, r.Hash), uint32(r.At))
 }
 
 // decodePack calls fn with each id of a pack's value.
@@ -65,7 +62,8 @@ func (t *Tracker) scanPacks(vid string, fn func(journey.RecentID)) error {
 
 // movePacks adds to w.ops the writes that move old's spill packs to visitor to (a merge):
 // each pack under the same first id, until the end of its last id's window, and the delete
-// of the original; the packs the batch itself wrote for old are written for to instead. It returns the end of the last window of the ids moved (0: none).
+// of the original; the packs the batch itself wrote for old are written for to instead. It
+// returns the end of the last window of the ids moved (0: none).
 func (t *Tracker) movePacks(w *work, old, to string) (int64, error) {
 	start := spillPackPrefix(nil, old)
 	var last int64
