@@ -19,8 +19,9 @@ import (
 // rules, on a real store, one hit at a time. After the first rounds every visitor's journey is
 // cached and busy (full step history and recent ids, a spill pack every 33 hits, answered
 // from the spill memo), so what it measures is a hit of a cached visitor: the tracker's own
-// work and the store's commit. Beside the time per hit it reports the process's CPU time per hit (cpu-ns/op, user and system, the
-// store's background work included), which a busy shared machine disturbs less.
+// work and the store's commit. Beside the time per hit it reports the process's CPU time per
+// hit (cpu-ns/op, user and system, the store's background work included), which a busy
+// shared machine disturbs less.
 func BenchmarkTrackReturning(b *testing.B) {
 	b.Run("store", func(b *testing.B) {
 		benchReturning(b, newTracker(b, track.Config{SiteHosts: map[string][]string{"demo": {"shop.example"}}}))
