@@ -26,6 +26,16 @@ import (
 // and a later read faults them in again from there. Linux only; elsewhere TrimMapped does
 // nothing.
 //
+// What it costs: a trim reads /proc/self/maps and advises on every range of the files it
+// drops. It does not read /proc/self/smaps, which would tell which ranges hold pages but
+// makes the kernel walk the page tables of every mapping of the process (some 20 ms of
+// kernel time at 750 MiB resident, on a thread of the serving priority): with a trim
+// every second or two under sustained writes, and after every report, those walks were
+// the largest part of the CPU the serving process spent beside the report thread while
+// reports ran. How much is resident is followed from /proc/self/statm instead (a counter
+// the kernel keeps), less the file pages that are not the tables' (the binary, the
+// memtables, the newest value logs), which a walk of smaps measures once a minute.
+//
 // What is trimmed, and what is not:
 //   - Tables (.sst) are trimmed only while the store holds a reference to them (an
 //     iterator over the whole tree pins every table of the levels), so that Badger cannot
@@ -51,7 +61,8 @@ import (
 // trims of them.
 type MappedStats struct {
 	// Resident is the resident size of the process's mappings of Badger's tables and value
-	// logs, as last measured (by a trim or by the periodic check).
+	// logs at the last look: the process's resident file pages less those that are not the
+	// tables' as last measured (see MeasureMapped), or the measurement itself.
 	Resident int64
 	// Trims counts the trims that dropped pages, and Trimmed the bytes they dropped.
 	Trims   uint64
@@ -73,11 +84,13 @@ type mapTrim struct {
 	pending  map[string]int
 	before   map[string]map[string]bool
 	resident atomic.Int64
-	other    atomic.Int64 // the resident file pages that are not the tables' (the binary...)
-	floor    atomic.Int64 // what the last trim left resident: the newest value logs...
-	trims    atomic.Uint64
-	trimmed  atomic.Int64
-	soon     chan struct{} // TrimSoon's call to the trim loop
+	other    atomic.Int64 // the resident file pages that are not the tables' (the binary...), as last measured
+	// floor is the process's resident file pages the last trim left (the newest value
+	// logs, the memtables, the binary...): the loop trims once they grew past the limit.
+	floor   atomic.Int64
+	trims   atomic.Uint64
+	trimmed atomic.Int64
+	soon    chan struct{} // TrimSoon's call to the trim loop
 }
 
 // Mapped returns the resident size of Badger's mapped tables as last measured, and the
@@ -104,7 +117,7 @@ func (s *DB) TrimMapped() (int64, error) {
 // TrimSoon asks the store's trim loop to trim (TrimMapped) once no other ask has come for
 // trimIdle, without waiting for it: reports call it when they are done, through the report
 // service's AfterReport hook, so that neither the report's answer nor the report worker
-// waits for the trim (some 10 ms for 120 MiB of pages, and a walk of /proc/self/smaps),
+// waits for the trim (some 10 ms for 120 MiB of pages),
 // which runs on the loop's goroutine at the process's normal priority, and reports that
 // follow one another do not fault in again what the trim of the one before dropped.
 func (s *DB) TrimSoon() {
@@ -121,8 +134,16 @@ var (
 	trimHold = 5 * time.Second
 )
 
+// measureEvery is how often the trim loop measures the tables' resident pages through a
+// walk of /proc/self/smaps (MeasureMapped); in between it follows the process's resident
+// file pages (/proc/self/statm), which the kernel counts as it goes (a variable for the
+// tests).
+var measureEvery = time.Minute
+
 // MeasureMapped measures the resident size of the process's mappings of Badger's tables and
-// value logs now (0 on systems other than Linux).
+// value logs now (0 on systems other than Linux), through a walk of /proc/self/smaps: the
+// trim loop calls it once a minute, to learn how many of the process's resident file
+// pages are not the tables'.
 func (s *DB) MeasureMapped() (int64, error) {
 	s.trim.mu.Lock()
 	defer s.trim.mu.Unlock()
@@ -130,7 +151,7 @@ func (s *DB) MeasureMapped() (int64, error) {
 		return s.trim.resident.Load(), nil
 	}
 	files, ok := fileResident()
-	res, _, err := scanTables(s.tableDirs(), nil)
+	res, err := scanTables(s.tableDirs())
 	if err == nil {
 		s.trim.resident.Store(res)
 		if ok {
@@ -164,15 +185,13 @@ func (s *DB) trimLocked() (int64, error) {
 		// Held until the advice is done: no garbage collection deletes a value log meanwhile.
 		defer s.trim.gcMu.Unlock()
 	}
-	files, ok := fileResident()
-	res, dropped, err := scanTables(s.tableDirs(), drop)
+	dropped, err := dropTables(s.tableDirs(), drop)
 	if err != nil {
 		return 0, err
 	}
-	s.trim.resident.Store(res - dropped)
-	s.trim.floor.Store(res - dropped)
-	if ok {
-		s.trim.other.Store(files - res)
+	if files, ok := fileResident(); ok {
+		s.trim.floor.Store(files)
+		s.trim.resident.Store(max(files-s.trim.other.Load(), 0))
 	}
 	if dropped > 0 {
 		s.trim.trims.Add(1)
@@ -330,8 +349,9 @@ func isMapped(name string) bool {
 	return err == nil
 }
 
-// trimLoop measures the resident pages of the tables every period and trims them once
-// they pass limit (0: never trims on its own, only measures).
+// trimLoop looks at the process's resident file pages every period and trims the tables
+// once those grew by more than limit since the last trim (0: never trims on its own, only
+// measures).
 func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 	defer s.wg.Done()
 	t := time.NewTicker(every)
@@ -347,7 +367,8 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 	idle := time.NewTimer(time.Hour)
 	idle.Stop()
 	defer idle.Stop()
-	var asked time.Time // the first ask not trimmed yet; zero: none
+	var asked time.Time    // the first ask not trimmed yet; zero: none
+	var measured time.Time // the last walk of smaps (MeasureMapped); zero: none yet
 	for tick := 1; ; tick++ {
 		select {
 		case <-ctx.Done():
@@ -364,17 +385,27 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 			if !asked.IsZero() && time.Since(asked) < trimHold {
 				continue
 			}
-			// The other file pages (the value log being written, the memtables) were
-			// measured at the last look at the tables: look again every 40 periods even
-			// when they seem to have shrunk, in case it was they that did.
-			// What a trim can drop is what was mapped since the last one left its floor (the
-			// value logs being written, which it leaves alone, can hold more than the limit).
-			floor := s.trim.floor.Load()
-			if files, ok := fileResident(); ok && limit > 0 && files-s.trim.other.Load()-floor <= limit && tick%40 != 0 {
-				continue // the tables cannot hold more than the limit
+			files, ok := fileResident()
+			if !ok {
+				continue // not Linux: nothing is measured or trimmed
 			}
-			res, err := s.MeasureMapped()
-			if err == nil && limit > 0 && res-floor > limit {
+			// How many of the file pages are not the tables' (the memtables, the value
+			// logs being written, the binary) drifts as the memtables fill and go: measure
+			// it again once every measureEvery, unless reports are running (they asked for
+			// a trim that has not run yet), since the walk of smaps takes the kernel
+			// milliseconds on a thread of the serving priority.
+			if asked.IsZero() && (measured.IsZero() || time.Since(measured) >= measureEvery) {
+				if _, err := s.MeasureMapped(); err == nil {
+					measured = time.Now()
+				}
+			} else {
+				s.trim.resident.Store(max(files-s.trim.other.Load(), 0))
+			}
+			// What a trim can drop is what was mapped since the last one: the file pages
+			// beyond those it left (the value logs being written and the memtables,
+			// which it leaves alone, can hold more than the limit, and are not counted
+			// again once a trim has seen them).
+			if limit > 0 && files-s.trim.floor.Load() > limit {
 				_, _ = s.TrimMapped()
 			}
 		}

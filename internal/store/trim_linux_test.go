@@ -525,3 +525,30 @@ func TestTrimSoonHoldsThePeriodicTrim(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestTrimLoopWalksSmapsRarely: the loop follows the resident pages through the kernel's
+// counters and trims without reading /proc/self/smaps, whose walk of every resident page
+// of the process takes the kernel milliseconds; only the measurement of what is not the
+// tables' reads it, once every measureEvery.
+func TestTrimLoopWalksSmapsRarely(t *testing.T) {
+	every := measureEvery
+	measureEvery = time.Hour
+	defer func() { measureEvery = every }()
+	const n = 20000
+	db := openTrimmed(t, Options{Small: true, MappedLimit: 1 << 20, TrimEvery: 10 * time.Millisecond}, n)
+	time.Sleep(50 * time.Millisecond) // the loop's first look, which measures
+	walks, trims := smapsWalks.Load(), db.Mapped().Trims
+	for round := 0; db.Mapped().Trims < trims+3; round++ {
+		if round == 300 {
+			t.Fatalf("%d trims after 300 reads of every key past the 1 MiB limit; want 3", db.Mapped().Trims-trims)
+		}
+		checkTrimKeys(t, db, n) // maps the tables' pages again
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := smapsWalks.Load() - walks; got != 0 {
+		t.Errorf("the loop read /proc/self/smaps %d times for %d trims; want none within measureEvery", got, db.Mapped().Trims-trims)
+	}
+	if m := db.Mapped(); m.Trimmed <= 0 || m.Resident < 0 {
+		t.Errorf("Mapped() = %+v; want the trims' bytes counted", m)
+	}
+}
