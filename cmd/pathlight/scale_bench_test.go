@@ -119,7 +119,7 @@ func scaleRun(b *testing.B, bin, dir string, n int) {
 	time.Sleep(time.Second)
 	rssReports, hwm := p.rss(), p.hwm()
 	anon, file := p.status("RssAnon:"), p.status("RssFile:")
-	base, loaded := p.hitLatency(b, now)
+	base, loaded, inside := p.hitLatency(b, now)
 	rssEnd := p.rss()
 	anonEnd, fileEnd := p.status("RssAnon:"), p.status("RssFile:")
 
@@ -128,6 +128,7 @@ func scaleRun(b *testing.B, bin, dir string, n int) {
 	fmt.Printf("RSS after the first report %d MiB, after every report %d MiB (anonymous %d MiB, mapped files %d MiB), after the hit runs %d MiB (%d, %d MiB), peak %d MiB\n",
 		rssStart>>20, rssReports>>20, anon>>20, file>>20, rssEnd>>20, anonEnd>>20, fileEnd>>20, hwm>>20)
 	fmt.Printf("hits without reports: %s; while reports run: %s (p99 ratio %.2f)\n", base, loaded, float64(loaded.p99)/float64(base.p99))
+	fmt.Printf("the server's side of those hits: without reports %s; while reports run %s\n", inside[0], inside[1])
 	fmt.Printf("| report | 90 d cold | 90 d warm | 90 d cached | 365 d cold | 365 d warm | 365 d cached |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/1e6) }
 	for _, name := range scaleReports {
@@ -232,7 +233,7 @@ func (p *scaleServer) status(field string) int64 {
 
 // hitLatency sends hits at a steady rate in rounds, alternately alone and while 365-day
 // reports run one after another, and returns the p99 of each.
-func (p *scaleServer) hitLatency(b *testing.B, now time.Time) (alone, withReports latency) {
+func (p *scaleServer) hitLatency(b *testing.B, now time.Time) (alone, withReports latency, inside [2]serverSide) {
 	const (
 		rounds = 2
 		phase  = 15 * time.Second // long enough for flushes, compactions and GC to fall inside
@@ -245,6 +246,7 @@ func (p *scaleServer) hitLatency(b *testing.B, now time.Time) (alone, withReport
 	seq := 0
 	for range rounds {
 		for mode := range 2 {
+			before := p.scrape(b)
 			ctx, cancel := context.WithTimeout(context.Background(), phase)
 			var wg sync.WaitGroup
 			if mode == 1 {
@@ -289,9 +291,69 @@ func (p *scaleServer) hitLatency(b *testing.B, now time.Time) (alone, withReport
 			tick.Stop()
 			cancel()
 			wg.Wait()
+			inside[mode].add(before, p.scrape(b), phase)
 		}
 	}
-	return latencyOf(lat[0]), latencyOf(lat[1])
+	return latencyOf(lat[0]), latencyOf(lat[1]), inside
+}
+
+// serverSide is what the server's /metrics say of a run of hits: how many its handler
+// took longer than 0.5 and 1 ms over (pathlight_request_duration_seconds, which times a
+// request from when it has been read to when its answer is written), and the collections
+// meanwhile. Beside the load generator's latencies it tells the time a hit spends in
+// the handler from the time it waits for a core around it.
+type serverSide struct {
+	hits, over500us, over1ms float64
+	gcs, gcCPU, seconds      float64
+}
+
+// scrape reads the hit route's latency buckets and the collector's counters from /metrics.
+func (p *scaleServer) scrape(b *testing.B) map[string]float64 {
+	resp, err := http.Get(p.url + "/metrics")
+	if err != nil {
+		b.Fatalf("/metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case `pathlight_request_duration_seconds_bucket{route="hit",le="0.0005"}`, `pathlight_request_duration_seconds_bucket{route="hit",le="0.001"}`,
+			`pathlight_request_duration_seconds_count{route="hit"}`, "go_gc_duration_seconds_count", "go_gc_cpu_seconds_total":
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				b.Fatalf("/metrics: %s: %v", sc.Text(), err)
+			}
+			out[name] = v
+		}
+	}
+	if len(out) != 5 {
+		b.Fatalf("/metrics: found %d of the 5 series the hit runs read: %v", len(out), out)
+	}
+	return out
+}
+
+func (s *serverSide) add(before, after map[string]float64, d time.Duration) {
+	delta := func(name string) float64 { return after[name] - before[name] }
+	n := delta(`pathlight_request_duration_seconds_count{route="hit"}`)
+	s.hits += n
+	s.over500us += n - delta(`pathlight_request_duration_seconds_bucket{route="hit",le="0.0005"}`)
+	s.over1ms += n - delta(`pathlight_request_duration_seconds_bucket{route="hit",le="0.001"}`)
+	s.gcs += delta("go_gc_duration_seconds_count")
+	s.gcCPU += delta("go_gc_cpu_seconds_total")
+	s.seconds += d.Seconds()
+}
+
+func (s serverSide) String() string {
+	if s.hits == 0 || s.seconds == 0 {
+		return "no hits"
+	}
+	return fmt.Sprintf("%.2f %% of hits over 0.5 ms in the handler, %.2f %% over 1 ms; %.2f collections a second, GC CPU %.0f ms a second",
+		100*s.over500us/s.hits, 100*s.over1ms/s.hits, s.gcs/s.seconds, 1000*s.gcCPU/s.seconds)
 }
 
 // latency is the tail of a run of requests.
