@@ -258,13 +258,15 @@ func resizeInt64(buf []int64, n int) []int64 {
 
 // funnelAcc accumulates visitors' outcomes for one group.
 type funnelAcc struct {
-	counts   []int
-	times    [][]float64
+	counts []int
+	// times are the milliseconds from step k−1 to step k of each visitor who reached k,
+	// in the order the visitors were added (the mean sums them in that order).
+	times    []valueList
 	excluded int
 }
 
 func newFunnelAcc(m int) *funnelAcc {
-	return &funnelAcc{counts: make([]int, m), times: make([][]float64, m)}
+	return &funnelAcc{counts: make([]int, m), times: make([]valueList, m)}
 }
 
 func (a *funnelAcc) add(r *funnelRun) {
@@ -275,7 +277,7 @@ func (a *funnelAcc) add(r *funnelRun) {
 	for k := range r.reached {
 		a.counts[k]++
 		if k > 0 {
-			a.times[k] = append(a.times[k], float64(r.at[k]-r.at[k-1])/1000)
+			a.times[k].add(r.at[k] - r.at[k-1])
 		}
 	}
 }
@@ -288,8 +290,9 @@ func (a *funnelAcc) steps(names []string) []FunnelStep {
 		if k > 0 {
 			s.FromPrevious = ratio(float64(a.counts[k]), float64(a.counts[k-1]))
 			s.DropOff = a.counts[k-1] - a.counts[k]
-			s.MeanTime = mean(a.times[k])
-			s.MedianTime = quantileSelect(a.times[k], 0.5)
+			s.MeanTime = meanOf(&a.times[k], 1000)
+			_, med := quantilesOf(&a.times[k], 1000, 0.5)
+			s.MedianTime = med[0]
 		}
 		out[k] = s
 	}

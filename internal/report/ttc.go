@@ -16,10 +16,11 @@ type Summary struct {
 	P90    NullFloat `json:"p90"`
 }
 
-// summarize sorts xs and describes it.
-func summarize(xs []float64) Summary {
-	slices.Sort(xs)
-	return Summary{Mean: mean(xs), Median: Quantile(xs, 0.5), P75: Quantile(xs, 0.75), P90: Quantile(xs, 0.9)}
+// summaryOf describes the values of l, each as float64(v)/div: to the bit what mean and
+// Quantile give for them sorted. It sorts l.
+func summaryOf(l *valueList, div float64) Summary {
+	m, q := quantilesOf(l, div, 0.5, 0.75, 0.9)
+	return Summary{Mean: m, Median: q[0], P75: q[1], P90: q[2]}
 }
 
 // TTCGroup is the time to conversion of the conversions whose first touch came from one
@@ -67,7 +68,14 @@ type TTCBuilder struct {
 	by  map[string]*ttcAcc
 }
 
-type ttcAcc struct{ secs, touches []float64 }
+// ttcAcc keeps the milliseconds and the touches of each conversion.
+type ttcAcc struct{ ms, touches valueList }
+
+// add counts one conversion.
+func (a *ttcAcc) add(ms, touches int64) {
+	a.ms.add(ms)
+	a.touches.add(touches)
+}
 
 // NewTTCBuilder validates the options.
 func NewTTCBuilder(o PathOptions) (*TTCBuilder, error) {
@@ -87,16 +95,15 @@ func (b *TTCBuilder) Add(js []Journey) {
 				return
 			}
 			b.res.Conversions++
-			secs := float64(c.At-win[0].StartedAt) / 1000
-			n := float64(len(win))
-			b.all.secs, b.all.touches = append(b.all.secs, secs), append(b.all.touches, n)
+			ms, n := c.At-win[0].StartedAt, int64(len(win))
+			b.all.add(ms, n)
 			ch := channelOf(&win[0])
 			g := b.by[ch]
 			if g == nil {
 				g = &ttcAcc{}
 				b.by[ch] = g
 			}
-			g.secs, g.touches = append(g.secs, secs), append(g.touches, n)
+			g.add(ms, n)
 		})
 	}
 }
@@ -105,11 +112,11 @@ func (b *TTCBuilder) Add(js []Journey) {
 // used after it.
 func (b *TTCBuilder) Result() *TTC {
 	res := b.res
-	res.Seconds, res.Touches = summarize(b.all.secs), summarize(b.all.touches)
+	res.Seconds, res.Touches = summaryOf(&b.all.ms, 1000), summaryOf(&b.all.touches, 1)
 	res.ByFirstChannel = []TTCGroup{}
 	for ch, g := range b.by {
 		res.ByFirstChannel = append(res.ByFirstChannel, TTCGroup{
-			Channel: ch, Conversions: len(g.secs), Seconds: summarize(g.secs), Touches: summarize(g.touches),
+			Channel: ch, Conversions: g.ms.len(), Seconds: summaryOf(&g.ms, 1000), Touches: summaryOf(&g.touches, 1),
 		})
 	}
 	slices.SortFunc(res.ByFirstChannel, func(a, b TTCGroup) int {

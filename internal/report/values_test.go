@@ -1,0 +1,127 @@
+package report
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"testing"
+)
+
+// TestValueListEqualsSlices checks valueList against the float slices it replaces: the mean
+// in the order added, and the mean and quantiles of the sorted values, to the bit, over
+// sizes across its blocks' boundaries, few and many distinct values, sorted and reversed
+// input, and lists that turn wide (a negative value, or one past 2³²−1) part way.
+func TestValueListEqualsSlices(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	var inputs [][]int64
+	for _, n := range []int{1, 2, 3, 63, 64, 65, 1000, 3*maxBlock + 5, 50000} {
+		for _, distinct := range []int64{1, 3, 50, 1 << 31, 1 << 40} {
+			vs := make([]int64, n)
+			for i := range vs {
+				vs[i] = r.Int64N(distinct)
+			}
+			inputs = append(inputs, vs)
+			sorted := slices.Clone(vs)
+			slices.Sort(sorted)
+			rev := slices.Clone(sorted)
+			slices.Reverse(rev)
+			inputs = append(inputs, sorted, rev)
+		}
+		wide := make([]int64, n)
+		for i := range wide {
+			wide[i] = r.Int64N(1 << 20)
+		}
+		wide[n/2] = -1
+		late := slices.Clone(wide)
+		late[n/2] = math.MaxUint32 + 1
+		inputs = append(inputs, wide, late)
+	}
+	same := func(a, b NullFloat) bool {
+		return a.Valid == b.Valid && math.Float64bits(a.Value) == math.Float64bits(b.Value)
+	}
+	qs := []float64{0, 0.1, 0.5, 0.75, 0.9, 0.999, 1}
+	for _, div := range []float64{1, 1000} {
+		for _, vs := range inputs {
+			xs := make([]float64, len(vs))
+			var l valueList
+			for i, v := range vs {
+				xs[i] = float64(v) / div
+				l.add(v)
+			}
+			if l.len() != len(vs) {
+				t.Fatalf("len = %d after %d values", l.len(), len(vs))
+			}
+			var s float64
+			for _, x := range xs {
+				s += x
+			}
+			if got, want := meanOf(&l, div), Some(s/float64(len(xs))); !same(got, want) {
+				t.Fatalf("meanOf(%d values, /%v) = %v, want %v", len(vs), div, got, want)
+			}
+			slices.Sort(xs)
+			s = 0
+			for _, x := range xs {
+				s += x
+			}
+			m, got := quantilesOf(&l, div, qs...)
+			if want := Some(s / float64(len(xs))); !same(m, want) {
+				t.Fatalf("quantilesOf(%d values, /%v): mean %v, want %v", len(vs), div, m, want)
+			}
+			for i, q := range qs {
+				if want := Quantile(xs, q); !same(got[i], want) {
+					t.Fatalf("quantilesOf(%d values, /%v): q %v = %v, want %v", len(vs), div, q, got[i], want)
+				}
+			}
+			var back []int64
+			l.sorted(func(v int64) { back = append(back, v) })
+			if want := slices.Sorted(slices.Values(vs)); !slices.Equal(back, want) {
+				t.Fatalf("sorted(%d values) gave other values", len(vs))
+			}
+		}
+	}
+	var none valueList
+	if m, q := quantilesOf(&none, 1, 0.5); m.Valid || q[0].Valid || meanOf(&none, 1).Valid {
+		t.Errorf("the summary of nothing is defined: %v %v", m, q)
+	}
+}
+
+// TestValueListAllocatesItsSize checks that a list allocates about the size of its
+// values, four bytes each while they fit: no slice that doubles (about twice the final
+// size, half of it garbage) comes back.
+func TestValueListAllocatesItsSize(t *testing.T) {
+	const n = 100000
+	allocs := testing.AllocsPerRun(5, func() {
+		var l valueList
+		for i := range n {
+			l.add(int64(i))
+		}
+	})
+	// One block per maxBlock values, the first seven smaller, and the list of blocks.
+	if want := float64(n/maxBlock + 7 + 6); allocs > want {
+		t.Errorf("adding %d values allocated %.0f times; want at most %.0f", n, allocs, want)
+	}
+	bytes := bytesOf(func() {
+		var l valueList
+		for i := range n {
+			l.add(int64(i))
+		}
+	})
+	if limit := uint64(4*n + 4*maxBlock + 4096); bytes > limit {
+		t.Errorf("adding %d values allocated %d bytes; want at most %d (four a value, one block spare)", n, bytes, limit)
+	}
+}
+
+// bytesOf returns the bytes fn allocates (the least of three runs: other goroutines of
+// the test binary allocate little, but not nothing).
+func bytesOf(fn func()) uint64 {
+	least := uint64(math.MaxUint64)
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fn()
+		runtime.ReadMemStats(&after)
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	return least
+}
