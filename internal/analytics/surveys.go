@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"cmp"
 	"slices"
 
 	"github.com/pathlight/pathlight/internal/analytics/reportstore"
@@ -28,9 +27,26 @@ func runSurveys(rc *reportCtx) (any, error) {
 		return nil, rc.o.err
 	}
 	stages := stageClock(rc.set)
-	// The prompt events of the period, of every visitor with one; in time order.
-	var evs []report.PromptEvent
-	// With ids: open answers name their visitor, and shown and answered count visitors.
+	// One builder a survey, fed each visitor's prompt events as the scan hands them over:
+	// the results keep tallies and the newest open answers, never the events. Open
+	// answers of the same time come in the scan's order, as they did when every event
+	// was collected and sorted stably by time.
+	res := &SurveysReport{Surveys: []SurveyReport{}}
+	var (
+		infos []rules.SurveyInfo
+		bs    []*report.SurveyBuilder
+	)
+	for _, si := range rc.set.Surveys() {
+		if !rc.serves(si.Sites) {
+			continue
+		}
+		b, err := report.NewSurveyBuilder(surveyOf(si), rc.q.From, rc.q.To, texts)
+		if err != nil {
+			return nil, err
+		}
+		infos, bs = append(infos, si), append(bs, b)
+	}
+	// With ids: open answers name their visitor.
 	// Prompt events, with the segments and the stage (from the step counts) of their visitor.
 	err := rc.eachWithIDs(reportstore.PartPrompts|reportstore.PartSegments|reportstore.PartCounts, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagPrompt)}, func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
@@ -46,8 +62,12 @@ func runSurveys(rc *reportCtx) (any, error) {
 				if pr.Segments != nil {
 					pe.Segments = pr.Segments
 				}
-				pe.Segments = slices.Clip(slices.Clone(pe.Segments)) // the chunk's memory is reused
-				evs = append(evs, pe)
+				for _, b := range bs {
+					b.Add(&pe)
+				}
+			}
+			for _, b := range bs {
+				b.EndVisitor()
 			}
 		}
 		return nil
@@ -55,17 +75,8 @@ func runSurveys(rc *reportCtx) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortStableFunc(evs, func(a, b report.PromptEvent) int { return cmp.Compare(a.At, b.At) })
-	res := &SurveysReport{Surveys: []SurveyReport{}}
-	for _, si := range rc.set.Surveys() {
-		if !rc.serves(si.Sites) {
-			continue
-		}
-		r, err := report.SurveyResults(surveyOf(si), evs, rc.q.From, rc.q.To, texts)
-		if err != nil {
-			return nil, err
-		}
-		res.Surveys = append(res.Surveys, SurveyReport{SurveyResult: r, Question: si.Question, Type: si.Type})
+	for i, b := range bs {
+		res.Surveys = append(res.Surveys, SurveyReport{SurveyResult: b.Result(), Question: infos[i].Question, Type: infos[i].Type})
 	}
 	return res, nil
 }

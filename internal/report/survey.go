@@ -185,6 +185,48 @@ func (a *answers) score(kind SurveyKind) *NPS {
 // answer (a visitor in several segments counts in each), NPS, and up to maxTexts open
 // answers.
 func SurveyResults(s Survey, events []PromptEvent, from, to int64, maxTexts int) (*SurveyResult, error) {
+	b, err := NewSurveyBuilder(s, from, to, maxTexts)
+	if err != nil {
+		return nil, err
+	}
+	shown := make(map[string]bool)
+	answered := make(map[string]bool)
+	for i := range events {
+		e := &events[i]
+		switch b.count(e) {
+		case event.ActionShown:
+			shown[e.VID] = true
+		case event.ActionAnswered:
+			answered[e.VID] = true
+		}
+	}
+	res := b.Result()
+	res.VisitorsShown, res.VisitorsAnswered = len(shown), len(answered)
+	return res, nil
+}
+
+// SurveyBuilder computes SurveyResults over prompt events handed to it one visitor at a
+// time (Add, then EndVisitor): it counts the distinct visitors as they end, and keeps the
+// tallies and the newest open answers only, never the events.
+type SurveyBuilder struct {
+	s        Survey
+	from, to int64
+	maxTexts int
+	res      SurveyResult
+	all      answers
+	stages   map[string]*answers
+	segments map[string]*answers
+	// texts are the open answers kept so far, each with its place among the events added
+	// (ties of time keep that order); trimmed to the newest maxTexts now and then.
+	texts []OpenText
+	seqs  []int
+	seq   int
+	// shown and answered: the visitor being added had such an event.
+	shown, answered bool
+}
+
+// NewSurveyBuilder validates the survey and its period.
+func NewSurveyBuilder(s Survey, from, to int64, maxTexts int) (*SurveyBuilder, error) {
 	switch s.Kind {
 	case ChoiceSurvey, NPSSurvey, TextSurvey:
 	default:
@@ -193,62 +235,119 @@ func SurveyResults(s Survey, events []PromptEvent, from, to int64, maxTexts int)
 	if to <= from {
 		return nil, fmt.Errorf("survey %q: period: to (%d) must be after from (%d)", s.ID, to, from)
 	}
-	res := &SurveyResult{ID: s.ID, Kind: s.Kind}
-	shown := make(map[string]bool)
-	answered := make(map[string]bool)
-	var all answers
-	stages := make(map[string]*answers)
-	segments := make(map[string]*answers)
-	group := func(m map[string]*answers, k string) *answers {
-		g := m[k]
-		if g == nil {
-			g = &answers{}
-			m[k] = g
-		}
-		return g
+	return &SurveyBuilder{s: s, from: from, to: to, maxTexts: maxTexts, res: SurveyResult{ID: s.ID, Kind: s.Kind},
+		stages: map[string]*answers{}, segments: map[string]*answers{}}, nil
+}
+
+// Add counts one prompt event of the current visitor. It keeps none of e's memory but
+// its strings.
+func (b *SurveyBuilder) Add(e *PromptEvent) {
+	switch b.count(e) {
+	case event.ActionShown:
+		b.shown = true
+	case event.ActionAnswered:
+		b.answered = true
 	}
-	for i := range events {
-		e := &events[i]
-		if e.Prompt != s.ID || e.At < from || e.At >= to {
-			continue
-		}
-		switch e.Action {
-		case event.ActionShown:
-			res.Shown++
-			shown[e.VID] = true
-		case event.ActionDismissed:
-			res.Dismissed++
-		case event.ActionAnswered:
-			res.Answered++
-			answered[e.VID] = true
-			all.add(s.Kind, &s, e.Answer)
-			stage := e.Stage
-			if stage == "" {
-				stage = NoneKey
-			}
-			group(stages, stage).add(s.Kind, &s, e.Answer)
-			if len(e.Segments) == 0 {
-				group(segments, NoneKey).add(s.Kind, &s, e.Answer)
-			}
-			for _, seg := range e.Segments {
-				group(segments, seg).add(s.Kind, &s, e.Answer)
-			}
-			if s.Kind == TextSurvey && strings.TrimSpace(e.Answer) != "" {
-				res.Texts = append(res.Texts, OpenText{VID: e.VID, At: e.At, Stage: e.Stage, Text: e.Answer})
-			}
-		}
+}
+
+// EndVisitor ends the current visitor: each visitor must be added once, its events
+// between two EndVisitor calls.
+func (b *SurveyBuilder) EndVisitor() {
+	if b.shown {
+		b.res.VisitorsShown++
 	}
-	res.VisitorsShown, res.VisitorsAnswered = len(shown), len(answered)
+	if b.answered {
+		b.res.VisitorsAnswered++
+	}
+	b.shown, b.answered = false, false
+}
+
+// count counts e when it is an event of the survey in the period, and returns its action
+// ("" when it does not count).
+func (b *SurveyBuilder) count(e *PromptEvent) string {
+	s, res := &b.s, &b.res
+	if e.Prompt != s.ID || e.At < b.from || e.At >= b.to {
+		return ""
+	}
+	seq := b.seq
+	b.seq++
+	switch e.Action {
+	case event.ActionShown:
+		res.Shown++
+	case event.ActionDismissed:
+		res.Dismissed++
+	case event.ActionAnswered:
+		res.Answered++
+		b.all.add(s.Kind, s, e.Answer)
+		stage := e.Stage
+		if stage == "" {
+			stage = NoneKey
+		}
+		group(b.stages, stage).add(s.Kind, s, e.Answer)
+		if len(e.Segments) == 0 {
+			group(b.segments, NoneKey).add(s.Kind, s, e.Answer)
+		}
+		for _, seg := range e.Segments {
+			group(b.segments, seg).add(s.Kind, s, e.Answer)
+		}
+		if s.Kind == TextSurvey && strings.TrimSpace(e.Answer) != "" {
+			b.texts = append(b.texts, OpenText{VID: e.VID, At: e.At, Stage: e.Stage, Text: e.Answer})
+			b.seqs = append(b.seqs, seq)
+			if b.maxTexts >= 0 && len(b.texts) >= 2*b.maxTexts+64 {
+				b.newestTexts()
+			}
+		}
+	default:
+		return ""
+	}
+	return e.Action
+}
+
+// group returns the tally of key k in m, a new one the first time.
+func group(m map[string]*answers, k string) *answers {
+	g := m[k]
+	if g == nil {
+		g = &answers{}
+		m[k] = g
+	}
+	return g
+}
+
+// newestTexts orders the open answers kept newest first (of equal times, the one added
+// first first) and keeps at most maxTexts of them (all for a negative maxTexts).
+func (b *SurveyBuilder) newestTexts() {
+	if b.texts == nil {
+		return
+	}
+	idx := make([]int, len(b.texts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(i, j int) int {
+		return cmp.Or(cmp.Compare(b.texts[j].At, b.texts[i].At), cmp.Compare(b.seqs[i], b.seqs[j]))
+	})
+	if b.maxTexts >= 0 && len(idx) > b.maxTexts {
+		idx = idx[:b.maxTexts]
+	}
+	texts, seqs := make([]OpenText, len(idx)), make([]int, len(idx))
+	for k, i := range idx {
+		texts[k], seqs[k] = b.texts[i], b.seqs[i]
+	}
+	b.texts, b.seqs = texts, seqs
+}
+
+// Result returns the results of every visitor added so far.
+func (b *SurveyBuilder) Result() *SurveyResult {
+	s := &b.s
+	res := b.res
 	res.AnswerRate = ratio(float64(res.Answered), float64(res.Shown))
-	res.Choices = all.choices(s.Kind, &s)
-	res.NPS = all.score(s.Kind)
-	res.ByStage = answerGroups(stages, s.Kind, &s)
-	res.BySegment = answerGroups(segments, s.Kind, &s)
-	slices.SortStableFunc(res.Texts, func(a, b OpenText) int { return cmp.Compare(b.At, a.At) })
-	if maxTexts >= 0 && len(res.Texts) > maxTexts {
-		res.Texts = res.Texts[:maxTexts]
-	}
-	return res, nil
+	res.Choices = b.all.choices(s.Kind, s)
+	res.NPS = b.all.score(s.Kind)
+	res.ByStage = answerGroups(b.stages, s.Kind, s)
+	res.BySegment = answerGroups(b.segments, s.Kind, s)
+	b.newestTexts()
+	res.Texts = b.texts // nil when no open answer came, empty when maxTexts is 0
+	return &res
 }
 
 // answerGroups lists groups by answers descending, then by key.
