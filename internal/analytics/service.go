@@ -92,6 +92,8 @@ type Service struct {
 	cache    resultCache
 	work     chan func() // to the report worker
 	workOnce sync.Once
+	// scratch is the chunk memory of the reports' scans, used on the report worker only.
+	scratch  *reportstore.Scratch
 	newDuty  func() *dutyCycle // the duty cycle of each report (nil: newReportDuty)
 	closed   bool
 	closedMu sync.Mutex
@@ -425,6 +427,10 @@ func (s *Service) Report(name string, q Query) (*Result, error) {
 	var data any
 	s.onWorker(func() {
 		rc.duty = s.reportDuty()
+		if s.scratch == nil {
+			s.scratch = reportstore.NewScratch()
+		}
+		rc.scratch = s.scratch
 		data, err = def.run(rc)
 	})
 	if err == nil {
@@ -460,6 +466,9 @@ type reportCtx struct {
 	direct map[directKey][]report.Journey
 	// duty paces the report's scans (nil: unpaced).
 	duty *dutyCycle
+	// scratch is the report worker's chunk memory for the scans (nil: pooled), reused
+	// by the reports it runs one after another.
+	scratch *reportstore.Scratch
 }
 
 // resultCache keeps the results of one generation of the store, up to a byte bound.

@@ -199,7 +199,9 @@ type Interner struct {
 	tab   []string  // the table of the pack being read (see eachPacked)
 	pack  packTable // the pack being read (see eachPackedLazy)
 	noIDs bool      // Each leaves visitor ids out (see NoIDs)
-	parts Parts     // the parts of a record decoded (see Only)
+	// scratch is the memory Each decodes chunks into (see Using); nil: pooled.
+	scratch *Scratch
+	parts   Parts // the parts of a record decoded (see Only)
 }
 
 // internSlots is the size of the Interner's table: a power of two, well above the distinct

@@ -295,8 +295,8 @@ type Range struct {
 	Flags    byte
 }
 
-// arenas keeps the chunk memory of finished scans for the next: a report's scan then
-// allocates almost nothing of its own.
+// arenas keeps the chunk memory of finished scans for the next, for the scans without a
+// Scratch of their own: a collection empties it.
 var arenas = sync.Pool{New: func() any { return newArena() }}
 
 // ChunkSize is how many records Each hands over at a time.
@@ -317,11 +317,8 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 	if lo == math.MaxInt64 {
 		return nil
 	}
-	a := arenas.Get().(*arena)
-	defer func() {
-		a.reset()
-		arenas.Put(a)
-	}()
+	a, release := in.takeArena()
+	defer release()
 	var (
 		chunk   = make([]*Visitor, 0, ChunkSize)
 		ferr    error
