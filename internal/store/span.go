@@ -63,6 +63,17 @@ func (p *span) seek() {
 	p.settle()
 }
 
+// rangeFrom makes the span [start, end) (nil end: to the last key) and positions it on its
+// first key: where the iterator is, when that is already within it (the span before ended
+// where this one starts, or a gap between them holds no live key), else by a seek.
+func (p *span) rangeFrom(start, end []byte) {
+	p.lo, p.hi = start, end
+	if p.it.Valid() && bytes.Compare(p.it.Item().Key(), start) < 0 {
+		p.it.Seek(start)
+	}
+	p.settle()
+}
+
 // next moves to the following key of the span.
 func (p *span) next() {
 	p.it.Next()

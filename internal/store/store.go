@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -162,6 +163,9 @@ type DB struct {
 	wg     sync.WaitGroup
 	closed bool
 	trim   mapTrim
+	// rangesShared and rangesOwn count the ranges ScanRanges read with its shared
+	// iterator and with one of their own, since Open.
+	rangesShared, rangesOwn atomic.Uint64
 }
 
 // WALDir is the directory of the write-ahead log inside the store's directory.
@@ -626,12 +630,20 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 // read at one snapshot, as one Scan of [lo, hi) would read them: next gives each range
 // [start, end) in turn (the first with no range scanned yet; each starting at or after the
 // end of the one before, within [lo, hi); ok false ends the scan), and fn is called for the
-// keys of each. next may decide a range by the keys fn saw in the ones before. A range that
-// is a prefix's whole span (end is the first key after every key with the prefix of start)
-// is read by an iterator bounded to the prefix: Badger's iterator looks one live key ahead,
-// and without the bound it steps over every deleted or expired key after the range before
-// it stops; with it, it stops at the range's end. A scan that skips what it does not need
-// through prefixes meets none of the deleted keys between them.
+// keys of each. next may decide a range by the keys fn saw in the ones before.
+//
+// Badger's iterator looks one live key ahead: when it hands over a range's last key it has
+// already stepped over every deleted or expired key after the range to find the next live
+// one. So a range that is a prefix's whole span (end is the first key after every key with
+// the prefix of start) is read by an iterator bounded to the prefix, which stops at the
+// range's end, unless nothing at all (no key, live or deleted, of any version) lies
+// between the range's end and the end of the prefix one byte shorter (its parent: the rest
+// of a day, for a day's packs): then there is nothing to step over, and the range is read
+// by the iterator the scan shares among such ranges and the ranges that are no prefix's
+// span. The shared iterator keeps its items, and the buffers Badger copies each value
+// into, from one range to the next, where an iterator per range grows new ones for each
+// (about twice the bytes of the values read). A scan that skips what it does not need
+// through prefixes meets none of the deleted keys between them either way.
 func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool), fn func(key, val []byte) error) error {
 	if s.db.IsClosed() {
 		return errClosed
@@ -639,6 +651,12 @@ func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool),
 	ov, ts, evInMain := s.ov.rangeOf(lo, hi)
 	defer s.ov.endRead(ts)
 	now := nowSec()
+	var shared *span // over the main instance, unbounded; opened by the first range it reads
+	defer func() {
+		if shared != nil {
+			shared.close()
+		}
+	}()
 	for {
 		start, end, ok := next()
 		if !ok {
@@ -654,12 +672,57 @@ func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool),
 		for n < len(ov) && (end == nil || bytes.Compare(ov[n].key, end) < 0) {
 			n++
 		}
-		more, err := s.scanAt(ov[:n], ts, evInMain, now, start, end, fn)
+		var (
+			more bool
+			err  error
+		)
+		if s.shareable(ts, start, end) {
+			if shared == nil {
+				shared = newSpan(s.db, ts, start, nil)
+				if s.ev != nil && !evInMain {
+					shared.skipLo, shared.skipHi = eventRange(s.prefix)
+				}
+				shared.it.Seek(start)
+			}
+			shared.rangeFrom(start, end)
+			s.rangesShared.Add(1)
+			more, err = s.emit(ov[:n], now, shared, nil, fn)
+		} else {
+			s.rangesOwn.Add(1)
+			more, err = s.scanAt(ov[:n], ts, evInMain, now, start, end, fn)
+		}
 		if err != nil || !more {
 			return err
 		}
 		ov = ov[n:]
 	}
+}
+
+// shareable reports whether ScanRanges reads [start, end) with its shared iterator: a
+// range of the main instance alone, that is no prefix's span, or whose parent prefix holds
+// nothing after it (see ScanRanges).
+func (s *DB) shareable(ts uint64, start, end []byte) bool {
+	if s.ev != nil {
+		elo, ehi := eventRange(s.prefix)
+		if (end == nil || bytes.Compare(end, elo) > 0) && bytes.Compare(start, ehi) < 0 {
+			return false
+		}
+	}
+	p := spanPrefix(start, end)
+	if p == nil {
+		return true
+	}
+	if len(p) < 2 {
+		return false
+	}
+	// Any entry of the parent prefix from end on, deleted ones and older versions too:
+	// the iterator hands over every version, so it stops at the first, whatever it is.
+	txn := s.db.NewTransactionAt(ts, false)
+	defer txn.Discard()
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: p[:len(p)-1], AllVersions: true})
+	defer it.Close()
+	it.Seek(end)
+	return !it.Valid()
 }
 
 // scanAt is Scan of [start, end) at ts with ov, the overlay's entries in the range. It
@@ -690,6 +753,13 @@ func (s *DB) scanAt(ov []ovKV, ts uint64, evInMain bool, now uint64, start, end 
 	if ev != nil {
 		ev.seek()
 	}
+	return s.emit(ov, now, main, ev, fn)
+}
+
+// emit calls fn for the keys of main and ev (nil: none), each positioned on its first key
+// of the range, merged in key order with ov, the overlay's entries in the range. It
+// returns false when fn stopped the scan (ErrStop) or failed.
+func (s *DB) emit(ov []ovKV, now uint64, main, ev *span, fn func(key, val []byte) error) (bool, error) {
 	// next returns the span with the smallest key (the event store's, on a tie: its copy is
 	// the one kept), nil at the end.
 	next := func() *span {
