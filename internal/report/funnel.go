@@ -291,8 +291,7 @@ func (a *funnelAcc) steps(names []string) []FunnelStep {
 			s.FromPrevious = ratio(float64(a.counts[k]), float64(a.counts[k-1]))
 			s.DropOff = a.counts[k-1] - a.counts[k]
 			s.MeanTime = meanOf(&a.times[k], 1000)
-			_, med := quantilesOf(&a.times[k], 1000, 0.5)
-			s.MedianTime = med[0]
+			s.MedianTime = medianOf(&a.times[k], 1000)
 		}
 		out[k] = s
 	}

@@ -206,3 +206,70 @@ func quantilesOf(l *valueList, div float64, qs ...float64) (NullFloat, []NullFlo
 	}
 	return Some(s / float64(n)), out
 }
+
+// medianOf returns the median of the values of l, each as float64(v)/div: to the bit what
+// Quantile(xs, 0.5) gives for them, as quantilesOf does, but without ordering them: when
+// every value takes four bytes it finds the two middle ones by their bits (a radix select,
+// a byte a pass over the blocks, and one more pass when they differ), in time linear in
+// the values and without a copy. The funnel's median times use it: a sort of each step's
+// year of times cost more than the selection it replaced.
+func medianOf(l *valueList, div float64) NullFloat {
+	n := l.len()
+	if n == 0 {
+		return NullFloat{}
+	}
+	if l.wide.n > 0 {
+		_, q := quantilesOf(l, div, 0.5)
+		return q[0]
+	}
+	h := float64(n-1) * 0.5
+	lo := int(math.Floor(h))
+	v, atMost := selectRank(l.narrow.bs, lo)
+	x := float64(v) / div
+	if lo+1 >= n {
+		return Some(x)
+	}
+	next := v
+	if lo+1 >= atMost {
+		next = leastAbove(l.narrow.bs, v)
+	}
+	return Some(x + (h-float64(lo))*(float64(next)/div-x))
+}
+
+// selectRank returns the value of rank r (from 0) among the values of bs, and how many
+// of them are at most that value: four passes, each fixing one byte, from the highest.
+func selectRank(bs [][]uint32, r int) (v uint32, atMost int) {
+	var prefix, mask uint32
+	below := 0 // values less than every value with the bytes fixed so far
+	for shift := 24; shift >= 0; shift -= 8 {
+		var hist [256]int
+		for _, b := range bs {
+			for _, x := range b {
+				if x&mask == prefix {
+					hist[(x>>shift)&0xff]++
+				}
+			}
+		}
+		d := 0
+		for ; below+hist[d] <= r; d++ {
+			below += hist[d]
+		}
+		prefix |= uint32(d) << shift
+		mask |= 0xff << shift
+		atMost = below + hist[d]
+	}
+	return prefix, atMost
+}
+
+// leastAbove returns the least value of bs greater than v; there must be one.
+func leastAbove(bs [][]uint32, v uint32) uint32 {
+	least := uint32(math.MaxUint32)
+	for _, b := range bs {
+		for _, x := range b {
+			if x > v && x < least {
+				least = x
+			}
+		}
+	}
+	return least
+}

@@ -64,6 +64,9 @@ func TestValueListEqualsSlices(t *testing.T) {
 			for _, x := range xs {
 				s += x
 			}
+			if got, want := medianOf(&l, div), Quantile(xs, 0.5); !same(got, want) {
+				t.Fatalf("medianOf(%d values, /%v) = %v, want %v", len(vs), div, got, want)
+			}
 			m, got := quantilesOf(&l, div, qs...)
 			if want := Some(s / float64(len(xs))); !same(m, want) {
 				t.Fatalf("quantilesOf(%d values, /%v): mean %v, want %v", len(vs), div, m, want)
@@ -81,7 +84,7 @@ func TestValueListEqualsSlices(t *testing.T) {
 		}
 	}
 	var none valueList
-	if m, q := quantilesOf(&none, 1, 0.5); m.Valid || q[0].Valid || meanOf(&none, 1).Valid {
+	if m, q := quantilesOf(&none, 1, 0.5); m.Valid || q[0].Valid || meanOf(&none, 1).Valid || medianOf(&none, 1).Valid {
 		t.Errorf("the summary of nothing is defined: %v %v", m, q)
 	}
 }
