@@ -116,7 +116,8 @@ func TestScanRanges(t *testing.T) {
 // day whose rest is empty) and ranges that are no prefix's span are read with one shared
 // iterator, which reuses its buffers from one range to the next; a range with keys (live
 // or deleted) after it in its parent is read bounded to itself, as Badger would otherwise
-// step over them. Either way the keys read are those of the ranges.
+// step over them. Either way the keys read are those of the ranges, with the overlay's
+// writes and deletes over Badger's.
 func TestScanRangesSharesOneIterator(t *testing.T) {
 	db := open(t, t.TempDir())
 	defer db.Close()
@@ -138,7 +139,13 @@ func TestScanRangesSharesOneIterator(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.ap.flushReq <- struct{}{} // the held delete too, without waiting for its hold to end
-	waitApplied(t, db)
+	db.pauseApply(t)
+	// In the overlay, over the shared iterator's days: a new key, a delete, a rewrite, and
+	// a key after a day's area 0 that Badger has not seen (no range reads it).
+	if err := db.Write([]Op{{Key: k(30, 0, 9), Value: val(30, 9)}, {Key: k(40, 0, 1), Delete: true},
+		{Key: k(50, 0, 2), Value: []byte("rewritten")}, {Key: k(60, 7, 0), Value: []byte("z")}}); err != nil {
+		t.Fatal(err)
+	}
 	// Each day's area 0, then everything after the last day's.
 	scan := func() (got []string, bytes uint64) {
 		day := byte(0)
@@ -168,7 +175,16 @@ func TestScanRangesSharesOneIterator(t *testing.T) {
 	var want []string
 	for day := byte(1); day <= days; day++ {
 		for n := byte(0); n < parts; n++ {
-			want = append(want, fmt.Sprintf("%x:%d", k(day, 0, n), 4096))
+			switch {
+			case day == 40 && n == 1:
+			case day == 50 && n == 2:
+				want = append(want, fmt.Sprintf("%x:%d", k(day, 0, n), len("rewritten")))
+			default:
+				want = append(want, fmt.Sprintf("%x:%d", k(day, 0, n), 4096))
+			}
+		}
+		if day == 30 {
+			want = append(want, fmt.Sprintf("%x:%d", k(day, 0, 9), 4096))
 		}
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
