@@ -23,14 +23,9 @@ func days(from, to int64, flags byte) reportstore.Range {
 // visitor-id order; every report reads the store through it, so a report holds one chunk
 // of records at a time whatever the period. The records come without their visitor ids
 // (J.VID is ""), and with only the parts a report reads (the others are zero, never
-// decoded): a report that names visitors reads them through eachWithIDs.
+// decoded): a report that names a visitor makes its id with Visitor.ID.
 func (rc *reportCtx) each(parts reportstore.Parts, ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
 	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().NoIDs().Only(rc.parts(parts)).Using(rc.scratch), rc.paced(fn))
-}
-
-// eachWithIDs is each with the visitors' ids.
-func (rc *reportCtx) eachWithIDs(parts reportstore.Parts, ranges []reportstore.Range, fn func(vs []*reportstore.Visitor) error) error {
-	return rc.rs.Each(rc.q.Site, ranges, reportstore.NewInterner().Only(rc.parts(parts)).Using(rc.scratch), rc.paced(fn))
 }
 
 // parts returns the parts of a record a report decodes: those it states, unless a test

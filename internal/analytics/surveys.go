@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/pathlight/pathlight/internal/analytics/reportstore"
+	"github.com/pathlight/pathlight/internal/event"
 	"github.com/pathlight/pathlight/internal/report"
 	"github.com/pathlight/pathlight/internal/rules"
 )
@@ -35,26 +36,34 @@ func runSurveys(rc *reportCtx) (any, error) {
 	var (
 		infos []rules.SurveyInfo
 		bs    []*report.SurveyBuilder
+		open  []string // the ids of the open-text surveys: their answers name the visitor
 	)
 	for _, si := range rc.set.Surveys() {
 		if !rc.serves(si.Sites) {
 			continue
 		}
-		b, err := report.NewSurveyBuilder(surveyOf(si), rc.q.From, rc.q.To, texts)
+		s := surveyOf(si)
+		b, err := report.NewSurveyBuilder(s, rc.q.From, rc.q.To, texts)
 		if err != nil {
 			return nil, err
 		}
 		infos, bs = append(infos, si), append(bs, b)
+		if s.Kind == report.TextSurvey {
+			open = append(open, s.ID)
+		}
 	}
-	// With ids: open answers name their visitor.
-	// Prompt events, with the segments and the stage (from the step counts) of their visitor.
-	err := rc.eachWithIDs(reportstore.PartPrompts|reportstore.PartSegments|reportstore.PartCounts, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagPrompt)}, func(vs []*reportstore.Visitor) error {
+	// Prompt events, with the segments and the stage (from the step counts) of their
+	// visitor. Without ids: an open answer makes its visitor's (Visitor.ID).
+	err := rc.each(reportstore.PartPrompts|reportstore.PartSegments|reportstore.PartCounts, []reportstore.Range{days(rc.q.From, rc.q.To, reportstore.FlagPrompt)}, func(vs []*reportstore.Visitor) error {
 		for _, v := range vs {
 			for _, pr := range v.Prompts {
 				if pr.At < rc.q.From || pr.At >= rc.q.To || pr.Action == reportstore.ActionHoldout || (rc.q.Site != "" && pr.Site != rc.q.Site) {
 					continue
 				}
-				pe := report.PromptEvent{VID: v.J.VID, Prompt: pr.Prompt, Action: pr.Action, Answer: pr.Answer, At: pr.At}
+				pe := report.PromptEvent{Prompt: pr.Prompt, Action: pr.Action, Answer: pr.Answer, At: pr.At}
+				if pr.Action == event.ActionAnswered && slices.Contains(open, pr.Prompt) {
+					pe.VID = v.ID()
+				}
 				if v.HasState {
 					pe.Stage = stages.at(v, pr.At)
 					pe.Segments = v.J.Segments // for events logged before segments were recorded

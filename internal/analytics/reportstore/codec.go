@@ -217,7 +217,7 @@ func NewInterner() *Interner { return &Interner{parts: AllParts} }
 // NoIDs makes Each leave the visitor id out of the records it decodes with in (their J.VID
 // is ""), and returns in. An id is the one string of a record that no other record shares:
 // made for every record, ids were a fifth of what a year's reports allocated, and only the
-// surveys' open answers name visitors.
+// surveys' open answers name visitors, which Visitor.ID makes on demand.
 func (in *Interner) NoIDs() *Interner {
 	in.noIDs = true
 	return in

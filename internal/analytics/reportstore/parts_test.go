@@ -128,7 +128,7 @@ func TestEachDecodesOnlyTheParts(t *testing.T) {
 					return fmt.Errorf("visitor %s was never written", v.J.VID)
 				}
 				got, exp := *v, onlyParts(w, p)
-				got.filed, got.filedOK, got.packed = 0, false, false
+				got.filed, got.filedOK, got.packed, got.id, got.hasID = 0, false, false, [vidBytes]byte{}, false
 				if !reflect.DeepEqual(got, exp) {
 					t.Errorf("parts %b: visitor %s =\n%+v\nwant\n%+v", p, v.J.VID, got, exp)
 				}

@@ -351,6 +351,8 @@ func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visit
 			ferr = fmt.Errorf("visitor %x: %w", id, err)
 			return nil
 		}
+		copy(v.id[:], id)
+		v.hasID = true
 		chunk = append(chunk, v)
 		if len(chunk) == ChunkSize {
 			return flush()

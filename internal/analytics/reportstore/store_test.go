@@ -246,10 +246,14 @@ func TestEachWithoutIDs(t *testing.T) {
 	if _, err := s.Put(olds, news); err != nil {
 		t.Fatal(err)
 	}
+	var made []string // ID() of the records read without ids
 	read := func(in *Interner) (ids, recs []string) {
 		err := s.Each("", []Range{{From: 0, To: 100, Flags: FlagActive}}, in, func(vs []*Visitor) error {
 			for _, v := range vs {
 				ids = append(ids, v.J.VID)
+				if v.J.VID == "" {
+					made = append(made, v.ID())
+				}
 				j := v.J
 				j.VID = ""
 				recs = append(recs, fmt.Sprint(j, v.Sites, v.Steps))
@@ -270,6 +274,10 @@ func TestEachWithoutIDs(t *testing.T) {
 		if noIDs[i] != "" || len(withIDs[i]) != 32 {
 			t.Fatalf("record %d: id %q under NoIDs, %q without; want \"\" and 32 hex digits", i, noIDs[i], withIDs[i])
 		}
+	}
+	// A record read without its id still makes it on demand.
+	if !reflect.DeepEqual(made, withIDs) {
+		t.Errorf("ID() of the records read without ids = %q; want %q", made, withIDs)
 	}
 	if len(noIDs) != 50 {
 		t.Errorf("Each handed over %d records; want 50", len(noIDs))

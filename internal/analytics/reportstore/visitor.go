@@ -2,6 +2,7 @@ package reportstore
 
 import (
 	"cmp"
+	"encoding/hex"
 	"math"
 	"slices"
 	"strings"
@@ -31,6 +32,18 @@ type Visitor struct {
 	filed   int64 // the day its record is filed under, for a record read from the store
 	filedOK bool  // filed is set
 	packed  bool  // the record is in one of its day's packs
+	// id is the visitor's id, for a record Each read (hasID), with or without J.VID.
+	id    [vidBytes]byte
+	hasID bool
+}
+
+// ID returns the visitor's id: J.VID, or for a record Each read without ids (see
+// Interner.NoIDs) its 32 hex digits, made on each call: for the few records a report names.
+func (v *Visitor) ID() string {
+	if v.J.VID != "" || !v.hasID {
+		return v.J.VID
+	}
+	return hex.EncodeToString(v.id[:])
 }
 
 // filedDay returns the day the record of v (an old version) is filed under.
