@@ -404,7 +404,12 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 			// What a trim can drop is what was mapped since the last one: the file pages
 			// beyond those it left (the value logs being written and the memtables,
 			// which it leaves alone, can hold more than the limit, and are not counted
-			// again once a trim has seen them).
+			// again once a trim has seen them). What it left goes as well, a memtable
+			// once it is flushed: the floor follows the file pages down, or the tables
+			// could map again, untrimmed, the room a memtable held at the last trim.
+			if floor := s.trim.floor.Load(); files < floor {
+				s.trim.floor.CompareAndSwap(floor, files)
+			}
 			if limit > 0 && files-s.trim.floor.Load() > limit {
 				_, _ = s.TrimMapped()
 			}

@@ -552,3 +552,27 @@ func TestTrimLoopWalksSmapsRarely(t *testing.T) {
 		t.Errorf("Mapped() = %+v; want the trims' bytes counted", m)
 	}
 }
+
+// TestTrimLoopFloorFollowsTheFilesDown: what the last trim left resident (the memtables,
+// the value logs being written) goes too, and then the tables may not take its room
+// untrimmed: once the file pages fall below the floor the last trim left, the floor
+// follows them, and tables mapped past the limit above that are trimmed.
+func TestTrimLoopFloorFollowsTheFilesDown(t *testing.T) {
+	const n = 20000
+	db := openTrimmed(t, Options{Small: true, MappedLimit: 1 << 20, TrimEvery: 10 * time.Millisecond}, n)
+	if _, err := db.TrimMapped(); err != nil {
+		t.Fatal(err)
+	}
+	// As if the last trim had left a memtable of 256 MiB resident, flushed since.
+	db.trim.floor.Add(256 << 20)
+	time.Sleep(50 * time.Millisecond) // a few looks at the file pages, now under the floor
+	trims := db.Mapped().Trims
+	for round := 0; db.Mapped().Trims == trims; round++ {
+		if round == 100 {
+			res, _ := db.MeasureMapped()
+			t.Fatalf("no trim with %d KiB of tables resident past the 1 MiB limit after the floor's room went", res>>10)
+		}
+		checkTrimKeys(t, db, n) // maps the tables' pages again
+		time.Sleep(20 * time.Millisecond)
+	}
+}
