@@ -38,7 +38,7 @@ func TestReportsAllocateLittlePerVisitor(t *testing.T) {
 		)
 	}
 	e.send(t, hits...)
-	// allocated returns the least bytes of three runs of report name over [day 1, to)
+	// allocated returns the least bytes of five runs of report name over [day 1, to)
 	// (each for a period a millisecond apart: no cached result), and its payload. Both
 	// periods' scans start on day 1: they read the same keys, in Badger and among the
 	// writes still on their way to it.
@@ -46,7 +46,7 @@ func TestReportsAllocateLittlePerVisitor(t *testing.T) {
 		q := analytics.Query{From: day(1).UnixMilli(), To: to.UnixMilli(), Options: map[string]string{}}
 		least := uint64(math.MaxUint64)
 		var data any
-		for range 3 {
+		for range 5 {
 			q.To++
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -68,10 +68,15 @@ func TestReportsAllocateLittlePerVisitor(t *testing.T) {
 	// its channel's): about 24 (113 before). The surveys keep nothing per event, and read
 	// the records without their ids (an open answer makes its visitor's): about 0 (1,058
 	// when they collected every event of the period and a map of visitors, with ids).
+	// The process's counts also take in what its other goroutines allocate meanwhile
+	// (Badger flushing and compacting what was just written): a run of the surveys once
+	// measured 26 bytes a visitor of it. So each bound leaves about 32 bytes a visitor
+	// for that, the least of five runs is taken, and each is still several times below
+	// what the report took when it kept a value per visitor in a doubling slice.
 	reports := []struct {
 		name string
 		most uint64
-	}{{"funnel", 64}, {"ttc", 40}, {"surveys", 16}}
+	}{{"funnel", 80}, {"ttc", 56}, {"surveys", 32}}
 	for _, r := range reports {
 		small, _ := allocated(r.name, day(8))
 		large, data := allocated(r.name, day(15))
