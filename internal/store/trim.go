@@ -93,6 +93,12 @@ type mapTrim struct {
 	soon    chan struct{} // TrimSoon's call to the trim loop
 }
 
+// follow takes the tables' resident pages to be the process's resident file pages, files,
+// less those that are not the tables' as last measured.
+func (t *mapTrim) follow(files int64) {
+	t.resident.Store(max(files-t.other.Load(), 0))
+}
+
 // Mapped returns the resident size of Badger's mapped tables as last measured, and the
 // trims so far.
 func (s *DB) Mapped() MappedStats {
@@ -191,7 +197,7 @@ func (s *DB) trimLocked() (int64, error) {
 	}
 	if files, ok := fileResident(); ok {
 		s.trim.floor.Store(files)
-		s.trim.resident.Store(max(files-s.trim.other.Load(), 0))
+		s.trim.follow(files)
 	}
 	if dropped > 0 {
 		s.trim.trims.Add(1)
@@ -369,7 +375,7 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 	defer idle.Stop()
 	var asked time.Time    // the first ask not trimmed yet; zero: none
 	var measured time.Time // the last walk of smaps (MeasureMapped); zero: none yet
-	for tick := 1; ; tick++ {
+	for {
 		select {
 		case <-ctx.Done():
 			return
@@ -399,7 +405,7 @@ func (s *DB) trimLoop(ctx context.Context, every time.Duration, limit int64) {
 					measured = time.Now()
 				}
 			} else {
-				s.trim.resident.Store(max(files-s.trim.other.Load(), 0))
+				s.trim.follow(files)
 			}
 			// What a trim can drop is what was mapped since the last one: the file pages
 			// beyond those it left (the value logs being written and the memtables,

@@ -21,35 +21,27 @@ import (
 // /proc/self/maps instead (dropTables).
 func scanTables(dirs []string) (resident int64, err error) {
 	smapsWalks.Add(1)
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
 	real := realDirs(dirs)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	in := false // the current mapping is a table or value log of ours
-	for sc.Scan() {
-		line := sc.Bytes()
+	err = eachLine("/proc/self/smaps", func(line []byte) error {
 		if rss, ok := bytes.CutPrefix(line, []byte("Rss:")); ok {
 			if !in {
-				continue
+				return nil
 			}
 			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rss), []byte(" kB"))), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("/proc/self/smaps: %q: %w", line, err)
+				return fmt.Errorf("/proc/self/smaps: %q: %w", line, err)
 			}
 			resident += kb << 10
 			in = false
-			continue
+			return nil
 		}
-		if len(line) == 0 || !isHex(line[0]) {
-			continue // a field line: a capitalised name and a colon
+		if len(line) > 0 && isHex(line[0]) { // not a field line (a capitalised name and a colon)
+			_, _, _, _, in = parseMapping(line, real)
 		}
-		_, _, _, _, in = parseMapping(line, real)
-	}
-	return resident, sc.Err()
+		return nil
+	})
+	return resident, err
 }
 
 // dropTables drops the process's mappings of the resident pages of the files drop lists
@@ -61,31 +53,44 @@ func scanTables(dirs []string) (resident int64, err error) {
 // hold pages (smaps) would cost a walk of every resident page of the process, on a thread
 // of the serving priority, for every trim.
 func dropTables(dirs []string, drop map[string]map[string]bool) (dropped int64, err error) {
+	drops.Add(1)
 	before, ok := fileResident()
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
 	real := realDirs(dirs)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		dir, name, start, end, ours := parseMapping(sc.Bytes(), real)
+	err = eachLine("/proc/self/maps", func(line []byte) error {
+		dir, name, start, end, ours := parseMapping(line, real)
 		if !ours || !drop[dir][name] {
-			continue
+			return nil
 		}
 		if _, _, e := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_DONTNEED); e != 0 {
-			return 0, fmt.Errorf("madvise a table's pages: %w", e)
+			return fmt.Errorf("madvise a table's pages: %w", e)
 		}
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	if after, ok2 := fileResident(); ok && ok2 && after < before {
 		dropped = before - after
 	}
 	return dropped, nil
+}
+
+// eachLine calls fn with every line of the file at path (one of the process's listings in
+// /proc), until fn returns an error.
+func eachLine(path string, fn func(line []byte) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if err := fn(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
 }
 
 // realDirs maps the absolute path of each of dirs, symbolic links resolved (as the kernel
@@ -133,8 +138,9 @@ func parseMapping(line []byte, real map[string]string) (dir, name string, start,
 	return dir, name, uintptr(s), uintptr(e), true
 }
 
-// smapsWalks counts the reads of /proc/self/smaps (the tests hold the trims to a few).
-var smapsWalks atomic.Int64
+// smapsWalks counts the reads of /proc/self/smaps, and drops the trims' advice on the
+// tables' ranges (the tests hold the walks to a few per trim).
+var smapsWalks, drops atomic.Int64
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 
