@@ -497,9 +497,14 @@ func TestTrimSoon(t *testing.T) {
 // reports to pause, the periodic trim leaves the pages past its limit alone (they are the
 // running reports'), for up to trimHold; the asked-for trim drops them once the asks pause.
 func TestTrimSoonHoldsThePeriodicTrim(t *testing.T) {
+	// The asked-for trim waits a minute here, so that however slowly the reads below run
+	// (under the race detector, beside other packages' tests) it is still waiting while
+	// the periodic trims are counted; a second ask then shortens the wait. The loop reads
+	// trimIdle when an ask reaches it, after the test wrote it. Restored after the store's
+	// Close (cleanups run last first): its loop reads both.
 	idle, hold := trimIdle, trimHold
-	trimIdle, trimHold = 3*time.Second, time.Minute
-	defer func() { trimIdle, trimHold = idle, hold }()
+	trimIdle, trimHold = time.Minute, time.Minute
+	t.Cleanup(func() { trimIdle, trimHold = idle, hold })
 	const n = 20000
 	db := openTrimmed(t, Options{Small: true, MappedLimit: 1 << 20, TrimEvery: 20 * time.Millisecond}, n)
 	db.TrimSoon()
@@ -513,10 +518,12 @@ func TestTrimSoonHoldsThePeriodicTrim(t *testing.T) {
 	if res <= 1<<20 {
 		t.Fatalf("reading every key left %d KiB resident; the test needs more than the 1 MiB limit", res>>10)
 	}
-	time.Sleep(500 * time.Millisecond) // 25 periods of the loop, well within trimIdle
+	time.Sleep(500 * time.Millisecond) // 25 periods of the loop
 	if got := db.Mapped().Trims; got != trims {
 		t.Fatalf("trims went from %d to %d while a trim asked for waited", trims, got)
 	}
+	trimIdle = 50 * time.Millisecond
+	db.TrimSoon()
 	deadline := time.Now().Add(15 * time.Second)
 	for db.Mapped().Trims == trims {
 		if time.Now().After(deadline) {
