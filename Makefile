@@ -72,10 +72,12 @@ bench-load-go:
 	$(GO) test -run '^$$' -bench 'Load' -benchtime 1x -count 1 ./internal/server/ -load
 
 ## bench-scale: fill data directories with SCALE simulated visitors over 365 days, restart the server on each and time every report
+## (SCALE_SPIN=1: the hit rounds' control, a process at nice 19 spinning a core instead of reports)
 SCALE     ?= 100000,1000000
 SCALE_DIR ?=
+SCALE_SPIN ?=
 bench-scale:
-	$(GO) test -run '^$$' -bench 'Scale' -benchtime 1x -count 1 -timeout 12h ./cmd/pathlight/ -scale $(SCALE) $(if $(SCALE_DIR),-scale.dir $(abspath $(SCALE_DIR)))
+	$(GO) test -run '^$$' -bench 'Scale' -benchtime 1x -count 1 -timeout 12h ./cmd/pathlight/ -scale $(SCALE) $(if $(SCALE_DIR),-scale.dir $(abspath $(SCALE_DIR))) $(if $(SCALE_SPIN),-scale.spin)
 
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:

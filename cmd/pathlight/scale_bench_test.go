@@ -28,6 +28,7 @@ import (
 var (
 	scaleFlag = flag.String("scale", "", "run BenchmarkScale over these numbers of simulated visitors, comma-separated (make bench-scale)")
 	scaleDir  = flag.String("scale.dir", "", "keep the simulated data directories here and reuse them in later runs (default: a temporary directory)")
+	scaleSpin = flag.Bool("scale.spin", false, "in the hit rounds, spin a core in a process of the lowest priority (nice 19) instead of running reports: the control of the hits-beside-reports ratio (make bench-scale SCALE_SPIN=1)")
 )
 
 // scaleReports are the reports BenchmarkScale times, each over 90 and 365 days.
@@ -127,8 +128,12 @@ func scaleRun(b *testing.B, bin, dir string, n int) {
 	fmt.Printf("restart to healthy %s, to the first report (overview, 30 days) %s\n", healthy.Round(time.Millisecond), first.Round(time.Millisecond))
 	fmt.Printf("RSS after the first report %d MiB, after every report %d MiB (anonymous %d MiB, mapped files %d MiB), after the hit runs %d MiB (%d, %d MiB), peak %d MiB\n",
 		rssStart>>20, rssReports>>20, anon>>20, file>>20, rssEnd>>20, anonEnd>>20, fileEnd>>20, hwm>>20)
-	fmt.Printf("hits without reports: %s; while reports run: %s (p99 ratio %.2f)\n", base, loaded, float64(loaded.p99)/float64(base.p99))
-	fmt.Printf("the server's side of those hits: without reports %s; while reports run %s\n", inside[0], inside[1])
+	beside := "while reports run"
+	if *scaleSpin {
+		beside = "while a process at nice 19 spins a core (the control, no reports)"
+	}
+	fmt.Printf("hits without reports: %s; %s: %s (p99 ratio %.2f)\n", base, beside, loaded, float64(loaded.p99)/float64(base.p99))
+	fmt.Printf("the server's side of those hits: without reports %s; %s %s\n", inside[0], beside, inside[1])
 	fmt.Printf("| report | 90 d cold | 90 d warm | 90 d cached | 365 d cold | 365 d warm | 365 d cached |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/1e6) }
 	for _, name := range scaleReports {
@@ -232,7 +237,9 @@ func (p *scaleServer) status(field string) int64 {
 }
 
 // hitLatency sends hits at a steady rate in rounds, alternately alone and while 365-day
-// reports run one after another, and returns the p99 of each.
+// reports run one after another (with -scale.spin: while a process of the lowest priority
+// spins a core, which is what a report thread's use of a core would cost the hits without
+// its memory traffic and its garbage), and returns the p99 of each.
 func (p *scaleServer) hitLatency(b *testing.B, now time.Time) (alone, withReports latency, inside [2]serverSide) {
 	const (
 		rounds = 2
@@ -249,7 +256,18 @@ func (p *scaleServer) hitLatency(b *testing.B, now time.Time) (alone, withReport
 			before := p.scrape(b)
 			ctx, cancel := context.WithTimeout(context.Background(), phase)
 			var wg sync.WaitGroup
-			if mode == 1 {
+			if mode == 1 && *scaleSpin {
+				// The control: a report's use of a core, without its memory or its garbage.
+				spin := exec.Command("nice", "-n", "19", "sh", "-c", "while :; do :; done")
+				if err := spin.Start(); err != nil {
+					b.Fatalf("the spinning process: %v", err)
+				}
+				wg.Go(func() {
+					<-ctx.Done()
+					_ = spin.Process.Kill()
+					_ = spin.Wait()
+				})
+			} else if mode == 1 {
 				wg.Go(func() {
 					rc := &http.Client{Timeout: 10 * time.Minute}
 					for i := 0; ctx.Err() == nil; i++ {
@@ -305,6 +323,9 @@ func (p *scaleServer) hitLatency(b *testing.B, now time.Time) (alone, withReport
 type serverSide struct {
 	hits, over500us, over1ms float64
 	gcs, gcCPU, seconds      float64
+	// pauses counts the collections' stops of the world; pausesOver500us and
+	// pausesOver1ms those over about 0.5 and 1.3 ms (the histogram's buckets).
+	pauses, pausesOver500us, pausesOver1ms float64
 }
 
 // scrape reads the hit route's latency buckets and the collector's counters from /metrics.
@@ -323,7 +344,8 @@ func (p *scaleServer) scrape(b *testing.B) map[string]float64 {
 		}
 		switch name {
 		case `pathlight_request_duration_seconds_bucket{route="hit",le="0.0005"}`, `pathlight_request_duration_seconds_bucket{route="hit",le="0.001"}`,
-			`pathlight_request_duration_seconds_count{route="hit"}`, "go_gc_duration_seconds_count", "go_gc_cpu_seconds_total":
+			`pathlight_request_duration_seconds_count{route="hit"}`, "go_gc_duration_seconds_count", "go_gc_cpu_seconds_total",
+			pausesAll, pausesUnder500us, pausesUnder1ms:
 			v, err := strconv.ParseFloat(value, 64)
 			if err != nil {
 				b.Fatalf("/metrics: %s: %v", sc.Text(), err)
@@ -331,8 +353,8 @@ func (p *scaleServer) scrape(b *testing.B) map[string]float64 {
 			out[name] = v
 		}
 	}
-	if len(out) != 5 {
-		b.Fatalf("/metrics: found %d of the 5 series the hit runs read: %v", len(out), out)
+	if len(out) != 8 {
+		b.Fatalf("/metrics: found %d of the 8 series the hit runs read: %v", len(out), out)
 	}
 	return out
 }
@@ -346,14 +368,25 @@ func (s *serverSide) add(before, after map[string]float64, d time.Duration) {
 	s.gcs += delta("go_gc_duration_seconds_count")
 	s.gcCPU += delta("go_gc_cpu_seconds_total")
 	s.seconds += d.Seconds()
+	s.pauses += delta(pausesAll)
+	s.pausesOver500us += delta(pausesAll) - delta(pausesUnder500us)
+	s.pausesOver1ms += delta(pausesAll) - delta(pausesUnder1ms)
 }
+
+// The runtime's histogram of stop-the-world pauses for collections: all of them, and those
+// within the buckets that end at about 0.5 and 1.3 ms.
+const (
+	pausesAll        = `go_gc_pauses_seconds_bucket{le="+Inf"}`
+	pausesUnder500us = `go_gc_pauses_seconds_bucket{le="0.000458752"}`
+	pausesUnder1ms   = `go_gc_pauses_seconds_bucket{le="0.00131072"}`
+)
 
 func (s serverSide) String() string {
 	if s.hits == 0 || s.seconds == 0 {
 		return "no hits"
 	}
-	return fmt.Sprintf("%.2f %% of hits over 0.5 ms in the handler, %.2f %% over 1 ms; %.2f collections a second, GC CPU %.0f ms a second",
-		100*s.over500us/s.hits, 100*s.over1ms/s.hits, s.gcs/s.seconds, 1000*s.gcCPU/s.seconds)
+	return fmt.Sprintf("%.2f %% of hits over 0.5 ms in the handler, %.2f %% over 1 ms; %.2f collections a second, GC CPU %.0f ms a second, %.0f pauses (%.0f over 0.5 ms, %.0f over 1.3 ms)",
+		100*s.over500us/s.hits, 100*s.over1ms/s.hits, s.gcs/s.seconds, 1000*s.gcCPU/s.seconds, s.pauses, s.pausesOver500us, s.pausesOver1ms)
 }
 
 // latency is the tail of a run of requests.
