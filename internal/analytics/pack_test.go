@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,20 +14,22 @@ import (
 )
 
 // recordKeys counts the report store's single records and day packs in a data directory's
-// store (keys L day vid and L day part).
+// store (keys L day vid, and D day part or, as releases before kept them, L day part).
 func recordKeys(t *testing.T, db *store.DB) (singles, packs int) {
 	t.Helper()
-	err := db.Scan([]byte{'L'}, []byte{'M'}, func(key, _ []byte) error {
-		switch len(key) {
-		case 21:
-			singles++
-		case 7:
-			packs++
+	for _, prefix := range []byte{'D', 'L'} {
+		err := db.Scan([]byte{prefix}, []byte{prefix + 1}, func(key, _ []byte) error {
+			switch len(key) {
+			case 21:
+				singles++
+			case 7:
+				packs++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return singles, packs
 }
@@ -89,6 +92,126 @@ func TestOldStoreIsPackedInTheBackground(t *testing.T) {
 	if singles, _ := recordKeys(t, s2.db); singles != 0 {
 		t.Errorf("after backdated traffic on packed days the store keeps %d single records; want them in the days' packs", singles)
 	}
+}
+
+// packsToLegacy moves the day packs of a data directory's report store to where releases
+// before kept them: beside the single records (L day part, not D day part), with the J
+// values that pointed there (day and part, 6 bytes, not 7).
+func packsToLegacy(t *testing.T, db *store.DB) {
+	t.Helper()
+	var ops []store.Op
+	err := db.Scan([]byte{'D'}, []byte{'E'}, func(key, val []byte) error {
+		ops = append(ops, store.Op{Key: bytes.Clone(key), Delete: true},
+			store.Op{Key: append([]byte{'L'}, key[1:]...), Value: bytes.Clone(val)})
+		return nil
+	})
+	if err == nil {
+		err = db.Scan([]byte{'J'}, []byte{'K'}, func(key, val []byte) error {
+			if len(key) == 17 && len(val) == 7 {
+				ops = append(ops, store.Op{Key: bytes.Clone(key), Value: bytes.Clone(val[:6])})
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) == 0 {
+		t.Fatal("no pack to move")
+	}
+	if err := db.Write(ops); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// legacyPacks counts the packs kept under L, where releases before kept them.
+func legacyPacks(t *testing.T, db *store.DB) int {
+	t.Helper()
+	n := 0
+	err := db.Scan([]byte{'L'}, []byte{'M'}, func(key, _ []byte) error {
+		if len(key) == 7 {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestPacksOfAnEarlierReleaseAreMoved: a data directory whose day packs are kept beside the
+// single records (as the releases before day packs had a prefix of their own kept them)
+// answers at once; backdated traffic changes its packs where they are, and the background
+// job moves them while reports read it; every report gives the same figures throughout.
+func TestPacksOfAnEarlierReleaseAreMoved(t *testing.T) {
+	dir := t.TempDir()
+	s1 := startServer(t, dir)
+	s1.traffic(t, 0, 600)
+	if err := s1.svc.Pack(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := s1.reports(t, s1.svc)
+	if err := s1.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	packsToLegacy(t, s1.db)
+	s1.db.Close()
+
+	s2 := startServer(t, dir)
+	defer s2.db.Close()
+	if n := legacyPacks(t, s2.db); n == 0 {
+		t.Fatal("no pack under L after the move")
+	}
+	fresh := func() *Service {
+		return newService(s2.tr, s2.tr.Rules, nil, Options{Now: s2.svc.o.Now, MaxStaleness: -1, Store: s2.svc.o.Store})
+	}
+	sameReports(t, "packs under L", s2.reports(t, fresh()), want)
+	// Backdated traffic on the days packed under L: records enter, leave and change
+	// inside their packs there.
+	s2.traffic2(t, 0, 100)
+	s2.traffic(t, 600, 50)
+	built := newService(s2.tr, s2.tr.Rules, nil, Options{Now: s2.svc.o.Now}) // from the journeys, in memory
+	want = s2.reports(t, built)
+	sameReports(t, "packs under L, after backdated traffic", s2.reports(t, s2.svc), want)
+	if singles, _ := recordKeys(t, s2.db); singles != 0 {
+		t.Errorf("after backdated traffic on days packed under L the store keeps %d single records; want them in the days' packs", singles)
+	}
+	if n := legacyPacks(t, s2.db); n == 0 {
+		t.Fatal("the backdated traffic moved the packs under L")
+	}
+	sameReports(t, "packs under L, after backdated traffic, read again", s2.reports(t, fresh()), want)
+
+	s2.svc.o.RefreshEvery = 10 * time.Millisecond
+	if err := s2.svc.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s2.svc.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	for legacyPacks(t, s2.db) > 0 {
+		sameReports(t, "while the packs move", s2.reports(t, fresh()), want)
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute after the start %d packs are still under L", legacyPacks(t, s2.db))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if singles, packs := recordKeys(t, s2.db); singles != 0 || packs == 0 {
+		t.Errorf("once moved: %d single records, %d packs; want packs only", singles, packs)
+	}
+	err := s2.db.Scan([]byte{'J'}, []byte{'K'}, func(key, val []byte) error {
+		if len(key) == 17 && len(val) != 7 {
+			t.Errorf("J key %x says %x; want a day and part under D", key, val)
+			return store.ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameReports(t, "once moved", s2.reports(t, fresh()), want)
 }
 
 // traffic2 brings visitors first … first+n-1 of traffic back for one more session on

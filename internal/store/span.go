@@ -15,6 +15,11 @@ type span struct {
 	lo, hi         []byte
 	skipLo, skipHi []byte
 	ok             bool // positioned on a key of the span
+	// all: the iterator hands over every version, and the span keeps the newest of each
+	// key that is not deleted or expired (see newSpanAll); last is the key of the entry
+	// before.
+	all  bool
+	last []byte
 }
 
 // newSpan opens a span of db at ts.
@@ -28,6 +33,19 @@ func newSpan(db *badger.DB, ts uint64, lo, hi []byte) *span {
 	// key after the span (a day's packed records) before it stopped.
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: spanPrefix(lo, hi)})
 	return &span{txn: txn, it: it, lo: lo, hi: hi}
+}
+
+// newSpanAll opens a span of db at ts over [lo, hi) that reads every version of every key
+// itself, where an iterator of live keys would step over deleted and expired ones on its
+// own: after the span's last live key such an iterator looks ahead to the next live key
+// beyond hi, over every delete in between, while this one stops at the first entry at or
+// after hi, whatever it is. It costs more within the span (older versions are read and
+// passed over), so it is for ranges that are no prefix's span and may be followed by
+// deletes (see ScanRanges).
+func newSpanAll(db *badger.DB, ts uint64, lo, hi []byte) *span {
+	txn := db.NewTransactionAt(ts, false)
+	it := txn.NewIterator(badger.IteratorOptions{AllVersions: true, Prefix: spanPrefix(lo, hi)})
+	return &span{txn: txn, it: it, lo: lo, hi: hi, all: true}
 }
 
 // spanPrefix returns the prefix whose keys are exactly those of [lo, hi), nil when no
@@ -97,6 +115,17 @@ func (p *span) settle() {
 		if p.skipLo != nil && bytes.Compare(k, p.skipLo) >= 0 && bytes.Compare(k, p.skipHi) < 0 {
 			p.it.Seek(p.skipHi)
 			continue
+		}
+		if p.all {
+			if p.last != nil && bytes.Equal(k, p.last) { // an older version
+				p.it.Next()
+				continue
+			}
+			p.last = append(p.last[:0], k...)
+			if p.it.Item().IsDeletedOrExpired() {
+				p.it.Next()
+				continue
+			}
 		}
 		p.ok = true
 		return

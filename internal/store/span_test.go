@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSpanPrefix(t *testing.T) {
@@ -67,13 +69,13 @@ func TestScanRanges(t *testing.T) {
 	}
 	scan := func(stopAt int) (got []string, asked int, err error) {
 		i := 0
-		err = db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool) {
+		err = db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) {
 			asked++
 			if i == len(ranges) {
-				return nil, nil, false
+				return nil, nil, false, false
 			}
 			i++
-			return ranges[i-1][0], ranges[i-1][1], true
+			return ranges[i-1][0], ranges[i-1][1], false, true
 		}, func(key, val []byte) error {
 			got = append(got, fmt.Sprintf("%x=%x", key, val))
 			if len(got) == stopAt {
@@ -106,7 +108,7 @@ func TestScanRanges(t *testing.T) {
 		t.Fatalf("stopped at the ninth key: %d keys, next called %d times, err %v; want 9, 3, nil", len(got), asked, err)
 	}
 	// A range outside the snapshot's span is refused.
-	err = db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool) { return []byte("c"), []byte("d"), true }, func(_, _ []byte) error { return nil })
+	err = db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) { return []byte("c"), []byte("d"), false, true }, func(_, _ []byte) error { return nil })
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("not within")) {
 		t.Fatalf("a range outside the span: err %v", err)
 	}
@@ -151,15 +153,15 @@ func TestScanRangesSharesOneIterator(t *testing.T) {
 		day := byte(0)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		err := db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool) {
+		err := db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) {
 			day++
 			switch {
 			case day <= days:
-				return k(day, 0, 0)[:3], k(day, 1, 0)[:3], true
+				return k(day, 0, 0)[:3], k(day, 1, 0)[:3], false, true
 			case day == days+1:
-				return k(days, 1, 0)[:3], []byte("e"), true
+				return k(days, 1, 0)[:3], []byte("e"), false, true
 			}
-			return nil, nil, false
+			return nil, nil, false, false
 		}, func(key, val []byte) error {
 			got = append(got, fmt.Sprintf("%x:%d", key, len(val)))
 			return nil
@@ -199,5 +201,111 @@ func TestScanRangesSharesOneIterator(t *testing.T) {
 	t.Logf("a scan of %d values of 4 KiB allocated %d bytes", days*parts, allocated)
 	if most := uint64(days * parts * 4096 / 4); allocated > most {
 		t.Errorf("a scan of %d values of 4 KiB allocated %d bytes; want at most %d", days*parts, allocated, most)
+	}
+}
+
+// TestScanRangesOwnIterator: a range whose parent prefix holds nothing after it, but which
+// is followed by deleted keys (the single records packing deleted, day after day), would
+// be read by the shared iterator, which, unbounded, steps over every delete after it to
+// find the next live key. Asked for with own set, it is read by an iterator of its own,
+// bounded to the range; the same range without is shared. Either way it reads its keys.
+func TestScanRangesOwnIterator(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	k := func(day, area, n byte) []byte { return []byte{'d', day, area, n} }
+	var ops, dels []Op
+	for n := byte(0); n < 3; n++ {
+		ops = append(ops, Op{Key: k(1, 0, n), Value: []byte{1, n}})
+	}
+	for n := range byte(200) {
+		ops = append(ops, Op{Key: k(2, 5, n), Value: []byte("gone")})
+		dels = append(dels, Op{Key: k(2, 5, n), Delete: true})
+	}
+	if err := db.Write(append(ops, Op{Key: k(3, 0, 0), Value: []byte{3, 0}})); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(dels); err != nil {
+		t.Fatal(err)
+	}
+	db.ap.flushReq <- struct{}{} // the held deletes too, without waiting for their hold to end
+	db.pauseApply(t)
+	for _, own := range []bool{true, false} {
+		shared0, own0 := db.rangesShared.Load(), db.rangesOwn.Load()
+		var got []string
+		asked := false
+		err := db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) {
+			if asked {
+				return nil, nil, false, false
+			}
+			asked = true
+			return k(1, 0, 0)[:3], k(1, 1, 0)[:3], own, true
+		}, func(key, _ []byte) error {
+			got = append(got, fmt.Sprintf("%x", key))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{fmt.Sprintf("%x", k(1, 0, 0)), fmt.Sprintf("%x", k(1, 0, 1)), fmt.Sprintf("%x", k(1, 0, 2))}
+		if !slices.Equal(got, want) {
+			t.Errorf("own %v: read %v; want %v", own, got, want)
+		}
+		wantShared, wantOwn := uint64(1), uint64(0)
+		if own {
+			wantShared, wantOwn = 0, 1
+		}
+		if shared, owned := db.rangesShared.Load()-shared0, db.rangesOwn.Load()-own0; shared != wantShared || owned != wantOwn {
+			t.Errorf("own %v: %d ranges read by the shared iterator, %d by their own; want %d and %d", own, shared, owned, wantShared, wantOwn)
+		}
+	}
+
+}
+
+// TestScanRangesOwnRangeOfNoPrefix: an own range that is no prefix's span is read version
+// by version, and gives what a scan gives: the newest value of a rewritten key, no deleted
+// or expired key, the overlay's writes over Badger's, and none of the keys after it.
+func TestScanRangesOwnRangeOfNoPrefix(t *testing.T) {
+	db := open(t, t.TempDir())
+	defer db.Close()
+	k := func(day, area, n byte) []byte { return []byte{'d', day, area, n} }
+	var ops, dels []Op
+	for n := byte(0); n < 5; n++ {
+		ops = append(ops, Op{Key: k(1, 0, n), Value: []byte{1, n}})
+	}
+	for n := range byte(200) {
+		ops = append(ops, Op{Key: k(2, 5, n), Value: []byte("gone")})
+		dels = append(dels, Op{Key: k(2, 5, n), Delete: true})
+	}
+	if err := db.Write(append(ops, Op{Key: k(3, 0, 0), Value: []byte{3, 0}})); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(append(dels, Op{Key: k(1, 0, 1), Value: []byte("new")}, Op{Key: k(1, 0, 2), Delete: true},
+		Op{Key: k(1, 0, 3), Value: []byte("short-lived"), TTL: time.Second})); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2100 * time.Millisecond) // the TTL's second, and Badger's whole-second expiry
+	db.ap.flushReq <- struct{}{}        // the held writes too, without waiting for their hold to end
+	db.pauseApply(t)
+	if err := db.Write([]Op{{Key: k(1, 0, 4), Value: []byte("overlay")}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	asked := false
+	err := db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) {
+		if asked {
+			return nil, nil, false, false
+		}
+		asked = true
+		return k(1, 0, 1), k(2, 5, 0), true, true
+	}, func(key, val []byte) error {
+		got = append(got, fmt.Sprintf("%x=%s", key, val))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{fmt.Sprintf("%x=new", k(1, 0, 1)), fmt.Sprintf("%x=overlay", k(1, 0, 4))}
+	if !slices.Equal(got, want) {
+		t.Errorf("own range of no prefix: read %v; want %v", got, want)
 	}
 }

@@ -622,7 +622,7 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 	}
 	ov, ts, evInMain := s.ov.rangeOf(start, end)
 	defer s.ov.endRead(ts)
-	_, err := s.scanAt(ov, ts, evInMain, nowSec(), start, end, fn)
+	_, err := s.scanAt(ov, ts, evInMain, nowSec(), start, end, false, fn)
 	return err
 }
 
@@ -644,7 +644,14 @@ func (s *DB) Scan(start, end []byte, fn func(key, val []byte) error) error {
 // into, from one range to the next, where an iterator per range grows new ones for each
 // (about twice the bytes of the values read). A scan that skips what it does not need
 // through prefixes meets none of the deleted keys between them either way.
-func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool), fn func(key, val []byte) error) error {
+//
+// A range next gives with own set is read by an iterator of its own, whatever lies after
+// it: the shared iterator, unbounded, would look ahead past the range's parent too, over
+// deleted keys its caller knows are there (the single records packing deleted, day after
+// day). Such a range is read bounded to its prefix when it is a prefix's span, and
+// otherwise by an iterator that hands over every version (newSpanAll), which stops at the
+// range's end, where one of live keys would step over the deletes after it.
+func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, own, ok bool), fn func(key, val []byte) error) error {
 	if s.db.IsClosed() {
 		return errClosed
 	}
@@ -658,7 +665,7 @@ func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool),
 		}
 	}()
 	for {
-		start, end, ok := next()
+		start, end, own, ok := next()
 		if !ok {
 			return nil
 		}
@@ -676,7 +683,7 @@ func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool),
 			more bool
 			err  error
 		)
-		if s.shareable(ts, start, end) {
+		if !own && s.shareable(ts, start, end) {
 			if shared == nil {
 				shared = newSpan(s.db, ts, start, nil)
 				if s.ev != nil && !evInMain {
@@ -689,7 +696,9 @@ func (s *DB) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool),
 			more, err = s.emit(ov[:n], now, shared, nil, fn)
 		} else {
 			s.rangesOwn.Add(1)
-			more, err = s.scanAt(ov[:n], ts, evInMain, now, start, end, fn)
+			// An own range that no prefix bounds is read version by version, so that
+			// nothing after it is stepped over.
+			more, err = s.scanAt(ov[:n], ts, evInMain, now, start, end, own && spanPrefix(start, end) == nil, fn)
 		}
 		if err != nil || !more {
 			return err
@@ -727,10 +736,15 @@ func (s *DB) shareable(ts uint64, start, end []byte) bool {
 
 // scanAt is Scan of [start, end) at ts with ov, the overlay's entries in the range. It
 // returns false when fn stopped the scan (ErrStop) or failed.
-func (s *DB) scanAt(ov []ovKV, ts uint64, evInMain bool, now uint64, start, end []byte, fn func(key, val []byte) error) (bool, error) {
+func (s *DB) scanAt(ov []ovKV, ts uint64, evInMain bool, now uint64, start, end []byte, all bool, fn func(key, val []byte) error) (bool, error) {
 	// The main instance over the range, without the event prefix's keys once it holds none;
-	// the event store over the part of the range within its prefix. Both are read at ts.
-	main := newSpan(s.db, ts, start, end)
+	// the event store over the part of the range within its prefix. Both are read at ts;
+	// the main instance version by version when all is set (see newSpanAll).
+	newMain := newSpan
+	if all {
+		newMain = newSpanAll
+	}
+	main := newMain(s.db, ts, start, end)
 	defer main.close()
 	var ev *span
 	if s.ev != nil {

@@ -23,10 +23,12 @@ type Store interface {
 // RangeScanner is a Store that can also read a run of ranges within [lo, hi) at one
 // snapshot, each range chosen by next after the keys of the ones before (see the store
 // package's DB.ScanRanges): a reader that knows which parts of a span hold live keys reads
-// only those, and meets none of the deleted keys between them. Optional: a Store without
+// only those, and meets none of the deleted keys between them. A range next gives with own
+// set is read by an iterator of its own, bounded to the range, never by one the scan shares
+// among its ranges: the reader knows that deleted keys follow it. Optional: a Store without
 // it is read with one Scan of [lo, hi).
 type RangeScanner interface {
-	ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool), fn func(key, val []byte) error) error
+	ScanRanges(lo, hi []byte, next func() (start, end []byte, own, ok bool), fn func(key, val []byte) error) error
 }
 
 // Op is one write of an atomic batch: set key to value (expiring after TTL when TTL > 0) or

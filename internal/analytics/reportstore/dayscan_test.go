@@ -12,16 +12,20 @@ type rangeMemory struct {
 	asked []string
 }
 
-func (m *rangeMemory) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool), fn func(key, val []byte) error) error {
+func (m *rangeMemory) ScanRanges(lo, hi []byte, next func() (start, end []byte, own, ok bool), fn func(key, val []byte) error) error {
 	for {
-		start, end, ok := next()
+		start, end, own, ok := next()
 		if !ok {
 			return nil
 		}
 		if string(start) < string(lo) || string(end) > string(hi) {
 			return fmt.Errorf("range [%x, %x) outside [%x, %x)", start, end, lo, hi)
 		}
-		m.asked = append(m.asked, fmt.Sprintf("%x-%x", start, end))
+		r := fmt.Sprintf("%x-%x", start, end)
+		if own {
+			r += " own"
+		}
+		m.asked = append(m.asked, r)
 		if err := m.Scan(start, end, fn); err != nil {
 			return err
 		}
@@ -31,10 +35,41 @@ func (m *rangeMemory) ScanRanges(lo, hi []byte, next func() (start, end []byte, 
 // plainMemory is a Memory read by one Scan, whatever else Memory implements.
 type plainMemory struct{ *Memory }
 
-// TestDaysReadByTheirPacks: over a store that reads ranges, Each reads each packed day by the
-// prefix of its parts 0–255 alone (on to the day's end when it has more parts), and every key
-// after the first day that is not packed; and hands over exactly what one scan of the whole
-// span hands over.
+// packAll packs every day of s before day before.
+func packAll(t testing.TB, s *Store, before int64) {
+	t.Helper()
+	for from := int64(0); ; {
+		d, ok, err := s.Pack(from, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return
+		}
+		from = d + 1
+	}
+}
+
+// toLegacy moves the packs of m to where the releases before kept them, beside the single
+// records (L day part), with the J values that pointed there (day and part, 6 bytes).
+func toLegacy(t testing.TB, m *Memory) {
+	t.Helper()
+	for k, v := range m.m {
+		switch {
+		case k[0] == pPack:
+			delete(m.m, k)
+			m.m[string(pRecord)+k[1:]] = v
+		case k[0] == pWhere && len(v) == wherePackLen:
+			m.m[k] = v[:whereLegacyLen]
+		}
+	}
+}
+
+// TestDaysReadByTheirPacks: over a store that reads ranges, Each reads the packs under D
+// by one range, no L key of a day packed under D, each run of other days before the last
+// packed one by a range of its own (deletes follow it), and every key after that; a day packed under L by a release before by
+// the prefix of its parts 0–255 alone (on to the day's end when it has more parts); and
+// either way hands over exactly what plain scans of the whole span hand over.
 func TestDaysReadByTheirPacks(t *testing.T) {
 	mem := NewMemory()
 	rm := &rangeMemory{Memory: mem}
@@ -57,55 +92,58 @@ func TestDaysReadByTheirPacks(t *testing.T) {
 	put(6, 40) // day 5 holds nothing
 	put(7, 70)
 	put(8, 20)
-	for from := int64(0); ; {
-		d, ok, err := s.Pack(from, 7) // days 1–6 packed, 7 and 8 not
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			break
-		}
-		from = d + 1
-	}
+	packAll(t, s, 7) // days 1–6 packed, 7 and 8 not
 	if _, err := mem.Get(packKey(3, 256), nil); err != nil {
 		t.Fatalf("day 3 has no part 256: %v", err)
 	}
-	r := Range{From: 0, To: 100, Flags: FlagActive}
-	rm.asked = nil
-	got := dump(t, s, "", r)
-	want := dump(t, New(plainMemory{mem}, 0), "", r)
-	if len(want) != n || !reflect.DeepEqual(got, want) {
-		t.Fatalf("read by ranges: %d records; by one scan: %d (of %d); or they differ", len(got), len(want), n)
-	}
-	day := func(d int64, tail ...byte) string {
+	l := func(d int64, tail ...byte) string {
 		return fmt.Sprintf("%x", append(dayBytes([]byte{pRecord}, d), tail...))
 	}
-	wantAsked := []string{
-		day(0, 0) + "-" + day(0, 1), // day 0: nothing, not packed: every key after it
-		day(0, 1) + "-" + fmt.Sprintf("%x", []byte{pRecord + 1}),
+	packs := func(d int64) string {
+		return fmt.Sprintf("%x-%x", dayBytes([]byte{pPack}, d), []byte{pPack + 1})
 	}
-	if !reflect.DeepEqual(rm.asked, wantAsked) {
-		t.Fatalf("from day 0, ranges asked %v; want %v", rm.asked, wantAsked)
+	lEnd := fmt.Sprintf("%x", []byte{pRecord + 1})
+	check := func(layout string, from int64, wantAsked []string) {
+		t.Helper()
+		r := Range{From: from, To: 100, Flags: FlagActive}
+		rm.asked = nil
+		got := dump(t, s, "", r)
+		want := dump(t, New(plainMemory{mem}, 0), "", r)
+		if len(want) != n || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s, from day %d: read by ranges: %d records; by plain scans: %d (of %d); or they differ", layout, from, len(got), len(want), n)
+		}
+		if !reflect.DeepEqual(rm.asked, wantAsked) {
+			t.Fatalf("%s, from day %d, ranges asked\n%v\nwant\n%v", layout, from, rm.asked, wantAsked)
+		}
 	}
+	check("packs under D", -2, []string{
+		packs(-2) + " own",
+		l(-2) + "-" + l(1) + " own", // days -2 to 0: nothing, before a packed day: one run, of its own
+		l(5) + "-" + l(6) + " own",  // days 1–4 packed; day 5 as days -2 to 0
+		l(7, 0) + "-" + l(7, 1),     // day 6 packed; day 7 after the last packed day: every key after it
+		l(7, 1) + "-" + lEnd,
+	})
+	check("packs under D", 1, []string{
+		packs(1) + " own",
+		l(5) + "-" + l(6) + " own",
+		l(7, 0) + "-" + l(7, 1),
+		l(7, 1) + "-" + lEnd,
+	})
 
-	// From day 1: the packed days by their prefixes up to the gap.
-	rm.asked = nil
-	r = Range{From: 1, To: 100, Flags: FlagActive}
-	got = dump(t, s, "", r)
-	want = dump(t, New(plainMemory{mem}, 0), "", r)
-	if len(want) != n || !reflect.DeepEqual(got, want) {
-		t.Fatalf("from day 1: read by ranges: %d records; by one scan: %d (of %d); or they differ", len(got), len(want), n)
-	}
-	wantAsked = []string{
-		day(1, 0) + "-" + day(1, 1),
-		day(2, 0) + "-" + day(2, 1),
-		day(3, 0) + "-" + day(3, 1),
-		day(3, 1) + "-" + day(4), // day 3's parts from 256 on
-		day(4, 0) + "-" + day(4, 1),
-		day(5, 0) + "-" + day(5, 1), // day 5: nothing, so not packed: every key after it
-		day(5, 1) + "-" + fmt.Sprintf("%x", []byte{pRecord + 1}),
-	}
-	if !reflect.DeepEqual(rm.asked, wantAsked) {
-		t.Fatalf("from day 1, ranges asked\n%v\nwant\n%v", rm.asked, wantAsked)
-	}
+	toLegacy(t, mem)
+	check("packs under L", 0, []string{
+		packs(0) + " own",
+		l(0, 0) + "-" + l(0, 1), // day 0: nothing, not packed: every key after it
+		l(0, 1) + "-" + lEnd,
+	})
+	check("packs under L", 1, []string{
+		packs(1) + " own",
+		l(1, 0) + "-" + l(1, 1), // the packed days by their prefixes up to the gap
+		l(2, 0) + "-" + l(2, 1),
+		l(3, 0) + "-" + l(3, 1),
+		l(3, 1) + "-" + l(4), // day 3's parts from 256 on
+		l(4, 0) + "-" + l(4, 1),
+		l(5, 0) + "-" + l(5, 1), // day 5: nothing, so not packed: every key after it
+		l(5, 1) + "-" + lEnd,
+	})
 }

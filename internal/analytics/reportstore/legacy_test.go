@@ -141,7 +141,7 @@ func unsection(t testing.TB, m *Memory, every int) (singles, packs int) {
 	t.Helper()
 	i := 0
 	for k, val := range m.m {
-		if k[0] != pRecord {
+		if k[0] != pRecord && k[0] != pPack {
 			continue
 		}
 		if i++; i%every != 0 {

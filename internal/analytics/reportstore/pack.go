@@ -14,22 +14,31 @@ import (
 // Day packs. A closed day's records are kept together, PackSize of them to a key, instead
 // of one key each:
 //
-//	L <day, 4 bytes BE> <part, 2 bytes BE>   a pack: the records of the visitors filed under
+//	D <day, 4 bytes BE> <part, 2 bytes BE>   a pack: the records of the visitors filed under
 //	                                         the day, in id order (part 0 holds the lowest ids)
 //
 // A scan pays the key-value store's cost per key (finding the key, checking its expiry,
 // copying it out), about as much as decoding a whole record; a pack pays it once for
 // PackSize records. A pack's records decode to exactly what their single records did (they
 // are encoded the same way, with their strings as numbers into the pack's table of strings,
-// see appendPack), in the same order (day, then id) as single keys would give them, so every
-// report reads the same visitors in the same order whichever way a day is kept. A day is either packed or not:
-// records filed under a packed day later (a backdated import, a rebuild) go into its packs,
-// and part 0 stays (possibly empty) for as long as the day is packed, to say so. Days are
-// packed in the background, the day before yesterday and earlier, so the days live traffic
-// moves records out of are rarely packed (a returning visitor's record leaves its pack,
-// which is then written again without it).
+// see appendPack), in the same order (day, then id) as single keys would give them. A day
+// is either packed or not: records filed under a packed day later (a backdated import, a
+// rebuild) go into its packs, and part 0 stays (possibly empty) for as long as the day is
+// packed, to say so. Days are packed in the background, the day before yesterday and
+// earlier, so the days live traffic moves records out of are rarely packed (a returning
+// visitor's record leaves its pack, which is then written again without it).
+//
+// The packs have a prefix of their own, apart from the single records (L), so that the
+// packs of one day follow those of the day before with nothing between them: packing
+// deletes a day's single records, and a store keeps such deletes for a while, which a scan
+// of the single records' prefix steps over one by one. A period's packs are read by one
+// scan of their prefix (see scanRecords).
+//
+// Releases before kept the packs under L (L day part, beside the day's single records,
+// with J values of 6 bytes): such a day is read, and changed by Put, as it is kept, until
+// packing moves it to D (see PreparePack).
 
-// packLen is the length of a pack's key.
+// packLen is the length of a pack's key, under either prefix.
 const packLen = 5 + 2
 
 // PackSize is how many records a pack holds when it is written by Pack; packs written again
@@ -46,17 +55,50 @@ type packEntry struct {
 }
 
 // packKey returns the key of part of day's pack.
-func packKey(day int64, part int) []byte {
-	return binary.BigEndian.AppendUint16(dayBytes([]byte{pRecord}, day), uint16(part))
+func packKey(day int64, part int) []byte { return packKeyIn(pPack, day, part) }
+
+// packKeyIn returns the key of part of day's pack under prefix: pPack, or pRecord for a
+// day packed by a release before (see above).
+func packKeyIn(prefix byte, day int64, part int) []byte {
+	return binary.BigEndian.AppendUint16(dayBytes([]byte{prefix}, day), uint16(part))
 }
 
-// whereValue is what the J key of a visitor says: the day, and its part when packed.
-func whereValue(day int64, part int, packed bool) []byte {
-	b := dayBytes(nil, day)
-	if packed {
-		b = binary.BigEndian.AppendUint16(b, uint16(part))
+// isPackKey reports whether key is a pack's, under either prefix.
+func isPackKey(key []byte) bool {
+	return len(key) == packLen && (key[0] == pPack || key[0] == pRecord)
+}
+
+// The values of a J key: where the visitor's record is.
+const (
+	whereSingleLen = 4     // day: a single record, L day vid
+	whereLegacyLen = 4 + 2 // day, part: a pack under L (a release before)
+	wherePackLen   = 4 + 3 // day, part, pPack: a pack under D
+)
+
+// whereSingle is what the J key of a visitor whose record is single says: its day.
+func whereSingle(day int64) []byte { return dayBytes(nil, day) }
+
+// wherePack is what the J key of a visitor in part of a pack under prefix says.
+func wherePack(prefix byte, day int64, part int) []byte {
+	b := binary.BigEndian.AppendUint16(dayBytes(nil, day), uint16(part))
+	if prefix == pPack {
+		b = append(b, pPack)
 	}
 	return b
+}
+
+// whereKey returns the key a J value points to, given the visitor's 16-byte id; false for
+// a value that is none of the three.
+func whereKey(val, vid16 []byte) ([]byte, bool) {
+	switch {
+	case len(val) == whereSingleLen:
+		return recordKey(dayOfKey(val), vid16), true
+	case len(val) == whereLegacyLen:
+		return packKeyIn(pRecord, dayOfKey(val), int(binary.BigEndian.Uint16(val[4:]))), true
+	case len(val) == wherePackLen && val[6] == pPack:
+		return packKey(dayOfKey(val), int(binary.BigEndian.Uint16(val[4:]))), true
+	}
+	return nil, false
 }
 
 // appendPack appends the encoding of entries (records as Put writes them one to a key) to
@@ -223,9 +265,10 @@ func decodePack(b []byte) ([]packEntry, error) {
 
 // dayPacks is a packed day's packs while Put or Pack change them.
 type dayPacks struct {
-	day   int64
-	parts [][]packEntry
-	dirty []bool
+	day    int64
+	prefix byte // pPack, or pRecord for a day packed by a release before
+	parts  [][]packEntry
+	dirty  []bool
 }
 
 // find returns where id is: its part and index, or -1, -1.
@@ -283,14 +326,20 @@ func (s *Store) packTTL(day int64, now time.Time) time.Duration {
 
 // loadDay returns the packs of day, nil when the day is not packed.
 func (s *Store) loadDay(day int64) (*dayPacks, error) {
-	if _, err := s.kv.Get(packKey(day, 0), nil); errors.Is(err, track.ErrNotFound) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("read day pack: %w", err)
+	prefix := byte(0)
+	for _, p := range []byte{pPack, pRecord} {
+		if _, err := s.kv.Get(packKeyIn(p, day, 0), nil); err == nil {
+			prefix = p
+			break
+		} else if !errors.Is(err, track.ErrNotFound) {
+			return nil, fmt.Errorf("read day pack: %w", err)
+		}
 	}
-	dp := &dayPacks{day: day}
-	start := dayBytes([]byte{pRecord}, day)
-	err := s.kv.Scan(start, dayBytes([]byte{pRecord}, day+1), func(key, val []byte) error {
+	if prefix == 0 {
+		return nil, nil
+	}
+	dp := &dayPacks{day: day, prefix: prefix}
+	err := s.kv.Scan(dayBytes([]byte{prefix}, day), dayBytes([]byte{prefix}, day+1), func(key, val []byte) error {
 		if len(key) != packLen {
 			return nil
 		}
@@ -312,6 +361,9 @@ func (s *Store) loadDay(day int64) (*dayPacks, error) {
 	return dp, nil
 }
 
+// where returns what the J key of a visitor in part of the day's packs says.
+func (dp *dayPacks) where(part int) []byte { return wherePack(dp.prefix, dp.day, part) }
+
 // ops appends the writes of the day's changed packs to ops.
 func (dp *dayPacks) ops(ops []track.Op, ttl time.Duration) ([]track.Op, error) {
 	for p, es := range dp.parts {
@@ -320,7 +372,7 @@ func (dp *dayPacks) ops(ops []track.Op, ttl time.Duration) ([]track.Op, error) {
 			if err != nil {
 				return ops, err
 			}
-			ops = append(ops, track.Op{Key: packKey(dp.day, p), Value: b, TTL: ttl})
+			ops = append(ops, track.Op{Key: packKeyIn(dp.prefix, dp.day, p), Value: b, TTL: ttl})
 		}
 	}
 	return ops, nil
@@ -382,10 +434,10 @@ func (s *Store) CommitPack(plan *PackPlan) (bool, error) {
 }
 
 // PreparePack reads and encodes the packing of the first day in [from, before) that has
-// records filed under it one to a key (with the packs it may have already); nil when there
-// is none. It writes nothing, and may run while Put runs: the reading and encoding, most
-// of the work, need not hold up the writer, and CommitPack refuses a plan that a Put
-// made stale.
+// records filed under it one to a key, or packs of a release before (under L, or of the
+// older record encoding), with the packs it may have already; nil when there is none. It
+// writes nothing, and may run while Put runs: the reading and encoding, most of the work,
+// need not hold up the writer, and CommitPack refuses a plan that a Put made stale.
 func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 	day, found, err := s.firstUnpacked(from, before)
 	if err != nil || !found {
@@ -397,25 +449,27 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 		ops             []track.Op
 		seen            = map[[vidBytes]byte]bool{}
 	)
-	err = s.kv.Scan(dayBytes([]byte{pRecord}, day), dayBytes([]byte{pRecord}, day+1), func(key, val []byte) error {
-		switch len(key) {
-		case 5 + vidBytes:
+	read := func(key, val []byte) error {
+		switch {
+		case len(key) == 5+vidBytes && key[0] == pRecord:
 			var e packEntry
 			copy(e.id[:], key[5:])
 			e.rec = bytes.Clone(val)
 			entries = append(entries, e)
 			seen[e.id] = true
 			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true})
-		case packLen:
+		case isPackKey(key):
 			ops = append(ops, track.Op{Key: bytes.Clone(key), Delete: true}) // written again below, or gone
 			es, err := decodePack(val)
 			packed = append(packed, es...)
 			return err
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read day %d: %w", day, err)
+	}
+	for _, prefix := range []byte{pPack, pRecord} {
+		if err := s.kv.Scan(dayBytes([]byte{prefix}, day), dayBytes([]byte{prefix}, day+1), read); err != nil {
+			return nil, fmt.Errorf("read day %d: %w", day, err)
+		}
 	}
 	// A record both single and packed cannot be (a day is one or the other); should it be,
 	// the single one is the newer.
@@ -437,7 +491,7 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 		}
 		ops = append(ops, track.Op{Key: k, Value: b, TTL: ttl})
 		for _, e := range es {
-			ops = append(ops, track.Op{Key: append([]byte{pWhere}, e.id[:]...), Value: whereValue(day, part, true), TTL: ttl})
+			ops = append(ops, track.Op{Key: append([]byte{pWhere}, e.id[:]...), Value: wherePack(pPack, day, part), TTL: ttl})
 		}
 	}
 	// The deletes of the parts written again give way to their writes.
@@ -446,19 +500,24 @@ func (s *Store) PreparePack(from, before int64) (*PackPlan, error) {
 }
 
 // firstUnpacked returns the first day in [from, before) with records filed under it one to
-// a key, or packed in records of the older encoding (whose parts have no lengths: see
-// recordVersion), which packing writes again in the new one. It reads no pack but part 0 of each packed day (a point read): a packed day has no
-// single record, since Put files a record under a packed day into its packs. (A scan over
-// the packs would copy every pack it passes.)
+// a key, or packed by a release before: under L, or in records of the older encoding
+// (whose parts have no lengths: see recordVersion). Packing writes those again, under D,
+// in the new encoding. A day packed under D has no single record (Put files a record under
+// a packed day into its packs), so its L keys are not read: they are the deletes packing
+// left behind. It reads no pack but part 0 of each day packed under D (point reads).
 func (s *Store) firstUnpacked(from, before int64) (int64, bool, error) {
-	// has reports whether [lo, hi) holds a key of a record or a pack, and the day of the first.
-	has := func(lo, hi int64, singleOnly bool) (int64, bool, error) {
+	if from >= before {
+		return 0, false, nil
+	}
+	// first returns the day of the first key under prefix in [lo, hi) that is a single
+	// record or a pack, and whether there is one.
+	first := func(prefix byte, lo, hi int64) (int64, bool, error) {
 		var (
 			day   int64
 			found bool
 		)
-		err := s.kv.Scan(dayBytes([]byte{pRecord}, lo), dayBytes([]byte{pRecord}, hi), func(k, _ []byte) error {
-			if len(k) == 5+vidBytes || (!singleOnly && len(k) == packLen) {
+		err := s.kv.Scan(dayBytes([]byte{prefix}, lo), dayBytes([]byte{prefix}, hi), func(k, _ []byte) error {
+			if len(k) == 5+vidBytes || len(k) == packLen {
 				day, found = dayOfKey(k[1:]), true
 				return track.ErrStop
 			}
@@ -466,22 +525,41 @@ func (s *Store) firstUnpacked(from, before int64) (int64, bool, error) {
 		})
 		return day, found, err
 	}
-	first, found, err := has(from, before, false) // the days before it hold nothing
-	if err != nil || !found {
+	// The days before the first packed under D: any key under L.
+	lowest, found, err := first(pPack, from, before)
+	if err != nil {
 		return 0, false, err
 	}
-	for d := first; d < before; d++ {
-		part0, err := s.kv.Get(packKey(d, 0), nil)
-		if err == nil {
-			if unsectioned(part0) {
-				return d, true, nil // packed in the older encoding: packed again
-			}
-			continue // packed
+	if !found {
+		lowest = before
+	}
+	if d, found, err := first(pRecord, from, lowest); err != nil || found {
+		return d, found, err
+	}
+	// From there on, a day at a time: packed under D (and in the new encoding), or any key
+	// under L.
+	keys := make([][]byte, 0, before-lowest)
+	for d := lowest; d < before; d++ {
+		keys = append(keys, packKey(d, 0))
+	}
+	packedAt := make([]bool, len(keys))
+	older := make([]bool, len(keys)) // packed in the older encoding
+	err = s.kv.GetMany(keys, func(i int, val []byte) error {
+		packedAt[i], older[i] = true, unsectioned(val)
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("read day pack: %w", err)
+	}
+	for i, packed := range packedAt {
+		d := lowest + int64(i)
+		if older[i] {
+			return d, true, nil // packed in the older encoding: packed again
 		}
-		if !errors.Is(err, track.ErrNotFound) {
-			return 0, false, fmt.Errorf("read day pack: %w", err)
+		if packed {
+			continue
 		}
-		if _, found, err := has(d, d+1, true); err != nil || found {
+		if _, found, err := first(pRecord, d, d+1); err != nil || found {
 			return d, found, err
 		}
 	}

@@ -31,7 +31,7 @@ func countKeys(t *testing.T, m *Memory) (singles, packs int) {
 		switch {
 		case k[0] == pRecord && len(k) == 5+vidBytes:
 			singles++
-		case k[0] == pRecord && len(k) == packLen:
+		case isPackKey([]byte(k)):
 			packs++
 		}
 	}
@@ -39,16 +39,23 @@ func countKeys(t *testing.T, m *Memory) (singles, packs int) {
 }
 
 // TestPacksReadAsSingleRecords changes random visitors (new, returning on a later day,
-// backdated, erased) in two stores, one of which packs its closed days between changes,
-// and checks that both hand over the same records in the same order, and Get the same.
+// backdated, erased) in three stores: one keeps its records one to a key, one packs its
+// closed days between changes, and one packs them too but then keeps its packs where the
+// releases before kept them (under L), and packs one day of them again (under D) before it
+// is read. All three hand over the same records, Get the same, and count the same reach;
+// in the same order once every closed day is packed. (A day first filed to after the days
+// around it were packed is handed over after the packs until it is packed in turn.)
 func TestPacksReadAsSingleRecords(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	plainKV, packedKV := NewMemory(), NewMemory()
-	plain, packed := New(plainKV, 0), New(packedKV, 0)
+	plainKV, packedKV, legacyKV := NewMemory(), NewMemory(), NewMemory()
+	plain, packed, legacy := New(plainKV, 0), New(packedKV, 0), New(legacyKV, 0)
+	stores := map[string]*Store{"packed": packed, "legacy": legacy}
 	live := map[int]*Visitor{}
 	sites := [][]string{{"shop"}, {"blog"}, {"shop", "blog"}}
+	sawLegacy, sawMixed := false, false
+	var today int64
 	for round := range 30 {
-		today := int64(10 + round)
+		today = int64(10 + round)
 		var ids []int
 		for range 1 + r.IntN(160) {
 			ids = append(ids, r.IntN(1500))
@@ -67,7 +74,7 @@ func TestPacksReadAsSingleRecords(t *testing.T) {
 				news[i] = visitor(n, sites[r.IntN(3)], today-int64(r.IntN(3)), today)
 			}
 		}
-		for _, s := range []*Store{plain, packed} {
+		for _, s := range []*Store{plain, packed, legacy} {
 			olds, err := s.Get(vids, NewInterner())
 			if err != nil {
 				t.Fatal(err)
@@ -75,6 +82,9 @@ func TestPacksReadAsSingleRecords(t *testing.T) {
 			for i, n := range ids {
 				if (olds[i] == nil) != (live[n] == nil) {
 					t.Fatalf("round %d: Get(%d) = %v; want a record: %v", round, n, olds[i], live[n] != nil)
+				}
+				if olds[i] != nil && string(appendVisitor(nil, olds[i])) != string(appendVisitor(nil, live[n])) {
+					t.Fatalf("round %d: Get(%d) reads another record than was put", round, n)
 				}
 			}
 			if _, err := s.Put(olds, news); err != nil {
@@ -85,43 +95,69 @@ func TestPacksReadAsSingleRecords(t *testing.T) {
 			live[n] = news[i]
 		}
 		if round%3 == 0 {
-			for from := int64(0); ; {
-				d, ok, err := packed.Pack(from, today-1)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !ok {
-					break
-				}
-				from = d + 1
+			packAll(t, packed, today-1)
+			packAll(t, legacy, today-1)
+			toLegacy(t, legacyKV)
+			if _, _, err := legacy.Pack(0, today-1); err != nil { // one day under D again
+				t.Fatal(err)
 			}
 		}
+		under := map[byte]int{}
+		for k := range legacyKV.m {
+			if len(k) == packLen {
+				under[k[0]]++
+			}
+		}
+		sawLegacy = sawLegacy || under[pRecord] > 0
+		sawMixed = sawMixed || under[pRecord] > 0 && under[pPack] > 0
 		for _, site := range []string{"", "shop"} {
 			for _, rg := range []Range{{From: 0, To: 100, Flags: FlagActive}, {From: today - 5, To: today - 2, Flags: FlagConversion}} {
 				if round%3 != 1 && (site != "" || rg.From == 0) {
 					continue // every check every third round, the cheapest in the others
 				}
-				want, got := dump(t, plain, site, rg), dump(t, packed, site, rg)
-				if !reflect.DeepEqual(got, want) {
-					t.Fatalf("round %d, site %q, %+v: the packed store hands over %d records, the other %d; or they differ", round, site, rg, len(got), len(want))
+				want := slices.Sorted(slices.Values(dump(t, plain, site, rg)))
+				for name, s := range stores {
+					if got := slices.Sorted(slices.Values(dump(t, s, site, rg))); !slices.Equal(got, want) {
+						t.Fatalf("round %d, site %q, %+v: the %s store hands over %d records, the plain one %d; or they differ", round, site, rg, name, len(got), len(want))
+					}
 				}
 			}
 		}
+	}
+	if !sawLegacy || !sawMixed {
+		t.Fatalf("the legacy store never held packs under L (%v), or never under both prefixes (%v)", sawLegacy, sawMixed)
 	}
 	singles, packs := countKeys(t, packedKV)
 	if packs == 0 || singles == 0 {
 		t.Errorf("the packed store keeps %d single records and %d packs; want both (closed days packed, the last two days not)", singles, packs)
 	}
-	for _, s := range []*Store{plain, packed} {
+	// Every closed day packed: the same order, and no pack left under L.
+	packAll(t, packed, today-1)
+	packAll(t, legacy, today-1)
+	for k, v := range legacyKV.m {
+		if k[0] == pRecord && len(k) == packLen || k[0] == pWhere && len(v) == whereLegacyLen {
+			t.Fatalf("after packing every closed day, key %x (value of %d bytes) is still where a release before kept it", k, len(v))
+		}
+	}
+	all := Range{From: 0, To: 100, Flags: FlagActive}
+	want := dump(t, plain, "", all)
+	for name, s := range stores {
+		if got := dump(t, s, "", all); !reflect.DeepEqual(got, want) {
+			t.Errorf("every closed day packed: the %s store hands over %d records, the plain one %d; or in another order", name, len(got), len(want))
+		}
+	}
+	for _, s := range []*Store{plain, packed, legacy} {
 		if err := s.Recount(nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, site := range []string{"", "shop", "blog"} {
 		n1, s1, _ := plain.Reach(site)
-		n2, s2, _ := packed.Reach(site)
-		if n1 != n2 || !reflect.DeepEqual(s1, s2) {
-			t.Errorf("%q reach after a recount: packed %d %v, plain %d %v", site, n2, s2, n1, s1)
+		for name, s := range stores {
+			n2, s2, _ := s.Reach(site)
+			if n1 != n2 || !reflect.DeepEqual(s1, s2) {
+				t.Errorf("%q reach after a recount: %s %d %v, plain %d %v", site, name, n2, s2, n1, s1)
+			}
 		}
 	}
 }

@@ -187,7 +187,7 @@ func TestOlderPacksArePackedAgain(t *testing.T) {
 		t.Fatal("no day packed again")
 	}
 	for k, v := range m.m {
-		if len(k) == packLen && k[0] == pRecord && unsectioned(v) {
+		if isPackKey([]byte(k)) && unsectioned(v) {
 			t.Errorf("pack %x still in the older encoding", k)
 		}
 	}

@@ -123,41 +123,42 @@ func cutPrefix(s, p string) (string, bool) {
 func (s *Store) Recount(pause func() error) error {
 	counts := map[string]map[string]int{}
 	in := NewInterner()
-	start := []byte{pRecord}
-	end := []byte{pRecord + 1}
-	for {
-		n := 0
-		var last []byte
-		err := s.kv.Scan(start, end, func(key, val []byte) error {
-			if n == ChunkSize {
-				return track.ErrStop
-			}
-			n++
-			last = append(last[:0], key...)
-			count := func(_, rec []byte, tab []string) error {
-				if v, err := decodeVisitorIn("", rec, in, nil, tab); err == nil {
-					countReach(counts, v, +1)
+	count := func(_, rec []byte, tab []string) error {
+		if v, err := decodeVisitorIn("", rec, in, nil, tab); err == nil {
+			countReach(counts, v, +1)
+		}
+		return nil
+	}
+	for _, prefix := range []byte{pPack, pRecord} {
+		start, end := []byte{prefix}, []byte{prefix + 1}
+		for {
+			n := 0
+			var last []byte
+			err := s.kv.Scan(start, end, func(key, val []byte) error {
+				if n == ChunkSize {
+					return track.ErrStop
+				}
+				n++
+				last = append(last[:0], key...)
+				switch {
+				case len(key) == 5+vidBytes && prefix == pRecord:
+					return count(nil, val, nil)
+				case isPackKey(key):
+					_ = eachPacked(val, in, count) // a corrupt pack counts what it holds before the damage
 				}
 				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("scan visitor records: %w", err)
 			}
-			switch len(key) {
-			case 5 + vidBytes:
-				return count(nil, val, nil)
-			case packLen:
-				_ = eachPacked(val, in, count) // a corrupt pack counts what it holds before the damage
+			if n < ChunkSize {
+				break
 			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("scan visitor records: %w", err)
-		}
-		if n < ChunkSize {
-			break
-		}
-		start = append(last, 0)
-		if pause != nil {
-			if err := pause(); err != nil {
-				return err
+			start = append(last, 0)
+			if pause != nil {
+				if err := pause(); err != nil {
+					return err
+				}
 			}
 		}
 	}

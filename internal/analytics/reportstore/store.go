@@ -5,7 +5,7 @@
 //
 //	L <day, 4 bytes BE> <vid, 16 bytes>   the visitor's record (Visitor, encoded), under the
 //	                                      last UTC day the visitor did something on
-//	L <day, 4 bytes BE> <part, 2 bytes>   a day pack: the records of a closed day, 64 to a
+//	D <day, 4 bytes BE> <part, 2 bytes>   a day pack: the records of a closed day, 64 to a
 //	                                      key (see Pack)
 //	J <vid, 16 bytes>                     that day (and part, when packed): where the
 //	                                      visitor's record is
@@ -15,9 +15,9 @@
 // Records are written per commit, by Put, from the changed visitors. A record begins with
 // the visitor's sites and the days it did something on, with what it did on each (a
 // session, a step, a conversion, an exposure, a prompt event); reports read a period
-// through Each, which scans the records filed under the period's first day and later, in
-// key order, reads only the head of those that did nothing in the period, and hands the
-// others over in chunks. A scan in key order reads the disk sequentially, where looking
+// through Each, which scans the records filed under the period's first day and later (the
+// packed days' packs, then the single records), reads only the head of those that did
+// nothing in the period, and hands the others over in chunks. A scan in key order reads the disk sequentially, where looking
 // each visitor up would seek once per visitor. Everything a report adds up over days is
 // kept as daily rollups, dropped by Put from the first day a change touches. Records
 // expire with the retention, as the journeys do.
@@ -44,6 +44,7 @@ import (
 // Key prefixes: none of them is one of the tracker's.
 const (
 	pRecord = 'L'
+	pPack   = 'D'
 	pWhere  = 'J'
 	pRollup = 'R'
 	pMeta   = 'K'
@@ -117,13 +118,14 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 	ids := make([][]byte, 0, len(where))
 	packs := map[string]int{} // pack key → its index in keys
 	err := s.kv.GetMany(where, func(i int, val []byte) error {
-		switch len(val) {
-		case 4:
-			keys = append(keys, recordKey(dayOfKey(val), where[i][1:]))
+		k, ok := whereKey(val, where[i][1:])
+		switch {
+		case !ok:
+		case len(k) != packLen:
+			keys = append(keys, k)
 			at = append(at, []int{idx[i]})
 			ids = append(ids, where[i][1:])
-		case 6:
-			k := packKey(dayOfKey(val), int(binary.BigEndian.Uint16(val[4:])))
+		default:
 			j, ok := packs[string(k)]
 			if !ok {
 				j = len(keys)
@@ -147,7 +149,7 @@ func (s *Store) Get(vids []string, in *Interner) ([]*Visitor, error) {
 			derr = fmt.Errorf("visitor %s: %w", vid, err)
 			return
 		}
-		v.filed, v.filedOK, v.packed = dayOfKey(key[1:]), true, len(key) == packLen
+		v.filed, v.filedOK, v.packed = dayOfKey(key[1:]), true, isPackKey(key)
 		out[i] = v
 	}
 	err = s.kv.GetMany(keys, func(i int, val []byte) error {
@@ -248,11 +250,11 @@ func (s *Store) Put(olds, news []*Visitor) (int64, error) {
 			ops = append(ops, track.Op{Key: wk, Delete: true})
 		case dp != nil:
 			part := dp.put(id, appendVisitor(nil, n))
-			ops = append(ops, track.Op{Key: wk, Value: whereValue(newDay, part, true), TTL: s.packTTL(newDay, now)})
+			ops = append(ops, track.Op{Key: wk, Value: dp.where(part), TTL: s.packTTL(newDay, now)})
 		default:
 			ops = append(ops, track.Op{Key: recordKey(newDay, id), Value: appendVisitor(nil, n), TTL: s.retention})
 			if o == nil || o.packed || o.filedDay() != newDay || s.retention > 0 {
-				ops = append(ops, track.Op{Key: wk, Value: whereValue(newDay, 0, false), TTL: s.retention})
+				ops = append(ops, track.Op{Key: wk, Value: whereSingle(newDay), TTL: s.retention})
 			}
 		}
 		countReach(reach, o, -1)
@@ -304,7 +306,9 @@ const ChunkSize = 2048
 
 // Each calls fn with the records of the visitors of site ("" for every site) that have one
 // of a range's flags on one of its days, each visitor once, in chunks of at most ChunkSize
-// in the store's order (by last day, then id). The records' memory is reused by the next
+// in the store's order: the records of the days packed under D (by last day, then id), then
+// the others (the same), which is the order of last day then id whenever the packed days
+// are the earlier ones, as the background packing keeps them. The records' memory is reused by the next
 // chunk: fn must copy what it keeps of them (strings may be kept as they are). Memory: one
 // chunk of records.
 func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visitor) error) error {

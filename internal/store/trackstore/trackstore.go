@@ -81,7 +81,7 @@ func (a Adapter) Scan(start, end []byte, fn func(key, val []byte) error) error {
 }
 
 // ScanRanges implements track.RangeScanner.
-func (a Adapter) ScanRanges(lo, hi []byte, next func() (start, end []byte, ok bool), fn func(key, val []byte) error) error {
+func (a Adapter) ScanRanges(lo, hi []byte, next func() (start, end []byte, own, ok bool), fn func(key, val []byte) error) error {
 	return a.DB.ScanRanges(lo, hi, next, func(k, v []byte) error { return stop(fn(k, v)) })
 }
 
