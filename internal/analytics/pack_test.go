@@ -54,20 +54,12 @@ func TestOldStoreIsPackedInTheBackground(t *testing.T) {
 
 	s2 := startServer(t, dir)
 	defer s2.db.Close()
-	s2.svc.o.RefreshEvery = 10 * time.Millisecond
-	if err := s2.svc.Open(); err != nil { // before the services below mark the store open
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { s2.svc.Run(ctx) })
-	defer func() { cancel(); wg.Wait() }()
+	stop := s2.runInBackground(t)
+	defer stop()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		// Reports read the store while it is converted (each from a service of its own,
-		// so that no cached result answers).
-		fresh := newService(s2.tr, s2.tr.Rules, nil, Options{Now: s2.svc.o.Now, MaxStaleness: -1, Store: s2.svc.o.Store})
-		sameReports(t, "while the store is packed", s2.reports(t, fresh), want)
+		// Reports read the store while it is converted.
+		sameReports(t, "while the store is packed", s2.reports(t, s2.fresh()), want)
 		singles, packs := recordKeys(t, s2.db)
 		if packs > 0 && singles == 0 {
 			break
@@ -77,8 +69,7 @@ func TestOldStoreIsPackedInTheBackground(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	fresh := newService(s2.tr, s2.tr.Rules, nil, Options{Now: s2.svc.o.Now, MaxStaleness: -1, Store: s2.svc.o.Store})
-	sameReports(t, "once packed", s2.reports(t, fresh), want)
+	sameReports(t, "once packed", s2.reports(t, s2.fresh()), want)
 	if e, v := s2.src.events.Load(), s2.src.visitors.Load(); e != 0 || v != 0 {
 		t.Errorf("packing read the event log %d times and every state %d times; want neither", e, v)
 	}
@@ -92,6 +83,26 @@ func TestOldStoreIsPackedInTheBackground(t *testing.T) {
 	if singles, _ := recordKeys(t, s2.db); singles != 0 {
 		t.Errorf("after backdated traffic on packed days the store keeps %d single records; want them in the days' packs", singles)
 	}
+}
+
+// runInBackground opens the server's report service and runs its background job every
+// 10 ms, until the returned stop.
+func (s *server) runInBackground(t *testing.T) (stop func()) {
+	t.Helper()
+	s.svc.o.RefreshEvery = 10 * time.Millisecond
+	if err := s.svc.Open(); err != nil { // before other services mark the store open
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.svc.Run(ctx) })
+	return func() { cancel(); wg.Wait() }
+}
+
+// fresh returns a report service of its own over the server's report store, so that no
+// cached result answers.
+func (s *server) fresh() *Service {
+	return newService(s.tr, s.tr.Rules, nil, Options{Now: s.svc.o.Now, MaxStaleness: -1, Store: s.svc.o.Store})
 }
 
 // packsToLegacy moves the day packs of a data directory's report store to where releases
@@ -163,10 +174,7 @@ func TestPacksOfAnEarlierReleaseAreMoved(t *testing.T) {
 	if n := legacyPacks(t, s2.db); n == 0 {
 		t.Fatal("no pack under L after the move")
 	}
-	fresh := func() *Service {
-		return newService(s2.tr, s2.tr.Rules, nil, Options{Now: s2.svc.o.Now, MaxStaleness: -1, Store: s2.svc.o.Store})
-	}
-	sameReports(t, "packs under L", s2.reports(t, fresh()), want)
+	sameReports(t, "packs under L", s2.reports(t, s2.fresh()), want)
 	// Backdated traffic on the days packed under L: records enter, leave and change
 	// inside their packs there.
 	s2.traffic2(t, 0, 100)
@@ -180,19 +188,13 @@ func TestPacksOfAnEarlierReleaseAreMoved(t *testing.T) {
 	if n := legacyPacks(t, s2.db); n == 0 {
 		t.Fatal("the backdated traffic moved the packs under L")
 	}
-	sameReports(t, "packs under L, after backdated traffic, read again", s2.reports(t, fresh()), want)
+	sameReports(t, "packs under L, after backdated traffic, read again", s2.reports(t, s2.fresh()), want)
 
-	s2.svc.o.RefreshEvery = 10 * time.Millisecond
-	if err := s2.svc.Open(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { s2.svc.Run(ctx) })
-	defer func() { cancel(); wg.Wait() }()
+	stop := s2.runInBackground(t)
+	defer stop()
 	deadline := time.Now().Add(time.Minute)
 	for legacyPacks(t, s2.db) > 0 {
-		sameReports(t, "while the packs move", s2.reports(t, fresh()), want)
+		sameReports(t, "while the packs move", s2.reports(t, s2.fresh()), want)
 		if time.Now().After(deadline) {
 			t.Fatalf("a minute after the start %d packs are still under L", legacyPacks(t, s2.db))
 		}
@@ -211,7 +213,7 @@ func TestPacksOfAnEarlierReleaseAreMoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameReports(t, "once moved", s2.reports(t, fresh()), want)
+	sameReports(t, "once moved", s2.reports(t, s2.fresh()), want)
 }
 
 // traffic2 brings visitors first … first+n-1 of traffic back for one more session on

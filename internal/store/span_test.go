@@ -204,6 +204,52 @@ func TestScanRangesSharesOneIterator(t *testing.T) {
 	}
 }
 
+// dayKey is a key of the tests below: d, a day, an area of the day, a number.
+func dayKey(day, area, n byte) []byte { return []byte{'d', day, area, n} }
+
+// writeBeforeDeletes writes keys 0 to n-1 of day 1's area 0 and a key of day 3, with 200
+// keys of day 2 between them, deleted by a second write that also holds more; and has
+// them all applied to Badger, the applier then paused.
+func writeBeforeDeletes(t *testing.T, db *DB, n byte, more ...Op) {
+	t.Helper()
+	var ops, dels []Op
+	for i := range n {
+		ops = append(ops, Op{Key: dayKey(1, 0, i), Value: []byte{1, i}})
+	}
+	for i := range byte(200) {
+		ops = append(ops, Op{Key: dayKey(2, 5, i), Value: []byte("gone")})
+		dels = append(dels, Op{Key: dayKey(2, 5, i), Delete: true})
+	}
+	if err := db.Write(append(ops, Op{Key: dayKey(3, 0, 0), Value: []byte{3, 0}})); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(append(dels, more...)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scanOne reads [start, end) by ScanRanges as one range, own or not, and returns its keys
+// and values.
+func scanOne(t *testing.T, db *DB, start, end []byte, own bool) []string {
+	t.Helper()
+	var got []string
+	asked := false
+	err := db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) {
+		if asked {
+			return nil, nil, false, false
+		}
+		asked = true
+		return start, end, own, true
+	}, func(key, val []byte) error {
+		got = append(got, fmt.Sprintf("%x=%s", key, val))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // TestScanRangesOwnIterator: a range whose parent prefix holds nothing after it, but which
 // is followed by deleted keys (the single records packing deleted, day after day), would
 // be read by the shared iterator, which, unbounded, steps over every delete after it to
@@ -212,42 +258,16 @@ func TestScanRangesSharesOneIterator(t *testing.T) {
 func TestScanRangesOwnIterator(t *testing.T) {
 	db := open(t, t.TempDir())
 	defer db.Close()
-	k := func(day, area, n byte) []byte { return []byte{'d', day, area, n} }
-	var ops, dels []Op
-	for n := byte(0); n < 3; n++ {
-		ops = append(ops, Op{Key: k(1, 0, n), Value: []byte{1, n}})
-	}
-	for n := range byte(200) {
-		ops = append(ops, Op{Key: k(2, 5, n), Value: []byte("gone")})
-		dels = append(dels, Op{Key: k(2, 5, n), Delete: true})
-	}
-	if err := db.Write(append(ops, Op{Key: k(3, 0, 0), Value: []byte{3, 0}})); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Write(dels); err != nil {
-		t.Fatal(err)
-	}
+	writeBeforeDeletes(t, db, 3)
 	db.ap.flushReq <- struct{}{} // the held deletes too, without waiting for their hold to end
 	db.pauseApply(t)
+	var want []string
+	for n := byte(0); n < 3; n++ {
+		want = append(want, fmt.Sprintf("%x=%s", dayKey(1, 0, n), []byte{1, n}))
+	}
 	for _, own := range []bool{true, false} {
 		shared0, own0 := db.rangesShared.Load(), db.rangesOwn.Load()
-		var got []string
-		asked := false
-		err := db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) {
-			if asked {
-				return nil, nil, false, false
-			}
-			asked = true
-			return k(1, 0, 0)[:3], k(1, 1, 0)[:3], own, true
-		}, func(key, _ []byte) error {
-			got = append(got, fmt.Sprintf("%x", key))
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []string{fmt.Sprintf("%x", k(1, 0, 0)), fmt.Sprintf("%x", k(1, 0, 1)), fmt.Sprintf("%x", k(1, 0, 2))}
-		if !slices.Equal(got, want) {
+		if got := scanOne(t, db, dayKey(1, 0, 0)[:3], dayKey(1, 1, 0)[:3], own); !slices.Equal(got, want) {
 			t.Errorf("own %v: read %v; want %v", own, got, want)
 		}
 		wantShared, wantOwn := uint64(1), uint64(0)
@@ -258,7 +278,6 @@ func TestScanRangesOwnIterator(t *testing.T) {
 			t.Errorf("own %v: %d ranges read by the shared iterator, %d by their own; want %d and %d", own, shared, owned, wantShared, wantOwn)
 		}
 	}
-
 }
 
 // TestScanRangesOwnRangeOfNoPrefix: an own range that is no prefix's span is read version
@@ -267,44 +286,16 @@ func TestScanRangesOwnIterator(t *testing.T) {
 func TestScanRangesOwnRangeOfNoPrefix(t *testing.T) {
 	db := open(t, t.TempDir())
 	defer db.Close()
-	k := func(day, area, n byte) []byte { return []byte{'d', day, area, n} }
-	var ops, dels []Op
-	for n := byte(0); n < 5; n++ {
-		ops = append(ops, Op{Key: k(1, 0, n), Value: []byte{1, n}})
-	}
-	for n := range byte(200) {
-		ops = append(ops, Op{Key: k(2, 5, n), Value: []byte("gone")})
-		dels = append(dels, Op{Key: k(2, 5, n), Delete: true})
-	}
-	if err := db.Write(append(ops, Op{Key: k(3, 0, 0), Value: []byte{3, 0}})); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Write(append(dels, Op{Key: k(1, 0, 1), Value: []byte("new")}, Op{Key: k(1, 0, 2), Delete: true},
-		Op{Key: k(1, 0, 3), Value: []byte("short-lived"), TTL: time.Second})); err != nil {
-		t.Fatal(err)
-	}
+	writeBeforeDeletes(t, db, 5, Op{Key: dayKey(1, 0, 1), Value: []byte("new")}, Op{Key: dayKey(1, 0, 2), Delete: true},
+		Op{Key: dayKey(1, 0, 3), Value: []byte("short-lived"), TTL: time.Second})
 	time.Sleep(2100 * time.Millisecond) // the TTL's second, and Badger's whole-second expiry
 	db.ap.flushReq <- struct{}{}        // the held writes too, without waiting for their hold to end
 	db.pauseApply(t)
-	if err := db.Write([]Op{{Key: k(1, 0, 4), Value: []byte("overlay")}}); err != nil {
+	if err := db.Write([]Op{{Key: dayKey(1, 0, 4), Value: []byte("overlay")}}); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	asked := false
-	err := db.ScanRanges([]byte("d"), []byte("e"), func() ([]byte, []byte, bool, bool) {
-		if asked {
-			return nil, nil, false, false
-		}
-		asked = true
-		return k(1, 0, 1), k(2, 5, 0), true, true
-	}, func(key, val []byte) error {
-		got = append(got, fmt.Sprintf("%x=%s", key, val))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{fmt.Sprintf("%x=new", k(1, 0, 1)), fmt.Sprintf("%x=overlay", k(1, 0, 4))}
+	got := scanOne(t, db, dayKey(1, 0, 1), dayKey(2, 5, 0), true)
+	want := []string{fmt.Sprintf("%x=new", dayKey(1, 0, 1)), fmt.Sprintf("%x=overlay", dayKey(1, 0, 4))}
 	if !slices.Equal(got, want) {
 		t.Errorf("own range of no prefix: read %v; want %v", got, want)
 	}
