@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
@@ -46,7 +47,27 @@ type natsServer struct {
 	dir   string
 	port  int
 	cmd   *exec.Cmd
-	extra []string // cluster flags
+	done  chan struct{} // closed when the process has exited
+	extra []string      // cluster flags
+}
+
+// lockedBuffer is a process's output, written by exec's copying goroutine and read by the
+// test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func freePort(t *testing.T) int {
@@ -58,38 +79,73 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startNATS starts one server with JetStream in a temporary directory.
+// startNATS starts one server with JetStream in a temporary directory, on another port
+// when the one it was given was taken meanwhile (freePort's port is free only until
+// another process binds it: the other test packages run beside this one).
 func startNATS(t *testing.T) *natsServer {
-	s := &natsServer{t: t, bin: natsBinary(t), dir: t.TempDir(), port: freePort(t)}
-	s.start()
+	s := &natsServer{t: t, bin: natsBinary(t), dir: t.TempDir()}
+	for try := 1; ; try++ {
+		s.port = freePort(t)
+		err := s.tryStart()
+		if err == nil {
+			break
+		}
+		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(s.stop)
 	return s
 }
 
 func (s *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(s.port) }
 
+// start starts the server (again, after stop, on the same port and directory) and waits
+// until it listens.
 func (s *natsServer) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, append([]string{"-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-js", "-sd", s.dir}, s.extra...)...)
-	s.cmd.Stdout, s.cmd.Stderr = nil, nil
-	if err := s.cmd.Start(); err != nil {
+	if err := s.tryStart(); err != nil {
 		s.t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+}
+
+// tryStart starts the server and waits until it listens; its error holds the server's
+// output when the server exits first, or does not listen within 30 s.
+func (s *natsServer) tryStart() error {
+	var out lockedBuffer
+	s.cmd = exec.Command(s.bin, append([]string{"-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-js", "-sd", s.dir}, s.extra...)...)
+	s.cmd.Stdout, s.cmd.Stderr = &out, &out
+	if err := s.cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	s.done = done
+	go func(cmd *exec.Cmd) {
+		_ = cmd.Wait()
+		close(done)
+	}(s.cmd)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			s.cmd = nil
+			return fmt.Errorf("nats-server exited before it listened on port %d:\n%s", s.port, out.String())
+		default:
+		}
 		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", s.port)); err == nil {
 			c.Close()
-			return
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatal("nats-server did not start listening within 10s")
+	s.stop()
+	return fmt.Errorf("nats-server did not listen on port %d within 30 s:\n%s", s.port, out.String())
 }
 
 func (s *natsServer) stop() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
+		<-s.done
 		s.cmd = nil
 	}
 }
@@ -248,26 +304,42 @@ func waitOwned(t *testing.T, nodes ...*testNode) {
 	})
 }
 
-// startNATSCluster starts three servers with JetStream joined in one cluster by routes.
+// startNATSCluster starts three servers with JetStream joined in one cluster by routes,
+// on other ports when one of those it chose was taken meanwhile (see startNATS).
 func startNATSCluster(t *testing.T) []*natsServer {
 	bin := natsBinary(t)
-	var servers []*natsServer
-	routes := make([]int, 3)
-	for i := range routes {
-		routes[i] = freePort(t)
+	for try := 1; ; try++ {
+		var servers []*natsServer
+		routes := make([]int, 3)
+		for i := range routes {
+			routes[i] = freePort(t)
+		}
+		var urls []string
+		for _, p := range routes {
+			urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", p))
+		}
+		for i := range routes {
+			s := &natsServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t),
+				extra: []string{"-n", fmt.Sprintf("n%d", i), "--cluster_name", "pl", "--cluster", urls[i], "--routes", strings.Join(urls, ",")}}
+			servers = append(servers, s)
+		}
+		var err error
+		for _, s := range servers {
+			if err = s.tryStart(); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			for _, s := range servers {
+				t.Cleanup(s.stop)
+			}
+			return servers
+		}
+		for _, s := range servers {
+			s.stop()
+		}
+		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
 	}
-	var urls []string
-	for _, p := range routes {
-		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", p))
-	}
-	for i := range routes {
-		s := &natsServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t),
-			extra: []string{"-n", fmt.Sprintf("n%d", i), "--cluster_name", "pl", "--cluster", urls[i], "--routes", strings.Join(urls, ",")}}
-		servers = append(servers, s)
-	}
-	for _, s := range servers {
-		s.start()
-		t.Cleanup(s.stop)
-	}
-	return servers
 }
