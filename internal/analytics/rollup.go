@@ -207,12 +207,7 @@ func keptDays(ps []piece) (first int64, at []int) {
 	return first, at
 }
 
-// decodePathTable and decodeAttribution read a kept rollup.
-func decodePathTable(b []byte) (*report.PathTable, error) {
-	t := &report.PathTable{}
-	return t, t.UnmarshalBinary(b)
-}
-
+// decodeAttribution reads a kept rollup.
 func decodeAttribution(b []byte) (*report.Attribution, error) {
 	a := &report.Attribution{}
 	return a, a.UnmarshalBinary(b)
@@ -267,9 +262,16 @@ func cloneJourney(j *report.Journey) report.Journey {
 	return c
 }
 
-// pathTable returns the path table of the site's journeys over the query's period.
+// pathTable returns the path table of the site's journeys over the query's period. The
+// daily tables it adds up are decoded into the report worker's arena (rc.paths): the
+// table returned has memory of its own (PathTable.Add copies each path it adds).
 func (rc *reportCtx) pathTable(po report.PathOptions) (*report.PathTable, error) {
-	parts, err := rollupParts(rc, po, pathOptsKey(&po), decodePathTable, report.BuildPaths, func(a, b *report.PathTable) *report.PathTable {
+	rc.paths.Reset()
+	decode := func(b []byte) (*report.PathTable, error) {
+		t := &report.PathTable{}
+		return t, t.UnmarshalBinaryIn(b, rc.paths)
+	}
+	parts, err := rollupParts(rc, po, pathOptsKey(&po), decode, report.BuildPaths, func(a, b *report.PathTable) *report.PathTable {
 		a.Merge(b)
 		return a
 	})

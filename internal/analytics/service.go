@@ -93,7 +93,10 @@ type Service struct {
 	work     chan func() // to the report worker
 	workOnce sync.Once
 	// scratch is the chunk memory of the reports' scans, used on the report worker only.
-	scratch  *reportstore.Scratch
+	scratch *reportstore.Scratch
+	// paths is the memory of the daily path tables a report adds up, used on the report
+	// worker only.
+	paths    *report.PathArena
 	newDuty  func() *dutyCycle // the duty cycle of each report (nil: newReportDuty)
 	closed   bool
 	closedMu sync.Mutex
@@ -431,6 +434,10 @@ func (s *Service) Report(name string, q Query) (*Result, error) {
 			s.scratch = reportstore.NewScratch()
 		}
 		rc.scratch = s.scratch
+		if s.paths == nil {
+			s.paths = &report.PathArena{}
+		}
+		rc.paths = s.paths
 		data, err = def.run(rc)
 	})
 	if err == nil {
@@ -469,6 +476,9 @@ type reportCtx struct {
 	// scratch is the report worker's chunk memory for the scans (nil: pooled), reused
 	// by the reports it runs one after another.
 	scratch *reportstore.Scratch
+	// paths is the report worker's memory for the daily path tables that pathTable adds up
+	// (nil: their own), reused the same way.
+	paths *report.PathArena
 }
 
 // resultCache keeps the results of one generation of the store, up to a byte bound.

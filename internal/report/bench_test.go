@@ -128,3 +128,31 @@ func BenchmarkExperiment(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodePathTables decodes a year of daily path tables, as a 365-day report adds
+// them up: each table of its own, and into an arena reused from one report to the next.
+func BenchmarkDecodePathTables(b *testing.B) {
+	enc, err := rollupTable(600).AppendBinary(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, arena := range []bool{false, true} {
+		name := "own"
+		var a *PathArena
+		if arena {
+			name, a = "arena", &PathArena{}
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				a.Reset()
+				for range 365 {
+					var t PathTable
+					if err := t.UnmarshalBinaryIn(enc, a); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

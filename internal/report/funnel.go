@@ -367,7 +367,8 @@ func (b *FunnelBuilder) Add(js []Journey) {
 	}
 }
 
-// Result returns the funnel of every visitor added so far.
+// Result returns the funnel of every visitor added so far, and ends the builder: its
+// memory goes to the builders after it, so it must not be used after Result.
 func (b *FunnelBuilder) Result() *FunnelResult {
 	p, total := b.p, b.total
 	res := &FunnelResult{
@@ -387,5 +388,15 @@ func (b *FunnelBuilder) Result() *FunnelResult {
 		}
 		return cmp.Compare(a.Key, b.Key)
 	})
+	// The times' memory goes to the builders after this one.
+	for k := range total.times {
+		total.times[k].release()
+	}
+	for _, g := range b.groups {
+		for k := range g.times {
+			g.times[k].release()
+		}
+	}
+	b.total, b.groups, b.cache = nil, nil, nameCache[*funnelAcc]{}
 	return res
 }

@@ -87,17 +87,23 @@ func (t *PathTable) AppendBinary(b []byte) ([]byte, error) {
 
 // UnmarshalBinary replaces the table with the one AppendBinary encoded in b. It keeps
 // nothing of b. An empty list reads back as nil.
-func (t *PathTable) UnmarshalBinary(b []byte) error {
-	d, err := newRollupReader(b, tagPathTable)
+func (t *PathTable) UnmarshalBinary(b []byte) error { return t.UnmarshalBinaryIn(b, nil) }
+
+// UnmarshalBinaryIn is UnmarshalBinary with the table's rows, paths and strings in a's
+// memory (nil: memory of its own), which a's next Reset hands to the tables decoded after
+// it: the table is valid until then. A report that adds up a year of daily tables into one
+// of its own decodes them all into one arena, reused by the next report.
+func (t *PathTable) UnmarshalBinaryIn(b []byte, a *PathArena) error {
+	d, err := newRollupReaderIn(b, tagPathTable, a)
 	if err != nil {
 		return err
 	}
 	*t = PathTable{}
 	n, steps := d.count(1+24), d.count(1)
 	if n > 0 {
-		t.Rows = make([]PathRow, n)
+		t.Rows = a.rowsOf(n)
 		// One array holds every row's path: a row's path is a part of it.
-		paths := make([]string, 0, steps)
+		paths := a.stringsOf(steps)[:0]
 		for i := range t.Rows {
 			r := &t.Rows[i]
 			if k := d.count(1); k > 0 {
@@ -124,6 +130,88 @@ func (t *PathTable) UnmarshalBinary(b []byte) error {
 	}
 	return d.done()
 }
+
+// PathArena is memory for the path tables decoded by UnmarshalBinaryIn: their rows, their
+// paths and the strings of their tables, the strings shared among the tables (the same
+// channel names come back day after day). Not safe for concurrent use.
+type PathArena struct {
+	rows  arenaOf[PathRow]
+	strs  arenaOf[string]
+	names map[string]string
+}
+
+// Reset hands the arena's memory to the tables decoded next: the tables decoded into it
+// before are no longer valid.
+func (a *PathArena) Reset() {
+	if a == nil {
+		return
+	}
+	a.rows.reset()
+	a.strs.reset()
+	if len(a.names) > 1<<14 { // strings of a few reports' tables at most
+		a.names = nil
+	}
+}
+
+// rowsOf returns n zeroed rows of the arena (new ones for a nil arena).
+func (a *PathArena) rowsOf(n int) []PathRow {
+	if a == nil {
+		return make([]PathRow, n)
+	}
+	return a.rows.take(n)
+}
+
+// stringsOf returns n strings' room of the arena (new for a nil arena).
+func (a *PathArena) stringsOf(n int) []string {
+	if a == nil {
+		return make([]string, n)
+	}
+	return a.strs.take(n)
+}
+
+// name returns the string of b, shared with the tables decoded before when the arena has
+// it (a copy for a nil arena).
+func (a *PathArena) name(b []byte) string {
+	if a == nil {
+		return string(b)
+	}
+	if s, ok := a.names[string(b)]; ok {
+		return s
+	}
+	if a.names == nil {
+		a.names = map[string]string{}
+	}
+	s := string(b)
+	a.names[s] = s
+	return s
+}
+
+// arenaOf hands out runs of Ts from chunks kept from one reset to the next.
+type arenaOf[T any] struct {
+	chunks [][]T
+	at     int // the chunk being handed out
+	used   int // how much of it
+}
+
+// arenaChunk is how many Ts a chunk holds at least.
+const arenaChunk = 4096
+
+// take returns n zeroed Ts, contiguous.
+func (a *arenaOf[T]) take(n int) []T {
+	for ; a.at < len(a.chunks); a.at, a.used = a.at+1, 0 {
+		if c := a.chunks[a.at]; len(c)-a.used >= n {
+			out := c[a.used : a.used+n : a.used+n]
+			a.used += n
+			clear(out)
+			return out
+		}
+	}
+	a.chunks = append(a.chunks, make([]T, max(n, arenaChunk)))
+	a.at, a.used = len(a.chunks)-1, n
+	return a.chunks[a.at][:n:n]
+}
+
+func (a *arenaOf[T]) reset() { a.at, a.used = 0, 0 }
 
 // AppendBinary appends a heuristic model's credits to b in the encoding of daily rollups;
 // UnmarshalBinary reads them back. The Markov chain's details are never kept per day (the
@@ -200,18 +288,24 @@ type rollupReader struct {
 }
 
 func newRollupReader(b []byte, tag byte) (*rollupReader, error) {
+	return newRollupReaderIn(b, tag, nil)
+}
+
+// newRollupReaderIn is newRollupReader with the table of strings in a (nil: memory of its
+// own).
+func newRollupReaderIn(b []byte, tag byte, a *PathArena) (*rollupReader, error) {
 	if len(b) == 0 || b[0] != tag {
 		return nil, errRollup
 	}
 	d := &rollupReader{b: b[1:]}
 	n := d.count(1)
-	d.strs = make([]string, n)
+	d.strs = a.stringsOf(n)
 	for i := range d.strs {
 		k := d.count(1)
 		if d.err != nil {
 			break
 		}
-		d.strs[i] = string(d.b[:k])
+		d.strs[i] = a.name(d.b[:k])
 		d.b = d.b[k:]
 	}
 	if d.err != nil {

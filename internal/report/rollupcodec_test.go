@@ -105,6 +105,57 @@ func TestRollupDecodingAllocatesPerStringNotPerRow(t *testing.T) {
 	}
 }
 
+// TestPathTablesDecodedIntoAnArena: tables decoded into one arena read back as
+// UnmarshalBinary reads them, each apart from the others until the arena's Reset; after it,
+// the next report's decoding allocates nothing (the rows, paths and strings of the tables
+// before are reused).
+func TestPathTablesDecodedIntoAnArena(t *testing.T) {
+	var encoded [][]byte
+	for _, rows := range []int{300, 0, 5000, 1, 2000} {
+		b, err := rollupTable(rows).AppendBinary(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		encoded = append(encoded, b)
+	}
+	a := &PathArena{}
+	decodeAll := func() []*PathTable {
+		a.Reset()
+		out := make([]*PathTable, 0, len(encoded))
+		for _, b := range encoded {
+			tab := &PathTable{}
+			if err := tab.UnmarshalBinaryIn(b, a); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, tab)
+		}
+		return out
+	}
+	for round := range 3 {
+		got := decodeAll()
+		for i, b := range encoded { // every table checked once all are decoded
+			var want PathTable
+			if err := want.UnmarshalBinary(b); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got[i].Rows, want.Rows) || !reflect.DeepEqual(got[i].Campaigns, want.Campaigns) {
+				t.Fatalf("round %d: table %d decoded into the arena reads %d rows, apart %d; or they differ", round, i, len(got[i].Rows), len(want.Rows))
+			}
+		}
+	}
+	tables := 0
+	n := testing.AllocsPerRun(10, func() { tables = len(decodeAll()) })
+	// Per table: the table, its reader and its campaigns' list; and the list of tables.
+	if n > float64(3*tables+1) {
+		t.Errorf("decoding %d tables into a used arena allocated %.0f times; want at most %d", tables, n, 3*tables+1)
+	}
+	// A nil arena is memory of the table's own.
+	var own PathTable
+	if err := own.UnmarshalBinaryIn(encoded[0], nil); err != nil || len(own.Rows) == 0 {
+		t.Fatalf("UnmarshalBinaryIn with no arena: %d rows, %v", len(own.Rows), err)
+	}
+}
+
 // TestDamagedRollupsAreRefused: a value cut short, grown, or of another kind is refused with
 // an error (the report store then computes the day again), never a panic or a huge
 // allocation.

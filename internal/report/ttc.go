@@ -125,6 +125,14 @@ func (b *TTCBuilder) Result() *TTC {
 		}
 		return cmp.Compare(a.Channel, b.Channel)
 	})
+	// The lists' memory goes to the builders after this one.
+	b.all.ms.release()
+	b.all.touches.release()
+	for _, g := range b.by {
+		g.ms.release()
+		g.touches.release()
+	}
+	b.by = nil
 	return &res
 }
 

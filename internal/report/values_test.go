@@ -3,9 +3,11 @@ package report
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestValueListEqualsSlices checks valueList against the float slices it replaces: the mean
@@ -127,4 +129,74 @@ func bytesOf(fn func()) uint64 {
 		least = min(least, after.TotalAlloc-before.TotalAlloc)
 	}
 	return least
+}
+
+// TestReleasedListsLeaveNothingBehind: a list made after another released its blocks (which
+// the next lists take from a pool) holds exactly its own values, in order and sorted; and a
+// funnel and a time to conversion built after others give what they give built alone.
+func TestReleasedListsLeaveNothingBehind(t *testing.T) {
+	const n = 40_000 // beyond the first seven blocks: full-size blocks, pooled
+	fill := func(from int64) *valueList {
+		l := &valueList{}
+		for v := from; v < from+n; v++ {
+			l.add((v * 7919) % (3 * n)) // not in order
+		}
+		return l
+	}
+	for round := range 3 {
+		l := fill(int64(round) * n)
+		var got []int64
+		l.each(func(v int64) { got = append(got, v) })
+		want := make([]int64, 0, n)
+		for v := int64(round) * n; v < int64(round+1)*n; v++ {
+			want = append(want, (v*7919)%(3*n))
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: the list holds %d values, want %d; or others", round, len(got), len(want))
+		}
+		var sorted []int64
+		l.sorted(func(v int64) { sorted = append(sorted, v) })
+		slices.Sort(want)
+		if !slices.Equal(sorted, want) {
+			t.Fatalf("round %d: sorted, the list differs", round)
+		}
+		l.release()
+		if l.len() != 0 {
+			t.Fatalf("round %d: a released list holds %d values", round, l.len())
+		}
+	}
+
+	js := randomJourneys(4, 60_000)
+	f := Funnel{Steps: []string{"view", "cart", "checkout", "purchase"}, Window: 30 * 24 * time.Hour, Breakdown: DimDevice}
+	alone, err := BuildFunnel(js, f, d(0), d(130))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first seven blocks hold 8,128 values; the times beyond are in full-size blocks.
+	if alone.Steps[1].Visitors < 8_128+maxBlock || len(alone.Groups) < 2 {
+		t.Fatalf("the funnel has %d visitors at its second step and %d groups; want its times in full-size blocks (beyond the first seven), and groups", alone.Steps[1].Visitors, len(alone.Groups))
+	}
+	ttcAlone, err := TimeToConversion(js, PathOptions{From: d(0), To: d(130)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // builders of other visitors before, their lists released
+		if _, err := BuildFunnel(randomJourneys(5, 20_000), f, d(0), d(130)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := TimeToConversion(randomJourneys(6, 20_000), PathOptions{From: d(0), To: d(130)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := BuildFunnel(js, f, d(0), d(130))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttcAfter, err := TimeToConversion(js, PathOptions{From: d(0), To: d(130)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(alone, after) || !reflect.DeepEqual(ttcAlone, ttcAfter) {
+		t.Error("a funnel or a time to conversion built after others differs from the same built alone")
+	}
 }
