@@ -84,18 +84,27 @@ func freePort(t *testing.T) int {
 // another process binds it: the other test packages run beside this one).
 func startNATS(t *testing.T) *natsServer {
 	s := &natsServer{t: t, bin: natsBinary(t), dir: t.TempDir()}
-	for try := 1; ; try++ {
+	onFreePorts(t, func() error {
 		s.port = freePort(t)
-		err := s.tryStart()
+		return s.tryStart()
+	})
+	t.Cleanup(s.stop)
+	return s
+}
+
+// onFreePorts calls start, which picks its ports with freePort, up to three times while it
+// fails because a port it picked was taken meanwhile; any other failure ends the test.
+func onFreePorts(t *testing.T, start func() error) {
+	t.Helper()
+	for try := 1; ; try++ {
+		err := start()
 		if err == nil {
-			break
+			return
 		}
 		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(s.stop)
-	return s
 }
 
 func (s *natsServer) url() string { return "nats://127.0.0.1:" + strconv.Itoa(s.port) }
@@ -308,38 +317,29 @@ func waitOwned(t *testing.T, nodes ...*testNode) {
 // on other ports when one of those it chose was taken meanwhile (see startNATS).
 func startNATSCluster(t *testing.T) []*natsServer {
 	bin := natsBinary(t)
-	for try := 1; ; try++ {
-		var servers []*natsServer
-		routes := make([]int, 3)
-		for i := range routes {
-			routes[i] = freePort(t)
-		}
+	var servers []*natsServer
+	onFreePorts(t, func() error {
+		servers = nil
 		var urls []string
-		for _, p := range routes {
-			urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", p))
+		for range 3 {
+			urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", freePort(t)))
 		}
-		for i := range routes {
-			s := &natsServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t),
-				extra: []string{"-n", fmt.Sprintf("n%d", i), "--cluster_name", "pl", "--cluster", urls[i], "--routes", strings.Join(urls, ",")}}
-			servers = append(servers, s)
-		}
-		var err error
-		for _, s := range servers {
-			if err = s.tryStart(); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			for _, s := range servers {
-				t.Cleanup(s.stop)
-			}
-			return servers
+		for i := range urls {
+			servers = append(servers, &natsServer{t: t, bin: bin, dir: t.TempDir(), port: freePort(t),
+				extra: []string{"-n", fmt.Sprintf("n%d", i), "--cluster_name", "pl", "--cluster", urls[i], "--routes", strings.Join(urls, ",")}})
 		}
 		for _, s := range servers {
-			s.stop()
+			if err := s.tryStart(); err != nil {
+				for _, s := range servers {
+					s.stop()
+				}
+				return err
+			}
 		}
-		if try == 3 || !strings.Contains(err.Error(), "address already in use") {
-			t.Fatal(err)
-		}
+		return nil
+	})
+	for _, s := range servers {
+		t.Cleanup(s.stop)
 	}
+	return servers
 }
