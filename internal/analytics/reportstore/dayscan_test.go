@@ -67,9 +67,10 @@ func toLegacy(t testing.TB, m *Memory) {
 
 // TestDaysReadByTheirPacks: over a store that reads ranges, Each reads the packs under D
 // by one range, no L key of a day packed under D, each run of other days before the last
-// packed one by a range of its own (deletes follow it), and every key after that; a day packed under L by a release before by
-// the prefix of its parts 0–255 alone (on to the day's end when it has more parts); and
-// either way hands over exactly what plain scans of the whole span hand over.
+// packed one by a range of its own (deletes follow it), and every key after that; a day
+// packed under L by a release before by the prefix of its parts 0–255 alone (on to the
+// day's end when it has more parts); and either way hands over exactly what plain scans
+// of the whole span hand over.
 func TestDaysReadByTheirPacks(t *testing.T) {
 	mem := NewMemory()
 	rm := &rangeMemory{Memory: mem}

@@ -17,10 +17,10 @@
 // session, a step, a conversion, an exposure, a prompt event); reports read a period
 // through Each, which scans the records filed under the period's first day and later (the
 // packed days' packs, then the single records), reads only the head of those that did
-// nothing in the period, and hands the others over in chunks. A scan in key order reads the disk sequentially, where looking
-// each visitor up would seek once per visitor. Everything a report adds up over days is
-// kept as daily rollups, dropped by Put from the first day a change touches. Records
-// expire with the retention, as the journeys do.
+// nothing in the period, and hands the others over in chunks. A scan in key order reads
+// the disk sequentially, where looking each visitor up would seek once per visitor.
+// Everything a report adds up over days is kept as daily rollups, dropped by Put from the
+// first day a change touches. Records expire with the retention, as the journeys do.
 //
 // Mergeable: a record is a function of one visitor's journey and events, and a daily
 // rollup the sum over the visitors that convert or expire that day, so the records of
@@ -308,9 +308,9 @@ const ChunkSize = 2048
 // of a range's flags on one of its days, each visitor once, in chunks of at most ChunkSize
 // in the store's order: the records of the days packed under D (by last day, then id), then
 // the others (the same), which is the order of last day then id whenever the packed days
-// are the earlier ones, as the background packing keeps them. The records' memory is reused by the next
-// chunk: fn must copy what it keeps of them (strings may be kept as they are). Memory: one
-// chunk of records.
+// are the earlier ones, as the background packing keeps them. The records' memory is
+// reused by the next chunk: fn must copy what it keeps of them (strings may be kept as
+// they are). Memory: one chunk of records.
 func (s *Store) Each(site string, ranges []Range, in *Interner, fn func([]*Visitor) error) error {
 	lo := int64(math.MaxInt64)
 	for _, r := range ranges {
