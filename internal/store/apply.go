@@ -48,16 +48,20 @@ type applier struct {
 
 	pace int64 // overlay bytes above which the applier stops pausing between transactions
 
-	mu       sync.Mutex
-	queue    []walRecord
-	queued   int // encoded bytes queued
-	segs     []segment
-	wake     chan struct{} // a record was queued
-	progress chan struct{} // closed and replaced after every applied batch
-	stop     chan struct{}
-	halt     atomic.Bool // stop at once, leaving the queue to the log (tests: a crash)
-	wg       sync.WaitGroup
-	err      error // the first apply error; the log keeps the records
+	mu     sync.Mutex
+	queue  []walRecord
+	queued int // encoded bytes queued
+	// gathering is set while the loop waits for a batch to fill: enqueue then wakes it
+	// only when the batch is full (see enqueue).
+	gathering   bool
+	gatherWakes atomic.Int64 // how often a gathering loop was woken (for tests)
+	segs        []segment
+	wake        chan struct{} // a record was queued
+	progress    chan struct{} // closed and replaced after every applied batch
+	stop        chan struct{}
+	halt        atomic.Bool // stop at once, leaving the queue to the log (tests: a crash)
+	wg          sync.WaitGroup
+	err         error // the first apply error; the log keeps the records
 
 	ts  uint64 // the last commit timestamp used, in either instance
 	pos uint64 // the last record applied to every instance, held ops aside (hold.go)
@@ -162,16 +166,38 @@ func (a *applier) start() {
 	go a.loop()
 }
 
-// enqueue queues recs (bytes long in the log) for Badger.
+// enqueue queues recs (bytes long in the log) for Badger. A loop gathering a batch is
+// woken only when the queue reaches eagerBytes: waking it for every group commit, to find
+// the batch still short, cost a goroutine wake-up and a lock per group, on the hits' cores.
 func (a *applier) enqueue(recs []walRecord, bytes int) {
 	a.mu.Lock()
+	before := int64(a.queued)
 	a.queue = append(a.queue, recs...)
 	a.queued += bytes
+	wake := !a.gathering || (before < a.eagerBytes() && int64(a.queued) >= a.eagerBytes())
 	a.mu.Unlock()
+	if wake {
+		a.signal()
+	}
+}
+
+// signal wakes the loop, or leaves it a wake-up if it is busy.
+func (a *applier) signal() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
 	}
+}
+
+// eagerBytes is the queue's size at which a batch is applied without waiting out
+// applyDelay (a small backlog bound applies sooner).
+func (a *applier) eagerBytes() int64 { return min(applyEager, a.pace/2) }
+
+// setGathering records whether the loop is gathering a batch; the caller does not hold mu.
+func (a *applier) setGathering(on bool) {
+	a.mu.Lock()
+	a.gathering = on
+	a.mu.Unlock()
 }
 
 // rotated records a new log segment.
@@ -235,12 +261,13 @@ func (a *applier) loop() {
 			a.drain()
 			return
 		}
-		// Let a batch gather for applyDelay, or until enough waits: every new group
-		// wakes the loop to check (a small backlog bound applies sooner).
+		// Let a batch gather for applyDelay, or until eagerBytes wait: enqueue wakes the
+		// loop when the queue reaches them.
 		eager := func() bool {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			return int64(a.queued) >= min(applyEager, a.pace/2)
+			a.gathering = int64(a.queued) < a.eagerBytes()
+			return !a.gathering
 		}
 		timer.Reset(applyDelay)
 	gather:
@@ -249,13 +276,16 @@ func (a *applier) loop() {
 			case <-timer.C:
 				break gather
 			case <-a.wake:
+				a.gatherWakes.Add(1)
 			case <-a.stop:
 				timer.Stop()
+				a.setGathering(false)
 				a.drain()
 				return
 			}
 		}
 		timer.Stop()
+		a.setGathering(false)
 		if a.halt.Load() {
 			return
 		}

@@ -525,3 +525,56 @@ func TestHiddenPositionKey(t *testing.T) {
 		t.Errorf("Get(applied key) = %v; want ErrNotFound", err)
 	}
 }
+
+// TestGatheringBatchWokenWhenFull: while the applier gathers a batch, writes that leave
+// it short of eagerBytes do not wake it (a wake-up per group commit cost the hits' cores);
+// the write that fills it does, and the batch is applied.
+func TestGatheringBatchWokenWhenFull(t *testing.T) {
+	db, _ := openLogged(t, t.TempDir(), Options{MaxBacklog: 1 << 20})
+	defer db.crash()
+	write := func(i int, v []byte) {
+		t.Helper()
+		if err := db.Write([]Op{{Key: fmt.Appendf(nil, "k%d", i), Value: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	small := bytes.Repeat([]byte{'s'}, 1<<10)
+	eager := db.ap.eagerBytes()
+	if eager < 64<<10 {
+		t.Fatalf("eagerBytes %d: want room for the small writes", eager)
+	}
+	write(0, small)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		db.ap.mu.Lock()
+		gathering := db.ap.gathering
+		db.ap.mu.Unlock()
+		if gathering {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the applier did not begin gathering a batch within 5s of a write")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	woken := db.ap.gatherWakes.Load()
+	for i := 1; i <= 20; i++ {
+		write(i, small)
+		time.Sleep(time.Millisecond) // a woken loop would run meanwhile
+	}
+	if n := db.ap.gatherWakes.Load() - woken; n != 0 {
+		t.Errorf("20 writes that left the batch short woke the gathering applier %d times; want 0", n)
+	}
+	big := bytes.Repeat([]byte{'b'}, int(eager))
+	write(21, big)
+	waitApplied(t, db)
+	for i := 0; i <= 21; i++ {
+		want := small
+		if i == 21 {
+			want = big
+		}
+		if v, err := db.Get(fmt.Appendf(nil, "k%d", i), nil); err != nil || !bytes.Equal(v, want) {
+			t.Fatalf("k%d once applied: %d bytes, %v; want the %d written", i, len(v), err, len(want))
+		}
+	}
+}
