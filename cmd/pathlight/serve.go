@@ -176,7 +176,7 @@ func serve(args []string, stdout, stderr io.Writer, getenv func(string) string) 
 	}
 	srv := server.New(server.Options{
 		Config: cfg, Tracker: tr, Rules: mgr, Logger: log,
-		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, StoreMapped: storeMapped(db), Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
+		StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreSlowed: db.SlowedWrites, StoreBacklog: db.Backlog, StoreMapped: storeMapped(db), Analytics: reports, Disk: diskStatus(db), Deliverer: dl,
 		SpendSources: spendSources,
 		Keys:         inbound.NewKeys(ts, nil), Ingest: ingest,
 		Heatmaps: heatmap.New(heatmapStore, cfg.Retention),

@@ -75,6 +75,10 @@ func newServerMetrics(o Options) *serverMetrics {
 		s.NewGauge(`pathlight_store_commit_groups_total`, func() float64 { g, _ := groups(); return float64(g) })
 		s.NewGauge(`pathlight_store_commit_writes_total`, func() float64 { _, w := groups(); return float64(w) })
 	}
+	if slowed := o.StoreSlowed; slowed != nil {
+		s.NewGauge(`pathlight_store_slowed_writes_total`, func() float64 { n, _ := slowed(); return float64(n) })
+		s.NewGauge(`pathlight_store_slowed_seconds_total`, func() float64 { _, d := slowed(); return d.Seconds() })
+	}
 	if o.Disk != nil {
 		m.diskMetrics(o.Disk)
 	}

@@ -68,6 +68,9 @@ type Options struct {
 	// StoreGroups reports the group commits sent to Badger and the writes they held, for
 	// /metrics; nil omits them.
 	StoreGroups func() (groups, writes uint64)
+	// StoreSlowed reports the writes the store slowed because its backlog passed half its
+	// bound, and how long in all (store.DB.SlowedWrites).
+	StoreSlowed func() (writes uint64, slowed time.Duration)
 	// StoreMapped reports the resident pages of Badger's mapped tables (as last measured)
 	// and the trims that dropped them, for /metrics; nil omits them.
 	StoreMapped func() (resident int64, trims uint64, trimmed int64)

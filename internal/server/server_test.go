@@ -98,7 +98,7 @@ func startWrapped(t testing.TB, clock func() time.Time, logs io.Writer, wrap fun
 	if logs != nil {
 		log = slog.New(slog.NewJSONHandler(logs, nil))
 	}
-	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreBacklog: db.Backlog, Analytics: reports, Logger: log,
+	srv := server.New(server.Options{Config: cfg, Tracker: tr, StoreSizes: db.Sizes, StoreGroups: db.GroupStats, StoreSlowed: db.SlowedWrites, StoreBacklog: db.Backlog, Analytics: reports, Logger: log,
 		StoreMapped: func() (int64, uint64, int64) { m := db.Mapped(); return m.Resident, m.Trims, m.Trimmed },
 		Heatmaps:    heatmap.New(trackstore.New(db), cfg.Retention),
 		Replays:     replay.New(trackstore.New(db), replay.Config{Retention: cfg.ReplayRetention, SessionCap: cfg.ReplaySessionCap, DailyCap: cfg.ReplayDailyCap, Now: clock})})
@@ -519,6 +519,10 @@ func TestMetricsAndHealth(t *testing.T) {
 	groups, writes := metricValue(t, m.body, "pathlight_store_commit_groups_total"), metricValue(t, m.body, "pathlight_store_commit_writes_total")
 	if groups < 1 || writes != groups {
 		t.Errorf("/metrics: %v commit groups holding %v writes; want at least 1, one write each", groups, writes)
+	}
+	// A store that keeps up slows no write.
+	if n, d := metricValue(t, m.body, "pathlight_store_slowed_writes_total"), metricValue(t, m.body, "pathlight_store_slowed_seconds_total"); n != 0 || d != 0 {
+		t.Errorf("/metrics: %v writes slowed for %vs; want none", n, d)
 	}
 	h := ts.do(t, "GET", "/healthz", "")
 	if h.status != 200 || !strings.Contains(h.body, `"status":"ok"`) {

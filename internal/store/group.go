@@ -41,6 +41,28 @@ var ErrBacklog = errors.New("store: writes are waiting to be applied beyond the 
 // gives up with ErrBacklog.
 const BacklogWait = 2 * time.Second
 
+// SlowdownMax is how long a write waits before it joins a group when the backlog is just
+// short of its bound (see slowdown).
+const SlowdownMax = 10 * time.Millisecond
+
+// slowdown is how long a write waits before it joins a group while the backlog holds size
+// bytes of its bound limit: nothing up to half the bound, then a wait that grows with the
+// backlog to SlowdownMax at the bound. A bound reached holds every write for up to
+// BacklogWait (seconds, then refused); slowing the writes over the half before it hands the
+// cores to Badger's flushes and compactions first, so that the backlog drains at a cost of
+// milliseconds per write, not seconds for some. Below half the bound, where a server that
+// keeps up stays, it costs nothing.
+func slowdown(size, limit int64) time.Duration {
+	soft := limit / 2
+	switch {
+	case limit <= 0 || size <= soft:
+		return 0
+	case size >= limit:
+		return SlowdownMax
+	}
+	return time.Duration(float64(SlowdownMax) * float64(size-soft) / float64(limit-soft))
+}
+
 // pending is one caller's write.
 type pending struct {
 	ops  []Op
@@ -64,6 +86,8 @@ type committer struct {
 	idle    sync.Cond // signalled when leading turns false
 
 	groups, writes atomic.Uint64 // committed so far, for GroupStats
+	slowed         atomic.Uint64 // writes slowed (see slowdown), for SlowedWrites
+	slowedNs       atomic.Int64  // the time they were slowed, in all
 }
 
 func newCommitter(log *walWriter, ov *overlay, ap *applier, nextSeq uint64, limit int64) *committer {
@@ -74,10 +98,14 @@ func newCommitter(log *walWriter, ov *overlay, ap *applier, nextSeq uint64, limi
 
 // write commits ops as one group member and returns the outcome.
 func (c *committer) write(ops []Op) error {
-	if c.ov.size() > c.limit {
+	if size := c.ov.size(); size > c.limit {
 		if err := c.ap.waitBelow(c.ov, c.limit, BacklogWait); err != nil {
 			return err
 		}
+	} else if d := slowdown(size, c.limit); d > 0 {
+		c.slowed.Add(1)
+		c.slowedNs.Add(int64(d))
+		time.Sleep(d)
 	}
 	p := pendingPool.Get().(*pending)
 	defer func() { p.ops = nil; pendingPool.Put(p) }()

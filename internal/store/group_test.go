@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // writeAll runs writers goroutines that each commit writes atomic writes of build's ops and
@@ -200,5 +201,67 @@ func BenchmarkScan(b *testing.B) {
 		if n != 20_000 || sum != 20_000*1024 {
 			b.Fatalf("scanned %d keys, %d bytes; want 20000, %d", n, sum, 20_000*1024)
 		}
+	}
+}
+
+func TestSlowdown(t *testing.T) {
+	for _, c := range []struct {
+		size, limit int64
+		want        time.Duration
+	}{
+		{0, 1000, 0},
+		{500, 1000, 0},
+		{750, 1000, SlowdownMax / 2},
+		{1000, 1000, SlowdownMax},
+		{5000, 1000, SlowdownMax},
+		{10, 0, 0},
+	} {
+		if got := slowdown(c.size, c.limit); got != c.want {
+			t.Errorf("slowdown(%d of %d) = %s; want %s", c.size, c.limit, got, c.want)
+		}
+	}
+}
+
+// TestWritesSlowedAboveHalfTheBacklog: while Badger keeps up no write waits; once the
+// writes it does not hold pass half the backlog bound, each waits before its group commit,
+// the longer the fuller the backlog, and SlowedWrites counts it.
+func TestWritesSlowedAboveHalfTheBacklog(t *testing.T) {
+	const limit = 256 << 10
+	db, _ := openLogged(t, t.TempDir(), Options{MaxBacklog: limit})
+	defer db.crash()
+	db.pauseApply(t)
+	value := bytes.Repeat([]byte{'v'}, 8<<10)
+	i := 0
+	for size, _, _ := db.Backlog(); size <= limit/2; size, _, _ = db.Backlog() {
+		if err := db.Write([]Op{{Key: fmt.Appendf(nil, "k%d", i), Value: value}}); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}
+	if n, d := db.SlowedWrites(); n != 0 || d != 0 {
+		t.Fatalf("%d writes slowed for %s while the backlog was at most half its bound; want none", n, d)
+	}
+	for size, _, _ := db.Backlog(); size < limit*3/4; size, _, _ = db.Backlog() {
+		if err := db.Write([]Op{{Key: fmt.Appendf(nil, "k%d", i), Value: value}}); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}
+	n0, d0 := db.SlowedWrites()
+	size, _, _ := db.Backlog()
+	want := slowdown(size, limit)
+	if want < SlowdownMax/2 {
+		t.Fatalf("backlog %d of %d: slowdown %s; want at least half of %s", size, limit, want, SlowdownMax)
+	}
+	start := time.Now()
+	if err := db.Write([]Op{{Key: []byte("last"), Value: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < want {
+		t.Errorf("a write with the backlog at %d of %d took %s; want it slowed by at least %s", size, limit, took, want)
+	}
+	n1, d1 := db.SlowedWrites()
+	if n1 != n0+1 || d1-d0 < want {
+		t.Errorf("SlowedWrites went from %d, %s to %d, %s; want one more write, slowed at least %s", n0, d0, n1, d1, want)
 	}
 }

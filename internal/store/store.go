@@ -53,7 +53,8 @@ type Options struct {
 	// a DiskReserve it is at most a 64th of the reserve.
 	SegmentSize int64
 	// MaxBacklog bounds the memory of the writes in the log that Badger does not hold yet;
-	// beyond it writes wait, then fail with ErrBacklog. 0 means 256 MiB (32 MiB if Small).
+	// beyond half of it writes are slowed (up to SlowdownMax each), beyond it they wait,
+	// then fail with ErrBacklog. 0 means 256 MiB (32 MiB if Small).
 	MaxBacklog int64
 	// Logger receives Badger's warnings and errors; nil discards them.
 	Logger *slog.Logger
@@ -852,6 +853,12 @@ var ErrStop = errors.New("store: stop scan")
 // writes they held, since Open; their ratio is the mean group size.
 func (s *DB) GroupStats() (groups, writes uint64) {
 	return s.com.groups.Load(), s.com.writes.Load()
+}
+
+// SlowedWrites reports the writes slowed since Open because the backlog passed half its
+// bound (see MaxBacklog), and how long they were slowed in all.
+func (s *DB) SlowedWrites() (writes uint64, slowed time.Duration) {
+	return s.com.slowed.Load(), time.Duration(s.com.slowedNs.Load())
 }
 
 // Sizes returns the on-disk sizes of Badger's LSM trees and value logs (both instances, with
