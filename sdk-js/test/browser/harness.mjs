@@ -84,7 +84,7 @@ const types = { ".html": "text/html; charset=utf-8", ".css": "text/css", ".js": 
  * machine cannot make a test miss its decisions), __consent (data-consent), __spa (data-spa),
  * __nohide (leave out the inline anti-flicker style).
  */
-async function pageServer(api) {
+async function pageServer(apiOrigin) {
   return listen(async (req, res) => {
     try {
       const u = new URL(req.url, "http://x");
@@ -109,7 +109,7 @@ async function pageServer(api) {
         if (timeout != "default") attrs += ` data-timeout="${timeout}"`;
         if (q.get("__consent")) attrs += ` data-consent="${q.get("__consent")}"`;
         if (q.get("__spa")) attrs += ` data-spa="${q.get("__spa")}"`;
-        let html = body.toString("utf8").replace(/src="\/pl\.js" data-site="demo"/, `src="${q.get("__src") || api}/pl.js" ${attrs}`);
+        let html = body.toString("utf8").replace(/src="\/pl\.js" data-site="demo"/, `src="${q.get("__src") || apiOrigin()}/pl.js" ${attrs}`);
         if (q.has("__nohide")) html = html.replace(/<style id="pl-hide">.*?<\/style>/, "");
         body = Buffer.from(html);
       }
@@ -148,12 +148,13 @@ export async function setup(opts = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), "pathlight-sdk-"));
   await mkdir(artifacts, { recursive: true });
   const bin = await buildServer(dir);
-  // The pages' server needs the API's origin and the API needs the pages' origin: reserve the
-  // API's port first.
-  const apiPort = await freePort();
-  const pagesSrv = await pageServer(`http://127.0.0.1:${apiPort}`);
+  // The pages' server needs the API's origin and the API needs the pages' origin: the pages'
+  // server starts first and reads the API's origin when it serves a page.
+  let api = "";
+  const pagesSrv = await pageServer(() => api);
   const crossBase = pagesSrv.origin.replace("127.0.0.1", "localhost");
-  const srv = await startServer(bin, dir, opts.crossSite ? `${pagesSrv.origin},${crossBase}` : pagesSrv.origin, apiPort, opts.flags);
+  const srv = await startServerOnFreePort(bin, dir, opts.crossSite ? `${pagesSrv.origin},${crossBase}` : pagesSrv.origin, opts.flags);
+  api = srv.api;
   // The server must serve the snippet under test: the committed bundles.
   for (const name of ["pl.js", "pl-ui.js", "pl-hm.js", "pl-rr.js"]) {
     const served = await (await fetch(`${srv.api}/${name}`)).text();
@@ -213,6 +214,20 @@ export async function setup(opts = {}) {
 }
 
 /**
+ * startServerOnFreePort runs startServer on a port that was free a moment ago, and on another
+ * when a process of a test file running beside took that port meanwhile.
+ */
+async function startServerOnFreePort(bin, dir, pagesOrigins, flags) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer(bin, dir, pagesOrigins, await freePort(), flags);
+    } catch (e) {
+      if (attempt >= 3 || !/address already in use/.test(e.message)) throw e;
+    }
+  }
+}
+
+/**
  * startServer runs `pathlight serve` on port with the test rules, allowing site "test" from
  * the pages' origins (comma-separated), and waits until it answers /healthz.
  */
@@ -223,11 +238,12 @@ async function startServer(bin, dir, pagesOrigins, port, flags = []) {
   let log = "";
   proc.stderr.on("data", (b) => (log = (log + b).slice(-4000)));
   let exited = false;
-  proc.once("exit", () => (exited = true));
-  await until("pathlight serve to answer /healthz", async () => {
-    if (exited) throw new Error("pathlight exited: " + log);
+  proc.once("close", () => (exited = true)); // after its stderr is read to the end
+  const up = await until("pathlight serve to answer /healthz", async () => {
+    if (exited) return "exited";
     return (await fetch(api + "/healthz")).ok;
   }, 20000);
+  if (up === "exited") throw new Error("pathlight exited: " + log);
   return { api, proc, log: () => log };
 }
 

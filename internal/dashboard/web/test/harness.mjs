@@ -120,12 +120,12 @@ async function receivers() {
  * of the site), with {{API}} in them replaced by the server's origin: the snippet tag loads
  * pl.js from the server as on a real site.
  */
-async function pageServer(api) {
+async function pageServer(apiOrigin) {
   const dir = path.join(here, "pages");
   const server = createServer(async (req, res) => {
     try {
       const name = path.basename(new URL(req.url, "http://x").pathname);
-      const body = (await readFile(path.join(dir, name), "utf8")).replaceAll("{{API}}", api);
+      const body = (await readFile(path.join(dir, name), "utf8")).replaceAll("{{API}}", apiOrigin());
       res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" }).end(body);
     } catch {
       res.writeHead(404, { "Content-Type": "text/plain" }).end("not found");
@@ -189,19 +189,29 @@ export async function setup() {
   await writeFile(path.join(rules, "spend.csv"), spend(Date.now()));
   const hooks = await receivers();
   await writeFile(path.join(rules, "automations.yaml"), automationRules(hooks.url));
-  const port = await freePort();
-  const api = `http://127.0.0.1:${port}`;
-  const pages = await pageServer(api);
-  const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", rules, "--admin-token", TOKEN, "--sites", `${SITE}=${ORIGIN},${pages.origin}`, "--demo", "--log-level", "warn", "--rate-ip", "100000", "--burst-ip", "100000", "--rate-visitor", "100000", "--burst-visitor", "100000"];
-  const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+  // The pages' server reads the API's origin when it serves a page: it starts first, and the
+  // server on a port that was free a moment ago (another, when a process of a test file
+  // running beside took it meanwhile).
+  let api = "";
+  const pages = await pageServer(() => api);
+  let proc;
   let log = "";
-  proc.stderr.on("data", (b) => (log = (log + b).slice(-8000)));
-  let exited = false;
-  proc.once("exit", () => (exited = true));
-  await until("pathlight serve to answer /healthz", async () => {
-    if (exited) throw new Error("pathlight exited: " + log);
-    return (await fetch(api + "/healthz")).ok;
-  }, 30000);
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    const args = ["serve", "--addr", `127.0.0.1:${port}`, "--data", path.join(dir, "data"), "--rules", rules, "--admin-token", TOKEN, "--sites", `${SITE}=${ORIGIN},${pages.origin}`, "--demo", "--log-level", "warn", "--rate-ip", "100000", "--burst-ip", "100000", "--rate-visitor", "100000", "--burst-visitor", "100000"];
+    proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    log = "";
+    proc.stderr.on("data", (b) => (log = (log + b).slice(-8000)));
+    let exited = false;
+    proc.once("close", () => (exited = true)); // after its stderr is read to the end
+    const up = await until("pathlight serve to answer /healthz", async () => {
+      if (exited) return "exited";
+      return (await fetch(api + "/healthz")).ok;
+    }, 30000);
+    if (up !== "exited") break;
+    if (attempt >= 3 || !/address already in use/.test(log)) throw new Error("pathlight exited: " + log);
+  }
 
   const admin = async (p) => {
     const r = await fetch(api + p, { headers: { Authorization: "Bearer " + TOKEN } });
