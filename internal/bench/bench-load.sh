@@ -9,7 +9,8 @@
 #      connections) sending POST /v1/hit bodies of 1,000 returning visitors
 #      (internal/bench/wrk/hit.lua): req/s, p50/p99/p99.9/max, and the server's CPU per request
 #      (user + system time of its process, from /proc), and the writes a Pathlight server slowed
-#      because its write backlog passed half its bound; and for each Pathlight server, from its
+#      because its write backlog passed half its bound or that waited at the bound; and for
+#      each Pathlight server, from its
 #      /metrics, the collections and GC CPU of every round, the heap, the next collection's goal
 #      and the resident memory (anonymous, file-backed) at its end.
 #   While one server is measured, the others are stopped (SIGSTOP), so that the flushes and
@@ -100,9 +101,17 @@ mem() {
 		END { printf "%d %.3f %.0f %.0f %.0f %.0f\n", gc, gccpu, heap, goal, anon, file }'
 }
 # slowed PORT: the writes the server has slowed so far because its write backlog passed half
-# its bound (0 for a build without the metric, or the bare server).
+# its bound, and those that found it at its bound and waited (0 0 for a build without the
+# metrics, or the bare server).
 slowed() {
-	curl -s "http://127.0.0.1:$1/metrics" | awk '$1 == "pathlight_store_slowed_writes_total" { n = $2 } END { printf "%d\n", n }'
+	curl -s "http://127.0.0.1:$1/metrics" | awk '
+		$1 == "pathlight_store_slowed_writes_total" { n = $2 }
+		$1 == "pathlight_store_backlog_waits_total" { w = $2 }
+		END { printf "%d %d\n", n, w }'
+}
+# slowlabel BEFORE AFTER: "  slowed N  waited M" for what changed between two slowed lines.
+slowlabel() {
+	echo "$1 $2" | awk '{ s = $3 - $1; w = $4 - $2; if (s > 0) printf "  slowed %d", s; if (w > 0) printf "  waited %d", w }'
 }
 memres="$tmp/memory"
 results="$tmp/results"
@@ -121,13 +130,13 @@ for round in $(seq "$ROUNDS"); do
 			-s internal/bench/wrk/hit.lua "http://127.0.0.1:${ports[$i]}/" | grep '^BENCH')
 		together
 		c1=$(cpu_ticks "${pid[$n]}")
-		sl=$(($(slowed "${ports[$i]}") - s0))
+		sl=$(slowlabel "$s0" "$(slowed "${ports[$i]}")")
 		eval "$(echo "$line" | sed 's/^BENCH //; s/ /;/g')"
 		echo "$round $n $requests $seconds $p50 $p99 $p999 $max $((c1 - c0)) $non2xx $errors" >>"$results"
 		[ "$n" = bare ] || echo "$round $n $m0 $(mem "$n" "${ports[$i]}")" >>"$memres"
 		awk -v r="$round" -v l="$(label "$n")" -v q="$requests" -v s="$seconds" -v a="$p50" -v b="$p99" \
 			-v c="$p999" -v m="$max" -v t="$((c1 - c0))" -v tck="$tck" -v e="$non2xx/$errors" -v sl="$sl" \
-			'BEGIN { printf "%-5s %-16s %9.0f %8.2f %8.2f %8.2f %8.1f %11.1f %s%s\n", r, l, q/s, a/1000, b/1000, c/1000, m/1000, t/tck*1e6/q, e, (sl > 0 ? "  slowed " sl : "") }'
+			'BEGIN { printf "%-5s %-16s %9.0f %8.2f %8.2f %8.2f %8.1f %11.1f %s%s\n", r, l, q/s, a/1000, b/1000, c/1000, m/1000, t/tck*1e6/q, e, sl }'
 	done
 done
 
@@ -174,11 +183,11 @@ for n in "${names[@]}"; do
 	line=$("$tmp/openloop" -addr "127.0.0.1:${ports[$i]}" -rate "$rate" -d "${OPEN}s" -run "o$n" | grep '^OPENLOOP')
 	together
 	c1=$(cpu_ticks "${pid[$n]}")
-	sl=$(($(slowed "${ports[$i]}") - s0))
+	sl=$(slowlabel "$s0" "$(slowed "${ports[$i]}")")
 	eval "$(echo "$line" | sed 's/^OPENLOOP //; s/ /;/g')"
 	awk -v l="$(label "$n")" -v rate="$rate" -v q="$requests" -v f="$failed" -v a="$p50" -v b="$p99" -v c="$p999" \
 		-v m="$max" -v w="$worst100ms_p99" -v t="$((c1 - c0))" -v tck="$tck" -v sl="$sl" \
-		'BEGIN { printf "%-16s %7d %9d %8.2f %8.2f %8.2f %8.1f %14.2f %11.1f%s%s\n", l, rate, q, a/1000, b/1000, c/1000, m/1000, w/1000, t/tck*1e6/q, (f > 0 ? "  failed " f : ""), (sl > 0 ? "  slowed " sl : "") }'
+		'BEGIN { printf "%-16s %7d %9d %8.2f %8.2f %8.2f %8.1f %14.2f %11.1f%s%s\n", l, rate, q, a/1000, b/1000, c/1000, m/1000, w/1000, t/tck*1e6/q, (f > 0 ? "  failed " f : ""), sl }'
 done
 
 echo "load average after the open loop: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -76,8 +76,9 @@ func newServerMetrics(o Options) *serverMetrics {
 		s.NewGauge(`pathlight_store_commit_writes_total`, func() float64 { _, w := groups(); return float64(w) })
 	}
 	if slowed := o.StoreSlowed; slowed != nil {
-		s.NewGauge(`pathlight_store_slowed_writes_total`, func() float64 { n, _ := slowed(); return float64(n) })
-		s.NewGauge(`pathlight_store_slowed_seconds_total`, func() float64 { _, d := slowed(); return d.Seconds() })
+		s.NewGauge(`pathlight_store_slowed_writes_total`, func() float64 { n, _, _ := slowed(); return float64(n) })
+		s.NewGauge(`pathlight_store_slowed_seconds_total`, func() float64 { _, d, _ := slowed(); return d.Seconds() })
+		s.NewGauge(`pathlight_store_backlog_waits_total`, func() float64 { _, _, w := slowed(); return float64(w) })
 	}
 	if o.Disk != nil {
 		m.diskMetrics(o.Disk)

@@ -69,8 +69,9 @@ type Options struct {
 	// /metrics; nil omits them.
 	StoreGroups func() (groups, writes uint64)
 	// StoreSlowed reports the writes the store slowed because its backlog passed half its
-	// bound, and how long in all (store.DB.SlowedWrites).
-	StoreSlowed func() (writes uint64, slowed time.Duration)
+	// bound and how long in all, and the writes that waited at the bound
+	// (store.DB.SlowedWrites).
+	StoreSlowed func() (writes uint64, slowed time.Duration, waited uint64)
 	// StoreMapped reports the resident pages of Badger's mapped tables (as last measured)
 	// and the trims that dropped them, for /metrics; nil omits them.
 	StoreMapped func() (resident int64, trims uint64, trimmed int64)

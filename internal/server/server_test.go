@@ -520,9 +520,9 @@ func TestMetricsAndHealth(t *testing.T) {
 	if groups < 1 || writes != groups {
 		t.Errorf("/metrics: %v commit groups holding %v writes; want at least 1, one write each", groups, writes)
 	}
-	// A store that keeps up slows no write.
-	if n, d := metricValue(t, m.body, "pathlight_store_slowed_writes_total"), metricValue(t, m.body, "pathlight_store_slowed_seconds_total"); n != 0 || d != 0 {
-		t.Errorf("/metrics: %v writes slowed for %vs; want none", n, d)
+	// A store that keeps up slows no write, and none waits at the backlog's bound.
+	if n, d, w := metricValue(t, m.body, "pathlight_store_slowed_writes_total"), metricValue(t, m.body, "pathlight_store_slowed_seconds_total"), metricValue(t, m.body, "pathlight_store_backlog_waits_total"); n != 0 || d != 0 || w != 0 {
+		t.Errorf("/metrics: %v writes slowed for %vs, %v waited at the bound; want none", n, d, w)
 	}
 	h := ts.do(t, "GET", "/healthz", "")
 	if h.status != 200 || !strings.Contains(h.body, `"status":"ok"`) {

@@ -88,6 +88,7 @@ type committer struct {
 	groups, writes atomic.Uint64 // committed so far, for GroupStats
 	slowed         atomic.Uint64 // writes slowed (see slowdown), for SlowedWrites
 	slowedNs       atomic.Int64  // the time they were slowed, in all
+	waited         atomic.Uint64 // writes that found the backlog at its bound and waited
 }
 
 func newCommitter(log *walWriter, ov *overlay, ap *applier, nextSeq uint64, limit int64) *committer {
@@ -99,6 +100,7 @@ func newCommitter(log *walWriter, ov *overlay, ap *applier, nextSeq uint64, limi
 // write commits ops as one group member and returns the outcome.
 func (c *committer) write(ops []Op) error {
 	if size := c.ov.size(); size > c.limit {
+		c.waited.Add(1)
 		if err := c.ap.waitBelow(c.ov, c.limit, BacklogWait); err != nil {
 			return err
 		}

@@ -238,8 +238,8 @@ func TestWritesSlowedAboveHalfTheBacklog(t *testing.T) {
 		}
 		i++
 	}
-	if n, d := db.SlowedWrites(); n != 0 || d != 0 {
-		t.Fatalf("%d writes slowed for %s while the backlog was at most half its bound; want none", n, d)
+	if n, d, w := db.SlowedWrites(); n != 0 || d != 0 || w != 0 {
+		t.Fatalf("%d writes slowed for %s, %d waited, while the backlog was at most half its bound; want none", n, d, w)
 	}
 	for size, _, _ := db.Backlog(); size < limit*3/4; size, _, _ = db.Backlog() {
 		if err := db.Write([]Op{{Key: fmt.Appendf(nil, "k%d", i), Value: value}}); err != nil {
@@ -247,7 +247,7 @@ func TestWritesSlowedAboveHalfTheBacklog(t *testing.T) {
 		}
 		i++
 	}
-	n0, d0 := db.SlowedWrites()
+	n0, d0, _ := db.SlowedWrites()
 	size, _, _ := db.Backlog()
 	want := slowdown(size, limit)
 	if want < SlowdownMax/2 {
@@ -260,8 +260,8 @@ func TestWritesSlowedAboveHalfTheBacklog(t *testing.T) {
 	if took := time.Since(start); took < want {
 		t.Errorf("a write with the backlog at %d of %d took %s; want it slowed by at least %s", size, limit, took, want)
 	}
-	n1, d1 := db.SlowedWrites()
-	if n1 != n0+1 || d1-d0 < want {
-		t.Errorf("SlowedWrites went from %d, %s to %d, %s; want one more write, slowed at least %s", n0, d0, n1, d1, want)
+	n1, d1, w1 := db.SlowedWrites()
+	if n1 != n0+1 || d1-d0 < want || w1 != 0 {
+		t.Errorf("SlowedWrites went from %d, %s to %d, %s, %d waited; want one more write, slowed at least %s, none waited", n0, d0, n1, d1, w1, want)
 	}
 }

@@ -856,9 +856,11 @@ func (s *DB) GroupStats() (groups, writes uint64) {
 }
 
 // SlowedWrites reports the writes slowed since Open because the backlog passed half its
-// bound (see MaxBacklog), and how long they were slowed in all.
-func (s *DB) SlowedWrites() (writes uint64, slowed time.Duration) {
-	return s.com.slowed.Load(), time.Duration(s.com.slowedNs.Load())
+// bound (see MaxBacklog) and how long they were slowed in all, and the writes that found
+// the backlog at its bound and waited for it (those that waited in vain failed with
+// ErrBacklog).
+func (s *DB) SlowedWrites() (writes uint64, slowed time.Duration, waited uint64) {
+	return s.com.slowed.Load(), time.Duration(s.com.slowedNs.Load()), s.com.waited.Load()
 }
 
 // Sizes returns the on-disk sizes of Badger's LSM trees and value logs (both instances, with

@@ -500,6 +500,9 @@ func TestBacklogLimit(t *testing.T) {
 	if err != ErrBacklog {
 		t.Fatalf("writes past the backlog limit: %v; want ErrBacklog", err)
 	}
+	if _, _, waited := db.SlowedWrites(); waited == 0 {
+		t.Errorf("a write refused with ErrBacklog was not counted as waiting at the bound")
+	}
 	if b, _, _ := db.Backlog(); b > 64<<10+2*(8<<10+entryOverhead+16) {
 		t.Errorf("the overlay holds %d bytes; want about the limit of 64 KiB", b)
 	}
