@@ -10,9 +10,9 @@
 #      (internal/bench/wrk/hit.lua): req/s, p50/p99/p99.9/max, and the server's CPU per request
 #      (user + system time of its process, from /proc), and the writes a Pathlight server slowed
 #      because its write backlog passed half its bound or that waited at the bound; and for
-#      each Pathlight server, from its
-#      /metrics, the collections and GC CPU of every round, the heap, the next collection's goal
-#      and the resident memory (anonymous, file-backed) at its end.
+#      each Pathlight server, from its /metrics, the collections and GC CPU of every round, the
+#      heap, the next collection's goal and the resident memory (anonymous, file-backed) at
+#      its end.
 #   While one server is measured, the others are stopped (SIGSTOP), so that the flushes and
 #   compactions another server still owes for its own load do not run beside it.
 #   2. For every server, a constant-rate open-loop run (OPEN seconds) at one rate: half of the
